@@ -1,0 +1,1 @@
+//! RFC 7692 permessage-deflate.

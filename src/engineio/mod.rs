@@ -1,0 +1,1 @@
+//! Engine.IO v3 and v4: packets, payloads and sans-IO sessions.

@@ -1,0 +1,1 @@
+//! Message reassembly and incremental UTF-8 validation.
