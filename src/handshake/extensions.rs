@@ -34,3 +34,15 @@ pub struct ExtensionParam {
     /// Parameter value, if any.
     pub value: Option<String>,
 }
+
+/// Parses a `Sec-WebSocket-Extensions` header value (RFC 6455 §9.1) into a list of
+/// offers, in order. Placeholder: returns an empty list until the parser lands.
+///
+/// ```
+/// let list = socketwire::handshake::parse_extensions("").unwrap();
+/// assert!(list.is_empty());
+/// ```
+pub fn parse_extensions(value: &str) -> Result<Vec<ExtensionOffer>, super::HandshakeError> {
+    let _ = value;
+    Ok(Vec::new())
+}

@@ -2,5 +2,7 @@
 //!
 //! Hands the bytes that follow the handshake to the connection.
 
+mod error;
 mod extensions;
-pub use extensions::{ExtensionOffer, ExtensionParam};
+pub use error::HandshakeError;
+pub use extensions::{ExtensionOffer, ExtensionParam, parse_extensions};
