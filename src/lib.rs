@@ -32,6 +32,7 @@
 //! | `json`     | yes     | serde / serde_json for Engine.IO open packets and Socket.IO data |
 //! | `getrandom`| no      | an OS-random [`ws::MaskSource`] default |
 #![no_std]
+#![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 extern crate alloc;
