@@ -336,7 +336,7 @@ fn data_after_close_is_ignored() {
     .concat();
     let (events, out) = server_events(&input);
     assert_eq!(events.len(), 2, "{events:?}");
-    assert_eq!(out, [0x88, 0x02, 3, 0xe8]);
+    assert_eq!(out, [0x88, 0x02, 3, 0xe8]); // the echo
 }
 
 #[test]

@@ -893,23 +893,20 @@ impl Connection {
             Opcode::Pong => self.events.push_back(Event::Pong(payload)),
             Opcode::Close => {
                 let (code, reason) = parse_close_payload(&payload)?;
+                if self.state == State::Open {
+                    // RFC 6455 §5.5.1: "the endpoint MUST send a Close frame in response",
+                    // typically echoing the status code it received (we echo the reason too).
+                    if code == CloseCode::NO_STATUS {
+                        self.write_frame(Opcode::Close, false, true, &[]);
+                        self.close_sent = true;
+                    } else {
+                        self.write_close(code, reason);
+                    }
+                }
                 self.events.push_back(Event::Close {
                     code,
                     reason: String::from(reason),
                 });
-                if self.state == State::Open {
-                    // RFC 6455 §5.5.1: "the endpoint MUST send a Close frame in response",
-                    // typically echoing the status code it received.
-                    let echo = if code == CloseCode::NO_STATUS {
-                        None
-                    } else {
-                        Some(code)
-                    };
-                    match echo {
-                        Some(code) => self.write_close(code, ""),
-                        None => self.write_frame(Opcode::Close, false, true, &[]),
-                    }
-                }
                 self.state = State::Closed;
                 self.events.push_back(Event::Closed {
                     code,
