@@ -98,7 +98,8 @@ async fn run(url: &str) -> Result<(), Box<dyn std::error::Error>> {
     println!("connected to {url}");
 
     let mut conn = Connection::client(Config::default(), move || {
-        (random.next_u64() as u32).to_be_bytes()
+        let r = random.next_u64().to_le_bytes();
+        [r[0], r[1], r[2], r[3]]
     });
     conn.handle_input(&accepted.leftover);
     let mut stdin = BufReader::new(tokio::io::stdin()).lines();

@@ -200,7 +200,7 @@ fn rejection_table() {
         let tail = &out[out.len() - 4..];
         assert_eq!(
             tail,
-            [0x88, 0x02, (code >> 8) as u8, code as u8],
+            [&[0x88, 0x02][..], &code.to_be_bytes()].concat(),
             "{name}: sent {out:02x?}"
         );
     }
@@ -279,7 +279,7 @@ fn close_handshake_server_initiated() {
     p.server.close(CloseCode::NORMAL, "done").unwrap();
     assert_eq!(p.server.state(), State::LocalClosing);
     assert!(p.server.send_binary(b"x").is_err());
-    let ev = p.to_client();
+    let ev = p.deliver_to_client();
     assert_eq!(
         ev,
         vec![
@@ -294,7 +294,7 @@ fn close_handshake_server_initiated() {
         ]
     );
     assert_eq!(p.client.state(), State::Closed);
-    let ev = p.to_server();
+    let ev = p.deliver_to_server();
     assert!(matches!(
         ev[..],
         [
@@ -553,12 +553,12 @@ fn pair_exchanges_messages_both_ways() {
     p.client.send_text("hello server").unwrap();
     p.client.send_binary(&[0u8; 70_000]).unwrap();
     p.client.ping(b"?").unwrap();
-    let ev = p.to_server();
+    let ev = p.deliver_to_server();
     assert_eq!(ev[0], Event::Text("hello server".into()));
     assert!(matches!(&ev[1], Event::Binary(b) if b.len() == 70_000));
     assert_eq!(ev[2], Event::Ping("?".into()));
     p.server.send_text("hello client").unwrap();
-    let ev = p.to_client();
+    let ev = p.deliver_to_client();
     assert_eq!(
         ev,
         vec![Event::Pong("?".into()), Event::Text("hello client".into())]

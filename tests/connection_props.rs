@@ -96,7 +96,7 @@ proptest! {
         for item in &items {
             send(&mut p.client, item);
         }
-        let got = p.to_server();
+        let got = p.deliver_to_server();
         let want: Vec<Event> = items.iter().map(expected).collect();
         prop_assert_eq!(got, want);
     }

@@ -13,6 +13,7 @@ pub const MAX_BODY: u64 = 16 << 20;
 /// One request: its head and body.
 pub struct Request {
     pub head: RequestHead,
+    #[allow(dead_code)] // read by the Engine.IO routes
     pub body: Bytes,
 }
 
@@ -70,7 +71,7 @@ impl RequestStream {
             write_response(&mut self.stream, 413, "text/plain", b"body too large\n").await?;
             return Ok(None);
         }
-        let length = length as usize;
+        let length = usize::try_from(length).unwrap_or(usize::MAX);
         let mut body = BytesMut::from(&head.take_leftover()[..]);
         while body.len() < length {
             if self.stream.read_buf(&mut body).await? == 0 {

@@ -486,10 +486,10 @@ impl Connection {
             (Some(_), None) => Some(Duration::ZERO),
             _ => None,
         };
-        let ping = match self.config.keepalive_interval {
-            Some(_) => Some(self.next_ping.unwrap_or(Duration::ZERO)),
-            None => None,
-        };
+        let ping = self
+            .config
+            .keepalive_interval
+            .map(|_| self.next_ping.unwrap_or(Duration::ZERO));
         let close = if self.state == State::LocalClosing && self.config.close_timeout.is_some() {
             Some(self.close_deadline.unwrap_or(Duration::ZERO))
         } else {

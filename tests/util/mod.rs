@@ -23,7 +23,7 @@ impl Pair {
     }
 
     /// Moves the client's output to the server and returns the server's events.
-    pub fn to_server(&mut self) -> Vec<Event> {
+    pub fn deliver_to_server(&mut self) -> Vec<Event> {
         let mut out = BytesMut::new();
         self.client.poll_transmit(&mut out);
         self.server.handle_input(&out);
@@ -31,7 +31,7 @@ impl Pair {
     }
 
     /// Moves the server's output to the client and returns the client's events.
-    pub fn to_client(&mut self) -> Vec<Event> {
+    pub fn deliver_to_client(&mut self) -> Vec<Event> {
         let mut out = BytesMut::new();
         self.server.poll_transmit(&mut out);
         self.client.handle_input(&out);
