@@ -12,6 +12,7 @@ use std::hash::{BuildHasher, Hasher};
 
 use bytes::BytesMut;
 use socketwire::Status;
+use socketwire::deflate::DeflateConfig;
 use socketwire::handshake::{ClientHandshake, ClientRequest};
 use socketwire::ws::{CloseCode, Config, Connection, Event};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -54,20 +55,23 @@ fn parse_url(url: &str) -> Result<(String, String, String), String> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let url = match std::env::args().nth(1) {
-        Some(u) if u != "-h" && u != "--help" => u,
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let deflate = args.iter().any(|a| a == "--deflate");
+    let help = args.iter().any(|a| a == "-h" || a == "--help");
+    let url = match args.iter().find(|a| !a.starts_with("--")) {
+        Some(u) if !help => u.clone(),
         _ => {
-            eprintln!("usage: client ws://HOST:PORT/PATH");
+            eprintln!("usage: client ws://HOST:PORT/PATH [--deflate]");
             std::process::exit(2);
         }
     };
-    if let Err(e) = run(&url).await {
+    if let Err(e) = run(&url, deflate).await {
         eprintln!("client: {e}");
         std::process::exit(1);
     }
 }
 
-async fn run(url: &str) -> Result<(), Box<dyn std::error::Error>> {
+async fn run(url: &str, deflate: bool) -> Result<(), Box<dyn std::error::Error>> {
     let (addr, host, path) = parse_url(url)?;
     let mut stream = TcpStream::connect(&addr).await?;
     stream.set_nodelay(true)?;
@@ -80,7 +84,15 @@ async fn run(url: &str) -> Result<(), Box<dyn std::error::Error>> {
     nonce[8..].copy_from_slice(&random.next_u64().to_le_bytes());
 
     // Opening handshake.
-    let mut handshake = ClientHandshake::new(&ClientRequest::new(&host, &path, nonce))?;
+    let deflate_config = DeflateConfig::default();
+    let offer = if deflate {
+        deflate_config.client_offer()
+    } else {
+        None
+    };
+    let mut request = ClientRequest::new(&host, &path, nonce);
+    request.extensions = offer.as_deref();
+    let mut handshake = ClientHandshake::new(&request)?;
     let mut out = BytesMut::new();
     handshake.write_request(&mut out);
     stream.write_all(&out).await?;
@@ -95,12 +107,24 @@ async fn run(url: &str) -> Result<(), Box<dyn std::error::Error>> {
             Status::Partial => continue,
         }
     };
-    println!("connected to {url}");
-
     let mut conn = Connection::client(Config::default(), move || {
         let r = random.next_u64().to_le_bytes();
         [r[0], r[1], r[2], r[3]]
     });
+    // A response naming parameters we did not offer fails the connection (RFC 7692 §5).
+    let extension = if deflate {
+        deflate_config.accept_response(&accepted.extensions)?
+    } else {
+        None
+    };
+    match extension {
+        Some(ext) => {
+            let params = ext.params().to_header_value();
+            println!("connected to {url} (extensions: {params})");
+            conn = conn.with_extension(ext);
+        }
+        None => println!("connected to {url}"),
+    }
     conn.handle_input(&accepted.leftover);
     let mut stdin = BufReader::new(tokio::io::stdin()).lines();
     let mut stdin_open = true;

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
+use socketwire::deflate::DeflateConfig;
 use socketwire::handshake::{AcceptOptions, ServerHandshake};
 use socketwire::ws::{Config, Connection, Event};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -34,10 +35,17 @@ pub async fn serve(
             return http.stream.write_all(&out).await;
         }
     };
-    if handshake
-        .write_accept(&AcceptOptions::default(), &mut out)
-        .is_err()
-    {
+    // permessage-deflate: accept the first offer we can (unless --no-deflate).
+    let deflate = if shared.options.deflate {
+        DeflateConfig::default().accept_offers(&handshake.extensions())
+    } else {
+        None
+    };
+    let options = AcceptOptions {
+        extensions: deflate.as_ref().map(|d| d.response.as_str()),
+        ..AcceptOptions::default()
+    };
+    if handshake.write_accept(&options, &mut out).is_err() {
         return Ok(());
     }
     http.stream.write_all(&out).await?;
@@ -45,6 +53,9 @@ pub async fn serve(
     leftover.extend_from_slice(&http.take_carry());
     let mut stream = http.stream;
     let mut conn = Connection::server(Config::default());
+    if let Some(accepted) = deflate {
+        conn = conn.with_extension(accepted.extension);
+    }
     conn.handle_input(&leftover);
     let chat = path == "/chat";
     let mut rx = shared.chat.subscribe();
