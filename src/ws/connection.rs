@@ -617,10 +617,12 @@ impl Connection {
                     MessageKind::Text => Opcode::Text,
                     MessageKind::Binary => Opcode::Binary,
                 };
+                // The length of a streamed message is unknown until its last frame.
+                let len = if fin { data.len() } else { usize::MAX };
                 let compress = self
                     .extension
                     .as_ref()
-                    .is_some_and(|e| e.should_encode(data.len()));
+                    .is_some_and(|e| e.should_encode(len));
                 (op, compress)
             }
         };
