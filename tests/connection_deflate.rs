@@ -2,6 +2,7 @@
 //! pair, fragmented compressed messages both ways, streaming mode, the RSV1 rules,
 //! and a zip bomb stopped with 1009 while memory stays bounded (counting allocator).
 #![allow(unsafe_code)] // the counting allocator below
+#![allow(clippy::cast_possible_truncation)] // frame builders with small known lengths
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Mutex;
