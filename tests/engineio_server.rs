@@ -643,7 +643,7 @@ fn server_close_flushes_then_closes() {
         h.events(),
         [ServerEvent::Closed {
             sid: "s1".into(),
-            reason: CloseReason::ServerClose
+            reason: CloseReason::ForcedClose
         }]
     );
     let Reply::Respond(r) = h.get(V4) else {

@@ -12,6 +12,9 @@
 //! It imports neither the WebSocket layer nor Socket.IO: the caller moves
 //! decoded WebSocket messages in and out.
 
+mod backoff;
+#[cfg(feature = "json")]
+mod client;
 mod error;
 mod open;
 mod packet;
@@ -19,6 +22,9 @@ mod payload;
 mod server;
 mod webtransport;
 
+pub use backoff::Backoff;
+#[cfg(feature = "json")]
+pub use client::{ClientEvent, ClientSession, ClientTransmit, ClientTransport};
 pub use error::Error;
 pub use open::OpenPacket;
 pub use packet::{MessageKind, Packet, PacketType, ProtocolVersion, utf16_len};

@@ -262,10 +262,10 @@ pub enum MessageData {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CloseReason {
-    /// The client sent `close` or its WebSocket closed (`transport close`).
+    /// The peer sent `close` or the transport closed under us (`transport close`).
     TransportClose,
-    /// [`Server::close`] was called (`forced close`).
-    ServerClose,
+    /// The local side closed: [`Server::close`] or `ClientSession::close` (`forced close`).
+    ForcedClose,
     /// No heartbeat in time (`ping timeout`).
     PingTimeout,
     /// The client sent an undecodable packet or payload (`parse error`).
@@ -284,7 +284,7 @@ impl CloseReason {
     pub fn as_str(&self) -> &'static str {
         match self {
             CloseReason::TransportClose => "transport close",
-            CloseReason::ServerClose => "forced close",
+            CloseReason::ForcedClose => "forced close",
             CloseReason::PingTimeout => "ping timeout",
             CloseReason::ParseError => "parse error",
             CloseReason::TransportError(_) => "transport error",
@@ -766,7 +766,7 @@ impl Server {
             session.heartbeat_deadline = None;
             self.events.push_back(ServerEvent::Closed {
                 sid: String::from(sid),
-                reason: CloseReason::ServerClose,
+                reason: CloseReason::ForcedClose,
             });
             self.reindex(sid);
             return Ok(());
@@ -779,7 +779,7 @@ impl Server {
             let response = session.drain_response();
             self.finished_polls.push_back((String::from(sid), response));
         }
-        self.terminate(sid, CloseReason::ServerClose, PacketType::Close);
+        self.terminate(sid, CloseReason::ForcedClose, PacketType::Close);
         Ok(())
     }
 
