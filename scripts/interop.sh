@@ -36,4 +36,4 @@ if [ -f scripts/interop/engineio.test.mjs ] || [ -f scripts/interop/socketio.tes
   export HTTP_URL_FAST="http://127.0.0.1:$PORT_FAST"
 fi
 cd scripts/interop
-node --test --test-concurrency=1 --test-reporter=spec ./*.test.mjs
+node --test --test-force-exit --test-concurrency=1 --test-reporter=spec ./*.test.mjs

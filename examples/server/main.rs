@@ -1,14 +1,18 @@
-//! socketwire example server: WebSocket echo and chat, a browser chat page.
+//! socketwire example server: WebSocket echo and chat, a browser chat page, an
+//! Engine.IO echo server.
 //!
 //! ```text
 //! cargo run --release --example server -- [--addr 127.0.0.1:3000] [--no-deflate]
+//!     [--ping-interval MS] [--ping-timeout MS] [--max-payload BYTES] [--allow-eio3]
 //! ```
 //!
 //! Routes: `/echo` (WebSocket echo), `/chat` (WebSocket chat room: every message
-//! goes to every `/chat` client), `/` (an HTML chat page using `/chat`).
+//! goes to every `/chat` client), `/` (an HTML chat page using `/chat`),
+//! `/engine.io/` (Engine.IO echo: every message, text or binary, is sent back).
 
 #![allow(missing_docs, unreachable_pub)]
 
+mod engineio;
 mod http;
 mod websocket;
 
@@ -21,20 +25,44 @@ use tokio::net::{TcpListener, TcpStream};
 pub struct Options {
     pub addr: String,
     pub deflate: bool,
+    pub ping_interval_ms: u64,
+    pub ping_timeout_ms: u64,
+    pub max_payload: usize,
+    pub connect_timeout_ms: u64,
+    pub allow_eio3: bool,
+}
+
+const USAGE: &str = "usage: server [--addr HOST:PORT] [--no-deflate] [--ping-interval MS] \
+[--ping-timeout MS] [--max-payload BYTES] [--connect-timeout MS] [--allow-eio3]";
+
+fn number<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T, String> {
+    value
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| format!("{flag} needs a number"))
 }
 
 fn parse_args() -> Result<Options, String> {
     let mut opts = Options {
         addr: "127.0.0.1:3000".into(),
         deflate: true,
+        ping_interval_ms: 25_000,
+        ping_timeout_ms: 20_000,
+        max_payload: 1_000_000,
+        connect_timeout_ms: 45_000,
+        allow_eio3: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--addr" => opts.addr = args.next().ok_or("--addr needs a value")?,
             "--no-deflate" => opts.deflate = false,
+            "--ping-interval" => opts.ping_interval_ms = number(&arg, args.next())?,
+            "--ping-timeout" => opts.ping_timeout_ms = number(&arg, args.next())?,
+            "--max-payload" => opts.max_payload = number(&arg, args.next())?,
+            "--connect-timeout" => opts.connect_timeout_ms = number(&arg, args.next())?,
+            "--allow-eio3" => opts.allow_eio3 = true,
             "-h" | "--help" => {
-                println!("usage: server [--addr HOST:PORT] [--no-deflate]");
+                println!("{USAGE}");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
@@ -46,7 +74,20 @@ fn parse_args() -> Result<Options, String> {
 /// State shared by all connections.
 pub struct Shared {
     pub options: Options,
-    pub chat: tokio::sync::broadcast::Sender<websocket::ChatMessage>,
+    pub chat: tokio::sync::broadcast::Sender<websocket::Outgoing>,
+    pub engineio: Arc<engineio::EngineIo>,
+}
+
+impl Options {
+    pub fn engineio_config(&self) -> socketwire::engineio::ServerConfig {
+        socketwire::engineio::ServerConfig {
+            ping_interval: std::time::Duration::from_millis(self.ping_interval_ms),
+            ping_timeout: std::time::Duration::from_millis(self.ping_timeout_ms),
+            max_payload: self.max_payload,
+            allow_eio3: self.allow_eio3,
+            ..Default::default()
+        }
+    }
 }
 
 #[tokio::main]
@@ -70,8 +111,14 @@ async fn main() {
     println!("  chat page:          http://{addr}/");
     println!("  WebSocket echo:     ws://{addr}/echo");
     println!("  WebSocket chat:     ws://{addr}/chat");
+    println!("  Engine.IO echo:     http://{addr}/engine.io/");
     let (chat, _) = tokio::sync::broadcast::channel(1024);
-    let shared = Arc::new(Shared { options, chat });
+    let engineio = engineio::EngineIo::new(options.engineio_config(), Box::new(engineio::Echo));
+    let shared = Arc::new(Shared {
+        options,
+        chat,
+        engineio,
+    });
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(s) => s,
@@ -106,7 +153,14 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
             .unwrap_or("")
             .to_string();
         match path.as_str() {
-            "/echo" | "/chat" => return websocket::serve(conn, request, &path, shared).await,
+            "/echo" | "/chat" => return websocket::serve(conn, request.head, &path, shared).await,
+            "/engine.io/" | "/engine.io" => {
+                let endpoint = shared.engineio.clone();
+                match endpoint.handle(conn, request, &shared).await? {
+                    Some(c) => conn = c,
+                    None => return Ok(()),
+                }
+            }
             "/" | "/index.html" => {
                 let page = CHAT_PAGE.as_bytes();
                 http::write_response(&mut conn.stream, 200, "text/html; charset=utf-8", page)

@@ -1,38 +1,42 @@
-//! `/echo` and `/chat`: WebSocket routes driving a `socketwire::ws::Connection`.
+//! WebSocket plumbing for the example server: the upgrade (with permessage-deflate)
+//! and the drive loop around a `socketwire::ws::Connection`; the `/echo` and `/chat`
+//! routes.
 
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use socketwire::deflate::DeflateConfig;
-use socketwire::handshake::{AcceptOptions, ServerHandshake};
-use socketwire::ws::{Config, Connection, Event};
+use socketwire::handshake::{AcceptOptions, RequestHead, ServerHandshake};
+use socketwire::ws::{CloseCode, Config, Connection, Event};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::broadcast;
 
 use crate::Shared;
-use crate::http::{Request, RequestStream};
+use crate::http::RequestStream;
 
-/// A chat message as broadcast to every `/chat` client.
+/// A message for a connection to send, from elsewhere in the server.
 #[derive(Clone, Debug)]
-pub enum ChatMessage {
+pub enum Outgoing {
+    /// Valid UTF-8 text.
     Text(Bytes),
     Binary(Bytes),
+    Close,
 }
 
-pub async fn serve(
+/// Answers an upgrade request: `None` if it was refused (the 400/426 reply is sent).
+pub async fn accept(
     mut http: RequestStream,
-    request: Request,
-    path: &str,
-    shared: Arc<Shared>,
-) -> std::io::Result<()> {
+    head: RequestHead,
+    shared: &Shared,
+) -> std::io::Result<Option<(TcpStream, Connection)>> {
     let mut out = BytesMut::new();
-    let handshake = match ServerHandshake::new(request.head) {
+    let handshake = match ServerHandshake::new(head) {
         Ok(h) => h,
         Err(error) => {
             // 426 + Sec-WebSocket-Version: 13 for a wrong version, 400 otherwise.
             error.write_response(&mut out);
-            return http.stream.write_all(&out).await;
+            http.stream.write_all(&out).await?;
+            return Ok(None);
         }
     };
     // permessage-deflate: accept the first offer we can (unless --no-deflate).
@@ -46,62 +50,96 @@ pub async fn serve(
         ..AcceptOptions::default()
     };
     if handshake.write_accept(&options, &mut out).is_err() {
-        return Ok(());
+        return Ok(None);
     }
     http.stream.write_all(&out).await?;
-    let mut leftover = BytesMut::from(&handshake.into_leftover()[..]);
-    leftover.extend_from_slice(&http.take_carry());
-    let mut stream = http.stream;
     let mut conn = Connection::server(Config::default());
     if let Some(accepted) = deflate {
         conn = conn.with_extension(accepted.extension);
     }
-    conn.handle_input(&leftover);
-    let chat = path == "/chat";
-    let mut rx = shared.chat.subscribe();
-    drive(
-        &mut stream,
-        &mut conn,
-        |conn, event| match event {
-            Event::Text(t) if chat => {
-                let _ = shared.chat.send(ChatMessage::Text(t));
-            }
-            Event::Binary(b) if chat => {
-                let _ = shared.chat.send(ChatMessage::Binary(b));
-            }
-            Event::Text(t) => {
-                let text = std::str::from_utf8(&t).expect("connection validated UTF-8");
-                let _ = conn.send_text(text);
-            }
-            Event::Binary(b) => {
-                let _ = conn.send_binary(&b);
-            }
+    conn.handle_input(&handshake.into_leftover());
+    conn.handle_input(&http.take_carry());
+    Ok(Some((http.stream, conn)))
+}
+
+/// `/echo` and `/chat`.
+pub async fn serve(
+    http: RequestStream,
+    head: RequestHead,
+    path: &str,
+    shared: Arc<Shared>,
+) -> std::io::Result<()> {
+    let Some((mut stream, mut conn)) = accept(http, head, &shared).await? else {
+        return Ok(());
+    };
+    if path == "/chat" {
+        let mut rx = shared.chat.subscribe();
+        let chat = shared.chat.clone();
+        let on_event = |_: &mut Connection, event: Event| match event {
+            Event::Text(t) => drop(chat.send(Outgoing::Text(t))),
+            Event::Binary(b) => drop(chat.send(Outgoing::Binary(b))),
             _ => {}
-        },
-        if chat { Some(&mut rx) } else { None },
-    )
-    .await
+        };
+        drive(&mut stream, &mut conn, on_event, Source::Broadcast(&mut rx)).await
+    } else {
+        let on_event = |conn: &mut Connection, event: Event| {
+            let _ = match event {
+                Event::Text(t) => send(conn, Outgoing::Text(t)),
+                Event::Binary(b) => send(conn, Outgoing::Binary(b)),
+                _ => Ok(()),
+            };
+        };
+        drive(&mut stream, &mut conn, on_event, Source::Nothing).await
+    }
 }
 
-enum Wake {
-    Read(usize),
-    Chat(Option<ChatMessage>),
+fn send(conn: &mut Connection, message: Outgoing) -> Result<(), socketwire::ws::ApiMisuse> {
+    match message {
+        // The connection validated incoming text; other sources send String bytes.
+        Outgoing::Text(t) => conn.send_text(std::str::from_utf8(&t).unwrap_or("")),
+        Outgoing::Binary(b) => conn.send_binary(&b),
+        Outgoing::Close => conn.close(CloseCode::NORMAL, ""),
+    }
 }
 
-/// The drive loop: feed socket bytes in, hand events to `on_event`, write output.
-async fn drive(
+/// Where a connection's messages from elsewhere in the server come from.
+pub enum Source<'a> {
+    Nothing,
+    Broadcast(&'a mut tokio::sync::broadcast::Receiver<Outgoing>),
+    Channel(&'a mut tokio::sync::mpsc::UnboundedReceiver<Outgoing>),
+}
+
+impl Source<'_> {
+    /// The next message; `None` when the source has ended.
+    async fn next(&mut self) -> Option<Outgoing> {
+        match self {
+            Source::Nothing => None,
+            Source::Channel(rx) => rx.recv().await,
+            Source::Broadcast(rx) => loop {
+                match rx.recv().await {
+                    Ok(message) => return Some(message),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(_) => return None,
+                }
+            },
+        }
+    }
+}
+
+/// The drive loop: socket bytes in, events to `on_event`, messages from
+/// `outgoing` out, until the connection closes.
+pub async fn drive(
     stream: &mut TcpStream,
     conn: &mut Connection,
     mut on_event: impl FnMut(&mut Connection, Event),
-    mut chat: Option<&mut broadcast::Receiver<ChatMessage>>,
+    mut outgoing: Source<'_>,
 ) -> std::io::Result<()> {
     let mut out = BytesMut::new();
+    let mut outgoing_open = true;
     loop {
         let mut closed = false;
         while let Some(event) = conn.poll_event() {
-            if matches!(event, Event::Closed { .. }) {
-                closed = true;
-            }
+            closed |= matches!(event, Event::Closed { .. });
             on_event(conn, event);
         }
         if conn.poll_transmit(&mut out) > 0 {
@@ -114,22 +152,18 @@ async fn drive(
         }
         let input = conn.input_buffer();
         input.reserve(64 * 1024);
-        let wake = match chat.as_deref_mut() {
-            Some(rx) => tokio::select! {
-                n = stream.read_buf(input) => Wake::Read(n?),
-                msg = rx.recv() => Wake::Chat(msg.ok()),
+        tokio::select! {
+            n = stream.read_buf(input) => {
+                if n? == 0 {
+                    conn.handle_eof();
+                }
+            }
+            message = outgoing.next(), if outgoing_open => match message {
+                Some(message) => {
+                    let _ = send(conn, message);
+                }
+                None => outgoing_open = false,
             },
-            None => Wake::Read(stream.read_buf(input).await?),
-        };
-        match wake {
-            Wake::Read(0) => conn.handle_eof(),
-            Wake::Read(_) | Wake::Chat(None) => {}
-            Wake::Chat(Some(ChatMessage::Text(t))) => {
-                let _ = conn.send_text(std::str::from_utf8(&t).unwrap_or(""));
-            }
-            Wake::Chat(Some(ChatMessage::Binary(b))) => {
-                let _ = conn.send_binary(&b);
-            }
         }
     }
 }
