@@ -288,10 +288,12 @@ fn lenient_placeholder(n: &serde_json::Number, attachments: &[Bytes]) -> Result<
     if !(f >= 0.0 && f < attachments.len() as f64) {
         return Err(Error::IllegalPlaceholder);
     }
-    if f.fract() == 0.0 {
-        // In range and integral, so the cast is exact.
-        return Ok(attachments
-            .get(f as usize)
+    // In range and non-negative, so the cast only drops a fractional part.
+    let index = f as u64;
+    if index as f64 == f {
+        return Ok(usize::try_from(index)
+            .ok()
+            .and_then(|i| attachments.get(i))
             .map_or(Value::Null, |b| Value::Bytes(b.clone())));
     }
     Ok(Value::Null)
