@@ -371,8 +371,8 @@ impl Reassembler {
             id: packet.id,
             raw_data: packet.data.unwrap_or_default().into(),
             expected: packet.attachments,
-            // Bounded by `max_attachments`, checked in `decode_header`.
-            attachments: Vec::with_capacity(packet.attachments),
+            // Grows one attachment at a time, however large `max_attachments` is.
+            attachments: Vec::with_capacity(packet.attachments.min(16)),
             total_bytes: 0,
         };
         if pending.expected == 0 {

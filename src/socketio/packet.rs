@@ -292,14 +292,17 @@ impl<'a> Packet<'a> {
                 if !b.is_ascii_digit() {
                     break;
                 }
-                attachments = attachments
-                    .saturating_mul(10)
-                    .saturating_add(usize::from(b - b'0'));
-                if attachments > config.max_attachments {
-                    return Err(Error::TooManyAttachments {
-                        max: config.max_attachments,
-                    });
-                }
+                let next = attachments
+                    .checked_mul(10)
+                    .and_then(|n| n.checked_add(usize::from(b - b'0')));
+                attachments = match next {
+                    Some(n) if n <= config.max_attachments => n,
+                    _ => {
+                        return Err(Error::TooManyAttachments {
+                            max: config.max_attachments,
+                        });
+                    }
+                };
                 i += 1;
             }
             if i == start || bytes.get(i) != Some(&b'-') {
