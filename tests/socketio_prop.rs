@@ -169,6 +169,14 @@ proptest! {
     #[test]
     fn decode_never_panics(text in ".{0,40}") {
         for config in [DecoderConfig::default(), DecoderConfig::js_compatible()] {
+            // The one-parse path accepts exactly what the streaming validator accepts.
+            let streaming = Packet::decode(&text, &config);
+            let one_parse = Packet::decode_value(&text, &config);
+            prop_assert_eq!(streaming.clone().err(), one_parse.clone().err());
+            if let (Ok(p), Ok((q, data))) = (&streaming, &one_parse) {
+                prop_assert_eq!(p, q);
+                prop_assert_eq!(p.data_value().transpose().unwrap(), data.clone());
+            }
             if let Ok(p) = Packet::decode(&text, &config) {
                 let mut out = String::new();
                 p.encode(&mut out);
@@ -186,6 +194,10 @@ proptest! {
         data in prop_oneof![Just(String::new()), Just("[\"a\"]".to_string()), Just("{}".to_string()), ".{0,6}"],
     ) {
         let text = format!("{kind}{count}{ns}{id}{data}");
+        for config in [DecoderConfig::default(), DecoderConfig::js_compatible()] {
+            let streaming = Packet::decode(&text, &config).err();
+            prop_assert_eq!(streaming, Packet::decode_value(&text, &config).err());
+        }
         let mut r = Reassembler::new(DecoderConfig::default());
         let _ = r.handle_text(&text);
         let _ = r.handle_binary(Bytes::from_static(&[1]));

@@ -365,6 +365,38 @@ impl Reassembler {
         if !packet.kind.is_binary() {
             return Ok(Reassembled::Text(packet));
         }
+        self.start(packet)
+    }
+
+    /// Like [`handle_text`](Self::handle_text), but a text packet comes with its
+    /// data as a [`Value`], parsed once (what the sessions use).
+    ///
+    /// ```
+    /// use socketwire::socketio::{DecoderConfig, Reassembled, Reassembler};
+    /// let mut r = Reassembler::new(DecoderConfig::default());
+    /// let (Reassembled::Text(p), Some(data)) = r.handle_text_value(r#"2["a",1]"#).unwrap() else { panic!() };
+    /// assert_eq!(data.as_array().unwrap().len(), 2);
+    /// ```
+    pub fn handle_text_value<'a>(
+        &mut self,
+        text: &'a str,
+    ) -> Result<(Reassembled<'a>, Option<Value>), Error> {
+        if self.pending.take().is_some() {
+            return Err(Error::PlaintextWhileReconstructing);
+        }
+        if text
+            .as_bytes()
+            .first()
+            .is_some_and(|&b| b == b'5' || b == b'6')
+        {
+            let packet = Packet::decode(text, &self.config)?;
+            return Ok((self.start(packet)?, None));
+        }
+        let (packet, data) = Packet::decode_value(text, &self.config)?;
+        Ok((Reassembled::Text(packet), data))
+    }
+
+    fn start<'a>(&mut self, packet: Packet<'a>) -> Result<Reassembled<'a>, Error> {
         let pending = PendingPacket {
             kind: packet.kind,
             namespace: packet.namespace.into(),

@@ -24,12 +24,13 @@ pub(crate) fn incoming_text(
     reassembler: &mut Reassembler,
     text: &str,
 ) -> Result<Option<IncomingPacket>, Error> {
-    Ok(match reassembler.handle_text(text)? {
+    let (reassembled, data) = reassembler.handle_text_value(text)?;
+    Ok(match reassembled {
         Reassembled::Text(packet) => Some(IncomingPacket {
             kind: packet.kind,
             namespace: packet.namespace.into(),
             id: packet.id,
-            data: packet.data_value().transpose()?,
+            data,
         }),
         Reassembled::Binary(packet) => Some(IncomingPacket {
             kind: packet.kind.without_binary(),

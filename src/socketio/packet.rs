@@ -377,25 +377,61 @@ impl<'a> Packet<'a> {
     /// assert!(header.validate_data(&DecoderConfig::for_version(ProtocolVersion::V4)).is_ok());
     /// ```
     pub fn validate_data(&self, config: &DecoderConfig) -> Result<(), Error> {
-        let v5 = config.version == ProtocolVersion::V5;
+        let Some(data) = self.precheck_data(config)? else {
+            return Ok(());
+        };
+        let shape: JsonShape = serde_json::from_str(data)
+            .map_err(|_| Error::InvalidPayload(InvalidPayload::InvalidJson))?;
+        self.check_shape(shape, config)
+    }
+
+    /// Decodes, validates and builds the data as a [`Value`](super::Value) with a
+    /// single JSON parse (what the sessions use).
+    ///
+    /// ```
+    /// use socketwire::socketio::{DecoderConfig, Packet};
+    /// let (p, data) = Packet::decode_value(r#"2/chat,["msg","hi"]"#, &DecoderConfig::default()).unwrap();
+    /// assert_eq!(p.namespace, "/chat");
+    /// assert_eq!(data.unwrap().as_array().unwrap()[1].as_str(), Some("hi"));
+    /// ```
+    pub fn decode_value(
+        text: &'a str,
+        config: &DecoderConfig,
+    ) -> Result<(Packet<'a>, Option<super::Value>), Error> {
+        let packet = Packet::decode_header(text, config)?;
+        let Some(data) = packet.precheck_data(config)? else {
+            return Ok((packet, None));
+        };
+        let value = super::Value::from_json_str(data)?;
+        packet.check_shape(JsonShape::of(&value), config)?;
+        Ok((packet, Some(value)))
+    }
+
+    /// The checks that need no JSON parse; `None` if there is no data.
+    fn precheck_data(&self, config: &DecoderConfig) -> Result<Option<&'a str>, Error> {
         let Some(data) = self.data else {
             let needs_data =
                 self.kind.is_event() || self.kind.is_ack() || self.kind == PacketType::ConnectError;
             if needs_data && !config.lenient_missing_data {
                 return Err(InvalidPayload::MissingData.into());
             }
-            return Ok(());
+            return Ok(None);
         };
         // JS reads a leading space as an ack-id digit (Q3); refuse it rather than
         // give the packet a different meaning.
         if data.starts_with([' ', '\t', '\n', '\r']) {
             return Err(InvalidPayload::LeadingWhitespace.into());
         }
+        // socket.io-parser isPayloadValid: DISCONNECT carries nothing.
         if self.kind == PacketType::Disconnect {
             return Err(InvalidPayload::DisconnectWithData.into());
         }
-        let shape: JsonShape = serde_json::from_str(data)
-            .map_err(|_| Error::InvalidPayload(InvalidPayload::InvalidJson))?;
+        Ok(Some(data))
+    }
+
+    /// socket.io-parser `isPayloadValid`, per type and version.
+    fn check_shape(&self, shape: JsonShape, config: &DecoderConfig) -> Result<(), Error> {
+        let v5 = config.version == ProtocolVersion::V5;
         let reason = match self.kind {
             PacketType::Connect => match shape {
                 JsonShape::Object => None,
@@ -557,6 +593,26 @@ enum JsonShape {
     String,
     Null,
     Other,
+}
+
+impl JsonShape {
+    fn of(value: &super::Value) -> JsonShape {
+        use super::Value;
+        match value {
+            Value::Object(_) => JsonShape::Object,
+            Value::String(_) => JsonShape::String,
+            Value::Null => JsonShape::Null,
+            Value::Array(items) => JsonShape::Array(match items.first() {
+                None => EventName::Missing,
+                Some(Value::Number(_)) => EventName::Number,
+                Some(Value::String(name)) => EventName::String {
+                    reserved: RESERVED_EVENTS.contains(&name.as_str()),
+                },
+                Some(_) => EventName::Other,
+            }),
+            Value::Bool(_) | Value::Number(_) | Value::Bytes(_) => JsonShape::Other,
+        }
+    }
 }
 
 /// The first element of an array, as seen by the EVENT rule.
