@@ -141,7 +141,7 @@ impl EncodedPacket {
         id: Option<u64>,
         write_data: impl FnOnce(&mut Vec<u8>, &mut Vec<Bytes>),
     ) -> EncodedPacket {
-        let mut data = Vec::with_capacity(64);
+        let mut data = Vec::new();
         let mut attachments = Vec::new();
         write_data(&mut data, &mut attachments);
         let mut out = Vec::with_capacity(data.len() + namespace.len() + 24);

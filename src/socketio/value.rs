@@ -229,7 +229,7 @@ impl Value {
             counter: &counter,
         })
         .unwrap_or_default();
-        out.extend_from_slice(&json);
+        append_json(out, json);
     }
 
     /// Replaces every placeholder object by its attachment (by `num`, not by
@@ -299,6 +299,15 @@ fn lenient_placeholder(n: &serde_json::Number, attachments: &[Bytes]) -> Result<
     Ok(Value::Null)
 }
 
+/// Appends serialized JSON, moving it when `out` is still empty.
+fn append_json(out: &mut Vec<u8>, json: Vec<u8>) {
+    if out.is_empty() {
+        *out = json;
+    } else {
+        out.extend_from_slice(&json);
+    }
+}
+
 /// Writes `[name, ...args]` (or `[...args]` without a name) with placeholders,
 /// numbering blobs from `attachments.len()` on and appending them there.
 pub(crate) fn write_args_with_placeholders(
@@ -319,7 +328,7 @@ pub(crate) fn write_args_with_placeholders(
         counter: &counter,
     })
     .unwrap_or_default();
-    out.extend_from_slice(&json);
+    append_json(out, json);
 }
 
 struct ArgsWithPlaceholders<'a> {
