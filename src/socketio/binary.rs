@@ -106,9 +106,10 @@ impl EncodedPacket {
         })
     }
 
-    /// Encodes a packet with arbitrary data (CONNECT, CONNECT_ERROR, …). Blobs in
-    /// `data` are replaced by placeholders; EVENT/ACK are promoted to their
-    /// binary types when there are any.
+    /// Encodes a packet with arbitrary data (CONNECT, CONNECT_ERROR, …). In
+    /// EVENT/ACK data, blobs become placeholders and the type is promoted to
+    /// BINARY_EVENT/BINARY_ACK; only those types carry attachments, so in any
+    /// other type a blob is written as an array of byte values.
     ///
     /// ```
     /// use socketwire::socketio::{EncodedPacket, PacketType, Value};
@@ -128,10 +129,11 @@ impl EncodedPacket {
             PacketType::Ack if binary => PacketType::BinaryAck,
             other => other,
         };
-        EncodedPacket::build(kind, namespace, id, |out, att| {
-            if let Some(data) = data {
-                data.write_with_placeholders(out, att);
-            }
+        let attachments_allowed = kind.is_binary();
+        EncodedPacket::build(kind, namespace, id, |out, att| match data {
+            Some(data) if attachments_allowed => data.write_with_placeholders(out, att),
+            Some(data) => out.extend_from_slice(data.to_json_string().as_bytes()),
+            None => {}
         })
     }
 
@@ -478,4 +480,27 @@ impl Reassembler {
 /// ```
 pub fn to_value<T: serde::Serialize + ?Sized>(value: &T) -> Result<Value, ApiMisuse> {
     Value::from_serialize(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blobs_outside_event_and_ack_are_not_attachments() {
+        let data = Value::Object(alloc::vec![(
+            "b".into(),
+            Value::Bytes(Bytes::from_static(&[1, 2]))
+        )]);
+        let p = EncodedPacket::new(PacketType::Connect, "/", None, Some(&data));
+        assert_eq!(p.text(), r#"0{"b":[1,2]}"#);
+        assert!(p.attachments().is_empty());
+        let p = EncodedPacket::new(
+            PacketType::Ack,
+            "/",
+            Some(1),
+            Some(&Value::Array(alloc::vec![data])),
+        );
+        assert_eq!(p.text(), r#"61-1[{"b":{"_placeholder":true,"num":0}}]"#);
+    }
 }

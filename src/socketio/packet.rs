@@ -315,6 +315,9 @@ impl<'a> Packet<'a> {
             i += 1;
         }
 
+        // socket.io-protocol v5 "Format": `<packet type>[<# of binary attachments>-]
+        // [<namespace>,][<acknowledgment id>][JSON-stringified payload without binary]`;
+        // the namespace runs to the first `,` or, without one, to the end (§2.3 step 3).
         let mut namespace = "/";
         if bytes.get(i) == Some(&b'/') {
             let rest = &text[i..];
@@ -330,6 +333,8 @@ impl<'a> Packet<'a> {
             }
         }
 
+        // §2.3 step 4: the ack id is the digit run after the namespace; bounded
+        // here to JS's exact integers (Q5) before it is used.
         let mut id = None;
         if bytes.get(i).is_some_and(u8::is_ascii_digit) {
             let mut value: u64 = 0;
