@@ -3,4 +3,5 @@
 #![allow(missing_docs)]
 
 pub mod handshake;
+pub mod socketio;
 pub mod ws;

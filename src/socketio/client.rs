@@ -1,0 +1,647 @@
+//! The client side of a Socket.IO connection, sans-IO.
+
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::time::Duration;
+
+use bytes::Bytes;
+
+use super::binary::{EncodedPacket, EngineMessage, Reassembler};
+use super::error::{ApiMisuse, Error};
+use super::incoming::{
+    AckTable, IncomingPacket, ack_args, incoming_binary, incoming_text, is_valid_namespace,
+    split_event,
+};
+use super::packet::{DecoderConfig, PacketType, ProtocolVersion, RESERVED_EVENTS};
+use super::server::{CloseReason, DisconnectReason};
+use super::value::Value;
+
+/// Settings of a [`ClientSession`].
+///
+/// ```
+/// use socketwire::socketio::ClientConfig;
+/// assert_eq!(ClientConfig::default().decoder.max_attachments, 10);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// Decoder limits, strictness and protocol version.
+    pub decoder: DecoderConfig,
+    /// How long [`ClientSession::emit_with_ack`] waits (counted from the emit,
+    /// even while the emit is buffered, as the JS client's `timeout()`).
+    pub ack_timeout: Duration,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            decoder: DecoderConfig::default(),
+            ack_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What a [`ClientSession`] reports to the application.
+///
+/// ```
+/// use socketwire::socketio::ClientEvent;
+/// let e = ClientEvent::Connected { namespace: "/".into(), sid: Some("x".into()) };
+/// assert!(matches!(e, ClientEvent::Connected { .. }));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ClientEvent {
+    /// The server accepted the namespace; buffered emits were flushed.
+    Connected {
+        /// The namespace.
+        namespace: String,
+        /// The socket id the server gave (v5; `None` in v4).
+        sid: Option<String>,
+    },
+    /// The server refused the namespace (CONNECT_ERROR / v4 ERROR); the
+    /// namespace and its buffered emits are dropped.
+    ConnectError {
+        /// The namespace.
+        namespace: String,
+        /// `{"message":…,"data":…}` (v5) or any JSON (v4).
+        data: Value,
+    },
+    /// An event from the server.
+    Event {
+        /// The namespace.
+        namespace: String,
+        /// The event name.
+        name: String,
+        /// The arguments after the name.
+        args: Vec<Value>,
+        /// Present if the server wants an ack: answer with [`ClientSession::ack`].
+        ack_id: Option<u64>,
+    },
+    /// The server acknowledged an [`emit_with_ack`](ClientSession::emit_with_ack).
+    Ack {
+        /// The namespace.
+        namespace: String,
+        /// The id returned by `emit_with_ack`.
+        id: u64,
+        /// The ack arguments.
+        args: Vec<Value>,
+    },
+    /// No ack arrived for `id` in time.
+    AckTimeout {
+        /// The namespace.
+        namespace: String,
+        /// The id returned by `emit_with_ack`.
+        id: u64,
+    },
+    /// A connected namespace is no longer connected.
+    Disconnected {
+        /// The namespace.
+        namespace: String,
+        /// Why; after [`DisconnectReason::TransportClose`] the namespace is
+        /// re-connected by [`ClientSession::handle_transport_reconnected`].
+        reason: DisconnectReason,
+    },
+    /// Close the Engine.IO connection (protocol error by the server).
+    Close(CloseReason),
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum ClientState {
+    Connecting,
+    Connected,
+    /// The transport is down; reconnect on `handle_transport_reconnected`.
+    Interrupted,
+}
+
+#[derive(Debug)]
+struct ClientNamespace {
+    auth: Option<Value>,
+    state: ClientState,
+    buffer: Vec<EncodedPacket>,
+}
+
+/// The client side of a Socket.IO connection over one Engine.IO session (that
+/// may reconnect), with no I/O and no clock.
+///
+/// * **Input**: [`handle_message`](Self::handle_message) per Engine.IO message,
+///   [`handle_timeout`](Self::handle_timeout),
+///   [`handle_transport_closed`](Self::handle_transport_closed) and
+///   [`handle_transport_reconnected`](Self::handle_transport_reconnected) (the
+///   Engine.IO layer owns the reconnect backoff).
+/// * **Output**: [`poll_event`](Self::poll_event), [`poll_message`](Self::poll_message),
+///   [`poll_timeout`](Self::poll_timeout).
+/// * **Commands**: [`connect`](Self::connect), [`emit`](Self::emit),
+///   [`emit_with_ack`](Self::emit_with_ack), [`ack`](Self::ack),
+///   [`disconnect`](Self::disconnect).
+///
+/// Emits made before a namespace is connected are buffered and flushed in
+/// order when the server's CONNECT arrives.
+///
+/// ```
+/// use core::time::Duration;
+/// use socketwire::socketio::{ClientConfig, ClientEvent, ClientSession, Value};
+/// let mut c = ClientSession::new(ClientConfig::default());
+/// c.connect("/", Some(Value::from_json_str(r#"{"token":"123"}"#).unwrap())).unwrap();
+/// c.emit("/", "hello", vec![]).unwrap(); // buffered
+/// assert_eq!(c.poll_message().unwrap().as_text(), Some(r#"0{"token":"123"}"#));
+/// assert_eq!(c.poll_message(), None);
+/// c.handle_text(r#"0{"sid":"abc"}"#).unwrap();
+/// assert!(matches!(c.poll_event(), Some(ClientEvent::Connected { .. })));
+/// assert_eq!(c.poll_message().unwrap().as_text(), Some(r#"2["hello"]"#));
+/// ```
+#[derive(Debug)]
+pub struct ClientSession {
+    config: ClientConfig,
+    reassembler: Reassembler,
+    namespaces: BTreeMap<String, ClientNamespace>,
+    acks: AckTable,
+    events: VecDeque<ClientEvent>,
+    messages: VecDeque<EngineMessage>,
+    transport_open: bool,
+}
+
+impl ClientSession {
+    /// A client on an open Engine.IO session. In v4, `/` is connecting
+    /// implicitly (the server sends `40` by itself).
+    ///
+    /// ```
+    /// use socketwire::socketio::{ClientConfig, ClientSession};
+    /// let c = ClientSession::new(ClientConfig::default());
+    /// assert!(!c.is_connected("/"));
+    /// ```
+    pub fn new(config: ClientConfig) -> ClientSession {
+        let mut session = ClientSession {
+            reassembler: Reassembler::new(config.decoder.clone()),
+            config,
+            namespaces: BTreeMap::new(),
+            acks: AckTable::default(),
+            events: VecDeque::new(),
+            messages: VecDeque::new(),
+            transport_open: true,
+        };
+        if session.version() == ProtocolVersion::V4 {
+            session.namespaces.insert(
+                "/".into(),
+                ClientNamespace {
+                    auth: None,
+                    state: ClientState::Connecting,
+                    buffer: Vec::new(),
+                },
+            );
+        }
+        session
+    }
+
+    /// The protocol version.
+    ///
+    /// ```
+    /// use socketwire::socketio::{ClientConfig, ClientSession, ProtocolVersion};
+    /// assert_eq!(ClientSession::new(ClientConfig::default()).version(), ProtocolVersion::V5);
+    /// ```
+    pub fn version(&self) -> ProtocolVersion {
+        self.config.decoder.version
+    }
+
+    /// `true` if `namespace` is connected.
+    ///
+    /// ```
+    /// use socketwire::socketio::{ClientConfig, ClientSession};
+    /// let mut c = ClientSession::new(ClientConfig::default());
+    /// c.connect("/", None).unwrap();
+    /// c.handle_text(r#"0{"sid":"a"}"#).unwrap();
+    /// assert!(c.is_connected("/"));
+    /// ```
+    pub fn is_connected(&self, namespace: &str) -> bool {
+        self.namespaces
+            .get(namespace)
+            .is_some_and(|ns| ns.state == ClientState::Connected)
+    }
+
+    fn connect_packet(&self, namespace: &str, auth: Option<&Value>) -> EncodedPacket {
+        match self.version() {
+            ProtocolVersion::V5 => EncodedPacket::new(PacketType::Connect, namespace, None, auth),
+            ProtocolVersion::V4 => {
+                // SIO v4: CONNECT carries no JSON; auth goes into the `?query`.
+                let mut with_query = String::from(namespace);
+                if let Some(Value::Object(pairs)) = auth {
+                    let mut sep = '?';
+                    for (k, v) in pairs {
+                        let v = match v {
+                            Value::String(s) => s.clone(),
+                            other => other.to_json_string(),
+                        };
+                        with_query.push(sep);
+                        form_encode(&mut with_query, k);
+                        with_query.push('=');
+                        form_encode(&mut with_query, &v);
+                        sep = '&';
+                    }
+                }
+                EncodedPacket::new(PacketType::Connect, &with_query, None, None)
+            }
+        }
+    }
+
+    /// Starts connecting `namespace` with an optional auth payload (v5) or
+    /// query (v4, from an object's entries). Sent now if the transport is up,
+    /// else on [`handle_transport_reconnected`](Self::handle_transport_reconnected).
+    ///
+    /// ```
+    /// use socketwire::socketio::{ClientConfig, ClientSession};
+    /// let mut c = ClientSession::new(ClientConfig::default());
+    /// c.connect("/admin", None).unwrap();
+    /// assert_eq!(c.poll_message().unwrap().as_text(), Some("0/admin,"));
+    /// ```
+    pub fn connect(&mut self, namespace: &str, auth: Option<Value>) -> Result<(), ApiMisuse> {
+        if !is_valid_namespace(namespace) {
+            return Err(ApiMisuse::InvalidNamespace);
+        }
+        if self.namespaces.contains_key(namespace) {
+            return Ok(());
+        }
+        if self.transport_open {
+            let packet = self.connect_packet(namespace, auth.as_ref());
+            self.messages.extend(packet.messages());
+        }
+        let state = if self.transport_open {
+            ClientState::Connecting
+        } else {
+            ClientState::Interrupted
+        };
+        self.namespaces.insert(
+            namespace.into(),
+            ClientNamespace {
+                auth,
+                state,
+                buffer: Vec::new(),
+            },
+        );
+        Ok(())
+    }
+
+    fn send_or_buffer(&mut self, namespace: &str, packet: EncodedPacket) -> Result<(), ApiMisuse> {
+        let ns = self
+            .namespaces
+            .get_mut(namespace)
+            .ok_or(ApiMisuse::NotConnected)?;
+        if ns.state == ClientState::Connected {
+            self.messages.extend(packet.messages());
+        } else {
+            ns.buffer.push(packet);
+        }
+        Ok(())
+    }
+
+    /// Sends EVENT `[name, ...args]`, or buffers it until `namespace` connects
+    /// (the namespace must have been [`connect`](Self::connect)ed).
+    ///
+    /// ```
+    /// use socketwire::socketio::{ApiMisuse, ClientConfig, ClientSession};
+    /// let mut c = ClientSession::new(ClientConfig::default());
+    /// assert_eq!(c.emit("/", "x", vec![]), Err(ApiMisuse::NotConnected));
+    /// ```
+    pub fn emit(&mut self, namespace: &str, name: &str, args: Vec<Value>) -> Result<(), ApiMisuse> {
+        if RESERVED_EVENTS.contains(&name) {
+            return Err(ApiMisuse::ReservedEventName);
+        }
+        let packet = EncodedPacket::event(namespace, name, &args, None);
+        self.send_or_buffer(namespace, packet)
+    }
+
+    /// Sends (or buffers) an event that asks for an ack; returns its id. The
+    /// ack timer starts at `now`.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{ClientConfig, ClientEvent, ClientSession};
+    /// let mut c = ClientSession::new(ClientConfig::default());
+    /// c.connect("/", None).unwrap();
+    /// let id = c.emit_with_ack("/", "q", vec![], Duration::ZERO).unwrap();
+    /// c.handle_timeout(Duration::from_secs(30));
+    /// assert_eq!(c.poll_event(), Some(ClientEvent::AckTimeout { namespace: "/".into(), id }));
+    /// ```
+    pub fn emit_with_ack(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        args: Vec<Value>,
+        now: Duration,
+    ) -> Result<u64, ApiMisuse> {
+        if RESERVED_EVENTS.contains(&name) {
+            return Err(ApiMisuse::ReservedEventName);
+        }
+        if !self.namespaces.contains_key(namespace) {
+            return Err(ApiMisuse::NotConnected);
+        }
+        let id = self
+            .acks
+            .register(namespace, now.saturating_add(self.config.ack_timeout));
+        let packet = EncodedPacket::event(namespace, name, &args, Some(id));
+        self.send_or_buffer(namespace, packet)?;
+        Ok(id)
+    }
+
+    /// Answers a server event's ack id.
+    ///
+    /// ```
+    /// use socketwire::socketio::{ClientConfig, ClientSession};
+    /// let mut c = ClientSession::new(ClientConfig::default());
+    /// c.connect("/", None).unwrap();
+    /// c.handle_text(r#"0{"sid":"a"}"#).unwrap();
+    /// let _ = c.poll_message();
+    /// c.ack("/", 5, vec![1u64.into()]).unwrap();
+    /// assert_eq!(c.poll_message().unwrap().as_text(), Some("35[1]"));
+    /// ```
+    pub fn ack(&mut self, namespace: &str, id: u64, args: Vec<Value>) -> Result<(), ApiMisuse> {
+        if !self.is_connected(namespace) {
+            return Err(ApiMisuse::NotConnected);
+        }
+        let packet = EncodedPacket::ack(namespace, id, &args);
+        self.messages.extend(packet.messages());
+        Ok(())
+    }
+
+    /// Leaves `namespace` (DISCONNECT if connected); it is not re-connected.
+    ///
+    /// ```
+    /// use socketwire::socketio::{ClientConfig, ClientSession};
+    /// let mut c = ClientSession::new(ClientConfig::default());
+    /// c.connect("/", None).unwrap();
+    /// c.handle_text(r#"0{"sid":"a"}"#).unwrap();
+    /// let _ = c.poll_message();
+    /// c.disconnect("/").unwrap();
+    /// assert_eq!(c.poll_message().unwrap().as_text(), Some("1"));
+    /// ```
+    pub fn disconnect(&mut self, namespace: &str) -> Result<(), ApiMisuse> {
+        let ns = self
+            .namespaces
+            .remove(namespace)
+            .ok_or(ApiMisuse::NotConnected)?;
+        if ns.state == ClientState::Connected && self.transport_open {
+            let packet = EncodedPacket::new(PacketType::Disconnect, namespace, None, None);
+            self.messages.extend(packet.messages());
+        }
+        self.acks.drop_namespace(namespace);
+        Ok(())
+    }
+
+    /// The transport closed: connected namespaces report
+    /// [`ClientEvent::Disconnected`] and wait for a reconnect; pending ack
+    /// timers keep running.
+    ///
+    /// ```
+    /// use socketwire::socketio::{ClientConfig, ClientEvent, ClientSession};
+    /// let mut c = ClientSession::new(ClientConfig::default());
+    /// c.connect("/", None).unwrap();
+    /// c.handle_text(r#"0{"sid":"a"}"#).unwrap();
+    /// let _ = c.poll_event();
+    /// c.handle_transport_closed();
+    /// assert!(matches!(c.poll_event(), Some(ClientEvent::Disconnected { .. })));
+    /// ```
+    pub fn handle_transport_closed(&mut self) {
+        self.transport_open = false;
+        self.reassembler.reset();
+        self.messages.clear();
+        for (namespace, ns) in self.namespaces.iter_mut() {
+            if ns.state == ClientState::Connected {
+                self.events.push_back(ClientEvent::Disconnected {
+                    namespace: namespace.clone(),
+                    reason: DisconnectReason::TransportClose,
+                });
+            }
+            ns.state = ClientState::Interrupted;
+        }
+    }
+
+    /// The Engine.IO layer reconnected: every namespace sends CONNECT again
+    /// (with its auth) and buffers emits until the server answers.
+    ///
+    /// ```
+    /// use socketwire::socketio::{ClientConfig, ClientSession};
+    /// let mut c = ClientSession::new(ClientConfig::default());
+    /// c.connect("/admin", None).unwrap();
+    /// let _ = c.poll_message();
+    /// c.handle_transport_closed();
+    /// c.handle_transport_reconnected();
+    /// assert_eq!(c.poll_message().unwrap().as_text(), Some("0/admin,"));
+    /// ```
+    pub fn handle_transport_reconnected(&mut self) {
+        self.transport_open = true;
+        let mut packets = Vec::new();
+        for (namespace, ns) in &self.namespaces {
+            if self.version() == ProtocolVersion::V4 && namespace == "/" {
+                // The v4 server connects `/` by itself.
+                continue;
+            }
+            packets.push(self.connect_packet(namespace, ns.auth.as_ref()));
+        }
+        for ns in self.namespaces.values_mut() {
+            ns.state = ClientState::Connecting;
+        }
+        for packet in packets {
+            self.messages.extend(packet.messages());
+        }
+    }
+
+    /// Feeds one decoded Engine.IO message. On `Err`, a
+    /// [`ClientEvent::Close`] is queued: close the transport.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use socketwire::socketio::{ClientConfig, ClientSession, EngineMessage};
+    /// let mut c = ClientSession::new(ClientConfig::default());
+    /// assert!(c.handle_message(EngineMessage::Binary(Bytes::from_static(b"x"))).is_err());
+    /// ```
+    pub fn handle_message(&mut self, message: EngineMessage) -> Result<(), Error> {
+        match message {
+            EngineMessage::Text(bytes) => match core::str::from_utf8(&bytes) {
+                Ok(text) => self.handle_text(text),
+                Err(_) => self.fail(Error::UnknownPacketType(bytes.first().copied())),
+            },
+            EngineMessage::Binary(bytes) => self.handle_binary(bytes),
+        }
+    }
+
+    /// Feeds one text message.
+    ///
+    /// ```
+    /// use socketwire::socketio::{ClientConfig, ClientEvent, ClientSession};
+    /// let mut c = ClientSession::new(ClientConfig::default());
+    /// c.connect("/secret", None).unwrap();
+    /// c.handle_text(r#"4/secret,{"message":"Not authorized","data":{"code":42}}"#).unwrap();
+    /// assert!(matches!(c.poll_event(), Some(ClientEvent::ConnectError { .. })));
+    /// ```
+    pub fn handle_text(&mut self, text: &str) -> Result<(), Error> {
+        match incoming_text(&mut self.reassembler, text) {
+            Ok(Some(packet)) => self.dispatch(packet),
+            Ok(None) => Ok(()),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// Feeds one binary message.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use socketwire::socketio::{ClientConfig, ClientEvent, ClientSession};
+    /// let mut c = ClientSession::new(ClientConfig::default());
+    /// c.connect("/", None).unwrap();
+    /// c.handle_text(r#"0{"sid":"a"}"#).unwrap();
+    /// let _ = c.poll_event();
+    /// c.handle_text(r#"51-["file",{"_placeholder":true,"num":0}]"#).unwrap();
+    /// c.handle_binary(Bytes::from_static(&[1, 2])).unwrap();
+    /// assert!(matches!(c.poll_event(), Some(ClientEvent::Event { name, .. }) if name == "file"));
+    /// ```
+    pub fn handle_binary(&mut self, data: Bytes) -> Result<(), Error> {
+        match incoming_binary(&mut self.reassembler, data) {
+            Ok(Some(packet)) => self.dispatch(packet),
+            Ok(None) => Ok(()),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    fn fail(&mut self, error: Error) -> Result<(), Error> {
+        self.reassembler.reset();
+        self.events
+            .push_back(ClientEvent::Close(CloseReason::ProtocolError(
+                error.clone(),
+            )));
+        Err(error)
+    }
+
+    fn dispatch(&mut self, packet: IncomingPacket) -> Result<(), Error> {
+        let v4 = self.version() == ProtocolVersion::V4;
+        let namespace = packet.namespace;
+        let Some(ns) = self.namespaces.get_mut(&namespace) else {
+            // Packets for namespaces this client does not use are ignored, as
+            // each JS client socket filters on its own namespace.
+            return Ok(());
+        };
+        match packet.kind {
+            PacketType::Connect if ns.state == ClientState::Connecting => {
+                let sid = match packet.data.as_ref().and_then(|d| d.get("sid")) {
+                    Some(Value::String(sid)) => Some(sid.clone()),
+                    // socket.io-client: a v5 CONNECT reply without `sid` means a
+                    // v2.x server answered.
+                    _ if !v4 => return self.fail(Error::MissingSid),
+                    _ => None,
+                };
+                ns.state = ClientState::Connected;
+                let buffered = core::mem::take(&mut ns.buffer);
+                for packet in &buffered {
+                    self.messages.extend(packet.messages());
+                }
+                self.events
+                    .push_back(ClientEvent::Connected { namespace, sid });
+            }
+            PacketType::Connect => {}
+            PacketType::ConnectError => {
+                self.namespaces.remove(&namespace);
+                for id in self.acks.drop_namespace(&namespace) {
+                    self.events.push_back(ClientEvent::AckTimeout {
+                        namespace: namespace.clone(),
+                        id,
+                    });
+                }
+                self.events.push_back(ClientEvent::ConnectError {
+                    namespace,
+                    data: packet.data.unwrap_or_default(),
+                });
+            }
+            PacketType::Disconnect => {
+                let was_connected = ns.state == ClientState::Connected;
+                self.namespaces.remove(&namespace);
+                self.acks.drop_namespace(&namespace);
+                if was_connected {
+                    self.events.push_back(ClientEvent::Disconnected {
+                        namespace,
+                        reason: DisconnectReason::ServerDisconnect,
+                    });
+                }
+            }
+            PacketType::Event if ns.state == ClientState::Connected => {
+                if let Some((name, args)) = split_event(packet.data) {
+                    self.events.push_back(ClientEvent::Event {
+                        namespace,
+                        name,
+                        args,
+                        ack_id: packet.id,
+                    });
+                }
+            }
+            PacketType::Ack => {
+                if let Some(id) = packet.id {
+                    if self.acks.complete(&namespace, id) {
+                        self.events.push_back(ClientEvent::Ack {
+                            namespace,
+                            id,
+                            args: ack_args(packet.data),
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should next be called.
+    ///
+    /// ```
+    /// use socketwire::socketio::{ClientConfig, ClientSession};
+    /// assert_eq!(ClientSession::new(ClientConfig::default()).poll_timeout(), None);
+    /// ```
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        self.acks.next_deadline()
+    }
+
+    /// Expires acks whose deadline is at or before `now`.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{ClientConfig, ClientSession};
+    /// let mut c = ClientSession::new(ClientConfig::default());
+    /// c.handle_timeout(Duration::from_secs(1));
+    /// assert_eq!(c.poll_event(), None);
+    /// ```
+    pub fn handle_timeout(&mut self, now: Duration) {
+        for (namespace, id) in self.acks.expire(now) {
+            self.events
+                .push_back(ClientEvent::AckTimeout { namespace, id });
+        }
+    }
+
+    /// The next event for the application.
+    ///
+    /// ```
+    /// use socketwire::socketio::{ClientConfig, ClientSession};
+    /// assert_eq!(ClientSession::new(ClientConfig::default()).poll_event(), None);
+    /// ```
+    pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        self.events.pop_front()
+    }
+
+    /// The next Engine.IO message to send.
+    ///
+    /// ```
+    /// use socketwire::socketio::{ClientConfig, ClientSession};
+    /// assert_eq!(ClientSession::new(ClientConfig::default()).poll_message(), None);
+    /// ```
+    pub fn poll_message(&mut self) -> Option<EngineMessage> {
+        self.messages.pop_front()
+    }
+}
+
+/// Percent-encodes a query component (everything but unreserved characters).
+fn form_encode(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in text.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! Rooms and broadcast, sans-IO: who is in which room of which namespace, and
+//! who receives a broadcast.
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::binary::EncodedPacket;
+use super::value::Value;
+
+/// The addressees of a broadcast: everyone in the namespace, or the members of
+/// some rooms, minus the members of other rooms, minus one socket (the sender).
+///
+/// ```
+/// use socketwire::socketio::Broadcast;
+/// let target = Broadcast::<u32>::all().to("room1").except("muted").except_socket(7);
+/// assert_eq!(target.rooms(), ["room1".to_string()]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broadcast<S> {
+    to: Vec<String>,
+    except: Vec<String>,
+    except_socket: Option<S>,
+}
+
+impl<S> Default for Broadcast<S> {
+    fn default() -> Self {
+        Broadcast {
+            to: Vec::new(),
+            except: Vec::new(),
+            except_socket: None,
+        }
+    }
+}
+
+impl<S> Broadcast<S> {
+    /// Every socket of the namespace.
+    ///
+    /// ```
+    /// assert!(socketwire::socketio::Broadcast::<u32>::all().rooms().is_empty());
+    /// ```
+    pub fn all() -> Self {
+        Broadcast::default()
+    }
+
+    /// Restricts to members of `room` (several calls: members of any of them).
+    ///
+    /// ```
+    /// let b = socketwire::socketio::Broadcast::<u32>::all().to("a").to("b");
+    /// assert_eq!(b.rooms().len(), 2);
+    /// ```
+    pub fn to(mut self, room: impl Into<String>) -> Self {
+        self.to.push(room.into());
+        self
+    }
+
+    /// Leaves out members of `room`.
+    ///
+    /// ```
+    /// let b = socketwire::socketio::Broadcast::<u32>::all().except("a");
+    /// assert!(b.rooms().is_empty());
+    /// ```
+    pub fn except(mut self, room: impl Into<String>) -> Self {
+        self.except.push(room.into());
+        self
+    }
+
+    /// Leaves out one socket (usually the sender: JS `socket.broadcast`).
+    ///
+    /// ```
+    /// let b = socketwire::socketio::Broadcast::all().except_socket("me");
+    /// assert!(b.rooms().is_empty());
+    /// ```
+    pub fn except_socket(mut self, socket: S) -> Self {
+        self.except_socket = Some(socket);
+        self
+    }
+
+    /// The rooms targeted (empty: the whole namespace).
+    ///
+    /// ```
+    /// assert_eq!(socketwire::socketio::Broadcast::<u32>::all().to("x").rooms(), ["x".to_string()]);
+    /// ```
+    pub fn rooms(&self) -> &[String] {
+        &self.to
+    }
+}
+
+#[derive(Debug)]
+struct NamespaceRooms<S> {
+    rooms: BTreeMap<String, BTreeSet<S>>,
+    sockets: BTreeMap<S, BTreeSet<String>>,
+}
+
+impl<S> Default for NamespaceRooms<S> {
+    fn default() -> Self {
+        NamespaceRooms {
+            rooms: BTreeMap::new(),
+            sockets: BTreeMap::new(),
+        }
+    }
+}
+
+/// The sockets of every namespace and the rooms they joined. `S` identifies a
+/// socket (its sid, or any key the caller uses to reach its session).
+///
+/// Add a socket when its namespace CONNECT is accepted, remove it on
+/// [`ServerEvent::Disconnect`](super::ServerEvent::Disconnect) (that leaves
+/// all its rooms). A broadcast yields the recipients and one
+/// [`EncodedPacket`] shared by all of them.
+///
+/// ```
+/// use socketwire::socketio::{Broadcast, RoomRegistry, Value};
+/// let mut rooms = RoomRegistry::new();
+/// for s in ["a", "b", "c"] { rooms.add_socket("/", s); }
+/// rooms.join("/", "a", "r1");
+/// rooms.join("/", "b", "r1");
+/// let out = rooms.broadcast_event("/", &Broadcast::all().to("r1").except_socket("a"), "new messages", &["hi".into()]);
+/// assert_eq!(out.recipients, ["b"]);
+/// assert_eq!(out.packet.text(), r#"2["new messages","hi"]"#);
+/// ```
+#[derive(Debug)]
+pub struct RoomRegistry<S> {
+    namespaces: BTreeMap<String, NamespaceRooms<S>>,
+}
+
+impl<S> Default for RoomRegistry<S> {
+    fn default() -> Self {
+        RoomRegistry {
+            namespaces: BTreeMap::new(),
+        }
+    }
+}
+
+/// A broadcast ready to go: the packet encoded once and who gets it.
+///
+/// ```
+/// use socketwire::socketio::{Broadcast, RoomRegistry};
+/// let mut rooms = RoomRegistry::new();
+/// rooms.add_socket("/", 1u32);
+/// let out = rooms.broadcast_event("/", &Broadcast::all(), "broadcast", &[]);
+/// assert_eq!(out.recipients, [1]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct BroadcastPacket<S> {
+    /// The packet, for [`ServerSession::send_encoded`](super::ServerSession::send_encoded).
+    pub packet: EncodedPacket,
+    /// The sockets to send it to.
+    pub recipients: Vec<S>,
+}
+
+impl<S: Ord + Clone> RoomRegistry<S> {
+    /// An empty registry.
+    ///
+    /// ```
+    /// let rooms = socketwire::socketio::RoomRegistry::<u32>::new();
+    /// assert_eq!(rooms.sockets("/").count(), 0);
+    /// ```
+    pub fn new() -> Self {
+        RoomRegistry::default()
+    }
+
+    /// Registers a connected socket of `namespace`.
+    ///
+    /// ```
+    /// let mut rooms = socketwire::socketio::RoomRegistry::new();
+    /// rooms.add_socket("/", 1u32);
+    /// assert_eq!(rooms.sockets("/").count(), 1);
+    /// ```
+    pub fn add_socket(&mut self, namespace: &str, socket: S) {
+        self.namespaces
+            .entry(namespace.into())
+            .or_default()
+            .sockets
+            .entry(socket)
+            .or_default();
+    }
+
+    /// Removes a socket and leaves all its rooms (JS leave-all on disconnect).
+    ///
+    /// ```
+    /// let mut rooms = socketwire::socketio::RoomRegistry::new();
+    /// rooms.join("/", 1u32, "r");
+    /// rooms.remove_socket("/", &1);
+    /// assert_eq!(rooms.members("/", "r").count(), 0);
+    /// ```
+    pub fn remove_socket(&mut self, namespace: &str, socket: &S) {
+        let Some(ns) = self.namespaces.get_mut(namespace) else {
+            return;
+        };
+        if let Some(joined) = ns.sockets.remove(socket) {
+            for room in joined {
+                if let Some(members) = ns.rooms.get_mut(&room) {
+                    members.remove(socket);
+                    if members.is_empty() {
+                        ns.rooms.remove(&room);
+                    }
+                }
+            }
+        }
+        if ns.sockets.is_empty() {
+            self.namespaces.remove(namespace);
+        }
+    }
+
+    /// Puts `socket` in `room` (registering the socket if needed).
+    ///
+    /// ```
+    /// let mut rooms = socketwire::socketio::RoomRegistry::new();
+    /// rooms.join("/", 1u32, "r");
+    /// assert_eq!(rooms.rooms_of("/", &1).collect::<Vec<_>>(), ["r"]);
+    /// ```
+    pub fn join(&mut self, namespace: &str, socket: S, room: &str) {
+        let ns = self.namespaces.entry(namespace.into()).or_default();
+        ns.sockets
+            .entry(socket.clone())
+            .or_default()
+            .insert(room.into());
+        ns.rooms.entry(room.into()).or_default().insert(socket);
+    }
+
+    /// Takes `socket` out of `room`.
+    ///
+    /// ```
+    /// let mut rooms = socketwire::socketio::RoomRegistry::new();
+    /// rooms.join("/", 1u32, "r");
+    /// rooms.leave("/", &1, "r");
+    /// assert_eq!(rooms.rooms_of("/", &1).count(), 0);
+    /// ```
+    pub fn leave(&mut self, namespace: &str, socket: &S, room: &str) {
+        let Some(ns) = self.namespaces.get_mut(namespace) else {
+            return;
+        };
+        if let Some(joined) = ns.sockets.get_mut(socket) {
+            joined.remove(room);
+        }
+        if let Some(members) = ns.rooms.get_mut(room) {
+            members.remove(socket);
+            if members.is_empty() {
+                ns.rooms.remove(room);
+            }
+        }
+    }
+
+    /// The rooms `socket` is in.
+    ///
+    /// ```
+    /// let rooms = socketwire::socketio::RoomRegistry::<u32>::new();
+    /// assert_eq!(rooms.rooms_of("/", &1).count(), 0);
+    /// ```
+    pub fn rooms_of<'a>(
+        &'a self,
+        namespace: &str,
+        socket: &S,
+    ) -> impl Iterator<Item = &'a str> + 'a {
+        self.namespaces
+            .get(namespace)
+            .and_then(|ns| ns.sockets.get(socket))
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+    }
+
+    /// The members of `room`.
+    ///
+    /// ```
+    /// let mut rooms = socketwire::socketio::RoomRegistry::new();
+    /// rooms.join("/", 2u32, "r");
+    /// assert_eq!(rooms.members("/", "r").collect::<Vec<_>>(), [&2]);
+    /// ```
+    pub fn members<'a>(&'a self, namespace: &str, room: &str) -> impl Iterator<Item = &'a S> + 'a {
+        self.namespaces
+            .get(namespace)
+            .and_then(|ns| ns.rooms.get(room))
+            .into_iter()
+            .flatten()
+    }
+
+    /// Every socket of `namespace`.
+    ///
+    /// ```
+    /// let mut rooms = socketwire::socketio::RoomRegistry::new();
+    /// rooms.add_socket("/chat", 1u32);
+    /// assert_eq!(rooms.sockets("/chat").collect::<Vec<_>>(), [&1]);
+    /// ```
+    pub fn sockets<'a>(&'a self, namespace: &str) -> impl Iterator<Item = &'a S> + 'a {
+        self.namespaces
+            .get(namespace)
+            .into_iter()
+            .flat_map(|ns| ns.sockets.keys())
+    }
+
+    /// The recipients of a broadcast, each once, in socket order.
+    ///
+    /// ```
+    /// use socketwire::socketio::{Broadcast, RoomRegistry};
+    /// let mut rooms = RoomRegistry::new();
+    /// rooms.join("/", 1u32, "a");
+    /// rooms.join("/", 2u32, "a");
+    /// rooms.join("/", 2u32, "b");
+    /// rooms.add_socket("/", 3u32);
+    /// assert_eq!(rooms.recipients("/", &Broadcast::all().except("b")), [1, 3]);
+    /// assert_eq!(rooms.recipients("/", &Broadcast::all().to("a").to("b")), [1, 2]);
+    /// ```
+    pub fn recipients(&self, namespace: &str, target: &Broadcast<S>) -> Vec<S> {
+        let Some(ns) = self.namespaces.get(namespace) else {
+            return Vec::new();
+        };
+        let excluded = |socket: &S| {
+            target.except_socket.as_ref() == Some(socket)
+                || target.except.iter().any(|room| {
+                    ns.rooms
+                        .get(room)
+                        .is_some_and(|members| members.contains(socket))
+                })
+        };
+        if target.to.is_empty() {
+            return ns
+                .sockets
+                .keys()
+                .filter(|s| !excluded(s))
+                .cloned()
+                .collect();
+        }
+        let mut chosen = BTreeSet::new();
+        for room in &target.to {
+            if let Some(members) = ns.rooms.get(room) {
+                chosen.extend(members.iter().filter(|s| !excluded(s)));
+            }
+        }
+        chosen.into_iter().cloned().collect()
+    }
+
+    /// Encodes EVENT `[name, ...args]` once and lists its recipients.
+    ///
+    /// ```
+    /// use socketwire::socketio::{Broadcast, RoomRegistry};
+    /// let mut rooms = RoomRegistry::new();
+    /// rooms.add_socket("/", "x");
+    /// let out = rooms.broadcast_event("/", &Broadcast::all(), "broadcast", &["hi".into()]);
+    /// assert_eq!(out.packet.text(), r#"2["broadcast","hi"]"#);
+    /// ```
+    pub fn broadcast_event(
+        &self,
+        namespace: &str,
+        target: &Broadcast<S>,
+        name: &str,
+        args: &[Value],
+    ) -> BroadcastPacket<S> {
+        BroadcastPacket {
+            packet: EncodedPacket::event(namespace, name, args, None),
+            recipients: self.recipients(namespace, target),
+        }
+    }
+}

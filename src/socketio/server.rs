@@ -1,0 +1,823 @@
+//! The server side of one Socket.IO connection (one Engine.IO session), sans-IO.
+
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::time::Duration;
+
+use bytes::Bytes;
+
+use super::binary::{EncodedPacket, EngineMessage, Reassembler};
+use super::error::{ApiMisuse, Error};
+use super::incoming::{
+    AckTable, IncomingPacket, ack_args, incoming_binary, incoming_text, split_event,
+};
+use super::packet::{DecoderConfig, PacketType, ProtocolVersion, RESERVED_EVENTS};
+use super::value::Value;
+
+/// Settings of a [`ServerSession`].
+///
+/// ```
+/// use core::time::Duration;
+/// use socketwire::socketio::ServerConfig;
+/// let config = ServerConfig { connect_timeout: Duration::from_secs(10), ..Default::default() };
+/// assert_eq!(config.ack_timeout, Duration::from_secs(30));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Decoder limits, strictness and protocol version.
+    pub decoder: DecoderConfig,
+    /// Close the connection if no namespace is connected within this time
+    /// (JS `connectTimeout`, default 45 s).
+    pub connect_timeout: Duration,
+    /// How long [`ServerSession::emit_with_ack`] waits for the client's ACK.
+    pub ack_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            decoder: DecoderConfig::default(),
+            connect_timeout: Duration::from_secs(45),
+            ack_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why a namespace socket went away.
+///
+/// ```
+/// use socketwire::socketio::DisconnectReason;
+/// assert_ne!(DisconnectReason::ClientDisconnect, DisconnectReason::TransportClose);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DisconnectReason {
+    /// The peer sent DISCONNECT for the namespace.
+    ClientDisconnect,
+    /// The server sent DISCONNECT (the server's own `disconnect()`).
+    ServerDisconnect,
+    /// The Engine.IO transport closed.
+    TransportClose,
+    /// The peer violated the protocol; the whole connection closes.
+    ProtocolError(Error),
+    /// The connection closed for another reason (connect timeout).
+    ConnectionClosed,
+}
+
+/// Why the whole connection must close: after [`ServerEvent::Close`] the caller
+/// closes the Engine.IO session.
+///
+/// ```
+/// use socketwire::socketio::{CloseReason, Error};
+/// let r = CloseReason::ProtocolError(Error::IllegalAttachments);
+/// assert_ne!(r, CloseReason::ConnectTimeout);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// No namespace was connected within `connect_timeout`.
+    ConnectTimeout,
+    /// A decoding or protocol error by the peer.
+    ProtocolError(Error),
+}
+
+/// What a [`ServerSession`] reports to the application.
+///
+/// ```
+/// use socketwire::socketio::{ServerEvent, Value};
+/// let e = ServerEvent::Connect { namespace: "/".into(), auth: Value::object() };
+/// assert!(matches!(e, ServerEvent::Connect { .. }));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ServerEvent {
+    /// The client asks to join `namespace`: answer with
+    /// [`ServerSession::accept`] or [`ServerSession::refuse`]. `auth` is the
+    /// CONNECT payload (v5; `{}` when absent) or the parsed `?query` (v4).
+    Connect {
+        /// The namespace, without any v4 query.
+        namespace: String,
+        /// The auth payload.
+        auth: Value,
+    },
+    /// An event from the client.
+    Event {
+        /// The namespace.
+        namespace: String,
+        /// The event name (a numeric name is given as its decimal text).
+        name: String,
+        /// The arguments after the name.
+        args: Vec<Value>,
+        /// Present if the client wants an ack: answer with [`ServerSession::ack`].
+        ack_id: Option<u64>,
+    },
+    /// The client acknowledged an [`emit_with_ack`](ServerSession::emit_with_ack).
+    Ack {
+        /// The namespace.
+        namespace: String,
+        /// The id returned by `emit_with_ack`.
+        id: u64,
+        /// The ack arguments.
+        args: Vec<Value>,
+    },
+    /// No ack arrived for `id` in time (or its namespace went away).
+    AckTimeout {
+        /// The namespace.
+        namespace: String,
+        /// The id returned by `emit_with_ack`.
+        id: u64,
+    },
+    /// A connected namespace socket is gone (leave its rooms).
+    Disconnect {
+        /// The namespace.
+        namespace: String,
+        /// Why.
+        reason: DisconnectReason,
+    },
+    /// Close the Engine.IO connection; the session is finished.
+    Close(CloseReason),
+}
+
+#[derive(Debug)]
+enum NamespaceState {
+    Pending,
+    Connected,
+}
+
+/// The server side of one client connection: Socket.IO packets over one
+/// Engine.IO session, with no I/O and no clock.
+///
+/// * **Input**: [`handle_message`](Self::handle_message) (or `handle_text` /
+///   `handle_binary`) for each decoded Engine.IO message,
+///   [`handle_timeout`](Self::handle_timeout) when [`poll_timeout`](Self::poll_timeout)
+///   expires, [`handle_transport_close`](Self::handle_transport_close) when the
+///   Engine.IO session ends.
+/// * **Output**: [`poll_event`](Self::poll_event) until `None`, then
+///   [`poll_message`](Self::poll_message) until `None` (send each on the
+///   Engine.IO session), then re-arm the timer from `poll_timeout`.
+/// * **Commands**: [`accept`](Self::accept), [`refuse`](Self::refuse),
+///   [`emit`](Self::emit), [`emit_with_ack`](Self::emit_with_ack),
+///   [`ack`](Self::ack), [`send_encoded`](Self::send_encoded),
+///   [`disconnect`](Self::disconnect).
+///
+/// v4 (socket.io 2.x) differences: the session starts with a
+/// [`ServerEvent::Connect`] for `/` (the implicit connection, answered with
+/// `40`), CONNECT carries its auth in the namespace `?query`, the accept reply
+/// has no payload, and a refusal is an ERROR whose payload is the data, or else
+/// the message string.
+///
+/// ```
+/// use core::time::Duration;
+/// use socketwire::socketio::{EngineMessage, ServerConfig, ServerEvent, ServerSession};
+/// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
+/// s.handle_text(r#"0{"token":"123"}"#).unwrap();
+/// let Some(ServerEvent::Connect { namespace, auth }) = s.poll_event() else { panic!() };
+/// s.accept(&namespace, "sid-1").unwrap();
+/// s.emit(&namespace, "auth", vec![auth]).unwrap();
+/// let sent: Vec<_> = std::iter::from_fn(|| s.poll_message()).collect();
+/// assert_eq!(sent[0].as_text(), Some(r#"0{"sid":"sid-1"}"#));
+/// assert_eq!(sent[1].as_text(), Some(r#"2["auth",{"token":"123"}]"#));
+/// ```
+#[derive(Debug)]
+pub struct ServerSession {
+    config: ServerConfig,
+    reassembler: Reassembler,
+    namespaces: BTreeMap<String, NamespaceState>,
+    acks: AckTable,
+    events: VecDeque<ServerEvent>,
+    messages: VecDeque<EngineMessage>,
+    connect_deadline: Option<Duration>,
+    closed: bool,
+}
+
+impl ServerSession {
+    /// A session for a freshly opened Engine.IO connection; `now` starts the
+    /// connect timeout. A v4 session queues the implicit CONNECT of `/`.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{DecoderConfig, ProtocolVersion, ServerConfig, ServerEvent, ServerSession};
+    /// let config = ServerConfig { decoder: DecoderConfig::for_version(ProtocolVersion::V4), ..Default::default() };
+    /// let mut s = ServerSession::new(config, Duration::ZERO);
+    /// assert!(matches!(s.poll_event(), Some(ServerEvent::Connect { namespace, .. }) if namespace == "/"));
+    /// ```
+    pub fn new(config: ServerConfig, now: Duration) -> ServerSession {
+        let mut session = ServerSession {
+            reassembler: Reassembler::new(config.decoder.clone()),
+            connect_deadline: Some(now.saturating_add(config.connect_timeout)),
+            config,
+            namespaces: BTreeMap::new(),
+            acks: AckTable::default(),
+            events: VecDeque::new(),
+            messages: VecDeque::new(),
+            closed: false,
+        };
+        if session.version() == ProtocolVersion::V4 {
+            // SIO v4: "the server connects the client to `/` implicitly".
+            session
+                .namespaces
+                .insert("/".into(), NamespaceState::Pending);
+            session.events.push_back(ServerEvent::Connect {
+                namespace: "/".into(),
+                auth: Value::object(),
+            });
+        }
+        session
+    }
+
+    /// The protocol version.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{ProtocolVersion, ServerConfig, ServerSession};
+    /// let s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
+    /// assert_eq!(s.version(), ProtocolVersion::V5);
+    /// ```
+    pub fn version(&self) -> ProtocolVersion {
+        self.config.decoder.version
+    }
+
+    /// `true` once the session has closed (after [`ServerEvent::Close`] or
+    /// [`handle_transport_close`](Self::handle_transport_close)).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{ServerConfig, ServerSession};
+    /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
+    /// s.handle_transport_close();
+    /// assert!(s.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// `true` if `namespace` is connected (accepted).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{ServerConfig, ServerSession};
+    /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
+    /// s.handle_text("0").unwrap();
+    /// s.accept("/", "a").unwrap();
+    /// assert!(s.is_connected("/"));
+    /// ```
+    pub fn is_connected(&self, namespace: &str) -> bool {
+        matches!(
+            self.namespaces.get(namespace),
+            Some(NamespaceState::Connected)
+        )
+    }
+
+    /// The connected namespaces.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{ServerConfig, ServerSession};
+    /// let s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
+    /// assert_eq!(s.connected_namespaces().count(), 0);
+    /// ```
+    pub fn connected_namespaces(&self) -> impl Iterator<Item = &str> + '_ {
+        self.namespaces
+            .iter()
+            .filter(|(_, s)| matches!(s, NamespaceState::Connected))
+            .map(|(ns, _)| ns.as_str())
+    }
+
+    /// Feeds one decoded Engine.IO message.
+    ///
+    /// On `Err` the session has closed: the queued events end with
+    /// [`ServerEvent::Close`].
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{EngineMessage, ServerConfig, ServerSession};
+    /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
+    /// assert!(s.handle_message(EngineMessage::Text(Bytes::from_static(b"0"))).is_ok());
+    /// ```
+    pub fn handle_message(&mut self, message: EngineMessage) -> Result<(), Error> {
+        match message {
+            EngineMessage::Text(bytes) => match core::str::from_utf8(&bytes) {
+                Ok(text) => self.handle_text(text),
+                Err(_) => self.fail(Error::UnknownPacketType(bytes.first().copied())),
+            },
+            EngineMessage::Binary(bytes) => self.handle_binary(bytes),
+        }
+    }
+
+    /// Feeds one text message.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{Error, ServerConfig, ServerEvent, ServerSession};
+    /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
+    /// // An event before any CONNECT closes the connection, as in JS.
+    /// assert_eq!(s.handle_text(r#"2["x"]"#), Err(Error::NamespaceNotConnected));
+    /// assert!(matches!(s.poll_event(), Some(ServerEvent::Close(_))));
+    /// ```
+    pub fn handle_text(&mut self, text: &str) -> Result<(), Error> {
+        if self.closed {
+            return Ok(());
+        }
+        match incoming_text(&mut self.reassembler, text) {
+            Ok(Some(packet)) => self.dispatch(packet),
+            Ok(None) => Ok(()),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// Feeds one binary message (an attachment).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{Error, ServerConfig, ServerSession};
+    /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
+    /// assert_eq!(s.handle_binary(Bytes::from_static(b"x")), Err(Error::BinaryWhileNotReconstructing));
+    /// ```
+    pub fn handle_binary(&mut self, data: Bytes) -> Result<(), Error> {
+        if self.closed {
+            return Ok(());
+        }
+        match incoming_binary(&mut self.reassembler, data) {
+            Ok(Some(packet)) => self.dispatch(packet),
+            Ok(None) => Ok(()),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    fn dispatch(&mut self, packet: IncomingPacket) -> Result<(), Error> {
+        let v4 = self.version() == ProtocolVersion::V4;
+        match packet.kind {
+            PacketType::Connect => {
+                let (namespace, auth) = if v4 {
+                    split_v4_query(&packet.namespace)
+                } else {
+                    (packet.namespace, packet.data.unwrap_or_else(Value::object))
+                };
+                if self.namespaces.contains_key(&namespace) {
+                    if v4 && namespace == "/" {
+                        // A 2.x client may repeat the implicit root CONNECT.
+                        return Ok(());
+                    }
+                    // socket.io client.ts: CONNECT for a joined namespace closes.
+                    return self.fail(Error::AlreadyConnected);
+                }
+                self.namespaces
+                    .insert(namespace.clone(), NamespaceState::Pending);
+                self.events
+                    .push_back(ServerEvent::Connect { namespace, auth });
+                Ok(())
+            }
+            kind => {
+                // socket.io client.ts `ondecoded`: a packet for a namespace with no
+                // socket closes the whole connection.
+                if !self.is_connected(&packet.namespace) {
+                    return self.fail(Error::NamespaceNotConnected);
+                }
+                match kind {
+                    PacketType::Disconnect => {
+                        self.remove_namespace(&packet.namespace);
+                        self.events.push_back(ServerEvent::Disconnect {
+                            namespace: packet.namespace,
+                            reason: DisconnectReason::ClientDisconnect,
+                        });
+                    }
+                    PacketType::Event => {
+                        if let Some((name, args)) = split_event(packet.data) {
+                            self.events.push_back(ServerEvent::Event {
+                                namespace: packet.namespace,
+                                name,
+                                args,
+                                ack_id: packet.id,
+                            });
+                        }
+                    }
+                    PacketType::Ack => {
+                        // An ACK with an unknown id is ignored (socket.ts `onack`).
+                        if let Some(id) = packet.id {
+                            if self.acks.complete(&packet.namespace, id) {
+                                self.events.push_back(ServerEvent::Ack {
+                                    namespace: packet.namespace,
+                                    id,
+                                    args: ack_args(packet.data),
+                                });
+                            }
+                        }
+                    }
+                    other => return self.fail(Error::UnexpectedPacket(other)),
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn fail(&mut self, error: Error) -> Result<(), Error> {
+        self.close(CloseReason::ProtocolError(error.clone()));
+        Err(error)
+    }
+
+    fn close(&mut self, reason: CloseReason) {
+        let disconnect_reason = match &reason {
+            CloseReason::ProtocolError(e) => DisconnectReason::ProtocolError(e.clone()),
+            CloseReason::ConnectTimeout => DisconnectReason::ConnectionClosed,
+        };
+        self.close_namespaces(disconnect_reason);
+        self.events.push_back(ServerEvent::Close(reason));
+    }
+
+    fn close_namespaces(&mut self, reason: DisconnectReason) {
+        let namespaces = core::mem::take(&mut self.namespaces);
+        for (namespace, state) in namespaces {
+            for id in self.acks.drop_namespace(&namespace) {
+                self.events.push_back(ServerEvent::AckTimeout {
+                    namespace: namespace.clone(),
+                    id,
+                });
+            }
+            if matches!(state, NamespaceState::Connected) {
+                self.events.push_back(ServerEvent::Disconnect {
+                    namespace,
+                    reason: reason.clone(),
+                });
+            }
+        }
+        self.reassembler.reset();
+        self.connect_deadline = None;
+        self.closed = true;
+    }
+
+    fn remove_namespace(&mut self, namespace: &str) {
+        self.namespaces.remove(namespace);
+        for id in self.acks.drop_namespace(namespace) {
+            self.events.push_back(ServerEvent::AckTimeout {
+                namespace: namespace.into(),
+                id,
+            });
+        }
+    }
+
+    /// The Engine.IO transport closed: every connected namespace gets a
+    /// [`ServerEvent::Disconnect`] with [`DisconnectReason::TransportClose`].
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{ServerConfig, ServerEvent, ServerSession};
+    /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
+    /// s.handle_text("0").unwrap();
+    /// let _ = s.poll_event();
+    /// s.accept("/", "a").unwrap();
+    /// s.handle_transport_close();
+    /// assert!(matches!(s.poll_event(), Some(ServerEvent::Disconnect { .. })));
+    /// ```
+    pub fn handle_transport_close(&mut self) {
+        if !self.closed {
+            self.close_namespaces(DisconnectReason::TransportClose);
+        }
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should next be called.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{ServerConfig, ServerSession};
+    /// let s = ServerSession::new(ServerConfig::default(), Duration::from_secs(1));
+    /// assert_eq!(s.poll_timeout(), Some(Duration::from_secs(46)));
+    /// ```
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        if self.closed {
+            return None;
+        }
+        match (self.connect_deadline, self.acks.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Fires every deadline at or before `now`: the connect timeout closes the
+    /// connection; expired acks become [`ServerEvent::AckTimeout`].
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{CloseReason, ServerConfig, ServerEvent, ServerSession};
+    /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
+    /// s.handle_timeout(Duration::from_secs(45));
+    /// assert_eq!(s.poll_event(), Some(ServerEvent::Close(CloseReason::ConnectTimeout)));
+    /// ```
+    pub fn handle_timeout(&mut self, now: Duration) {
+        if self.closed {
+            return;
+        }
+        for (namespace, id) in self.acks.expire(now) {
+            self.events
+                .push_back(ServerEvent::AckTimeout { namespace, id });
+        }
+        if self.connect_deadline.is_some_and(|d| d <= now) {
+            // socket.io client.ts: no CONNECT within `connectTimeout` closes.
+            self.close(CloseReason::ConnectTimeout);
+        }
+    }
+
+    /// The next event for the application.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{ServerConfig, ServerSession};
+    /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
+    /// assert_eq!(s.poll_event(), None);
+    /// ```
+    pub fn poll_event(&mut self) -> Option<ServerEvent> {
+        self.events.pop_front()
+    }
+
+    /// The next Engine.IO message to send.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{ServerConfig, ServerSession};
+    /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
+    /// assert_eq!(s.poll_message(), None);
+    /// ```
+    pub fn poll_message(&mut self) -> Option<EngineMessage> {
+        self.messages.pop_front()
+    }
+
+    fn take_pending(&mut self, namespace: &str) -> Result<(), ApiMisuse> {
+        if self.closed {
+            return Err(ApiMisuse::Closed);
+        }
+        match self.namespaces.get_mut(namespace) {
+            Some(state @ NamespaceState::Pending) => {
+                *state = NamespaceState::Connected;
+                Ok(())
+            }
+            _ => Err(ApiMisuse::NoPendingConnect),
+        }
+    }
+
+    /// Accepts a pending CONNECT: replies `0[/nsp,]{"sid":…}` (v5) or
+    /// `0[/nsp,]` (v4). `sid` is the namespace socket's id, chosen by the caller.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{ServerConfig, ServerSession};
+    /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
+    /// s.handle_text("0/admin,").unwrap();
+    /// s.accept("/admin", "oSO0OpakMV_3jnilAAAA").unwrap();
+    /// assert_eq!(s.poll_message().unwrap().as_text(), Some(r#"0/admin,{"sid":"oSO0OpakMV_3jnilAAAA"}"#));
+    /// ```
+    pub fn accept(&mut self, namespace: &str, sid: &str) -> Result<(), ApiMisuse> {
+        self.take_pending(namespace)?;
+        self.connect_deadline = None;
+        let packet = match self.version() {
+            ProtocolVersion::V5 => {
+                let data = Value::Object(alloc::vec![("sid".into(), sid.into())]);
+                EncodedPacket::new(PacketType::Connect, namespace, None, Some(&data))
+            }
+            ProtocolVersion::V4 => EncodedPacket::new(PacketType::Connect, namespace, None, None),
+        };
+        self.queue(&packet);
+        Ok(())
+    }
+
+    /// Refuses a pending CONNECT: `4[/nsp,]{"message":…,"data":…}` (v5; `data`
+    /// only if given) or the v4 ERROR `4[/nsp,]<data or "message">`.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{ServerConfig, ServerSession};
+    /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
+    /// s.handle_text("0/random,").unwrap();
+    /// s.refuse("/random", "Invalid namespace", None).unwrap();
+    /// assert_eq!(s.poll_message().unwrap().as_text(), Some(r#"4/random,{"message":"Invalid namespace"}"#));
+    /// ```
+    pub fn refuse(
+        &mut self,
+        namespace: &str,
+        message: &str,
+        data: Option<Value>,
+    ) -> Result<(), ApiMisuse> {
+        self.take_pending(namespace)?;
+        self.namespaces.remove(namespace);
+        let payload = match self.version() {
+            ProtocolVersion::V5 => {
+                let mut pairs = alloc::vec![("message".into(), Value::from(message))];
+                if let Some(data) = data {
+                    pairs.push(("data".into(), data));
+                }
+                Value::Object(pairs)
+            }
+            ProtocolVersion::V4 => data.unwrap_or_else(|| message.into()),
+        };
+        let packet = EncodedPacket::new(PacketType::ConnectError, namespace, None, Some(&payload));
+        self.queue(&packet);
+        Ok(())
+    }
+
+    fn check_connected(&self, namespace: &str) -> Result<(), ApiMisuse> {
+        if self.closed {
+            Err(ApiMisuse::Closed)
+        } else if self.is_connected(namespace) {
+            Ok(())
+        } else {
+            Err(ApiMisuse::NotConnected)
+        }
+    }
+
+    fn check_event_name(name: &str) -> Result<(), ApiMisuse> {
+        if RESERVED_EVENTS.contains(&name) {
+            Err(ApiMisuse::ReservedEventName)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn queue(&mut self, packet: &EncodedPacket) {
+        self.messages.extend(packet.messages());
+    }
+
+    /// Sends EVENT `[name, ...args]` (BINARY_EVENT if any argument holds bytes).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{ServerConfig, ServerSession, Value};
+    /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
+    /// s.handle_text("0").unwrap();
+    /// s.accept("/", "a").unwrap();
+    /// let _ = s.poll_message();
+    /// s.emit("/", "message-back", vec![Value::Bytes(Bytes::from_static(&[1, 2, 3]))]).unwrap();
+    /// assert_eq!(s.poll_message().unwrap().as_text(), Some(r#"51-["message-back",{"_placeholder":true,"num":0}]"#));
+    /// ```
+    pub fn emit(&mut self, namespace: &str, name: &str, args: Vec<Value>) -> Result<(), ApiMisuse> {
+        self.check_connected(namespace)?;
+        Self::check_event_name(name)?;
+        let packet = EncodedPacket::event(namespace, name, &args, None);
+        self.queue(&packet);
+        Ok(())
+    }
+
+    /// Sends an event that asks for an ack; returns its id. The answer comes as
+    /// [`ServerEvent::Ack`], or [`ServerEvent::AckTimeout`] after
+    /// `ack_timeout` from `now`.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{ServerConfig, ServerEvent, ServerSession};
+    /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
+    /// s.handle_text("0").unwrap();
+    /// let _ = s.poll_event();
+    /// s.accept("/", "a").unwrap();
+    /// let id = s.emit_with_ack("/", "ping", vec![], Duration::ZERO).unwrap();
+    /// s.handle_text(&format!("3{id}[\"pong\"]")).unwrap();
+    /// assert!(matches!(s.poll_event(), Some(ServerEvent::Ack { id: i, .. }) if i == id));
+    /// ```
+    pub fn emit_with_ack(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        args: Vec<Value>,
+        now: Duration,
+    ) -> Result<u64, ApiMisuse> {
+        self.check_connected(namespace)?;
+        Self::check_event_name(name)?;
+        let id = self
+            .acks
+            .register(namespace, now.saturating_add(self.config.ack_timeout));
+        let packet = EncodedPacket::event(namespace, name, &args, Some(id));
+        self.queue(&packet);
+        Ok(id)
+    }
+
+    /// Answers an event's ack id with ACK `[...args]` (BINARY_ACK with bytes).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{ServerConfig, ServerEvent, ServerSession};
+    /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
+    /// s.handle_text("0").unwrap();
+    /// let _ = s.poll_event();
+    /// s.accept("/", "a").unwrap();
+    /// let _ = s.poll_message();
+    /// s.handle_text(r#"2456["message-with-ack",1,"2",{"3":[false]}]"#).unwrap();
+    /// let Some(ServerEvent::Event { namespace, args, ack_id: Some(id), .. }) = s.poll_event() else { panic!() };
+    /// s.ack(&namespace, id, args).unwrap();
+    /// assert_eq!(s.poll_message().unwrap().as_text(), Some(r#"3456[1,"2",{"3":[false]}]"#));
+    /// ```
+    pub fn ack(&mut self, namespace: &str, id: u64, args: Vec<Value>) -> Result<(), ApiMisuse> {
+        self.check_connected(namespace)?;
+        let packet = EncodedPacket::ack(namespace, id, &args);
+        self.queue(&packet);
+        Ok(())
+    }
+
+    /// Queues a packet encoded once elsewhere (a broadcast); its namespace must
+    /// be connected on this session.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{EncodedPacket, ServerConfig, ServerSession};
+    /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
+    /// s.handle_text("0").unwrap();
+    /// s.accept("/", "a").unwrap();
+    /// let _ = s.poll_message();
+    /// s.send_encoded(&EncodedPacket::event("/", "broadcast", &[], None)).unwrap();
+    /// assert_eq!(s.poll_message().unwrap().as_text(), Some(r#"2["broadcast"]"#));
+    /// ```
+    pub fn send_encoded(&mut self, packet: &EncodedPacket) -> Result<(), ApiMisuse> {
+        self.check_connected(packet.namespace())?;
+        self.queue(packet);
+        Ok(())
+    }
+
+    /// Disconnects the client from `namespace` (sends DISCONNECT). No
+    /// [`ServerEvent::Disconnect`] follows: the caller initiated it.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{ServerConfig, ServerSession};
+    /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
+    /// s.handle_text("0/admin,").unwrap();
+    /// s.accept("/admin", "a").unwrap();
+    /// let _ = s.poll_message();
+    /// s.disconnect("/admin").unwrap();
+    /// assert_eq!(s.poll_message().unwrap().as_text(), Some("1/admin,"));
+    /// ```
+    pub fn disconnect(&mut self, namespace: &str) -> Result<(), ApiMisuse> {
+        self.check_connected(namespace)?;
+        self.remove_namespace(namespace);
+        let packet = EncodedPacket::new(PacketType::Disconnect, namespace, None, None);
+        self.queue(&packet);
+        Ok(())
+    }
+}
+
+/// v4: `/admin?token=abc&x=1` → (`/admin`, `{"token":"abc","x":"1"}`), as the JS
+/// server's `new URL()` reading (`+` is a space, `%XX` is decoded).
+fn split_v4_query(namespace: &str) -> (String, Value) {
+    let Some((path, query)) = namespace.split_once('?') else {
+        return (namespace.into(), Value::object());
+    };
+    let pairs = query
+        .split('&')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let (k, v) = part.split_once('=').unwrap_or((part, ""));
+            (form_decode(k), Value::String(form_decode(v)))
+        })
+        .collect();
+    (path.into(), Value::Object(pairs))
+}
+
+fn form_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+                    .and_then(|h| core::str::from_utf8(h).ok());
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            other => out.push(other),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::incoming::is_valid_namespace;
+    use super::*;
+
+    #[test]
+    fn v4_query_is_parsed_like_url_search_params() {
+        let (ns, auth) = split_v4_query("/admin?token=abc&x=1&y=a+b%21&z");
+        assert_eq!(ns, "/admin");
+        assert_eq!(
+            auth.to_json_string(),
+            r#"{"token":"abc","x":"1","y":"a b!","z":""}"#
+        );
+        assert_eq!(split_v4_query("/").0, "/");
+        assert_eq!(form_decode("%zz%4"), "%zz%4");
+    }
+
+    #[test]
+    fn invalid_namespace_helper() {
+        assert!(is_valid_namespace("/a"));
+        assert!(!is_valid_namespace("a"));
+        assert!(!is_valid_namespace("/a,b"));
+    }
+}
