@@ -206,8 +206,7 @@ impl<'a> PayloadDecoder<'a> {
 
     fn next_v4(&mut self, rest: Option<&'a str>) -> Option<Result<Packet<'a>, Error>> {
         let rest = rest?;
-        let (record, remaining) = match rest.as_bytes().iter().position(|&b| b == RECORD_SEPARATOR)
-        {
+        let (record, remaining) = match rest.find(char::from(RECORD_SEPARATOR)) {
             // The separator is ASCII, so both sides are char boundaries.
             Some(at) => (&rest[..at], Some(&rest[at + 1..])),
             None => (rest, None),
