@@ -113,6 +113,7 @@ proptest! {
         prop_assert_eq!(utf16_len(&s), s.encode_utf16().count());
     }
 
+    #[cfg(feature = "json")]
     #[test]
     fn json_string_escaping_parses_back(s in any::<String>()) {
         let mut out = BytesMut::new();
