@@ -741,3 +741,22 @@ fn oversize_websocket_message_closes() {
     assert_eq!(h.websocket(), [WebSocketOutput::Close]);
     assert_eq!(h.server.session_count(), 0);
 }
+
+#[test]
+fn close_during_upgrade_drops_the_probe() {
+    let mut h = Harness::new(ServerConfig::default());
+    h.open("EIO=4&transport=polling");
+    h.server
+        .handle_websocket_open("EIO=4&transport=websocket&sid=s1", h.now, || unreachable!())
+        .unwrap();
+    h.server
+        .handle_websocket_text("s1", "2probe", h.now)
+        .unwrap();
+    h.websocket();
+    h.server.close("s1", h.now).unwrap();
+    assert_eq!(h.websocket(), [WebSocketOutput::Close]);
+    let Reply::Respond(r) = h.get(V4) else {
+        panic!()
+    };
+    assert_eq!(body(&r), "1");
+}

@@ -757,6 +757,13 @@ impl Server {
         if session.closing_deadline.is_some() {
             return Ok(());
         }
+        if session.transport == Transport::Polling && session.upgrade != Upgrade::None {
+            // A session that is closing does not move to a new transport.
+            self.abort_upgrade(sid);
+        }
+        let Some(session) = self.sessions.get_mut(sid) else {
+            return Err(Error::UnknownSid);
+        };
         if session.transport == Transport::Polling && !session.get_waiting {
             session
                 .outbox
