@@ -508,6 +508,15 @@ fn write_decimal(value: u64, out: &mut BytesMut, map: impl Fn(u8) -> u8) {
 pub fn write_json_string(text: &str, out: &mut BytesMut) {
     out.reserve(text.len() + 2);
     out.put_u8(b'"');
+    // Fast path: nothing to escape (0xE2 starts U+2028/U+2029 and other characters).
+    if text
+        .bytes()
+        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b != 0xE2)
+    {
+        out.put_slice(text.as_bytes());
+        out.put_u8(b'"');
+        return;
+    }
     let mut clean_from = 0;
     for (index, ch) in text.char_indices() {
         let escape: Option<&[u8]> = match ch {
