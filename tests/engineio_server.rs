@@ -722,3 +722,41 @@ fn too_many_packets_in_a_post() {
         }
     );
 }
+
+#[test]
+fn oversize_websocket_message_closes() {
+    let mut h = Harness::new(ServerConfig {
+        max_payload: 4,
+        ..ServerConfig::default()
+    });
+    let sid = h
+        .server
+        .handle_websocket_open("EIO=4&transport=websocket", h.now, || "w".into())
+        .unwrap();
+    h.websocket();
+    assert!(matches!(
+        h.server.handle_websocket_text(&sid, "4hello", h.now),
+        Err(socketwire::engineio::Error::PayloadTooLarge { len: 6, max: 4 })
+    ));
+    assert_eq!(h.websocket(), [WebSocketOutput::Close]);
+    assert_eq!(h.server.session_count(), 0);
+}
+
+#[test]
+fn close_during_upgrade_drops_the_probe() {
+    let mut h = Harness::new(ServerConfig::default());
+    h.open("EIO=4&transport=polling");
+    h.server
+        .handle_websocket_open("EIO=4&transport=websocket&sid=s1", h.now, || unreachable!())
+        .unwrap();
+    h.server
+        .handle_websocket_text("s1", "2probe", h.now)
+        .unwrap();
+    h.websocket();
+    h.server.close("s1", h.now).unwrap();
+    assert_eq!(h.websocket(), [WebSocketOutput::Close]);
+    let Reply::Respond(r) = h.get(V4) else {
+        panic!()
+    };
+    assert_eq!(body(&r), "1");
+}

@@ -12,6 +12,11 @@
 //! count as it goes and stops after the first error, like the reference
 //! decoder (packets before the error are delivered). The `encode_*` functions
 //! append to the caller's [`BytesMut`].
+//!
+//! Strictness: v3 lengths are plain decimal digits (leading zeros allowed; the
+//! JS decoder's loose ` 6:` and `6.0:` are refused) of at most 20 digits, so a
+//! 310-digit length is [`Error::LengthTooLong`], never an overflow; a v4 empty
+//! record or trailing separator is [`Error::EmptyRecord`], as in the JS decoder.
 
 use alloc::borrow::Cow;
 use alloc::string::String;
@@ -136,35 +141,43 @@ impl<'a> PayloadDecoder<'a> {
     /// assert_eq!(d.next(), None);
     /// ```
     pub fn new(body: &'a Bytes, format: PayloadFormat, limits: PayloadLimits) -> Self {
-        let mut decoder = PayloadDecoder {
-            cursor: Cursor::Done,
-            pending_error: None,
+        PayloadDecoder::checked(body.len(), limits, || match format {
+            PayloadFormat::V3Binary => Ok(Cursor::V3Binary(body, 0)),
+            text_format => match simdutf8::basic::from_utf8(body) {
+                Err(_) => Err(Error::InvalidUtf8),
+                Ok(text) if text_format == PayloadFormat::V4 => Ok(Cursor::V4(Some(text))),
+                Ok(text) => Ok(Cursor::V3Text(text)),
+            },
+        })
+    }
+
+    /// Checks the body size (before looking at the body) and the emptiness,
+    /// then starts at the cursor `start` builds.
+    fn checked(
+        len: usize,
+        limits: PayloadLimits,
+        start: impl FnOnce() -> Result<Cursor<'a>, Error>,
+    ) -> Self {
+        let started = if len > limits.max_payload {
+            Err(Error::PayloadTooLarge {
+                len: len as u64,
+                max: limits.max_payload as u64,
+            })
+        } else if len == 0 {
+            Err(Error::EmptyPayload)
+        } else {
+            start()
+        };
+        let (cursor, pending_error) = match started {
+            Ok(cursor) => (cursor, None),
+            Err(error) => (Cursor::Done, Some(error)),
+        };
+        PayloadDecoder {
+            cursor,
+            pending_error,
             limits,
             count: 0,
-        };
-        if body.len() > limits.max_payload {
-            decoder.pending_error = Some(Error::PayloadTooLarge {
-                len: body.len() as u64,
-                max: limits.max_payload as u64,
-            });
-            return decoder;
         }
-        if body.is_empty() {
-            decoder.pending_error = Some(Error::EmptyPayload);
-            return decoder;
-        }
-        decoder.cursor = match format {
-            PayloadFormat::V3Binary => Cursor::V3Binary(body, 0),
-            text_format => match simdutf8::basic::from_utf8(body) {
-                Err(_) => {
-                    decoder.pending_error = Some(Error::InvalidUtf8);
-                    Cursor::Done
-                }
-                Ok(text) if text_format == PayloadFormat::V4 => Cursor::V4(Some(text)),
-                Ok(text) => Cursor::V3Text(text),
-            },
-        };
-        decoder
     }
 
     /// Decodes a text body (v4 or v3 text) that is already a `&str`; no binary
@@ -177,26 +190,12 @@ impl<'a> PayloadDecoder<'a> {
     /// assert_eq!(d.next(), None);
     /// ```
     pub fn from_text(body: &'a str, version: ProtocolVersion, limits: PayloadLimits) -> Self {
-        let mut decoder = PayloadDecoder {
-            cursor: Cursor::Done,
-            pending_error: None,
-            limits,
-            count: 0,
-        };
-        if body.len() > limits.max_payload {
-            decoder.pending_error = Some(Error::PayloadTooLarge {
-                len: body.len() as u64,
-                max: limits.max_payload as u64,
-            });
-        } else if body.is_empty() {
-            decoder.pending_error = Some(Error::EmptyPayload);
-        } else {
-            decoder.cursor = match version {
+        PayloadDecoder::checked(body.len(), limits, || {
+            Ok(match version {
                 ProtocolVersion::V4 => Cursor::V4(Some(body)),
                 ProtocolVersion::V3 => Cursor::V3Text(body),
-            };
-        }
-        decoder
+            })
+        })
     }
 
     fn fail(&mut self, error: Error) -> Option<Result<Packet<'a>, Error>> {
@@ -206,8 +205,7 @@ impl<'a> PayloadDecoder<'a> {
 
     fn next_v4(&mut self, rest: Option<&'a str>) -> Option<Result<Packet<'a>, Error>> {
         let rest = rest?;
-        let (record, remaining) = match rest.as_bytes().iter().position(|&b| b == RECORD_SEPARATOR)
-        {
+        let (record, remaining) = match rest.find(char::from(RECORD_SEPARATOR)) {
             // The separator is ASCII, so both sides are char boundaries.
             Some(at) => (&rest[..at], Some(&rest[at + 1..])),
             None => (rest, None),
@@ -510,6 +508,15 @@ fn write_decimal(value: u64, out: &mut BytesMut, map: impl Fn(u8) -> u8) {
 pub fn write_json_string(text: &str, out: &mut BytesMut) {
     out.reserve(text.len() + 2);
     out.put_u8(b'"');
+    // Fast path: nothing to escape (0xE2 starts U+2028/U+2029 and other characters).
+    if text
+        .bytes()
+        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b != 0xE2)
+    {
+        out.put_slice(text.as_bytes());
+        out.put_u8(b'"');
+        return;
+    }
     let mut clean_from = 0;
     for (index, ch) in text.char_indices() {
         let escape: Option<&[u8]> = match ch {

@@ -757,6 +757,13 @@ impl Server {
         if session.closing_deadline.is_some() {
             return Ok(());
         }
+        if session.transport == Transport::Polling && session.upgrade != Upgrade::None {
+            // A session that is closing does not move to a new transport.
+            self.abort_upgrade(sid);
+        }
+        let Some(session) = self.sessions.get_mut(sid) else {
+            return Err(Error::UnknownSid);
+        };
         if session.transport == Transport::Polling && !session.get_waiting {
             session
                 .outbox
@@ -1191,7 +1198,9 @@ impl Server {
         Ok(sid)
     }
 
-    /// A text message arrived on the session's WebSocket.
+    /// A text message arrived on the session's WebSocket. A message over
+    /// [`ServerConfig::max_payload`] closes the session and returns
+    /// [`Error::PayloadTooLarge`] (close the socket with 1009).
     ///
     /// ```
     /// use socketwire::engineio::{Error, Server, ServerConfig};
@@ -1205,7 +1214,7 @@ impl Server {
         text: &str,
         now: Duration,
     ) -> Result<(), Error> {
-        let version = self.sessions.get(sid).ok_or(Error::UnknownSid)?.version;
+        let version = self.websocket_version(sid, text.len())?;
         let packet = Packet::decode_text(text, version);
         self.handle_websocket_packet(sid, packet, now)
     }
@@ -1224,9 +1233,28 @@ impl Server {
         data: Bytes,
         now: Duration,
     ) -> Result<(), Error> {
-        let version = self.sessions.get(sid).ok_or(Error::UnknownSid)?.version;
+        let version = self.websocket_version(sid, data.len())?;
         let packet = Packet::decode_binary(&data, version);
         self.handle_websocket_packet(sid, packet, now)
+    }
+
+    /// The session's version, after checking a WebSocket message against
+    /// `max_payload` (the reference server's WebSocket `maxPayload`): a larger
+    /// message closes the session.
+    fn websocket_version(&mut self, sid: &str, len: usize) -> Result<ProtocolVersion, Error> {
+        let version = self.sessions.get(sid).ok_or(Error::UnknownSid)?.version;
+        if len > self.config.max_payload {
+            self.terminate(
+                sid,
+                CloseReason::TransportError("message too big"),
+                PacketType::Close,
+            );
+            return Err(Error::PayloadTooLarge {
+                len: len as u64,
+                max: self.config.max_payload as u64,
+            });
+        }
+        Ok(version)
     }
 
     fn handle_websocket_packet(

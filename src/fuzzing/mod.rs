@@ -2,6 +2,7 @@
 //! Each asserts the invariants of its layer (no panic, consumed ≤ input, round trips).
 #![allow(missing_docs)]
 
+pub mod engineio;
 pub mod handshake;
 pub mod socketio;
 pub mod ws;
