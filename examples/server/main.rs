@@ -8,12 +8,14 @@
 //!
 //! Routes: `/echo` (WebSocket echo), `/chat` (WebSocket chat room: every message
 //! goes to every `/chat` client), `/` (an HTML chat page using `/chat`),
-//! `/engine.io/` (Engine.IO echo: every message, text or binary, is sent back).
+//! `/engine.io/` (Engine.IO echo: every message, text or binary, is sent back),
+//! `/socket.io/` (Socket.IO: echo, acks, namespaces, rooms, broadcast; see socketio.rs).
 
 #![allow(missing_docs, unreachable_pub)]
 
 mod engineio;
 mod http;
+mod socketio;
 mod websocket;
 
 use std::sync::Arc;
@@ -76,6 +78,7 @@ pub struct Shared {
     pub options: Options,
     pub chat: tokio::sync::broadcast::Sender<websocket::Outgoing>,
     pub engineio: Arc<engineio::EngineIo>,
+    pub socketio: Arc<engineio::EngineIo>,
 }
 
 impl Options {
@@ -112,12 +115,20 @@ async fn main() {
     println!("  WebSocket echo:     ws://{addr}/echo");
     println!("  WebSocket chat:     ws://{addr}/chat");
     println!("  Engine.IO echo:     http://{addr}/engine.io/");
+    println!("  Socket.IO:          http://{addr}/socket.io/");
     let (chat, _) = tokio::sync::broadcast::channel(1024);
     let engineio = engineio::EngineIo::new(options.engineio_config(), Box::new(engineio::Echo));
+    let socketio = engineio::EngineIo::new(
+        options.engineio_config(),
+        Box::new(socketio::SocketIo::new(std::time::Duration::from_millis(
+            options.connect_timeout_ms,
+        ))),
+    );
     let shared = Arc::new(Shared {
         options,
         chat,
         engineio,
+        socketio,
     });
     loop {
         let (stream, _) = match listener.accept().await {
@@ -154,8 +165,12 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
             .to_string();
         match path.as_str() {
             "/echo" | "/chat" => return websocket::serve(conn, request.head, &path, shared).await,
-            "/engine.io/" | "/engine.io" => {
-                let endpoint = shared.engineio.clone();
+            "/engine.io/" | "/engine.io" | "/socket.io/" | "/socket.io" => {
+                let endpoint = if path.starts_with("/engine.io") {
+                    shared.engineio.clone()
+                } else {
+                    shared.socketio.clone()
+                };
                 match endpoint.handle(conn, request, &shared).await? {
                     Some(c) => conn = c,
                     None => return Ok(()),
