@@ -64,6 +64,11 @@ fn full_decode(c: &mut Criterion) {
         group.bench_function(format!("socketwire_value/{name}"), |b| {
             b.iter(|| Packet::decode_value(black_box(text), &config).ok())
         });
+        // Baseline: the JSON alone into a `serde_json::Value`.
+        let json = &text[text.find('[').unwrap_or(0)..];
+        group.bench_function(format!("serde_json_value_only/{name}"), |b| {
+            b.iter(|| serde_json::from_str::<serde_json::Value>(black_box(json)).ok())
+        });
         // Header, event name, then the arguments into serde_json values.
         group.bench_function(format!("socketioxide/{name}"), |b| {
             b.iter(|| {

@@ -466,6 +466,25 @@ impl<'a> Packet<'a> {
         reason.map_or(Ok(()), |r| Err(r.into()))
     }
 
+    /// The raw JSON data as a slice of `source`, the `Bytes` this packet was
+    /// decoded from (no copy). `None` without data or if `source` is not the
+    /// buffer the packet borrows from.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use socketwire::socketio::{DecoderConfig, Packet};
+    /// let message = Bytes::from_static(br#"2["foo",1]"#);
+    /// let text = core::str::from_utf8(&message).unwrap();
+    /// let p = Packet::decode(text, &DecoderConfig::default()).unwrap();
+    /// assert_eq!(p.data_bytes(&message).unwrap(), Bytes::from_static(br#"["foo",1]"#));
+    /// ```
+    pub fn data_bytes(&self, source: &bytes::Bytes) -> Option<bytes::Bytes> {
+        let data = self.data?.as_bytes();
+        let start = (data.as_ptr() as usize).checked_sub(source.as_ptr() as usize)?;
+        let end = start.checked_add(data.len())?;
+        (end <= source.len()).then(|| source.slice(start..end))
+    }
+
     /// The data deserialized into `T` (borrowing from the packet where `T` allows).
     ///
     /// ```
