@@ -1,5 +1,8 @@
 //! Per-message compression and bounded decompression (RFC 7692 §6, §7.2).
 
+use alloc::boxed::Box;
+use alloc::vec;
+
 use bytes::BytesMut;
 use flate2::{Compress, Decompress, FlushCompress, FlushDecompress, Status};
 
@@ -13,10 +16,11 @@ use crate::ws::extension::PerMessageExtension;
 /// (RFC 7692 §7.2.1, §7.2.2).
 const SYNC_TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
-/// Output produced per inflate step. Output is checked against the message
-/// limit after every step, so the buffer never grows more than this past it
-/// (and in practice not at all: the step is cut to the remaining budget + 1).
-const INFLATE_STEP: usize = 8 * 1024;
+/// Output produced per inflate step, into a scratch buffer allocated once per
+/// connection. Output is checked against the message limit after every step
+/// (and the step is cut to the remaining budget + 1), so the message buffer
+/// never grows past the limit.
+const INFLATE_STEP: usize = 32 * 1024;
 
 /// Largest output slice offered to the compressor in one step.
 const DEFLATE_STEP: usize = 32 * 1024;
@@ -40,7 +44,7 @@ fn zlib_window_bits(bits: u8) -> u8 {
 ///   our side's `*_no_context_takeover` the compressor is reset after each
 ///   message.
 /// - Receiving: each frame's payload goes through `decode`; at `fin` the tail
-///   is appended. Output is produced in steps of at most 8 KiB and checked
+///   is appended. Output is produced in steps of at most 32 KiB and checked
 ///   against `max_out` after each step, so a compression bomb fails with
 ///   [`ProtocolError::MessageTooBig`] (close code 1009) before the message
 ///   buffer grows past the limit. Corrupt data fails with
@@ -70,6 +74,9 @@ pub struct PerMessageDeflate {
     compress_threshold: usize,
     compressor: Compress,
     decompressor: Decompress,
+    /// Inflate output lands here first and is copied to the message buffer
+    /// once it is known to fit.
+    inflate_scratch: Box<[u8]>,
     reset_compressor_per_message: bool,
     reset_decompressor_per_message: bool,
     /// The peer's deflate stream ended (a block with BFINAL = 1) inside the
@@ -111,6 +118,7 @@ impl PerMessageDeflate {
             compress_threshold: config.compress_threshold,
             compressor,
             decompressor,
+            inflate_scratch: vec![0u8; INFLATE_STEP].into_boxed_slice(),
             reset_compressor_per_message: params.no_context_takeover_of(role),
             reset_decompressor_per_message: params.no_context_takeover_of(peer),
             inflate_stream_ended: false,
@@ -149,7 +157,6 @@ impl PerMessageDeflate {
         out: &mut BytesMut,
         max_out: u64,
     ) -> Result<(), ProtocolError> {
-        let mut scratch = [0u8; INFLATE_STEP];
         while !self.inflate_stream_ended {
             let budget = max_out.saturating_sub(out.len() as u64);
             // One byte more than the budget: producing it proves the message too big.
@@ -157,9 +164,11 @@ impl PerMessageDeflate {
                 .map_or(INFLATE_STEP, |allowed| allowed.min(INFLATE_STEP));
             let in_before = self.decompressor.total_in();
             let out_before = self.decompressor.total_out();
-            let result =
-                self.decompressor
-                    .decompress(input, &mut scratch[..space], FlushDecompress::None);
+            let result = self.decompressor.decompress(
+                input,
+                &mut self.inflate_scratch[..space],
+                FlushDecompress::None,
+            );
             let consumed = usize::try_from(self.decompressor.total_in() - in_before)
                 .unwrap_or(input.len())
                 .min(input.len());
@@ -175,7 +184,7 @@ impl PerMessageDeflate {
                     max: max_out,
                 });
             }
-            out.extend_from_slice(&scratch[..produced]);
+            out.extend_from_slice(&self.inflate_scratch[..produced]);
             input = &input[consumed..];
             match status {
                 // A block with BFINAL = 1: whatever follows in this message is not
