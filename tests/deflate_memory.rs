@@ -68,10 +68,7 @@ fn zip_bomb_fails_with_1009_within_bounded_memory() {
     // the old block counted during the copy) is the only other cost. The
     // inflate window was allocated by `new`, above; the bound the decode stays
     // under is LIMIT + the size of that inflate state.
-    assert!(
-        decode_peak <= LIMIT_BYTES + inflate_state,
-        "{decode_peak}"
-    );
+    assert!(decode_peak <= LIMIT_BYTES + inflate_state, "{decode_peak}");
 
     // The same bomb split into 64-byte frames.
     let mut receiver = PerMessageDeflate::new(Role::Client, DeflateParams::default(), &config);
@@ -86,10 +83,7 @@ fn zip_bomb_fails_with_1009_within_bounded_memory() {
     println!("peak heap growth while decoding the bomb (64-byte frames): {framed_peak} bytes");
     assert!(matches!(result, Err(ProtocolError::MessageTooBig { .. })));
     assert!(out.len() as u64 <= LIMIT);
-    assert!(
-        framed_peak <= LIMIT_BYTES + inflate_state,
-        "{framed_peak}"
-    );
+    assert!(framed_peak <= LIMIT_BYTES + inflate_state, "{framed_peak}");
 
     // With the caller's buffer already sized (a reused message buffer), the
     // decode itself allocates nothing.

@@ -4,3 +4,5 @@
 
 #[cfg(feature = "deflate")]
 pub mod deflate;
+pub mod handshake;
+pub mod ws;

@@ -18,7 +18,12 @@
 /// ```
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], phase: usize) {
     let phase = phase & 3;
-    let rotated = [key[phase], key[(phase + 1) & 3], key[(phase + 2) & 3], key[(phase + 3) & 3]];
+    let rotated = [
+        key[phase],
+        key[(phase + 1) & 3],
+        key[(phase + 2) & 3],
+        key[(phase + 3) & 3],
+    ];
     let word = u64::from_ne_bytes([
         rotated[0], rotated[1], rotated[2], rotated[3], rotated[0], rotated[1], rotated[2],
         rotated[3],
