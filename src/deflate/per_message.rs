@@ -192,8 +192,14 @@ impl PerMessageDeflate {
                 Status::StreamEnd => self.inflate_stream_ended = true,
                 // The output slice was not filled: everything inflatable so far is out.
                 Status::Ok | Status::BufError if input.is_empty() && produced < space => break,
-                // No progress at all: needs more input than this frame has.
-                _ if consumed == 0 && produced == 0 => break,
+                // No progress at all with room to write: with input left that
+                // would drop data silently, so treat it as corrupt.
+                _ if consumed == 0 && produced == 0 => {
+                    if input.is_empty() {
+                        break;
+                    }
+                    return Err(ProtocolError::InvalidCompressedData);
+                }
                 _ => {}
             }
         }
