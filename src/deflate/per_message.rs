@@ -4,7 +4,7 @@ use alloc::boxed::Box;
 use alloc::vec;
 
 use bytes::BytesMut;
-use flate2::{Compress, Decompress, FlushCompress, FlushDecompress, Status};
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 use super::config::DeflateConfig;
 use super::negotiation::DeflateParams;
@@ -39,6 +39,10 @@ fn zlib_window_bits(bits: u8) -> u8 {
 /// [`PerMessageDeflate::new`], then hand it to the connection, which drives it
 /// through [`PerMessageExtension`].
 ///
+/// Memory: about 80 KiB once built (zlib-rs inflate state with its 32 KiB
+/// window, plus a 32 KiB inflate scratch); the compressor (about 270 KiB at
+/// 15 bits, level 6) is created on the first `encode`.
+///
 /// - Sending: each frame's payload goes through `encode`; the last frame
 ///   (`fin`) ends with a sync flush whose `00 00 ff ff` tail is stripped. With
 ///   our side's `*_no_context_takeover` the compressor is reset after each
@@ -72,7 +76,11 @@ pub struct PerMessageDeflate {
     role: Role,
     params: DeflateParams,
     compress_threshold: usize,
-    compressor: Compress,
+    /// Created on the first `encode`: a receive-only connection never pays for
+    /// the deflate state (about 270 KiB at 15 bits).
+    compressor: Option<Compress>,
+    compression_level: Compression,
+    compressor_window_bits: u8,
     decompressor: Decompress,
     /// Inflate output lands here first and is copied to the message buffer
     /// once it is known to fit.
@@ -105,18 +113,15 @@ impl PerMessageDeflate {
             Role::Server => Role::Client,
             Role::Client => Role::Server,
         };
-        let compressor = Compress::new_with_window_bits(
-            config.level(),
-            false,
-            zlib_window_bits(params.window_bits_of(role)),
-        );
         let decompressor =
             Decompress::new_with_window_bits(false, zlib_window_bits(params.window_bits_of(peer)));
         PerMessageDeflate {
             role,
             params,
             compress_threshold: config.compress_threshold,
-            compressor,
+            compressor: None,
+            compression_level: config.level(),
+            compressor_window_bits: zlib_window_bits(params.window_bits_of(role)),
             decompressor,
             inflate_scratch: vec![0u8; INFLATE_STEP].into_boxed_slice(),
             reset_compressor_per_message: params.no_context_takeover_of(role),
@@ -227,20 +232,22 @@ impl PerMessageExtension for PerMessageDeflate {
         } else {
             FlushCompress::None
         };
+        let (level, window_bits) = (self.compression_level, self.compressor_window_bits);
+        let compressor = self
+            .compressor
+            .get_or_insert_with(|| Compress::new_with_window_bits(level, false, window_bits));
         let mut remaining = input;
         loop {
             let space = (remaining.len() + 64).min(DEFLATE_STEP);
             let start = out.len();
             out.resize(start + space, 0);
-            let in_before = self.compressor.total_in();
-            let out_before = self.compressor.total_out();
-            let result = self
-                .compressor
-                .compress(remaining, &mut out[start..], flush);
-            let consumed = usize::try_from(self.compressor.total_in() - in_before)
+            let in_before = compressor.total_in();
+            let out_before = compressor.total_out();
+            let result = compressor.compress(remaining, &mut out[start..], flush);
+            let consumed = usize::try_from(compressor.total_in() - in_before)
                 .unwrap_or(remaining.len())
                 .min(remaining.len());
-            let produced = usize::try_from(self.compressor.total_out() - out_before)
+            let produced = usize::try_from(compressor.total_out() - out_before)
                 .unwrap_or(space)
                 .min(space);
             out.truncate(start + produced);
@@ -270,7 +277,7 @@ impl PerMessageExtension for PerMessageDeflate {
             }
             // RFC 7692 §7.1.1: with our no_context_takeover, each message starts from an empty window.
             if self.reset_compressor_per_message {
-                self.compressor.reset();
+                compressor.reset();
             }
         }
     }
