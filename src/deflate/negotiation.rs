@@ -289,7 +289,9 @@ impl DeflateConfig {
     /// Every well-formed offer is acceptable (all four parameters are supported);
     /// our own limits are added to the answer. A `client_max_window_bits` limit
     /// of ours is only applied when the client offered that parameter (RFC 7692
-    /// §7.1.2.2); otherwise the client keeps a 15-bit window.
+    /// §7.1.2.2); otherwise the client keeps a 15-bit window. A value the
+    /// client put on its own `client_max_window_bits` is echoed (capped by our
+    /// limit), so the decompressor can use the smaller window.
     ///
     /// ```
     /// use socketwire::deflate::{DeflateConfig, NegotiationError};

@@ -1,7 +1,10 @@
 //! Per-message compression and bounded decompression (RFC 7692 §6, §7.2).
 
+use alloc::boxed::Box;
+use alloc::vec;
+
 use bytes::BytesMut;
-use flate2::{Compress, Decompress, FlushCompress, FlushDecompress, Status};
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 use super::config::DeflateConfig;
 use super::negotiation::DeflateParams;
@@ -13,10 +16,11 @@ use crate::ws::extension::PerMessageExtension;
 /// (RFC 7692 §7.2.1, §7.2.2).
 const SYNC_TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
-/// Output produced per inflate step. Output is checked against the message
-/// limit after every step, so the buffer never grows more than this past it
-/// (and in practice not at all: the step is cut to the remaining budget + 1).
-const INFLATE_STEP: usize = 8 * 1024;
+/// Output produced per inflate step, into a scratch buffer allocated once per
+/// connection. Output is checked against the message limit after every step
+/// (and the step is cut to the remaining budget + 1), so the message buffer
+/// never grows past the limit.
+const INFLATE_STEP: usize = 32 * 1024;
 
 /// Largest output slice offered to the compressor in one step.
 const DEFLATE_STEP: usize = 32 * 1024;
@@ -35,12 +39,16 @@ fn zlib_window_bits(bits: u8) -> u8 {
 /// [`PerMessageDeflate::new`], then hand it to the connection, which drives it
 /// through [`PerMessageExtension`].
 ///
+/// Memory: about 80 KiB once built (zlib-rs inflate state with its 32 KiB
+/// window, plus a 32 KiB inflate scratch); the compressor (about 270 KiB at
+/// 15 bits, level 6) is created on the first `encode`.
+///
 /// - Sending: each frame's payload goes through `encode`; the last frame
 ///   (`fin`) ends with a sync flush whose `00 00 ff ff` tail is stripped. With
 ///   our side's `*_no_context_takeover` the compressor is reset after each
 ///   message.
 /// - Receiving: each frame's payload goes through `decode`; at `fin` the tail
-///   is appended. Output is produced in steps of at most 8 KiB and checked
+///   is appended. Output is produced in steps of at most 32 KiB and checked
 ///   against `max_out` after each step, so a compression bomb fails with
 ///   [`ProtocolError::MessageTooBig`] (close code 1009) before the message
 ///   buffer grows past the limit. Corrupt data fails with
@@ -68,8 +76,15 @@ pub struct PerMessageDeflate {
     role: Role,
     params: DeflateParams,
     compress_threshold: usize,
-    compressor: Compress,
+    /// Created on the first `encode`: a receive-only connection never pays for
+    /// the deflate state (about 270 KiB at 15 bits).
+    compressor: Option<Compress>,
+    compression_level: Compression,
+    compressor_window_bits: u8,
     decompressor: Decompress,
+    /// Inflate output lands here first and is copied to the message buffer
+    /// once it is known to fit.
+    inflate_scratch: Box<[u8]>,
     reset_compressor_per_message: bool,
     reset_decompressor_per_message: bool,
     /// The peer's deflate stream ended (a block with BFINAL = 1) inside the
@@ -98,19 +113,17 @@ impl PerMessageDeflate {
             Role::Server => Role::Client,
             Role::Client => Role::Server,
         };
-        let compressor = Compress::new_with_window_bits(
-            config.level(),
-            false,
-            zlib_window_bits(params.window_bits_of(role)),
-        );
         let decompressor =
             Decompress::new_with_window_bits(false, zlib_window_bits(params.window_bits_of(peer)));
         PerMessageDeflate {
             role,
             params,
             compress_threshold: config.compress_threshold,
-            compressor,
+            compressor: None,
+            compression_level: config.level(),
+            compressor_window_bits: zlib_window_bits(params.window_bits_of(role)),
             decompressor,
+            inflate_scratch: vec![0u8; INFLATE_STEP].into_boxed_slice(),
             reset_compressor_per_message: params.no_context_takeover_of(role),
             reset_decompressor_per_message: params.no_context_takeover_of(peer),
             inflate_stream_ended: false,
@@ -149,7 +162,6 @@ impl PerMessageDeflate {
         out: &mut BytesMut,
         max_out: u64,
     ) -> Result<(), ProtocolError> {
-        let mut scratch = [0u8; INFLATE_STEP];
         while !self.inflate_stream_ended {
             let budget = max_out.saturating_sub(out.len() as u64);
             // One byte more than the budget: producing it proves the message too big.
@@ -157,9 +169,11 @@ impl PerMessageDeflate {
                 .map_or(INFLATE_STEP, |allowed| allowed.min(INFLATE_STEP));
             let in_before = self.decompressor.total_in();
             let out_before = self.decompressor.total_out();
-            let result =
-                self.decompressor
-                    .decompress(input, &mut scratch[..space], FlushDecompress::None);
+            let result = self.decompressor.decompress(
+                input,
+                &mut self.inflate_scratch[..space],
+                FlushDecompress::None,
+            );
             let consumed = usize::try_from(self.decompressor.total_in() - in_before)
                 .unwrap_or(input.len())
                 .min(input.len());
@@ -175,7 +189,7 @@ impl PerMessageDeflate {
                     max: max_out,
                 });
             }
-            out.extend_from_slice(&scratch[..produced]);
+            out.extend_from_slice(&self.inflate_scratch[..produced]);
             input = &input[consumed..];
             match status {
                 // A block with BFINAL = 1: whatever follows in this message is not
@@ -183,8 +197,14 @@ impl PerMessageDeflate {
                 Status::StreamEnd => self.inflate_stream_ended = true,
                 // The output slice was not filled: everything inflatable so far is out.
                 Status::Ok | Status::BufError if input.is_empty() && produced < space => break,
-                // No progress at all: needs more input than this frame has.
-                _ if consumed == 0 && produced == 0 => break,
+                // No progress at all with room to write: with input left that
+                // would drop data silently, so treat it as corrupt.
+                _ if consumed == 0 && produced == 0 => {
+                    if input.is_empty() {
+                        break;
+                    }
+                    return Err(ProtocolError::InvalidCompressedData);
+                }
                 _ => {}
             }
         }
@@ -212,20 +232,22 @@ impl PerMessageExtension for PerMessageDeflate {
         } else {
             FlushCompress::None
         };
+        let (level, window_bits) = (self.compression_level, self.compressor_window_bits);
+        let compressor = self
+            .compressor
+            .get_or_insert_with(|| Compress::new_with_window_bits(level, false, window_bits));
         let mut remaining = input;
         loop {
             let space = (remaining.len() + 64).min(DEFLATE_STEP);
             let start = out.len();
             out.resize(start + space, 0);
-            let in_before = self.compressor.total_in();
-            let out_before = self.compressor.total_out();
-            let result = self
-                .compressor
-                .compress(remaining, &mut out[start..], flush);
-            let consumed = usize::try_from(self.compressor.total_in() - in_before)
+            let in_before = compressor.total_in();
+            let out_before = compressor.total_out();
+            let result = compressor.compress(remaining, &mut out[start..], flush);
+            let consumed = usize::try_from(compressor.total_in() - in_before)
                 .unwrap_or(remaining.len())
                 .min(remaining.len());
-            let produced = usize::try_from(self.compressor.total_out() - out_before)
+            let produced = usize::try_from(compressor.total_out() - out_before)
                 .unwrap_or(space)
                 .min(space);
             out.truncate(start + produced);
@@ -255,7 +277,7 @@ impl PerMessageExtension for PerMessageDeflate {
             }
             // RFC 7692 §7.1.1: with our no_context_takeover, each message starts from an empty window.
             if self.reset_compressor_per_message {
-                self.compressor.reset();
+                compressor.reset();
             }
         }
     }
