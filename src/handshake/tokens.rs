@@ -1,14 +1,29 @@
 //! The small pieces of HTTP grammar (RFC 7230 §3.2.6, §7) the handshake needs: tokens,
 //! optional whitespace and comma-separated lists. Every function is one linear pass.
 
+/// `tchar` from RFC 7230 §3.2.6, as a lookup table.
+static TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        #[allow(clippy::cast_possible_truncation)] // b < 256
+        let c = b as u8;
+        table[b] = matches!(c,
+            b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_'
+            | b'`' | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z');
+        b += 1;
+    }
+    table
+};
+
 /// `tchar` from RFC 7230 §3.2.6.
+#[inline]
 pub(crate) fn is_tchar(b: u8) -> bool {
-    matches!(b,
-        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_'
-        | b'`' | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
+    TCHAR[usize::from(b)]
 }
 
 /// `OWS` (space or horizontal tab).
+#[inline]
 pub(crate) fn is_ows(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
@@ -35,7 +50,8 @@ pub(crate) fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 /// `true` if the list `value` has an element equal to `token`, ignoring ASCII case.
 pub(crate) fn list_contains(value: &[u8], token: &[u8]) -> bool {
-    list_elements(value).any(|e| e.eq_ignore_ascii_case(token))
+    // Fast path: the common single-element value.
+    value.eq_ignore_ascii_case(token) || list_elements(value).any(|e| e.eq_ignore_ascii_case(token))
 }
 
 /// `true` for a byte allowed in a header value we write: visible ASCII, space, tab
