@@ -5,8 +5,11 @@
 //! (looking back at most two bytes), so a head that arrives one byte at a time costs
 //! linear work in total, unlike re-parsing the growing buffer from the start
 //! (tungstenite CVE-2023-43669). Once the blank line is found the head is parsed once
-//! with `httparse`. Header bytes and header count are capped, and the cap is enforced
-//! as the bytes arrive, before they are stored.
+//! with `httparse`. When a head arrives whole in its first chunk (the usual case) one
+//! httparse pass over that chunk finds and parses it, and nothing is scanned; any other
+//! outcome of that single attempt falls back to the scan, so results never depend on
+//! how the input was split. Header bytes and header count are capped, and the cap is
+//! enforced as the bytes arrive, before they are stored.
 
 use alloc::vec::Vec;
 use bytes::Bytes;
@@ -144,6 +147,9 @@ struct HeadScanner {
     /// Bytes inspected by the scan, to prove it is linear.
     #[cfg(test)]
     scanned: usize,
+    /// Calls to httparse, to prove the head is parsed a bounded number of times.
+    #[cfg(test)]
+    parses: usize,
 }
 
 /// A complete head found by the scanner, with what `parse` made of it.
@@ -166,6 +172,8 @@ impl HeadScanner {
             limits,
             #[cfg(test)]
             scanned: 0,
+            #[cfg(test)]
+            parses: 0,
         }
     }
 
@@ -215,6 +223,10 @@ impl HeadScanner {
             // below, so the outcome never depends on how the input was split.
             let window = &input[..input.len().min(max - self.skipped)];
             let slots = self.limits.max_headers.min(HEADERS_ON_STACK);
+            #[cfg(test)]
+            {
+                self.parses += 1;
+            }
             if let Ok(Some((len, parts))) = parse(window, slots) {
                 return Ok(Some(ScannedHead {
                     raw: window[..len].to_vec(),
@@ -238,6 +250,10 @@ impl HeadScanner {
                 let leftover = Bytes::copy_from_slice(input.get(leftover_start..).unwrap_or(&[]));
                 let mut raw = core::mem::take(&mut self.buf);
                 raw.truncate(end);
+                #[cfg(test)]
+                {
+                    self.parses += 1;
+                }
                 match parse(&raw, self.lines.saturating_sub(1))? {
                     Some((len, parts)) if len == raw.len() => Ok(Some(ScannedHead {
                         raw,
@@ -669,8 +685,8 @@ impl RequestHead {
 /// [`Status::Partial`] until the blank line that ends the head has arrived, then
 /// [`Status::Complete`] with the parsed [`RequestHead`] (whose
 /// [`leftover`](RequestHead::leftover) holds the bytes of the chunk that followed the
-/// head). Each byte is scanned once, so the total work is linear in the head's size
-/// however it is split. After `Complete` or an error the reader is empty and ready for
+/// head). Each byte is scanned once and the head parsed once (plus one attempt on the
+/// first chunk), so the total work is linear in the head's size however it is split. After `Complete` or an error the reader is empty and ready for
 /// the next request (feed it what follows the previous request's body).
 ///
 /// The head is refused with [`HandshakeError::HeadTooLarge`] as soon as
@@ -923,30 +939,35 @@ mod tests {
 
     #[test]
     fn byte_at_a_time_scan_is_linear() {
-        // ~16 KiB head fed one byte at a time.
+        // A ~16 KiB head fed one byte at a time: each byte is scanned exactly once
+        // and httparse runs twice in all (the first-chunk attempt and the final parse),
+        // so the total work is linear, not quadratic (CVE-2023-43669).
         let request = request_with_headers(60, 250);
         assert!(request.len() > 15_000 && request.len() < 16 * 1024);
-        let mut reader = RequestReader::new();
-        let mut complete = None;
-        for &b in &request {
-            if let Status::Complete(head) = reader.handle_input(&[b]).unwrap() {
-                complete = Some(head);
-                break;
-            }
-            // Fed byte counts are the scanned byte counts: each byte is looked at once.
-        }
-        let head = complete.expect("complete");
-        assert_eq!(head.headers().count(), 61);
-        // `scanned` is reset with the buffer; measure a fresh run instead.
         let mut scanner = HeadScanner::new(HeaderLimits::DEFAULT);
-        for &b in &request[..request.len() - 1] {
+        let (last, body) = request.split_last().unwrap();
+        for &b in body {
             assert!(scanner.feed(&[b], parse_request).unwrap().is_none());
         }
+        assert_eq!(scanner.scanned, request.len() - 1);
+        assert_eq!(scanner.parses, 1);
+        let head = scanner.feed(&[*last], parse_request).unwrap().unwrap();
+        assert_eq!(head.raw, request);
+        assert_eq!(head.parts.3.len(), 61);
         assert_eq!(
             scanner.scanned,
-            request.len() - 1,
+            request.len(),
             "every byte scanned exactly once"
         );
+        assert_eq!(scanner.parses, 2);
+    }
+
+    #[test]
+    fn whole_head_in_one_chunk_is_parsed_once_without_scanning() {
+        let request = request_with_headers(10, 20);
+        let mut scanner = HeadScanner::new(HeaderLimits::DEFAULT);
+        assert!(scanner.feed(&request, parse_request).unwrap().is_some());
+        assert_eq!((scanner.scanned, scanner.parses), (0, 1));
     }
 
     #[test]
