@@ -6,7 +6,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::extensions::{parse_extensions_into, validate_extensions};
 use super::head::{HttpVersion, RequestHead};
-use super::tokens::{is_field_value_byte, is_token, list_contains, list_elements};
+use super::tokens::{KnownName, is_field_value_byte, is_token, list_contains, list_elements};
 use super::{ExtensionOffer, HandshakeError, HandshakeMisuse, accept_key};
 
 /// What the server answers a valid upgrade request with: the chosen subprotocol, the
@@ -109,18 +109,26 @@ fn validate(head: &RequestHead) -> Result<ValidatedFields, HandshakeError> {
     let duplicate = |name| Err(HandshakeError::DuplicateHeader(name));
     for (index, (name, value)) in head.block().raw_fields().enumerate() {
         // The names we look for all have different lengths: one comparison each.
+        const HOST: KnownName = KnownName::new(b"host");
+        const ORIGIN: KnownName = KnownName::new(b"origin");
+        const UPGRADE: KnownName = KnownName::new(b"upgrade");
+        const CONNECTION: KnownName = KnownName::new(b"connection");
+        const KEY: KnownName = KnownName::new(b"sec-websocket-key");
+        const VERSION: KnownName = KnownName::new(b"sec-websocket-version");
+        const PROTOCOL: KnownName = KnownName::new(b"sec-websocket-protocol");
+        const EXTENSIONS: KnownName = KnownName::new(b"sec-websocket-extensions");
         let known = match name.len() {
-            4 => b"host".as_slice(),
-            6 => b"origin",
-            7 => b"upgrade",
-            10 => b"connection",
-            17 => b"sec-websocket-key",
-            21 => b"sec-websocket-version",
-            22 => b"sec-websocket-protocol",
-            24 => b"sec-websocket-extensions",
+            4 => &HOST,
+            6 => &ORIGIN,
+            7 => &UPGRADE,
+            10 => &CONNECTION,
+            17 => &KEY,
+            21 => &VERSION,
+            22 => &PROTOCOL,
+            24 => &EXTENSIONS,
             _ => continue,
         };
-        if !name.eq_ignore_ascii_case(known) {
+        if !known.matches(name) {
             continue;
         }
         match name.len() {
@@ -129,14 +137,14 @@ fn validate(head: &RequestHead) -> Result<ValidatedFields, HandshakeError> {
                 if host.is_some() {
                     return duplicate("Host");
                 }
-                if core::str::from_utf8(value).is_err() {
+                if !value.is_ascii() && core::str::from_utf8(value).is_err() {
                     return Err(HandshakeError::MalformedHttp("Host is not UTF-8"));
                 }
                 host = Some(index);
             }
             6 => {
                 if origin.is_none() {
-                    if core::str::from_utf8(value).is_err() {
+                    if !value.is_ascii() && core::str::from_utf8(value).is_err() {
                         return Err(HandshakeError::MalformedHttp("Origin is not UTF-8"));
                     }
                     origin = Some(index);
@@ -206,8 +214,17 @@ fn validate(head: &RequestHead) -> Result<ValidatedFields, HandshakeError> {
 /// characters, the last of which carries only 2 data bits, then `==`.
 fn decode_key(value: &[u8]) -> Result<[u8; 24], HandshakeError> {
     let key: [u8; 24] = value.try_into().map_err(|_| HandshakeError::InvalidKey)?;
-    let alphabet = |b: u8| b.is_ascii_alphanumeric() || b == b'+' || b == b'/';
-    let valid = key[..22].iter().all(|&b| alphabet(b))
+    static ALPHABET: [bool; 256] = {
+        let mut table = [false; 256];
+        let chars = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut i = 0;
+        while i < chars.len() {
+            table[chars[i] as usize] = true;
+            i += 1;
+        }
+        table
+    };
+    let valid = key[..22].iter().all(|&b| ALPHABET[usize::from(b)])
         && matches!(key[21], b'A' | b'Q' | b'g' | b'w')
         && key[22..] == *b"==";
     if valid {
