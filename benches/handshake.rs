@@ -1,2 +1,126 @@
-//! Criterion benchmarks (filled in by the handshake work).
-fn main() {}
+//! The server side of the opening handshake on a typical browser request: read the head,
+//! validate it, compute the accept key and write the 101.
+//!
+//! - `handshake/socketwire/0`: `RequestReader` + `ServerHandshake::new` + `write_accept`.
+//! - `handshake/bare/0`: the floor - httparse into a stack array, find the key,
+//!   SHA-1 + base64, write the response by hand. No validation.
+//! - `handshake/tungstenite/0`: `tungstenite::accept` over an in-memory stream.
+
+use std::hint::black_box;
+use std::io::{self, Cursor, Read, Write};
+
+use base64::Engine;
+use bytes::{BufMut, BytesMut};
+use criterion::{Criterion, Throughput};
+use sha1::{Digest, Sha1};
+use socketwire::Status;
+use socketwire::handshake::{AcceptOptions, RequestReader, ServerHandshake};
+
+/// What Chrome sends (about 500 bytes).
+const BROWSER_REQUEST: &[u8] = b"GET /chat HTTP/1.1\r\n\
+Host: example.com:8080\r\n\
+Connection: Upgrade\r\n\
+Pragma: no-cache\r\n\
+Cache-Control: no-cache\r\n\
+User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36\r\n\
+Upgrade: websocket\r\n\
+Origin: http://example.com:8080\r\n\
+Sec-WebSocket-Version: 13\r\n\
+Accept-Encoding: gzip, deflate, br, zstd\r\n\
+Accept-Language: en-US,en;q=0.9\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n";
+
+fn socketwire_accept(input: &[u8], out: &mut BytesMut) {
+    let mut reader = RequestReader::new();
+    let Ok(Status::Complete(head)) = reader.handle_input(input) else {
+        panic!("complete request");
+    };
+    let handshake = ServerHandshake::new(head).expect("valid request");
+    handshake
+        .write_accept(&AcceptOptions::default(), out)
+        .expect("valid options");
+}
+
+fn bare_accept(input: &[u8], out: &mut BytesMut) {
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut request = httparse::Request::new(&mut headers);
+    let Ok(httparse::Status::Complete(_)) = request.parse(input) else {
+        panic!("complete request");
+    };
+    let key = request
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("sec-websocket-key"))
+        .expect("key")
+        .value;
+    let mut sha1 = Sha1::new();
+    sha1.update(key);
+    sha1.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    let mut accept = [0u8; 28];
+    base64::engine::general_purpose::STANDARD
+        .encode_slice(sha1.finalize(), &mut accept)
+        .expect("28 bytes");
+    out.put_slice(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ");
+    out.put_slice(&accept);
+    out.put_slice(b"\r\n\r\n");
+}
+
+/// An in-memory duplex stream for tungstenite: reads from a cursor, writes to a Vec.
+struct MemoryStream<'a> {
+    input: Cursor<&'a [u8]>,
+    output: Vec<u8>,
+}
+
+impl Read for MemoryStream<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.input.read(buf)
+    }
+}
+
+impl Write for MemoryStream<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.output.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn handshake(c: &mut Criterion) {
+    let mut group = c.benchmark_group("handshake");
+    group.throughput(Throughput::Bytes(BROWSER_REQUEST.len() as u64));
+    let mut out = BytesMut::with_capacity(1024);
+
+    group.bench_function("socketwire/0", |b| {
+        b.iter(|| {
+            out.clear();
+            socketwire_accept(black_box(BROWSER_REQUEST), &mut out);
+            black_box(&out);
+        })
+    });
+    group.bench_function("bare/0", |b| {
+        b.iter(|| {
+            out.clear();
+            bare_accept(black_box(BROWSER_REQUEST), &mut out);
+            black_box(&out);
+        })
+    });
+    group.bench_function("tungstenite/0", |b| {
+        b.iter(|| {
+            let stream = MemoryStream {
+                input: Cursor::new(black_box(BROWSER_REQUEST)),
+                output: Vec::with_capacity(1024),
+            };
+            let socket = tungstenite::accept(stream).expect("accepted");
+            black_box(socket.get_ref().output.len());
+        })
+    });
+    group.finish();
+}
+
+fn main() {
+    let mut criterion = Criterion::default().configure_from_args();
+    handshake(&mut criterion);
+    criterion.final_summary();
+}

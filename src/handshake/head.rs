@@ -5,12 +5,15 @@
 //! (looking back at most two bytes), so a head that arrives one byte at a time costs
 //! linear work in total, unlike re-parsing the growing buffer from the start
 //! (tungstenite CVE-2023-43669). Once the blank line is found the head is parsed once
-//! with `httparse`. Header bytes and header count are capped, and the cap is enforced
-//! as the bytes arrive, before they are stored.
+//! with `httparse`. When a head arrives whole in its first chunk (the usual case) one
+//! httparse pass over that chunk finds and parses it, and nothing is scanned; any other
+//! outcome of that single attempt falls back to the scan, so results never depend on
+//! how the input was split. Header bytes and header count are capped, and the cap is
+//! enforced as the bytes arrive, before they are stored.
 
-use alloc::vec;
 use alloc::vec::Vec;
 use bytes::Bytes;
+use core::mem::MaybeUninit;
 
 use super::HandshakeError;
 use super::tokens::{list_contains, trim_ows};
@@ -144,14 +147,21 @@ struct HeadScanner {
     /// Bytes inspected by the scan, to prove it is linear.
     #[cfg(test)]
     scanned: usize,
+    /// Calls to httparse, to prove the head is parsed a bounded number of times.
+    #[cfg(test)]
+    parses: usize,
 }
 
-/// A complete head found by the scanner.
-struct ScannedHead {
+/// A complete head found by the scanner, with what `parse` made of it.
+struct ScannedHead<P> {
     raw: Vec<u8>,
-    header_count: usize,
+    parts: P,
     leftover: Bytes,
 }
+
+/// Parses a head at the start of a buffer with room for `header_slots` fields:
+/// `Ok(Some((head length, parts)))`, `Ok(None)` if incomplete.
+type ParseHead<P> = fn(&[u8], usize) -> Result<Option<(usize, P)>, HandshakeError>;
 
 impl HeadScanner {
     fn new(limits: HeaderLimits) -> Self {
@@ -162,6 +172,8 @@ impl HeadScanner {
             limits,
             #[cfg(test)]
             scanned: 0,
+            #[cfg(test)]
+            parses: 0,
         }
     }
 
@@ -171,8 +183,12 @@ impl HeadScanner {
         self.lines = 0;
     }
 
-    fn feed(&mut self, mut input: &[u8]) -> Result<Option<ScannedHead>, HandshakeError> {
-        let result = self.feed_inner(&mut input);
+    fn feed<P>(
+        &mut self,
+        mut input: &[u8],
+        parse: ParseHead<P>,
+    ) -> Result<Option<ScannedHead<P>>, HandshakeError> {
+        let result = self.feed_inner(&mut input, parse);
         if !matches!(result, Ok(None)) {
             // Complete or failed: start afresh for the next head.
             self.reset();
@@ -180,7 +196,11 @@ impl HeadScanner {
         result
     }
 
-    fn feed_inner(&mut self, input: &mut &[u8]) -> Result<Option<ScannedHead>, HandshakeError> {
+    fn feed_inner<P>(
+        &mut self,
+        input: &mut &[u8],
+        parse: ParseHead<P>,
+    ) -> Result<Option<ScannedHead<P>>, HandshakeError> {
         let max = self.limits.max_header_bytes;
         if self.buf.is_empty() {
             // RFC 7230 §3.5: a server SHOULD ignore at least one empty line (CRLF)
@@ -196,6 +216,23 @@ impl HeadScanner {
             }
             if input.is_empty() {
                 return Ok(None);
+            }
+            // Fast path for a head that arrives whole in its first chunk (the common
+            // case): one httparse pass over the chunk, within the caps, and no scan.
+            // Anything else (incomplete, malformed, over a cap) takes the scanning path
+            // below, so the outcome never depends on how the input was split.
+            let window = &input[..input.len().min(max - self.skipped)];
+            let slots = self.limits.max_headers.min(HEADERS_ON_STACK);
+            #[cfg(test)]
+            {
+                self.parses += 1;
+            }
+            if let Ok(Some((len, parts))) = parse(window, slots) {
+                return Ok(Some(ScannedHead {
+                    raw: window[..len].to_vec(),
+                    parts,
+                    leftover: Bytes::copy_from_slice(&input[len..]),
+                }));
             }
         }
         let room = max - self.skipped - self.buf.len();
@@ -213,11 +250,18 @@ impl HeadScanner {
                 let leftover = Bytes::copy_from_slice(input.get(leftover_start..).unwrap_or(&[]));
                 let mut raw = core::mem::take(&mut self.buf);
                 raw.truncate(end);
-                Ok(Some(ScannedHead {
-                    raw,
-                    header_count: self.lines.saturating_sub(1),
-                    leftover,
-                }))
+                #[cfg(test)]
+                {
+                    self.parses += 1;
+                }
+                match parse(&raw, self.lines.saturating_sub(1))? {
+                    Some((len, parts)) if len == raw.len() => Ok(Some(ScannedHead {
+                        raw,
+                        parts,
+                        leftover,
+                    })),
+                    _ => Err(HandshakeError::MalformedHttp("incomplete head")),
+                }
             }
             None if self.skipped + self.buf.len() >= max => {
                 // The cap is reached without the blank line: no complete head can fit.
@@ -231,42 +275,53 @@ impl HeadScanner {
     /// lines. Returns the index just past the blank line.
     fn scan(&mut self, from: usize) -> Result<Option<usize>, HandshakeError> {
         const LF: u64 = u64::from_ne_bytes([b'\n'; 8]);
-        const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-        const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-        let buf = &self.buf;
+        const LOW7: u64 = u64::from_ne_bytes([0x7f; 8]);
         #[cfg(test)]
         {
-            self.scanned += buf.len() - from;
+            self.scanned += self.buf.len() - from;
         }
-        let mut i = from;
-        while i < buf.len() {
-            // Skip eight bytes at a time while none of them is '\n'.
-            if let Some(word) = buf.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
-                let x = u64::from_le_bytes(word) ^ LF;
-                let zero_bytes = x.wrapping_sub(ONES) & !x & HIGHS;
-                if zero_bytes == 0 {
-                    i += 8;
-                    continue;
+        let len = self.buf.len();
+        let mut base = from;
+        // Eight bytes at a time: a mask with 0x80 at each '\n' byte, exact (no carry
+        // crosses a byte because (x & 0x7f) + 0x7f <= 0xfe).
+        while base + 8 <= len {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&self.buf[base..base + 8]);
+            let x = u64::from_le_bytes(word) ^ LF;
+            let mut newlines = !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7);
+            while newlines != 0 {
+                let at = base + (newlines.trailing_zeros() / 8) as usize;
+                newlines &= newlines - 1;
+                if let Some(end) = self.line_end(at)? {
+                    return Ok(Some(end));
                 }
-                // The lowest flagged byte is a true match (borrows only go upward).
-                i += (zero_bytes.trailing_zeros() / 8) as usize;
-            } else if buf[i] != b'\n' {
-                i += 1;
-                continue;
             }
-            // buf[i] == b'\n'
-            let blank_line = (i >= 1 && buf[i - 1] == b'\n')
-                || (i >= 2 && buf[i - 1] == b'\r' && buf[i - 2] == b'\n');
-            if blank_line {
-                return Ok(Some(i + 1));
+            base += 8;
+        }
+        for at in base..len {
+            if self.buf[at] == b'\n' {
+                if let Some(end) = self.line_end(at)? {
+                    return Ok(Some(end));
+                }
             }
-            self.lines += 1;
-            if self.lines - 1 > self.limits.max_headers {
-                return Err(HandshakeError::TooManyHeaders {
-                    max: self.limits.max_headers,
-                });
-            }
-            i += 1;
+        }
+        Ok(None)
+    }
+
+    /// Handles the '\n' at `at`: the end of the head if it closes an empty line, else
+    /// one more line, checked against the header count cap.
+    fn line_end(&mut self, at: usize) -> Result<Option<usize>, HandshakeError> {
+        let buf = &self.buf;
+        let blank_line = (at >= 1 && buf[at - 1] == b'\n')
+            || (at >= 2 && buf[at - 1] == b'\r' && buf[at - 2] == b'\n');
+        if blank_line {
+            return Ok(Some(at + 1));
+        }
+        self.lines += 1;
+        if self.lines - 1 > self.limits.max_headers {
+            return Err(HandshakeError::TooManyHeaders {
+                max: self.limits.max_headers,
+            });
         }
         Ok(None)
     }
@@ -289,17 +344,21 @@ fn span_of(base: &[u8], part: &[u8]) -> (usize, usize) {
     (start, start + part.len())
 }
 
-/// Runs `parse` with a header array of exactly `count` entries, on the stack when small.
+/// Heads with at most this many fields are parsed with a header array on the stack.
+const HEADERS_ON_STACK: usize = 64;
+
+/// Runs `parse` with an (uninitialised) header array of exactly `count` entries, on
+/// the stack when small.
 fn with_header_array<'b, R>(
     count: usize,
-    parse: impl FnOnce(&mut [httparse::Header<'b>]) -> R,
+    parse: impl FnOnce(&mut [MaybeUninit<httparse::Header<'b>>]) -> R,
 ) -> R {
-    const ON_STACK: usize = 64;
-    if count <= ON_STACK {
-        let mut headers = [httparse::EMPTY_HEADER; ON_STACK];
+    if count <= HEADERS_ON_STACK {
+        let mut headers = [const { MaybeUninit::uninit() }; HEADERS_ON_STACK];
         parse(&mut headers[..count])
     } else {
-        let mut headers = vec![httparse::EMPTY_HEADER; count];
+        let mut headers = Vec::with_capacity(count);
+        headers.resize_with(count, MaybeUninit::uninit);
         parse(&mut headers)
     }
 }
@@ -313,6 +372,61 @@ fn field_spans(raw: &[u8], headers: &[httparse::Header<'_>]) -> Vec<FieldSpan> {
             value: span_of(raw, h.value),
         })
         .collect()
+}
+
+/// Method span, target span, version, field spans.
+type RequestParts = ((usize, usize), (usize, usize), HttpVersion, Vec<FieldSpan>);
+
+fn parse_request(
+    buf: &[u8],
+    slots: usize,
+) -> Result<Option<(usize, RequestParts)>, HandshakeError> {
+    with_header_array(slots, |headers| {
+        let mut request = httparse::Request::new(&mut []);
+        let len = match request.parse_with_uninit_headers(buf, headers) {
+            Ok(httparse::Status::Complete(len)) => len,
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(e) => return Err(http_error(e)),
+        };
+        let method = span_of(buf, request.method.unwrap_or_default().as_bytes());
+        let target = span_of(buf, request.path.unwrap_or_default().as_bytes());
+        let version = HttpVersion {
+            major: 1,
+            minor: request.version.unwrap_or_default(),
+        };
+        Ok(Some((
+            len,
+            (method, target, version, field_spans(buf, request.headers)),
+        )))
+    })
+}
+
+/// Status, reason span, version, field spans.
+type ResponseParts = (u16, (usize, usize), HttpVersion, Vec<FieldSpan>);
+
+fn parse_response(
+    buf: &[u8],
+    slots: usize,
+) -> Result<Option<(usize, ResponseParts)>, HandshakeError> {
+    with_header_array(slots, |headers| {
+        let mut response = httparse::Response::new(&mut []);
+        let config = httparse::ParserConfig::default();
+        let len = match config.parse_response_with_uninit_headers(&mut response, buf, headers) {
+            Ok(httparse::Status::Complete(len)) => len,
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(e) => return Err(http_error(e)),
+        };
+        let reason = span_of(buf, response.reason.unwrap_or_default().as_bytes());
+        let version = HttpVersion {
+            major: 1,
+            minor: response.version.unwrap_or_default(),
+        };
+        let code = response.code.unwrap_or_default();
+        Ok(Some((
+            len,
+            (code, reason, version, field_spans(buf, response.headers)),
+        )))
+    })
 }
 
 /// The head of an HTTP/1.x request: request line, header fields, and the bytes that
@@ -344,30 +458,13 @@ pub struct RequestHead {
 }
 
 impl RequestHead {
-    fn parse(scanned: ScannedHead) -> Result<RequestHead, HandshakeError> {
+    fn from_scanned(scanned: ScannedHead<RequestParts>) -> RequestHead {
         let ScannedHead {
             raw,
-            header_count,
+            parts: (method, target, version, fields),
             leftover,
         } = scanned;
-        let (method, target, version, fields) = with_header_array(header_count, |headers| {
-            let mut request = httparse::Request::new(headers);
-            match request.parse(&raw) {
-                Ok(httparse::Status::Complete(_)) => {}
-                Ok(httparse::Status::Partial) => {
-                    return Err(HandshakeError::MalformedHttp("incomplete request head"));
-                }
-                Err(e) => return Err(http_error(e)),
-            }
-            let method = span_of(&raw, request.method.unwrap_or_default().as_bytes());
-            let target = span_of(&raw, request.path.unwrap_or_default().as_bytes());
-            let version = HttpVersion {
-                major: 1,
-                minor: request.version.unwrap_or_default(),
-            };
-            Ok((method, target, version, field_spans(&raw, request.headers)))
-        })?;
-        Ok(RequestHead {
+        RequestHead {
             block: HeaderBlock {
                 raw: Bytes::from(raw),
                 fields,
@@ -376,7 +473,7 @@ impl RequestHead {
             target,
             version,
             leftover,
-        })
+        }
     }
 
     /// Builds a head from parts a host HTTP server (hyper, axum…) already parsed, to
@@ -588,8 +685,8 @@ impl RequestHead {
 /// [`Status::Partial`] until the blank line that ends the head has arrived, then
 /// [`Status::Complete`] with the parsed [`RequestHead`] (whose
 /// [`leftover`](RequestHead::leftover) holds the bytes of the chunk that followed the
-/// head). Each byte is scanned once, so the total work is linear in the head's size
-/// however it is split. After `Complete` or an error the reader is empty and ready for
+/// head). Each byte is scanned once and the head parsed once (plus one attempt on the
+/// first chunk), so the total work is linear in the head's size however it is split. After `Complete` or an error the reader is empty and ready for
 /// the next request (feed it what follows the previous request's body).
 ///
 /// The head is refused with [`HandshakeError::HeadTooLarge`] as soon as
@@ -661,9 +758,9 @@ impl RequestReader {
     /// assert!(reader.handle_input(b"\n").unwrap().is_complete());
     /// ```
     pub fn handle_input(&mut self, input: &[u8]) -> Result<Status<RequestHead>, HandshakeError> {
-        match self.scanner.feed(input)? {
+        match self.scanner.feed(input, parse_request)? {
             None => Ok(Status::Partial),
-            Some(scanned) => RequestHead::parse(scanned).map(Status::Complete),
+            Some(scanned) => Ok(Status::Complete(RequestHead::from_scanned(scanned))),
         }
     }
 
@@ -805,33 +902,12 @@ impl ResponseReader {
     ) -> Result<Status<(ResponseHead, Bytes)>, HandshakeError> {
         let Some(ScannedHead {
             raw,
-            header_count,
+            parts: (status, reason, version, fields),
             leftover,
-        }) = self.scanner.feed(input)?
+        }) = self.scanner.feed(input, parse_response)?
         else {
             return Ok(Status::Partial);
         };
-        let (status, reason, version, fields) = with_header_array(header_count, |headers| {
-            let mut response = httparse::Response::new(headers);
-            match response.parse(&raw) {
-                Ok(httparse::Status::Complete(_)) => {}
-                Ok(httparse::Status::Partial) => {
-                    return Err(HandshakeError::MalformedHttp("incomplete response head"));
-                }
-                Err(e) => return Err(http_error(e)),
-            }
-            let reason = span_of(&raw, response.reason.unwrap_or_default().as_bytes());
-            let version = HttpVersion {
-                major: 1,
-                minor: response.version.unwrap_or_default(),
-            };
-            Ok((
-                response.code.unwrap_or_default(),
-                reason,
-                version,
-                field_spans(&raw, response.headers),
-            ))
-        })?;
         let head = ResponseHead {
             block: HeaderBlock {
                 raw: Bytes::from(raw),
@@ -863,30 +939,35 @@ mod tests {
 
     #[test]
     fn byte_at_a_time_scan_is_linear() {
-        // ~16 KiB head fed one byte at a time.
+        // A ~16 KiB head fed one byte at a time: each byte is scanned exactly once
+        // and httparse runs twice in all (the first-chunk attempt and the final parse),
+        // so the total work is linear, not quadratic (CVE-2023-43669).
         let request = request_with_headers(60, 250);
         assert!(request.len() > 15_000 && request.len() < 16 * 1024);
-        let mut reader = RequestReader::new();
-        let mut complete = None;
-        for &b in &request {
-            if let Status::Complete(head) = reader.handle_input(&[b]).unwrap() {
-                complete = Some(head);
-                break;
-            }
-            // Fed byte counts are the scanned byte counts: each byte is looked at once.
-        }
-        let head = complete.expect("complete");
-        assert_eq!(head.headers().count(), 61);
-        // `scanned` is reset with the buffer; measure a fresh run instead.
         let mut scanner = HeadScanner::new(HeaderLimits::DEFAULT);
-        for &b in &request[..request.len() - 1] {
-            assert!(scanner.feed(&[b]).unwrap().is_none());
+        let (last, body) = request.split_last().unwrap();
+        for &b in body {
+            assert!(scanner.feed(&[b], parse_request).unwrap().is_none());
         }
+        assert_eq!(scanner.scanned, request.len() - 1);
+        assert_eq!(scanner.parses, 1);
+        let head = scanner.feed(&[*last], parse_request).unwrap().unwrap();
+        assert_eq!(head.raw, request);
+        assert_eq!(head.parts.3.len(), 61);
         assert_eq!(
             scanner.scanned,
-            request.len() - 1,
+            request.len(),
             "every byte scanned exactly once"
         );
+        assert_eq!(scanner.parses, 2);
+    }
+
+    #[test]
+    fn whole_head_in_one_chunk_is_parsed_once_without_scanning() {
+        let request = request_with_headers(10, 20);
+        let mut scanner = HeadScanner::new(HeaderLimits::DEFAULT);
+        assert!(scanner.feed(&request, parse_request).unwrap().is_some());
+        assert_eq!((scanner.scanned, scanner.parses), (0, 1));
     }
 
     #[test]

@@ -93,8 +93,6 @@ pub use extensions::{ExtensionOffer, ExtensionParam, parse_extensions};
 pub use head::{HeaderLimits, HttpVersion, RequestHead, RequestReader, ResponseHead};
 pub use server::{AcceptOptions, ServerHandshake, validate_request};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use sha1::{Digest, Sha1};
 
 /// The GUID appended to the key before hashing (§1.3).
@@ -116,9 +114,44 @@ pub fn accept_key(key: &[u8]) -> [u8; 28] {
     let mut sha1 = Sha1::new();
     sha1.update(key);
     sha1.update(WEBSOCKET_GUID.as_bytes());
-    let digest = sha1.finalize();
-    let mut out = [0u8; 28];
-    // 20 bytes always encode to exactly 28 base64 characters.
-    let _ = STANDARD.encode_slice(digest, &mut out);
+    encode_digest(&sha1.finalize().into())
+}
+
+/// Standard base64 (RFC 4648 §4) of a 20-byte SHA-1 digest: six full 3-byte groups,
+/// then two bytes as three characters and one `=`.
+fn encode_digest(digest: &[u8; 20]) -> [u8; 28] {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let char_at = |sextet: u32| ALPHABET[(sextet & 63) as usize];
+    let mut out = [b'='; 28];
+    for (group, chars) in digest.chunks(3).zip(out.chunks_mut(4)) {
+        let [a, b, c] = [0, 1, 2].map(|i| u32::from(group.get(i).copied().unwrap_or(0)));
+        let bits = (a << 16) | (b << 8) | c;
+        let encoded = [
+            char_at(bits >> 18),
+            char_at(bits >> 12),
+            char_at(bits >> 6),
+            char_at(bits),
+        ];
+        // The last group has two bytes: three characters, the fourth stays '='.
+        let used = group.len() + 1;
+        chars[..used].copy_from_slice(&encoded[..used]);
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn digest_encoding_matches_the_base64_crate(digest in any::<[u8; 20]>()) {
+            let mut expected = [0u8; 28];
+            prop_assert_eq!(STANDARD.encode_slice(digest, &mut expected), Ok(28));
+            prop_assert_eq!(encode_digest(&digest), expected);
+        }
+    }
 }

@@ -2,13 +2,11 @@
 //! `101 Switching Protocols` response (§4.2.2).
 
 use alloc::vec::Vec;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::extensions::{parse_extensions_into, validate_extensions};
 use super::head::{HttpVersion, RequestHead};
-use super::tokens::{is_field_value_byte, is_token, list_contains, list_elements};
+use super::tokens::{KnownName, is_field_value_byte, is_token, list_contains, list_elements};
 use super::{ExtensionOffer, HandshakeError, HandshakeMisuse, accept_key};
 
 /// What the server answers a valid upgrade request with: the chosen subprotocol, the
@@ -94,7 +92,7 @@ pub fn validate_request(head: &RequestHead) -> Result<(), HandshakeError> {
 
 fn validate(head: &RequestHead) -> Result<ValidatedFields, HandshakeError> {
     // §4.2.1: "1. An HTTP/1.1 or higher GET request, including a "Request-URI""
-    if head.method() != "GET" {
+    if head.method().as_bytes() != b"GET" {
         return Err(HandshakeError::MethodNotGet);
     }
     if head.version() < HttpVersion::HTTP_1_1 {
@@ -110,43 +108,73 @@ fn validate(head: &RequestHead) -> Result<ValidatedFields, HandshakeError> {
     let mut extensions_error = None;
     let duplicate = |name| Err(HandshakeError::DuplicateHeader(name));
     for (index, (name, value)) in head.block().raw_fields().enumerate() {
-        if name.eq_ignore_ascii_case(b"host") {
-            // RFC 7230 §5.4: a request with more than one Host field gets a 400.
-            if host.is_some() {
-                return duplicate("Host");
+        // The names we look for all have different lengths: one comparison each.
+        const HOST: KnownName = KnownName::new(b"host");
+        const ORIGIN: KnownName = KnownName::new(b"origin");
+        const UPGRADE: KnownName = KnownName::new(b"upgrade");
+        const CONNECTION: KnownName = KnownName::new(b"connection");
+        const KEY: KnownName = KnownName::new(b"sec-websocket-key");
+        const VERSION: KnownName = KnownName::new(b"sec-websocket-version");
+        const PROTOCOL: KnownName = KnownName::new(b"sec-websocket-protocol");
+        const EXTENSIONS: KnownName = KnownName::new(b"sec-websocket-extensions");
+        let known = match name.len() {
+            4 => &HOST,
+            6 => &ORIGIN,
+            7 => &UPGRADE,
+            10 => &CONNECTION,
+            17 => &KEY,
+            21 => &VERSION,
+            22 => &PROTOCOL,
+            24 => &EXTENSIONS,
+            _ => continue,
+        };
+        if !known.matches(name) {
+            continue;
+        }
+        match name.len() {
+            4 => {
+                // RFC 7230 §5.4: a request with more than one Host field gets a 400.
+                if host.is_some() {
+                    return duplicate("Host");
+                }
+                if !value.is_ascii() && core::str::from_utf8(value).is_err() {
+                    return Err(HandshakeError::MalformedHttp("Host is not UTF-8"));
+                }
+                host = Some(index);
             }
-            if core::str::from_utf8(value).is_err() {
-                return Err(HandshakeError::MalformedHttp("Host is not UTF-8"));
+            6 => {
+                if origin.is_none() {
+                    if !value.is_ascii() && core::str::from_utf8(value).is_err() {
+                        return Err(HandshakeError::MalformedHttp("Origin is not UTF-8"));
+                    }
+                    origin = Some(index);
+                }
             }
-            host = Some(index);
-        } else if name.eq_ignore_ascii_case(b"upgrade") {
-            upgrade |= list_contains(value, b"websocket");
-        } else if name.eq_ignore_ascii_case(b"connection") {
-            connection |= list_contains(value, b"upgrade");
-        } else if name.eq_ignore_ascii_case(b"sec-websocket-key") {
-            // §11.3.1: "The |Sec-WebSocket-Key| header field MUST NOT appear more than
-            // once in an HTTP request."
-            if key.replace(value).is_some() {
-                return duplicate("Sec-WebSocket-Key");
+            7 => upgrade |= list_contains(value, b"websocket"),
+            10 => connection |= list_contains(value, b"upgrade"),
+            17 => {
+                // §11.3.1: "The |Sec-WebSocket-Key| header field MUST NOT appear more
+                // than once in an HTTP request."
+                if key.replace(value).is_some() {
+                    return duplicate("Sec-WebSocket-Key");
+                }
             }
-        } else if name.eq_ignore_ascii_case(b"sec-websocket-version") {
-            // §11.3.5: "The |Sec-WebSocket-Version| header field MUST NOT appear more
-            // than once in an HTTP request."
-            if version.replace(value).is_some() {
-                return duplicate("Sec-WebSocket-Version");
+            21 => {
+                // §11.3.5: "The |Sec-WebSocket-Version| header field MUST NOT appear
+                // more than once in an HTTP request."
+                if version.replace(value).is_some() {
+                    return duplicate("Sec-WebSocket-Version");
+                }
             }
-        } else if name.eq_ignore_ascii_case(b"sec-websocket-protocol") {
-            // §4.1: subprotocol names are tokens (§11.3.4: 1#token).
-            protocols_valid &= list_elements(value).all(is_token);
-        } else if name.eq_ignore_ascii_case(b"sec-websocket-extensions") {
-            if extensions_error.is_none() {
-                extensions_error = validate_extensions(value).err();
+            22 => {
+                // §4.1: subprotocol names are tokens (§11.3.4: 1#token).
+                protocols_valid &= list_elements(value).all(is_token);
             }
-        } else if name.eq_ignore_ascii_case(b"origin") && origin.is_none() {
-            if core::str::from_utf8(value).is_err() {
-                return Err(HandshakeError::MalformedHttp("Origin is not UTF-8"));
+            _ => {
+                if extensions_error.is_none() {
+                    extensions_error = validate_extensions(value).err();
+                }
             }
-            origin = Some(index);
         }
     }
     // §4.2.1: "2. A |Host| header field containing the server's authority."
@@ -182,12 +210,27 @@ fn validate(head: &RequestHead) -> Result<ValidatedFields, HandshakeError> {
     Ok(ValidatedFields { host, origin, key })
 }
 
+/// Checks that `value` is the canonical base64 of exactly 16 bytes: 22 alphabet
+/// characters, the last of which carries only 2 data bits, then `==`.
 fn decode_key(value: &[u8]) -> Result<[u8; 24], HandshakeError> {
     let key: [u8; 24] = value.try_into().map_err(|_| HandshakeError::InvalidKey)?;
-    let mut decoded = [0u8; 24];
-    match STANDARD.decode_slice(key, &mut decoded) {
-        Ok(16) => Ok(key),
-        _ => Err(HandshakeError::InvalidKey),
+    static ALPHABET: [bool; 256] = {
+        let mut table = [false; 256];
+        let chars = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut i = 0;
+        while i < chars.len() {
+            table[chars[i] as usize] = true;
+            i += 1;
+        }
+        table
+    };
+    let valid = key[..22].iter().all(|&b| ALPHABET[usize::from(b)])
+        && matches!(key[21], b'A' | b'Q' | b'g' | b'w')
+        && key[22..] == *b"==";
+    if valid {
+        Ok(key)
+    } else {
+        Err(HandshakeError::InvalidKey)
     }
 }
 
