@@ -5,17 +5,17 @@
 //  - the socket.io-client browser bundle against `/socket.io/` (XHR polling, then the
 //    WebSocket upgrade).
 // Needs: HTTP_URL (http://127.0.0.1:PORT) and SERVER_URL (ws://127.0.0.1:PORT) of a running
-// example server, and /usr/bin/chromium (scripts/install-chromium.sh installs it); without
-// Chromium every test here is skipped.
+// example server, and /usr/bin/chromium (scripts/install-chromium.sh installs it; CHROMIUM_PATH
+// overrides the path); without it every test here is skipped.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const HTTP = process.env.HTTP_URL;
 const SERVER = process.env.SERVER_URL;
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 // The server may run with --no-deflate (SERVER_ARGS in scripts/interop.sh).
 const DEFLATE = !/--no-deflate/.test(process.env.SERVER_ARGS ?? '');
 // Per step (navigation, waiting for the page, one evaluate); a whole test gets TEST_TIMEOUT.
@@ -96,6 +96,9 @@ test('chat page: two pages connect and see each other\'s messages', { skip, time
     const fromB = unique('reply from B');
     await say(b, fromB);
     await Promise.all([logShows(a, fromB), logShows(b, fromB)]);
+    // A binary message (the page itself only sends text) is shown by its size.
+    await a.evaluate(() => ws.send(new Uint8Array([1, 2, 3])));
+    await Promise.all([logShows(a, '[binary, 3 bytes]'), logShows(b, '[binary, 3 bytes]')]);
   }));
 
 test('chat page: reconnects after its WebSocket closes, then chats again', { skip, timeout: TEST_TIMEOUT }, (t) =>
@@ -174,7 +177,8 @@ test('browser WebSocket: /echo with permessage-deflate, text and 1 MiB binary', 
     assert.deepEqual(result.close, { code: 1000, reason: 'bye', wasClean: true });
   }));
 
-const SOCKET_IO_BUNDLE = createRequire(import.meta.url).resolve('socket.io-client/dist/socket.io.min.js');
+// Not in the package's "exports", so by path next to this file.
+const SOCKET_IO_BUNDLE = fileURLToPath(new URL('node_modules/socket.io-client/dist/socket.io.min.js', import.meta.url));
 
 for (const transports of [['polling', 'websocket'], ['polling']]) {
   test(`socket.io-client in the browser (${transports.join(' + ')}): emit and echo`, { skip, timeout: TEST_TIMEOUT }, (t) =>
