@@ -128,7 +128,7 @@ test('chat page: reconnects after its WebSocket closes, then chats again', { ski
     await Promise.all([logShows(a, again), logShows(b, again)]);
   }));
 
-test('browser WebSocket: /echo with permessage-deflate, text and 1 MiB binary', { skip, timeout: TEST_TIMEOUT }, (t) =>
+test(`browser WebSocket: /echo ${DEFLATE ? 'with' : 'without'} permessage-deflate, text and 1 MiB binary`, { skip, timeout: TEST_TIMEOUT }, (t) =>
   withContext(t, async (newPage) => {
     const page = await newPage();
     await page.goto(`${HTTP}/`, { timeout: STEP });
@@ -191,15 +191,15 @@ for (const transports of [['polling', 'websocket'], ['polling']]) {
         const timeout = (what) => new Promise((_, reject) =>
           setTimeout(() => reject(new Error(`timeout: ${what}`)), step));
         const socket = io(url, { transports, reconnection: false, forceNew: true });
+        // The upgrade may finish before Socket.IO's own connect: watch from the start.
+        const firstTransport = socket.io.engine.transport.name;
+        const upgraded = new Promise((resolve) => socket.io.engine.once('upgrade', resolve));
         try {
           await Promise.race([new Promise((resolve, reject) => {
             socket.on('connect', resolve);
             socket.on('connect_error', (e) => reject(new Error(`connect_error: ${e.message}`)));
           }), timeout('connect')]);
-          const firstTransport = socket.io.engine.transport.name;
-          if (transports.includes('websocket') && socket.io.engine.transport.name !== 'websocket') {
-            await Promise.race([new Promise((resolve) => socket.io.engine.once('upgrade', resolve)), timeout('upgrade')]);
-          }
+          if (transports.includes('websocket')) await Promise.race([upgraded, timeout('upgrade')]);
           const echo = (...args) => Promise.race([
             new Promise((resolve) => { socket.once('message-back', (...back) => resolve(back)); socket.emit('message', ...args); }),
             timeout('message-back')]);
