@@ -67,6 +67,14 @@ impl Inner {
     fn dispatch(&mut self, now: Duration) {
         loop {
             let mut progressed = false;
+            // Responses for waiting GETs first: a session that closes may still
+            // have a last response (e.g. the close packet) for its GET.
+            while let Some((sid, response)) = self.server.poll_long_poll() {
+                progressed = true;
+                if let Some(tx) = self.waiting_gets.remove(&sid) {
+                    let _ = tx.send(response);
+                }
+            }
             while let Some(event) = self.server.poll_event() {
                 progressed = true;
                 if let ServerEvent::Closed { sid, .. } = &event {
@@ -76,12 +84,6 @@ impl Inner {
                     }
                 }
                 self.app.on_event(&mut self.server, event, now);
-            }
-            while let Some((sid, response)) = self.server.poll_long_poll() {
-                progressed = true;
-                if let Some(tx) = self.waiting_gets.remove(&sid) {
-                    let _ = tx.send(response);
-                }
             }
             while let Some((sid, output)) = self.server.poll_websocket() {
                 progressed = true;

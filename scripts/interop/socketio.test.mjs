@@ -124,6 +124,11 @@ test('socket.io-client 4: reconnects after the server drops the transport', asyn
   const socket = client(V4, { auth: { token: 'again' } });
   await next(socket, 'auth');
   const firstId = socket.id;
+  // Drop the transport once the upgrade is done: engine.io-client cannot recover from a
+  // session closed in the middle of its probe (a known client limitation).
+  if (socket.io.engine.transport.name !== 'websocket') {
+    await withTimeout(new Promise((resolve) => socket.io.engine.once('upgrade', resolve)), 'upgrade');
+  }
   const disconnected = next(socket, 'disconnect');
   const reauth = withTimeout(new Promise((resolve) => socket.io.once('reconnect', resolve)), 'reconnect');
   socket.emit('drop-transport');
