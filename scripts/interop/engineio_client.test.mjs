@@ -151,6 +151,27 @@ for (const [mode, args] of MODES) {
   });
 }
 
+/** Sends a burst right after `open`, while the upgrade runs: every echo must arrive, in order. */
+async function burstDuringUpgrade(url, args = []) {
+  const client = startClient(url, args);
+  try {
+    await client.expect(/^open sid=\S+ transport=polling$/, 'open');
+    const texts = Array.from({ length: 30 }, (_, i) => `burst ${i}`);
+    for (const text of texts) client.send(text);
+    for (const text of texts) await client.expect(new RegExp(`^< ${text}$`), `echo ${text}`);
+    await client.finish();
+    assert.ok(client.lines.includes('upgraded to websocket'), JSON.stringify(client.lines));
+    const echoed = client.lines.filter((l) => l.startsWith('< '));
+    assert.deepEqual(echoed, texts.map((t) => `< ${t}`));
+  } finally { client.kill(); }
+}
+
+test('engineio_client: messages sent during the upgrade are all echoed, in order', { skip: !EXAMPLES }, async () => {
+  for (let round = 0; round < 5; round += 1) {
+    await burstDuringUpgrade(`${process.env.HTTP_URL}/engine.io/`);
+  }
+});
+
 /** Starts an example server on `port` and waits until it accepts connections. */
 async function startExampleServer(port) {
   const server = spawn(SERVER, ['--addr', `127.0.0.1:${port}`, '--ping-interval', '300', '--ping-timeout', '200'], { stdio: 'ignore' });
@@ -214,6 +235,13 @@ async function startReferenceServer() {
     },
   };
 }
+
+test('engineio_client against the npm engine.io server: messages sent during the upgrade', { skip: !EXAMPLES }, async () => {
+  for (let round = 0; round < 5; round += 1) {
+    const server = await startReferenceServer();
+    try { await burstDuringUpgrade(server.url); } finally { await server.close(); }
+  }
+});
 
 for (const [version, eio] of [['EIO 4', []], ['EIO 3', ['--eio', '3']]]) {
   for (const [mode, args] of MODES) {
