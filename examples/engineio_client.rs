@@ -534,6 +534,8 @@ struct Client<'a> {
     /// `3probe` arrived; polling is paused until the GET and POST in flight return.
     probe_answered: bool,
     opened: bool,
+    /// Stdin ended before the session opened: close right after the open.
+    close_on_open: bool,
     /// The session is over (our close or the server's).
     closed: Option<CloseReason>,
     /// Reusable buffer for `poll_transmit`.
@@ -560,6 +562,7 @@ impl<'a> Client<'a> {
             websocket: None,
             probe_answered: false,
             opened: false,
+            close_on_open: false,
             closed: None,
             out: BytesMut::new(),
         }
@@ -589,15 +592,14 @@ impl<'a> Client<'a> {
                 Err(e) => return self.lost(format!("websocket: {e}")),
             }
         }
-        if !*stdin_open {
-            self.session.close();
-        }
         loop {
             if let Err(e) = self.drive().await {
                 self.session.handle_transport_error();
                 if self.closed.is_none() {
                     return self.lost(e.to_string());
                 }
+                // Failed while closing: the socket is gone, nothing more to flush.
+                self.websocket = None;
             }
             if let Some(outcome) = self.finished() {
                 return outcome;
@@ -648,7 +650,12 @@ impl<'a> Client<'a> {
                     }
                     Ok(None) | Err(_) => {
                         *stdin_open = false;
-                        self.session.close();
+                        if self.opened {
+                            self.session.close();
+                        } else {
+                            // Send what was typed first: close once the session opens.
+                            self.close_on_open = true;
+                        }
                     }
                 },
                 () = sleep, if deadline.is_some() => {
@@ -720,8 +727,9 @@ impl<'a> Client<'a> {
                     self.websocket = None;
                     if active {
                         self.session.handle_transport_error();
-                    } else if !self.probe_answered {
+                    } else {
                         // The probe socket died: the upgrade is off, polling goes on.
+                        self.probe_answered = false;
                         self.session.handle_probe_packet(Packet::Close);
                     }
                     return Ok(());
@@ -761,7 +769,10 @@ impl<'a> Client<'a> {
                         open.sid,
                         self.session.transport().query_value()
                     );
-                    if self.options.transports == Transports::Upgrade && self.session.can_upgrade()
+                    if self.close_on_open {
+                        self.session.close();
+                    } else if self.options.transports == Transports::Upgrade
+                        && self.session.can_upgrade()
                     {
                         let target = self
                             .options
