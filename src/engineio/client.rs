@@ -341,6 +341,11 @@ impl ClientSession {
     /// upgrade (`5` is queued on the WebSocket, pending packets move to it and
     /// [`ClientEvent::Upgraded`] is reported); anything else aborts it.
     ///
+    /// Pause rule: like the JS client, hand `3probe` over only once no polling
+    /// GET or POST is in flight (hold it and start no new GET meanwhile). A
+    /// server that sees `5` while a GET is parked may answer that GET with a
+    /// close instead of its data. `examples/engineio_client.rs` does this.
+    ///
     /// ```
     /// use socketwire::engineio::{ClientSession, ClientTransport, Packet, ProtocolVersion};
     /// let mut c = ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling);
