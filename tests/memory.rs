@@ -2,60 +2,26 @@
 //! announces a huge payload allocates nothing for it, and a flood of empty
 //! continuation frames ends in a 1009 close with memory that does not grow.
 
-#![allow(unsafe_code)] // the counting allocator below
-
-use std::alloc::{GlobalAlloc, Layout, System};
+use peak_alloc::PeakAlloc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use socketwire::ws::connection::ClosedBy;
 use socketwire::ws::message::Limits;
 use socketwire::ws::{CloseCode, Config, Connection, Event, ProtocolError};
 
-struct Counting;
-
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards to the system allocator and only counts sizes.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let now = CURRENT.fetch_add(layout.size(), Ordering::SeqCst) + layout.size();
-        PEAK.fetch_max(now, Ordering::SeqCst);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        CURRENT.fetch_sub(layout.size(), Ordering::SeqCst);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if new_size > layout.size() {
-            let now = CURRENT.fetch_add(new_size - layout.size(), Ordering::SeqCst)
-                + (new_size - layout.size());
-            PEAK.fetch_max(now, Ordering::SeqCst);
-        } else {
-            CURRENT.fetch_sub(layout.size() - new_size, Ordering::SeqCst);
-        }
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
+/// Counts current and peak heap bytes for this test binary.
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static HEAP: PeakAlloc = PeakAlloc;
 
 /// Tests in this file measure a process-wide counter: run them one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Runs `f` and returns how far memory rose above where it started.
 fn peak_growth(f: impl FnOnce()) -> usize {
-    let base = CURRENT.load(Ordering::SeqCst);
-    PEAK.store(base, Ordering::SeqCst);
+    let base = HEAP.current_usage();
+    HEAP.reset_peak_usage();
     f();
-    PEAK.load(Ordering::SeqCst) - base
+    HEAP.peak_usage().saturating_sub(base)
 }
 
 fn drain(c: &mut Connection) -> Vec<Event> {
