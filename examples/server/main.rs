@@ -24,7 +24,10 @@ pub struct Options {
 }
 
 fn parse_args() -> Result<Options, String> {
-    let mut opts = Options { addr: "127.0.0.1:3000".into(), deflate: true };
+    let mut opts = Options {
+        addr: "127.0.0.1:3000".into(),
+        deflate: true,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -91,15 +94,22 @@ async fn main() {
 async fn serve(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
     let _ = stream.set_nodelay(true);
     loop {
-        let Some(request) = http::read_request(&mut stream).await? else { return Ok(()) };
+        let Some(request) = http::read_request(&mut stream).await? else {
+            return Ok(());
+        };
         let path = request.path.split('?').next().unwrap_or("").to_string();
         match path.as_str() {
             "/echo" | "/chat" => {
                 return websocket::serve(stream, request, &path, shared).await;
             }
             "/" | "/index.html" => {
-                http::write_response(&mut stream, 200, "text/html; charset=utf-8", CHAT_PAGE.as_bytes())
-                    .await?;
+                http::write_response(
+                    &mut stream,
+                    200,
+                    "text/html; charset=utf-8",
+                    CHAT_PAGE.as_bytes(),
+                )
+                .await?;
             }
             _ => http::write_response(&mut stream, 404, "text/plain", b"not found\n").await?,
         }

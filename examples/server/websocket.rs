@@ -27,7 +27,13 @@ pub async fn serve(
     shared: Arc<Shared>,
 ) -> std::io::Result<()> {
     let Some(key) = request.header("sec-websocket-key") else {
-        return crate::http::write_response(&mut stream, 400, "text/plain", b"not a websocket request\n").await;
+        return crate::http::write_response(
+            &mut stream,
+            400,
+            "text/plain",
+            b"not a websocket request\n",
+        )
+        .await;
     };
     let mut sha = sha1::Sha1::new();
     sha.update(key.trim().as_bytes());
@@ -41,22 +47,27 @@ pub async fn serve(
     conn.handle_input(&request.leftover);
     let chat = path == "/chat";
     let mut rx = shared.chat.subscribe();
-    drive(&mut stream, &mut conn, |conn, event| match event {
-        Event::Text(t) if chat => {
-            let _ = shared.chat.send(ChatMessage::Text(t));
-        }
-        Event::Binary(b) if chat => {
-            let _ = shared.chat.send(ChatMessage::Binary(b));
-        }
-        Event::Text(t) => {
-            let text = std::str::from_utf8(&t).expect("connection validated UTF-8");
-            let _ = conn.send_text(text);
-        }
-        Event::Binary(b) => {
-            let _ = conn.send_binary(&b);
-        }
-        _ => {}
-    }, if chat { Some(&mut rx) } else { None })
+    drive(
+        &mut stream,
+        &mut conn,
+        |conn, event| match event {
+            Event::Text(t) if chat => {
+                let _ = shared.chat.send(ChatMessage::Text(t));
+            }
+            Event::Binary(b) if chat => {
+                let _ = shared.chat.send(ChatMessage::Binary(b));
+            }
+            Event::Text(t) => {
+                let text = std::str::from_utf8(&t).expect("connection validated UTF-8");
+                let _ = conn.send_text(text);
+            }
+            Event::Binary(b) => {
+                let _ = conn.send_binary(&b);
+            }
+            _ => {}
+        },
+        if chat { Some(&mut rx) } else { None },
+    )
     .await
 }
 

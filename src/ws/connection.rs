@@ -583,7 +583,10 @@ impl Connection {
         if self.sending.is_some() {
             return Err(ApiMisuse::StreamOrder);
         }
-        let compress = self.extension.as_ref().is_some_and(|e| e.should_encode(data.len()));
+        let compress = self
+            .extension
+            .as_ref()
+            .is_some_and(|e| e.should_encode(data.len()));
         self.write_data_frame(opcode, compress, true, data);
         Ok(())
     }
@@ -614,8 +617,10 @@ impl Connection {
                     MessageKind::Text => Opcode::Text,
                     MessageKind::Binary => Opcode::Binary,
                 };
-                let compress =
-                    self.extension.as_ref().is_some_and(|e| e.should_encode(data.len()));
+                let compress = self
+                    .extension
+                    .as_ref()
+                    .is_some_and(|e| e.should_encode(data.len()));
                 (op, compress)
             }
         };
@@ -677,7 +682,11 @@ impl Connection {
     }
 
     fn check_can_send(&self) -> Result<(), ApiMisuse> {
-        if self.state == State::Open { Ok(()) } else { Err(ApiMisuse::NotOpen) }
+        if self.state == State::Open {
+            Ok(())
+        } else {
+            Err(ApiMisuse::NotOpen)
+        }
     }
 
     // -------------------------------------------------------------- internals
@@ -704,8 +713,8 @@ impl Connection {
         }
         // RFC 6455 §5.2: RSV bits "MUST be 0 unless an extension is negotiated that defines"
         // them. RSV1 (RFC 7692 §6) may be set only on the first frame of a data message.
-        let rsv1_allowed = self.extension.is_some()
-            && matches!(h.opcode, Opcode::Text | Opcode::Binary);
+        let rsv1_allowed =
+            self.extension.is_some() && matches!(h.opcode, Opcode::Text | Opcode::Binary);
         if h.rsv2 || h.rsv3 || (h.rsv1 && !rsv1_allowed) {
             return Err(ProtocolError::ReservedBits(h.rsv_bits()));
         }
@@ -747,9 +756,11 @@ impl Connection {
             _ => {}
         }
         // Bounded by max_frame_size (data) or 125 (control), checked in check_header.
-        let payload_len = usize::try_from(header.payload_len).map_err(|_| {
-            ProtocolError::FrameTooBig { len: header.payload_len, max: usize::MAX as u64 }
-        })?;
+        let payload_len =
+            usize::try_from(header.payload_len).map_err(|_| ProtocolError::FrameTooBig {
+                len: header.payload_len,
+                max: usize::MAX as u64,
+            })?;
         self.reading = Some(ReadingFrame {
             header,
             payload_len,
@@ -760,7 +771,9 @@ impl Connection {
     }
 
     fn read_payload(&mut self) -> Result<bool, ProtocolError> {
-        let Some(frame) = self.reading.as_mut() else { return Ok(false) };
+        let Some(frame) = self.reading.as_mut() else {
+            return Ok(false);
+        };
         let available = self.input.len().min(frame.payload_len);
         let is_control = frame.header.opcode.is_control();
         // Unmask the newly arrived part in place.
@@ -836,18 +849,29 @@ impl Connection {
             let _ = self.message.finish()?;
         }
         if !data.is_empty() || first || last {
-            self.events.push_back(Event::Fragment(Fragment { kind, data, first, last }));
+            self.events.push_back(Event::Fragment(Fragment {
+                kind,
+                data,
+                first,
+                last,
+            }));
         }
         Ok(())
     }
 
     fn inflate(&mut self, chunk: &[u8], end: bool) -> Result<(), ProtocolError> {
-        let ext = self.extension.as_mut().ok_or(ProtocolError::ReservedBits(0b100))?;
+        let ext = self
+            .extension
+            .as_mut()
+            .ok_or(ProtocolError::ReservedBits(0b100))?;
         let (buffer, max) = self.message.decompress_target();
         let before = buffer.len();
         ext.decode(chunk, end, buffer, max)?;
         if buffer.len() as u64 > max {
-            return Err(ProtocolError::MessageTooBig { len: buffer.len() as u64, max });
+            return Err(ProtocolError::MessageTooBig {
+                len: buffer.len() as u64,
+                max,
+            });
         }
         self.message.validate_buffered_from(before)?;
         if self.config.streaming {
@@ -869,18 +893,28 @@ impl Connection {
             Opcode::Pong => self.events.push_back(Event::Pong(payload)),
             Opcode::Close => {
                 let (code, reason) = parse_close_payload(&payload)?;
-                self.events.push_back(Event::Close { code, reason: String::from(reason) });
+                self.events.push_back(Event::Close {
+                    code,
+                    reason: String::from(reason),
+                });
                 if self.state == State::Open {
                     // RFC 6455 §5.5.1: "the endpoint MUST send a Close frame in response",
                     // typically echoing the status code it received.
-                    let echo = if code == CloseCode::NO_STATUS { None } else { Some(code) };
+                    let echo = if code == CloseCode::NO_STATUS {
+                        None
+                    } else {
+                        Some(code)
+                    };
                     match echo {
                         Some(code) => self.write_close(code, ""),
                         None => self.write_frame(Opcode::Close, false, true, &[]),
                     }
                 }
                 self.state = State::Closed;
-                self.events.push_back(Event::Closed { code, by: ClosedBy::Handshake });
+                self.events.push_back(Event::Closed {
+                    code,
+                    by: ClosedBy::Handshake,
+                });
             }
             _ => {}
         }
@@ -987,7 +1021,9 @@ fn parse_close_payload(payload: &[u8]) -> Result<(CloseCode, &str), ProtocolErro
             let mut v = Utf8Validator::default();
             v.feed(reason)?;
             v.finish()?;
-            core::str::from_utf8(reason).map(|r| (code, r)).map_err(|_| ProtocolError::InvalidUtf8)
+            core::str::from_utf8(reason)
+                .map(|r| (code, r))
+                .map_err(|_| ProtocolError::InvalidUtf8)
         }
     }
 }

@@ -95,7 +95,9 @@ impl fmt::Display for ProtocolError {
             ProtocolError::ControlFrameTooLong(n) => write!(f, "control frame of {n} bytes"),
             ProtocolError::FragmentedControlFrame => f.write_str("fragmented control frame"),
             ProtocolError::UnexpectedContinuation => f.write_str("continuation with no message"),
-            ProtocolError::ExpectedContinuation => f.write_str("new message inside a fragmented one"),
+            ProtocolError::ExpectedContinuation => {
+                f.write_str("new message inside a fragmented one")
+            }
             ProtocolError::CloseFrameOneByte => f.write_str("close frame with a 1-byte payload"),
             ProtocolError::InvalidCloseCode(c) => write!(f, "invalid close code {c}"),
             ProtocolError::InvalidUtf8 => f.write_str("invalid UTF-8"),

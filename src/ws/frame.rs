@@ -309,19 +309,50 @@ mod tests {
     fn rfc_5_7_vectors() {
         let table: &[(&[u8], Opcode, bool, u64, Option<[u8; 4]>, usize)] = &[
             (&[0x81, 0x05], Opcode::Text, true, 5, None, 2),
-            (&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d], Opcode::Text, true, 5, Some([0x37, 0xfa, 0x21, 0x3d]), 6),
+            (
+                &[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d],
+                Opcode::Text,
+                true,
+                5,
+                Some([0x37, 0xfa, 0x21, 0x3d]),
+                6,
+            ),
             (&[0x01, 0x03], Opcode::Text, false, 3, None, 2),
             (&[0x80, 0x02], Opcode::Continuation, true, 2, None, 2),
             (&[0x89, 0x05], Opcode::Ping, true, 5, None, 2),
-            (&[0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d], Opcode::Pong, true, 5, Some([0x37, 0xfa, 0x21, 0x3d]), 6),
-            (&[0x82, 0x7e, 0x01, 0x00], Opcode::Binary, true, 256, None, 4),
-            (&[0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0], Opcode::Binary, true, 65536, None, 10),
+            (
+                &[0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d],
+                Opcode::Pong,
+                true,
+                5,
+                Some([0x37, 0xfa, 0x21, 0x3d]),
+                6,
+            ),
+            (
+                &[0x82, 0x7e, 0x01, 0x00],
+                Opcode::Binary,
+                true,
+                256,
+                None,
+                4,
+            ),
+            (
+                &[0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0],
+                Opcode::Binary,
+                true,
+                65536,
+                None,
+                10,
+            ),
         ];
         for &(bytes, op, fin, len, mask, hlen) in table {
             let Status::Complete((h, n)) = dec(bytes).unwrap() else {
                 panic!("partial for {bytes:02x?}")
             };
-            assert_eq!((h.opcode, h.fin, h.payload_len, h.mask, n), (op, fin, len, mask, hlen));
+            assert_eq!(
+                (h.opcode, h.fin, h.payload_len, h.mask, n),
+                (op, fin, len, mask, hlen)
+            );
             let mut out = [0u8; MAX_HEADER_LEN];
             let m = h.encode(&mut out);
             assert_eq!(&out[..m], bytes, "re-encode");
@@ -334,7 +365,10 @@ mod tests {
 
     #[test]
     fn strict_lengths() {
-        assert_eq!(dec(&[0x82, 0x7e, 0x00, 0x7d]), Err(ProtocolError::NonMinimalLength));
+        assert_eq!(
+            dec(&[0x82, 0x7e, 0x00, 0x7d]),
+            Err(ProtocolError::NonMinimalLength)
+        );
         assert!(dec(&[0x82, 0x7e, 0x00, 0x7e]).unwrap().is_complete());
         assert_eq!(
             dec(&[0x82, 0x7f, 0, 0, 0, 0, 0, 0, 0xff, 0xff]),
@@ -354,7 +388,9 @@ mod tests {
 
     #[test]
     fn reserved_values_are_kept() {
-        let Status::Complete((h, _)) = dec(&[0x73, 0x00]).unwrap() else { panic!() };
+        let Status::Complete((h, _)) = dec(&[0x73, 0x00]).unwrap() else {
+            panic!()
+        };
         assert_eq!(h.opcode, Opcode::Reserved(3));
         assert_eq!(h.rsv_bits(), 0b111);
         assert!(!h.fin);

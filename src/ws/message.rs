@@ -96,7 +96,11 @@ impl Utf8Validator {
     pub fn finish(&mut self) -> Result<(), ProtocolError> {
         let complete = self.partial_len == 0;
         self.partial_len = 0;
-        if complete { Ok(()) } else { Err(ProtocolError::InvalidUtf8) }
+        if complete {
+            Ok(())
+        } else {
+            Err(ProtocolError::InvalidUtf8)
+        }
     }
 }
 
@@ -150,7 +154,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_frame_size: 16 << 20, max_message_size: 64 << 20, max_fragments: 100_000 }
+        Limits {
+            max_frame_size: 16 << 20,
+            max_message_size: 64 << 20,
+            max_fragments: 100_000,
+        }
     }
 }
 
@@ -281,7 +289,9 @@ impl MessageAssembler {
         }
         self.frames += 1;
         if self.frames > self.limits.max_fragments {
-            return Err(ProtocolError::TooManyFragments { max: self.limits.max_fragments });
+            return Err(ProtocolError::TooManyFragments {
+                max: self.limits.max_fragments,
+            });
         }
         self.wire_len = self.wire_len.saturating_add(payload_len);
         if self.wire_len > self.limits.max_message_size {
@@ -323,7 +333,11 @@ impl MessageAssembler {
     /// assert!(m.validate("ok".as_bytes()).is_ok());
     /// ```
     pub fn validate(&mut self, chunk: &[u8]) -> Result<(), ProtocolError> {
-        if self.kind == Some(MessageKind::Text) { self.utf8.feed(chunk) } else { Ok(()) }
+        if self.kind == Some(MessageKind::Text) {
+            self.utf8.feed(chunk)
+        } else {
+            Ok(())
+        }
     }
 
     /// The buffer decompressed output goes into, and how much more it may hold.
@@ -377,7 +391,10 @@ impl MessageAssembler {
     /// assert!(data.is_empty() && !m.is_open());
     /// ```
     pub fn finish(&mut self) -> Result<(MessageKind, Bytes), ProtocolError> {
-        let kind = self.kind.take().ok_or(ProtocolError::UnexpectedContinuation)?;
+        let kind = self
+            .kind
+            .take()
+            .ok_or(ProtocolError::UnexpectedContinuation)?;
         if kind == MessageKind::Text {
             self.utf8.finish()?;
         }
@@ -396,7 +413,9 @@ mod tests {
             "Hello-µ@ßöäüàá-UTF-8!!".as_bytes(),
             "κόσμε".as_bytes(),
             &[0xf0, 0x90, 0x80, 0x80],
-            &[0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xed, 0xa0, 0x80],
+            &[
+                0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xed, 0xa0, 0x80,
+            ],
             &[0xf4, 0x90, 0x80, 0x80],
             &[0xc0, 0xaf],
             &[0xe0, 0x80, 0xaf],
@@ -406,7 +425,10 @@ mod tests {
             let expect = core::str::from_utf8(s).is_ok();
             for cut in 0..=s.len() {
                 let mut v = Utf8Validator::default();
-                let ok = v.feed(&s[..cut]).and_then(|_| v.feed(&s[cut..])).and_then(|_| v.finish());
+                let ok = v
+                    .feed(&s[..cut])
+                    .and_then(|_| v.feed(&s[cut..]))
+                    .and_then(|_| v.finish());
                 assert_eq!(ok.is_ok(), expect, "{s:02x?} cut at {cut}");
             }
         }
