@@ -62,6 +62,11 @@ impl Utf8Validator {
                 Err(_) => return Err(ProtocolError::InvalidUtf8),
             }
         }
+        // The common case, a chunk that is valid and ends on a boundary, takes the
+        // faster pass that only says yes or no; the other pass finds where it stopped.
+        if simdutf8::basic::from_utf8(data).is_ok() {
+            return Ok(());
+        }
         match simdutf8::compat::from_utf8(data) {
             Ok(_) => Ok(()),
             Err(e) if e.error_len().is_none() => {
@@ -398,8 +403,16 @@ impl MessageAssembler {
         if kind == MessageKind::Text {
             self.utf8.finish()?;
         }
+        let data = if self.compressed {
+            // Keep the decompression buffer's spare capacity for the next message.
+            self.buffer.split().freeze()
+        } else {
+            // Hand the chunk over whole: keeping an empty view of it would pin the
+            // connection's input buffer and stop it from being reused in place.
+            core::mem::take(&mut self.buffer).freeze()
+        };
         self.compressed = false;
-        Ok((kind, self.buffer.split().freeze()))
+        Ok((kind, data))
     }
 }
 

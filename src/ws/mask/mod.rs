@@ -30,23 +30,28 @@ const SIMD_MIN_LEN: usize = 2 * simd::BLOCK_LEN;
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], phase: usize) {
     if buf.len() < SIMD_MIN_LEN {
         apply_mask_words(buf, key, phase);
-        return;
+    } else {
+        apply_mask_long(buf, key, phase);
     }
+}
+
+/// Head, aligned SIMD body, tail; kept out of line so the short path inlines.
+#[inline(never)]
+fn apply_mask_long(buf: &mut [u8], key: [u8; 4], phase: usize) {
     let head_len = buf.as_ptr().align_offset(simd::BLOCK_LEN).min(buf.len());
     let (head, rest) = buf.split_at_mut(head_len);
     apply_mask_words(head, key, phase);
     let phase = (phase + head_len) & 3;
     let body_len = rest.len() - rest.len() % simd::BLOCK_LEN;
     let (body, tail) = rest.split_at_mut(body_len);
-    simd::mask_blocks(body, &mask_pattern(key, phase));
+    let word = mask_word(key, phase).to_le_bytes();
+    let mut pattern = [0u8; simd::BLOCK_LEN];
+    for lane in pattern.chunks_exact_mut(8) {
+        lane.copy_from_slice(&word);
+    }
+    simd::mask_blocks(body, &pattern);
     // The body is a whole number of 4-byte key periods: the tail keeps the phase.
     apply_mask_words(tail, key, phase);
-}
-
-/// The key rotated to start at `phase`, repeated to fill `N` bytes.
-#[inline(always)]
-fn mask_pattern<const N: usize>(key: [u8; 4], phase: usize) -> [u8; N] {
-    core::array::from_fn(|i| key[(phase + i) & 3])
 }
 
 /// XORs each whole `N`-byte chunk of `buf` with `pattern` (`N` a multiple of 4, so
@@ -63,23 +68,35 @@ fn xor_chunks<'a, const N: usize>(buf: &'a mut [u8], pattern: &[u8; N]) -> &'a m
     chunks.into_remainder()
 }
 
-/// The scalar path: 16 bytes per step (one SSE2 / NEON register), then 8, then
-/// bytewise.
+/// The key rotated to start at `phase`, twice, as a little-endian `u64`: byte `j`
+/// of `word.to_le_bytes()` is `key[(phase + j) % 4]`.
+#[inline(always)]
+fn mask_word(key: [u8; 4], phase: usize) -> u64 {
+    // `phase & 3` is below 4, so the shift is below 32.
+    let rotated = u64::from(u32::from_le_bytes(key).rotate_right(8 * (phase & 3) as u32));
+    rotated | (rotated << 32)
+}
+
+/// The scalar path: 16 bytes per step, then 8, then bytewise.
 #[inline(always)]
 fn apply_mask_words(buf: &mut [u8], key: [u8; 4], phase: usize) {
-    let pattern: [u8; 16] = mask_pattern(key, phase);
-    let rest = xor_chunks(buf, &pattern);
-    let rest = if rest.len() >= 8 {
-        let (eight, rest) = rest.split_at_mut(8);
-        let mut word = [0u8; 8];
-        word.copy_from_slice(eight);
-        let head: [u8; 8] = mask_pattern(key, phase);
-        eight.copy_from_slice(&(u64::from_ne_bytes(word) ^ u64::from_ne_bytes(head)).to_ne_bytes());
-        rest
-    } else {
-        rest
-    };
-    for (byte, m) in rest.iter_mut().zip(pattern) {
+    let word = mask_word(key, phase);
+    let wide = u128::from(word) | (u128::from(word) << 64);
+    let mut chunks = buf.chunks_exact_mut(16);
+    for chunk in &mut chunks {
+        let mut b = [0u8; 16];
+        b.copy_from_slice(chunk);
+        chunk.copy_from_slice(&(u128::from_le_bytes(b) ^ wide).to_le_bytes());
+    }
+    let mut rest = chunks.into_remainder();
+    if rest.len() >= 8 {
+        let (eight, tail) = rest.split_at_mut(8);
+        let mut b = [0u8; 8];
+        b.copy_from_slice(eight);
+        eight.copy_from_slice(&(u64::from_le_bytes(b) ^ word).to_le_bytes());
+        rest = tail;
+    }
+    for (byte, m) in rest.iter_mut().zip(word.to_le_bytes()) {
         *byte ^= m;
     }
 }
