@@ -1,19 +1,13 @@
-//! # socketwire
+#![doc = include_str!("../README.md")]
 //!
-//! Sans-IO codecs and state machines for the real-time web's wire protocols:
-//! RFC 6455 WebSocket (with RFC 7692 permessage-deflate), Engine.IO v3/v4 and
-//! Socket.IO v4/v5. Bytes in, events out, bytes out: no sockets, no async runtime,
-//! no clock and no random number generator inside the library. Time and mask keys
-//! are passed in by the caller.
-//!
-//! ## Layers
+//! ## Data flow
 //!
 //! ```text
 //!   bytes from the socket                                   bytes to the socket
 //!          │                                                          ▲
 //!          ▼                                                          │
-//!   handshake::ServerHandshake ── leftover bytes ──┐                  │
-//!                                                  ▼                  │
+//!   handshake::RequestReader ─► ServerHandshake ─ leftover bytes ─┐   │ write_accept (101)
+//!                                                                 ▼   │
 //!   ws::frame   (FrameHeader, masking)  ◄──  ws::connection  ──► poll_transmit
 //!   ws::message (reassembly, UTF-8)            │   ▲
 //!                                              ▼   │ send_text / ping / close
@@ -22,16 +16,8 @@
 //!
 //! `engineio` and `socketio` are siblings of `ws`: they import neither `ws` nor
 //! each other, so they can sit on any transport.
-//!
-//! ## Features
-//!
-//! | feature    | default | what it adds |
-//! |------------|---------|--------------|
-//! | `std`      | yes     | `std::error::Error` impls; without it the crate is `no_std` + `alloc` |
-//! | `deflate`  | yes     | RFC 7692 permessage-deflate (flate2 on zlib-rs) |
-//! | `json`     | yes     | serde / serde_json for Engine.IO open packets and Socket.IO data |
-//! | `getrandom`| no      | an OS-random [`ws::MaskSource`] default |
 #![no_std]
+#![deny(unsafe_code)] // ws::mask::simd alone allows it (SIMD dispatch)
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 extern crate alloc;

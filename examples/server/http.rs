@@ -1,60 +1,99 @@
-//! A minimal HTTP/1.1 layer for the example server (request heads, simple replies).
+//! A small HTTP/1.1 layer for the example server on top of
+//! `socketwire::handshake::RequestReader`: request heads, bodies, simple replies.
 
 use bytes::{Bytes, BytesMut};
+use socketwire::Status;
+use socketwire::handshake::{RequestHead, RequestReader};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// A parsed request head and the bytes that followed it.
+/// The largest request body the example server reads.
+pub const MAX_BODY: u64 = 16 << 20;
+
+/// One request: its head and body.
 pub struct Request {
-    pub method: String,
-    pub path: String,
-    pub headers: Vec<(String, String)>,
-    pub leftover: Bytes,
+    pub head: RequestHead,
+    #[allow(dead_code)] // read by the Engine.IO routes
+    pub body: Bytes,
 }
 
-impl Request {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+/// Reads requests from one connection, keeping the bytes that follow each one.
+pub struct RequestStream {
+    pub stream: TcpStream,
+    carry: Bytes,
+}
+
+impl RequestStream {
+    pub fn new(stream: TcpStream) -> Self {
+        RequestStream {
+            stream,
+            carry: Bytes::new(),
+        }
     }
-}
 
-/// Reads one request head; `None` on a clean EOF before any byte.
-pub async fn read_request(stream: &mut TcpStream) -> std::io::Result<Option<Request>> {
-    let mut buf = BytesMut::with_capacity(4096);
-    loop {
-        if stream.read_buf(&mut buf).await? == 0 {
+    /// The bytes received after the last request (e.g. the first WebSocket frames).
+    pub fn take_carry(&mut self) -> Bytes {
+        std::mem::take(&mut self.carry)
+    }
+
+    /// Reads the next request; `None` on EOF or after answering a malformed one.
+    /// Bodies are read up to `max_body`; a larger `Content-Length` gets `413`.
+    pub async fn next(&mut self, max_body: u64) -> std::io::Result<Option<Request>> {
+        let mut reader = RequestReader::new();
+        let mut input = std::mem::take(&mut self.carry);
+        let mut buf = BytesMut::with_capacity(8192);
+        let mut head = loop {
+            match reader.handle_input(&input) {
+                Ok(Status::Complete(head)) => break head,
+                Ok(Status::Partial) => {}
+                Err(error) => {
+                    let mut out = BytesMut::new();
+                    error.write_response(&mut out);
+                    self.stream.write_all(&out).await?;
+                    return Ok(None);
+                }
+            }
+            buf.clear();
+            if self.stream.read_buf(&mut buf).await? == 0 {
+                return Ok(None);
+            }
+            input = buf.split().freeze();
+        };
+        let length = match head.content_length() {
+            Ok(n) => n.unwrap_or(0),
+            Err(_) => {
+                write_response(&mut self.stream, 400, "text/plain", b"bad content-length\n")
+                    .await?;
+                return Ok(None);
+            }
+        };
+        if length > max_body {
+            write_response(&mut self.stream, 413, "text/plain", b"body too large\n").await?;
             return Ok(None);
         }
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut req = httparse::Request::new(&mut headers);
-        match req.parse(&buf) {
-            Ok(httparse::Status::Complete(n)) => {
-                let r = Request {
-                    method: req.method.unwrap_or("").to_string(),
-                    path: req.path.unwrap_or("").to_string(),
-                    headers: req
-                        .headers
-                        .iter()
-                        .map(|h| {
-                            (
-                                h.name.to_string(),
-                                String::from_utf8_lossy(h.value).into_owned(),
-                            )
-                        })
-                        .collect(),
-                    leftover: buf.split_off(n).freeze(),
-                };
-                return Ok(Some(r));
-            }
-            Ok(httparse::Status::Partial) if buf.len() < 16384 => continue,
-            _ => {
-                write_response(stream, 400, "text/plain", b"bad request\n").await?;
+        let length = usize::try_from(length).unwrap_or(usize::MAX);
+        let mut body = BytesMut::from(&head.take_leftover()[..]);
+        while body.len() < length {
+            if self.stream.read_buf(&mut body).await? == 0 {
                 return Ok(None);
             }
         }
+        self.carry = body.split_off(length).freeze();
+        Ok(Some(Request {
+            head,
+            body: body.freeze(),
+        }))
+    }
+}
+
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        413 => "Payload Too Large",
+        _ => "",
     }
 }
 
@@ -64,16 +103,13 @@ pub async fn write_response(
     content_type: &str,
     body: &[u8],
 ) -> std::io::Result<()> {
-    let reason = match status {
-        200 => "OK",
-        400 => "Bad Request",
-        404 => "Not Found",
-        _ => "",
-    };
     let head = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+        "HTTP/1.1 {status} {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+        reason(status),
         body.len()
     );
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(body).await
+    let mut out = Vec::with_capacity(head.len() + body.len());
+    out.extend_from_slice(head.as_bytes());
+    out.extend_from_slice(body);
+    stream.write_all(&out).await
 }

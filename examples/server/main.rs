@@ -91,27 +91,28 @@ async fn main() {
     }
 }
 
-async fn serve(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
+async fn serve(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
     let _ = stream.set_nodelay(true);
+    let mut conn = http::RequestStream::new(stream);
     loop {
-        let Some(request) = http::read_request(&mut stream).await? else {
+        let Some(request) = conn.next(http::MAX_BODY).await? else {
             return Ok(());
         };
-        let path = request.path.split('?').next().unwrap_or("").to_string();
+        let path = request
+            .head
+            .path()
+            .split('?')
+            .next()
+            .unwrap_or("")
+            .to_string();
         match path.as_str() {
-            "/echo" | "/chat" => {
-                return websocket::serve(stream, request, &path, shared).await;
-            }
+            "/echo" | "/chat" => return websocket::serve(conn, request, &path, shared).await,
             "/" | "/index.html" => {
-                http::write_response(
-                    &mut stream,
-                    200,
-                    "text/html; charset=utf-8",
-                    CHAT_PAGE.as_bytes(),
-                )
-                .await?;
+                let page = CHAT_PAGE.as_bytes();
+                http::write_response(&mut conn.stream, 200, "text/html; charset=utf-8", page)
+                    .await?
             }
-            _ => http::write_response(&mut stream, 404, "text/plain", b"not found\n").await?,
+            _ => http::write_response(&mut conn.stream, 404, "text/plain", b"not found\n").await?,
         }
     }
 }

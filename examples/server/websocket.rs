@@ -2,16 +2,16 @@
 
 use std::sync::Arc;
 
-use base64::Engine;
 use bytes::{Bytes, BytesMut};
-use sha1::Digest;
+use socketwire::deflate::DeflateConfig;
+use socketwire::handshake::{AcceptOptions, ServerHandshake};
 use socketwire::ws::{Config, Connection, Event};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::broadcast;
 
 use crate::Shared;
-use crate::http::Request;
+use crate::http::{Request, RequestStream};
 
 /// A chat message as broadcast to every `/chat` client.
 #[derive(Clone, Debug)]
@@ -21,30 +21,42 @@ pub enum ChatMessage {
 }
 
 pub async fn serve(
-    mut stream: TcpStream,
+    mut http: RequestStream,
     request: Request,
     path: &str,
     shared: Arc<Shared>,
 ) -> std::io::Result<()> {
-    let Some(key) = request.header("sec-websocket-key") else {
-        return crate::http::write_response(
-            &mut stream,
-            400,
-            "text/plain",
-            b"not a websocket request\n",
-        )
-        .await;
+    let mut out = BytesMut::new();
+    let handshake = match ServerHandshake::new(request.head) {
+        Ok(h) => h,
+        Err(error) => {
+            // 426 + Sec-WebSocket-Version: 13 for a wrong version, 400 otherwise.
+            error.write_response(&mut out);
+            return http.stream.write_all(&out).await;
+        }
     };
-    let mut sha = sha1::Sha1::new();
-    sha.update(key.trim().as_bytes());
-    sha.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
-    let accept = base64::engine::general_purpose::STANDARD.encode(sha.finalize());
-    let resp = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
-    );
-    stream.write_all(resp.as_bytes()).await?;
+    // permessage-deflate: accept the first offer we can (unless --no-deflate).
+    let deflate = if shared.options.deflate {
+        DeflateConfig::default().accept_offers(&handshake.extensions())
+    } else {
+        None
+    };
+    let options = AcceptOptions {
+        extensions: deflate.as_ref().map(|d| d.response.as_str()),
+        ..AcceptOptions::default()
+    };
+    if handshake.write_accept(&options, &mut out).is_err() {
+        return Ok(());
+    }
+    http.stream.write_all(&out).await?;
+    let mut leftover = BytesMut::from(&handshake.into_leftover()[..]);
+    leftover.extend_from_slice(&http.take_carry());
+    let mut stream = http.stream;
     let mut conn = Connection::server(Config::default());
-    conn.handle_input(&request.leftover);
+    if let Some(accepted) = deflate {
+        conn = conn.with_extension(accepted.extension);
+    }
+    conn.handle_input(&leftover);
     let chat = path == "/chat";
     let mut rx = shared.chat.subscribe();
     drive(

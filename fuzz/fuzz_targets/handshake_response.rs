@@ -1,4 +1,2 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let _ = data; // harness not written yet
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| socketwire::fuzzing::handshake::response(data));

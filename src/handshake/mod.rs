@@ -1,8 +1,124 @@
 //! The HTTP/1.1 opening handshake (RFC 6455 §4), server and client side.
 //!
-//! Hands the bytes that follow the handshake to the connection.
+//! Sans-IO like the rest of the crate: bytes read from the socket go in through
+//! `handle_input`, responses are written into the caller's [`BytesMut`](bytes::BytesMut),
+//! and the bytes that arrived after the head (the first WebSocket frames) come back as
+//! `leftover` [`Bytes`](bytes::Bytes), to be handed to the WebSocket connection.
+//!
+//! - [`RequestReader`] reads any HTTP/1.x request head ([`RequestHead`]) from chunks
+//!   of any size, in linear time, with caps ([`HeaderLimits`]). It also serves plain
+//!   `GET`/`POST` routes ([`RequestHead::content_length`]).
+//! - [`ServerHandshake`] validates an upgrade request (every §4.2.1 rule), exposes what
+//!   the client offered, and writes the `101` ([`ServerHandshake::write_accept`]).
+//!   A [`HandshakeError`] says which status to answer with ([`HandshakeError::status`],
+//!   [`HandshakeError::write_response`]).
+//! - [`ClientHandshake`] writes the request from a caller-supplied nonce and checks the
+//!   response (§4.1).
+//! - [`parse_extensions`] parses `Sec-WebSocket-Extensions` (§9.1) in linear time;
+//!   [`accept_key`] computes `Sec-WebSocket-Accept`.
+//!
+//! Mistakes by the caller (choosing a subprotocol the client did not offer, a header
+//! value with a line break) are [`HandshakeMisuse`], never a [`HandshakeError`].
+//!
+//! ## Server flow
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use socketwire::Status;
+//! use socketwire::handshake::{AcceptOptions, RequestReader, ServerHandshake};
+//!
+//! // Bytes as they come from the socket, in two reads; the client sent a frame early.
+//! let reads: [&[u8]; 2] = [
+//!     b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upg",
+//!     b"rade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n\x81\x80",
+//! ];
+//! let mut reader = RequestReader::new();
+//! let mut out = BytesMut::new(); // bytes to write to the socket
+//! for chunk in reads {
+//!     let head = match reader.handle_input(chunk) {
+//!         Ok(Status::Partial) => continue, // read more
+//!         Ok(Status::Complete(head)) => head,
+//!         Err(error) => { error.write_response(&mut out); break } // then close
+//!     };
+//!     match head.path() {
+//!         "/chat" => match ServerHandshake::new(head) {
+//!             Ok(handshake) => {
+//!                 handshake.write_accept(&AcceptOptions::default(), &mut out).unwrap();
+//!                 let leftover = handshake.into_leftover();
+//!                 assert_eq!(&leftover[..], b"\x81\x80"); // feed to the ws connection first
+//!             }
+//!             Err(error) => error.write_response(&mut out), // 400 or 426, then close
+//!         },
+//!         _ => out.extend_from_slice(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"),
+//!     }
+//! }
+//! assert!(out.starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"));
+//! ```
+//!
+//! ## Client flow
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use socketwire::Status;
+//! use socketwire::handshake::{ClientHandshake, ClientRequest};
+//!
+//! let nonce = [0u8; 16]; // use 16 fresh random bytes per connection
+//! let mut client = ClientHandshake::new(&ClientRequest::new("example.com", "/chat", nonce)).unwrap();
+//! let mut out = BytesMut::new();
+//! client.write_request(&mut out); // write `out` to the socket
+//!
+//! let response: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+//!     Connection: Upgrade\r\nSec-WebSocket-Accept: ICX+Yqv66kxgM0FcWaLWlFLwTAI=\r\n\r\n\x81\x00";
+//! for chunk in response.chunks(32) {
+//!     match client.handle_input(chunk) {
+//!         Ok(Status::Partial) => continue,
+//!         Ok(Status::Complete(accepted)) => {
+//!             assert_eq!(&accepted.leftover[..], b"\x81\x00"); // feed to the ws connection
+//!         }
+//!         Err(error) => panic!("handshake failed: {error}"), // close the socket
+//!     }
+//! }
+//! ```
 
+mod client;
 mod error;
 mod extensions;
-pub use error::HandshakeError;
+mod head;
+mod server;
+mod tokens;
+
+pub use client::{AcceptedResponse, ClientHandshake, ClientRequest};
+pub use error::{HandshakeError, HandshakeMisuse};
 pub use extensions::{ExtensionOffer, ExtensionParam, parse_extensions};
+pub use head::{HeaderLimits, HttpVersion, RequestHead, RequestReader, ResponseHead};
+pub use server::{AcceptOptions, ServerHandshake, validate_request};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use sha1::{Digest, Sha1};
+
+/// The GUID appended to the key before hashing (§1.3).
+///
+/// ```
+/// assert_eq!(socketwire::handshake::WEBSOCKET_GUID.len(), 36);
+/// ```
+pub const WEBSOCKET_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// The `Sec-WebSocket-Accept` value for a `Sec-WebSocket-Key`:
+/// base64(SHA-1(key ‖ [`WEBSOCKET_GUID`])) (§1.3, §4.2.2). No allocation.
+///
+/// ```
+/// let accept = socketwire::handshake::accept_key(b"dGhlIHNhbXBsZSBub25jZQ==");
+/// assert_eq!(&accept, b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+/// assert_eq!(std::str::from_utf8(&accept).unwrap(), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+/// ```
+pub fn accept_key(key: &[u8]) -> [u8; 28] {
+    let mut sha1 = Sha1::new();
+    sha1.update(key);
+    sha1.update(WEBSOCKET_GUID.as_bytes());
+    let digest = sha1.finalize();
+    let mut out = [0u8; 28];
+    // 20 bytes always encode to exactly 28 base64 characters.
+    let _ = STANDARD.encode_slice(digest, &mut out);
+    out
+}

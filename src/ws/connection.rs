@@ -490,10 +490,10 @@ impl Connection {
             (Some(_), None) => Some(Duration::ZERO),
             _ => None,
         };
-        let ping = match self.config.keepalive_interval {
-            Some(_) => Some(self.next_ping.unwrap_or(Duration::ZERO)),
-            None => None,
-        };
+        let ping = self
+            .config
+            .keepalive_interval
+            .map(|_| self.next_ping.unwrap_or(Duration::ZERO));
         let close = if self.state == State::LocalClosing && self.config.close_timeout.is_some() {
             Some(self.close_deadline.unwrap_or(Duration::ZERO))
         } else {
@@ -621,10 +621,12 @@ impl Connection {
                     MessageKind::Text => Opcode::Text,
                     MessageKind::Binary => Opcode::Binary,
                 };
+                // The length of a streamed message is unknown until its last frame.
+                let len = if fin { data.len() } else { usize::MAX };
                 let compress = self
                     .extension
                     .as_ref()
-                    .is_some_and(|e| e.should_encode(data.len()));
+                    .is_some_and(|e| e.should_encode(len));
                 (op, compress)
             }
         };
@@ -960,23 +962,20 @@ impl Connection {
             Opcode::Pong => self.events.push_back(Event::Pong(payload)),
             Opcode::Close => {
                 let (code, reason) = parse_close_payload(&payload)?;
+                if self.state == State::Open {
+                    // RFC 6455 §5.5.1: "the endpoint MUST send a Close frame in response",
+                    // typically echoing the status code it received (we echo the reason too).
+                    if code == CloseCode::NO_STATUS {
+                        self.write_frame(Opcode::Close, false, true, &[]);
+                        self.close_sent = true;
+                    } else {
+                        self.write_close(code, reason);
+                    }
+                }
                 self.events.push_back(Event::Close {
                     code,
                     reason: String::from(reason),
                 });
-                if self.state == State::Open {
-                    // RFC 6455 §5.5.1: "the endpoint MUST send a Close frame in response",
-                    // typically echoing the status code it received.
-                    let echo = if code == CloseCode::NO_STATUS {
-                        None
-                    } else {
-                        Some(code)
-                    };
-                    match echo {
-                        Some(code) => self.write_close(code, ""),
-                        None => self.write_frame(Opcode::Close, false, true, &[]),
-                    }
-                }
                 self.state = State::Closed;
                 self.events.push_back(Event::Closed {
                     code,

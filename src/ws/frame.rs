@@ -260,12 +260,12 @@ impl FrameHeader {
         let mask_bit = if self.mask.is_some() { 0x80 } else { 0 };
         let mut pos = match self.payload_len {
             n @ 0..=125 => {
-                out[1] = mask_bit | n as u8;
+                out[1] = mask_bit | n.to_be_bytes()[7];
                 2
             }
             n @ 126..=0xffff => {
                 out[1] = mask_bit | 126;
-                out[2..4].copy_from_slice(&(n as u16).to_be_bytes());
+                out[2..4].copy_from_slice(&n.to_be_bytes()[6..]);
                 4
             }
             n => {
@@ -307,7 +307,8 @@ mod tests {
 
     #[test]
     fn rfc_5_7_vectors() {
-        let table: &[(&[u8], Opcode, bool, u64, Option<[u8; 4]>, usize)] = &[
+        type Row = (&'static [u8], Opcode, bool, u64, Option<[u8; 4]>, usize);
+        let table: &[Row] = &[
             (&[0x81, 0x05], Opcode::Text, true, 5, None, 2),
             (
                 &[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d],

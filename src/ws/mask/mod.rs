@@ -72,8 +72,8 @@ fn xor_chunks<'a, const N: usize>(buf: &'a mut [u8], pattern: &[u8; N]) -> &'a m
 /// of `word.to_le_bytes()` is `key[(phase + j) % 4]`.
 #[inline(always)]
 fn mask_word(key: [u8; 4], phase: usize) -> u64 {
-    // `phase & 3` is below 4, so the shift is below 32.
-    let rotated = u64::from(u32::from_le_bytes(key).rotate_right(8 * (phase & 3) as u32));
+    let shift = [0, 8, 16, 24][phase & 3];
+    let rotated = u64::from(u32::from_le_bytes(key).rotate_right(shift));
     rotated | (rotated << 32)
 }
 

@@ -1,0 +1,173 @@
+//! socketwire example client: connects to a `ws://` URL, sends each line of stdin as
+//! a text message and prints every message that arrives.
+//!
+//! ```text
+//! cargo run --example client -- ws://127.0.0.1:3000/echo
+//! ```
+//!
+//! At the end of stdin it closes with 1000 and waits for the server's close.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+
+use bytes::BytesMut;
+use socketwire::Status;
+use socketwire::deflate::DeflateConfig;
+use socketwire::handshake::{ClientHandshake, ClientRequest};
+use socketwire::ws::{CloseCode, Config, Connection, Event};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+/// Unpredictable bytes for the handshake nonce and mask keys: SipHash keyed by the
+/// standard library's per-process random keys, over a counter.
+struct Random {
+    state: RandomState,
+    counter: u64,
+}
+
+impl Random {
+    fn next_u64(&mut self) -> u64 {
+        self.counter += 1;
+        let mut h = self.state.build_hasher();
+        h.write_u64(self.counter);
+        h.finish()
+    }
+}
+
+fn parse_url(url: &str) -> Result<(String, String, String), String> {
+    let rest = url
+        .strip_prefix("ws://")
+        .ok_or("only ws:// URLs are supported")?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    if authority.is_empty() {
+        return Err("missing host".into());
+    }
+    let addr = if authority.contains(':') {
+        authority.to_string()
+    } else {
+        format!("{authority}:80")
+    };
+    Ok((addr, authority.to_string(), path.to_string()))
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let deflate = args.iter().any(|a| a == "--deflate");
+    let help = args.iter().any(|a| a == "-h" || a == "--help");
+    let url = match args.iter().find(|a| !a.starts_with("--")) {
+        Some(u) if !help => u.clone(),
+        _ => {
+            eprintln!("usage: client ws://HOST:PORT/PATH [--deflate]");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = run(&url, deflate).await {
+        eprintln!("client: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(url: &str, deflate: bool) -> Result<(), Box<dyn std::error::Error>> {
+    let (addr, host, path) = parse_url(url)?;
+    let mut stream = TcpStream::connect(&addr).await?;
+    stream.set_nodelay(true)?;
+    let mut random = Random {
+        state: RandomState::new(),
+        counter: 0,
+    };
+    let mut nonce = [0u8; 16];
+    nonce[..8].copy_from_slice(&random.next_u64().to_le_bytes());
+    nonce[8..].copy_from_slice(&random.next_u64().to_le_bytes());
+
+    // Opening handshake.
+    let deflate_config = DeflateConfig::default();
+    let offer = if deflate {
+        deflate_config.client_offer()
+    } else {
+        None
+    };
+    let mut request = ClientRequest::new(&host, &path, nonce);
+    request.extensions = offer.as_deref();
+    let mut handshake = ClientHandshake::new(&request)?;
+    let mut out = BytesMut::new();
+    handshake.write_request(&mut out);
+    stream.write_all(&out).await?;
+    let mut buf = BytesMut::with_capacity(4096);
+    let accepted = loop {
+        buf.clear();
+        if stream.read_buf(&mut buf).await? == 0 {
+            return Err("connection closed during the handshake".into());
+        }
+        match handshake.handle_input(&buf)? {
+            Status::Complete(accepted) => break accepted,
+            Status::Partial => continue,
+        }
+    };
+    let mut conn = Connection::client(Config::default(), move || {
+        let r = random.next_u64().to_le_bytes();
+        [r[0], r[1], r[2], r[3]]
+    });
+    // A response naming parameters we did not offer fails the connection (RFC 7692 §5).
+    let extension = if deflate {
+        deflate_config.accept_response(&accepted.extensions)?
+    } else {
+        None
+    };
+    match extension {
+        Some(ext) => {
+            let params = ext.params().to_header_value();
+            println!("connected to {url} (extensions: {params})");
+            conn = conn.with_extension(ext);
+        }
+        None => println!("connected to {url}"),
+    }
+    conn.handle_input(&accepted.leftover);
+    let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+    let mut stdin_open = true;
+    out.clear();
+    loop {
+        while let Some(event) = conn.poll_event() {
+            match event {
+                Event::Text(text) => println!("< {}", String::from_utf8_lossy(&text)),
+                Event::Binary(data) => println!("< [{} bytes of binary]", data.len()),
+                Event::Close { code, reason } => println!("server closed: {code} {reason}"),
+                Event::Closed { code, by } => {
+                    if conn.poll_transmit(&mut out) > 0 {
+                        stream.write_all(&out).await?;
+                    }
+                    let _ = stream.shutdown().await;
+                    return if code == CloseCode::NORMAL {
+                        Ok(())
+                    } else {
+                        Err(format!("connection closed: {code} ({by:?})").into())
+                    };
+                }
+                _ => {}
+            }
+        }
+        if conn.poll_transmit(&mut out) > 0 {
+            stream.write_all(&out).await?;
+            out.clear();
+        }
+        let input = conn.input_buffer();
+        input.reserve(16 * 1024);
+        tokio::select! {
+            n = stream.read_buf(input) => {
+                if n? == 0 {
+                    conn.handle_eof();
+                }
+            }
+            line = stdin.next_line(), if stdin_open => match line? {
+                Some(line) => conn.send_text(&line)?,
+                None => {
+                    stdin_open = false;
+                    conn.close(CloseCode::NORMAL, "")?;
+                }
+            },
+        }
+    }
+}

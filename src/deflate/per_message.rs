@@ -1,0 +1,289 @@
+//! Per-message compression and bounded decompression (RFC 7692 §6, §7.2).
+
+use bytes::BytesMut;
+use flate2::{Compress, Decompress, FlushCompress, FlushDecompress, Status};
+
+use super::config::DeflateConfig;
+use super::negotiation::DeflateParams;
+use crate::ws::Role;
+use crate::ws::error::ProtocolError;
+use crate::ws::extension::PerMessageExtension;
+
+/// The tail a sync flush leaves, stripped on send and appended on receive
+/// (RFC 7692 §7.2.1, §7.2.2).
+const SYNC_TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// Output produced per inflate step. Output is checked against the message
+/// limit after every step, so the buffer never grows more than this past it
+/// (and in practice not at all: the step is cut to the remaining budget + 1).
+const INFLATE_STEP: usize = 8 * 1024;
+
+/// Largest output slice offered to the compressor in one step.
+const DEFLATE_STEP: usize = 32 * 1024;
+
+/// zlib-rs (like zlib) cannot run a raw deflate stream with an 8-bit window;
+/// see the module docs ("Window bits 8") for why 9 is safe in both directions.
+fn zlib_window_bits(bits: u8) -> u8 {
+    bits.clamp(9, 15)
+}
+
+/// One connection's permessage-deflate state: a compressor for what we send
+/// and a decompressor for what we receive, each with its own LZ77 window.
+///
+/// Build it through negotiation ([`DeflateConfig::accept_offers`] on a server,
+/// [`DeflateConfig::accept_response`] on a client) or directly with
+/// [`PerMessageDeflate::new`], then hand it to the connection, which drives it
+/// through [`PerMessageExtension`].
+///
+/// - Sending: each frame's payload goes through `encode`; the last frame
+///   (`fin`) ends with a sync flush whose `00 00 ff ff` tail is stripped. With
+///   our side's `*_no_context_takeover` the compressor is reset after each
+///   message.
+/// - Receiving: each frame's payload goes through `decode`; at `fin` the tail
+///   is appended. Output is produced in steps of at most 8 KiB and checked
+///   against `max_out` after each step, so a compression bomb fails with
+///   [`ProtocolError::MessageTooBig`] (close code 1009) before the message
+///   buffer grows past the limit. Corrupt data fails with
+///   [`ProtocolError::InvalidCompressedData`]. With the peer's
+///   `*_no_context_takeover` the decompressor is reset after each message.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use socketwire::deflate::{DeflateConfig, DeflateParams, PerMessageDeflate};
+/// use socketwire::ws::{Role, extension::PerMessageExtension};
+///
+/// let config = DeflateConfig::default();
+/// let mut server = PerMessageDeflate::new(Role::Server, DeflateParams::default(), &config);
+/// let mut client = PerMessageDeflate::new(Role::Client, DeflateParams::default(), &config);
+/// // RFC 7692 §7.2.3.1: "Hello" compressed.
+/// let mut wire = BytesMut::new();
+/// server.encode(b"Hello", true, &mut wire);
+/// assert_eq!(&wire[..], [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]);
+/// let mut message = BytesMut::new();
+/// client.decode(&wire, true, &mut message, 1024).unwrap();
+/// assert_eq!(&message[..], b"Hello");
+/// ```
+#[derive(Debug)]
+pub struct PerMessageDeflate {
+    role: Role,
+    params: DeflateParams,
+    compress_threshold: usize,
+    compressor: Compress,
+    decompressor: Decompress,
+    reset_compressor_per_message: bool,
+    reset_decompressor_per_message: bool,
+    /// The peer's deflate stream ended (a block with BFINAL = 1) inside the
+    /// current message: the rest of the message is ignored and the
+    /// decompressor is reset at its end.
+    inflate_stream_ended: bool,
+}
+
+impl PerMessageDeflate {
+    /// A permessage-deflate state for `role` with the agreed `params`, taking
+    /// the compression level and threshold from `config`.
+    ///
+    /// Our compressor uses our role's window and context-takeover parameters,
+    /// the decompressor the peer's.
+    ///
+    /// ```
+    /// use socketwire::deflate::{DeflateConfig, DeflateParams, PerMessageDeflate};
+    /// use socketwire::ws::Role;
+    /// let params = DeflateParams { client_max_window_bits: Some(10), ..Default::default() };
+    /// let ext = PerMessageDeflate::new(Role::Client, params, &DeflateConfig::default());
+    /// assert_eq!(ext.role(), Role::Client);
+    /// assert_eq!(ext.params().client_max_window_bits, Some(10));
+    /// ```
+    pub fn new(role: Role, params: DeflateParams, config: &DeflateConfig) -> Self {
+        let peer = match role {
+            Role::Server => Role::Client,
+            Role::Client => Role::Server,
+        };
+        let compressor = Compress::new_with_window_bits(
+            config.level(),
+            false,
+            zlib_window_bits(params.window_bits_of(role)),
+        );
+        let decompressor =
+            Decompress::new_with_window_bits(false, zlib_window_bits(params.window_bits_of(peer)));
+        PerMessageDeflate {
+            role,
+            params,
+            compress_threshold: config.compress_threshold,
+            compressor,
+            decompressor,
+            reset_compressor_per_message: params.no_context_takeover_of(role),
+            reset_decompressor_per_message: params.no_context_takeover_of(peer),
+            inflate_stream_ended: false,
+        }
+    }
+
+    /// Our side of the connection.
+    ///
+    /// ```
+    /// use socketwire::deflate::{DeflateConfig, DeflateParams, PerMessageDeflate};
+    /// use socketwire::ws::Role;
+    /// let ext = PerMessageDeflate::new(Role::Server, DeflateParams::default(), &DeflateConfig::default());
+    /// assert_eq!(ext.role(), Role::Server);
+    /// ```
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The agreed parameters.
+    ///
+    /// ```
+    /// use socketwire::deflate::{DeflateConfig, DeflateParams, PerMessageDeflate};
+    /// use socketwire::ws::Role;
+    /// let ext = PerMessageDeflate::new(Role::Server, DeflateParams::default(), &DeflateConfig::default());
+    /// assert_eq!(*ext.params(), DeflateParams::default());
+    /// ```
+    pub fn params(&self) -> &DeflateParams {
+        &self.params
+    }
+
+    /// Inflates `input` into `out`, stopping with an error as soon as `out`
+    /// would pass `max_out` bytes.
+    fn inflate_into(
+        &mut self,
+        mut input: &[u8],
+        out: &mut BytesMut,
+        max_out: u64,
+    ) -> Result<(), ProtocolError> {
+        let mut scratch = [0u8; INFLATE_STEP];
+        while !self.inflate_stream_ended {
+            let budget = max_out.saturating_sub(out.len() as u64);
+            // One byte more than the budget: producing it proves the message too big.
+            let space = usize::try_from(budget.saturating_add(1))
+                .map_or(INFLATE_STEP, |allowed| allowed.min(INFLATE_STEP));
+            let in_before = self.decompressor.total_in();
+            let out_before = self.decompressor.total_out();
+            let result =
+                self.decompressor
+                    .decompress(input, &mut scratch[..space], FlushDecompress::None);
+            let consumed = usize::try_from(self.decompressor.total_in() - in_before)
+                .unwrap_or(input.len())
+                .min(input.len());
+            let produced = usize::try_from(self.decompressor.total_out() - out_before)
+                .unwrap_or(space)
+                .min(space);
+            // RFC 7692 §6.2: the endpoint decompresses the message; data that does not inflate fails the connection.
+            let status = result.map_err(|_| ProtocolError::InvalidCompressedData)?;
+            // Check the limit BEFORE the message buffer grows.
+            if produced as u64 > budget {
+                return Err(ProtocolError::MessageTooBig {
+                    len: out.len() as u64 + produced as u64,
+                    max: max_out,
+                });
+            }
+            out.extend_from_slice(&scratch[..produced]);
+            input = &input[consumed..];
+            match status {
+                // A block with BFINAL = 1: whatever follows in this message is not
+                // part of the stream (RFC 7692 §7.2.3.4 allows such a block).
+                Status::StreamEnd => self.inflate_stream_ended = true,
+                // The output slice was not filled: everything inflatable so far is out.
+                Status::Ok | Status::BufError if input.is_empty() && produced < space => break,
+                // No progress at all: needs more input than this frame has.
+                _ if consumed == 0 && produced == 0 => break,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn reset_decompressor(&mut self) {
+        self.decompressor.reset(false);
+        self.inflate_stream_ended = false;
+    }
+}
+
+impl PerMessageExtension for PerMessageDeflate {
+    /// Compress messages of at least `compress_threshold` bytes.
+    fn should_encode(&self, len: usize) -> bool {
+        len >= self.compress_threshold
+    }
+
+    fn encode(&mut self, input: &[u8], fin: bool, out: &mut BytesMut) {
+        let frame_start = out.len();
+        // RFC 7692 §7.2.1: "Compress all the octets of the payload of the message using DEFLATE" and
+        // end with an empty block so the message ends on a byte boundary (sync flush).
+        let flush = if fin {
+            FlushCompress::Sync
+        } else {
+            FlushCompress::None
+        };
+        let mut remaining = input;
+        loop {
+            let space = (remaining.len() + 64).min(DEFLATE_STEP);
+            let start = out.len();
+            out.resize(start + space, 0);
+            let in_before = self.compressor.total_in();
+            let out_before = self.compressor.total_out();
+            let result = self
+                .compressor
+                .compress(remaining, &mut out[start..], flush);
+            let consumed = usize::try_from(self.compressor.total_in() - in_before)
+                .unwrap_or(remaining.len())
+                .min(remaining.len());
+            let produced = usize::try_from(self.compressor.total_out() - out_before)
+                .unwrap_or(space)
+                .min(space);
+            out.truncate(start + produced);
+            remaining = &remaining[consumed..];
+            // zlib-rs only reports an error for a misused stream, which this
+            // loop never does; stop rather than spin.
+            if result.is_err() {
+                break;
+            }
+            // All input taken and the output not filled: the flush is complete.
+            if remaining.is_empty() && produced < space {
+                break;
+            }
+            if consumed == 0 && produced == 0 {
+                break;
+            }
+        }
+        if fin {
+            // RFC 7692 §7.2.1: "Remove 4 octets (that are 0x00 0x00 0xff 0xff) from the tail end."
+            if out[frame_start..].ends_with(&SYNC_TAIL) {
+                out.truncate(out.len() - SYNC_TAIL.len());
+            } else if out.len() == frame_start {
+                // Nothing pending since the last flush (an empty message): a lone
+                // empty stored block header, which the receiver completes with the tail
+                // (RFC 7692 §7.2.3.6).
+                out.extend_from_slice(&[0x00]);
+            }
+            // RFC 7692 §7.1.1: with our no_context_takeover, each message starts from an empty window.
+            if self.reset_compressor_per_message {
+                self.compressor.reset();
+            }
+        }
+    }
+
+    fn decode(
+        &mut self,
+        input: &[u8],
+        fin: bool,
+        out: &mut BytesMut,
+        max_out: u64,
+    ) -> Result<(), ProtocolError> {
+        let result = self.inflate_into(input, out, max_out).and_then(|()| {
+            if fin {
+                // RFC 7692 §7.2.2: "Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of the payload".
+                self.inflate_into(&SYNC_TAIL, out, max_out)
+            } else {
+                Ok(())
+            }
+        });
+        if result.is_err() {
+            // The stream is unusable; the connection closes, but leave a clean state.
+            self.reset_decompressor();
+            return result;
+        }
+        // RFC 7692 §7.2.2: with the peer's no_context_takeover, the endpoint "MAY decompress each message using a new LZ77 window".
+        if fin && (self.reset_decompressor_per_message || self.inflate_stream_ended) {
+            self.reset_decompressor();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,565 @@
+//! The sans-IO Engine.IO client session (needs the `json` feature to read the
+//! open packet).
+//!
+//! | state | entered by | leaves on |
+//! |---|---|---|
+//! | Opening | [`ClientSession::new`] | open packet (→ Open), close, error |
+//! | Open, polling | open packet on polling | [`ClientSession::start_upgrade`] (→ Probing), close |
+//! | Probing | `2probe` queued on the new WebSocket | `3probe` (→ Open on WebSocket, `5` sent), anything else (→ polling) |
+//! | Open, WebSocket | upgrade, or open packet on WebSocket | close |
+//! | Closed | close from either side, heartbeat timeout, parse error | — |
+
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use core::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+
+use super::Error;
+use super::open::OpenPacket;
+use super::packet::{MessageKind, OwnedPacket, Packet, PacketType, ProtocolVersion};
+use super::payload::PayloadFormat;
+use super::payload::encode_payload;
+use super::server::{CloseReason, MessageData};
+
+/// The transport a client session is on.
+///
+/// ```
+/// use socketwire::engineio::ClientTransport;
+/// assert_eq!(ClientTransport::Polling.query_value(), "polling");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientTransport {
+    /// HTTP long-polling.
+    Polling,
+    /// WebSocket.
+    WebSocket,
+}
+
+impl ClientTransport {
+    /// The `transport` query value.
+    ///
+    /// ```
+    /// use socketwire::engineio::ClientTransport;
+    /// assert_eq!(ClientTransport::WebSocket.query_value(), "websocket");
+    /// ```
+    pub fn query_value(self) -> &'static str {
+        match self {
+            ClientTransport::Polling => "polling",
+            ClientTransport::WebSocket => "websocket",
+        }
+    }
+}
+
+/// What happened, for the application.
+///
+/// ```
+/// use socketwire::engineio::ClientEvent;
+/// assert_eq!(ClientEvent::Upgraded, ClientEvent::Upgraded);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// The handshake arrived.
+    Open(OpenPacket),
+    /// A message from the server.
+    Message(MessageData),
+    /// The session now runs on WebSocket; stop polling.
+    Upgraded,
+    /// The session is over.
+    Closed(CloseReason),
+}
+
+/// Where the bytes [`ClientSession::poll_transmit`] wrote must go.
+///
+/// ```
+/// use socketwire::engineio::{ClientTransmit, MessageKind};
+/// assert_ne!(ClientTransmit::Post, ClientTransmit::WebSocket(MessageKind::Text));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientTransmit {
+    /// POST the bytes as a polling payload (`text/plain; charset=UTF-8`); call
+    /// [`ClientSession::handle_post_done`] when its response arrives.
+    Post,
+    /// Send the bytes as one message on the session's WebSocket.
+    WebSocket(MessageKind),
+    /// Send the bytes as one message on the WebSocket being probed.
+    Probe(MessageKind),
+    /// Close the active transport (nothing was written).
+    CloseTransport,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Opening,
+    Open,
+    Closed,
+}
+
+/// An Engine.IO client session without I/O.
+///
+/// * **Input** — decode what the transport delivers with [`Packet::decode_text`],
+///   [`Packet::decode_binary`] or [`PayloadDecoder`](super::PayloadDecoder), and
+///   feed each packet to [`ClientSession::handle_packet`] (or
+///   [`ClientSession::handle_probe_packet`] for the WebSocket being probed);
+///   [`ClientSession::handle_post_done`], [`ClientSession::handle_transport_error`],
+///   [`ClientSession::handle_timeout`].
+/// * **Commands** — [`ClientSession::send_text`], [`ClientSession::send_binary`],
+///   [`ClientSession::start_upgrade`], [`ClientSession::close`].
+/// * **Output** — [`ClientSession::poll_event`], [`ClientSession::poll_transmit`],
+///   [`ClientSession::poll_timeout`]; [`ClientSession::query`] builds the query
+///   string for the next request.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use core::time::Duration;
+/// use socketwire::engineio::{ClientEvent, ClientSession, ClientTransmit, ClientTransport, Packet, ProtocolVersion};
+///
+/// let mut client = ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling);
+/// assert_eq!(client.query(ClientTransport::Polling), "EIO=4&transport=polling");
+/// let open = r#"{"sid":"s1","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
+/// client.handle_packet(Packet::Open(open), Duration::ZERO).unwrap();
+/// assert!(matches!(client.poll_event(), Some(ClientEvent::Open(_))));
+/// assert_eq!(client.query(ClientTransport::Polling), "EIO=4&transport=polling&sid=s1");
+///
+/// // The server pings; the client answers in its next POST.
+/// client.handle_packet(Packet::Ping(""), Duration::from_secs(25)).unwrap();
+/// client.send_text("hello").unwrap();
+/// let mut out = BytesMut::new();
+/// assert_eq!(client.poll_transmit(&mut out), Some(ClientTransmit::Post));
+/// assert_eq!(&out[..], b"3\x1e4hello");
+/// ```
+#[derive(Debug)]
+pub struct ClientSession {
+    version: ProtocolVersion,
+    transport: ClientTransport,
+    state: State,
+    open: Option<OpenPacket>,
+    probing: bool,
+    outbox: VecDeque<OwnedPacket>,
+    probe_out: VecDeque<OwnedPacket>,
+    close_transport: bool,
+    post_in_flight: bool,
+    supports_binary: bool,
+    events: VecDeque<ClientEvent>,
+    /// v4: the server is dead if no ping arrives before this; v3: pong expected before.
+    liveness_deadline: Option<Duration>,
+    /// v3: when to send the next ping.
+    next_ping: Option<Duration>,
+}
+
+impl ClientSession {
+    /// A session about to handshake on `transport`.
+    ///
+    /// ```
+    /// use socketwire::engineio::{ClientSession, ClientTransport, ProtocolVersion};
+    /// let c = ClientSession::new(ProtocolVersion::V3, ClientTransport::WebSocket);
+    /// assert_eq!(c.transport(), ClientTransport::WebSocket);
+    /// ```
+    pub fn new(version: ProtocolVersion, transport: ClientTransport) -> ClientSession {
+        ClientSession {
+            version,
+            transport,
+            state: State::Opening,
+            open: None,
+            probing: false,
+            outbox: VecDeque::new(),
+            probe_out: VecDeque::new(),
+            close_transport: false,
+            post_in_flight: false,
+            supports_binary: true,
+            events: VecDeque::new(),
+            liveness_deadline: None,
+            next_ping: None,
+        }
+    }
+
+    /// The protocol version.
+    ///
+    /// ```
+    /// use socketwire::engineio::{ClientSession, ClientTransport, ProtocolVersion};
+    /// assert_eq!(ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling).version(), ProtocolVersion::V4);
+    /// ```
+    pub fn version(&self) -> ProtocolVersion {
+        self.version
+    }
+
+    /// The active transport.
+    ///
+    /// ```
+    /// use socketwire::engineio::{ClientSession, ClientTransport, ProtocolVersion};
+    /// assert_eq!(ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling).transport(), ClientTransport::Polling);
+    /// ```
+    pub fn transport(&self) -> ClientTransport {
+        self.transport
+    }
+
+    /// The handshake, once received.
+    ///
+    /// ```
+    /// use socketwire::engineio::{ClientSession, ClientTransport, ProtocolVersion};
+    /// assert!(ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling).handshake().is_none());
+    /// ```
+    pub fn handshake(&self) -> Option<&OpenPacket> {
+        self.open.as_ref()
+    }
+
+    /// The query string for a request on `transport` (`EIO`, `transport`, and
+    /// `sid` once known). Cache-busting parameters are the caller's.
+    ///
+    /// ```
+    /// use socketwire::engineio::{ClientSession, ClientTransport, ProtocolVersion};
+    /// let c = ClientSession::new(ProtocolVersion::V3, ClientTransport::Polling);
+    /// assert_eq!(c.query(ClientTransport::WebSocket), "EIO=3&transport=websocket");
+    /// ```
+    pub fn query(&self, transport: ClientTransport) -> String {
+        let mut query = String::from("EIO=");
+        query.push_str(self.version.query_value());
+        query.push_str("&transport=");
+        query.push_str(transport.query_value());
+        if let Some(open) = &self.open {
+            query.push_str("&sid=");
+            query.push_str(&open.sid);
+        }
+        query
+    }
+
+    /// Whether the server offered WebSocket and an upgrade can start now.
+    ///
+    /// ```
+    /// use socketwire::engineio::{ClientSession, ClientTransport, ProtocolVersion};
+    /// assert!(!ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling).can_upgrade());
+    /// ```
+    pub fn can_upgrade(&self) -> bool {
+        self.state == State::Open
+            && self.transport == ClientTransport::Polling
+            && !self.probing
+            && self
+                .open
+                .as_ref()
+                .is_some_and(|open| open.upgrades.iter().any(|u| u == "websocket"))
+    }
+
+    /// Starts the upgrade: call after opening a WebSocket with
+    /// [`ClientSession::query`]`(WebSocket)`; queues `2probe` on it.
+    ///
+    /// ```
+    /// use socketwire::engineio::{ClientSession, ClientTransport, Error, ProtocolVersion};
+    /// let mut c = ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling);
+    /// assert!(matches!(c.start_upgrade(), Err(Error::ApiMisuse(_))));
+    /// ```
+    pub fn start_upgrade(&mut self) -> Result<(), Error> {
+        if !self.can_upgrade() {
+            return Err(Error::ApiMisuse("no upgrade possible in this state"));
+        }
+        self.probing = true;
+        self.probe_out
+            .push_back(OwnedPacket::Text(PacketType::Ping, String::from("probe")));
+        Ok(())
+    }
+
+    /// Handles a packet from the active transport.
+    ///
+    /// ```
+    /// use socketwire::engineio::{ClientSession, ClientTransport, Error, Packet, ProtocolVersion};
+    /// let mut c = ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling);
+    /// assert_eq!(c.handle_packet(Packet::Open("nope"), core::time::Duration::ZERO), Err(Error::InvalidOpenPacket));
+    /// ```
+    pub fn handle_packet(&mut self, packet: Packet<'_>, now: Duration) -> Result<(), Error> {
+        match (self.state, packet) {
+            (State::Closed, _) => Ok(()),
+            (State::Opening, Packet::Open(json)) => {
+                let open = match OpenPacket::decode_json(json) {
+                    Ok(open) => open,
+                    Err(e) => {
+                        self.finish(CloseReason::ParseError);
+                        return Err(e);
+                    }
+                };
+                let interval = Duration::from_millis(open.ping_interval);
+                let timeout = Duration::from_millis(open.ping_timeout);
+                match self.version {
+                    // EIOP4 "Heartbeat": the client treats silence for
+                    // pingInterval + pingTimeout as a dead server.
+                    ProtocolVersion::V4 => self.liveness_deadline = Some(now + interval + timeout),
+                    // EIOP3: the client pings every pingInterval.
+                    ProtocolVersion::V3 => self.next_ping = Some(now + interval),
+                }
+                if self.transport == ClientTransport::WebSocket {
+                    self.supports_binary = true;
+                }
+                self.state = State::Open;
+                self.events.push_back(ClientEvent::Open(open.clone()));
+                self.open = Some(open);
+                Ok(())
+            }
+            (State::Opening, _) => {
+                self.finish(CloseReason::ParseError);
+                Err(Error::InvalidOpenPacket)
+            }
+            (State::Open, packet) => {
+                self.handle_open_packet(packet, now);
+                Ok(())
+            }
+        }
+    }
+
+    fn handle_open_packet(&mut self, packet: Packet<'_>, now: Duration) {
+        let (interval, timeout) = self.heartbeat();
+        match packet {
+            Packet::Ping(_) if self.version == ProtocolVersion::V4 => {
+                self.liveness_deadline = Some(now + interval + timeout);
+                self.outbox.push_back(OwnedPacket::simple(PacketType::Pong));
+            }
+            Packet::Pong(_) if self.version == ProtocolVersion::V3 => {
+                self.liveness_deadline = None;
+                self.next_ping = Some(now + interval);
+            }
+            Packet::Message(text) => self
+                .events
+                .push_back(ClientEvent::Message(MessageData::Text(String::from(text)))),
+            Packet::Binary(data) => self
+                .events
+                .push_back(ClientEvent::Message(MessageData::Binary(data))),
+            Packet::Close => self.finish(CloseReason::TransportClose),
+            // Wrong-direction heartbeats, noops and stray opens are ignored by the JS client.
+            _ => {}
+        }
+    }
+
+    fn heartbeat(&self) -> (Duration, Duration) {
+        self.open
+            .as_ref()
+            .map_or((Duration::ZERO, Duration::ZERO), |open| {
+                (
+                    Duration::from_millis(open.ping_interval),
+                    Duration::from_millis(open.ping_timeout),
+                )
+            })
+    }
+
+    /// Handles a packet from the WebSocket being probed: `3probe` completes the
+    /// upgrade (`5` is queued on the WebSocket, pending packets move to it and
+    /// [`ClientEvent::Upgraded`] is reported); anything else aborts it.
+    ///
+    /// ```
+    /// use socketwire::engineio::{ClientSession, ClientTransport, Packet, ProtocolVersion};
+    /// let mut c = ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling);
+    /// c.handle_probe_packet(Packet::Pong("probe")); // no upgrade running: ignored
+    /// assert_eq!(c.transport(), ClientTransport::Polling);
+    /// ```
+    pub fn handle_probe_packet(&mut self, packet: Packet<'_>) {
+        if !self.probing || self.state != State::Open {
+            return;
+        }
+        self.probing = false;
+        if packet == Packet::Pong("probe") {
+            // EIOP4 "Upgrade": after `3probe` the client sends `5` on the new
+            // transport and uses it from then on.
+            self.transport = ClientTransport::WebSocket;
+            self.probe_out
+                .push_back(OwnedPacket::simple(PacketType::Upgrade));
+            self.probe_out.extend(self.outbox.drain(..));
+            self.events.push_back(ClientEvent::Upgraded);
+        } else {
+            self.probe_out.clear();
+        }
+    }
+
+    /// The response to the last [`ClientTransmit::Post`] arrived.
+    ///
+    /// ```
+    /// use socketwire::engineio::{ClientSession, ClientTransport, ProtocolVersion};
+    /// ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling).handle_post_done();
+    /// ```
+    pub fn handle_post_done(&mut self) {
+        self.post_in_flight = false;
+    }
+
+    /// The active transport failed (HTTP error, WebSocket closed).
+    ///
+    /// ```
+    /// use socketwire::engineio::{ClientEvent, ClientSession, ClientTransport, CloseReason, ProtocolVersion};
+    /// let mut c = ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling);
+    /// c.handle_transport_error();
+    /// assert_eq!(c.poll_event(), Some(ClientEvent::Closed(CloseReason::TransportError("transport error"))));
+    /// ```
+    pub fn handle_transport_error(&mut self) {
+        self.finish(CloseReason::TransportError("transport error"));
+    }
+
+    fn finish(&mut self, reason: CloseReason) {
+        if self.state == State::Closed {
+            return;
+        }
+        self.state = State::Closed;
+        self.probing = false;
+        self.liveness_deadline = None;
+        self.next_ping = None;
+        self.events.push_back(ClientEvent::Closed(reason));
+    }
+
+    fn queue(&mut self, packet: OwnedPacket) -> Result<(), Error> {
+        if self.state == State::Closed {
+            return Err(Error::ApiMisuse("session is closed"));
+        }
+        self.outbox.push_back(packet);
+        Ok(())
+    }
+
+    /// Queues a text message (sent once the session is open).
+    ///
+    /// ```
+    /// use socketwire::engineio::{ClientSession, ClientTransport, ProtocolVersion};
+    /// let mut c = ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling);
+    /// c.send_text("early").unwrap();
+    /// ```
+    pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
+        self.queue(OwnedPacket::Text(PacketType::Message, String::from(text)))
+    }
+
+    /// Queues a binary message.
+    ///
+    /// ```
+    /// use socketwire::engineio::{ClientSession, ClientTransport, ProtocolVersion};
+    /// let mut c = ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling);
+    /// c.send_binary(bytes::Bytes::from_static(&[1])).unwrap();
+    /// ```
+    pub fn send_binary(&mut self, data: Bytes) -> Result<(), Error> {
+        self.queue(OwnedPacket::Binary(data))
+    }
+
+    /// Closes the session: on polling a `close` packet is POSTed; on WebSocket
+    /// the socket is closed.
+    ///
+    /// ```
+    /// use socketwire::engineio::{ClientEvent, ClientSession, ClientTransport, CloseReason, ProtocolVersion};
+    /// let mut c = ClientSession::new(ProtocolVersion::V4, ClientTransport::WebSocket);
+    /// c.close();
+    /// assert_eq!(c.poll_event(), Some(ClientEvent::Closed(CloseReason::ForcedClose)));
+    /// ```
+    pub fn close(&mut self) {
+        if self.state == State::Closed {
+            return;
+        }
+        if self.state == State::Open && self.transport == ClientTransport::Polling {
+            self.outbox
+                .push_back(OwnedPacket::simple(PacketType::Close));
+        } else {
+            self.close_transport = true;
+        }
+        self.finish(CloseReason::ForcedClose);
+    }
+
+    /// Fires heartbeat deadlines: v3 pings, and the dead-server timeouts.
+    ///
+    /// ```
+    /// use socketwire::engineio::{ClientSession, ClientTransport, ProtocolVersion};
+    /// let mut c = ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling);
+    /// c.handle_timeout(core::time::Duration::from_secs(1));
+    /// ```
+    pub fn handle_timeout(&mut self, now: Duration) {
+        if self.state != State::Open {
+            return;
+        }
+        if self.liveness_deadline.is_some_and(|d| d <= now) {
+            self.finish(CloseReason::PingTimeout);
+            return;
+        }
+        if self.next_ping.is_some_and(|d| d <= now) {
+            let (_, timeout) = self.heartbeat();
+            self.next_ping = None;
+            self.liveness_deadline = Some(now + timeout);
+            self.outbox
+                .push_back(OwnedPacket::Text(PacketType::Ping, String::new()));
+        }
+    }
+
+    /// When to call [`ClientSession::handle_timeout`].
+    ///
+    /// ```
+    /// use socketwire::engineio::{ClientSession, ClientTransport, ProtocolVersion};
+    /// assert_eq!(ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling).poll_timeout(), None);
+    /// ```
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        [self.liveness_deadline, self.next_ping]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// The next event.
+    ///
+    /// ```
+    /// use socketwire::engineio::{ClientSession, ClientTransport, ProtocolVersion};
+    /// assert_eq!(ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling).poll_event(), None);
+    /// ```
+    pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        self.events.pop_front()
+    }
+
+    /// Writes the next thing to send into `out` and says where it goes. On
+    /// polling, everything queued goes into one POST (at most `maxPayload`
+    /// bytes, at least one packet) and nothing more is POSTed until
+    /// [`ClientSession::handle_post_done`].
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use socketwire::engineio::{ClientSession, ClientTransport, ProtocolVersion};
+    /// let mut c = ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling);
+    /// assert_eq!(c.poll_transmit(&mut BytesMut::new()), None); // not open yet
+    /// ```
+    pub fn poll_transmit(&mut self, out: &mut BytesMut) -> Option<ClientTransmit> {
+        if let Some(packet) = self.probe_out.pop_front() {
+            let kind = packet
+                .borrowed()
+                .encode_websocket(self.version, self.supports_binary, out);
+            return Some(ClientTransmit::Probe(kind));
+        }
+        if self.state == State::Opening || self.outbox.is_empty() {
+            if self.close_transport {
+                self.close_transport = false;
+                return Some(ClientTransmit::CloseTransport);
+            }
+            return None;
+        }
+        match self.transport {
+            ClientTransport::WebSocket => {
+                let packet = self.outbox.pop_front()?;
+                let kind =
+                    packet
+                        .borrowed()
+                        .encode_websocket(self.version, self.supports_binary, out);
+                Some(ClientTransmit::WebSocket(kind))
+            }
+            ClientTransport::Polling => {
+                if self.post_in_flight || self.probing {
+                    return None;
+                }
+                let max = self
+                    .open
+                    .as_ref()
+                    .and_then(|o| o.max_payload)
+                    .and_then(|m| usize::try_from(m).ok())
+                    .unwrap_or(usize::MAX);
+                let mut take = 0;
+                let mut size = 0usize;
+                for packet in &self.outbox {
+                    // The packet plus an upper bound on its framing (v4: one
+                    // separator; v3: up to 20 length digits and `:`).
+                    let len = packet.borrowed().encoded_text_len(self.version) + 21;
+                    if take > 0 && size.saturating_add(len) > max {
+                        break;
+                    }
+                    size = size.saturating_add(len);
+                    take += 1;
+                }
+                let owned: alloc::vec::Vec<OwnedPacket> = self.outbox.drain(..take).collect();
+                let packets: alloc::vec::Vec<Packet<'_>> =
+                    owned.iter().map(OwnedPacket::borrowed).collect();
+                encode_payload(&packets, PayloadFormat::text(self.version), out);
+                self.post_in_flight = true;
+                Some(ClientTransmit::Post)
+            }
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! The Engine.IO layer's errors: what the peer sent wrong, and what the caller did wrong.
+
+use core::fmt;
+
+/// Every failure of the Engine.IO layer.
+///
+/// Peer errors (bad packets, bad payloads, bad handshakes) are kept apart from
+/// [`Error::ApiMisuse`], which only a caller can cause. Handshake errors map to
+/// the JSON error reply of the reference server through [`Error::handshake_code`]
+/// and [`Error::status`].
+///
+/// ```
+/// use socketwire::engineio::Error;
+/// let e = Error::UnknownSid;
+/// assert_eq!(e.handshake_code(), Some(1));
+/// assert_eq!(e.status(), 400);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// An empty packet (no type character).
+    EmptyPacket,
+    /// A packet type outside `0`–`6` (the byte seen).
+    InvalidPacketType(u8),
+    /// A binary frame or `b…` packet whose type is not `message` (v3 only).
+    BinaryNotMessage(u8),
+    /// Invalid base64 after a `b` prefix.
+    InvalidBase64,
+    /// Text that is not UTF-8.
+    InvalidUtf8,
+    /// An empty polling payload body.
+    EmptyPayload,
+    /// An empty record between two record separators, or a trailing separator (v4).
+    EmptyRecord,
+    /// A v3 record length that is not a decimal number.
+    InvalidLength,
+    /// A v3 record length with more digits than any body could need.
+    LengthTooLong,
+    /// A v3 record announced more data than the body holds.
+    TruncatedRecord,
+    /// A v3 record length that splits a UTF-16 surrogate pair.
+    SplitSurrogate,
+    /// A v3 binary payload record marker other than `0x00` or `0x01`.
+    InvalidRecordMarker(u8),
+    /// A body larger than `maxPayload`.
+    PayloadTooLarge {
+        /// Bytes in the body (or announced).
+        len: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// More packets in one payload than allowed.
+    TooManyPackets {
+        /// The limit.
+        max: usize,
+    },
+    /// A JSONP request body that is not `d=<payload>`.
+    InvalidJsonpBody,
+    /// An open packet whose JSON is not a handshake object.
+    InvalidOpenPacket,
+    /// Handshake code 0: transport missing, unknown or disabled.
+    UnknownTransport,
+    /// Handshake code 1: the session id is not known (or was closed or upgraded away).
+    UnknownSid,
+    /// Handshake code 2: a handshake that is not a GET.
+    BadHandshakeMethod,
+    /// Handshake code 3: a request that does not fit the session (transport mismatch,
+    /// WebSocket without an upgrade, second upgrade).
+    BadRequest,
+    /// Handshake code 4: the caller's admission check refused the request.
+    Forbidden,
+    /// Handshake code 5: `EIO` is not `4` and v3 is not allowed.
+    UnsupportedProtocolVersion,
+    /// A session's send buffer is full (the client is not polling).
+    BufferFull,
+    /// The caller used the API in a way its state does not allow (never caused by peer bytes).
+    ApiMisuse(&'static str),
+}
+
+impl Error {
+    /// The reference server's handshake error code (`{"code":N,…}`), for handshake errors.
+    ///
+    /// ```
+    /// use socketwire::engineio::Error;
+    /// assert_eq!(Error::UnsupportedProtocolVersion.handshake_code(), Some(5));
+    /// assert_eq!(Error::EmptyPacket.handshake_code(), None);
+    /// ```
+    pub fn handshake_code(&self) -> Option<u8> {
+        match self {
+            Error::UnknownTransport => Some(0),
+            Error::UnknownSid => Some(1),
+            Error::BadHandshakeMethod => Some(2),
+            Error::BadRequest => Some(3),
+            Error::Forbidden => Some(4),
+            Error::UnsupportedProtocolVersion => Some(5),
+            _ => None,
+        }
+    }
+
+    /// The reference server's message for a handshake error code.
+    ///
+    /// ```
+    /// use socketwire::engineio::Error;
+    /// assert_eq!(Error::UnknownSid.handshake_message(), Some("Session ID unknown"));
+    /// ```
+    pub fn handshake_message(&self) -> Option<&'static str> {
+        Some(match self {
+            Error::UnknownTransport => "Transport unknown",
+            Error::UnknownSid => "Session ID unknown",
+            Error::BadHandshakeMethod => "Bad handshake method",
+            Error::BadRequest => "Bad request",
+            Error::Forbidden => "Forbidden",
+            Error::UnsupportedProtocolVersion => "Unsupported protocol version",
+            _ => return None,
+        })
+    }
+
+    /// The HTTP status to answer with: 403 for [`Error::Forbidden`], 413 for
+    /// [`Error::PayloadTooLarge`], 500 for [`Error::ApiMisuse`], 400 otherwise.
+    ///
+    /// ```
+    /// use socketwire::engineio::Error;
+    /// assert_eq!(Error::Forbidden.status(), 403);
+    /// assert_eq!(Error::PayloadTooLarge { len: 2, max: 1 }.status(), 413);
+    /// ```
+    pub fn status(&self) -> u16 {
+        match self {
+            Error::Forbidden => 403,
+            Error::PayloadTooLarge { .. } => 413,
+            Error::ApiMisuse(_) => 500,
+            _ => 400,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(message) = self.handshake_message() {
+            return f.write_str(message);
+        }
+        match self {
+            Error::EmptyPacket => f.write_str("empty packet"),
+            Error::InvalidPacketType(b) => write!(f, "invalid packet type 0x{b:02x}"),
+            Error::BinaryNotMessage(t) => write!(f, "binary packet of type {t} is not a message"),
+            Error::InvalidBase64 => f.write_str("invalid base64"),
+            Error::InvalidUtf8 => f.write_str("invalid UTF-8"),
+            Error::EmptyPayload => f.write_str("empty payload"),
+            Error::EmptyRecord => f.write_str("empty record in payload"),
+            Error::InvalidLength => f.write_str("invalid record length"),
+            Error::LengthTooLong => f.write_str("record length has too many digits"),
+            Error::TruncatedRecord => f.write_str("record shorter than its length"),
+            Error::SplitSurrogate => f.write_str("record length splits a surrogate pair"),
+            Error::InvalidRecordMarker(b) => write!(f, "invalid record marker 0x{b:02x}"),
+            Error::PayloadTooLarge { len, max } => {
+                write!(f, "payload of {len} bytes exceeds the limit of {max}")
+            }
+            Error::TooManyPackets { max } => write!(f, "more than {max} packets in a payload"),
+            Error::InvalidJsonpBody => f.write_str("invalid JSONP body"),
+            Error::InvalidOpenPacket => f.write_str("invalid open packet"),
+            Error::BufferFull => f.write_str("send buffer full"),
+            Error::ApiMisuse(what) => write!(f, "API misuse: {what}"),
+            _ => f.write_str("engine.io error"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Error {}

@@ -1,0 +1,977 @@
+//! Incremental reading of an HTTP/1.1 head (request or response) from bytes that arrive
+//! in arbitrary chunks.
+//!
+//! The end of the head is found by scanning only the bytes that are new in each call
+//! (looking back at most two bytes), so a head that arrives one byte at a time costs
+//! linear work in total, unlike re-parsing the growing buffer from the start
+//! (tungstenite CVE-2023-43669). Once the blank line is found the head is parsed once
+//! with `httparse`. Header bytes and header count are capped, and the cap is enforced
+//! as the bytes arrive, before they are stored.
+
+use alloc::vec;
+use alloc::vec::Vec;
+use bytes::Bytes;
+
+use super::HandshakeError;
+use super::tokens::{list_contains, trim_ows};
+use crate::Status;
+
+/// Caps on the size of an HTTP head, enforced while reading.
+///
+/// ```
+/// use socketwire::handshake::HeaderLimits;
+/// let limits = HeaderLimits { max_header_bytes: 8 * 1024, ..HeaderLimits::default() };
+/// assert_eq!(limits.max_headers, 64);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderLimits {
+    /// Most bytes the head may have, request line and final blank line included
+    /// (default 16 KiB). Reading fails as soon as this many bytes arrived without the
+    /// end of the head.
+    pub max_header_bytes: usize,
+    /// Most header fields the head may have (default 64).
+    pub max_headers: usize,
+}
+
+impl HeaderLimits {
+    /// The default limits: 16 KiB and 64 header fields.
+    ///
+    /// ```
+    /// use socketwire::handshake::HeaderLimits;
+    /// assert_eq!(HeaderLimits::DEFAULT.max_header_bytes, 16 * 1024);
+    /// ```
+    pub const DEFAULT: HeaderLimits = HeaderLimits {
+        max_header_bytes: 16 * 1024,
+        max_headers: 64,
+    };
+}
+
+impl Default for HeaderLimits {
+    fn default() -> Self {
+        HeaderLimits::DEFAULT
+    }
+}
+
+/// An HTTP version as `major.minor`.
+///
+/// ```
+/// use socketwire::handshake::HttpVersion;
+/// assert!(HttpVersion::HTTP_1_1 > HttpVersion::HTTP_1_0);
+/// assert_eq!(HttpVersion { major: 1, minor: 1 }, HttpVersion::HTTP_1_1);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HttpVersion {
+    /// Major version.
+    pub major: u8,
+    /// Minor version.
+    pub minor: u8,
+}
+
+impl HttpVersion {
+    /// HTTP/1.0.
+    ///
+    /// ```
+    /// assert_eq!(socketwire::handshake::HttpVersion::HTTP_1_0.minor, 0);
+    /// ```
+    pub const HTTP_1_0: HttpVersion = HttpVersion { major: 1, minor: 0 };
+    /// HTTP/1.1.
+    ///
+    /// ```
+    /// assert_eq!(socketwire::handshake::HttpVersion::HTTP_1_1.minor, 1);
+    /// ```
+    pub const HTTP_1_1: HttpVersion = HttpVersion { major: 1, minor: 1 };
+}
+
+/// Where one header field sits in the head's bytes.
+#[derive(Debug, Clone, Copy)]
+struct FieldSpan {
+    name: (usize, usize),
+    value: (usize, usize),
+}
+
+/// The header fields of a head, as spans into its bytes: no per-field allocation.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct HeaderBlock {
+    raw: Bytes,
+    fields: Vec<FieldSpan>,
+}
+
+impl HeaderBlock {
+    fn slice(&self, (a, b): (usize, usize)) -> &[u8] {
+        self.raw.get(a..b).unwrap_or_default()
+    }
+
+    fn str(&self, span: (usize, usize)) -> &str {
+        core::str::from_utf8(self.slice(span)).unwrap_or_default()
+    }
+
+    /// All fields as (name, value) bytes, in order.
+    pub(crate) fn raw_fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.fields
+            .iter()
+            .map(|f| (self.slice(f.name), self.slice(f.value)))
+    }
+
+    fn fields(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.fields
+            .iter()
+            .map(|f| (self.str(f.name), self.slice(f.value)))
+    }
+
+    fn first_value(&self, name: &str) -> Option<&[u8]> {
+        self.raw_fields()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v)
+    }
+
+    fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.raw_fields()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v)
+    }
+}
+
+/// Finds the end of a head by scanning each byte once, with caps.
+#[derive(Debug)]
+struct HeadScanner {
+    /// The head bytes so far (never more than `max_header_bytes`).
+    buf: Vec<u8>,
+    /// Empty lines skipped before the start line (RFC 7230 §3.5), counted in the cap.
+    skipped: usize,
+    /// Line ends seen so far; the first ends the start line, the others header fields.
+    lines: usize,
+    limits: HeaderLimits,
+    /// Bytes inspected by the scan, to prove it is linear.
+    #[cfg(test)]
+    scanned: usize,
+}
+
+/// A complete head found by the scanner.
+struct ScannedHead {
+    raw: Vec<u8>,
+    header_count: usize,
+    leftover: Bytes,
+}
+
+impl HeadScanner {
+    fn new(limits: HeaderLimits) -> Self {
+        HeadScanner {
+            buf: Vec::new(),
+            skipped: 0,
+            lines: 0,
+            limits,
+            #[cfg(test)]
+            scanned: 0,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.buf = Vec::new();
+        self.skipped = 0;
+        self.lines = 0;
+    }
+
+    fn feed(&mut self, mut input: &[u8]) -> Result<Option<ScannedHead>, HandshakeError> {
+        let result = self.feed_inner(&mut input);
+        if !matches!(result, Ok(None)) {
+            // Complete or failed: start afresh for the next head.
+            self.reset();
+        }
+        result
+    }
+
+    fn feed_inner(&mut self, input: &mut &[u8]) -> Result<Option<ScannedHead>, HandshakeError> {
+        let max = self.limits.max_header_bytes;
+        if self.buf.is_empty() {
+            // RFC 7230 §3.5: a server SHOULD ignore at least one empty line (CRLF)
+            // received prior to the request-line.
+            let n = input
+                .iter()
+                .take_while(|&&b| b == b'\r' || b == b'\n')
+                .count();
+            self.skipped = self.skipped.saturating_add(n);
+            *input = &input[n..];
+            if self.skipped >= max {
+                return Err(HandshakeError::HeadTooLarge { max });
+            }
+            if input.is_empty() {
+                return Ok(None);
+            }
+        }
+        let room = max - self.skipped - self.buf.len();
+        let take = input.len().min(room);
+        let from = self.buf.len();
+        if self.buf.is_empty() {
+            self.buf.reserve_exact(take);
+        }
+        self.buf.extend_from_slice(&input[..take]);
+        match self.scan(from)? {
+            Some(end) => {
+                // Bytes after the blank line came in this call: they start at
+                // `end - from` in this input and belong to the next layer.
+                let leftover_start = end - from;
+                let leftover = Bytes::copy_from_slice(input.get(leftover_start..).unwrap_or(&[]));
+                let mut raw = core::mem::take(&mut self.buf);
+                raw.truncate(end);
+                Ok(Some(ScannedHead {
+                    raw,
+                    header_count: self.lines.saturating_sub(1),
+                    leftover,
+                }))
+            }
+            None if self.skipped + self.buf.len() >= max => {
+                // The cap is reached without the blank line: no complete head can fit.
+                Err(HandshakeError::HeadTooLarge { max })
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Scans `buf[from..]` for the end of the head (`\n\n` or `\n\r\n`), counting
+    /// lines. Returns the index just past the blank line.
+    fn scan(&mut self, from: usize) -> Result<Option<usize>, HandshakeError> {
+        const LF: u64 = u64::from_ne_bytes([b'\n'; 8]);
+        const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+        const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+        let buf = &self.buf;
+        #[cfg(test)]
+        {
+            self.scanned += buf.len() - from;
+        }
+        let mut i = from;
+        while i < buf.len() {
+            // Skip eight bytes at a time while none of them is '\n'.
+            if let Some(word) = buf.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+                let x = u64::from_le_bytes(word) ^ LF;
+                let zero_bytes = x.wrapping_sub(ONES) & !x & HIGHS;
+                if zero_bytes == 0 {
+                    i += 8;
+                    continue;
+                }
+                // The lowest flagged byte is a true match (borrows only go upward).
+                i += (zero_bytes.trailing_zeros() / 8) as usize;
+            } else if buf[i] != b'\n' {
+                i += 1;
+                continue;
+            }
+            // buf[i] == b'\n'
+            let blank_line = (i >= 1 && buf[i - 1] == b'\n')
+                || (i >= 2 && buf[i - 1] == b'\r' && buf[i - 2] == b'\n');
+            if blank_line {
+                return Ok(Some(i + 1));
+            }
+            self.lines += 1;
+            if self.lines - 1 > self.limits.max_headers {
+                return Err(HandshakeError::TooManyHeaders {
+                    max: self.limits.max_headers,
+                });
+            }
+            i += 1;
+        }
+        Ok(None)
+    }
+}
+
+fn http_error(e: httparse::Error) -> HandshakeError {
+    HandshakeError::MalformedHttp(match e {
+        httparse::Error::HeaderName => "invalid header name",
+        httparse::Error::HeaderValue => "invalid header value",
+        httparse::Error::NewLine => "invalid line ending",
+        httparse::Error::Status => "invalid status",
+        httparse::Error::Token => "invalid token",
+        httparse::Error::TooManyHeaders => "too many headers",
+        httparse::Error::Version => "invalid HTTP version",
+    })
+}
+
+fn span_of(base: &[u8], part: &[u8]) -> (usize, usize) {
+    let start = (part.as_ptr() as usize).wrapping_sub(base.as_ptr() as usize);
+    (start, start + part.len())
+}
+
+/// Runs `parse` with a header array of exactly `count` entries, on the stack when small.
+fn with_header_array<'b, R>(
+    count: usize,
+    parse: impl FnOnce(&mut [httparse::Header<'b>]) -> R,
+) -> R {
+    const ON_STACK: usize = 64;
+    if count <= ON_STACK {
+        let mut headers = [httparse::EMPTY_HEADER; ON_STACK];
+        parse(&mut headers[..count])
+    } else {
+        let mut headers = vec![httparse::EMPTY_HEADER; count];
+        parse(&mut headers)
+    }
+}
+
+/// Spans of the header fields httparse found, into `raw`.
+fn field_spans(raw: &[u8], headers: &[httparse::Header<'_>]) -> Vec<FieldSpan> {
+    headers
+        .iter()
+        .map(|h| FieldSpan {
+            name: span_of(raw, h.name.as_bytes()),
+            value: span_of(raw, h.value),
+        })
+        .collect()
+}
+
+/// The head of an HTTP/1.x request: request line, header fields, and the bytes that
+/// followed the blank line (a body, or WebSocket frames after an upgrade).
+///
+/// Header values are bytes (HTTP allows non-UTF-8 `obs-text`); names are tokens.
+///
+/// ```
+/// use socketwire::Status;
+/// use socketwire::handshake::{HttpVersion, RequestReader};
+/// let mut reader = RequestReader::new();
+/// let Ok(Status::Complete(head)) =
+///     reader.handle_input(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi")
+/// else { panic!() };
+/// assert_eq!(head.method(), "POST");
+/// assert_eq!(head.path(), "/echo");
+/// assert_eq!(head.version(), HttpVersion::HTTP_1_1);
+/// assert_eq!(head.header("host"), Some(&b"a"[..]));
+/// assert_eq!(head.content_length(), Ok(Some(2)));
+/// assert_eq!(&head.leftover()[..], b"hi");
+/// ```
+#[derive(Debug, Clone)]
+pub struct RequestHead {
+    block: HeaderBlock,
+    method: (usize, usize),
+    target: (usize, usize),
+    version: HttpVersion,
+    leftover: Bytes,
+}
+
+impl RequestHead {
+    fn parse(scanned: ScannedHead) -> Result<RequestHead, HandshakeError> {
+        let ScannedHead {
+            raw,
+            header_count,
+            leftover,
+        } = scanned;
+        let (method, target, version, fields) = with_header_array(header_count, |headers| {
+            let mut request = httparse::Request::new(headers);
+            match request.parse(&raw) {
+                Ok(httparse::Status::Complete(_)) => {}
+                Ok(httparse::Status::Partial) => {
+                    return Err(HandshakeError::MalformedHttp("incomplete request head"));
+                }
+                Err(e) => return Err(http_error(e)),
+            }
+            let method = span_of(&raw, request.method.unwrap_or_default().as_bytes());
+            let target = span_of(&raw, request.path.unwrap_or_default().as_bytes());
+            let version = HttpVersion {
+                major: 1,
+                minor: request.version.unwrap_or_default(),
+            };
+            Ok((method, target, version, field_spans(&raw, request.headers)))
+        })?;
+        Ok(RequestHead {
+            block: HeaderBlock {
+                raw: Bytes::from(raw),
+                fields,
+            },
+            method,
+            target,
+            version,
+            leftover,
+        })
+    }
+
+    /// Builds a head from parts a host HTTP server (hyper, axum…) already parsed, to
+    /// drive [`ServerHandshake`](super::ServerHandshake) without re-parsing.
+    ///
+    /// ```
+    /// use socketwire::handshake::{HttpVersion, RequestHead};
+    /// let head = RequestHead::from_parts(
+    ///     "GET",
+    ///     HttpVersion::HTTP_1_1,
+    ///     "/chat?room=1",
+    ///     [("host", &b"example.com"[..]), ("upgrade", b"websocket")],
+    /// );
+    /// assert_eq!(head.path(), "/chat?room=1");
+    /// assert!(head.is_websocket_upgrade());
+    /// assert!(head.leftover().is_empty());
+    /// ```
+    pub fn from_parts<N, V>(
+        method: &str,
+        version: HttpVersion,
+        target: &str,
+        headers: impl IntoIterator<Item = (N, V)>,
+    ) -> RequestHead
+    where
+        N: AsRef<str>,
+        V: AsRef<[u8]>,
+    {
+        let mut raw = Vec::new();
+        let push = |raw: &mut Vec<u8>, bytes: &[u8]| {
+            let start = raw.len();
+            raw.extend_from_slice(bytes);
+            (start, raw.len())
+        };
+        let method = push(&mut raw, method.as_bytes());
+        let target = push(&mut raw, target.as_bytes());
+        let fields = headers
+            .into_iter()
+            .map(|(n, v)| FieldSpan {
+                name: push(&mut raw, n.as_ref().as_bytes()),
+                value: push(&mut raw, trim_ows(v.as_ref())),
+            })
+            .collect();
+        RequestHead {
+            block: HeaderBlock {
+                raw: Bytes::from(raw),
+                fields,
+            },
+            method,
+            target,
+            version,
+            leftover: Bytes::new(),
+        }
+    }
+
+    /// The request method, e.g. `GET`.
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// let head = RequestHead::from_parts("GET", HttpVersion::HTTP_1_1, "/", [("host", "a")]);
+    /// assert_eq!(head.method(), "GET");
+    /// ```
+    pub fn method(&self) -> &str {
+        self.block.str(self.method)
+    }
+
+    /// The request target as sent (path and query, e.g. `/chat?room=1`).
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// let head = RequestHead::from_parts("GET", HttpVersion::HTTP_1_1, "/a?b", [("host", "a")]);
+    /// assert_eq!(head.path(), "/a?b");
+    /// ```
+    pub fn path(&self) -> &str {
+        self.block.str(self.target)
+    }
+
+    /// The HTTP version of the request line.
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// let head = RequestHead::from_parts("GET", HttpVersion::HTTP_1_0, "/", [("host", "a")]);
+    /// assert_eq!(head.version(), HttpVersion::HTTP_1_0);
+    /// ```
+    pub fn version(&self) -> HttpVersion {
+        self.version
+    }
+
+    /// All header fields as (name, value), in order, repeats included.
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// let head = RequestHead::from_parts("GET", HttpVersion::HTTP_1_1, "/", [("host", "a"), ("x", "1")]);
+    /// let names: Vec<&str> = head.headers().map(|(n, _)| n).collect();
+    /// assert_eq!(names, ["host", "x"]);
+    /// ```
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.block.fields()
+    }
+
+    /// The value of the first header named `name` (ASCII case-insensitive).
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// let head = RequestHead::from_parts("GET", HttpVersion::HTTP_1_1, "/", [("Host", "a")]);
+    /// assert_eq!(head.header("HOST"), Some(&b"a"[..]));
+    /// assert_eq!(head.header("origin"), None);
+    /// ```
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.block.first_value(name)
+    }
+
+    /// The values of every header named `name` (ASCII case-insensitive), in order.
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// let head = RequestHead::from_parts("GET", HttpVersion::HTTP_1_1, "/", [("a", "1"), ("A", "2")]);
+    /// assert_eq!(head.header_values("a").count(), 2);
+    /// ```
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.block.values(name)
+    }
+
+    /// The request's `Content-Length`, if any. Several equal values are accepted;
+    /// differing values, or a value that is not a decimal number, are an error
+    /// (RFC 7230 §3.3.2). (`Transfer-Encoding` is not handled here.)
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// let head = RequestHead::from_parts("POST", HttpVersion::HTTP_1_1, "/", [("content-length", "5")]);
+    /// assert_eq!(head.content_length(), Ok(Some(5)));
+    /// let bad = RequestHead::from_parts("POST", HttpVersion::HTTP_1_1, "/", [("content-length", "5, 6")]);
+    /// assert_eq!(bad.content_length(), Err(HandshakeError::InvalidContentLength));
+    /// ```
+    pub fn content_length(&self) -> Result<Option<u64>, HandshakeError> {
+        let mut found = None;
+        for value in self.block.values("content-length") {
+            for element in value.split(|&b| b == b',') {
+                let element = trim_ows(element);
+                if element.is_empty() || element.len() > 19 {
+                    return Err(HandshakeError::InvalidContentLength);
+                }
+                let mut n: u64 = 0;
+                for &b in element {
+                    if !b.is_ascii_digit() {
+                        return Err(HandshakeError::InvalidContentLength);
+                    }
+                    n = n * 10 + u64::from(b - b'0');
+                }
+                match found {
+                    Some(previous) if previous != n => {
+                        return Err(HandshakeError::InvalidContentLength);
+                    }
+                    _ => found = Some(n),
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// `true` if an `Upgrade` header lists the token `websocket`: the request asks for
+    /// a WebSocket (whether it is a valid one is for
+    /// [`ServerHandshake::new`](super::ServerHandshake::new) to say).
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// let head = RequestHead::from_parts("GET", HttpVersion::HTTP_1_1, "/", [("upgrade", "h2c, WebSocket")]);
+    /// assert!(head.is_websocket_upgrade());
+    /// ```
+    pub fn is_websocket_upgrade(&self) -> bool {
+        self.block
+            .values("upgrade")
+            .any(|v| list_contains(v, b"websocket"))
+    }
+
+    /// The bytes that arrived after the head's blank line: a request body, or the
+    /// first WebSocket frames.
+    ///
+    /// ```
+    /// # use socketwire::{Status, handshake::*};
+    /// let mut reader = RequestReader::new();
+    /// let head = reader.handle_input(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n\x81").unwrap().complete().unwrap();
+    /// assert_eq!(&head.leftover()[..], b"\x81");
+    /// ```
+    pub fn leftover(&self) -> &Bytes {
+        &self.leftover
+    }
+
+    /// Takes the leftover bytes out, leaving an empty buffer.
+    ///
+    /// ```
+    /// # use socketwire::{Status, handshake::*};
+    /// let mut reader = RequestReader::new();
+    /// let mut head = reader.handle_input(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nxy").unwrap().complete().unwrap();
+    /// assert_eq!(&head.take_leftover()[..], b"xy");
+    /// assert!(head.leftover().is_empty());
+    /// ```
+    pub fn take_leftover(&mut self) -> Bytes {
+        core::mem::take(&mut self.leftover)
+    }
+
+    pub(crate) fn block(&self) -> &HeaderBlock {
+        &self.block
+    }
+}
+
+/// Reads an HTTP/1.x request head from bytes arriving in chunks of any size.
+///
+/// Feed every chunk read from the socket to [`RequestReader::handle_input`]; it returns
+/// [`Status::Partial`] until the blank line that ends the head has arrived, then
+/// [`Status::Complete`] with the parsed [`RequestHead`] (whose
+/// [`leftover`](RequestHead::leftover) holds the bytes of the chunk that followed the
+/// head). Each byte is scanned once, so the total work is linear in the head's size
+/// however it is split. After `Complete` or an error the reader is empty and ready for
+/// the next request (feed it what follows the previous request's body).
+///
+/// The head is refused with [`HandshakeError::HeadTooLarge`] as soon as
+/// `max_header_bytes` bytes have arrived without its end (nothing beyond the cap is
+/// stored), and with [`HandshakeError::TooManyHeaders`] as soon as the field count
+/// goes over `max_headers`. Answer errors with
+/// [`HandshakeError::write_response`] and close the connection.
+///
+/// ```
+/// use socketwire::Status;
+/// use socketwire::handshake::RequestReader;
+///
+/// let mut reader = RequestReader::new();
+/// assert_eq!(reader.handle_input(b"GET /chat HTTP/1.1\r\nHo").unwrap(), Status::Partial);
+/// let head = match reader.handle_input(b"st: example.com\r\n\r\n").unwrap() {
+///     Status::Complete(head) => head,
+///     Status::Partial => unreachable!(),
+/// };
+/// assert_eq!(head.path(), "/chat");
+/// ```
+#[derive(Debug)]
+pub struct RequestReader {
+    scanner: HeadScanner,
+}
+
+impl Default for RequestReader {
+    fn default() -> Self {
+        RequestReader::new()
+    }
+}
+
+impl RequestReader {
+    /// A reader with the default [`HeaderLimits`] (16 KiB, 64 fields).
+    ///
+    /// ```
+    /// let reader = socketwire::handshake::RequestReader::new();
+    /// # let _ = reader;
+    /// ```
+    pub fn new() -> RequestReader {
+        RequestReader::with_limits(HeaderLimits::DEFAULT)
+    }
+
+    /// A reader with the given limits.
+    ///
+    /// ```
+    /// use socketwire::handshake::{HandshakeError, HeaderLimits, RequestReader};
+    /// let mut reader = RequestReader::with_limits(HeaderLimits { max_header_bytes: 16, max_headers: 4 });
+    /// assert_eq!(
+    ///     reader.handle_input(b"GET /a-long-path HTTP/1.1\r\n"),
+    ///     Err(HandshakeError::HeadTooLarge { max: 16 })
+    /// );
+    /// ```
+    pub fn with_limits(limits: HeaderLimits) -> RequestReader {
+        RequestReader {
+            scanner: HeadScanner::new(limits),
+        }
+    }
+
+    /// Feeds the next chunk of bytes. See the type's documentation.
+    ///
+    /// ```
+    /// use socketwire::Status;
+    /// use socketwire::handshake::RequestReader;
+    /// let mut reader = RequestReader::new();
+    /// let request = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    /// for &byte in &request[..request.len() - 1] {
+    ///     assert_eq!(reader.handle_input(&[byte]).unwrap(), Status::Partial);
+    /// }
+    /// assert!(reader.handle_input(b"\n").unwrap().is_complete());
+    /// ```
+    pub fn handle_input(&mut self, input: &[u8]) -> Result<Status<RequestHead>, HandshakeError> {
+        match self.scanner.feed(input)? {
+            None => Ok(Status::Partial),
+            Some(scanned) => RequestHead::parse(scanned).map(Status::Complete),
+        }
+    }
+
+    /// Number of bytes held while waiting for the end of the head.
+    ///
+    /// ```
+    /// let mut reader = socketwire::handshake::RequestReader::new();
+    /// reader.handle_input(b"GET / HTTP/1.1\r\n").unwrap();
+    /// assert_eq!(reader.buffered_len(), 16);
+    /// ```
+    pub fn buffered_len(&self) -> usize {
+        self.scanner.buf.len()
+    }
+}
+
+impl PartialEq for RequestHead {
+    fn eq(&self, other: &Self) -> bool {
+        self.method() == other.method()
+            && self.path() == other.path()
+            && self.version == other.version
+            && self.headers().eq(other.headers())
+            && self.leftover == other.leftover
+    }
+}
+
+impl Eq for RequestHead {}
+
+/// The head of an HTTP/1.x response: status line and header fields (the client side
+/// of the handshake reads one).
+///
+/// ```
+/// use socketwire::handshake::{ClientHandshake, ClientRequest};
+/// let mut client = ClientHandshake::new(&ClientRequest::new("example.com", "/", [7; 16])).unwrap();
+/// let err = client.handle_input(b"HTTP/1.1 403 Forbidden\r\nX: y\r\n\r\n").unwrap_err();
+/// assert_eq!(err, socketwire::handshake::HandshakeError::UnexpectedStatus(403));
+/// ```
+#[derive(Debug, Clone)]
+pub struct ResponseHead {
+    block: HeaderBlock,
+    status: u16,
+    reason: (usize, usize),
+    version: HttpVersion,
+}
+
+impl ResponseHead {
+    /// The status code, e.g. 101.
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// # let mut client = ClientHandshake::new(&ClientRequest::new("a", "/", [0; 16])).unwrap();
+    /// # let accepted = client.handle_input(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ICX+Yqv66kxgM0FcWaLWlFLwTAI=\r\n\r\n").unwrap().complete().unwrap();
+    /// assert_eq!(accepted.response.status(), 101);
+    /// ```
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The reason phrase, e.g. `Switching Protocols`.
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// # let mut client = ClientHandshake::new(&ClientRequest::new("a", "/", [0; 16])).unwrap();
+    /// # let accepted = client.handle_input(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ICX+Yqv66kxgM0FcWaLWlFLwTAI=\r\n\r\n").unwrap().complete().unwrap();
+    /// assert_eq!(accepted.response.reason(), "Switching Protocols");
+    /// ```
+    pub fn reason(&self) -> &str {
+        self.block.str(self.reason)
+    }
+
+    /// The HTTP version of the status line.
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// # let mut client = ClientHandshake::new(&ClientRequest::new("a", "/", [0; 16])).unwrap();
+    /// # let accepted = client.handle_input(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ICX+Yqv66kxgM0FcWaLWlFLwTAI=\r\n\r\n").unwrap().complete().unwrap();
+    /// assert_eq!(accepted.response.version(), HttpVersion::HTTP_1_1);
+    /// ```
+    pub fn version(&self) -> HttpVersion {
+        self.version
+    }
+
+    /// All header fields as (name, value), in order.
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// # let mut client = ClientHandshake::new(&ClientRequest::new("a", "/", [0; 16])).unwrap();
+    /// # let accepted = client.handle_input(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ICX+Yqv66kxgM0FcWaLWlFLwTAI=\r\n\r\n").unwrap().complete().unwrap();
+    /// assert!(accepted.response.headers().any(|(n, _)| n == "Sec-WebSocket-Accept"));
+    /// ```
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.block.fields()
+    }
+
+    /// The value of the first header named `name` (ASCII case-insensitive).
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// # let mut client = ClientHandshake::new(&ClientRequest::new("a", "/", [0; 16])).unwrap();
+    /// # let accepted = client.handle_input(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ICX+Yqv66kxgM0FcWaLWlFLwTAI=\r\n\r\n").unwrap().complete().unwrap();
+    /// assert_eq!(accepted.response.header("upgrade"), Some(&b"websocket"[..]));
+    /// ```
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.block.first_value(name)
+    }
+
+    /// The values of every header named `name` (ASCII case-insensitive), in order.
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// # let mut client = ClientHandshake::new(&ClientRequest::new("a", "/", [0; 16])).unwrap();
+    /// # let accepted = client.handle_input(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ICX+Yqv66kxgM0FcWaLWlFLwTAI=\r\n\r\n").unwrap().complete().unwrap();
+    /// assert_eq!(accepted.response.header_values("connection").count(), 1);
+    /// ```
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.block.values(name)
+    }
+
+    pub(crate) fn block(&self) -> &HeaderBlock {
+        &self.block
+    }
+}
+
+/// Reads a response head incrementally; the client side's twin of [`RequestReader`].
+#[derive(Debug)]
+pub(crate) struct ResponseReader {
+    scanner: HeadScanner,
+}
+
+impl ResponseReader {
+    pub(crate) fn new(limits: HeaderLimits) -> Self {
+        ResponseReader {
+            scanner: HeadScanner::new(limits),
+        }
+    }
+
+    pub(crate) fn handle_input(
+        &mut self,
+        input: &[u8],
+    ) -> Result<Status<(ResponseHead, Bytes)>, HandshakeError> {
+        let Some(ScannedHead {
+            raw,
+            header_count,
+            leftover,
+        }) = self.scanner.feed(input)?
+        else {
+            return Ok(Status::Partial);
+        };
+        let (status, reason, version, fields) = with_header_array(header_count, |headers| {
+            let mut response = httparse::Response::new(headers);
+            match response.parse(&raw) {
+                Ok(httparse::Status::Complete(_)) => {}
+                Ok(httparse::Status::Partial) => {
+                    return Err(HandshakeError::MalformedHttp("incomplete response head"));
+                }
+                Err(e) => return Err(http_error(e)),
+            }
+            let reason = span_of(&raw, response.reason.unwrap_or_default().as_bytes());
+            let version = HttpVersion {
+                major: 1,
+                minor: response.version.unwrap_or_default(),
+            };
+            Ok((
+                response.code.unwrap_or_default(),
+                reason,
+                version,
+                field_spans(&raw, response.headers),
+            ))
+        })?;
+        let head = ResponseHead {
+            block: HeaderBlock {
+                raw: Bytes::from(raw),
+                fields,
+            },
+            status,
+            reason,
+            version,
+        };
+        Ok(Status::Complete((head, leftover)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    fn request_with_headers(count: usize, value_len: usize) -> Vec<u8> {
+        let mut r = Vec::from(&b"GET /chat HTTP/1.1\r\nHost: example.com\r\n"[..]);
+        for i in 0..count {
+            r.extend_from_slice(alloc::format!("X-Filler-{i}: ").as_bytes());
+            r.extend(core::iter::repeat_n(b'v', value_len));
+            r.extend_from_slice(b"\r\n");
+        }
+        r.extend_from_slice(b"\r\n");
+        r
+    }
+
+    #[test]
+    fn byte_at_a_time_scan_is_linear() {
+        // ~16 KiB head fed one byte at a time.
+        let request = request_with_headers(60, 250);
+        assert!(request.len() > 15_000 && request.len() < 16 * 1024);
+        let mut reader = RequestReader::new();
+        let mut complete = None;
+        for &b in &request {
+            if let Status::Complete(head) = reader.handle_input(&[b]).unwrap() {
+                complete = Some(head);
+                break;
+            }
+            // Fed byte counts are the scanned byte counts: each byte is looked at once.
+        }
+        let head = complete.expect("complete");
+        assert_eq!(head.headers().count(), 61);
+        // `scanned` is reset with the buffer; measure a fresh run instead.
+        let mut scanner = HeadScanner::new(HeaderLimits::DEFAULT);
+        for &b in &request[..request.len() - 1] {
+            assert!(scanner.feed(&[b]).unwrap().is_none());
+        }
+        assert_eq!(
+            scanner.scanned,
+            request.len() - 1,
+            "every byte scanned exactly once"
+        );
+    }
+
+    #[test]
+    fn leading_empty_lines_are_skipped() {
+        let mut reader = RequestReader::new();
+        assert_eq!(reader.handle_input(b"\r\n").unwrap(), Status::Partial);
+        let head = reader
+            .handle_input(b"\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            .unwrap()
+            .complete()
+            .unwrap();
+        assert_eq!(head.path(), "/");
+    }
+
+    #[test]
+    fn bare_lf_line_endings() {
+        let mut reader = RequestReader::new();
+        let head = reader
+            .handle_input(b"GET / HTTP/1.1\nHost: a\n\nrest")
+            .unwrap()
+            .complete()
+            .unwrap();
+        assert_eq!(head.header("host"), Some(&b"a"[..]));
+        assert_eq!(&head.leftover()[..], b"rest");
+    }
+
+    #[test]
+    fn header_count_cap_is_enforced_while_scanning() {
+        let limits = HeaderLimits {
+            max_header_bytes: 1 << 20,
+            max_headers: 3,
+        };
+        let mut reader = RequestReader::with_limits(limits);
+        let r = reader.handle_input(b"GET / HTTP/1.1\r\na: 1\r\nb: 2\r\nc: 3\r\nd: 4\r\n");
+        assert_eq!(r, Err(HandshakeError::TooManyHeaders { max: 3 }));
+        let mut reader = RequestReader::with_limits(limits);
+        let r = reader.handle_input(b"GET / HTTP/1.1\r\na: 1\r\nb: 2\r\nc: 3\r\n\r\n");
+        assert_eq!(r.unwrap().complete().unwrap().headers().count(), 3);
+    }
+
+    #[test]
+    fn over_64_headers_use_the_heap_array() {
+        let limits = HeaderLimits {
+            max_header_bytes: 1 << 20,
+            max_headers: 200,
+        };
+        let request = request_with_headers(150, 3);
+        let mut reader = RequestReader::with_limits(limits);
+        let head = reader.handle_input(&request).unwrap().complete().unwrap();
+        assert_eq!(head.headers().count(), 151);
+    }
+
+    #[test]
+    fn cap_exactly_fits() {
+        let request = request_with_headers(2, 10);
+        let limits = HeaderLimits {
+            max_header_bytes: request.len(),
+            max_headers: 64,
+        };
+        let mut reader = RequestReader::with_limits(limits);
+        assert!(reader.handle_input(&request).unwrap().is_complete());
+        let limits = HeaderLimits {
+            max_header_bytes: request.len() - 1,
+            max_headers: 64,
+        };
+        let mut reader = RequestReader::with_limits(limits);
+        assert_eq!(
+            reader.handle_input(&request),
+            Err(HandshakeError::HeadTooLarge {
+                max: request.len() - 1
+            })
+        );
+    }
+
+    #[test]
+    fn content_length_forms() {
+        let head = |v: &str| {
+            RequestHead::from_parts("POST", HttpVersion::HTTP_1_1, "/", [("Content-Length", v)])
+        };
+        assert_eq!(head("0").content_length(), Ok(Some(0)));
+        assert_eq!(head("7, 7").content_length(), Ok(Some(7)));
+        assert!(head("-1").content_length().is_err());
+        assert!(head("").content_length().is_err());
+        assert!(head("99999999999999999999").content_length().is_err());
+        let none = RequestHead::from_parts("GET", HttpVersion::HTTP_1_1, "/", [("a", "b")]);
+        assert_eq!(none.content_length(), Ok(None));
+    }
+}

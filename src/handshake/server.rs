@@ -1,0 +1,545 @@
+//! The server side: validating an upgrade request (RFC 6455 §4.2.1) and writing the
+//! `101 Switching Protocols` response (§4.2.2).
+
+use alloc::vec::Vec;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::extensions::{parse_extensions_into, validate_extensions};
+use super::head::{HttpVersion, RequestHead};
+use super::tokens::{is_field_value_byte, is_token, list_contains, list_elements};
+use super::{ExtensionOffer, HandshakeError, HandshakeMisuse, accept_key};
+
+/// What the server answers a valid upgrade request with: the chosen subprotocol, the
+/// negotiated extensions, and any extra headers (cookies…).
+///
+/// ```
+/// use socketwire::handshake::AcceptOptions;
+/// let options = AcceptOptions {
+///     protocol: Some("chat"),
+///     extensions: Some("permessage-deflate; server_no_context_takeover"),
+///     ..AcceptOptions::default()
+/// };
+/// assert!(options.headers.is_empty());
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AcceptOptions<'a> {
+    /// The subprotocol to select; it must be one the client offered.
+    pub protocol: Option<&'a str>,
+    /// The `Sec-WebSocket-Extensions` response value (e.g. from the deflate
+    /// negotiation); it must follow the §9.1 grammar.
+    pub extensions: Option<&'a str>,
+    /// Extra header fields to add to the response, as (name, value).
+    pub headers: &'a [(&'a str, &'a str)],
+}
+
+/// Indices into the head's fields found while validating.
+#[derive(Debug, Clone, Copy)]
+struct ValidatedFields {
+    host: usize,
+    origin: Option<usize>,
+    key: [u8; 24],
+}
+
+/// A validated WebSocket upgrade request (RFC 6455 §4.2.1), ready to be answered.
+///
+/// Build it from a [`RequestHead`] read by [`RequestReader`](super::RequestReader)
+/// ([`ServerHandshake::new`]) or from parts a host HTTP server already parsed
+/// ([`ServerHandshake::from_parts`]). Then look at what the client offered (path,
+/// origin, subprotocols, extensions), and either write the 101 response with
+/// [`ServerHandshake::write_accept`] and hand [`ServerHandshake::into_leftover`] to the
+/// WebSocket connection, or refuse with an HTTP error of your own.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use socketwire::Status;
+/// use socketwire::handshake::{AcceptOptions, RequestReader, ServerHandshake};
+///
+/// let request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
+///     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+///     Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\r\n";
+/// let mut reader = RequestReader::new();
+/// let Status::Complete(head) = reader.handle_input(request).unwrap() else { unreachable!() };
+/// let mut out = BytesMut::new();
+/// match ServerHandshake::new(head) {
+///     Ok(handshake) => {
+///         assert!(handshake.protocols().eq(["chat", "superchat"]));
+///         let options = AcceptOptions { protocol: Some("chat"), ..Default::default() };
+///         handshake.write_accept(&options, &mut out).unwrap();
+///         let _leftover = handshake.into_leftover(); // give to the WebSocket connection
+///     }
+///     Err(error) => error.write_response(&mut out), // then close
+/// }
+/// assert!(out.starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"));
+/// assert!(std::str::from_utf8(&out).unwrap()
+///     .contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct ServerHandshake {
+    head: RequestHead,
+    fields: ValidatedFields,
+}
+
+/// Checks every rule of RFC 6455 §4.2.1 without consuming the head.
+///
+/// ```
+/// use socketwire::handshake::{HandshakeError, HttpVersion, RequestHead, validate_request};
+/// let head = RequestHead::from_parts("GET", HttpVersion::HTTP_1_1, "/", [("host", "a")]);
+/// assert_eq!(validate_request(&head), Err(HandshakeError::MissingUpgradeWebsocket));
+/// ```
+pub fn validate_request(head: &RequestHead) -> Result<(), HandshakeError> {
+    validate(head).map(|_| ())
+}
+
+fn validate(head: &RequestHead) -> Result<ValidatedFields, HandshakeError> {
+    // §4.2.1: "1. An HTTP/1.1 or higher GET request, including a "Request-URI""
+    if head.method() != "GET" {
+        return Err(HandshakeError::MethodNotGet);
+    }
+    if head.version() < HttpVersion::HTTP_1_1 {
+        return Err(HandshakeError::HttpVersionTooOld);
+    }
+    let mut host = None;
+    let mut origin = None;
+    let mut upgrade = false;
+    let mut connection = false;
+    let mut key: Option<&[u8]> = None;
+    let mut version: Option<&[u8]> = None;
+    let mut protocols_valid = true;
+    let mut extensions_error = None;
+    let duplicate = |name| Err(HandshakeError::DuplicateHeader(name));
+    for (index, (name, value)) in head.block().raw_fields().enumerate() {
+        if name.eq_ignore_ascii_case(b"host") {
+            // RFC 7230 §5.4: a request with more than one Host field gets a 400.
+            if host.is_some() {
+                return duplicate("Host");
+            }
+            if core::str::from_utf8(value).is_err() {
+                return Err(HandshakeError::MalformedHttp("Host is not UTF-8"));
+            }
+            host = Some(index);
+        } else if name.eq_ignore_ascii_case(b"upgrade") {
+            upgrade |= list_contains(value, b"websocket");
+        } else if name.eq_ignore_ascii_case(b"connection") {
+            connection |= list_contains(value, b"upgrade");
+        } else if name.eq_ignore_ascii_case(b"sec-websocket-key") {
+            // §11.3.1: "The |Sec-WebSocket-Key| header field MUST NOT appear more than
+            // once in an HTTP request."
+            if key.replace(value).is_some() {
+                return duplicate("Sec-WebSocket-Key");
+            }
+        } else if name.eq_ignore_ascii_case(b"sec-websocket-version") {
+            // §11.3.5: "The |Sec-WebSocket-Version| header field MUST NOT appear more
+            // than once in an HTTP request."
+            if version.replace(value).is_some() {
+                return duplicate("Sec-WebSocket-Version");
+            }
+        } else if name.eq_ignore_ascii_case(b"sec-websocket-protocol") {
+            // §4.1: subprotocol names are tokens (§11.3.4: 1#token).
+            protocols_valid &= list_elements(value).all(is_token);
+        } else if name.eq_ignore_ascii_case(b"sec-websocket-extensions") {
+            if extensions_error.is_none() {
+                extensions_error = validate_extensions(value).err();
+            }
+        } else if name.eq_ignore_ascii_case(b"origin") && origin.is_none() {
+            if core::str::from_utf8(value).is_err() {
+                return Err(HandshakeError::MalformedHttp("Origin is not UTF-8"));
+            }
+            origin = Some(index);
+        }
+    }
+    // §4.2.1: "2. A |Host| header field containing the server's authority."
+    let Some(host) = host else {
+        return Err(HandshakeError::MissingHost);
+    };
+    // §4.2.1: "3. An |Upgrade| header field containing the value "websocket", treated
+    // as an ASCII case-insensitive value."
+    if !upgrade {
+        return Err(HandshakeError::MissingUpgradeWebsocket);
+    }
+    // §4.2.1: "4. A |Connection| header field that includes the token "Upgrade",
+    // treated as an ASCII case-insensitive value."
+    if !connection {
+        return Err(HandshakeError::MissingConnectionUpgrade);
+    }
+    // §4.2.1: "6. A |Sec-WebSocket-Version| header field, with a value of 13."
+    // (Checked before the key so that an old client learns the version: §4.4.)
+    match version {
+        None => return Err(HandshakeError::MissingVersion),
+        Some(b"13") => {}
+        Some(_) => return Err(HandshakeError::UnsupportedVersion),
+    }
+    // §4.2.1: "5. A |Sec-WebSocket-Key| header field with a base64-encoded value
+    // that, when decoded, is 16 bytes in length."
+    let key = decode_key(key.ok_or(HandshakeError::MissingKey)?)?;
+    if !protocols_valid {
+        return Err(HandshakeError::InvalidSubprotocolList);
+    }
+    if let Some(error) = extensions_error {
+        return Err(error);
+    }
+    Ok(ValidatedFields { host, origin, key })
+}
+
+fn decode_key(value: &[u8]) -> Result<[u8; 24], HandshakeError> {
+    let key: [u8; 24] = value.try_into().map_err(|_| HandshakeError::InvalidKey)?;
+    let mut decoded = [0u8; 24];
+    match STANDARD.decode_slice(key, &mut decoded) {
+        Ok(16) => Ok(key),
+        _ => Err(HandshakeError::InvalidKey),
+    }
+}
+
+impl ServerHandshake {
+    /// Validates `head` against every rule of RFC 6455 §4.2.1. On error, answer with
+    /// [`HandshakeError::write_response`] (400, or 426 for a missing or unsupported
+    /// version) and close the connection.
+    ///
+    /// ```
+    /// use socketwire::handshake::{HandshakeError, HttpVersion, RequestHead, ServerHandshake};
+    /// let head = RequestHead::from_parts("GET", HttpVersion::HTTP_1_1, "/", [
+    ///     ("host", "a"), ("upgrade", "websocket"), ("connection", "Upgrade"),
+    ///     ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="), ("sec-websocket-version", "8"),
+    /// ]);
+    /// let error = ServerHandshake::new(head).unwrap_err();
+    /// assert_eq!(error, HandshakeError::UnsupportedVersion);
+    /// assert_eq!(error.status(), 426);
+    /// ```
+    pub fn new(head: RequestHead) -> Result<ServerHandshake, HandshakeError> {
+        let fields = validate(&head)?;
+        Ok(ServerHandshake { head, fields })
+    }
+
+    /// Validates a request a host HTTP server (hyper, axum…) already parsed: method,
+    /// version, request target and the header fields as (name, value) pairs.
+    ///
+    /// ```
+    /// use socketwire::handshake::{HttpVersion, ServerHandshake};
+    /// let handshake = ServerHandshake::from_parts("GET", HttpVersion::HTTP_1_1, "/ws", [
+    ///     ("host", "example.com"), ("upgrade", "websocket"), ("connection", "keep-alive, Upgrade"),
+    ///     ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="), ("sec-websocket-version", "13"),
+    /// ]).unwrap();
+    /// // A host server writes its own 101 with this value:
+    /// assert_eq!(&handshake.accept_key(), b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    /// ```
+    pub fn from_parts<N, V>(
+        method: &str,
+        version: HttpVersion,
+        target: &str,
+        headers: impl IntoIterator<Item = (N, V)>,
+    ) -> Result<ServerHandshake, HandshakeError>
+    where
+        N: AsRef<str>,
+        V: AsRef<[u8]>,
+    {
+        ServerHandshake::new(RequestHead::from_parts(method, version, target, headers))
+    }
+
+    /// The request target (path and query), e.g. `/chat?room=1`.
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// # let handshake = ServerHandshake::from_parts("GET", HttpVersion::HTTP_1_1, "/chat", [
+    /// #     ("Host", "server.example.com"), ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+    /// #     ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="), ("Origin", "http://example.com"),
+    /// #     ("Sec-WebSocket-Protocol", "chat, superchat"), ("Sec-WebSocket-Version", "13"),
+    /// #     ("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits"),
+    /// #     ("User-Agent", "test"),
+    /// # ]).unwrap();
+    /// assert_eq!(handshake.path(), "/chat");
+    /// ```
+    pub fn path(&self) -> &str {
+        self.head.path()
+    }
+
+    /// The `Host` header's value.
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// # let handshake = ServerHandshake::from_parts("GET", HttpVersion::HTTP_1_1, "/chat", [
+    /// #     ("Host", "server.example.com"), ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+    /// #     ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="), ("Origin", "http://example.com"),
+    /// #     ("Sec-WebSocket-Protocol", "chat, superchat"), ("Sec-WebSocket-Version", "13"),
+    /// #     ("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits"),
+    /// #     ("User-Agent", "test"),
+    /// # ]).unwrap();
+    /// assert_eq!(handshake.host(), "server.example.com");
+    /// ```
+    pub fn host(&self) -> &str {
+        self.field_str(self.fields.host)
+    }
+
+    /// The `Origin` header's value, if any (browsers always send one; check it
+    /// against the origins you serve).
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// # let handshake = ServerHandshake::from_parts("GET", HttpVersion::HTTP_1_1, "/chat", [
+    /// #     ("Host", "server.example.com"), ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+    /// #     ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="), ("Origin", "http://example.com"),
+    /// #     ("Sec-WebSocket-Protocol", "chat, superchat"), ("Sec-WebSocket-Version", "13"),
+    /// #     ("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits"),
+    /// #     ("User-Agent", "test"),
+    /// # ]).unwrap();
+    /// assert_eq!(handshake.origin(), Some("http://example.com"));
+    /// ```
+    pub fn origin(&self) -> Option<&str> {
+        self.fields.origin.map(|i| self.field_str(i))
+    }
+
+    /// The `Sec-WebSocket-Key` value (24 base64 characters).
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// # let handshake = ServerHandshake::from_parts("GET", HttpVersion::HTTP_1_1, "/chat", [
+    /// #     ("Host", "server.example.com"), ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+    /// #     ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="), ("Origin", "http://example.com"),
+    /// #     ("Sec-WebSocket-Protocol", "chat, superchat"), ("Sec-WebSocket-Version", "13"),
+    /// #     ("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits"),
+    /// #     ("User-Agent", "test"),
+    /// # ]).unwrap();
+    /// assert_eq!(handshake.key(), "dGhlIHNhbXBsZSBub25jZQ==");
+    /// ```
+    pub fn key(&self) -> &str {
+        core::str::from_utf8(&self.fields.key).unwrap_or_default()
+    }
+
+    /// The `Sec-WebSocket-Accept` value for this request's key.
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// # let handshake = ServerHandshake::from_parts("GET", HttpVersion::HTTP_1_1, "/chat", [
+    /// #     ("Host", "server.example.com"), ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+    /// #     ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="), ("Origin", "http://example.com"),
+    /// #     ("Sec-WebSocket-Protocol", "chat, superchat"), ("Sec-WebSocket-Version", "13"),
+    /// #     ("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits"),
+    /// #     ("User-Agent", "test"),
+    /// # ]).unwrap();
+    /// assert_eq!(&handshake.accept_key(), b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    /// ```
+    pub fn accept_key(&self) -> [u8; 28] {
+        accept_key(&self.fields.key)
+    }
+
+    /// The subprotocols the client offered, in its order of preference, across all
+    /// `Sec-WebSocket-Protocol` headers.
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// # let handshake = ServerHandshake::from_parts("GET", HttpVersion::HTTP_1_1, "/chat", [
+    /// #     ("Host", "server.example.com"), ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+    /// #     ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="), ("Origin", "http://example.com"),
+    /// #     ("Sec-WebSocket-Protocol", "chat, superchat"), ("Sec-WebSocket-Version", "13"),
+    /// #     ("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits"),
+    /// #     ("User-Agent", "test"),
+    /// # ]).unwrap();
+    /// assert!(handshake.protocols().eq(["chat", "superchat"]));
+    /// ```
+    pub fn protocols(&self) -> impl Iterator<Item = &str> {
+        self.head
+            .header_values("sec-websocket-protocol")
+            .flat_map(list_elements)
+            .map(|p| core::str::from_utf8(p).unwrap_or_default())
+    }
+
+    /// `true` if the client offered subprotocol `name` (compared exactly).
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// # let handshake = ServerHandshake::from_parts("GET", HttpVersion::HTTP_1_1, "/chat", [
+    /// #     ("Host", "server.example.com"), ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+    /// #     ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="), ("Origin", "http://example.com"),
+    /// #     ("Sec-WebSocket-Protocol", "chat, superchat"), ("Sec-WebSocket-Version", "13"),
+    /// #     ("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits"),
+    /// #     ("User-Agent", "test"),
+    /// # ]).unwrap();
+    /// assert!(handshake.offers_protocol("chat"));
+    /// assert!(!handshake.offers_protocol("Chat"));
+    /// ```
+    pub fn offers_protocol(&self, name: &str) -> bool {
+        self.protocols().any(|p| p == name)
+    }
+
+    /// The extensions the client offered, parsed (§9.1), across all
+    /// `Sec-WebSocket-Extensions` headers, in order.
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// # let handshake = ServerHandshake::from_parts("GET", HttpVersion::HTTP_1_1, "/chat", [
+    /// #     ("Host", "server.example.com"), ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+    /// #     ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="), ("Origin", "http://example.com"),
+    /// #     ("Sec-WebSocket-Protocol", "chat, superchat"), ("Sec-WebSocket-Version", "13"),
+    /// #     ("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits"),
+    /// #     ("User-Agent", "test"),
+    /// # ]).unwrap();
+    /// let offers = handshake.extensions();
+    /// assert_eq!(offers[0].name, "permessage-deflate");
+    /// assert_eq!(offers[0].params[0].name, "client_max_window_bits");
+    /// ```
+    pub fn extensions(&self) -> Vec<ExtensionOffer> {
+        let mut offers = Vec::new();
+        for value in self.head.header_values("sec-websocket-extensions") {
+            // Validated in `new`, so this cannot fail.
+            let _ = parse_extensions_into(value, &mut offers);
+        }
+        offers
+    }
+
+    /// The whole request head, for any other header (cookies, authorization…).
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// # let handshake = ServerHandshake::from_parts("GET", HttpVersion::HTTP_1_1, "/chat", [
+    /// #     ("Host", "server.example.com"), ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+    /// #     ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="), ("Origin", "http://example.com"),
+    /// #     ("Sec-WebSocket-Protocol", "chat, superchat"), ("Sec-WebSocket-Version", "13"),
+    /// #     ("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits"),
+    /// #     ("User-Agent", "test"),
+    /// # ]).unwrap();
+    /// assert_eq!(handshake.head().header("user-agent"), Some(&b"test"[..]));
+    /// ```
+    pub fn head(&self) -> &RequestHead {
+        &self.head
+    }
+
+    /// Writes the `101 Switching Protocols` response (§4.2.2) into `out`, with
+    /// `Sec-WebSocket-Accept`, the chosen subprotocol and extensions, and extra headers.
+    /// Fails, writing nothing, if the subprotocol was not offered or a value would
+    /// not be a valid header.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use socketwire::handshake::{AcceptOptions, HandshakeMisuse};
+    /// # use socketwire::handshake::*;
+    /// # let handshake = ServerHandshake::from_parts("GET", HttpVersion::HTTP_1_1, "/chat", [
+    /// #     ("Host", "server.example.com"), ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+    /// #     ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="), ("Origin", "http://example.com"),
+    /// #     ("Sec-WebSocket-Protocol", "chat, superchat"), ("Sec-WebSocket-Version", "13"),
+    /// #     ("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits"),
+    /// #     ("User-Agent", "test"),
+    /// # ]).unwrap();
+    /// let mut out = BytesMut::new();
+    /// let bad = AcceptOptions { protocol: Some("other"), ..Default::default() };
+    /// assert_eq!(handshake.write_accept(&bad, &mut out), Err(HandshakeMisuse::SubprotocolNotOffered));
+    /// assert!(out.is_empty());
+    /// let options = AcceptOptions { protocol: Some("chat"), headers: &[("Set-Cookie", "a=b")], ..Default::default() };
+    /// handshake.write_accept(&options, &mut out).unwrap();
+    /// assert_eq!(&out[..], &b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+    ///     Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\
+    ///     Sec-WebSocket-Protocol: chat\r\nSet-Cookie: a=b\r\n\r\n"[..]);
+    /// ```
+    pub fn write_accept(
+        &self,
+        options: &AcceptOptions<'_>,
+        out: &mut BytesMut,
+    ) -> Result<(), HandshakeMisuse> {
+        if let Some(protocol) = options.protocol {
+            // §4.2.2: the selected subprotocol must be one the client offered.
+            if !self.offers_protocol(protocol) {
+                return Err(HandshakeMisuse::SubprotocolNotOffered);
+            }
+        }
+        if let Some(extensions) = options.extensions {
+            validate_extensions(extensions.as_bytes())
+                .map_err(|_| HandshakeMisuse::InvalidExtensions)?;
+        }
+        check_extra_headers(options.headers)?;
+        write_switching_protocols(&self.accept_key(), options, out);
+        Ok(())
+    }
+
+    /// The bytes that followed the request head (the first WebSocket frames, if the
+    /// client did not wait for the 101): hand them to the WebSocket connection.
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// # let handshake = ServerHandshake::from_parts("GET", HttpVersion::HTTP_1_1, "/chat", [
+    /// #     ("Host", "server.example.com"), ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+    /// #     ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="), ("Origin", "http://example.com"),
+    /// #     ("Sec-WebSocket-Protocol", "chat, superchat"), ("Sec-WebSocket-Version", "13"),
+    /// #     ("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits"),
+    /// #     ("User-Agent", "test"),
+    /// # ]).unwrap();
+    /// assert!(handshake.leftover().is_empty());
+    /// ```
+    pub fn leftover(&self) -> &Bytes {
+        self.head.leftover()
+    }
+
+    /// Consumes the handshake, returning the leftover bytes.
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// # let handshake = ServerHandshake::from_parts("GET", HttpVersion::HTTP_1_1, "/chat", [
+    /// #     ("Host", "server.example.com"), ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+    /// #     ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="), ("Origin", "http://example.com"),
+    /// #     ("Sec-WebSocket-Protocol", "chat, superchat"), ("Sec-WebSocket-Version", "13"),
+    /// #     ("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits"),
+    /// #     ("User-Agent", "test"),
+    /// # ]).unwrap();
+    /// let leftover: bytes::Bytes = handshake.into_leftover();
+    /// assert!(leftover.is_empty());
+    /// ```
+    pub fn into_leftover(mut self) -> Bytes {
+        self.head.take_leftover()
+    }
+
+    fn field_str(&self, index: usize) -> &str {
+        self.head
+            .block()
+            .raw_fields()
+            .nth(index)
+            .and_then(|(_, v)| core::str::from_utf8(v).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// Rejects extra header fields that would break the response (header injection).
+pub(crate) fn check_extra_headers(headers: &[(&str, &str)]) -> Result<(), HandshakeMisuse> {
+    for (name, value) in headers {
+        if !is_token(name.as_bytes()) {
+            return Err(HandshakeMisuse::InvalidHeaderName);
+        }
+        if !value.bytes().all(is_field_value_byte) {
+            return Err(HandshakeMisuse::InvalidHeaderValue);
+        }
+    }
+    Ok(())
+}
+
+fn write_switching_protocols(accept: &[u8; 28], options: &AcceptOptions<'_>, out: &mut BytesMut) {
+    const HEAD: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Accept: ";
+    let mut len = HEAD.len() + accept.len() + 4;
+    if let Some(p) = options.protocol {
+        len += 26 + p.len();
+    }
+    if let Some(e) = options.extensions {
+        len += 28 + e.len();
+    }
+    for (n, v) in options.headers {
+        len += n.len() + v.len() + 4;
+    }
+    out.reserve(len);
+    out.put_slice(HEAD);
+    out.put_slice(accept);
+    out.put_slice(b"\r\n");
+    if let Some(protocol) = options.protocol {
+        out.put_slice(b"Sec-WebSocket-Protocol: ");
+        out.put_slice(protocol.as_bytes());
+        out.put_slice(b"\r\n");
+    }
+    if let Some(extensions) = options.extensions {
+        out.put_slice(b"Sec-WebSocket-Extensions: ");
+        out.put_slice(extensions.as_bytes());
+        out.put_slice(b"\r\n");
+    }
+    for (name, value) in options.headers {
+        out.put_slice(name.as_bytes());
+        out.put_slice(b": ");
+        out.put_slice(value.as_bytes());
+        out.put_slice(b"\r\n");
+    }
+    out.put_slice(b"\r\n");
+}

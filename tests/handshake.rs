@@ -1,0 +1,784 @@
+//! Spec vectors, rejection tables, caps, chunking invariance and round trips for the
+//! opening handshake (RFC 6455 §4).
+
+use bytes::BytesMut;
+use proptest::prelude::*;
+use socketwire::Status;
+use socketwire::handshake::{
+    AcceptOptions, ClientHandshake, ClientRequest, HandshakeError, HandshakeMisuse, HeaderLimits,
+    HttpVersion, RequestHead, RequestReader, ServerHandshake, accept_key, parse_extensions,
+};
+
+const RFC_REQUEST: &[u8] = b"GET /chat HTTP/1.1\r\n\
+Host: server.example.com\r\n\
+Upgrade: websocket\r\n\
+Connection: Upgrade\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+Origin: http://example.com\r\n\
+Sec-WebSocket-Protocol: chat, superchat\r\n\
+Sec-WebSocket-Version: 13\r\n\r\n";
+
+/// A valid request with one header replaced (`Some`) or removed (`None`), and optional
+/// method/version overrides.
+fn request_with(method: &str, version: &str, replace: &[(&str, Option<&str>)]) -> Vec<u8> {
+    let mut headers: Vec<(String, String)> = [
+        ("Host", "server.example.com"),
+        ("Upgrade", "websocket"),
+        ("Connection", "Upgrade"),
+        ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ("Sec-WebSocket-Version", "13"),
+    ]
+    .iter()
+    .map(|(n, v)| (n.to_string(), v.to_string()))
+    .collect();
+    for (name, value) in replace {
+        headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        if let Some(v) = value {
+            headers.push((name.to_string(), v.to_string()));
+        }
+    }
+    let mut out = format!("{method} /chat {version}\r\n");
+    for (n, v) in headers {
+        out.push_str(&format!("{n}: {v}\r\n"));
+    }
+    out.push_str("\r\n");
+    out.into_bytes()
+}
+
+fn read_request(bytes: &[u8]) -> Result<RequestHead, HandshakeError> {
+    match RequestReader::new().handle_input(bytes)? {
+        Status::Complete(head) => Ok(head),
+        Status::Partial => panic!("incomplete request"),
+    }
+}
+
+fn server_result(bytes: &[u8]) -> Result<ServerHandshake, HandshakeError> {
+    ServerHandshake::new(read_request(bytes)?)
+}
+
+#[test]
+fn accept_key_vectors() {
+    let vectors = [
+        ("dGhlIHNhbXBsZSBub25jZQ==", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+        ("x3JJHMbDL1EzLkh9GBhXDw==", "HSmrc0sMlYUkAGmm5OPpG2HaGWk="),
+        ("w4v7O6xFTi36lq3RNcgctw==", "Oy4NRAQ13jhfONC7bP8dTKb4PTU="),
+        ("ovv/5Eehx5xZATgU2Av4qA==", "dOV1w5K5vmsGIHTQUalJeb04Wlg="),
+    ];
+    for (key, accept) in vectors {
+        assert_eq!(&accept_key(key.as_bytes()), accept.as_bytes(), "{key}");
+        let request = request_with("GET", "HTTP/1.1", &[("Sec-WebSocket-Key", Some(key))]);
+        let handshake = server_result(&request).unwrap();
+        let mut out = BytesMut::new();
+        handshake
+            .write_accept(&AcceptOptions::default(), &mut out)
+            .unwrap();
+        let text = std::str::from_utf8(&out).unwrap();
+        assert!(text.contains(&format!("\r\nSec-WebSocket-Accept: {accept}\r\n")));
+    }
+}
+
+#[test]
+fn rfc_request_is_accepted() {
+    let handshake = server_result(RFC_REQUEST).unwrap();
+    assert_eq!(handshake.path(), "/chat");
+    assert_eq!(handshake.host(), "server.example.com");
+    assert_eq!(handshake.origin(), Some("http://example.com"));
+    assert_eq!(handshake.key(), "dGhlIHNhbXBsZSBub25jZQ==");
+    assert!(handshake.protocols().eq(["chat", "superchat"]));
+    let mut out = BytesMut::new();
+    let options = AcceptOptions {
+        protocol: Some("chat"),
+        ..Default::default()
+    };
+    handshake.write_accept(&options, &mut out).unwrap();
+    assert_eq!(
+        &out[..],
+        &b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: chat\r\n\r\n"[..]
+    );
+}
+
+#[test]
+fn every_rejection_rule_with_its_status() {
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a [(&'a str, Option<&'a str>)],
+        u16,
+    );
+    let cases: &[Case<'_>] = &[
+        (
+            "version 12",
+            "GET",
+            "HTTP/1.1",
+            &[("Sec-WebSocket-Version", Some("12"))],
+            426,
+        ),
+        (
+            "version 14",
+            "GET",
+            "HTTP/1.1",
+            &[("Sec-WebSocket-Version", Some("14"))],
+            426,
+        ),
+        (
+            "version abc",
+            "GET",
+            "HTTP/1.1",
+            &[("Sec-WebSocket-Version", Some("abc"))],
+            426,
+        ),
+        (
+            "version 8",
+            "GET",
+            "HTTP/1.1",
+            &[("Sec-WebSocket-Version", Some("8"))],
+            426,
+        ),
+        (
+            "version 13, 8",
+            "GET",
+            "HTTP/1.1",
+            &[("Sec-WebSocket-Version", Some("13, 8"))],
+            426,
+        ),
+        (
+            "missing version",
+            "GET",
+            "HTTP/1.1",
+            &[("Sec-WebSocket-Version", None)],
+            426,
+        ),
+        (
+            "missing key",
+            "GET",
+            "HTTP/1.1",
+            &[("Sec-WebSocket-Key", None)],
+            400,
+        ),
+        // base64 of 15 bytes (20 chars) and of 17 bytes (24 chars, one '=').
+        (
+            "key of 15 bytes",
+            "GET",
+            "HTTP/1.1",
+            &[("Sec-WebSocket-Key", Some("AAAAAAAAAAAAAAAAAAAA"))],
+            400,
+        ),
+        (
+            "key of 17 bytes",
+            "GET",
+            "HTTP/1.1",
+            &[("Sec-WebSocket-Key", Some("AAAAAAAAAAAAAAAAAAAAAAA="))],
+            400,
+        ),
+        (
+            "non-base64 key",
+            "GET",
+            "HTTP/1.1",
+            &[("Sec-WebSocket-Key", Some("!!!!!!!!!!!!!!!!!!!!!!=="))],
+            400,
+        ),
+        (
+            "missing upgrade",
+            "GET",
+            "HTTP/1.1",
+            &[("Upgrade", None)],
+            400,
+        ),
+        (
+            "upgrade h2c",
+            "GET",
+            "HTTP/1.1",
+            &[("Upgrade", Some("h2c"))],
+            400,
+        ),
+        (
+            "connection keep-alive",
+            "GET",
+            "HTTP/1.1",
+            &[("Connection", Some("keep-alive"))],
+            400,
+        ),
+        (
+            "missing connection",
+            "GET",
+            "HTTP/1.1",
+            &[("Connection", None)],
+            400,
+        ),
+        ("POST", "POST", "HTTP/1.1", &[], 400),
+        ("HTTP/1.0", "GET", "HTTP/1.0", &[], 400),
+        ("missing host", "GET", "HTTP/1.1", &[("Host", None)], 400),
+        (
+            "bad protocol list",
+            "GET",
+            "HTTP/1.1",
+            &[("Sec-WebSocket-Protocol", Some("a b"))],
+            400,
+        ),
+        (
+            "bad extensions",
+            "GET",
+            "HTTP/1.1",
+            &[("Sec-WebSocket-Extensions", Some("x; y=\""))],
+            400,
+        ),
+    ];
+    for (what, method, version, replace, status) in cases {
+        let request = request_with(method, version, replace);
+        let error = server_result(&request).expect_err(what);
+        assert_eq!(error.status(), *status, "{what}: {error:?}");
+        let mut out = BytesMut::new();
+        error.write_response(&mut out);
+        let text = std::str::from_utf8(&out).unwrap();
+        assert!(text.starts_with(&format!("HTTP/1.1 {status} ")), "{what}");
+        assert!(text.contains("\r\nContent-Length: 0\r\n"), "{what}");
+        assert!(text.contains("close\r\n"), "{what}");
+        assert_eq!(
+            text.contains("\r\nSec-WebSocket-Version: 13\r\n"),
+            *status == 426,
+            "{what}"
+        );
+    }
+}
+
+#[test]
+fn repeated_key_or_host_is_rejected() {
+    let mut request = request_with("GET", "HTTP/1.1", &[]);
+    request.truncate(request.len() - 2);
+    request.extend_from_slice(b"Sec-WebSocket-Key: x3JJHMbDL1EzLkh9GBhXDw==\r\n\r\n");
+    assert_eq!(
+        server_result(&request).unwrap_err(),
+        HandshakeError::DuplicateHeader("Sec-WebSocket-Key")
+    );
+    let mut request = request_with("GET", "HTTP/1.1", &[]);
+    request.truncate(request.len() - 2);
+    request.extend_from_slice(b"Host: other\r\n\r\n");
+    assert_eq!(server_result(&request).unwrap_err().status(), 400);
+}
+
+#[test]
+fn repeated_and_comma_joined_headers_are_lists() {
+    let request = b"GET /ws HTTP/1.1\r\nhost: a\r\nUPGRADE: h2c, WebSocket\r\n\
+connection: keep-alive\r\nConnection: foo, upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+sec-websocket-version: 13\r\nSec-WebSocket-Protocol: a\r\nSec-WebSocket-Protocol: b,c\r\n\
+Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\
+Sec-WebSocket-Extensions: x-foo\r\n\r\n";
+    let handshake = server_result(request).unwrap();
+    assert!(handshake.protocols().eq(["a", "b", "c"]));
+    let names: Vec<String> = handshake.extensions().into_iter().map(|e| e.name).collect();
+    assert_eq!(names, ["permessage-deflate", "x-foo"]);
+    assert_eq!(handshake.origin(), None);
+}
+
+#[test]
+fn http_2_0_style_versions_are_later_than_1_1() {
+    let head = RequestHead::from_parts(
+        "GET",
+        HttpVersion { major: 2, minor: 0 },
+        "/",
+        [
+            ("host", "a"),
+            ("upgrade", "websocket"),
+            ("connection", "upgrade"),
+            ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ("sec-websocket-version", "13"),
+        ],
+    );
+    assert!(ServerHandshake::new(head).is_ok());
+}
+
+#[test]
+fn write_accept_misuse_writes_nothing() {
+    let handshake = server_result(RFC_REQUEST).unwrap();
+    let mut out = BytesMut::new();
+    let cases = [
+        (
+            AcceptOptions {
+                protocol: Some("superchat2"),
+                ..Default::default()
+            },
+            HandshakeMisuse::SubprotocolNotOffered,
+        ),
+        (
+            AcceptOptions {
+                extensions: Some("permessage-deflate\r\nX-Evil: 1"),
+                ..Default::default()
+            },
+            HandshakeMisuse::InvalidExtensions,
+        ),
+        (
+            AcceptOptions {
+                headers: &[("X-Evil", "a\r\nb: c")],
+                ..Default::default()
+            },
+            HandshakeMisuse::InvalidHeaderValue,
+        ),
+        (
+            AcceptOptions {
+                headers: &[("X Evil", "a")],
+                ..Default::default()
+            },
+            HandshakeMisuse::InvalidHeaderName,
+        ),
+    ];
+    for (options, misuse) in cases {
+        assert_eq!(handshake.write_accept(&options, &mut out), Err(misuse));
+        assert!(out.is_empty());
+    }
+}
+
+#[test]
+fn header_cap_refuses_without_reading_more() {
+    let limits = HeaderLimits {
+        max_header_bytes: 1024,
+        max_headers: 64,
+    };
+    // One byte at a time: the error comes with the 1024th byte, never later.
+    let mut long = b"GET / HTTP/1.1\r\nX-Long: ".to_vec();
+    long.extend(std::iter::repeat_n(b'a', 4096));
+    let mut reader = RequestReader::with_limits(limits);
+    let mut failed_at = None;
+    for (i, &b) in long.iter().enumerate() {
+        match reader.handle_input(&[b]) {
+            Ok(Status::Partial) => assert!(reader.buffered_len() <= 1024),
+            Ok(Status::Complete(_)) => panic!("no blank line"),
+            Err(error) => {
+                assert_eq!(error, HandshakeError::HeadTooLarge { max: 1024 });
+                assert_eq!(error.status(), 431);
+                failed_at = Some(i);
+                break;
+            }
+        }
+    }
+    assert_eq!(failed_at, Some(1023));
+    // One big chunk: refused at once, nothing beyond the cap buffered.
+    let mut reader = RequestReader::with_limits(limits);
+    assert_eq!(
+        reader.handle_input(&long),
+        Err(HandshakeError::HeadTooLarge { max: 1024 })
+    );
+    assert_eq!(reader.buffered_len(), 0);
+    // The default cap is 16 KiB.
+    let mut reader = RequestReader::new();
+    let mut huge = b"GET / HTTP/1.1\r\nX-Long: ".to_vec();
+    huge.extend(std::iter::repeat_n(b'a', 20_000));
+    assert_eq!(
+        reader.handle_input(&huge),
+        Err(HandshakeError::HeadTooLarge { max: 16 * 1024 })
+    );
+    // Too many headers, refused as the 65th arrives.
+    let mut many = b"GET / HTTP/1.1\r\n".to_vec();
+    for i in 0..65 {
+        many.extend_from_slice(format!("X-{i}: 1\r\n").as_bytes());
+    }
+    let error = RequestReader::new().handle_input(&many).unwrap_err();
+    assert_eq!(error, HandshakeError::TooManyHeaders { max: 64 });
+    assert_eq!(error.status(), 431);
+}
+
+#[test]
+fn malformed_heads_are_400() {
+    for bad in [
+        &b"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n"[..],
+        b"GET / HTTP/9.9\r\nHost: a\r\n\r\n",
+        b"GET\r\n\r\n",
+        b"\x00\x01\x02\r\n\r\n",
+    ] {
+        let error = RequestReader::new().handle_input(bad).unwrap_err();
+        assert!(
+            matches!(error, HandshakeError::MalformedHttp(_)),
+            "{error:?}"
+        );
+        assert_eq!(error.status(), 400);
+    }
+}
+
+#[test]
+fn plain_post_with_body_and_keep_alive() {
+    let mut reader = RequestReader::new();
+    let input = b"POST /submit HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET /next HTTP/1.1\r\nHost: a\r\n\r\n";
+    let head = reader.handle_input(input).unwrap().complete().unwrap();
+    assert_eq!(head.method(), "POST");
+    assert!(!head.is_websocket_upgrade());
+    let length = usize::try_from(head.content_length().unwrap().unwrap()).unwrap();
+    let leftover = head.leftover().clone();
+    assert_eq!(&leftover[..length], b"hello");
+    let next = reader
+        .handle_input(&leftover[length..])
+        .unwrap()
+        .complete()
+        .unwrap();
+    assert_eq!(next.path(), "/next");
+    assert!(next.leftover().is_empty());
+    assert!(matches!(
+        ServerHandshake::new(head),
+        Err(HandshakeError::MethodNotGet)
+    ));
+}
+
+#[test]
+fn leftover_frames_are_preserved_across_chunks() {
+    let mut input = RFC_REQUEST.to_vec();
+    let frame = [
+        0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+    ];
+    input.extend_from_slice(&frame);
+    for split in 1..input.len() {
+        let mut reader = RequestReader::new();
+        let first = reader.handle_input(&input[..split]).unwrap();
+        let (head, rest) = match first {
+            Status::Complete(head) => (head, &input[split..]),
+            Status::Partial => match reader.handle_input(&input[split..]).unwrap() {
+                Status::Complete(head) => (head, &[][..]),
+                Status::Partial => panic!("split {split}: incomplete"),
+            },
+        };
+        let handshake = ServerHandshake::new(head).unwrap();
+        let mut all = handshake.into_leftover().to_vec();
+        all.extend_from_slice(rest);
+        assert_eq!(all, frame, "split {split}");
+    }
+}
+
+// ---- client side ----
+
+const NONCE: [u8; 16] = [0; 16];
+const NONCE_ACCEPT: &str = "ICX+Yqv66kxgM0FcWaLWlFLwTAI=";
+
+fn client(protocols: &'static [&'static str], extensions: Option<&'static str>) -> ClientHandshake {
+    let request = ClientRequest {
+        protocols,
+        extensions,
+        ..ClientRequest::new("example.com", "/chat", NONCE)
+    };
+    ClientHandshake::new(&request).unwrap()
+}
+
+fn response(extra: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Accept: {NONCE_ACCEPT}\r\n{extra}\r\n"
+    )
+    .into_bytes()
+}
+
+#[test]
+fn client_request_bytes() {
+    let request = ClientRequest {
+        protocols: &["chat", "superchat"],
+        extensions: Some("permessage-deflate; client_max_window_bits"),
+        headers: &[("Origin", "http://example.com")],
+        ..ClientRequest::new("server.example.com", "/chat", NONCE)
+    };
+    let mut out = BytesMut::new();
+    ClientHandshake::new(&request)
+        .unwrap()
+        .write_request(&mut out);
+    assert_eq!(
+        std::str::from_utf8(&out).unwrap(),
+        "GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
+Connection: Upgrade\r\nSec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\n\
+Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat, superchat\r\n\
+Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\
+Origin: http://example.com\r\n\r\n"
+    );
+}
+
+#[test]
+fn client_accepts_valid_responses() {
+    let mut c = client(
+        &["chat", "superchat"],
+        Some("permessage-deflate; client_max_window_bits"),
+    );
+    let mut input = response(
+        "Sec-WebSocket-Protocol: superchat\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=10\r\n",
+    );
+    input.extend_from_slice(b"\x81\x02hi");
+    let accepted = c.handle_input(&input).unwrap().complete().unwrap();
+    assert_eq!(accepted.protocol.as_deref(), Some("superchat"));
+    assert_eq!(
+        accepted.extensions,
+        parse_extensions("permessage-deflate; client_max_window_bits=10").unwrap()
+    );
+    assert_eq!(&accepted.leftover[..], b"\x81\x02hi");
+    assert_eq!(accepted.response.status(), 101);
+}
+
+#[test]
+fn client_rejection_rules() {
+    let cases: &[(&str, Vec<u8>, HandshakeError)] = &[
+        (
+            "status 200",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            HandshakeError::UnexpectedStatus(200),
+        ),
+        (
+            "no upgrade",
+            format!("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {NONCE_ACCEPT}\r\n\r\n").into_bytes(),
+            HandshakeError::MissingUpgradeWebsocket,
+        ),
+        (
+            "no connection",
+            format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: {NONCE_ACCEPT}\r\n\r\n").into_bytes(),
+            HandshakeError::MissingConnectionUpgrade,
+        ),
+        (
+            "no accept",
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n".to_vec(),
+            HandshakeError::MissingAccept,
+        ),
+        (
+            "wrong accept",
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n".to_vec(),
+            HandshakeError::AcceptMismatch,
+        ),
+        (
+            "two accepts",
+            response(&format!("Sec-WebSocket-Accept: {NONCE_ACCEPT}\r\n")),
+            HandshakeError::DuplicateHeader("Sec-WebSocket-Accept"),
+        ),
+        (
+            "unoffered protocol",
+            response("Sec-WebSocket-Protocol: other\r\n"),
+            HandshakeError::UnofferedSubprotocol,
+        ),
+        (
+            "two protocols",
+            response("Sec-WebSocket-Protocol: chat, superchat\r\n"),
+            HandshakeError::InvalidSubprotocolList,
+        ),
+        (
+            "unoffered extension",
+            response("Sec-WebSocket-Extensions: x-webkit-deflate-frame\r\n"),
+            HandshakeError::UnofferedExtension,
+        ),
+        (
+            "malformed extension",
+            response("Sec-WebSocket-Extensions: permessage-deflate;\r\n"),
+            HandshakeError::InvalidExtensionList { offset: 19 },
+        ),
+    ];
+    for (what, input, expected) in cases {
+        let mut c = client(&["chat", "superchat"], Some("permessage-deflate"));
+        assert_eq!(c.handle_input(input).unwrap_err(), *expected, "{what}");
+    }
+    // With no protocols offered, any chosen protocol is unoffered.
+    let mut c = client(&[], None);
+    assert_eq!(
+        c.handle_input(&response("Sec-WebSocket-Protocol: chat\r\n"))
+            .unwrap_err(),
+        HandshakeError::UnofferedSubprotocol
+    );
+}
+
+#[test]
+fn client_misuse() {
+    let base = ClientRequest::new("example.com", "/", NONCE);
+    let cases = [
+        (
+            ClientRequest { path: "", ..base },
+            HandshakeMisuse::InvalidPath,
+        ),
+        (
+            ClientRequest {
+                path: "/a b",
+                ..base
+            },
+            HandshakeMisuse::InvalidPath,
+        ),
+        (
+            ClientRequest {
+                host: "a\r\nb",
+                ..base
+            },
+            HandshakeMisuse::InvalidHeaderValue,
+        ),
+        (
+            ClientRequest {
+                protocols: &["a b"],
+                ..base
+            },
+            HandshakeMisuse::InvalidSubprotocol,
+        ),
+        (
+            ClientRequest {
+                extensions: Some("x;"),
+                ..base
+            },
+            HandshakeMisuse::InvalidExtensions,
+        ),
+        (
+            ClientRequest {
+                headers: &[("A", "\n")],
+                ..base
+            },
+            HandshakeMisuse::InvalidHeaderValue,
+        ),
+    ];
+    for (request, misuse) in cases {
+        assert_eq!(ClientHandshake::new(&request).unwrap_err(), misuse);
+    }
+}
+
+#[test]
+fn client_response_cap() {
+    let request = ClientRequest {
+        limits: HeaderLimits {
+            max_header_bytes: 128,
+            max_headers: 4,
+        },
+        ..ClientRequest::new("example.com", "/", NONCE)
+    };
+    let mut c = ClientHandshake::new(&request).unwrap();
+    let mut input = b"HTTP/1.1 101 Switching Protocols\r\nX: ".to_vec();
+    input.extend(std::iter::repeat_n(b'y', 200));
+    assert_eq!(
+        c.handle_input(&input).unwrap_err(),
+        HandshakeError::HeadTooLarge { max: 128 }
+    );
+}
+
+// ---- properties ----
+
+/// Feeds `input` split at `splits` (sorted positions) to a fresh reader; returns the
+/// head (leftover taken out) and everything after the head.
+type SplitRead = Result<Option<(RequestHead, Vec<u8>)>, HandshakeError>;
+
+fn read_split(input: &[u8], splits: &[usize]) -> SplitRead {
+    let mut reader = RequestReader::with_limits(HeaderLimits {
+        max_header_bytes: 512,
+        max_headers: 8,
+    });
+    let mut start = 0;
+    for &end in splits.iter().chain(std::iter::once(&input.len())) {
+        if end < start {
+            continue;
+        }
+        if let Status::Complete(mut head) = reader.handle_input(&input[start..end])? {
+            let mut leftover = head.take_leftover().to_vec();
+            leftover.extend_from_slice(&input[end..]);
+            return Ok(Some((head, leftover)));
+        }
+        start = end;
+    }
+    Ok(None)
+}
+
+fn request_strategy() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        Just(RFC_REQUEST.to_vec()),
+        // Valid-looking heads with random extra headers and trailing frames.
+        (
+            proptest::collection::vec(("[A-Za-z-]{1,12}", "[ -~]{0,40}"), 0..10),
+            proptest::collection::vec(any::<u8>(), 0..20)
+        )
+            .prop_map(|(headers, tail)| {
+                let mut r = RFC_REQUEST[..RFC_REQUEST.len() - 2].to_vec();
+                for (n, v) in headers {
+                    r.extend_from_slice(format!("{n}: {v}\r\n").as_bytes());
+                }
+                r.extend_from_slice(b"\r\n");
+                r.extend_from_slice(&tail);
+                r
+            }),
+        // Arbitrary bytes, with CR/LF likely.
+        proptest::collection::vec(
+            prop_oneof![
+                Just(b'\r'),
+                Just(b'\n'),
+                Just(b':'),
+                Just(b' '),
+                any::<u8>()
+            ],
+            0..600
+        ),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn chunking_invariance(input in request_strategy(), mut splits in proptest::collection::vec(0usize..700, 0..20)) {
+        splits.iter_mut().for_each(|s| *s = (*s).min(input.len()));
+        splits.sort_unstable();
+        splits.dedup();
+        let whole = read_split(&input, &[]);
+        let split = read_split(&input, &splits);
+        prop_assert_eq!(&whole, &split);
+        let every: Vec<usize> = (1..input.len()).collect();
+        let bytewise = read_split(&input, &every);
+        prop_assert_eq!(&whole, &bytewise);
+        if let (Ok(Some((head, _))), Ok(Some((other, _)))) = (whole, split) {
+            let server = ServerHandshake::new(head).map(|h| h.accept_key());
+            prop_assert_eq!(server, ServerHandshake::new(other).map(|h| h.accept_key()));
+        }
+    }
+
+    #[test]
+    fn client_server_round_trip(
+        nonce in any::<[u8; 16]>(),
+        protocols in proptest::collection::btree_set("[a-z][a-z0-9.]{0,8}", 0..4),
+        pick in any::<prop::sample::Index>(),
+        deflate in any::<bool>(),
+        frames in proptest::collection::vec(any::<u8>(), 0..32),
+        split in any::<prop::sample::Index>(),
+    ) {
+        let protocols: Vec<&str> = protocols.iter().map(String::as_str).collect();
+        let offer = deflate.then_some("permessage-deflate; client_max_window_bits");
+        let request = ClientRequest {
+            protocols: &protocols,
+            extensions: offer,
+            headers: &[("Origin", "http://example.com")],
+            ..ClientRequest::new("example.com:8080", "/chat?room=1", nonce)
+        };
+        let mut client = ClientHandshake::new(&request).unwrap();
+        let mut wire = BytesMut::new();
+        client.write_request(&mut wire);
+
+        let head = RequestReader::new().handle_input(&wire).unwrap().complete().unwrap();
+        let server = ServerHandshake::new(head).unwrap();
+        prop_assert_eq!(server.host(), "example.com:8080");
+        prop_assert_eq!(server.path(), "/chat?room=1");
+        prop_assert!(server.protocols().eq(protocols.iter().copied()));
+        prop_assert_eq!(server.extensions().len(), usize::from(deflate));
+        let chosen = (!protocols.is_empty()).then(|| protocols[pick.index(protocols.len())]);
+        let answer = deflate.then_some("permessage-deflate; client_max_window_bits=12");
+        let mut response = BytesMut::new();
+        server.write_accept(&AcceptOptions { protocol: chosen, extensions: answer, headers: &[] }, &mut response).unwrap();
+        response.extend_from_slice(&frames);
+
+        let at = split.index(response.len() + 1);
+        let accepted = match client.handle_input(&response[..at]).unwrap() {
+            Status::Complete(mut accepted) => {
+                let mut leftover = accepted.leftover.to_vec();
+                leftover.extend_from_slice(&response[at..]);
+                accepted.leftover = leftover.into();
+                accepted
+            }
+            Status::Partial => client.handle_input(&response[at..]).unwrap().complete().unwrap(),
+        };
+        prop_assert_eq!(accepted.protocol.as_deref(), chosen);
+        prop_assert_eq!(accepted.extensions.len(), usize::from(deflate));
+        prop_assert_eq!(&accepted.leftover[..], &frames[..]);
+    }
+
+    #[test]
+    fn extension_parser_never_panics_and_round_trips(s in "[a-z;=, \"\\\\\t-]{0,80}") {
+        if let Ok(list) = parse_extensions(&s) {
+            // Re-serialise with quoted values and parse again: same list.
+            let text: Vec<String> = list.iter().map(|e| {
+                let mut t = e.name.clone();
+                for p in &e.params {
+                    t.push_str("; ");
+                    t.push_str(&p.name);
+                    if let Some(v) = &p.value {
+                        t.push_str(&format!("=\"{v}\""));
+                    }
+                }
+                t
+            }).collect();
+            prop_assert_eq!(parse_extensions(&text.join(", ")).unwrap(), list);
+        }
+    }
+}
