@@ -71,7 +71,11 @@ fn client_frames(count: usize, max_len: usize) -> Vec<u8> {
     let mut key: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
     for i in 0..count {
         let len = (i * 37) % (max_len + 1);
-        let opcode = if i % 3 == 0 { Opcode::Text } else { Opcode::Binary };
+        let opcode = if i % 3 == 0 {
+            Opcode::Text
+        } else {
+            Opcode::Binary
+        };
         key = [key[1], key[2], key[3], key[0].wrapping_add(1)];
         let mut header = FrameHeader::new(opcode, len as u64);
         header.mask = Some(key);
@@ -90,7 +94,10 @@ fn decode_all(server: &mut Connection, input: &[u8], read_size: usize) -> usize 
     for read in input.chunks(read_size) {
         server.input_buffer().extend_from_slice(read);
         while let Some(event) = server.poll_event() {
-            assert!(matches!(event, Event::Text(_) | Event::Binary(_)), "{event:?}");
+            assert!(
+                matches!(event, Event::Text(_) | Event::Binary(_)),
+                "{event:?}"
+            );
             messages += 1;
         }
     }
@@ -99,8 +106,12 @@ fn decode_all(server: &mut Connection, input: &[u8], read_size: usize) -> usize 
 
 #[test]
 fn decoding_allocates_nothing_in_steady_state() {
-    for (max_len, read_size) in [(16, 4096), (1024, 4096), (1024, 16 << 10), (8 << 10, 64 << 10)]
-    {
+    for (max_len, read_size) in [
+        (16, 4096),
+        (1024, 4096),
+        (1024, 16 << 10),
+        (8 << 10, 64 << 10),
+    ] {
         let input = client_frames(MESSAGES, max_len);
         let mut server = Connection::server(Config::default());
         // Warm-up: the input buffer and the event queue grow to their working size.
@@ -108,7 +119,10 @@ fn decoding_allocates_nothing_in_steady_state() {
         let mut decoded = 0;
         let n = allocations(|| decoded = decode_all(&mut server, &input, read_size));
         assert_eq!(decoded, MESSAGES);
-        assert_eq!(n, 0, "{n} allocations for {MESSAGES} messages up to {max_len} bytes");
+        assert_eq!(
+            n, 0,
+            "{n} allocations for {MESSAGES} messages up to {max_len} bytes"
+        );
     }
 }
 
