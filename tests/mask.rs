@@ -3,7 +3,7 @@
 //! masking.
 
 use proptest::prelude::*;
-use socketwire::ws::mask::{Masker, apply_mask, apply_mask_naive};
+use socketwire::ws::mask::{Masker, apply_mask, apply_mask_is_ascii, apply_mask_naive};
 
 /// A buffer with room for any offset below 64 plus any length below 5000.
 fn sample(len: usize, seed: u8) -> Vec<u8> {
@@ -28,6 +28,10 @@ proptest! {
         let mut naive = original.clone();
         apply_mask(&mut fast[offset..offset + len], key, phase);
         apply_mask_naive(&mut naive[offset..offset + len], key, phase);
+        let mut scanned = original.clone();
+        let ascii = apply_mask_is_ascii(&mut scanned[offset..offset + len], key, phase);
+        prop_assert_eq!(&scanned, &naive);
+        prop_assert_eq!(ascii, naive[offset..offset + len].is_ascii());
         // Equal inside the window, untouched outside it.
         prop_assert_eq!(&fast, &naive);
         prop_assert_eq!(&fast[..offset], &original[..offset]);
@@ -70,6 +74,18 @@ fn every_small_length_offset_and_phase() {
                 apply_mask(&mut fast[offset..], key, phase);
                 apply_mask_naive(&mut naive[offset..], key, phase);
                 assert_eq!(fast, naive, "offset {offset} len {len} phase {phase}");
+                if len > 0 {
+                    // All ASCII but one byte, wherever it sits: the scan must see it.
+                    for bad in [0, len / 2, len - 1] {
+                        let mut plain = vec![b'a'; offset + len];
+                        let ok = apply_mask_is_ascii(&mut plain[offset..], [0; 4], phase);
+                        assert!(ok);
+                        plain[offset + bad] = 0xc3;
+                        apply_mask_naive(&mut plain[offset..], key, phase);
+                        assert!(!apply_mask_is_ascii(&mut plain[offset..], key, phase));
+                        assert_eq!(plain[offset + bad], 0xc3);
+                    }
+                }
             }
         }
     }

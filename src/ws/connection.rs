@@ -759,10 +759,12 @@ impl Connection {
                 let mut utf8 = Utf8Validator::default();
                 let mut masker = header.mask.map(Masker::new);
                 for piece in payload.chunks_mut(CACHE_PIECE) {
-                    if let Some(m) = masker.as_mut() {
-                        m.apply(piece);
+                    // Unmasking also tells whether the piece is all ASCII, which is
+                    // valid UTF-8 on its own when no code point is left open.
+                    let ascii = masker.as_mut().is_some_and(|m| m.apply_is_ascii(piece));
+                    if !(ascii && utf8.is_boundary()) {
+                        utf8.feed(piece)?;
                     }
-                    utf8.feed(piece)?;
                 }
                 utf8.finish()?;
                 Event::Text(payload.freeze())
@@ -846,14 +848,21 @@ impl Connection {
         // Unmask the newly arrived part in place.
         if available > frame.ready {
             let validate = !is_control && !self.message.is_compressed() && !self.config.streaming;
+            let text = validate && self.message.kind() == Some(MessageKind::Text);
             // In cache-sized pieces, so each piece is validated while still in L1.
             for piece in self.input[frame.ready..available].chunks_mut(CACHE_PIECE) {
-                if let Some(m) = frame.masker.as_mut() {
-                    m.apply(piece);
-                }
+                let ascii = match frame.masker.as_mut() {
+                    // Unmasking text also tells whether the piece is all ASCII.
+                    Some(m) if text => m.apply_is_ascii(piece),
+                    Some(m) => {
+                        m.apply(piece);
+                        false
+                    }
+                    None => false,
+                };
                 if validate {
                     // Fail fast: validate text as it arrives, before the frame completes.
-                    self.message.validate(piece)?;
+                    self.message.validate_with_ascii_hint(piece, ascii)?;
                 }
             }
             frame.ready = available;

@@ -345,6 +345,30 @@ impl MessageAssembler {
         }
     }
 
+    /// [`validate`](Self::validate), told whether `chunk` is all ASCII (as found
+    /// while unmasking it): an ASCII chunk is valid UTF-8 by itself, so when no code
+    /// point is left open from the previous chunk it needs no validation pass.
+    ///
+    /// ```
+    /// use socketwire::ws::message::{Limits, MessageAssembler, MessageKind};
+    /// let mut m = MessageAssembler::new(Limits::default());
+    /// m.start(MessageKind::Text, false).unwrap();
+    /// m.validate(&[0xc3]).unwrap(); // first byte of 'é'
+    /// // Not skipped: the open code point makes this ASCII chunk invalid.
+    /// assert!(m.validate_with_ascii_hint(b"a", true).is_err());
+    /// ```
+    pub fn validate_with_ascii_hint(
+        &mut self,
+        chunk: &[u8],
+        ascii: bool,
+    ) -> Result<(), ProtocolError> {
+        if ascii && self.utf8.is_boundary() {
+            Ok(())
+        } else {
+            self.validate(chunk)
+        }
+    }
+
     /// The buffer decompressed output goes into, and how much more it may hold.
     ///
     /// ```

@@ -13,53 +13,49 @@
 /// Bytes per block; the body handed to [`mask_blocks`] is a multiple of this.
 pub(super) const BLOCK_LEN: usize = 64;
 
-/// XORs every byte of `body` (a multiple of [`BLOCK_LEN`] long) with the
-/// `pattern`, using the widest vectors the CPU supports.
+/// XORs every byte of `body` (a multiple of [`BLOCK_LEN`] long) with `pattern`,
+/// using the widest vectors the CPU supports. With `ASCII`, returns whether every
+/// result byte is below 0x80 (without it, `true`).
 #[inline]
-pub(super) fn mask_blocks(body: &mut [u8], pattern: &[u8; BLOCK_LEN]) {
+pub(super) fn mask_blocks<const ASCII: bool>(body: &mut [u8], pattern: &[u8; BLOCK_LEN]) -> bool {
     debug_assert_eq!(body.len() % BLOCK_LEN, 0);
     #[cfg(all(target_arch = "x86_64", feature = "std", not(miri)))]
     {
         if std::is_x86_feature_detected!("avx512f") {
             // SAFETY: `mask_blocks_avx512` only requires the `avx512f` target feature,
             // and the CPU we run on was just detected to have it.
-            unsafe { mask_blocks_avx512(body, pattern) };
-            return;
+            return unsafe { mask_blocks_avx512::<ASCII>(body, pattern) };
         }
         if std::is_x86_feature_detected!("avx2") {
             // SAFETY: `mask_blocks_avx2` only requires the `avx2` target feature, and
             // the CPU we run on was just detected to have it.
-            unsafe { mask_blocks_avx2(body, pattern) };
-            return;
+            return unsafe { mask_blocks_avx2::<ASCII>(body, pattern) };
         }
     }
-    mask_blocks_baseline(body, pattern);
-}
-
-/// The block loop, compiled with the target's baseline features (SSE2 on x86-64,
-/// NEON on aarch64).
-fn mask_blocks_baseline(body: &mut [u8], pattern: &[u8; BLOCK_LEN]) {
-    mask_blocks_portable(body, pattern);
+    mask_blocks_portable::<ASCII>(body, pattern)
 }
 
 /// The block loop with AVX2 (two 32-byte vectors per block).
 #[cfg(all(target_arch = "x86_64", feature = "std", not(miri)))]
 #[target_feature(enable = "avx2")]
-fn mask_blocks_avx2(body: &mut [u8], pattern: &[u8; BLOCK_LEN]) {
-    mask_blocks_portable(body, pattern);
+fn mask_blocks_avx2<const ASCII: bool>(body: &mut [u8], pattern: &[u8; BLOCK_LEN]) -> bool {
+    mask_blocks_portable::<ASCII>(body, pattern)
 }
 
 /// The block loop with AVX-512 (one 64-byte vector per block).
 #[cfg(all(target_arch = "x86_64", feature = "std", not(miri)))]
 #[target_feature(enable = "avx512f")]
-fn mask_blocks_avx512(body: &mut [u8], pattern: &[u8; BLOCK_LEN]) {
-    mask_blocks_portable(body, pattern);
+fn mask_blocks_avx512<const ASCII: bool>(body: &mut [u8], pattern: &[u8; BLOCK_LEN]) -> bool {
+    mask_blocks_portable::<ASCII>(body, pattern)
 }
 
 /// Safe, vectorisable code: inlined into each of the copies above, so each gets
-/// compiled with its own target features.
+/// compiled with its own target features. Called directly, it is the baseline
+/// copy (SSE2 on x86-64, NEON on aarch64).
 #[inline(always)]
-fn mask_blocks_portable(body: &mut [u8], pattern: &[u8; BLOCK_LEN]) {
-    let rest = super::xor_chunks(body, pattern);
+fn mask_blocks_portable<const ASCII: bool>(body: &mut [u8], pattern: &[u8; BLOCK_LEN]) -> bool {
+    let mut seen = [0u8; BLOCK_LEN];
+    let rest = super::xor_chunks::<BLOCK_LEN, ASCII>(body, pattern, &mut seen);
     debug_assert!(rest.is_empty());
+    !ASCII || seen.iter().fold(0, |a, b| a | b) < 0x80
 }
