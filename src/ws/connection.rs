@@ -717,8 +717,9 @@ impl Connection {
 
     /// The fast path for the common case: a single-frame (FIN set), uncompressed text
     /// or binary message, outside streaming mode, with no message open and the whole
-    /// payload already buffered. It is unmasked in place, validated in one pass and
-    /// split off the input without a copy. Makes exactly the checks `begin_frame`
+    /// payload already buffered. It is unmasked in place (text in cache-sized pieces,
+    /// each validated right after it is unmasked, ASCII pieces for free) and split
+    /// off the input without a copy. Makes exactly the checks `begin_frame`
     /// and the [`MessageAssembler`] would make; returns `false` (nothing consumed)
     /// for every other frame, which then takes the general path.
     fn read_whole_message(&mut self, header: &FrameHeader) -> Result<bool, ProtocolError> {
