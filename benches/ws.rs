@@ -292,12 +292,12 @@ fn bench_encode(c: &mut Criterion) {
                 stream.written.borrow_mut().clear();
                 for _ in 0..count {
                     conn.send_binary(&payload).expect("send");
+                    // The drive loop: take the output (a buffer swap, no copy), write
+                    // it, hand the buffer back empty so it keeps its capacity.
+                    conn.poll_transmit(&mut out);
+                    io::Write::write_all(&mut stream, &out).expect("write");
+                    out.clear();
                 }
-                let n = conn.poll_transmit(&mut out);
-                io::Write::write_all(&mut stream, &out).expect("write");
-                // The caller hands the written buffer back: it keeps its capacity.
-                out.clear();
-                n
             })
         });
 
