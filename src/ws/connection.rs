@@ -233,6 +233,10 @@ impl MaskSource for OsRandomMask {
 /// The most pongs queued between two [`Connection::poll_transmit`] calls.
 pub const MAX_QUEUED_PONGS: usize = 16;
 
+/// Payloads are unmasked and validated in pieces of this size, so that UTF-8
+/// validation reads bytes the unmasking just left in the L1 cache.
+const CACHE_PIECE: usize = 8 << 10;
+
 /// The frame being read.
 #[derive(Debug)]
 struct ReadingFrame {
@@ -701,10 +705,74 @@ impl Connection {
                 return Ok(false);
             };
             self.check_header(&header)?;
-            let _ = self.input.split_to(header_len);
+            // Drop the header bytes in place (no reference-count traffic).
+            bytes::Buf::advance(&mut self.input, header_len);
+            if self.read_whole_message(&header)? {
+                return Ok(true);
+            }
             self.begin_frame(header)?;
         }
         self.read_payload()
+    }
+
+    /// The fast path for the common case: a single-frame (FIN set), uncompressed text
+    /// or binary message, outside streaming mode, with no message open and the whole
+    /// payload already buffered. It is unmasked in place (text in cache-sized pieces,
+    /// each validated right after it is unmasked, ASCII pieces for free) and split
+    /// off the input without a copy. Makes exactly the checks `begin_frame`
+    /// and the [`MessageAssembler`] would make; returns `false` (nothing consumed)
+    /// for every other frame, which then takes the general path.
+    fn read_whole_message(&mut self, header: &FrameHeader) -> Result<bool, ProtocolError> {
+        let kind = match header.opcode {
+            Opcode::Text => MessageKind::Text,
+            Opcode::Binary => MessageKind::Binary,
+            _ => return Ok(false),
+        };
+        if !header.fin || header.rsv1 || self.config.streaming || self.message.is_open() {
+            return Ok(false);
+        }
+        let len = match usize::try_from(header.payload_len) {
+            Ok(len) if len <= self.input.len() => len,
+            _ => return Ok(false),
+        };
+        let limits = &self.config.limits;
+        if limits.max_fragments == 0 {
+            return Err(ProtocolError::TooManyFragments {
+                max: limits.max_fragments,
+            });
+        }
+        if header.payload_len > limits.max_message_size {
+            return Err(ProtocolError::MessageTooBig {
+                len: header.payload_len,
+                max: limits.max_message_size,
+            });
+        }
+        let mut payload = self.input.split_to(len);
+        let event = match kind {
+            MessageKind::Binary => {
+                if let Some(key) = header.mask {
+                    super::mask::apply_mask(&mut payload, key, 0);
+                }
+                Event::Binary(payload.freeze())
+            }
+            MessageKind::Text => {
+                // RFC 6455 §8.1: text "MUST" be valid UTF-8; the whole message is here.
+                let mut utf8 = Utf8Validator::default();
+                let mut masker = header.mask.map(Masker::new);
+                for piece in payload.chunks_mut(CACHE_PIECE) {
+                    // Unmasking also tells whether the piece is all ASCII, which is
+                    // valid UTF-8 on its own when no code point is left open.
+                    let ascii = masker.as_mut().is_some_and(|m| m.apply_is_ascii(piece));
+                    if !(ascii && utf8.is_boundary()) {
+                        utf8.feed(piece)?;
+                    }
+                }
+                utf8.finish()?;
+                Event::Text(payload.freeze())
+            }
+        };
+        self.events.push_back(event);
+        Ok(true)
     }
 
     /// Every per-frame rule of §5 that the header alone decides.
@@ -780,14 +848,23 @@ impl Connection {
         let is_control = frame.header.opcode.is_control();
         // Unmask the newly arrived part in place.
         if available > frame.ready {
-            let fresh = &mut self.input[frame.ready..available];
-            if let Some(m) = frame.masker.as_mut() {
-                m.apply(fresh);
-            }
-            let compressed = self.message.is_compressed();
-            if !is_control && !compressed && !self.config.streaming {
-                // Fail fast: validate text as it arrives, before the frame completes.
-                self.message.validate(&self.input[frame.ready..available])?;
+            let validate = !is_control && !self.message.is_compressed() && !self.config.streaming;
+            let text = validate && self.message.kind() == Some(MessageKind::Text);
+            // In cache-sized pieces, so each piece is validated while still in L1.
+            for piece in self.input[frame.ready..available].chunks_mut(CACHE_PIECE) {
+                let ascii = match frame.masker.as_mut() {
+                    // Unmasking text also tells whether the piece is all ASCII.
+                    Some(m) if text => m.apply_is_ascii(piece),
+                    Some(m) => {
+                        m.apply(piece);
+                        false
+                    }
+                    None => false,
+                };
+                if validate {
+                    // Fail fast: validate text as it arrives, before the frame completes.
+                    self.message.validate_with_ascii_hint(piece, ascii)?;
+                }
             }
             frame.ready = available;
         }
