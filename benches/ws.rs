@@ -207,6 +207,32 @@ fn socketwire_decode(conn: &mut Connection, input: &[u8], count: usize) -> usize
     seen
 }
 
+/// Like [`socketwire_decode`], through `poll_event_borrowed`: whole messages are
+/// lent from the input buffer instead of handed out as `Bytes`.
+fn socketwire_decode_borrowed(conn: &mut Connection, input: &[u8], count: usize) -> usize {
+    use socketwire::ws::connection::EventRef;
+    let mut seen = 0;
+    let mut messages = 0;
+    for chunk in input.chunks(READ_CHUNK) {
+        conn.input_buffer().extend_from_slice(chunk);
+        while let Some(event) = conn.poll_event_borrowed() {
+            match event {
+                EventRef::Binary(data) | EventRef::Text(data) => {
+                    seen += black_box(data).len();
+                    messages += 1;
+                }
+                EventRef::Owned(Event::Binary(data) | Event::Text(data)) => {
+                    seen += black_box(&data).len();
+                    messages += 1;
+                }
+                EventRef::Owned(other) => panic!("unexpected event {other:?}"),
+            }
+        }
+    }
+    assert_eq!(messages, count);
+    seen
+}
+
 fn bench_decode(c: &mut Criterion) {
     let mut group = c.benchmark_group("decode");
     let rt = runtime();
@@ -218,6 +244,11 @@ fn bench_decode(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("socketwire", size), |b| {
             let mut conn = Connection::server(Config::default());
             b.iter(|| socketwire_decode(&mut conn, &input, count))
+        });
+
+        group.bench_function(BenchmarkId::new("socketwire-borrowed", size), |b| {
+            let mut conn = Connection::server(Config::default());
+            b.iter(|| socketwire_decode_borrowed(&mut conn, &input, count))
         });
 
         group.bench_function(BenchmarkId::new("tungstenite", size), |b| {

@@ -69,6 +69,29 @@ fn feed_in_pieces(input: &[u8], cuts: &[usize]) -> Vec<Event> {
     events
 }
 
+/// The same as `feed_in_pieces`, through `poll_event_borrowed`, with lent
+/// messages turned into owned events.
+fn feed_in_pieces_borrowed(input: &[u8], cuts: &[usize]) -> Vec<Event> {
+    use socketwire::ws::connection::EventRef;
+    let mut s = Connection::server(Config::default());
+    let mut events = Vec::new();
+    let mut points: Vec<usize> = cuts.iter().map(|&c| c % (input.len() + 1)).collect();
+    points.sort_unstable();
+    let mut start = 0;
+    for p in points.into_iter().chain([input.len()]) {
+        s.handle_input(&input[start..p]);
+        while let Some(e) = s.poll_event_borrowed() {
+            events.push(match e {
+                EventRef::Text(t) => Event::Text(bytes::Bytes::copy_from_slice(t)),
+                EventRef::Binary(b) => Event::Binary(bytes::Bytes::copy_from_slice(b)),
+                EventRef::Owned(e) => e,
+            });
+        }
+        start = p;
+    }
+    events
+}
+
 proptest! {
     #[test]
     fn mask_equals_naive(data in prop::collection::vec(any::<u8>(), 0..2000),
@@ -118,6 +141,9 @@ proptest! {
         let random = feed_in_pieces(&wire, &cuts);
         prop_assert_eq!(&whole, &byte_by_byte);
         prop_assert_eq!(&whole, &random);
+        // The borrowing read path gives the same events, however the input is cut.
+        prop_assert_eq!(&whole, &feed_in_pieces_borrowed(&wire, &[]));
+        prop_assert_eq!(&whole, &feed_in_pieces_borrowed(&wire, &cuts));
     }
 
     #[test]

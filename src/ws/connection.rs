@@ -7,7 +7,7 @@
 //! | kind | methods |
 //! |------|---------|
 //! | input | [`handle_input`](Connection::handle_input), [`input_buffer`](Connection::input_buffer), [`handle_eof`](Connection::handle_eof), [`handle_timeout`](Connection::handle_timeout) |
-//! | output | [`poll_event`](Connection::poll_event), [`poll_transmit`](Connection::poll_transmit), [`poll_timeout`](Connection::poll_timeout) |
+//! | output | [`poll_event`](Connection::poll_event) (or [`poll_event_borrowed`](Connection::poll_event_borrowed), which lends whole messages from the input buffer), [`poll_transmit`](Connection::poll_transmit), [`poll_timeout`](Connection::poll_timeout) |
 //! | commands | [`send_text`](Connection::send_text), [`send_binary`](Connection::send_binary), [`send_fragment`](Connection::send_fragment), [`ping`](Connection::ping), [`pong`](Connection::pong), [`close`](Connection::close) |
 //!
 //! After each input, call `poll_event` until it returns `None`, then
@@ -188,6 +188,34 @@ pub enum Event {
     },
 }
 
+/// An event from [`Connection::poll_event_borrowed`]: a whole message lent from
+/// the input buffer, or any other event.
+///
+/// ```
+/// use socketwire::ws::connection::EventRef;
+/// let e = EventRef::Binary(&[1, 2, 3]);
+/// assert!(matches!(e, EventRef::Binary(b) if b.len() == 3));
+/// ```
+#[derive(Debug, PartialEq, Eq)]
+pub enum EventRef<'a> {
+    /// A whole text message; the bytes are valid UTF-8.
+    Text(&'a [u8]),
+    /// A whole binary message.
+    Binary(&'a [u8]),
+    /// Any other event (including messages that were fragmented or compressed).
+    Owned(Event),
+}
+
+/// What one step of the read path did.
+enum Step {
+    /// An event may have been queued; keep going.
+    Progress,
+    /// The input holds no complete next step.
+    NeedInput,
+    /// A whole message of this kind and length sits unmasked at the front of the input.
+    Lent(MessageKind, usize),
+}
+
 /// A source of masking keys for a client. They must be unpredictable (§10.3):
 /// back this with a CSPRNG.
 ///
@@ -266,6 +294,8 @@ pub struct Connection {
     masks: Option<Box<dyn MaskSource>>,
     extension: Option<Box<dyn PerMessageExtension>>,
     input: BytesMut,
+    /// Bytes at the front of `input` lent by `poll_event_borrowed`, dropped at the next call.
+    lent: usize,
     output: BytesMut,
     reading: Option<ReadingFrame>,
     message: MessageAssembler,
@@ -325,6 +355,7 @@ impl Connection {
             masks,
             extension: None,
             input: BytesMut::new(),
+            lent: 0,
             output: BytesMut::new(),
             reading: None,
             stream_first: true,
@@ -393,6 +424,7 @@ impl Connection {
     /// assert!(matches!(c.poll_event(), Some(socketwire::ws::Event::Ping(_))));
     /// ```
     pub fn handle_input(&mut self, data: &[u8]) {
+        self.release_lent();
         if self.state != State::Closed && !data.is_empty() {
             self.input.extend_from_slice(data);
             self.received_since_timer = true;
@@ -408,6 +440,7 @@ impl Connection {
     /// assert!(matches!(c.poll_event(), Some(socketwire::ws::Event::Pong(_))));
     /// ```
     pub fn input_buffer(&mut self) -> &mut BytesMut {
+        self.release_lent();
         self.received_since_timer = true;
         &mut self.input
     }
@@ -511,6 +544,7 @@ impl Connection {
     /// assert_eq!(c.poll_event(), None);
     /// ```
     pub fn poll_event(&mut self) -> Option<Event> {
+        self.release_lent();
         loop {
             if let Some(e) = self.events.pop_front() {
                 return Some(e);
@@ -518,12 +552,53 @@ impl Connection {
             if self.state == State::Closed {
                 return None;
             }
-            match self.read_step() {
-                Ok(true) => continue,
-                Ok(false) => return None,
+            match self.read_step(false) {
+                Ok(Step::Progress | Step::Lent(..)) => continue,
+                Ok(Step::NeedInput) => return None,
                 Err(error) => self.fail(error),
             }
         }
+    }
+
+    /// Like [`poll_event`](Self::poll_event), but a whole single-frame message is
+    /// lent straight from the input buffer (unmasked and validated in place)
+    /// instead of being handed out as `Bytes`: no reference counting, no copy.
+    /// The loan ends at the next call into the connection. Other events, and
+    /// messages that arrived in fragments or compressed, come as
+    /// [`EventRef::Owned`].
+    ///
+    /// ```
+    /// use socketwire::ws::{Config, Connection, connection::EventRef};
+    /// let mut server = Connection::server(Config::default());
+    /// server.handle_input(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+    /// match server.poll_event_borrowed() {
+    ///     Some(EventRef::Text(text)) => assert_eq!(text, b"Hello"),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// assert!(server.poll_event_borrowed().is_none());
+    /// ```
+    pub fn poll_event_borrowed(&mut self) -> Option<EventRef<'_>> {
+        self.release_lent();
+        let (kind, len) = loop {
+            if let Some(e) = self.events.pop_front() {
+                return Some(EventRef::Owned(e));
+            }
+            if self.state == State::Closed {
+                return None;
+            }
+            match self.read_step(true) {
+                Ok(Step::Progress) => continue,
+                Ok(Step::NeedInput) => return None,
+                Ok(Step::Lent(kind, len)) => break (kind, len),
+                Err(error) => self.fail(error),
+            }
+        };
+        self.lent = len;
+        let data = &self.input[..len];
+        Some(match kind {
+            MessageKind::Text => EventRef::Text(data),
+            MessageKind::Binary => EventRef::Binary(data),
+        })
     }
 
     /// Appends all pending output to `out` (swapping buffers when `out` is empty,
@@ -699,41 +774,64 @@ impl Connection {
 
     /// Processes buffered input. `Ok(true)` when progress was made (an event may be
     /// queued), `Ok(false)` when more input is needed.
-    fn read_step(&mut self) -> Result<bool, ProtocolError> {
+    fn read_step(&mut self, lend: bool) -> Result<Step, ProtocolError> {
         if self.reading.is_none() {
             let Status::Complete((header, header_len)) = FrameHeader::decode(&self.input)? else {
-                return Ok(false);
+                return Ok(Step::NeedInput);
             };
             self.check_header(&header)?;
             // Drop the header bytes in place (no reference-count traffic).
             bytes::Buf::advance(&mut self.input, header_len);
-            if self.read_whole_message(&header)? {
-                return Ok(true);
+            if let Some((kind, len)) = self.read_whole_message(&header)? {
+                if lend {
+                    return Ok(Step::Lent(kind, len));
+                }
+                let payload = self.input.split_to(len).freeze();
+                self.events.push_back(match kind {
+                    MessageKind::Text => Event::Text(payload),
+                    MessageKind::Binary => Event::Binary(payload),
+                });
+                return Ok(Step::Progress);
             }
             self.begin_frame(header)?;
         }
-        self.read_payload()
+        Ok(if self.read_payload()? {
+            Step::Progress
+        } else {
+            Step::NeedInput
+        })
+    }
+
+    /// Drops the bytes of a message lent by [`poll_event_borrowed`](Self::poll_event_borrowed).
+    fn release_lent(&mut self) {
+        if self.lent > 0 {
+            bytes::Buf::advance(&mut self.input, self.lent);
+            self.lent = 0;
+        }
     }
 
     /// The fast path for the common case: a single-frame (FIN set), uncompressed text
     /// or binary message, outside streaming mode, with no message open and the whole
-    /// payload already buffered. It is unmasked in place (text in cache-sized pieces,
-    /// each validated right after it is unmasked, ASCII pieces for free) and split
-    /// off the input without a copy. Makes exactly the checks `begin_frame`
-    /// and the [`MessageAssembler`] would make; returns `false` (nothing consumed)
-    /// for every other frame, which then takes the general path.
-    fn read_whole_message(&mut self, header: &FrameHeader) -> Result<bool, ProtocolError> {
+    /// payload already buffered. It is unmasked in place at the front of the input
+    /// (text in cache-sized pieces, each validated right after it is unmasked, ASCII
+    /// pieces for free); the caller splits it off or lends it. Makes exactly the
+    /// checks `begin_frame` and the [`MessageAssembler`] would make; returns `None`
+    /// (nothing touched) for every other frame, which then takes the general path.
+    fn read_whole_message(
+        &mut self,
+        header: &FrameHeader,
+    ) -> Result<Option<(MessageKind, usize)>, ProtocolError> {
         let kind = match header.opcode {
             Opcode::Text => MessageKind::Text,
             Opcode::Binary => MessageKind::Binary,
-            _ => return Ok(false),
+            _ => return Ok(None),
         };
         if !header.fin || header.rsv1 || self.config.streaming || self.message.is_open() {
-            return Ok(false);
+            return Ok(None);
         }
         let len = match usize::try_from(header.payload_len) {
             Ok(len) if len <= self.input.len() => len,
-            _ => return Ok(false),
+            _ => return Ok(None),
         };
         let limits = &self.config.limits;
         if limits.max_fragments == 0 {
@@ -747,13 +845,12 @@ impl Connection {
                 max: limits.max_message_size,
             });
         }
-        let mut payload = self.input.split_to(len);
-        let event = match kind {
+        let payload = &mut self.input[..len];
+        match kind {
             MessageKind::Binary => {
                 if let Some(key) = header.mask {
-                    super::mask::apply_mask(&mut payload, key, 0);
+                    super::mask::apply_mask(payload, key, 0);
                 }
-                Event::Binary(payload.freeze())
             }
             MessageKind::Text => {
                 // RFC 6455 §8.1: text "MUST" be valid UTF-8; the whole message is here.
@@ -768,11 +865,9 @@ impl Connection {
                     }
                 }
                 utf8.finish()?;
-                Event::Text(payload.freeze())
             }
-        };
-        self.events.push_back(event);
-        Ok(true)
+        }
+        Ok(Some((kind, len)))
     }
 
     /// Every per-frame rule of §5 that the header alone decides.
@@ -1014,6 +1109,7 @@ impl Connection {
         self.state = State::Closed;
         self.reading = None;
         self.input.clear();
+        self.lent = 0;
         self.events.push_back(Event::Closed { code, by });
     }
 
