@@ -141,6 +141,18 @@ fn mask_words<const ASCII: bool>(buf: &mut [u8], key: [u8; 4], phase: usize) -> 
         }
         rest = tail;
     }
+    if rest.len() >= 4 {
+        let (four, tail) = rest.split_at_mut(4);
+        let mut b = [0u8; 4];
+        b.copy_from_slice(four);
+        let low = word.to_le_bytes();
+        let v = u32::from_le_bytes(b) ^ u32::from_le_bytes([low[0], low[1], low[2], low[3]]);
+        four.copy_from_slice(&v.to_le_bytes());
+        if ASCII {
+            seen |= u128::from(v);
+        }
+        rest = tail;
+    }
     let mut seen_byte = seen.to_le_bytes().iter().fold(0, |a, b| a | b);
     for (byte, m) in rest.iter_mut().zip(word.to_le_bytes()) {
         *byte ^= m;
