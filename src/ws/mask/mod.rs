@@ -61,10 +61,19 @@ fn mask_and_scan<const ASCII: bool>(buf: &mut [u8], key: [u8; 4], phase: usize) 
     }
 }
 
+/// From this length on, the SIMD body starts at a 64-byte boundary.
+const ALIGN_MIN_LEN: usize = 8 << 10;
+
 /// Head, aligned SIMD body, tail; kept out of line so the short path inlines.
 #[inline(never)]
 fn mask_long<const ASCII: bool>(buf: &mut [u8], key: [u8; 4], phase: usize) -> bool {
-    let head_len = buf.as_ptr().align_offset(simd::BLOCK_LEN).min(buf.len());
+    // Aligning pays for long buffers; for short ones the head loop costs more than
+    // unaligned vector loads do.
+    let head_len = if buf.len() < ALIGN_MIN_LEN {
+        0
+    } else {
+        buf.as_ptr().align_offset(simd::BLOCK_LEN).min(buf.len())
+    };
     let (head, rest) = buf.split_at_mut(head_len);
     let head_bits = mask_words::<ASCII>(head, key, phase);
     let phase = (phase + head_len) & 3;
