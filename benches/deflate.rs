@@ -36,7 +36,7 @@ fn json_message(len: usize) -> Vec<u8> {
             state % 500,
             state % 100,
             ["news", "sport", "tech", "music"][(state % 4) as usize],
-            state % 2 == 0,
+            state.is_multiple_of(2),
         );
         out.extend_from_slice(record.as_bytes());
     }

@@ -47,7 +47,7 @@ fn sample(len: usize, seed: u32) -> Vec<u8> {
                 "{{\"id\":{},\"name\":\"user{}\",\"ok\":{}}},",
                 i % 10_000,
                 i % 97,
-                i % 2 == 0
+                i.is_multiple_of(2)
             )
             .as_bytes(),
         );

@@ -140,10 +140,10 @@ async fn main() {
         };
         let shared = shared.clone();
         tokio::spawn(async move {
-            if let Err(e) = serve(stream, shared).await {
-                if e.kind() != std::io::ErrorKind::ConnectionReset {
-                    eprintln!("server: connection: {e}");
-                }
+            if let Err(e) = serve(stream, shared).await
+                && e.kind() != std::io::ErrorKind::ConnectionReset
+            {
+                eprintln!("server: connection: {e}");
             }
         });
     }

@@ -439,12 +439,12 @@ impl DeflateConfig {
                 ));
             }
             // RFC 7692 §7.1.2.2: the server answers "with a value equal to or smaller than the received value".
-            if let Some(offered) = self.client_max_window_bits.map(clamp_window_bits) {
-                if bits > offered {
-                    return Err(NegotiationError::ParameterNotOffered(
-                        CLIENT_MAX_WINDOW_BITS.to_string(),
-                    ));
-                }
+            if let Some(offered) = self.client_max_window_bits.map(clamp_window_bits)
+                && bits > offered
+            {
+                return Err(NegotiationError::ParameterNotOffered(
+                    CLIENT_MAX_WINDOW_BITS.to_string(),
+                ));
             }
         }
         Ok(Some(DeflateParams {

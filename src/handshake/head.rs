@@ -299,10 +299,10 @@ impl HeadScanner {
             base += 8;
         }
         for at in base..len {
-            if self.buf[at] == b'\n' {
-                if let Some(end) = self.line_end(at)? {
-                    return Ok(Some(end));
-                }
+            if self.buf[at] == b'\n'
+                && let Some(end) = self.line_end(at)?
+            {
+                return Ok(Some(end));
             }
         }
         Ok(None)

@@ -570,14 +570,14 @@ impl ClientSession {
                 }
             }
             PacketType::Ack => {
-                if let Some(id) = packet.id {
-                    if self.acks.complete(&namespace, id) {
-                        self.events.push_back(ClientEvent::Ack {
-                            namespace,
-                            id,
-                            args: ack_args(packet.data),
-                        });
-                    }
+                if let Some(id) = packet.id
+                    && self.acks.complete(&namespace, id)
+                {
+                    self.events.push_back(ClientEvent::Ack {
+                        namespace,
+                        id,
+                        args: ack_args(packet.data),
+                    });
                 }
             }
             _ => {}

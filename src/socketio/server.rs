@@ -396,14 +396,14 @@ impl ServerSession {
                     }
                     PacketType::Ack => {
                         // An ACK with an unknown id is ignored (socket.ts `onack`).
-                        if let Some(id) = packet.id {
-                            if self.acks.complete(&packet.namespace, id) {
-                                self.events.push_back(ServerEvent::Ack {
-                                    namespace: packet.namespace,
-                                    id,
-                                    args: ack_args(packet.data),
-                                });
-                            }
+                        if let Some(id) = packet.id
+                            && self.acks.complete(&packet.namespace, id)
+                        {
+                            self.events.push_back(ServerEvent::Ack {
+                                namespace: packet.namespace,
+                                id,
+                                args: ack_args(packet.data),
+                            });
                         }
                     }
                     other => return self.fail(Error::UnexpectedPacket(other)),

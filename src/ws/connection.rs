@@ -482,17 +482,17 @@ impl Connection {
             self.received_since_timer = false;
             self.last_received = Some(now);
         }
-        if let Some(deadline) = self.close_deadline {
-            if now >= deadline {
-                self.finish_closed(CloseCode::ABNORMAL, ClosedBy::CloseTimeout);
-                return;
-            }
+        if let Some(deadline) = self.close_deadline
+            && now >= deadline
+        {
+            self.finish_closed(CloseCode::ABNORMAL, ClosedBy::CloseTimeout);
+            return;
         }
-        if let (Some(idle), Some(last)) = (self.config.idle_timeout, self.last_received) {
-            if now >= last + idle {
-                self.finish_closed(CloseCode::ABNORMAL, ClosedBy::IdleTimeout);
-                return;
-            }
+        if let (Some(idle), Some(last)) = (self.config.idle_timeout, self.last_received)
+            && now >= last + idle
+        {
+            self.finish_closed(CloseCode::ABNORMAL, ClosedBy::IdleTimeout);
+            return;
         }
         if let Some(interval) = self.config.keepalive_interval {
             let due = *self.next_ping.get_or_insert(now + interval);
@@ -1120,11 +1120,11 @@ impl Connection {
     fn queue_pong(&mut self, payload: &[u8]) {
         if self.queued_pongs >= MAX_QUEUED_PONGS {
             // Replace the last pong only if nothing was written after it.
-            if let Some((start, end)) = self.last_pong_at {
-                if end == self.output.len() {
-                    self.output.truncate(start);
-                    self.queued_pongs -= 1;
-                }
+            if let Some((start, end)) = self.last_pong_at
+                && end == self.output.len()
+            {
+                self.output.truncate(start);
+                self.queued_pongs -= 1;
             }
         }
         let start = self.output.len();
@@ -1143,14 +1143,12 @@ impl Connection {
     }
 
     fn write_data_frame(&mut self, opcode: Opcode, compress: bool, fin: bool, data: &[u8]) {
-        if compress {
-            if let Some(ext) = self.extension.as_mut() {
-                let mut encoded = BytesMut::new();
-                ext.encode(data, fin, &mut encoded);
-                // RFC 7692 §6: RSV1 is set on the first frame of a compressed message only.
-                self.write_frame(opcode, opcode != Opcode::Continuation, fin, &encoded);
-                return;
-            }
+        if compress && let Some(ext) = self.extension.as_mut() {
+            let mut encoded = BytesMut::new();
+            ext.encode(data, fin, &mut encoded);
+            // RFC 7692 §6: RSV1 is set on the first frame of a compressed message only.
+            self.write_frame(opcode, opcode != Opcode::Continuation, fin, &encoded);
+            return;
         }
         self.write_frame(opcode, false, fin, data);
     }
