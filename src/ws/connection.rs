@@ -297,6 +297,8 @@ pub struct Connection {
     /// Bytes at the front of `input` lent by `poll_event_borrowed`, dropped at the next call.
     lent: usize,
     output: BytesMut,
+    /// Scratch for outgoing compressed payloads, kept between messages.
+    compressed: BytesMut,
     reading: Option<ReadingFrame>,
     message: MessageAssembler,
     /// Streaming mode: whether the next fragment is the first of its message.
@@ -357,6 +359,7 @@ impl Connection {
             input: BytesMut::new(),
             lent: 0,
             output: BytesMut::new(),
+            compressed: BytesMut::new(),
             reading: None,
             stream_first: true,
             sending: None,
@@ -1144,10 +1147,13 @@ impl Connection {
 
     fn write_data_frame(&mut self, opcode: Opcode, compress: bool, fin: bool, data: &[u8]) {
         if compress && let Some(ext) = self.extension.as_mut() {
-            let mut encoded = BytesMut::new();
+            // Reuse one buffer for compressed payloads: no allocation per message.
+            let mut encoded = core::mem::take(&mut self.compressed);
+            encoded.clear();
             ext.encode(data, fin, &mut encoded);
             // RFC 7692 §6: RSV1 is set on the first frame of a compressed message only.
             self.write_frame(opcode, opcode != Opcode::Continuation, fin, &encoded);
+            self.compressed = encoded;
             return;
         }
         self.write_frame(opcode, false, fin, data);
