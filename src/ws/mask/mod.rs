@@ -11,11 +11,12 @@ const SIMD_MIN_LEN: usize = 2 * simd::BLOCK_LEN;
 
 /// XORs `buf` with `key`, starting at key byte `phase % 4`.
 ///
-/// Works at any offset and alignment. Long buffers are split into an unaligned
-/// head, a body of whole 64-byte blocks aligned to 64 bytes, and a tail; the body
-/// is masked with the widest SIMD the CPU has (AVX-512 or AVX2 detected at run time
-/// with the `std` feature, else the baseline SSE2 / NEON), head and tail eight
-/// bytes at a time.
+/// Works at any offset and alignment. A buffer of 128 bytes or more is masked
+/// with the widest SIMD the CPU has (AVX-512 or AVX2 detected at run time with the
+/// `std` feature, else the baseline SSE2 / NEON) in whole 64-byte blocks aligned
+/// to 64 bytes, with the head and tail around them masked in naturally aligned
+/// steps of 32, 16, 8, 4, 2 and 1 bytes. Shorter buffers go 16, 8, 4, then 1 byte
+/// at a time.
 ///
 /// ```
 /// use socketwire::ws::mask::apply_mask;
@@ -61,55 +62,10 @@ fn mask_and_scan<const ASCII: bool>(buf: &mut [u8], key: [u8; 4], phase: usize) 
     }
 }
 
-/// From this length on, the SIMD body starts at a 64-byte boundary.
-const ALIGN_MIN_LEN: usize = 8 << 10;
-
-/// Head, aligned SIMD body, tail; kept out of line so the short path inlines.
+/// Kept out of line so the short path inlines; see [`simd::mask_aligned`].
 #[inline(never)]
 fn mask_long<const ASCII: bool>(buf: &mut [u8], key: [u8; 4], phase: usize) -> bool {
-    // Aligning pays for long buffers; for short ones the head loop costs more than
-    // unaligned vector loads do.
-    let head_len = if buf.len() < ALIGN_MIN_LEN {
-        0
-    } else {
-        buf.as_ptr().align_offset(simd::BLOCK_LEN).min(buf.len())
-    };
-    let (head, rest) = buf.split_at_mut(head_len);
-    let head_bits = mask_words::<ASCII>(head, key, phase);
-    let phase = (phase + head_len) & 3;
-    let body_len = rest.len() - rest.len() % simd::BLOCK_LEN;
-    let (body, tail) = rest.split_at_mut(body_len);
-    let word = mask_word(key, phase).to_le_bytes();
-    let mut pattern = [0u8; simd::BLOCK_LEN];
-    for lane in pattern.chunks_exact_mut(8) {
-        lane.copy_from_slice(&word);
-    }
-    let body_ascii = simd::mask_blocks::<ASCII>(body, &pattern);
-    // The body is a whole number of 4-byte key periods: the tail keeps the phase.
-    let tail_bits = mask_words::<ASCII>(tail, key, phase);
-    body_ascii && (head_bits | tail_bits) < 0x80
-}
-
-/// XORs each whole `N`-byte chunk of `buf` with `pattern` (`N` a multiple of 4, so
-/// every chunk starts at the same key phase); with `ASCII`, ORs every result byte
-/// into `seen`. Returns the remainder. Fixed-size loops the compiler turns into
-/// vector instructions.
-#[inline(always)]
-fn xor_chunks<'a, const N: usize, const ASCII: bool>(
-    buf: &'a mut [u8],
-    pattern: &[u8; N],
-    seen: &mut [u8; N],
-) -> &'a mut [u8] {
-    let mut chunks = buf.chunks_exact_mut(N);
-    for chunk in &mut chunks {
-        for ((byte, m), s) in chunk.iter_mut().zip(pattern).zip(seen.iter_mut()) {
-            *byte ^= m;
-            if ASCII {
-                *s |= *byte;
-            }
-        }
-    }
-    chunks.into_remainder()
+    simd::mask_aligned::<ASCII>(buf, mask_word(key, phase).to_le_bytes())
 }
 
 /// The key rotated to start at `phase`, twice, as a little-endian `u64`: byte `j`
