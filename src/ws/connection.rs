@@ -206,6 +206,45 @@ pub enum EventRef<'a> {
     Owned(Event),
 }
 
+/// Unmasks a whole message in place and, for text, validates it as UTF-8.
+#[inline(always)]
+fn unmask_whole_message(
+    payload: &mut [u8],
+    kind: MessageKind,
+    key: Option<[u8; 4]>,
+) -> Result<(), ProtocolError> {
+    match (kind, key) {
+        (MessageKind::Binary, Some(key)) => {
+            super::mask::apply_mask(payload, key, 0);
+            Ok(())
+        }
+        (MessageKind::Binary, None) => Ok(()),
+        (MessageKind::Text, _) => unmask_whole_text(payload, key),
+    }
+}
+
+/// Unmasks a whole text message and validates it as UTF-8, in cache-sized
+/// pieces, each validated right after it is unmasked; pieces found all ASCII
+/// while unmasking need no further check.
+#[inline(never)]
+fn unmask_whole_text(payload: &mut [u8], key: Option<[u8; 4]>) -> Result<(), ProtocolError> {
+    // RFC 6455 §8.1: text "MUST" be valid UTF-8; the whole message is here.
+    let mut utf8 = Utf8Validator::default();
+    let mut masker = key.map(Masker::new);
+    for piece in payload.chunks_mut(CACHE_PIECE) {
+        // An all-ASCII piece is valid UTF-8 on its own when no code point is left open.
+        let ascii = match masker.as_mut() {
+            Some(m) => m.apply_is_ascii(piece),
+            None => piece.is_ascii(),
+        };
+        if !(ascii && utf8.is_boundary()) {
+            utf8.feed(piece)?;
+        }
+    }
+    utf8.finish()?;
+    Ok(())
+}
+
 /// What one step of the read path did.
 enum Step {
     /// An event may have been queued; keep going.
@@ -294,7 +333,8 @@ pub struct Connection {
     masks: Option<Box<dyn MaskSource>>,
     extension: Option<Box<dyn PerMessageExtension>>,
     input: BytesMut,
-    /// Bytes at the front of `input` lent by `poll_event_borrowed`, dropped at the next call.
+    /// Bytes at the front of `input` already read by the fast path (frame headers
+    /// and lent payloads), dropped at the next call that reads any other way.
     lent: usize,
     output: BytesMut,
     /// Scratch for outgoing compressed payloads, kept between messages.
@@ -547,6 +587,15 @@ impl Connection {
     /// assert_eq!(c.poll_event(), None);
     /// ```
     pub fn poll_event(&mut self) -> Option<Event> {
+        if let Some((kind, start, len)) = self.lend_next() {
+            bytes::Buf::advance(&mut self.input, start);
+            self.lent = 0;
+            let payload = self.input.split_to(len).freeze();
+            return Some(match kind {
+                MessageKind::Text => Event::Text(payload),
+                MessageKind::Binary => Event::Binary(payload),
+            });
+        }
         self.release_lent();
         loop {
             if let Some(e) = self.events.pop_front() {
@@ -581,6 +630,13 @@ impl Connection {
     /// assert!(server.poll_event_borrowed().is_none());
     /// ```
     pub fn poll_event_borrowed(&mut self) -> Option<EventRef<'_>> {
+        if let Some((kind, start, len)) = self.lend_next() {
+            let data = &self.input[start..start + len];
+            return Some(match kind {
+                MessageKind::Text => EventRef::Text(data),
+                MessageKind::Binary => EventRef::Binary(data),
+            });
+        }
         self.release_lent();
         let (kind, len) = loop {
             if let Some(e) = self.events.pop_front() {
@@ -848,29 +904,84 @@ impl Connection {
                 max: limits.max_message_size,
             });
         }
-        let payload = &mut self.input[..len];
-        match kind {
-            MessageKind::Binary => {
-                if let Some(key) = header.mask {
-                    super::mask::apply_mask(payload, key, 0);
-                }
-            }
-            MessageKind::Text => {
-                // RFC 6455 §8.1: text "MUST" be valid UTF-8; the whole message is here.
-                let mut utf8 = Utf8Validator::default();
-                let mut masker = header.mask.map(Masker::new);
-                for piece in payload.chunks_mut(CACHE_PIECE) {
-                    // Unmasking also tells whether the piece is all ASCII, which is
-                    // valid UTF-8 on its own when no code point is left open.
-                    let ascii = masker.as_mut().is_some_and(|m| m.apply_is_ascii(piece));
-                    if !(ascii && utf8.is_boundary()) {
-                        utf8.feed(piece)?;
-                    }
-                }
-                utf8.finish()?;
-            }
-        }
+        unmask_whole_message(&mut self.input[..len], kind, header.mask)?;
         Ok(Some((kind, len)))
+    }
+
+    /// The fastest path, for [`poll_event_borrowed`](Self::poll_event_borrowed)
+    /// and [`poll_event`](Self::poll_event): the next frame, read straight from the
+    /// bytes after those already lent, is a whole single-frame text or binary
+    /// message with no RSV bit, masked as the role requires, with a 7- or 16-bit
+    /// length within the limits, and nothing else is in progress. It is unmasked
+    /// (and validated) in place and its place in the input returned; the lent
+    /// prefix grows over it, so a run of small messages costs no buffer
+    /// bookkeeping at all. Any other frame returns `None` untouched, and the
+    /// general path (which reports every error) takes it.
+    /// A frame that breaks a rule fails the connection here (the `Closed` event
+    /// then waits in the queue) and returns `None`.
+    #[inline(always)]
+    fn lend_next(&mut self) -> Option<(MessageKind, usize, usize)> {
+        if self.state != State::Open
+            || self.reading.is_some()
+            || !self.events.is_empty()
+            || self.config.streaming
+            || self.message.is_open()
+        {
+            return None;
+        }
+        let input = &self.input[self.lent..];
+        let &[b0, b1, ref rest @ ..] = input else {
+            return None;
+        };
+        // FIN set, RSV1-3 clear, a text or binary opcode.
+        let kind = match b0 {
+            0x81 => MessageKind::Text,
+            0x82 => MessageKind::Binary,
+            _ => return None,
+        };
+        // RFC 6455 §5.1: server input MUST be masked, client input MUST NOT be.
+        let masked = b1 & 0x80 != 0;
+        if masked != self.role.expects_masked_input() {
+            return None;
+        }
+        let (len, rest) = match b1 & 0x7f {
+            126 => {
+                let &[high, low, ref rest @ ..] = rest else {
+                    return None;
+                };
+                let len = usize::from(u16::from_be_bytes([high, low]));
+                // RFC 6455 §5.2: "the minimal number of bytes MUST be used".
+                if len < 126 {
+                    return None;
+                }
+                (len, rest)
+            }
+            127 => return None,
+            short => (usize::from(short), rest),
+        };
+        let (key, rest) = if masked {
+            let Some((key, rest)) = rest.split_first_chunk::<4>() else {
+                return None;
+            };
+            (Some(*key), rest)
+        } else {
+            (None, rest)
+        };
+        let limits = &self.config.limits;
+        if rest.len() < len
+            || len as u64 > limits.max_frame_size
+            || len as u64 > limits.max_message_size
+            || limits.max_fragments == 0
+        {
+            return None;
+        }
+        let start = self.lent + (input.len() - rest.len());
+        if let Err(error) = unmask_whole_message(&mut self.input[start..start + len], kind, key) {
+            self.fail(error);
+            return None;
+        }
+        self.lent = start + len;
+        Some((kind, start, len))
     }
 
     /// Every per-frame rule of §5 that the header alone decides.
