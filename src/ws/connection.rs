@@ -960,9 +960,7 @@ impl Connection {
             short => (usize::from(short), rest),
         };
         let (key, rest) = if masked {
-            let Some((key, rest)) = rest.split_first_chunk::<4>() else {
-                return None;
-            };
+            let (key, rest) = rest.split_first_chunk::<4>()?;
             (Some(*key), rest)
         } else {
             (None, rest)
