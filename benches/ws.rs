@@ -27,7 +27,7 @@ use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use socketwire::ws::message::Utf8Validator;
+use socketwire::ws::message::{MessageKind, Utf8Validator};
 use socketwire::ws::{Config, Connection, Event, FrameHeader, Opcode, mask};
 
 const MASK_SIZES: [usize; 6] = [16, 125, 1024, 16 << 10, 64 << 10, 1 << 20];
@@ -146,6 +146,16 @@ impl io::Write for MemoryStream {
         self.written.borrow_mut().extend_from_slice(buf);
         Ok(buf.len())
     }
+    /// Takes every slice, as `writev` into a socket buffer with room does.
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let mut written = self.written.borrow_mut();
+        let mut n = 0;
+        for buf in bufs {
+            written.extend_from_slice(buf);
+            n += buf.len();
+        }
+        Ok(n)
+    }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
@@ -171,6 +181,16 @@ impl tokio::io::AsyncWrite for MemoryStream {
     ) -> Poll<io::Result<usize>> {
         self.written.borrow_mut().extend_from_slice(buf);
         Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Poll::Ready(io::Write::write_vectored(&mut *self, bufs))
+    }
+    fn is_write_vectored(&self) -> bool {
+        true
     }
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))
@@ -328,6 +348,29 @@ fn bench_encode(c: &mut Criterion) {
                     conn.poll_transmit(&mut out);
                     io::Write::write_all(&mut stream, &out).expect("write");
                     out.clear();
+                }
+            })
+        });
+
+        group.bench_function(BenchmarkId::new("socketwire-vectored", size), |b| {
+            let mut conn = Connection::server(Config::default());
+            let mut stream = MemoryStream::writing(Rc::default());
+            let payload = Bytes::from(payload.clone());
+            b.iter(|| {
+                stream.written.borrow_mut().clear();
+                for _ in 0..count {
+                    // Large payloads are queued, not copied (the Bytes is shared);
+                    // header and payload go out in one vectored write.
+                    conn.send_shared(MessageKind::Binary, payload.clone())
+                        .expect("send");
+                    let mut slices = [io::IoSlice::new(&[]); 4];
+                    let mut used = 0;
+                    for (slot, chunk) in slices.iter_mut().zip(conn.transmit_chunks()) {
+                        *slot = io::IoSlice::new(chunk);
+                        used += 1;
+                    }
+                    let n = io::Write::write_vectored(&mut stream, &slices[..used]).expect("write");
+                    conn.advance_transmit(n);
                 }
             })
         });

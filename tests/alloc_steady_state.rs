@@ -147,6 +147,36 @@ fn encoding_into_a_reused_buffer_allocates_nothing_in_steady_state() {
 }
 
 #[test]
+fn vectored_encoding_allocates_nothing_in_steady_state() {
+    use bytes::Bytes;
+    use socketwire::ws::message::MessageKind;
+    // Large payloads go out as shared chunks behind their headers; small ones are
+    // copied into the output buffer, which is reused.
+    let large = Bytes::from(vec![0x42u8; 64 << 10]);
+    let small = Bytes::from(vec![0x24u8; 100]);
+    let mut server = Connection::server(Config::default());
+    let mut written = 0usize;
+    let mut send_round = |server: &mut Connection| {
+        for i in 0..MESSAGES {
+            let payload = if i % 3 == 0 { &large } else { &small };
+            server
+                .send_shared(MessageKind::Binary, payload.clone())
+                .unwrap();
+            if i % 10 == 9 {
+                // The caller hands the chunks to writev, which takes them all.
+                let n: usize = server.transmit_chunks().map(<[u8]>::len).sum();
+                server.advance_transmit(n);
+                written += n;
+            }
+        }
+    };
+    send_round(&mut server);
+    let n = allocations(|| send_round(&mut server));
+    assert!(written > MESSAGES * (64 << 10) / 3);
+    assert_eq!(n, 0, "{n} allocations for {MESSAGES} vectored messages");
+}
+
+#[test]
 fn the_counter_counts() {
     let n = allocations(|| drop(std::hint::black_box(Vec::<u8>::with_capacity(10))));
     assert_eq!(n, 1);

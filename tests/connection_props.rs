@@ -146,6 +146,66 @@ proptest! {
         prop_assert_eq!(&whole, &feed_in_pieces_borrowed(&wire, &cuts));
     }
 
+    /// The chunks of `transmit_chunks` concatenate to exactly the bytes
+    /// `poll_transmit` gives for the same calls, in either role, whatever mix of
+    /// shared, copied and control frames was sent, however often it was drained
+    /// and however the transport split its vectored writes.
+    #[test]
+    fn vectored_output_equals_flat_output(
+        client in any::<bool>(),
+        ops in prop::collection::vec((0u8..4, 0usize..3000, any::<bool>()), 0..24),
+        write_sizes in prop::collection::vec(1usize..5000, 1..8),
+    ) {
+        use bytes::Bytes;
+        let make = || if client {
+            let mut n = 0u32;
+            Connection::client(Config::default(), move || {
+                n = n.wrapping_add(0x9e37_79b9);
+                n.to_be_bytes()
+            })
+        } else {
+            Connection::server(Config::default())
+        };
+        let (mut flat_conn, mut vec_conn) = (make(), make());
+        let mut flat = BytesMut::new();
+        let mut written: Vec<u8> = Vec::new();
+        let mut writes = write_sizes.iter().cycle();
+        // A transport that takes at most `max` bytes per vectored write.
+        let mut write_some = |c: &mut Connection, written: &mut Vec<u8>, max: usize| {
+            let mut n = 0;
+            for chunk in c.transmit_chunks() {
+                let take = chunk.len().min(max - n);
+                written.extend_from_slice(&chunk[..take]);
+                n += take;
+                if n == max {
+                    break;
+                }
+            }
+            c.advance_transmit(n);
+            n
+        };
+        for (i, &(op, len, drain_now)) in ops.iter().enumerate() {
+            let payload: Vec<u8> = (0..len).map(|j| (i * 31 + j) as u8).collect();
+            for c in [&mut flat_conn, &mut vec_conn] {
+                match op {
+                    0 => c.send_shared(MessageKind::Binary, Bytes::from(payload.clone())).unwrap(),
+                    1 => c.send_binary(&payload).unwrap(),
+                    2 => c.ping(&payload[..len.min(125)]).unwrap(),
+                    _ => c.pong(&payload[..len.min(125)]).unwrap(),
+                }
+            }
+            if drain_now {
+                flat_conn.poll_transmit(&mut flat);
+                write_some(&mut vec_conn, &mut written, *writes.next().unwrap());
+            }
+        }
+        flat_conn.poll_transmit(&mut flat);
+        while vec_conn.wants_transmit() {
+            prop_assert!(write_some(&mut vec_conn, &mut written, *writes.next().unwrap()) > 0);
+        }
+        prop_assert_eq!(&written[..], &flat[..]);
+    }
+
     #[test]
     fn arbitrary_input_never_panics(input in prop::collection::vec(any::<u8>(), 0..512)) {
         let mut s = Connection::server(Config::default());

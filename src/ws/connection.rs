@@ -245,6 +245,28 @@ fn unmask_whole_text(payload: &mut [u8], key: Option<[u8; 4]>) -> Result<(), Pro
     Ok(())
 }
 
+/// From this payload length on, [`Connection::send_shared`] queues the payload
+/// itself instead of copying it behind its header; below it a copy is cheaper
+/// than one more chunk in a vectored write.
+///
+/// ```
+/// use bytes::Bytes;
+/// use socketwire::ws::{Connection, connection::SHARED_MIN_LEN, message::MessageKind};
+/// let mut c = Connection::server(Default::default());
+/// c.send_shared(MessageKind::Binary, Bytes::from(vec![0u8; SHARED_MIN_LEN - 1])).unwrap();
+/// assert_eq!(c.transmit_chunks().count(), 1); // copied behind its header
+/// ```
+pub const SHARED_MIN_LEN: usize = 1024;
+
+/// A run of pending output: see `Connection::segments`.
+#[derive(Debug)]
+enum Segment {
+    /// The next this many bytes of the output buffer.
+    Output(usize),
+    /// A payload handed over by `send_shared`.
+    Shared(Bytes),
+}
+
 /// What one step of the read path did.
 enum Step {
     /// An event may have been queued; keep going.
@@ -337,6 +359,12 @@ pub struct Connection {
     /// and lent payloads), dropped at the next call that reads any other way.
     lent: usize,
     output: BytesMut,
+    /// The order of pending output once [`send_shared`](Self::send_shared) queued
+    /// a payload: runs of bytes from the front of `output` and shared payloads,
+    /// followed by whatever of `output` no run covers. Empty: all of `output`.
+    segments: VecDeque<Segment>,
+    /// Bytes of `output` covered by `Segment::Output` runs.
+    output_in_segments: usize,
     /// Scratch for outgoing compressed payloads, kept between messages.
     compressed: BytesMut,
     reading: Option<ReadingFrame>,
@@ -362,7 +390,7 @@ impl core::fmt::Debug for Connection {
             .field("role", &self.role)
             .field("state", &self.state)
             .field("buffered_input", &self.input.len())
-            .field("buffered_output", &self.output.len())
+            .field("buffered_output", &self.pending_output_len())
             .finish_non_exhaustive()
     }
 }
@@ -399,6 +427,8 @@ impl Connection {
             input: BytesMut::new(),
             lent: 0,
             output: BytesMut::new(),
+            segments: VecDeque::new(),
+            output_in_segments: 0,
             compressed: BytesMut::new(),
             reading: None,
             stream_first: true,
@@ -660,8 +690,9 @@ impl Connection {
         })
     }
 
-    /// Appends all pending output to `out` (swapping buffers when `out` is empty,
-    /// so no copy is made). Returns the number of bytes added.
+    /// Appends all pending output to `out` (swapping buffers when `out` is empty
+    /// and nothing was queued by [`send_shared`](Self::send_shared), so no copy is
+    /// made). Returns the number of bytes added.
     ///
     /// ```
     /// let mut c = socketwire::ws::Connection::server(Default::default());
@@ -671,16 +702,116 @@ impl Connection {
     /// assert_eq!(c.poll_transmit(&mut out), 0);
     /// ```
     pub fn poll_transmit(&mut self, out: &mut BytesMut) -> usize {
-        self.queued_pongs = 0;
-        self.last_pong_at = None;
-        let n = self.output.len();
-        if out.is_empty() {
+        let n = self.pending_output_len();
+        if out.is_empty() && self.segments.is_empty() {
             core::mem::swap(out, &mut self.output);
         } else {
-            out.extend_from_slice(&self.output);
+            out.reserve(n);
+            for chunk in self.transmit_chunks() {
+                out.extend_from_slice(chunk);
+            }
+            self.segments.clear();
+            self.output_in_segments = 0;
             self.output.clear();
         }
+        self.queued_pongs = 0;
+        self.last_pong_at = None;
         n
+    }
+
+    /// The pending output as a sequence of slices, for a vectored write
+    /// (`writev`, `write_vectored`), without copying: frame headers and small
+    /// frames come from the connection's output buffer, payloads given to
+    /// [`send_shared`](Self::send_shared) come as they were given, so a large
+    /// payload is never copied to put a header in front of it. After writing,
+    /// report how many bytes went out with
+    /// [`advance_transmit`](Self::advance_transmit) (a partial write is fine).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use socketwire::ws::{Connection, message::MessageKind};
+    /// let mut c = Connection::server(Default::default());
+    /// let payload = Bytes::from(vec![7u8; 4096]);
+    /// c.send_shared(MessageKind::Binary, payload.clone()).unwrap();
+    /// c.ping(b"").unwrap();
+    /// let chunks: Vec<&[u8]> = c.transmit_chunks().collect();
+    /// assert_eq!(chunks.len(), 3);
+    /// assert_eq!(chunks[0], &[0x82, 126, 0x10, 0x00]);
+    /// assert_eq!(chunks[1].as_ptr(), payload.as_ptr()); // the same bytes, not a copy
+    /// assert_eq!(chunks[2], &[0x89, 0x00]);
+    /// // The transport took the header and half the payload.
+    /// c.advance_transmit(4 + 2048);
+    /// assert_eq!(c.transmit_chunks().map(<[u8]>::len).sum::<usize>(), 2048 + 2);
+    /// ```
+    pub fn transmit_chunks(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let mut start = 0;
+        let runs = self.segments.iter().map(move |segment| match segment {
+            Segment::Output(len) => {
+                let run = &self.output[start..start + len];
+                start += len;
+                run
+            }
+            Segment::Shared(payload) => &payload[..],
+        });
+        let rest = &self.output[self.output_in_segments..];
+        runs.chain((!rest.is_empty()).then_some(rest))
+            .filter(|chunk| !chunk.is_empty())
+    }
+
+    /// Drops the first `n` bytes of pending output: the transport took them from
+    /// [`transmit_chunks`](Self::transmit_chunks). `n` larger than what is pending
+    /// drops it all.
+    ///
+    /// ```
+    /// let mut c = socketwire::ws::Connection::server(Default::default());
+    /// c.send_binary(b"abc").unwrap();
+    /// c.advance_transmit(2);
+    /// assert_eq!(c.transmit_chunks().collect::<Vec<_>>(), [&b"bc"[..]]);
+    /// c.advance_transmit(2);
+    /// assert!(!c.wants_transmit());
+    /// ```
+    pub fn advance_transmit(&mut self, mut n: usize) {
+        // Offsets into the output change: queued pongs can no longer be replaced.
+        self.queued_pongs = 0;
+        self.last_pong_at = None;
+        while n > 0 {
+            let Some(segment) = self.segments.front_mut() else {
+                let m = n.min(self.output.len());
+                bytes::Buf::advance(&mut self.output, m);
+                return;
+            };
+            let (m, done) = match segment {
+                Segment::Output(len) => {
+                    let m = n.min(*len);
+                    bytes::Buf::advance(&mut self.output, m);
+                    self.output_in_segments -= m;
+                    *len -= m;
+                    (m, *len == 0)
+                }
+                Segment::Shared(payload) => {
+                    let m = n.min(payload.len());
+                    bytes::Buf::advance(payload, m);
+                    (m, payload.is_empty())
+                }
+            };
+            if done {
+                self.segments.pop_front();
+            }
+            n -= m;
+        }
+    }
+
+    /// Bytes waiting for [`poll_transmit`](Self::poll_transmit).
+    fn pending_output_len(&self) -> usize {
+        let shared: usize = self
+            .segments
+            .iter()
+            .map(|s| match s {
+                Segment::Shared(payload) => payload.len(),
+                Segment::Output(_) => 0,
+            })
+            .sum();
+        shared + self.output.len()
     }
 
     /// Whether output is waiting for [`poll_transmit`](Self::poll_transmit).
@@ -691,7 +822,7 @@ impl Connection {
     /// assert!(c.wants_transmit());
     /// ```
     pub fn wants_transmit(&self) -> bool {
-        !self.output.is_empty()
+        !self.output.is_empty() || !self.segments.is_empty()
     }
 
     // -------------------------------------------------------------- commands
@@ -714,6 +845,58 @@ impl Connection {
     /// ```
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), ApiMisuse> {
         self.send_message(Opcode::Binary, data)
+    }
+
+    /// Sends a whole message whose payload the caller already holds as [`Bytes`].
+    /// Where the payload goes out as it is (a server, which does not mask, and no
+    /// compression for this message), a payload of [`SHARED_MIN_LEN`] bytes or
+    /// more is not copied: only the frame header is written, and the payload
+    /// follows as its own chunk in [`transmit_chunks`](Self::transmit_chunks).
+    /// Otherwise this is
+    /// [`send_binary`](Self::send_binary) / [`send_text`](Self::send_text). Text
+    /// must be valid UTF-8 ([`ApiMisuse::InvalidUtf8`] if not).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use socketwire::ws::{Connection, message::MessageKind};
+    /// let mut c = Connection::server(Default::default());
+    /// c.send_shared(MessageKind::Text, Bytes::from_static(b"hi")).unwrap();
+    /// assert!(c.send_shared(MessageKind::Text, Bytes::from_static(b"\xff")).is_err());
+    /// let mut out = bytes::BytesMut::new();
+    /// c.poll_transmit(&mut out);
+    /// assert_eq!(&out[..], &[0x81, 2, b'h', b'i']);
+    /// ```
+    pub fn send_shared(&mut self, kind: MessageKind, payload: Bytes) -> Result<(), ApiMisuse> {
+        let opcode = match kind {
+            MessageKind::Text => {
+                if simdutf8::basic::from_utf8(&payload).is_err() {
+                    return Err(ApiMisuse::InvalidUtf8);
+                }
+                Opcode::Text
+            }
+            MessageKind::Binary => Opcode::Binary,
+        };
+        self.check_can_send()?;
+        if self.sending.is_some() {
+            return Err(ApiMisuse::StreamOrder);
+        }
+        let compress = self
+            .extension
+            .as_ref()
+            .is_some_and(|e| e.should_encode(payload.len()));
+        if compress || self.role.masks_outgoing() || payload.len() < SHARED_MIN_LEN {
+            self.write_data_frame(opcode, compress, true, &payload);
+            return Ok(());
+        }
+        let header = FrameHeader::new(opcode, payload.len() as u64);
+        header.write(&mut self.output);
+        // A pong written before this payload can no longer be replaced.
+        self.last_pong_at = None;
+        let run = self.output.len() - self.output_in_segments;
+        self.segments.push_back(Segment::Output(run));
+        self.output_in_segments += run;
+        self.segments.push_back(Segment::Shared(payload));
+        Ok(())
     }
 
     fn send_message(&mut self, opcode: Opcode, data: &[u8]) -> Result<(), ApiMisuse> {

@@ -131,6 +131,8 @@ pub enum ApiMisuse {
     InvalidCloseCode(u16),
     /// A streamed message was started while another is in progress, or continued with none.
     StreamOrder,
+    /// A text message handed over as bytes is not valid UTF-8.
+    InvalidUtf8,
 }
 
 impl fmt::Display for ApiMisuse {
@@ -140,6 +142,7 @@ impl fmt::Display for ApiMisuse {
             ApiMisuse::ControlPayloadTooLong => f.write_str("control payload too long"),
             ApiMisuse::InvalidCloseCode(c) => write!(f, "close code {c} may not be sent"),
             ApiMisuse::StreamOrder => f.write_str("streamed message out of order"),
+            ApiMisuse::InvalidUtf8 => f.write_str("text message is not valid UTF-8"),
         }
     }
 }
