@@ -10,7 +10,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use super::extensions::{ExtensionEvent, parse_extensions_into, walk_extensions};
 use super::head::{HeaderLimits, ResponseHead, ResponseReader};
 use super::server::check_extra_headers;
-use super::tokens::{is_token, list_contains, list_elements};
+use super::tokens::{UPGRADE, WEBSOCKET, is_token, list_contains, list_elements};
 use super::{ExtensionOffer, HandshakeError, HandshakeMisuse, accept_key};
 use crate::Status;
 
@@ -261,9 +261,9 @@ impl ClientHandshake {
         let mut extensions = Vec::new();
         for (name, value) in response.block().raw_fields() {
             if name.eq_ignore_ascii_case(b"upgrade") {
-                upgrade |= list_contains(value, b"websocket");
+                upgrade |= list_contains(value, &WEBSOCKET);
             } else if name.eq_ignore_ascii_case(b"connection") {
-                connection |= list_contains(value, b"upgrade");
+                connection |= list_contains(value, &UPGRADE);
             } else if name.eq_ignore_ascii_case(b"sec-websocket-accept") {
                 // §11.3.3: "The |Sec-WebSocket-Accept| header MUST NOT appear more than
                 // once in an HTTP response."

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use core::mem::MaybeUninit;
 
 use super::HandshakeError;
-use super::tokens::{list_contains, trim_ows};
+use super::tokens::{KnownName, WEBSOCKET, list_contains, trim_ows};
 use crate::Status;
 
 /// Caps on the size of an HTTP head, enforced while reading.
@@ -85,40 +85,110 @@ impl HttpVersion {
     pub const HTTP_1_1: HttpVersion = HttpVersion { major: 1, minor: 1 };
 }
 
-/// Where one header field sits in the head's bytes.
-#[derive(Debug, Clone, Copy)]
+/// Where one header field sits in the head's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct FieldSpan {
     name: (usize, usize),
     value: (usize, usize),
 }
 
-/// The header fields of a head, as spans into its bytes: no per-field allocation.
+/// Bytes of one field's entry in a [`HeaderBlock`] table: four native-endian offsets.
+const OFFSET_BYTES: usize = core::mem::size_of::<usize>();
+const FIELD_ENTRY_BYTES: usize = 4 * OFFSET_BYTES;
+
+/// The text of a head and where its header fields are, in one allocation: the text,
+/// then a table with one entry per field (name start, name end, value start, value
+/// end, as offsets into the text).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct HeaderBlock {
-    raw: Bytes,
-    fields: Vec<FieldSpan>,
+    storage: Vec<u8>,
+    text_len: usize,
 }
 
 impl HeaderBlock {
+    /// Copies `text` and the spans of the fields httparse found in it.
+    /// Also records in `index` where the handshake's fields are.
+    fn from_parsed(
+        text: &[u8],
+        headers: &[httparse::Header<'_>],
+        index: &mut HandshakeFieldIndex,
+    ) -> HeaderBlock {
+        let table_len = headers.len().saturating_mul(FIELD_ENTRY_BYTES);
+        let mut storage = Vec::with_capacity(text.len().saturating_add(table_len));
+        storage.extend_from_slice(text);
+        for (at, header) in headers.iter().enumerate() {
+            index.record(at, header.name.as_bytes());
+            let name = span_of(text, header.name.as_bytes());
+            let value = span_of(text, header.value);
+            push_entry(&mut storage, FieldSpan { name, value });
+        }
+        HeaderBlock {
+            storage,
+            text_len: text.len(),
+        }
+    }
+
+    /// Appends the table for `spans` (offsets into `text`) to `text`.
+    fn from_text_and_spans(mut text: Vec<u8>, spans: &[FieldSpan]) -> HeaderBlock {
+        let text_len = text.len();
+        text.reserve_exact(spans.len().saturating_mul(FIELD_ENTRY_BYTES));
+        for &span in spans {
+            push_entry(&mut text, span);
+        }
+        HeaderBlock {
+            storage: text,
+            text_len,
+        }
+    }
+
+    fn text(&self) -> &[u8] {
+        self.storage.get(..self.text_len).unwrap_or_default()
+    }
+
     fn slice(&self, (a, b): (usize, usize)) -> &[u8] {
-        self.raw.get(a..b).unwrap_or_default()
+        self.text().get(a..b).unwrap_or_default()
     }
 
     fn str(&self, span: (usize, usize)) -> &str {
         core::str::from_utf8(self.slice(span)).unwrap_or_default()
     }
 
+    fn table(&self) -> &[u8] {
+        self.storage.get(self.text_len..).unwrap_or_default()
+    }
+
+    /// Number of header fields.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.table().len() / FIELD_ENTRY_BYTES
+    }
+
+    /// The field at `index` as (name, value) bytes.
+    pub(crate) fn field(&self, index: usize) -> Option<(&[u8], &[u8])> {
+        let start = index.checked_mul(FIELD_ENTRY_BYTES)?;
+        let entry = self
+            .table()
+            .get(start..start.checked_add(FIELD_ENTRY_BYTES)?)?;
+        Some(self.entry_fields(entry))
+    }
+
+    fn entry_fields(&self, entry: &[u8]) -> (&[u8], &[u8]) {
+        let span = read_entry(entry);
+        (self.slice(span.name), self.slice(span.value))
+    }
+
     /// All fields as (name, value) bytes, in order.
     pub(crate) fn raw_fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.fields
-            .iter()
-            .map(|f| (self.slice(f.name), self.slice(f.value)))
+        self.table()
+            .chunks_exact(FIELD_ENTRY_BYTES)
+            .map(|entry| self.entry_fields(entry))
     }
 
     fn fields(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.fields
-            .iter()
-            .map(|f| (self.str(f.name), self.slice(f.value)))
+        self.table().chunks_exact(FIELD_ENTRY_BYTES).map(|entry| {
+            let span = read_entry(entry);
+            (self.str(span.name), self.slice(span.value))
+        })
     }
 
     fn first_value(&self, name: &str) -> Option<&[u8]> {
@@ -131,6 +201,161 @@ impl HeaderBlock {
         self.raw_fields()
             .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
             .map(|(_, v)| v)
+    }
+}
+
+fn push_entry(storage: &mut Vec<u8>, span: FieldSpan) {
+    let mut entry = [0; FIELD_ENTRY_BYTES];
+    write_entry(&mut entry, span);
+    storage.extend_from_slice(&entry);
+}
+
+/// Writes `span` into `entry` (`FIELD_ENTRY_BYTES` long).
+#[inline]
+fn write_entry(entry: &mut [u8], span: FieldSpan) {
+    let offsets = [span.name.0, span.name.1, span.value.0, span.value.1];
+    for (slot, offset) in entry.chunks_exact_mut(OFFSET_BYTES).zip(offsets) {
+        slot.copy_from_slice(&offset.to_ne_bytes());
+    }
+}
+
+/// Reads back an entry written by `push_entry` (`entry` is `FIELD_ENTRY_BYTES` long).
+fn read_entry(entry: &[u8]) -> FieldSpan {
+    let offset = |i: usize| {
+        entry
+            .get(i * OFFSET_BYTES..(i + 1) * OFFSET_BYTES)
+            .and_then(|b| <[u8; OFFSET_BYTES]>::try_from(b).ok())
+            .map_or(0, usize::from_ne_bytes)
+    };
+    FieldSpan {
+        name: (offset(0), offset(1)),
+        value: (offset(2), offset(3)),
+    }
+}
+
+/// The request header fields that RFC 6455 §4.2.1 looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HandshakeField {
+    Host,
+    Origin,
+    Upgrade,
+    Connection,
+    Key,
+    Version,
+    Protocol,
+    Extensions,
+}
+
+impl HandshakeField {
+    const COUNT: usize = 8;
+    const ALL: [HandshakeField; HandshakeField::COUNT] = [
+        HandshakeField::Host,
+        HandshakeField::Origin,
+        HandshakeField::Upgrade,
+        HandshakeField::Connection,
+        HandshakeField::Key,
+        HandshakeField::Version,
+        HandshakeField::Protocol,
+        HandshakeField::Extensions,
+    ];
+    /// The names, in the order of [`HandshakeField::ALL`].
+    const NAMES: [KnownName; HandshakeField::COUNT] = [
+        KnownName::new(b"host"),
+        KnownName::new(b"origin"),
+        KnownName::new(b"upgrade"),
+        KnownName::new(b"connection"),
+        KnownName::new(b"sec-websocket-key"),
+        KnownName::new(b"sec-websocket-version"),
+        KnownName::new(b"sec-websocket-protocol"),
+        KnownName::new(b"sec-websocket-extensions"),
+    ];
+    /// The position in [`HandshakeField::ALL`] of the one name of each length
+    /// (the eight names all have different lengths), `u8::MAX` for none.
+    const BY_LENGTH: [u8; 32] = {
+        let mut table = [u8::MAX; 32];
+        let mut kind = 0;
+        while kind < HandshakeField::COUNT {
+            let len = HandshakeField::NAMES[kind].len();
+            assert!(table[len] == u8::MAX, "two names of the same length");
+            #[allow(clippy::cast_possible_truncation)] // kind < 8
+            {
+                table[len] = kind as u8;
+            }
+            kind += 1;
+        }
+        table
+    };
+
+    /// Which handshake field `name` names, ignoring ASCII case: its position in
+    /// [`HandshakeField::ALL`]. The length picks the one candidate to compare.
+    #[inline]
+    fn position_of(name: &[u8]) -> Option<usize> {
+        let kind = usize::from(*HandshakeField::BY_LENGTH.get(name.len())?);
+        HandshakeField::NAMES
+            .get(kind)
+            .is_some_and(|known| known.matches(name))
+            .then_some(kind)
+    }
+
+    /// Which handshake field `name` names, ignoring ASCII case.
+    #[inline]
+    pub(crate) fn of(name: &[u8]) -> Option<HandshakeField> {
+        HandshakeField::ALL
+            .get(HandshakeField::position_of(name)?)
+            .copied()
+    }
+}
+
+/// Where the [`HandshakeField`]s are among a request's header fields, recorded while
+/// the head is built so that validating an upgrade needs no second pass over all the
+/// fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HandshakeFieldIndex {
+    /// Index of the first field of each kind; `NONE` if absent.
+    first: [u16; HandshakeField::COUNT],
+    /// Fields of each kind, saturating; `u8::MAX` also when an index does not fit.
+    count: [u8; HandshakeField::COUNT],
+}
+
+impl Default for HandshakeFieldIndex {
+    fn default() -> Self {
+        HandshakeFieldIndex {
+            first: [HandshakeFieldIndex::NONE; HandshakeField::COUNT],
+            count: [0; HandshakeField::COUNT],
+        }
+    }
+}
+
+impl HandshakeFieldIndex {
+    const NONE: u16 = u16::MAX;
+
+    /// Records that the field at `index` is named `name`.
+    #[inline]
+    fn record(&mut self, index: usize, name: &[u8]) {
+        let Some(kind) = HandshakeField::position_of(name) else {
+            return;
+        };
+        match u16::try_from(index) {
+            Ok(at) if at != HandshakeFieldIndex::NONE => {
+                if self.count[kind] == 0 {
+                    self.first[kind] = at;
+                }
+                self.count[kind] = self.count[kind].saturating_add(1);
+            }
+            // Beyond what the index holds: mark it so that users take the full scan.
+            _ => self.count[kind] = u8::MAX,
+        }
+    }
+
+    /// `true` if no handshake field appears more than once.
+    pub(crate) fn each_at_most_once(&self) -> bool {
+        self.count.iter().all(|&c| c <= 1)
+    }
+
+    /// The index of the first field of kind `field`, if any.
+    pub(crate) fn first(&self, field: HandshakeField) -> Option<usize> {
+        let at = self.first[field as usize];
+        (at != HandshakeFieldIndex::NONE).then_some(usize::from(at))
     }
 }
 
@@ -154,13 +379,13 @@ struct HeadScanner {
 
 /// A complete head found by the scanner, with what `parse` made of it.
 struct ScannedHead<P> {
-    raw: Vec<u8>,
     parts: P,
     leftover: Bytes,
 }
 
 /// Parses a head at the start of a buffer with room for `header_slots` fields:
-/// `Ok(Some((head length, parts)))`, `Ok(None)` if incomplete.
+/// `Ok(Some((head length, parts)))` (the parts own a copy of the head),
+/// `Ok(None)` if incomplete.
 type ParseHead<P> = fn(&[u8], usize) -> Result<Option<(usize, P)>, HandshakeError>;
 
 impl HeadScanner {
@@ -229,7 +454,6 @@ impl HeadScanner {
             }
             if let Ok(Some((len, parts))) = parse(window, slots) {
                 return Ok(Some(ScannedHead {
-                    raw: window[..len].to_vec(),
                     parts,
                     leftover: Bytes::copy_from_slice(&input[len..]),
                 }));
@@ -250,16 +474,15 @@ impl HeadScanner {
                 let leftover = Bytes::copy_from_slice(input.get(leftover_start..).unwrap_or(&[]));
                 let mut raw = core::mem::take(&mut self.buf);
                 raw.truncate(end);
+                let raw_len = raw.len();
                 #[cfg(test)]
                 {
                     self.parses += 1;
                 }
                 match parse(&raw, self.lines.saturating_sub(1))? {
-                    Some((len, parts)) if len == raw.len() => Ok(Some(ScannedHead {
-                        raw,
-                        parts,
-                        leftover,
-                    })),
+                    Some((len, parts)) if len == raw_len => {
+                        Ok(Some(ScannedHead { parts, leftover }))
+                    }
                     _ => Err(HandshakeError::MalformedHttp("incomplete head")),
                 }
             }
@@ -363,24 +586,7 @@ fn with_header_array<'b, R>(
     }
 }
 
-/// Spans of the header fields httparse found, into `raw`.
-fn field_spans(raw: &[u8], headers: &[httparse::Header<'_>]) -> Vec<FieldSpan> {
-    headers
-        .iter()
-        .map(|h| FieldSpan {
-            name: span_of(raw, h.name.as_bytes()),
-            value: span_of(raw, h.value),
-        })
-        .collect()
-}
-
-/// Method span, target span, version, field spans.
-type RequestParts = ((usize, usize), (usize, usize), HttpVersion, Vec<FieldSpan>);
-
-fn parse_request(
-    buf: &[u8],
-    slots: usize,
-) -> Result<Option<(usize, RequestParts)>, HandshakeError> {
+fn parse_request(buf: &[u8], slots: usize) -> Result<Option<(usize, RequestHead)>, HandshakeError> {
     with_header_array(slots, |headers| {
         let mut request = httparse::Request::new(&mut []);
         let len = match request.parse_with_uninit_headers(buf, headers) {
@@ -388,26 +594,30 @@ fn parse_request(
             Ok(httparse::Status::Partial) => return Ok(None),
             Err(e) => return Err(http_error(e)),
         };
-        let method = span_of(buf, request.method.unwrap_or_default().as_bytes());
-        let target = span_of(buf, request.path.unwrap_or_default().as_bytes());
-        let version = HttpVersion {
-            major: 1,
-            minor: request.version.unwrap_or_default(),
-        };
+        let text = buf.get(..len).unwrap_or_default();
+        let mut handshake_fields = HandshakeFieldIndex::default();
+        let block = HeaderBlock::from_parsed(text, request.headers, &mut handshake_fields);
         Ok(Some((
             len,
-            (method, target, version, field_spans(buf, request.headers)),
+            RequestHead {
+                block,
+                method: span_of(text, request.method.unwrap_or_default().as_bytes()),
+                target: span_of(text, request.path.unwrap_or_default().as_bytes()),
+                version: HttpVersion {
+                    major: 1,
+                    minor: request.version.unwrap_or_default(),
+                },
+                handshake_fields,
+                leftover: Bytes::new(),
+            },
         )))
     })
 }
 
-/// Status, reason span, version, field spans.
-type ResponseParts = (u16, (usize, usize), HttpVersion, Vec<FieldSpan>);
-
 fn parse_response(
     buf: &[u8],
     slots: usize,
-) -> Result<Option<(usize, ResponseParts)>, HandshakeError> {
+) -> Result<Option<(usize, ResponseHead)>, HandshakeError> {
     with_header_array(slots, |headers| {
         let mut response = httparse::Response::new(&mut []);
         let config = httparse::ParserConfig::default();
@@ -416,15 +626,22 @@ fn parse_response(
             Ok(httparse::Status::Partial) => return Ok(None),
             Err(e) => return Err(http_error(e)),
         };
-        let reason = span_of(buf, response.reason.unwrap_or_default().as_bytes());
-        let version = HttpVersion {
-            major: 1,
-            minor: response.version.unwrap_or_default(),
-        };
-        let code = response.code.unwrap_or_default();
+        let text = buf.get(..len).unwrap_or_default();
         Ok(Some((
             len,
-            (code, reason, version, field_spans(buf, response.headers)),
+            ResponseHead {
+                block: HeaderBlock::from_parsed(
+                    text,
+                    response.headers,
+                    &mut HandshakeFieldIndex::default(),
+                ),
+                status: response.code.unwrap_or_default(),
+                reason: span_of(text, response.reason.unwrap_or_default().as_bytes()),
+                version: HttpVersion {
+                    major: 1,
+                    minor: response.version.unwrap_or_default(),
+                },
+            },
         )))
     })
 }
@@ -454,26 +671,18 @@ pub struct RequestHead {
     method: (usize, usize),
     target: (usize, usize),
     version: HttpVersion,
+    handshake_fields: HandshakeFieldIndex,
     leftover: Bytes,
 }
 
 impl RequestHead {
-    fn from_scanned(scanned: ScannedHead<RequestParts>) -> RequestHead {
+    fn from_scanned(scanned: ScannedHead<RequestHead>) -> RequestHead {
         let ScannedHead {
-            raw,
-            parts: (method, target, version, fields),
+            parts: mut head,
             leftover,
         } = scanned;
-        RequestHead {
-            block: HeaderBlock {
-                raw: Bytes::from(raw),
-                fields,
-            },
-            method,
-            target,
-            version,
-            leftover,
-        }
+        head.leftover = leftover;
+        head
     }
 
     /// Builds a head from parts a host HTTP server (hyper, axum…) already parsed, to
@@ -509,21 +718,25 @@ impl RequestHead {
         };
         let method = push(&mut raw, method.as_bytes());
         let target = push(&mut raw, target.as_bytes());
-        let fields = headers
+        let mut handshake_fields = HandshakeFieldIndex::default();
+        let spans: Vec<FieldSpan> = headers
             .into_iter()
-            .map(|(n, v)| FieldSpan {
-                name: push(&mut raw, n.as_ref().as_bytes()),
-                value: push(&mut raw, trim_ows(v.as_ref())),
+            .enumerate()
+            .map(|(index, (n, v))| {
+                let name = n.as_ref().as_bytes();
+                handshake_fields.record(index, name);
+                FieldSpan {
+                    name: push(&mut raw, name),
+                    value: push(&mut raw, trim_ows(v.as_ref())),
+                }
             })
             .collect();
         RequestHead {
-            block: HeaderBlock {
-                raw: Bytes::from(raw),
-                fields,
-            },
+            block: HeaderBlock::from_text_and_spans(raw, &spans),
             method,
             target,
             version,
+            handshake_fields,
             leftover: Bytes::new(),
         }
     }
@@ -645,7 +858,7 @@ impl RequestHead {
     pub fn is_websocket_upgrade(&self) -> bool {
         self.block
             .values("upgrade")
-            .any(|v| list_contains(v, b"websocket"))
+            .any(|v| list_contains(v, &WEBSOCKET))
     }
 
     /// The bytes that arrived after the head's blank line: a request body, or the
@@ -676,6 +889,14 @@ impl RequestHead {
 
     pub(crate) fn block(&self) -> &HeaderBlock {
         &self.block
+    }
+
+    pub(crate) fn method_bytes(&self) -> &[u8] {
+        self.block.slice(self.method)
+    }
+
+    pub(crate) fn handshake_fields(&self) -> &HandshakeFieldIndex {
+        &self.handshake_fields
     }
 }
 
@@ -901,21 +1122,11 @@ impl ResponseReader {
         input: &[u8],
     ) -> Result<Status<(ResponseHead, Bytes)>, HandshakeError> {
         let Some(ScannedHead {
-            raw,
-            parts: (status, reason, version, fields),
+            parts: head,
             leftover,
         }) = self.scanner.feed(input, parse_response)?
         else {
             return Ok(Status::Partial);
-        };
-        let head = ResponseHead {
-            block: HeaderBlock {
-                raw: Bytes::from(raw),
-                fields,
-            },
-            status,
-            reason,
-            version,
         };
         Ok(Status::Complete((head, leftover)))
     }
@@ -952,8 +1163,8 @@ mod tests {
         assert_eq!(scanner.scanned, request.len() - 1);
         assert_eq!(scanner.parses, 1);
         let head = scanner.feed(&[*last], parse_request).unwrap().unwrap();
-        assert_eq!(head.raw, request);
-        assert_eq!(head.parts.3.len(), 61);
+        assert_eq!(head.parts.block.text(), request);
+        assert_eq!(head.parts.block.len(), 61);
         assert_eq!(
             scanner.scanned,
             request.len(),

@@ -111,10 +111,41 @@ pub const WEBSOCKET_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /// assert_eq!(std::str::from_utf8(&accept).unwrap(), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
 /// ```
 pub fn accept_key(key: &[u8]) -> [u8; 28] {
-    let mut sha1 = Sha1::new();
-    sha1.update(key);
-    sha1.update(WEBSOCKET_GUID.as_bytes());
-    encode_digest(&sha1.finalize().into())
+    encode_digest(&key_digest(key))
+}
+
+/// SHA-1 of `key ‖ WEBSOCKET_GUID`.
+fn key_digest(key: &[u8]) -> [u8; 20] {
+    let Ok(key) = <&[u8; 24]>::try_from(key) else {
+        let mut sha1 = Sha1::new();
+        sha1.update(key);
+        sha1.update(WEBSOCKET_GUID.as_bytes());
+        return sha1.finalize().into();
+    };
+    // Every valid key has 24 characters, so the message is 60 bytes and its padding
+    // (FIPS 180-4 §5.1.1: a 1 bit, zeros, the length in bits as 64 bits big-endian)
+    // makes exactly two blocks; compressing them directly skips the hasher's buffering.
+    const INITIAL_HASH: [u32; 5] = [
+        0x6745_2301,
+        0xEFCD_AB89,
+        0x98BA_DCFE,
+        0x1032_5476,
+        0xC3D2_E1F0,
+    ];
+    const MESSAGE_BITS: u64 = 60 * 8;
+    let mut first = [0u8; 64];
+    first[..24].copy_from_slice(key);
+    first[24..60].copy_from_slice(WEBSOCKET_GUID.as_bytes());
+    first[60] = 0x80;
+    let mut second = [0u8; 64];
+    second[56..].copy_from_slice(&MESSAGE_BITS.to_be_bytes());
+    let mut state = INITIAL_HASH;
+    sha1::compress(&mut state, &[first.into(), second.into()]);
+    let mut digest = [0u8; 20];
+    for (bytes, word) in digest.chunks_exact_mut(4).zip(state) {
+        bytes.copy_from_slice(&word.to_be_bytes());
+    }
+    digest
 }
 
 /// Standard base64 (RFC 4648 §4) of a 20-byte SHA-1 digest: six full 3-byte groups,
@@ -122,20 +153,19 @@ pub fn accept_key(key: &[u8]) -> [u8; 28] {
 fn encode_digest(digest: &[u8; 20]) -> [u8; 28] {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let char_at = |sextet: u32| ALPHABET[(sextet & 63) as usize];
-    let mut out = [b'='; 28];
-    for (group, chars) in digest.chunks(3).zip(out.chunks_mut(4)) {
-        let [a, b, c] = [0, 1, 2].map(|i| u32::from(group.get(i).copied().unwrap_or(0)));
-        let bits = (a << 16) | (b << 8) | c;
-        let encoded = [
+    let byte = |i: usize| u32::from(digest.get(i).copied().unwrap_or(0));
+    let mut out = [0u8; 28];
+    for (group, chars) in out.chunks_exact_mut(4).enumerate() {
+        let bits = (byte(3 * group) << 16) | (byte(3 * group + 1) << 8) | byte(3 * group + 2);
+        chars.copy_from_slice(&[
             char_at(bits >> 18),
             char_at(bits >> 12),
             char_at(bits >> 6),
             char_at(bits),
-        ];
-        // The last group has two bytes: three characters, the fourth stays '='.
-        let used = group.len() + 1;
-        chars[..used].copy_from_slice(&encoded[..used]);
+        ]);
     }
+    // The last group has two bytes: three characters, then padding.
+    out[27] = b'=';
     out
 }
 
@@ -147,6 +177,24 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
+        #[test]
+        fn key_digest_matches_the_hasher(key in proptest::collection::vec(any::<u8>(), 0..80)) {
+            let mut sha1 = Sha1::new();
+            sha1.update(&key);
+            sha1.update(WEBSOCKET_GUID.as_bytes());
+            let expected: [u8; 20] = sha1.finalize().into();
+            prop_assert_eq!(key_digest(&key), expected);
+        }
+
+        #[test]
+        fn key_digest_of_24_bytes_matches_the_hasher(key in any::<[u8; 24]>()) {
+            let mut sha1 = Sha1::new();
+            sha1.update(key);
+            sha1.update(WEBSOCKET_GUID.as_bytes());
+            let expected: [u8; 20] = sha1.finalize().into();
+            prop_assert_eq!(key_digest(&key), expected);
+        }
+
         #[test]
         fn digest_encoding_matches_the_base64_crate(digest in any::<[u8; 20]>()) {
             let mut expected = [0u8; 28];

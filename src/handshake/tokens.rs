@@ -22,7 +22,7 @@ pub(crate) fn is_tchar(b: u8) -> bool {
     TCHAR[usize::from(b)]
 }
 
-/// A lowercase header name of 4 to 24 bytes, prepared for a case-insensitive
+/// A lowercase header name or token of 4 to 24 bytes, prepared for a case-insensitive
 /// comparison with three (possibly overlapping) word loads straight from the name:
 /// letters are compared with bit 0x20 forced on, every other byte exactly.
 pub(crate) struct KnownName {
@@ -69,6 +69,11 @@ impl KnownName {
             words,
             case_bits,
         }
+    }
+
+    /// The name's length.
+    pub(crate) const fn len(&self) -> usize {
+        self.len
     }
 
     /// `true` if `name` is this name, ignoring ASCII case.
@@ -119,10 +124,16 @@ pub(crate) fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
         .filter(|e| !e.is_empty())
 }
 
+/// The token `Upgrade` asks for.
+pub(crate) const WEBSOCKET: KnownName = KnownName::new(b"websocket");
+/// The token `Connection` lists for an upgrade.
+pub(crate) const UPGRADE: KnownName = KnownName::new(b"upgrade");
+
 /// `true` if the list `value` has an element equal to `token`, ignoring ASCII case.
-pub(crate) fn list_contains(value: &[u8], token: &[u8]) -> bool {
+#[inline]
+pub(crate) fn list_contains(value: &[u8], token: &KnownName) -> bool {
     // Fast path: the common single-element value.
-    value.eq_ignore_ascii_case(token) || list_elements(value).any(|e| e.eq_ignore_ascii_case(token))
+    token.matches(value) || list_elements(value).any(|e| token.matches(e))
 }
 
 /// `true` for a byte allowed in a header value we write: visible ASCII, space, tab
@@ -137,10 +148,16 @@ mod tests {
 
     #[test]
     fn lists() {
-        assert!(list_contains(b"keep-alive, Upgrade", b"upgrade"));
-        assert!(list_contains(b" ,UPGRADE,", b"upgrade"));
-        assert!(!list_contains(b"keep-alive", b"upgrade"));
-        assert!(!list_contains(b"upgrades", b"upgrade"));
+        assert!(list_contains(b"keep-alive, Upgrade", &UPGRADE));
+        assert!(list_contains(b" ,UPGRADE,", &UPGRADE));
+        assert!(list_contains(b"upgrade", &UPGRADE));
+        assert!(!list_contains(b"keep-alive", &UPGRADE));
+        assert!(!list_contains(b"upgrades", &UPGRADE));
+        assert!(!list_contains(b"upgrad", &UPGRADE));
+        assert!(list_contains(b"WebSocket", &WEBSOCKET));
+        assert!(list_contains(b"h2c,\twebsocket ", &WEBSOCKET));
+        assert!(!list_contains(b"web socket", &WEBSOCKET));
+        assert!(!list_contains(b"websocke\x14", &WEBSOCKET));
         assert_eq!(trim_ows(b" \t a b \t"), b"a b");
         assert_eq!(trim_ows(b"  "), b"");
         const KEY: KnownName = KnownName::new(b"sec-websocket-key");
