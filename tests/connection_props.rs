@@ -171,7 +171,7 @@ proptest! {
         let mut written: Vec<u8> = Vec::new();
         let mut writes = write_sizes.iter().cycle();
         // A transport that takes at most `max` bytes per vectored write.
-        let mut write_some = |c: &mut Connection, written: &mut Vec<u8>, max: usize| {
+        let write_some = |c: &mut Connection, written: &mut Vec<u8>, max: usize| {
             let mut n = 0;
             for chunk in c.transmit_chunks() {
                 let take = chunk.len().min(max - n);
@@ -185,7 +185,7 @@ proptest! {
             n
         };
         for (i, &(op, len, drain_now)) in ops.iter().enumerate() {
-            let payload: Vec<u8> = (0..len).map(|j| (i * 31 + j) as u8).collect();
+            let payload: Vec<u8> = (0..len).map(|j| (i * 31 + j).to_le_bytes()[0]).collect();
             for c in [&mut flat_conn, &mut vec_conn] {
                 match op {
                     0 => c.send_shared(MessageKind::Binary, Bytes::from(payload.clone())).unwrap(),
