@@ -206,13 +206,42 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("tokio runtime")
 }
 
-/// Feeds `input` to a server connection in [`READ_CHUNK`] reads, draining events
+/// Reads from an in-memory transport into a `BytesMut` the way tokio's
+/// `read_buf` does: at most the buffer's spare capacity (and [`READ_CHUNK`]),
+/// reserving 8 KiB first when there is none (as `BytesMut::chunk_mut` would
+/// reserve a little). The peers' streams hand out reads the same way.
+struct Reader<'a> {
+    input: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn new(input: &'a [u8]) -> Self {
+        Reader { input }
+    }
+
+    /// One read; `false` at the end of the input.
+    fn read_into(&mut self, buf: &mut BytesMut) -> bool {
+        if self.input.is_empty() {
+            return false;
+        }
+        if buf.capacity() == buf.len() {
+            buf.reserve(8 << 10);
+        }
+        let n = (buf.capacity() - buf.len()).min(READ_CHUNK).min(self.input.len());
+        let (chunk, rest) = self.input.split_at(n);
+        buf.extend_from_slice(chunk);
+        self.input = rest;
+        true
+    }
+}
+
+/// Feeds `input` to a server connection read by read (see [`Reader`]), draining events
 /// after each; returns the payload bytes seen.
 fn socketwire_decode(conn: &mut Connection, input: &[u8], count: usize) -> usize {
     let mut seen = 0;
     let mut messages = 0;
-    for chunk in input.chunks(READ_CHUNK) {
-        conn.input_buffer().extend_from_slice(chunk);
+    let mut reader = Reader::new(input);
+    while reader.read_into(conn.input_buffer()) {
         while let Some(event) = conn.poll_event() {
             match event {
                 Event::Binary(data) | Event::Text(data) => {
@@ -233,8 +262,8 @@ fn socketwire_decode_borrowed(conn: &mut Connection, input: &[u8], count: usize)
     use socketwire::ws::connection::EventRef;
     let mut seen = 0;
     let mut messages = 0;
-    for chunk in input.chunks(READ_CHUNK) {
-        conn.input_buffer().extend_from_slice(chunk);
+    let mut reader = Reader::new(input);
+    while reader.read_into(conn.input_buffer()) {
         while let Some(event) = conn.poll_event_borrowed() {
             match event {
                 EventRef::Binary(data) | EventRef::Text(data) => {

@@ -258,6 +258,11 @@ fn unmask_whole_text(payload: &mut [u8], key: Option<[u8; 4]>) -> Result<(), Pro
 /// ```
 pub const SHARED_MIN_LEN: usize = 1024;
 
+/// The most [`Connection::input_buffer`] reserves ahead for the rest of a frame
+/// in progress: a peer that announces a large frame gets no more memory than
+/// this before it sends the bytes.
+const RESERVE_AHEAD: usize = 1 << 20;
+
 /// A run of pending output: see `Connection::segments`.
 #[derive(Debug)]
 enum Segment {
@@ -505,7 +510,10 @@ impl Connection {
     }
 
     /// The input buffer, for reading from the transport straight into it (no copy):
-    /// append to it, then call [`poll_event`](Self::poll_event).
+    /// append to it, then call [`poll_event`](Self::poll_event). While a frame is
+    /// only partly buffered, the buffer has room reserved for the rest of it (up
+    /// to 1 MiB at a time), so reading into its spare capacity completes the frame
+    /// without moving the bytes already there.
     ///
     /// ```
     /// let mut c = socketwire::ws::Connection::server(Default::default());
@@ -515,6 +523,13 @@ impl Connection {
     pub fn input_buffer(&mut self) -> &mut BytesMut {
         self.release_lent();
         self.received_since_timer = true;
+        // Room for the rest of a frame in progress (its length passed the limits
+        // when its header was read; at most RESERVE_AHEAD at a time), so a read
+        // into the spare capacity can complete it without moving what is buffered.
+        if let Some(frame) = &self.reading {
+            let missing = frame.payload_len.saturating_sub(self.input.len());
+            self.input.reserve(missing.min(RESERVE_AHEAD));
+        }
         &mut self.input
     }
 
