@@ -227,7 +227,9 @@ impl<'a> Reader<'a> {
         if buf.capacity() == buf.len() {
             buf.reserve(8 << 10);
         }
-        let n = (buf.capacity() - buf.len()).min(READ_CHUNK).min(self.input.len());
+        let n = (buf.capacity() - buf.len())
+            .min(READ_CHUNK)
+            .min(self.input.len());
         let (chunk, rest) = self.input.split_at(n);
         buf.extend_from_slice(chunk);
         self.input = rest;

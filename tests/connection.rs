@@ -455,6 +455,34 @@ fn message_limits() {
     ]
     .concat());
     assert!(matches!(&fits[..], [Event::Binary(b)] if b.len() == 150));
+
+    // A frame over the message limit fails as soon as its header is in, not once
+    // all of it has arrived.
+    let mut s = Connection::server(Config {
+        limits: Limits {
+            max_frame_size: 1000,
+            max_message_size: 150,
+            max_fragments: 3,
+        },
+        ..Config::default()
+    });
+    let frame = client_frame(true, 0x2, &[0; 200]);
+    s.handle_input(&frame[..8 + 10]);
+    assert!(matches!(
+        drain(&mut s)[..],
+        [Event::Closed {
+            code: CloseCode::MESSAGE_TOO_BIG,
+            ..
+        }]
+    ));
+    // A small binary frame in pieces: nothing until it is whole, then one event.
+    let mut s = Connection::server(Config::default());
+    let frame = client_frame(true, 0x2, &[7; 1000]);
+    for piece in frame.chunks(300) {
+        assert!(drain(&mut s).is_empty());
+        s.handle_input(piece);
+    }
+    assert!(matches!(&drain(&mut s)[..], [Event::Binary(b)] if b[..] == [7; 1000]));
 }
 
 #[test]

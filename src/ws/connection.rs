@@ -258,6 +258,11 @@ fn unmask_whole_text(payload: &mut [u8], key: Option<[u8; 4]>) -> Result<(), Pro
 /// ```
 pub const SHARED_MIN_LEN: usize = 1024;
 
+/// A single-frame binary message up to this long waits in the input buffer,
+/// header included, until it is complete, and is then read whole by the fast
+/// path.
+const DEFER_MAX: usize = 16 << 10;
+
 /// The most [`Connection::input_buffer`] reserves ahead for the rest of a frame
 /// in progress: a peer that announces a large frame gets no more memory than
 /// this before it sends the bytes.
@@ -1037,6 +1042,22 @@ impl Connection {
                 return Ok(Step::NeedInput);
             };
             self.check_header(&header)?;
+            // A small whole binary message still arriving: wait for the rest
+            // and take it whole (the fast path) instead of starting to assemble
+            // it. Text is not deferred: its UTF-8 is checked as it arrives.
+            if header.opcode == Opcode::Binary
+                && header.fin
+                && !header.rsv1
+                && !self.config.streaming
+                && !self.message.is_open()
+                && header.payload_len <= DEFER_MAX as u64
+                // Over a limit: the general path fails it now.
+                && header.payload_len <= self.config.limits.max_message_size
+                && self.config.limits.max_fragments > 0
+                && header.payload_len > (self.input.len() - header_len) as u64
+            {
+                return Ok(Step::NeedInput);
+            }
             // Drop the header bytes in place (no reference-count traffic).
             bytes::Buf::advance(&mut self.input, header_len);
             if let Some((kind, len)) = self.read_whole_message(&header)? {
