@@ -7,13 +7,21 @@
 //!   a plain copy of the same size.
 //! - `decode`: a server decoding masked client frames, one binary message per
 //!   frame (messages/s). Every implementation reads the same bytes from an
-//!   in-memory transport in reads of at most [`READ_CHUNK`] bytes, and every
-//!   payload is unmasked and handed to the benchmark. `socketwire-text` decodes
-//!   ASCII text frames, to show the cost of UTF-8 validation.
+//!   in-memory transport into its buffer's spare capacity (at most
+//!   [`READ_CHUNK`] bytes per read, as tokio's `read_buf` does), and every
+//!   payload is unmasked and handed to the benchmark. `socketwire` takes
+//!   messages with `poll_event_borrowed` (lent from the input buffer);
+//!   `socketwire-bytes` with `poll_event` (each message split off as `Bytes`, an
+//!   atomic reference count each, as the peers' owned payloads cost an
+//!   allocation or a count each). `socketwire-text` decodes ASCII text frames
+//!   with `poll_event_borrowed`, to show the cost of UTF-8 validation.
 //! - `encode`: a server writing unmasked binary frames (messages/s). Every
 //!   implementation's output is copied into one in-memory sink, as a socket would
-//!   copy it; fastwebsockets writes payloads above 1 KiB with vectored writes and
-//!   so skips its own buffer.
+//!   copy it; the sink takes vectored writes whole. `socketwire` copies each
+//!   frame into its output buffer (`send_binary` + `poll_transmit`);
+//!   `socketwire-vectored` hands a shared `Bytes` payload over (`send_shared`) and
+//!   writes header and payload with one vectored write (`transmit_chunks`), as
+//!   fastwebsockets does for payloads above 1 KiB.
 //! - `utf8`: incremental UTF-8 validation against `core::str::from_utf8` (bytes/s).
 
 #![allow(missing_docs)] // criterion_main! generates an undocumented `main`.
@@ -294,12 +302,12 @@ fn bench_decode(c: &mut Criterion) {
 
         group.bench_function(BenchmarkId::new("socketwire", size), |b| {
             let mut conn = Connection::server(Config::default());
-            b.iter(|| socketwire_decode(&mut conn, &input, count))
+            b.iter(|| socketwire_decode_borrowed(&mut conn, &input, count))
         });
 
-        group.bench_function(BenchmarkId::new("socketwire-borrowed", size), |b| {
+        group.bench_function(BenchmarkId::new("socketwire-bytes", size), |b| {
             let mut conn = Connection::server(Config::default());
-            b.iter(|| socketwire_decode_borrowed(&mut conn, &input, count))
+            b.iter(|| socketwire_decode(&mut conn, &input, count))
         });
 
         group.bench_function(BenchmarkId::new("tungstenite", size), |b| {
@@ -351,7 +359,7 @@ fn bench_decode(c: &mut Criterion) {
     let text = client_frames(Opcode::Text, size, count);
     group.bench_function(BenchmarkId::new("socketwire-text", size), |b| {
         let mut conn = Connection::server(Config::default());
-        b.iter(|| socketwire_decode(&mut conn, &text, count))
+        b.iter(|| socketwire_decode_borrowed(&mut conn, &text, count))
     });
     group.finish();
 }

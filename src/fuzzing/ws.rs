@@ -2,10 +2,12 @@
 
 use alloc::vec::Vec;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
 use crate::Status;
+use crate::ws::connection::EventRef;
 use crate::ws::frame::MAX_HEADER_LEN;
+use crate::ws::message::MessageKind;
 use crate::ws::{Config, Connection, Event, FrameHeader, State};
 
 /// Decodes a header; a complete one must re-encode to the same bytes (decoding is
@@ -24,37 +26,78 @@ pub fn frame_header(data: &[u8]) {
     }
 }
 
-/// Feeds the input to a connection in chunks whose sizes come from the input's
-/// first bytes, and checks the connection's invariants.
-fn drive(mut conn: Connection, data: &[u8]) {
+/// Feeds the input to two identical connections in chunks whose sizes come from
+/// the input's first bytes, and checks the connection's invariants. The two are
+/// driven through different APIs that must agree: one gets `handle_input` and
+/// `poll_event` and answers messages with `send_binary` + `poll_transmit`; the
+/// other reads into `input_buffer` and takes `poll_event_borrowed`, answers with
+/// `send_shared` and writes with `transmit_chunks` + `advance_transmit` in
+/// partial writes. Events and output bytes must be the same.
+fn drive(make: impl Fn() -> Connection, data: &[u8]) {
     let (sizes, input) = data.split_at(data.len().min(4));
+    let (mut plain, mut fast) = (make(), make());
     let mut rest = input;
     let mut i = 0;
-    let mut events = Vec::new();
-    let mut out = BytesMut::new();
+    let mut events = 0;
+    let mut out_plain = BytesMut::new();
+    let mut out_fast: Vec<u8> = Vec::new();
     while !rest.is_empty() {
-        let step = usize::from(sizes.get(i % sizes.len().max(1)).copied().unwrap_or(0)) + 1;
+        let size = |k: usize| usize::from(sizes.get(k % sizes.len().max(1)).copied().unwrap_or(0));
+        let step = size(i) + 1;
         let (chunk, tail) = rest.split_at(step.min(rest.len()));
-        conn.handle_input(chunk);
-        while let Some(e) = conn.poll_event() {
-            let closed = matches!(e, Event::Closed { .. });
-            events.push(e);
-            if closed {
-                assert_eq!(conn.state(), State::Closed);
+        plain.handle_input(chunk);
+        fast.input_buffer().extend_from_slice(chunk);
+        loop {
+            let a = plain.poll_event();
+            let b = fast.poll_event_borrowed().map(|e| match e {
+                EventRef::Text(t) => Event::Text(Bytes::copy_from_slice(t)),
+                EventRef::Binary(d) => Event::Binary(Bytes::copy_from_slice(d)),
+                EventRef::Owned(e) => e,
+            });
+            assert_eq!(a, b);
+            let Some(event) = a else { break };
+            if let Event::Binary(data) = &event {
+                if plain.send_binary(data).is_ok() {
+                    fast.send_shared(MessageKind::Binary, data.clone()).unwrap();
+                }
             }
-            if events.len() > 64 {
-                events.clear();
+            if matches!(event, Event::Closed { .. }) {
+                assert_eq!(plain.state(), State::Closed);
+                assert_eq!(fast.state(), State::Closed);
+            }
+            events += 1;
+            assert!(events < 1 << 20);
+        }
+        plain.poll_transmit(&mut out_plain);
+        // A transport that takes at most `limit` bytes per vectored write.
+        let limit = size(i + 1) * 64 + 1;
+        let mut taken = 0;
+        for chunk in fast.transmit_chunks() {
+            let n = chunk.len().min(limit - taken);
+            out_fast.extend_from_slice(&chunk[..n]);
+            taken += n;
+            if taken == limit {
+                break;
             }
         }
-        conn.poll_transmit(&mut out);
-        out.clear();
+        fast.advance_transmit(taken);
+        assert!(out_fast.len() <= out_plain.len());
+        assert_eq!(&out_fast[..], &out_plain[..out_fast.len()]);
+        let written = out_fast.len();
+        out_fast.clear();
+        let _ = out_plain.split_to(written);
         rest = tail;
         i += 1;
     }
-    conn.handle_eof();
-    while conn.poll_event().is_some() {}
-    assert_eq!(conn.state(), State::Closed);
-    assert!(conn.send_text("x").is_err());
+    plain.poll_transmit(&mut out_plain);
+    let pending: Vec<u8> = fast.transmit_chunks().flatten().copied().collect();
+    assert_eq!(&pending[..], &out_plain[..]);
+    for conn in [&mut plain, &mut fast] {
+        conn.handle_eof();
+        while conn.poll_event().is_some() {}
+        assert_eq!(conn.state(), State::Closed);
+        assert!(conn.send_text("x").is_err());
+    }
 }
 
 /// A server connection (expects masked frames) under fuzzed input.
@@ -63,7 +106,7 @@ pub fn connection_server(data: &[u8]) {
         limits: small_limits(),
         ..Config::default()
     };
-    drive(Connection::server(config), data);
+    drive(|| Connection::server(config.clone()), data);
 }
 
 /// A client connection (expects unmasked frames) under fuzzed input.
@@ -72,7 +115,7 @@ pub fn connection_client(data: &[u8]) {
         limits: small_limits(),
         ..Config::default()
     };
-    drive(Connection::client(config, || [1, 2, 3, 4]), data);
+    drive(|| Connection::client(config.clone(), || [1, 2, 3, 4]), data);
 }
 
 fn small_limits() -> crate::ws::message::Limits {
