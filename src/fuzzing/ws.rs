@@ -56,10 +56,10 @@ fn drive(make: impl Fn() -> Connection, data: &[u8]) {
             });
             assert_eq!(a, b);
             let Some(event) = a else { break };
-            if let Event::Binary(data) = &event {
-                if plain.send_binary(data).is_ok() {
-                    fast.send_shared(MessageKind::Binary, data.clone()).unwrap();
-                }
+            if let Event::Binary(data) = &event
+                && plain.send_binary(data).is_ok()
+            {
+                fast.send_shared(MessageKind::Binary, data.clone()).unwrap();
             }
             if matches!(event, Event::Closed { .. }) {
                 assert_eq!(plain.state(), State::Closed);
