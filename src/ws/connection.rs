@@ -784,8 +784,8 @@ impl Connection {
     ///
     /// ```
     /// let mut c = socketwire::ws::Connection::server(Default::default());
-    /// c.send_binary(b"abc").unwrap();
-    /// c.advance_transmit(2);
+    /// c.send_binary(b"abc").unwrap(); // frame: 0x82 0x03 a b c
+    /// c.advance_transmit(3);
     /// assert_eq!(c.transmit_chunks().collect::<Vec<_>>(), [&b"bc"[..]]);
     /// c.advance_transmit(2);
     /// assert!(!c.wants_transmit());
