@@ -84,6 +84,7 @@ mod client;
 mod error;
 mod extensions;
 mod head;
+mod head_ref;
 mod server;
 mod tokens;
 
@@ -91,7 +92,8 @@ pub use client::{AcceptedResponse, ClientHandshake, ClientRequest};
 pub use error::{HandshakeError, HandshakeMisuse};
 pub use extensions::{ExtensionOffer, ExtensionParam, parse_extensions};
 pub use head::{HeaderLimits, HttpVersion, RequestHead, RequestReader, ResponseHead};
-pub use server::{AcceptOptions, ServerHandshake, validate_request};
+pub use head_ref::{HeaderSlots, RequestHeadParser, RequestHeadRef};
+pub use server::{AcceptOptions, ServerHandshake, ServerHandshakeRef, validate_request};
 
 use sha1::{Digest, Sha1};
 
