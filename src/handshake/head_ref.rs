@@ -434,19 +434,28 @@ impl RequestHeadParser {
         if let Ok(Some(head)) = parse_in_place(input, self.skipped, window, slots, slot_count) {
             return Ok(Status::Complete(head));
         }
-        match self.scan_new_bytes(input)? {
-            None => Ok(Status::Partial),
-            Some(end) => {
-                // The whole input did not parse, so this one cannot either: httparse reads
-                // the same bytes the same way. Parse it into spare slots for its error.
-                let raw = rest.get(..end).unwrap_or_default();
-                let mut spare = HeaderSlots::new();
-                let slot_count = self.lines.saturating_sub(1);
-                match parse_in_place(input, self.skipped, raw, &mut spare, slot_count) {
-                    Err(error) => Err(error),
-                    Ok(_) => Err(HandshakeError::MalformedHttp("incomplete head")),
-                }
-            }
+        self.first_parse_failed(input)
+    }
+
+    /// The whole input did not parse as a complete head: scan it, and if the head's
+    /// end is there, parse up to it for the error. (It cannot parse: httparse reads
+    /// the same bytes the same way, so spare slots do and the caller's stay free.)
+    #[cold]
+    #[inline(never)]
+    fn first_parse_failed<'h>(
+        &mut self,
+        input: &[u8],
+    ) -> Result<Status<RequestHeadRef<'h>>, HandshakeError> {
+        let Some(end) = self.scan_new_bytes(input)? else {
+            return Ok(Status::Partial);
+        };
+        let rest = input.get(self.skipped..).unwrap_or_default();
+        let raw = rest.get(..end).unwrap_or_default();
+        let mut spare = HeaderSlots::new();
+        let slot_count = self.lines.saturating_sub(1);
+        match parse_in_place(input, self.skipped, raw, &mut spare, slot_count) {
+            Err(error) => Err(error),
+            Ok(_) => Err(HandshakeError::MalformedHttp("incomplete head")),
         }
     }
 
