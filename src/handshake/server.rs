@@ -175,10 +175,11 @@ struct FoundFields<'a> {
     extensions_error: Option<HandshakeError>,
 }
 
-/// The common case, straight from the index the head recorded while it was parsed:
-/// every handshake field at most once, `Host` and `Origin` ASCII. Anything else
-/// (`None`) takes [`find_fields_scanning`], which reports the first problem in field
-/// order; in this case there is none to report before [`FoundFields::check`].
+/// The common case, straight from the index the head recorded while it was parsed
+/// (an owned head has one): every handshake field at most once, `Host` and `Origin`
+/// ASCII. Anything else (`None`, and every borrowed head) takes
+/// [`find_fields_scanning`], which reports the first problem in field order; in this
+/// case there is none to report before [`FoundFields::check`].
 fn find_fields_indexed(head: &impl UpgradeRequest) -> Option<FoundFields<'_>> {
     let index = head.handshake_fields()?;
     if !index.each_at_most_once() {
