@@ -1,7 +1,11 @@
 //! The server side of the opening handshake on a typical browser request: read the head,
 //! validate it, compute the accept key and write the 101.
 //!
-//! - `handshake/socketwire/0`: `RequestReader` + `ServerHandshake::new` + `write_accept`.
+//! - `handshake/socketwire/0`: the zero-copy path - `RequestHeadRef::parse` (the head
+//!   borrows the input and a `HeaderSlots` array on the stack) + `ServerHandshakeRef::new`
+//!   (every RFC 6455 §4.2.1 check, the same code as the owned path) + `write_accept`.
+//! - `handshake/socketwire-owned/0`: the owned path - `RequestReader` (copies the head
+//!   into one allocation) + `ServerHandshake::new` + `write_accept`.
 //! - `handshake/bare/0`: the floor - httparse into a stack array, find the key,
 //!   SHA-1 + base64, write the response by hand. No validation.
 //! - `handshake/tungstenite/0`: `tungstenite::accept` over an in-memory stream.
@@ -14,7 +18,10 @@ use bytes::{BufMut, BytesMut};
 use criterion::{Criterion, Throughput};
 use sha1::{Digest, Sha1};
 use socketwire::Status;
-use socketwire::handshake::{AcceptOptions, RequestReader, ServerHandshake};
+use socketwire::handshake::{
+    AcceptOptions, HeaderLimits, HeaderSlots, RequestHeadRef, RequestReader, ServerHandshake,
+    ServerHandshakeRef,
+};
 
 /// What Chrome sends (about 500 bytes).
 const BROWSER_REQUEST: &[u8] = b"GET /chat HTTP/1.1\r\n\
@@ -32,6 +39,19 @@ Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
 Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n";
 
 fn socketwire_accept(input: &[u8], out: &mut BytesMut) {
+    let mut slots = HeaderSlots::new();
+    let Ok(Status::Complete(head)) =
+        RequestHeadRef::parse(input, &mut slots, HeaderLimits::DEFAULT)
+    else {
+        panic!("complete request");
+    };
+    let handshake = ServerHandshakeRef::new(head).expect("valid request");
+    handshake
+        .write_accept(&AcceptOptions::default(), out)
+        .expect("valid options");
+}
+
+fn socketwire_owned_accept(input: &[u8], out: &mut BytesMut) {
     let mut reader = RequestReader::new();
     let Ok(Status::Complete(head)) = reader.handle_input(input) else {
         panic!("complete request");
@@ -96,6 +116,13 @@ fn handshake(c: &mut Criterion) {
         b.iter(|| {
             out.clear();
             socketwire_accept(black_box(BROWSER_REQUEST), &mut out);
+            black_box(&out);
+        })
+    });
+    group.bench_function("socketwire-owned/0", |b| {
+        b.iter(|| {
+            out.clear();
+            socketwire_owned_accept(black_box(BROWSER_REQUEST), &mut out);
             black_box(&out);
         })
     });

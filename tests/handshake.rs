@@ -5,8 +5,9 @@ use bytes::BytesMut;
 use proptest::prelude::*;
 use socketwire::Status;
 use socketwire::handshake::{
-    AcceptOptions, ClientHandshake, ClientRequest, HandshakeError, HandshakeMisuse, HeaderLimits,
-    HttpVersion, RequestHead, RequestReader, ServerHandshake, accept_key, parse_extensions,
+    AcceptOptions, ClientHandshake, ClientRequest, ExtensionOffer, HandshakeError, HandshakeMisuse,
+    HeaderLimits, HeaderSlots, HttpVersion, RequestHead, RequestHeadParser, RequestHeadRef,
+    RequestReader, ServerHandshake, ServerHandshakeRef, accept_key, parse_extensions,
 };
 
 const RFC_REQUEST: &[u8] = b"GET /chat HTTP/1.1\r\n\
@@ -45,7 +46,157 @@ fn request_with(method: &str, version: &str, replace: &[(&str, Option<&str>)]) -
     out.into_bytes()
 }
 
+/// Everything a server sees of one request, from either path: the head, then the
+/// upgrade's validation and the 101 written for it (or the error).
+#[derive(Debug, PartialEq)]
+struct RequestOutcome {
+    method: String,
+    path: String,
+    version: HttpVersion,
+    headers: Vec<(String, Vec<u8>)>,
+    leftover: Vec<u8>,
+    content_length: Result<Option<u64>, HandshakeError>,
+    is_websocket_upgrade: bool,
+    upgrade: Result<UpgradeOutcome, HandshakeError>,
+}
+
+#[derive(Debug, PartialEq)]
+struct UpgradeOutcome {
+    path: String,
+    host: String,
+    origin: Option<String>,
+    key: String,
+    accept_key: [u8; 28],
+    protocols: Vec<String>,
+    extensions: Vec<ExtensionOffer>,
+    leftover: Vec<u8>,
+    /// The 101 for the first offered subprotocol and a deflate answer, and the
+    /// outcome of a refused option.
+    response: Result<Vec<u8>, HandshakeMisuse>,
+    misuse: Result<Vec<u8>, HandshakeMisuse>,
+}
+
+fn responses(
+    first_protocol: Option<&str>,
+    write: impl Fn(&AcceptOptions<'_>, &mut BytesMut) -> Result<(), HandshakeMisuse>,
+) -> [Result<Vec<u8>, HandshakeMisuse>; 2] {
+    let options = AcceptOptions {
+        protocol: first_protocol,
+        extensions: Some("permessage-deflate"),
+        headers: &[("Set-Cookie", "a=b")],
+    };
+    let bad = AcceptOptions {
+        protocol: Some("not-offered"),
+        ..options
+    };
+    [options, bad].map(|options| {
+        let mut out = BytesMut::new();
+        write(&options, &mut out).map(|()| out.to_vec())
+    })
+}
+
+fn owned_outcome(head: RequestHead) -> RequestOutcome {
+    let owned = |s: &str| s.to_string();
+    let summary = RequestOutcome {
+        method: owned(head.method()),
+        path: owned(head.path()),
+        version: head.version(),
+        headers: head
+            .headers()
+            .map(|(n, v)| (owned(n), v.to_vec()))
+            .collect(),
+        leftover: head.leftover().to_vec(),
+        content_length: head.content_length(),
+        is_websocket_upgrade: head.is_websocket_upgrade(),
+        upgrade: Err(HandshakeError::MissingHost),
+    };
+    let upgrade = ServerHandshake::new(head).map(|h| {
+        let [response, misuse] = responses(h.protocols().next(), |o, out| h.write_accept(o, out));
+        UpgradeOutcome {
+            path: owned(h.path()),
+            host: owned(h.host()),
+            origin: h.origin().map(owned),
+            key: owned(h.key()),
+            accept_key: h.accept_key(),
+            protocols: h.protocols().map(owned).collect(),
+            extensions: h.extensions(),
+            leftover: h.leftover().to_vec(),
+            response,
+            misuse,
+        }
+    });
+    RequestOutcome { upgrade, ..summary }
+}
+
+fn borrowed_outcome(head: RequestHeadRef<'_>) -> RequestOutcome {
+    let owned = |s: &str| s.to_string();
+    let upgrade = ServerHandshakeRef::new(head).map(|h| {
+        let [response, misuse] = responses(h.protocols().next(), |o, out| h.write_accept(o, out));
+        UpgradeOutcome {
+            path: owned(h.path()),
+            host: owned(h.host()),
+            origin: h.origin().map(owned),
+            key: owned(h.key()),
+            accept_key: h.accept_key(),
+            protocols: h.protocols().map(owned).collect(),
+            extensions: h.extensions(),
+            leftover: h.leftover().to_vec(),
+            response,
+            misuse,
+        }
+    });
+    RequestOutcome {
+        method: owned(head.method()),
+        path: owned(head.path()),
+        version: head.version(),
+        headers: head
+            .headers()
+            .map(|(n, v)| (owned(n), v.to_vec()))
+            .collect(),
+        leftover: head.leftover().to_vec(),
+        content_length: head.content_length(),
+        is_websocket_upgrade: head.is_websocket_upgrade(),
+        upgrade,
+    }
+}
+
+type Outcome = Result<Status<RequestOutcome>, HandshakeError>;
+
+fn map_status<T, U>(status: Status<T>, f: impl FnOnce(T) -> U) -> Status<U> {
+    match status {
+        Status::Complete(t) => Status::Complete(f(t)),
+        Status::Partial => Status::Partial,
+    }
+}
+
+/// A new `RequestReader` fed `input` in one chunk.
+fn owned_path(input: &[u8], limits: HeaderLimits) -> Outcome {
+    let status = RequestReader::with_limits(limits).handle_input(input)?;
+    Ok(map_status(status, owned_outcome))
+}
+
+/// `RequestHeadRef::parse` over `input`.
+fn borrowed_path(input: &[u8], limits: HeaderLimits) -> Outcome {
+    let mut slots = HeaderSlots::new();
+    let status = RequestHeadRef::parse(input, &mut slots, limits)?;
+    Ok(map_status(status, borrowed_outcome))
+}
+
+/// Runs `input` through both paths, asserts they agree and returns the outcome.
+fn both_paths(input: &[u8], limits: HeaderLimits) -> Outcome {
+    let owned = owned_path(input, limits);
+    let borrowed = borrowed_path(input, limits);
+    assert_eq!(
+        owned,
+        borrowed,
+        "input {:?}",
+        String::from_utf8_lossy(input)
+    );
+    owned
+}
+
 fn read_request(bytes: &[u8]) -> Result<RequestHead, HandshakeError> {
+    both_paths(bytes, HeaderLimits::DEFAULT)?;
     match RequestReader::new().handle_input(bytes)? {
         Status::Complete(head) => Ok(head),
         Status::Partial => panic!("incomplete request"),
@@ -781,4 +932,183 @@ proptest! {
             prop_assert_eq!(parse_extensions(&text.join(", ")).unwrap(), list);
         }
     }
+}
+
+// ---- the borrowed path agrees with the owned one ----
+
+/// Feeds a `RequestHeadParser` the growing prefixes of `input` ending at `ends`
+/// (sorted), then the whole input. Returns the outcome and the prefix length at which
+/// it stopped being `Partial`.
+fn borrowed_split(input: &[u8], ends: &[usize], limits: HeaderLimits) -> (Outcome, usize) {
+    let mut parser = RequestHeadParser::with_limits(limits);
+    for &end in ends.iter().chain(std::iter::once(&input.len())) {
+        let mut slots = HeaderSlots::new();
+        match parser.parse(&input[..end], &mut slots) {
+            Ok(Status::Partial) => {}
+            Ok(Status::Complete(head)) => {
+                // The head is read from the prefix: its leftover is the rest of it.
+                assert_eq!(head.len() + head.leftover().len(), end);
+                let mut outcome = borrowed_outcome(head);
+                outcome.leftover.extend_from_slice(&input[end..]);
+                if let Ok(upgrade) = &mut outcome.upgrade {
+                    upgrade.leftover.extend_from_slice(&input[end..]);
+                }
+                return (Ok(Status::Complete(outcome)), end);
+            }
+            Err(error) => return (Err(error), end),
+        }
+    }
+    (Ok(Status::Partial), input.len())
+}
+
+#[test]
+fn both_paths_agree_on_every_vector() {
+    let small = HeaderLimits {
+        max_header_bytes: 64,
+        max_headers: 3,
+    };
+    let mut long = b"GET / HTTP/1.1\r\nX-Long: ".to_vec();
+    long.extend(std::iter::repeat_n(b'a', 20_000));
+    let mut many = b"GET / HTTP/1.1\r\n".to_vec();
+    for i in 0..65 {
+        many.extend_from_slice(format!("X-{i}: 1\r\n").as_bytes());
+    }
+    let mut at_cap = many.clone();
+    at_cap.truncate(at_cap.len() - "X-64: 1\r\n".len());
+    at_cap.extend_from_slice(b"\r\n\x81\x00");
+    let mut with_frames = RFC_REQUEST.to_vec();
+    with_frames.extend_from_slice(b"\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58");
+    let vectors: Vec<(&[u8], HeaderLimits)> = vec![
+        (RFC_REQUEST, HeaderLimits::DEFAULT),
+        (&with_frames, HeaderLimits::DEFAULT),
+        (&RFC_REQUEST[..40], HeaderLimits::DEFAULT),
+        (b"", HeaderLimits::DEFAULT),
+        (b"\r\n\r\n", HeaderLimits::DEFAULT),
+        (b"\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", HeaderLimits::DEFAULT),
+        (b"GET / HTTP/1.1\nHost: a\n\nrest", HeaderLimits::DEFAULT),
+        (b"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n", HeaderLimits::DEFAULT),
+        (b"GET / HTTP/9.9\r\nHost: a\r\n\r\n", HeaderLimits::DEFAULT),
+        (b"GET\r\n\r\n", HeaderLimits::DEFAULT),
+        (b"\x00\x01\x02\r\n\r\n", HeaderLimits::DEFAULT),
+        (b"GET / HTTP/1.1\r\nBad Header: x\r\n", HeaderLimits::DEFAULT),
+        (b"GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", HeaderLimits::DEFAULT),
+        (b"GET / HTTP/1.1\r\nHost: caf\xe9\r\n\r\n", HeaderLimits::DEFAULT),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nOrigin: \xff\r\n\r\n", HeaderLimits::DEFAULT),
+        (b"GET / HTTP/1.0\r\nHost: a\r\n\r\n", HeaderLimits::DEFAULT),
+        (
+            b"POST /submit HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
+            HeaderLimits::DEFAULT,
+        ),
+        (
+            b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+            HeaderLimits::DEFAULT,
+        ),
+        (&long, HeaderLimits::DEFAULT),
+        (&many, HeaderLimits::DEFAULT),
+        (&at_cap, HeaderLimits::DEFAULT),
+        (RFC_REQUEST, small),
+        (b"GET / HTTP/1.1\r\na: 1\r\nb: 2\r\nc: 3\r\n\r\n", small),
+        (b"GET / HTTP/1.1\r\na: 1\r\nb: 2\r\nc: 3\r\nd: 4\r\n", small),
+        (b"\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n", small),
+    ];
+    for (input, limits) in vectors {
+        let whole = both_paths(input, limits);
+        let every: Vec<usize> = (0..input.len()).collect();
+        assert_eq!(borrowed_split(input, &every, limits).0, whole);
+        assert_eq!(borrowed_split(input, &[], limits).0, whole);
+    }
+}
+
+#[test]
+fn borrowed_path_caps_fields_at_the_slot_count() {
+    // With `max_headers` above `HeaderSlots::CAPACITY` the borrowed path refuses what
+    // does not fit its slots, as documented; up to the capacity both paths agree.
+    let limits = HeaderLimits {
+        max_header_bytes: 1 << 20,
+        max_headers: 200,
+    };
+    let mut request = b"GET / HTTP/1.1\r\n".to_vec();
+    for i in 0..HeaderSlots::CAPACITY {
+        request.extend_from_slice(format!("X-{i}: 1\r\n").as_bytes());
+    }
+    request.extend_from_slice(b"\r\n");
+    assert!(matches!(
+        both_paths(&request, limits),
+        Ok(Status::Complete(_))
+    ));
+    request.truncate(request.len() - 2);
+    request.extend_from_slice(b"X-last: 1\r\n\r\n");
+    assert!(matches!(
+        owned_path(&request, limits),
+        Ok(Status::Complete(_))
+    ));
+    assert_eq!(
+        borrowed_path(&request, limits),
+        Err(HandshakeError::TooManyHeaders { max: 64 })
+    );
+}
+
+#[test]
+fn parser_restarts_after_a_complete_head_or_a_shorter_buffer() {
+    let mut parser = RequestHeadParser::new();
+    let mut slots = HeaderSlots::new();
+    assert_eq!(
+        parser.parse(&RFC_REQUEST[..50], &mut slots),
+        Ok(Status::Partial)
+    );
+    // A different, shorter buffer: read from its start.
+    let mut slots = HeaderSlots::new();
+    let head = parser
+        .parse(b"GET /x HTTP/1.1\r\n\r\n", &mut slots)
+        .unwrap()
+        .complete()
+        .unwrap();
+    assert_eq!(head.path(), "/x");
+    // After a complete head the next buffer is a new request.
+    let mut slots = HeaderSlots::new();
+    let head = parser
+        .parse(RFC_REQUEST, &mut slots)
+        .unwrap()
+        .complete()
+        .unwrap();
+    assert!(ServerHandshakeRef::new(head).is_ok());
+}
+
+proptest! {
+    #[test]
+    fn borrowed_path_chunking_invariance(
+        input in request_strategy(),
+        mut splits in proptest::collection::vec(0usize..700, 0..20),
+    ) {
+        let limits = HeaderLimits { max_header_bytes: 512, max_headers: 8 };
+        splits.iter_mut().for_each(|s| *s = (*s).min(input.len()));
+        splits.sort_unstable();
+        splits.dedup();
+        let whole = both_paths(&input, limits);
+        prop_assert_eq!(&borrowed_split(&input, &splits, limits).0, &whole);
+        // Byte by byte: Partial until the head is complete, then the same result.
+        let every: Vec<usize> = (0..input.len()).collect();
+        let (bytewise, stopped_at) = borrowed_split(&input, &every, limits);
+        prop_assert_eq!(&bytewise, &whole);
+        if let Ok(Status::Complete(outcome)) = &whole {
+            prop_assert_eq!(stopped_at, input.len() - outcome.leftover.len());
+        }
+        // Every prefix, read at once by each path, gives the same outcome.
+        for end in 0..input.len() {
+            prop_assert_eq!(borrowed_path(&input[..end], limits), owned_path(&input[..end], limits));
+        }
+    }
+}
+
+#[test]
+fn fuzz_seed_corpus_runs_through_both_paths() {
+    // The fuzz harness asserts that the owned and borrowed paths agree.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/handshake_request");
+    let mut seeds = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let data = std::fs::read(entry.unwrap().path()).unwrap();
+        socketwire::fuzzing::handshake::request(&data);
+        seeds += 1;
+    }
+    assert!(seeds >= 10);
 }

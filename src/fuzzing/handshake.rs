@@ -1,10 +1,14 @@
 //! Fuzz harnesses for the opening handshake.
 
+use alloc::string::String;
+use alloc::vec::Vec;
 use bytes::BytesMut;
 
 use crate::Status;
 use crate::handshake::{
-    AcceptOptions, ClientHandshake, ClientRequest, HeaderLimits, RequestReader, ServerHandshake,
+    AcceptOptions, ClientHandshake, ClientRequest, ExtensionOffer, HandshakeError, HeaderLimits,
+    HeaderSlots, HttpVersion, RequestHeadParser, RequestReader, ServerHandshake,
+    ServerHandshakeRef,
 };
 
 /// Splits `data` into a chunk-size seed (first byte) and the input, and yields chunks
@@ -34,34 +38,74 @@ fn chunks(data: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
-/// Server side: reader (in random chunks, small limits to reach the caps), validation,
-/// and the 101 or error response.
+/// What a server made of one request: the head as read, and every byte it wrote
+/// (the 101 or the error response). Equal for the owned and the borrowed paths.
+#[derive(Debug, PartialEq)]
+struct Served {
+    head: Option<HeadSummary>,
+    out: BytesMut,
+}
+
+#[derive(Debug, PartialEq)]
+struct HeadSummary {
+    method: String,
+    path: String,
+    version: HttpVersion,
+    headers: Vec<(String, Vec<u8>)>,
+    leftover: Vec<u8>,
+    content_length: Result<Option<u64>, HandshakeError>,
+    is_websocket_upgrade: bool,
+    protocols: Vec<String>,
+    extensions: Vec<ExtensionOffer>,
+}
+
+const LIMITS: HeaderLimits = HeaderLimits {
+    max_header_bytes: 4096,
+    max_headers: 32,
+};
+
+/// Server side: the owned reader fed random chunks, and the borrowed parser fed the
+/// growing buffer at the same boundaries (small limits to reach the caps), then
+/// validation and the 101 or error response. Both paths must agree on everything.
 pub fn request(data: &[u8]) {
+    let input = data.get(1..).unwrap_or_default();
+    let owned = serve_owned(data);
+    let borrowed = serve_borrowed(data, input);
+    assert_eq!(owned, borrowed);
+}
+
+fn serve_owned(data: &[u8]) -> Option<Served> {
     let input_len = data.len();
-    let limits = HeaderLimits {
-        max_header_bytes: 4096,
-        max_headers: 32,
-    };
-    let mut reader = RequestReader::with_limits(limits);
+    let mut reader = RequestReader::with_limits(LIMITS);
     let mut out = BytesMut::new();
-    let mut fed = 0;
     for chunk in chunks(data) {
-        fed += chunk.len();
         match reader.handle_input(chunk) {
             Ok(Status::Partial) => {
-                assert!(reader.buffered_len() <= limits.max_header_bytes);
+                assert!(reader.buffered_len() <= LIMITS.max_header_bytes);
             }
             Ok(Status::Complete(head)) => {
                 assert!(head.leftover().len() <= chunk.len());
                 assert!(head.leftover().len() <= input_len);
-                let _ = head.content_length();
-                let _ = head.is_websocket_upgrade();
+                let mut summary = HeadSummary {
+                    method: head.method().into(),
+                    path: head.path().into(),
+                    version: head.version(),
+                    headers: head
+                        .headers()
+                        .map(|(n, v)| (n.into(), v.to_vec()))
+                        .collect(),
+                    leftover: head.leftover().to_vec(),
+                    content_length: head.content_length(),
+                    is_websocket_upgrade: head.is_websocket_upgrade(),
+                    protocols: Vec::new(),
+                    extensions: Vec::new(),
+                };
                 match ServerHandshake::new(head) {
                     Ok(handshake) => {
-                        let _ = handshake.extensions();
-                        let protocol = handshake.protocols().next();
+                        summary.extensions = handshake.extensions();
+                        summary.protocols = handshake.protocols().map(String::from).collect();
                         let options = AcceptOptions {
-                            protocol,
+                            protocol: handshake.protocols().next(),
                             extensions: Some("permessage-deflate"),
                             headers: &[],
                         };
@@ -74,15 +118,71 @@ pub fn request(data: &[u8]) {
                         error.write_response(&mut out);
                     }
                 }
-                return;
+                return Some(Served {
+                    head: Some(summary),
+                    out,
+                });
             }
             Err(error) => {
                 error.write_response(&mut out);
-                return;
+                return Some(Served { head: None, out });
             }
         }
     }
-    assert!(fed <= input_len);
+    None
+}
+
+fn serve_borrowed(data: &[u8], input: &[u8]) -> Option<Served> {
+    let mut parser = RequestHeadParser::with_limits(LIMITS);
+    let mut out = BytesMut::new();
+    let mut end = 0;
+    for chunk in chunks(data) {
+        end += chunk.len();
+        let buffer = input.get(..end).unwrap_or_default();
+        let mut slots = HeaderSlots::new();
+        match parser.parse(buffer, &mut slots) {
+            Ok(Status::Partial) => {}
+            Ok(Status::Complete(head)) => {
+                assert_eq!(head.len() + head.leftover().len(), buffer.len());
+                let mut summary = HeadSummary {
+                    method: head.method().into(),
+                    path: head.path().into(),
+                    version: head.version(),
+                    headers: head
+                        .headers()
+                        .map(|(n, v)| (n.into(), v.to_vec()))
+                        .collect(),
+                    leftover: head.leftover().to_vec(),
+                    content_length: head.content_length(),
+                    is_websocket_upgrade: head.is_websocket_upgrade(),
+                    protocols: Vec::new(),
+                    extensions: Vec::new(),
+                };
+                match ServerHandshakeRef::new(head) {
+                    Ok(handshake) => {
+                        summary.extensions = handshake.extensions();
+                        summary.protocols = handshake.protocols().map(String::from).collect();
+                        let options = AcceptOptions {
+                            protocol: handshake.protocols().next(),
+                            extensions: Some("permessage-deflate"),
+                            headers: &[],
+                        };
+                        assert!(handshake.write_accept(&options, &mut out).is_ok());
+                    }
+                    Err(error) => error.write_response(&mut out),
+                }
+                return Some(Served {
+                    head: Some(summary),
+                    out,
+                });
+            }
+            Err(error) => {
+                error.write_response(&mut out);
+                return Some(Served { head: None, out });
+            }
+        }
+    }
+    None
 }
 
 /// Client side: the response reader and §4.1 checks, fed in random chunks.

@@ -494,63 +494,78 @@ impl HeadScanner {
         }
     }
 
-    /// Scans `buf[from..]` for the end of the head (`\n\n` or `\n\r\n`), counting
-    /// lines. Returns the index just past the blank line.
+    /// Scans `buf[from..]` for the end of the head, counting lines.
     fn scan(&mut self, from: usize) -> Result<Option<usize>, HandshakeError> {
-        const LF: u64 = u64::from_ne_bytes([b'\n'; 8]);
-        const LOW7: u64 = u64::from_ne_bytes([0x7f; 8]);
         #[cfg(test)]
         {
             self.scanned += self.buf.len() - from;
         }
-        let len = self.buf.len();
-        let mut base = from;
-        // Eight bytes at a time: a mask with 0x80 at each '\n' byte, exact (no carry
-        // crosses a byte because (x & 0x7f) + 0x7f <= 0xfe).
-        while base + 8 <= len {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(&self.buf[base..base + 8]);
-            let x = u64::from_le_bytes(word) ^ LF;
-            let mut newlines = !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7);
-            while newlines != 0 {
-                let at = base + (newlines.trailing_zeros() / 8) as usize;
-                newlines &= newlines - 1;
-                if let Some(end) = self.line_end(at)? {
-                    return Ok(Some(end));
-                }
-            }
-            base += 8;
-        }
-        for at in base..len {
-            if self.buf[at] == b'\n'
-                && let Some(end) = self.line_end(at)?
-            {
-                return Ok(Some(end));
-            }
-        }
-        Ok(None)
-    }
-
-    /// Handles the '\n' at `at`: the end of the head if it closes an empty line, else
-    /// one more line, checked against the header count cap.
-    fn line_end(&mut self, at: usize) -> Result<Option<usize>, HandshakeError> {
-        let buf = &self.buf;
-        let blank_line = (at >= 1 && buf[at - 1] == b'\n')
-            || (at >= 2 && buf[at - 1] == b'\r' && buf[at - 2] == b'\n');
-        if blank_line {
-            return Ok(Some(at + 1));
-        }
-        self.lines += 1;
-        if self.lines - 1 > self.limits.max_headers {
-            return Err(HandshakeError::TooManyHeaders {
-                max: self.limits.max_headers,
-            });
-        }
-        Ok(None)
+        scan_for_head_end(&self.buf, from, &mut self.lines, self.limits.max_headers)
     }
 }
 
-fn http_error(e: httparse::Error) -> HandshakeError {
+/// Scans `buf[from..]` for the end of a head (`\n\n` or `\n\r\n`), counting in `lines`
+/// the line ends seen (the first ends the start line) and failing as soon as the
+/// header fields would be more than `max_headers`. Returns the index just past the
+/// blank line. `buf[..from]` was scanned before with the same `lines`.
+pub(super) fn scan_for_head_end(
+    buf: &[u8],
+    from: usize,
+    lines: &mut usize,
+    max_headers: usize,
+) -> Result<Option<usize>, HandshakeError> {
+    const LF: u64 = u64::from_ne_bytes([b'\n'; 8]);
+    const LOW7: u64 = u64::from_ne_bytes([0x7f; 8]);
+    let len = buf.len();
+    let mut base = from;
+    // Eight bytes at a time: a mask with 0x80 at each '\n' byte, exact (no carry
+    // crosses a byte because (x & 0x7f) + 0x7f <= 0xfe).
+    while let Some(chunk) = buf.get(base..base + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ LF;
+        let mut newlines = !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7);
+        while newlines != 0 {
+            let at = base + (newlines.trailing_zeros() / 8) as usize;
+            newlines &= newlines - 1;
+            if let Some(end) = line_end(buf, at, lines, max_headers)? {
+                return Ok(Some(end));
+            }
+        }
+        base += 8;
+    }
+    for at in base..len {
+        if buf.get(at) == Some(&b'\n')
+            && let Some(end) = line_end(buf, at, lines, max_headers)?
+        {
+            return Ok(Some(end));
+        }
+    }
+    Ok(None)
+}
+
+/// Handles the '\n' at `at`: the end of the head if it closes an empty line, else
+/// one more line, checked against the header count cap.
+fn line_end(
+    buf: &[u8],
+    at: usize,
+    lines: &mut usize,
+    max_headers: usize,
+) -> Result<Option<usize>, HandshakeError> {
+    let before = |back: usize| at.checked_sub(back).and_then(|i| buf.get(i)).copied();
+    let blank_line =
+        before(1) == Some(b'\n') || (before(1) == Some(b'\r') && before(2) == Some(b'\n'));
+    if blank_line {
+        return Ok(Some(at + 1));
+    }
+    *lines += 1;
+    if *lines - 1 > max_headers {
+        return Err(HandshakeError::TooManyHeaders { max: max_headers });
+    }
+    Ok(None)
+}
+
+pub(super) fn http_error(e: httparse::Error) -> HandshakeError {
     HandshakeError::MalformedHttp(match e {
         httparse::Error::HeaderName => "invalid header name",
         httparse::Error::HeaderValue => "invalid header value",
@@ -568,7 +583,7 @@ fn span_of(base: &[u8], part: &[u8]) -> (usize, usize) {
 }
 
 /// Heads with at most this many fields are parsed with a header array on the stack.
-const HEADERS_ON_STACK: usize = 64;
+pub(super) const HEADERS_ON_STACK: usize = 64;
 
 /// Runs `parse` with an (uninitialised) header array of exactly `count` entries, on
 /// the stack when small.
@@ -821,29 +836,7 @@ impl RequestHead {
     /// assert_eq!(bad.content_length(), Err(HandshakeError::InvalidContentLength));
     /// ```
     pub fn content_length(&self) -> Result<Option<u64>, HandshakeError> {
-        let mut found = None;
-        for value in self.block.values("content-length") {
-            for element in value.split(|&b| b == b',') {
-                let element = trim_ows(element);
-                if element.is_empty() || element.len() > 19 {
-                    return Err(HandshakeError::InvalidContentLength);
-                }
-                let mut n: u64 = 0;
-                for &b in element {
-                    if !b.is_ascii_digit() {
-                        return Err(HandshakeError::InvalidContentLength);
-                    }
-                    n = n * 10 + u64::from(b - b'0');
-                }
-                match found {
-                    Some(previous) if previous != n => {
-                        return Err(HandshakeError::InvalidContentLength);
-                    }
-                    _ => found = Some(n),
-                }
-            }
-        }
-        Ok(found)
+        content_length_of(self.block.values("content-length"))
     }
 
     /// `true` if an `Upgrade` header lists the token `websocket`: the request asks for
@@ -856,9 +849,7 @@ impl RequestHead {
     /// assert!(head.is_websocket_upgrade());
     /// ```
     pub fn is_websocket_upgrade(&self) -> bool {
-        self.block
-            .values("upgrade")
-            .any(|v| list_contains(v, &WEBSOCKET))
+        asks_for_websocket(self.block.values("upgrade"))
     }
 
     /// The bytes that arrived after the head's blank line: a request body, or the
@@ -898,6 +889,41 @@ impl RequestHead {
     pub(crate) fn handshake_fields(&self) -> &HandshakeFieldIndex {
         &self.handshake_fields
     }
+}
+
+/// The `Content-Length` the values of every `Content-Length` field say: several equal
+/// values are accepted, differing or non-decimal ones are an error (RFC 7230 §3.3.2).
+pub(super) fn content_length_of<'a>(
+    values: impl Iterator<Item = &'a [u8]>,
+) -> Result<Option<u64>, HandshakeError> {
+    let mut found = None;
+    for value in values {
+        for element in value.split(|&b| b == b',') {
+            let element = trim_ows(element);
+            if element.is_empty() || element.len() > 19 {
+                return Err(HandshakeError::InvalidContentLength);
+            }
+            let mut n: u64 = 0;
+            for &b in element {
+                if !b.is_ascii_digit() {
+                    return Err(HandshakeError::InvalidContentLength);
+                }
+                n = n * 10 + u64::from(b - b'0');
+            }
+            match found {
+                Some(previous) if previous != n => {
+                    return Err(HandshakeError::InvalidContentLength);
+                }
+                _ => found = Some(n),
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// `true` if one of the `Upgrade` values lists the token `websocket`.
+pub(super) fn asks_for_websocket<'a>(mut upgrade_values: impl Iterator<Item = &'a [u8]>) -> bool {
+    upgrade_values.any(|v| list_contains(v, &WEBSOCKET))
 }
 
 /// Reads an HTTP/1.x request head from bytes arriving in chunks of any size.

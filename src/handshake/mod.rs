@@ -12,6 +12,12 @@
 //!   the client offered, and writes the `101` ([`ServerHandshake::write_accept`]).
 //!   A [`HandshakeError`] says which status to answer with ([`HandshakeError::status`],
 //!   [`HandshakeError::write_response`]).
+//! - The zero-copy twins: [`RequestHeadRef`] borrows the caller's buffer and a
+//!   [`HeaderSlots`] array on the stack (read with [`RequestHeadRef::parse`] when the
+//!   buffer holds the whole head, or [`RequestHeadParser`] while it grows), and
+//!   [`ServerHandshakeRef`] validates it with the same rules and errors and writes the
+//!   same `101`. Nothing is copied or allocated; use them when the head is in one
+//!   buffer you keep until the response is written.
 //! - [`ClientHandshake`] writes the request from a caller-supplied nonce and checks the
 //!   response (§4.1).
 //! - [`parse_extensions`] parses `Sec-WebSocket-Extensions` (§9.1) in linear time;
@@ -84,6 +90,7 @@ mod client;
 mod error;
 mod extensions;
 mod head;
+mod head_ref;
 mod server;
 mod tokens;
 
@@ -91,7 +98,8 @@ pub use client::{AcceptedResponse, ClientHandshake, ClientRequest};
 pub use error::{HandshakeError, HandshakeMisuse};
 pub use extensions::{ExtensionOffer, ExtensionParam, parse_extensions};
 pub use head::{HeaderLimits, HttpVersion, RequestHead, RequestReader, ResponseHead};
-pub use server::{AcceptOptions, ServerHandshake, validate_request};
+pub use head_ref::{HeaderSlots, RequestHeadParser, RequestHeadRef};
+pub use server::{AcceptOptions, ServerHandshake, ServerHandshakeRef, validate_request};
 
 use sha1::{Digest, Sha1};
 
@@ -133,14 +141,32 @@ fn key_digest(key: &[u8]) -> [u8; 20] {
         0xC3D2_E1F0,
     ];
     const MESSAGE_BITS: u64 = 60 * 8;
-    let mut first = [0u8; 64];
-    first[..24].copy_from_slice(key);
-    first[24..60].copy_from_slice(WEBSOCKET_GUID.as_bytes());
-    first[60] = 0x80;
-    let mut second = [0u8; 64];
-    second[56..].copy_from_slice(&MESSAGE_BITS.to_be_bytes());
+    /// The two blocks but for the key: the GUID, the 1 bit, zeros, the length.
+    const TEMPLATE: [u8; 128] = {
+        let mut blocks = [0u8; 128];
+        let guid = WEBSOCKET_GUID.as_bytes();
+        let mut i = 0;
+        while i < guid.len() {
+            blocks[24 + i] = guid[i];
+            i += 1;
+        }
+        blocks[60] = 0x80;
+        let bits = MESSAGE_BITS.to_be_bytes();
+        let mut i = 0;
+        while i < 8 {
+            blocks[120 + i] = bits[i];
+            i += 1;
+        }
+        blocks
+    };
+    let mut blocks: [sha1::digest::generic_array::GenericArray<u8, sha1::digest::consts::U64>; 2] =
+        Default::default();
+    for (block, template) in blocks.iter_mut().zip(TEMPLATE.chunks_exact(64)) {
+        block.copy_from_slice(template);
+    }
+    blocks[0][..24].copy_from_slice(key);
     let mut state = INITIAL_HASH;
-    sha1::compress(&mut state, &[first.into(), second.into()]);
+    sha1::compress(&mut state, &blocks);
     let mut digest = [0u8; 20];
     for (bytes, word) in digest.chunks_exact_mut(4).zip(state) {
         bytes.copy_from_slice(&word.to_be_bytes());

@@ -5,7 +5,8 @@ use alloc::vec::Vec;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::extensions::{parse_extensions_into, validate_extensions};
-use super::head::{HandshakeField, HttpVersion, RequestHead};
+use super::head::{HandshakeField, HandshakeFieldIndex, HttpVersion, RequestHead};
+use super::head_ref::RequestHeadRef;
 use super::tokens::{
     UPGRADE, WEBSOCKET, is_field_value_byte, is_token, list_contains, list_elements,
 };
@@ -92,12 +93,66 @@ pub fn validate_request(head: &RequestHead) -> Result<(), HandshakeError> {
     validate(head).map(|_| ())
 }
 
-fn validate(head: &RequestHead) -> Result<ValidatedFields, HandshakeError> {
+/// A request head the §4.2.1 rules are checked on: [`RequestHead`] (owned) and
+/// [`RequestHeadRef`] (borrowed) both give the same view, so both take the one
+/// [`validate`] below.
+pub(crate) trait UpgradeRequest {
+    /// The method's bytes.
+    fn method_bytes(&self) -> &[u8];
+    /// The version of the request line.
+    fn http_version(&self) -> HttpVersion;
+    /// Where the handshake's fields are, if recorded when the head was read.
+    fn handshake_fields(&self) -> Option<&HandshakeFieldIndex>;
+    /// The field at `index` as (name, value).
+    fn field(&self, index: usize) -> Option<(&[u8], &[u8])>;
+    /// Every field as (name, value), in order.
+    fn raw_fields(&self) -> impl Iterator<Item = (&[u8], &[u8])>;
+}
+
+impl UpgradeRequest for RequestHead {
+    fn method_bytes(&self) -> &[u8] {
+        RequestHead::method_bytes(self)
+    }
+    fn http_version(&self) -> HttpVersion {
+        self.version()
+    }
+    fn handshake_fields(&self) -> Option<&HandshakeFieldIndex> {
+        Some(RequestHead::handshake_fields(self))
+    }
+    fn field(&self, index: usize) -> Option<(&[u8], &[u8])> {
+        self.block().field(index)
+    }
+    fn raw_fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.block().raw_fields()
+    }
+}
+
+impl UpgradeRequest for RequestHeadRef<'_> {
+    fn method_bytes(&self) -> &[u8] {
+        self.method().as_bytes()
+    }
+    fn http_version(&self) -> HttpVersion {
+        self.version()
+    }
+    /// The borrowed head keeps no index: building one would cost a pass over the
+    /// fields as long as the scan that validation makes instead.
+    fn handshake_fields(&self) -> Option<&HandshakeFieldIndex> {
+        None
+    }
+    fn field(&self, index: usize) -> Option<(&[u8], &[u8])> {
+        RequestHeadRef::field(self, index)
+    }
+    fn raw_fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        RequestHeadRef::raw_fields(self)
+    }
+}
+
+fn validate(head: &impl UpgradeRequest) -> Result<ValidatedFields, HandshakeError> {
     // §4.2.1: "1. An HTTP/1.1 or higher GET request, including a "Request-URI""
     if head.method_bytes() != b"GET" {
         return Err(HandshakeError::MethodNotGet);
     }
-    if head.version() < HttpVersion::HTTP_1_1 {
+    if head.http_version() < HttpVersion::HTTP_1_1 {
         return Err(HandshakeError::HttpVersionTooOld);
     }
     let found = match find_fields_indexed(head) {
@@ -120,21 +175,17 @@ struct FoundFields<'a> {
     extensions_error: Option<HandshakeError>,
 }
 
-/// The common case, straight from the index the head recorded while it was parsed:
-/// every handshake field at most once, `Host` and `Origin` ASCII. Anything else
-/// (`None`) takes [`find_fields_scanning`], which reports the first problem in field
-/// order; in this case there is none to report before [`FoundFields::check`].
-fn find_fields_indexed(head: &RequestHead) -> Option<FoundFields<'_>> {
-    let index = head.handshake_fields();
+/// The common case, straight from the index the head recorded while it was parsed
+/// (an owned head has one): every handshake field at most once, `Host` and `Origin`
+/// ASCII. Anything else (`None`, and every borrowed head) takes
+/// [`find_fields_scanning`], which reports the first problem in field order; in this
+/// case there is none to report before [`FoundFields::check`].
+fn find_fields_indexed(head: &impl UpgradeRequest) -> Option<FoundFields<'_>> {
+    let index = head.handshake_fields()?;
     if !index.each_at_most_once() {
         return None;
     }
-    let block = head.block();
-    let at = |field| {
-        index
-            .first(field)
-            .and_then(|i| Some((i, block.field(i)?.1)))
-    };
+    let at = |field| index.first(field).and_then(|i| Some((i, head.field(i)?.1)));
     let host = at(HandshakeField::Host);
     let origin = at(HandshakeField::Origin);
     if host.is_some_and(|(_, v)| !v.is_ascii()) || origin.is_some_and(|(_, v)| !v.is_ascii()) {
@@ -158,7 +209,7 @@ fn find_fields_indexed(head: &RequestHead) -> Option<FoundFields<'_>> {
 
 /// The general case: one pass over every field, failing at the first repeated field
 /// that must be unique or non-UTF-8 `Host`/`Origin`.
-fn find_fields_scanning(head: &RequestHead) -> Result<FoundFields<'_>, HandshakeError> {
+fn find_fields_scanning(head: &impl UpgradeRequest) -> Result<FoundFields<'_>, HandshakeError> {
     let mut found = FoundFields {
         host: None,
         origin: None,
@@ -170,7 +221,7 @@ fn find_fields_scanning(head: &RequestHead) -> Result<FoundFields<'_>, Handshake
         extensions_error: None,
     };
     let duplicate = |name| Err(HandshakeError::DuplicateHeader(name));
-    for (index, (name, value)) in head.block().raw_fields().enumerate() {
+    for (index, (name, value)) in head.raw_fields().enumerate() {
         let Some(field) = HandshakeField::of(name) else {
             continue;
         };
@@ -436,10 +487,7 @@ impl ServerHandshake {
     /// assert!(handshake.protocols().eq(["chat", "superchat"]));
     /// ```
     pub fn protocols(&self) -> impl Iterator<Item = &str> {
-        self.head
-            .header_values("sec-websocket-protocol")
-            .flat_map(list_elements)
-            .map(|p| core::str::from_utf8(p).unwrap_or_default())
+        protocol_names(self.head.header_values("sec-websocket-protocol"))
     }
 
     /// `true` if the client offered subprotocol `name` (compared exactly).
@@ -477,12 +525,7 @@ impl ServerHandshake {
     /// assert_eq!(offers[0].params[0].name, "client_max_window_bits");
     /// ```
     pub fn extensions(&self) -> Vec<ExtensionOffer> {
-        let mut offers = Vec::new();
-        for value in self.head.header_values("sec-websocket-extensions") {
-            // Validated in `new`, so this cannot fail.
-            let _ = parse_extensions_into(value, &mut offers);
-        }
-        offers
+        extension_offers(self.head.header_values("sec-websocket-extensions"))
     }
 
     /// The whole request head, for any other header (cookies, authorization…).
@@ -533,19 +576,7 @@ impl ServerHandshake {
         options: &AcceptOptions<'_>,
         out: &mut BytesMut,
     ) -> Result<(), HandshakeMisuse> {
-        if let Some(protocol) = options.protocol {
-            // §4.2.2: the selected subprotocol must be one the client offered.
-            if !self.offers_protocol(protocol) {
-                return Err(HandshakeMisuse::SubprotocolNotOffered);
-            }
-        }
-        if let Some(extensions) = options.extensions {
-            validate_extensions(extensions.as_bytes())
-                .map_err(|_| HandshakeMisuse::InvalidExtensions)?;
-        }
-        check_extra_headers(options.headers)?;
-        write_switching_protocols(&self.accept_key(), options, out);
-        Ok(())
+        write_accept_checked(|p| self.offers_protocol(p), &self.fields.key, options, out)
     }
 
     /// The bytes that followed the request head (the first WebSocket frames, if the
@@ -585,11 +616,314 @@ impl ServerHandshake {
     }
 
     fn field_str(&self, index: usize) -> &str {
-        self.head
-            .block()
-            .field(index)
-            .and_then(|(_, v)| core::str::from_utf8(v).ok())
-            .unwrap_or_default()
+        field_str(&self.head, index)
+    }
+}
+
+/// The value of the field at `index` as text (validated as UTF-8 in `validate`).
+fn field_str(head: &impl UpgradeRequest, index: usize) -> &str {
+    head.field(index)
+        .and_then(|(_, v)| core::str::from_utf8(v).ok())
+        .unwrap_or_default()
+}
+
+/// The subprotocol names in `Sec-WebSocket-Protocol` values (validated as tokens).
+fn protocol_names<'a>(values: impl Iterator<Item = &'a [u8]>) -> impl Iterator<Item = &'a str> {
+    values
+        .flat_map(list_elements)
+        .map(|p| core::str::from_utf8(p).unwrap_or_default())
+}
+
+/// The offers in `Sec-WebSocket-Extensions` values (validated), in order.
+fn extension_offers<'a>(values: impl Iterator<Item = &'a [u8]>) -> Vec<ExtensionOffer> {
+    let mut offers = Vec::new();
+    for value in values {
+        // Validated with the request, so this cannot fail.
+        let _ = parse_extensions_into(value, &mut offers);
+    }
+    offers
+}
+
+/// Checks `options` against what the client offered, then writes the 101 for `key`.
+fn write_accept_checked(
+    offers_protocol: impl FnOnce(&str) -> bool,
+    key: &[u8; 24],
+    options: &AcceptOptions<'_>,
+    out: &mut BytesMut,
+) -> Result<(), HandshakeMisuse> {
+    if let Some(protocol) = options.protocol {
+        // §4.2.2: the selected subprotocol must be one the client offered.
+        if !offers_protocol(protocol) {
+            return Err(HandshakeMisuse::SubprotocolNotOffered);
+        }
+    }
+    if let Some(extensions) = options.extensions {
+        validate_extensions(extensions.as_bytes())
+            .map_err(|_| HandshakeMisuse::InvalidExtensions)?;
+    }
+    check_extra_headers(options.headers)?;
+    write_switching_protocols(&accept_key(key), options, out);
+    Ok(())
+}
+
+/// A validated WebSocket upgrade request that borrows its head
+/// ([`RequestHeadRef`]): the zero-copy, zero-allocation twin of [`ServerHandshake`].
+///
+/// [`ServerHandshakeRef::new`] checks exactly the rules [`ServerHandshake::new`] checks
+/// (the same code), with the same errors; [`ServerHandshakeRef::write_accept`] writes
+/// the same 101 for the same [`AcceptOptions`].
+///
+/// ```
+/// use bytes::BytesMut;
+/// use socketwire::Status;
+/// use socketwire::handshake::{
+///     AcceptOptions, HeaderLimits, HeaderSlots, RequestHeadRef, ServerHandshakeRef,
+/// };
+///
+/// let request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
+///     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+///     Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\r\n\x81\x80";
+/// let mut slots = HeaderSlots::new();
+/// let mut out = BytesMut::new();
+/// match RequestHeadRef::parse(request, &mut slots, HeaderLimits::DEFAULT) {
+///     Ok(Status::Partial) => { /* read more, then parse again */ }
+///     Ok(Status::Complete(head)) => match ServerHandshakeRef::new(head) {
+///         Ok(handshake) => {
+///             let options = AcceptOptions { protocol: Some("chat"), ..Default::default() };
+///             handshake.write_accept(&options, &mut out).unwrap();
+///             assert_eq!(handshake.leftover(), b"\x81\x80"); // feed to the ws connection
+///         }
+///         Err(error) => error.write_response(&mut out), // 400 or 426, then close
+///     },
+///     Err(error) => error.write_response(&mut out), // then close
+/// }
+/// assert!(std::str::from_utf8(&out).unwrap()
+///     .contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ServerHandshakeRef<'a> {
+    head: RequestHeadRef<'a>,
+    fields: ValidatedFields,
+}
+
+impl<'a> ServerHandshakeRef<'a> {
+    /// Validates `head` against every rule of RFC 6455 §4.2.1, like
+    /// [`ServerHandshake::new`]. On error, answer with
+    /// [`HandshakeError::write_response`] and close the connection.
+    ///
+    /// ```
+    /// use socketwire::handshake::*;
+    /// let request = b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    ///     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n";
+    /// let mut slots = HeaderSlots::new();
+    /// let head = RequestHeadRef::parse(request, &mut slots, HeaderLimits::DEFAULT).unwrap().complete().unwrap();
+    /// let error = ServerHandshakeRef::new(head).unwrap_err();
+    /// assert_eq!(error, HandshakeError::UnsupportedVersion);
+    /// assert_eq!(error.status(), 426);
+    /// ```
+    pub fn new(head: RequestHeadRef<'a>) -> Result<ServerHandshakeRef<'a>, HandshakeError> {
+        let fields = validate(&head)?;
+        Ok(ServerHandshakeRef { head, fields })
+    }
+
+    /// The request target (path and query), e.g. `/chat?room=1`.
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// # let request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\
+    /// #     Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nUser-Agent: test\r\n\r\n";
+    /// # let mut slots = HeaderSlots::new();
+    /// # let head = RequestHeadRef::parse(request, &mut slots, HeaderLimits::DEFAULT).unwrap().complete().unwrap();
+    /// # let handshake = ServerHandshakeRef::new(head).unwrap();
+    /// assert_eq!(handshake.path(), "/chat");
+    /// ```
+    pub fn path(&self) -> &'a str {
+        self.head.path()
+    }
+
+    /// The `Host` header's value.
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// # let request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\
+    /// #     Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nUser-Agent: test\r\n\r\n";
+    /// # let mut slots = HeaderSlots::new();
+    /// # let head = RequestHeadRef::parse(request, &mut slots, HeaderLimits::DEFAULT).unwrap().complete().unwrap();
+    /// # let handshake = ServerHandshakeRef::new(head).unwrap();
+    /// assert_eq!(handshake.host(), "server.example.com");
+    /// ```
+    pub fn host(&self) -> &str {
+        field_str(&self.head, self.fields.host)
+    }
+
+    /// The `Origin` header's value, if any.
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// # let request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\
+    /// #     Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nUser-Agent: test\r\n\r\n";
+    /// # let mut slots = HeaderSlots::new();
+    /// # let head = RequestHeadRef::parse(request, &mut slots, HeaderLimits::DEFAULT).unwrap().complete().unwrap();
+    /// # let handshake = ServerHandshakeRef::new(head).unwrap();
+    /// assert_eq!(handshake.origin(), Some("http://example.com"));
+    /// ```
+    pub fn origin(&self) -> Option<&str> {
+        self.fields.origin.map(|i| field_str(&self.head, i))
+    }
+
+    /// The `Sec-WebSocket-Key` value (24 base64 characters).
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// # let request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\
+    /// #     Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nUser-Agent: test\r\n\r\n";
+    /// # let mut slots = HeaderSlots::new();
+    /// # let head = RequestHeadRef::parse(request, &mut slots, HeaderLimits::DEFAULT).unwrap().complete().unwrap();
+    /// # let handshake = ServerHandshakeRef::new(head).unwrap();
+    /// assert_eq!(handshake.key(), "dGhlIHNhbXBsZSBub25jZQ==");
+    /// ```
+    pub fn key(&self) -> &str {
+        core::str::from_utf8(&self.fields.key).unwrap_or_default()
+    }
+
+    /// The `Sec-WebSocket-Accept` value for this request's key.
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// # let request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\
+    /// #     Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nUser-Agent: test\r\n\r\n";
+    /// # let mut slots = HeaderSlots::new();
+    /// # let head = RequestHeadRef::parse(request, &mut slots, HeaderLimits::DEFAULT).unwrap().complete().unwrap();
+    /// # let handshake = ServerHandshakeRef::new(head).unwrap();
+    /// assert_eq!(&handshake.accept_key(), b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    /// ```
+    pub fn accept_key(&self) -> [u8; 28] {
+        accept_key(&self.fields.key)
+    }
+
+    /// The subprotocols the client offered, in its order of preference.
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// # let request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\
+    /// #     Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nUser-Agent: test\r\n\r\n";
+    /// # let mut slots = HeaderSlots::new();
+    /// # let head = RequestHeadRef::parse(request, &mut slots, HeaderLimits::DEFAULT).unwrap().complete().unwrap();
+    /// # let handshake = ServerHandshakeRef::new(head).unwrap();
+    /// assert!(handshake.protocols().eq(["chat", "superchat"]));
+    /// ```
+    pub fn protocols(&self) -> impl Iterator<Item = &'a str> + use<'a> {
+        protocol_names(self.head.header_values("sec-websocket-protocol"))
+    }
+
+    /// `true` if the client offered subprotocol `name` (compared exactly).
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// # let request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\
+    /// #     Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nUser-Agent: test\r\n\r\n";
+    /// # let mut slots = HeaderSlots::new();
+    /// # let head = RequestHeadRef::parse(request, &mut slots, HeaderLimits::DEFAULT).unwrap().complete().unwrap();
+    /// # let handshake = ServerHandshakeRef::new(head).unwrap();
+    /// assert!(handshake.offers_protocol("chat"));
+    /// assert!(!handshake.offers_protocol("Chat"));
+    /// ```
+    pub fn offers_protocol(&self, name: &str) -> bool {
+        self.protocols().any(|p| p == name)
+    }
+
+    /// The extensions the client offered, parsed (§9.1), in order.
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// # let request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\
+    /// #     Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nUser-Agent: test\r\n\r\n";
+    /// # let mut slots = HeaderSlots::new();
+    /// # let head = RequestHeadRef::parse(request, &mut slots, HeaderLimits::DEFAULT).unwrap().complete().unwrap();
+    /// # let handshake = ServerHandshakeRef::new(head).unwrap();
+    /// assert_eq!(handshake.extensions()[0].name, "permessage-deflate");
+    /// ```
+    pub fn extensions(&self) -> Vec<ExtensionOffer> {
+        extension_offers(self.head.header_values("sec-websocket-extensions"))
+    }
+
+    /// The whole request head, for any other header.
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// # let request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\
+    /// #     Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nUser-Agent: test\r\n\r\n";
+    /// # let mut slots = HeaderSlots::new();
+    /// # let head = RequestHeadRef::parse(request, &mut slots, HeaderLimits::DEFAULT).unwrap().complete().unwrap();
+    /// # let handshake = ServerHandshakeRef::new(head).unwrap();
+    /// assert_eq!(handshake.head().header("user-agent"), Some(&b"test"[..]));
+    /// ```
+    pub fn head(&self) -> &RequestHeadRef<'a> {
+        &self.head
+    }
+
+    /// Writes the `101 Switching Protocols` response (§4.2.2) into `out`, exactly as
+    /// [`ServerHandshake::write_accept`] does. Fails, writing nothing, if the
+    /// subprotocol was not offered or a value would not be a valid header.
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// # let request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\
+    /// #     Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nUser-Agent: test\r\n\r\n";
+    /// # let mut slots = HeaderSlots::new();
+    /// # let head = RequestHeadRef::parse(request, &mut slots, HeaderLimits::DEFAULT).unwrap().complete().unwrap();
+    /// # let handshake = ServerHandshakeRef::new(head).unwrap();
+    /// let mut out = bytes::BytesMut::new();
+    /// let bad = AcceptOptions { protocol: Some("other"), ..Default::default() };
+    /// assert_eq!(handshake.write_accept(&bad, &mut out), Err(HandshakeMisuse::SubprotocolNotOffered));
+    /// let options = AcceptOptions { protocol: Some("chat"), ..Default::default() };
+    /// handshake.write_accept(&options, &mut out).unwrap();
+    /// assert!(out.starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"));
+    /// ```
+    pub fn write_accept(
+        &self,
+        options: &AcceptOptions<'_>,
+        out: &mut BytesMut,
+    ) -> Result<(), HandshakeMisuse> {
+        write_accept_checked(|p| self.offers_protocol(p), &self.fields.key, options, out)
+    }
+
+    /// The bytes of the input after the request head (the first WebSocket frames, if
+    /// the client did not wait for the 101): hand them to the WebSocket connection.
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// # let request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
+    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\n\
+    /// #     Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\
+    /// #     Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nUser-Agent: test\r\n\r\n";
+    /// # let mut slots = HeaderSlots::new();
+    /// # let head = RequestHeadRef::parse(request, &mut slots, HeaderLimits::DEFAULT).unwrap().complete().unwrap();
+    /// # let handshake = ServerHandshakeRef::new(head).unwrap();
+    /// assert!(handshake.leftover().is_empty());
+    /// ```
+    pub fn leftover(&self) -> &'a [u8] {
+        self.head.leftover()
     }
 }
 
