@@ -15,7 +15,7 @@ use std::io::{self, Cursor, Read, Write};
 
 use base64::Engine;
 use bytes::{BufMut, BytesMut};
-use criterion::{Criterion, Throughput};
+use criterion::{BenchmarkId, Criterion, Throughput};
 use sha1::{Digest, Sha1};
 use socketwire::Status;
 use socketwire::handshake::{
@@ -112,28 +112,28 @@ fn handshake(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(BROWSER_REQUEST.len() as u64));
     let mut out = BytesMut::with_capacity(1024);
 
-    group.bench_function("socketwire/0", |b| {
+    group.bench_function(BenchmarkId::new("socketwire", 0), |b| {
         b.iter(|| {
             out.clear();
             socketwire_accept(black_box(BROWSER_REQUEST), &mut out);
             black_box(&out);
         })
     });
-    group.bench_function("socketwire-owned/0", |b| {
+    group.bench_function(BenchmarkId::new("socketwire-owned", 0), |b| {
         b.iter(|| {
             out.clear();
             socketwire_owned_accept(black_box(BROWSER_REQUEST), &mut out);
             black_box(&out);
         })
     });
-    group.bench_function("bare/0", |b| {
+    group.bench_function(BenchmarkId::new("bare", 0), |b| {
         b.iter(|| {
             out.clear();
             bare_accept(black_box(BROWSER_REQUEST), &mut out);
             black_box(&out);
         })
     });
-    group.bench_function("tungstenite/0", |b| {
+    group.bench_function(BenchmarkId::new("tungstenite", 0), |b| {
         b.iter(|| {
             let stream = MemoryStream {
                 input: Cursor::new(black_box(BROWSER_REQUEST)),
