@@ -2,11 +2,13 @@
 //! and the drive loop around a `socketwire::ws::Connection`; the `/echo` and `/chat`
 //! routes.
 
+use std::io::IoSlice;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use socketwire::deflate::DeflateConfig;
 use socketwire::handshake::{AcceptOptions, RequestHead, ServerHandshake};
+use socketwire::ws::message::MessageKind;
 use socketwire::ws::{CloseCode, Config, Connection, Event};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -95,9 +97,9 @@ pub async fn serve(
 
 fn send(conn: &mut Connection, message: Outgoing) -> Result<(), socketwire::ws::ApiMisuse> {
     match message {
-        // The connection validated incoming text; other sources send String bytes.
-        Outgoing::Text(t) => conn.send_text(std::str::from_utf8(&t).unwrap_or("")),
-        Outgoing::Binary(b) => conn.send_binary(&b),
+        // Payloads are shared `Bytes`: large ones go out without being copied.
+        Outgoing::Text(t) => conn.send_shared(MessageKind::Text, t),
+        Outgoing::Binary(b) => conn.send_shared(MessageKind::Binary, b),
         Outgoing::Close => conn.close(CloseCode::NORMAL, ""),
     }
 }
@@ -134,7 +136,6 @@ pub async fn drive(
     mut on_event: impl FnMut(&mut Connection, Event),
     mut outgoing: Source<'_>,
 ) -> std::io::Result<()> {
-    let mut out = BytesMut::new();
     let mut outgoing_open = true;
     loop {
         let mut closed = false;
@@ -142,9 +143,15 @@ pub async fn drive(
             closed |= matches!(event, Event::Closed { .. });
             on_event(conn, event);
         }
-        if conn.poll_transmit(&mut out) > 0 {
-            stream.write_all(&out).await?;
-            out.clear();
+        // Headers and payloads in vectored writes; a partial write is resumed.
+        while conn.wants_transmit() {
+            let slices: Vec<IoSlice<'_>> =
+                conn.transmit_chunks().take(64).map(IoSlice::new).collect();
+            let n = stream.write_vectored(&slices).await?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::WriteZero.into());
+            }
+            conn.advance_transmit(n);
         }
         if closed {
             let _ = stream.shutdown().await;
