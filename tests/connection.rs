@@ -367,6 +367,22 @@ fn ping_flood_queues_bounded_pongs() {
     let mut out = BytesMut::new();
     let n = s.poll_transmit(&mut out);
     assert_eq!(n, socketwire::ws::connection::MAX_QUEUED_PONGS * 12);
+
+    // The same flood while the transport is stuck or takes a byte at a time:
+    // the pongs waiting in the output stay bounded.
+    for per_write in [0, 1] {
+        let mut s = Connection::server(Config::default());
+        for _ in 0..10_000 {
+            s.handle_input(&ping);
+            drain(&mut s);
+            s.advance_transmit(per_write);
+        }
+        let pending: usize = s.transmit_chunks().map(<[u8]>::len).sum();
+        assert!(
+            pending <= (socketwire::ws::connection::MAX_QUEUED_PONGS + 1) * 12,
+            "{pending} bytes pending after writes of {per_write}"
+        );
+    }
 }
 
 #[test]

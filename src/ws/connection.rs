@@ -774,7 +774,7 @@ impl Connection {
             Segment::Shared(payload) => &payload[..],
         });
         let rest = &self.output[self.output_in_segments..];
-        runs.chain((!rest.is_empty()).then_some(rest))
+        runs.chain(core::iter::once(rest))
             .filter(|chunk| !chunk.is_empty())
     }
 
@@ -791,19 +791,19 @@ impl Connection {
     /// assert!(!c.wants_transmit());
     /// ```
     pub fn advance_transmit(&mut self, mut n: usize) {
-        // Offsets into the output change: queued pongs can no longer be replaced.
-        self.queued_pongs = 0;
-        self.last_pong_at = None;
+        let mut output_taken = 0;
         while n > 0 {
             let Some(segment) = self.segments.front_mut() else {
                 let m = n.min(self.output.len());
                 bytes::Buf::advance(&mut self.output, m);
-                return;
+                output_taken += m;
+                break;
             };
             let (m, done) = match segment {
                 Segment::Output(len) => {
                     let m = n.min(*len);
                     bytes::Buf::advance(&mut self.output, m);
+                    output_taken += m;
                     self.output_in_segments -= m;
                     *len -= m;
                     (m, *len == 0)
@@ -818,6 +818,16 @@ impl Connection {
                 self.segments.pop_front();
             }
             n -= m;
+        }
+        // The pong bound counts pongs still waiting in the output: it restarts
+        // only once everything went out. A pong that started going out can no
+        // longer be replaced; one still wholly queued moves with the output.
+        if !self.wants_transmit() {
+            self.queued_pongs = 0;
+            self.last_pong_at = None;
+        } else if let Some((start, end)) = self.last_pong_at {
+            self.last_pong_at =
+                (start >= output_taken).then(|| (start - output_taken, end - output_taken));
         }
     }
 
@@ -896,18 +906,14 @@ impl Connection {
             }
             MessageKind::Binary => Opcode::Binary,
         };
-        self.check_can_send()?;
-        if self.sending.is_some() {
-            return Err(ApiMisuse::StreamOrder);
-        }
         let compress = self
             .extension
             .as_ref()
             .is_some_and(|e| e.should_encode(payload.len()));
         if compress || self.role.masks_outgoing() || payload.len() < SHARED_MIN_LEN {
-            self.write_data_frame(opcode, compress, true, &payload);
-            return Ok(());
+            return self.send_message(opcode, &payload);
         }
+        self.check_can_start_message()?;
         let header = FrameHeader::new(opcode, payload.len() as u64);
         header.write(&mut self.output);
         // A pong written before this payload can no longer be replaced.
@@ -920,10 +926,7 @@ impl Connection {
     }
 
     fn send_message(&mut self, opcode: Opcode, data: &[u8]) -> Result<(), ApiMisuse> {
-        self.check_can_send()?;
-        if self.sending.is_some() {
-            return Err(ApiMisuse::StreamOrder);
-        }
+        self.check_can_start_message()?;
         let compress = self
             .extension
             .as_ref()
@@ -1024,6 +1027,16 @@ impl Connection {
         Ok(())
     }
 
+    /// A whole message may be sent: the connection is open and no streamed
+    /// message is in progress.
+    fn check_can_start_message(&self) -> Result<(), ApiMisuse> {
+        self.check_can_send()?;
+        if self.sending.is_some() {
+            return Err(ApiMisuse::StreamOrder);
+        }
+        Ok(())
+    }
+
     fn check_can_send(&self) -> Result<(), ApiMisuse> {
         if self.state == State::Open {
             Ok(())
@@ -1045,11 +1058,7 @@ impl Connection {
             // A small whole binary message still arriving: wait for the rest
             // and take it whole (the fast path) instead of starting to assemble
             // it. Text is not deferred: its UTF-8 is checked as it arrives.
-            if header.opcode == Opcode::Binary
-                && header.fin
-                && !header.rsv1
-                && !self.config.streaming
-                && !self.message.is_open()
+            if self.whole_message_kind(&header) == Some(MessageKind::Binary)
                 && header.payload_len <= DEFER_MAX as u64
                 // Over a limit: the general path fails it now.
                 && header.payload_len <= self.config.limits.max_message_size
@@ -1099,14 +1108,9 @@ impl Connection {
         &mut self,
         header: &FrameHeader,
     ) -> Result<Option<(MessageKind, usize)>, ProtocolError> {
-        let kind = match header.opcode {
-            Opcode::Text => MessageKind::Text,
-            Opcode::Binary => MessageKind::Binary,
-            _ => return Ok(None),
-        };
-        if !header.fin || header.rsv1 || self.config.streaming || self.message.is_open() {
+        let Some(kind) = self.whole_message_kind(header) else {
             return Ok(None);
-        }
+        };
         let len = match usize::try_from(header.payload_len) {
             Ok(len) if len <= self.input.len() => len,
             _ => return Ok(None),
@@ -1125,6 +1129,19 @@ impl Connection {
         }
         unmask_whole_message(&mut self.input[..len], kind, header.mask)?;
         Ok(Some((kind, len)))
+    }
+
+    /// The kind of message this frame is, when it is a whole message by itself
+    /// that the fast path may take: text or binary, FIN set, not compressed,
+    /// outside streaming mode, with no fragmented message open.
+    fn whole_message_kind(&self, header: &FrameHeader) -> Option<MessageKind> {
+        let kind = match header.opcode {
+            Opcode::Text => MessageKind::Text,
+            Opcode::Binary => MessageKind::Binary,
+            _ => return None,
+        };
+        let whole = header.fin && !header.rsv1 && !self.config.streaming && !self.message.is_open();
+        whole.then_some(kind)
     }
 
     /// The fastest path, for [`poll_event_borrowed`](Self::poll_event_borrowed)

@@ -5,7 +5,7 @@
 
 mod simd;
 
-/// Buffers shorter than this are masked eight bytes at a time with no SIMD
+/// Buffers shorter than this are masked 16, 8, 4, then 1 byte at a time with no SIMD
 /// dispatch: for them the call overhead would cost more than it saves.
 const SIMD_MIN_LEN: usize = 2 * simd::BLOCK_LEN;
 
