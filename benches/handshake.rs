@@ -1,11 +1,11 @@
 //! The server side of the opening handshake on a typical browser request: read the head,
 //! validate it, compute the accept key and write the 101.
 //!
-//! - `handshake/socketwire/0`: the zero-copy path - `RequestHeadRef::parse` (the head
+//! - `handshake/socketwire/0`: the borrowed storage - `RequestHeadRef::parse` (the head
 //!   borrows the input and a `HeaderSlots` array on the stack) + `ServerHandshakeRef::new`
-//!   (every RFC 6455 §4.2.1 check, the same code as the owned path) + `write_accept`.
-//! - `handshake/socketwire-owned/0`: the owned path - `RequestReader` (copies the head
-//!   into one allocation) + `ServerHandshake::new` + `write_accept`.
+//!   (every RFC 6455 §4.2.1 check, the same code as the owned storage) + `write_accept`.
+//! - `handshake/socketwire-owned/0`: the owned storage - `RequestParser::handle_input`
+//!   (copies the head into one allocation) + `ServerHandshake::new` + `write_accept`.
 //! - `handshake/bare/0`: the floor - httparse into a stack array, find the key,
 //!   SHA-1 + base64, write the response by hand. No validation.
 //! - `handshake/tungstenite/0`: `tungstenite::accept` over an in-memory stream.
@@ -19,7 +19,7 @@ use criterion::{BenchmarkId, Criterion, Throughput};
 use sha1::{Digest, Sha1};
 use socketwire::Status;
 use socketwire::handshake::{
-    AcceptOptions, HeaderLimits, HeaderSlots, RequestHeadRef, RequestReader, ServerHandshake,
+    AcceptOptions, HeaderLimits, HeaderSlots, RequestHeadRef, RequestParser, ServerHandshake,
     ServerHandshakeRef,
 };
 
@@ -52,8 +52,8 @@ fn socketwire_accept(input: &[u8], out: &mut BytesMut) {
 }
 
 fn socketwire_owned_accept(input: &[u8], out: &mut BytesMut) {
-    let mut reader = RequestReader::new();
-    let Ok(Status::Complete(head)) = reader.handle_input(input) else {
+    let mut parser = RequestParser::new();
+    let Ok(Status::Complete(head)) = parser.handle_input(input) else {
         panic!("complete request");
     };
     let handshake = ServerHandshake::new(head).expect("valid request");

@@ -113,7 +113,7 @@ async fn run(url: &str, deflate: bool) -> Result<(), Box<dyn std::error::Error>>
     });
     // A response naming parameters we did not offer fails the connection (RFC 7692 §5).
     let extension = if deflate {
-        deflate_config.accept_response(&accepted.extensions)?
+        deflate_config.accept_response(&accepted.extensions())?
     } else {
         None
     };

@@ -7,20 +7,20 @@ use socketwire::handshake::{ExtensionOffer, ExtensionParam};
 use socketwire::ws::extension::PerMessageExtension;
 
 /// Splits a header value the simple way (no quotes); enough for the values we build.
-fn split_header(value: &str) -> Vec<ExtensionOffer> {
+fn split_header(value: &str) -> Vec<ExtensionOffer<'_>> {
     value
         .split(',')
         .map(|element| {
             let mut parts = element.split(';').map(str::trim);
-            let name = parts.next().unwrap().to_string();
+            let name = parts.next().unwrap();
             let params = parts
                 .map(|p| match p.split_once('=') {
                     Some((n, v)) => ExtensionParam {
-                        name: n.trim().into(),
+                        name: n.trim(),
                         value: Some(v.trim().into()),
                     },
                     None => ExtensionParam {
-                        name: p.into(),
+                        name: p,
                         value: None,
                     },
                 })
@@ -30,13 +30,13 @@ fn split_header(value: &str) -> Vec<ExtensionOffer> {
         .collect()
 }
 
-fn pmd(params: &[(&str, Option<&str>)]) -> ExtensionOffer {
+fn pmd<'a>(params: &[(&'a str, Option<&'a str>)]) -> ExtensionOffer<'a> {
     ExtensionOffer {
-        name: "permessage-deflate".into(),
+        name: "permessage-deflate",
         params: params
             .iter()
             .map(|(n, v)| ExtensionParam {
-                name: (*n).into(),
+                name: n,
                 value: v.map(Into::into),
             })
             .collect(),
@@ -140,7 +140,7 @@ fn server_declines_malformed_offers() {
         name: name.into(),
         value: value.into(),
     };
-    let cases: Vec<(ExtensionOffer, NegotiationError)> = vec![
+    let cases: Vec<(ExtensionOffer<'_>, NegotiationError)> = vec![
         (pmd(&[("x-unknown", None)]), unknown("x-unknown")),
         (
             pmd(&[("server_max_window", Some("10"))]),
@@ -265,9 +265,9 @@ fn server_disabled_declines_everything() {
 #[test]
 fn names_are_matched_case_insensitively() {
     let offer = ExtensionOffer {
-        name: "PerMessage-Deflate".into(),
+        name: "PerMessage-Deflate",
         params: vec![ExtensionParam {
-            name: "Server_Max_Window_Bits".into(),
+            name: "Server_Max_Window_Bits",
             value: Some("10".into()),
         }],
     };
@@ -309,30 +309,30 @@ fn server_every_parameter_combination() {
                         let mut params = Vec::new();
                         if snct {
                             params.push(ExtensionParam {
-                                name: "server_no_context_takeover".into(),
+                                name: "server_no_context_takeover",
                                 value: None,
                             });
                         }
                         if cnct {
                             params.push(ExtensionParam {
-                                name: "client_no_context_takeover".into(),
+                                name: "client_no_context_takeover",
                                 value: None,
                             });
                         }
                         if let Some(n) = smwb {
                             params.push(ExtensionParam {
-                                name: "server_max_window_bits".into(),
-                                value: Some(n.to_string()),
+                                name: "server_max_window_bits",
+                                value: Some(n.to_string().into()),
                             });
                         }
                         if let Some(v) = cmwb {
                             params.push(ExtensionParam {
-                                name: "client_max_window_bits".into(),
-                                value: v.map(|n| n.to_string()),
+                                name: "client_max_window_bits",
+                                value: v.map(|n| n.to_string().into()),
                             });
                         }
                         let offer = ExtensionOffer {
-                            name: "permessage-deflate".into(),
+                            name: "permessage-deflate",
                             params,
                         };
                         let got = config.accept_offer(&offer).unwrap();
@@ -374,7 +374,8 @@ fn server_every_parameter_combination() {
                             offer_client_max_window_bits: cmwb.is_some(),
                             ..DeflateConfig::default()
                         };
-                        let response = split_header(&got.to_header_value());
+                        let answer = got.to_header_value();
+                        let response = split_header(&answer);
                         let agreed = client.response_params(&response).unwrap().unwrap();
                         assert_eq!(
                             agreed.server_no_context_takeover,

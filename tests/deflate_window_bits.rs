@@ -302,13 +302,13 @@ fn the_auditor_sees_long_distances_with_window_15() {
     assert!(auditor.max_distance >= 512);
 }
 
-fn offer(params: &[(&str, Option<&str>)]) -> ExtensionOffer {
+fn offer<'a>(params: &[(&'a str, Option<&'a str>)]) -> ExtensionOffer<'a> {
     ExtensionOffer {
-        name: "permessage-deflate".into(),
+        name: "permessage-deflate",
         params: params
             .iter()
             .map(|(n, v)| ExtensionParam {
-                name: (*n).into(),
+                name: n,
                 value: v.map(Into::into),
             })
             .collect(),

@@ -5,9 +5,9 @@ use bytes::BytesMut;
 use proptest::prelude::*;
 use socketwire::Status;
 use socketwire::handshake::{
-    AcceptOptions, ClientHandshake, ClientRequest, ExtensionOffer, HandshakeError, HandshakeMisuse,
-    HeaderLimits, HeaderSlots, HttpVersion, RequestHead, RequestHeadParser, RequestHeadRef,
-    RequestReader, ServerHandshake, ServerHandshakeRef, accept_key, parse_extensions,
+    AcceptOptions, ClientHandshake, ClientRequest, HandshakeError, HandshakeMisuse, HeadStorage,
+    HeaderLimits, HeaderSlots, HttpVersion, RequestHead, RequestHeadRef, RequestParser,
+    ServerHandshake, ServerHandshakeRef, accept_key, parse_extensions,
 };
 
 const RFC_REQUEST: &[u8] = b"GET /chat HTTP/1.1\r\n\
@@ -46,7 +46,7 @@ fn request_with(method: &str, version: &str, replace: &[(&str, Option<&str>)]) -
     out.into_bytes()
 }
 
-/// Everything a server sees of one request, from either path: the head, then the
+/// Everything a server sees of one request, from either storage: the head, then the
 /// upgrade's validation and the 101 written for it (or the error).
 #[derive(Debug, PartialEq)]
 struct RequestOutcome {
@@ -68,7 +68,8 @@ struct UpgradeOutcome {
     key: String,
     accept_key: [u8; 28],
     protocols: Vec<String>,
-    extensions: Vec<ExtensionOffer>,
+    /// The parsed offers, as their `Debug` text (they borrow the head).
+    extensions: String,
     leftover: Vec<u8>,
     /// The 101 for the first offered subprotocol and a deflate answer, and the
     /// outcome of a refused option.
@@ -95,7 +96,8 @@ fn responses(
     })
 }
 
-fn owned_outcome(head: RequestHead) -> RequestOutcome {
+/// Reads everything the API shows of `head`, the same code for both storages.
+fn outcome<S: HeadStorage>(head: RequestHead<S>) -> RequestOutcome {
     let owned = |s: &str| s.to_string();
     let summary = RequestOutcome {
         method: owned(head.method()),
@@ -119,45 +121,13 @@ fn owned_outcome(head: RequestHead) -> RequestOutcome {
             key: owned(h.key()),
             accept_key: h.accept_key(),
             protocols: h.protocols().map(owned).collect(),
-            extensions: h.extensions(),
+            extensions: format!("{:?}", h.extensions()),
             leftover: h.leftover().to_vec(),
             response,
             misuse,
         }
     });
     RequestOutcome { upgrade, ..summary }
-}
-
-fn borrowed_outcome(head: RequestHeadRef<'_>) -> RequestOutcome {
-    let owned = |s: &str| s.to_string();
-    let upgrade = ServerHandshakeRef::new(head).map(|h| {
-        let [response, misuse] = responses(h.protocols().next(), |o, out| h.write_accept(o, out));
-        UpgradeOutcome {
-            path: owned(h.path()),
-            host: owned(h.host()),
-            origin: h.origin().map(owned),
-            key: owned(h.key()),
-            accept_key: h.accept_key(),
-            protocols: h.protocols().map(owned).collect(),
-            extensions: h.extensions(),
-            leftover: h.leftover().to_vec(),
-            response,
-            misuse,
-        }
-    });
-    RequestOutcome {
-        method: owned(head.method()),
-        path: owned(head.path()),
-        version: head.version(),
-        headers: head
-            .headers()
-            .map(|(n, v)| (owned(n), v.to_vec()))
-            .collect(),
-        leftover: head.leftover().to_vec(),
-        content_length: head.content_length(),
-        is_websocket_upgrade: head.is_websocket_upgrade(),
-        upgrade,
-    }
 }
 
 type Outcome = Result<Status<RequestOutcome>, HandshakeError>;
@@ -169,20 +139,20 @@ fn map_status<T, U>(status: Status<T>, f: impl FnOnce(T) -> U) -> Status<U> {
     }
 }
 
-/// A new `RequestReader` fed `input` in one chunk.
+/// A new `RequestParser` fed `input` in one chunk, owned.
 fn owned_path(input: &[u8], limits: HeaderLimits) -> Outcome {
-    let status = RequestReader::with_limits(limits).handle_input(input)?;
-    Ok(map_status(status, owned_outcome))
+    let status = RequestParser::with_limits(limits).handle_input(input)?;
+    Ok(map_status(status, outcome))
 }
 
-/// `RequestHeadRef::parse` over `input`.
+/// `RequestHeadRef::parse` over `input`, borrowed.
 fn borrowed_path(input: &[u8], limits: HeaderLimits) -> Outcome {
     let mut slots = HeaderSlots::new();
     let status = RequestHeadRef::parse(input, &mut slots, limits)?;
-    Ok(map_status(status, borrowed_outcome))
+    Ok(map_status(status, outcome))
 }
 
-/// Runs `input` through both paths, asserts they agree and returns the outcome.
+/// Runs `input` through both storages, asserts they agree and returns the outcome.
 fn both_paths(input: &[u8], limits: HeaderLimits) -> Outcome {
     let owned = owned_path(input, limits);
     let borrowed = borrowed_path(input, limits);
@@ -197,7 +167,7 @@ fn both_paths(input: &[u8], limits: HeaderLimits) -> Outcome {
 
 fn read_request(bytes: &[u8]) -> Result<RequestHead, HandshakeError> {
     both_paths(bytes, HeaderLimits::DEFAULT)?;
-    match RequestReader::new().handle_input(bytes)? {
+    match RequestParser::new().handle_input(bytes)? {
         Status::Complete(head) => Ok(head),
         Status::Partial => panic!("incomplete request"),
     }
@@ -418,7 +388,7 @@ Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\
 Sec-WebSocket-Extensions: x-foo\r\n\r\n";
     let handshake = server_result(request).unwrap();
     assert!(handshake.protocols().eq(["a", "b", "c"]));
-    let names: Vec<String> = handshake.extensions().into_iter().map(|e| e.name).collect();
+    let names: Vec<&str> = handshake.extensions().into_iter().map(|e| e.name).collect();
     assert_eq!(names, ["permessage-deflate", "x-foo"]);
     assert_eq!(handshake.origin(), None);
 }
@@ -489,11 +459,11 @@ fn header_cap_refuses_without_reading_more() {
     // One byte at a time: the error comes with the 1024th byte, never later.
     let mut long = b"GET / HTTP/1.1\r\nX-Long: ".to_vec();
     long.extend(std::iter::repeat_n(b'a', 4096));
-    let mut reader = RequestReader::with_limits(limits);
+    let mut parser = RequestParser::with_limits(limits);
     let mut failed_at = None;
     for (i, &b) in long.iter().enumerate() {
-        match reader.handle_input(&[b]) {
-            Ok(Status::Partial) => assert!(reader.buffered_len() <= 1024),
+        match parser.handle_input(&[b]) {
+            Ok(Status::Partial) => assert!(parser.buffered_len() <= 1024),
             Ok(Status::Complete(_)) => panic!("no blank line"),
             Err(error) => {
                 assert_eq!(error, HandshakeError::HeadTooLarge { max: 1024 });
@@ -504,19 +474,27 @@ fn header_cap_refuses_without_reading_more() {
         }
     }
     assert_eq!(failed_at, Some(1023));
+    // The borrowed storage, fed the growing buffer, fails at the same byte.
+    let every: Vec<usize> = (1..long.len()).collect();
+    let (error, failed_at) = borrowed_split(&long, &every, limits);
+    assert_eq!(error, Err(HandshakeError::HeadTooLarge { max: 1024 }));
+    assert_eq!(failed_at, 1024);
     // One big chunk: refused at once, nothing beyond the cap buffered.
-    let mut reader = RequestReader::with_limits(limits);
+    let mut parser = RequestParser::with_limits(limits);
     assert_eq!(
-        reader.handle_input(&long),
+        parser.handle_input(&long),
         Err(HandshakeError::HeadTooLarge { max: 1024 })
     );
-    assert_eq!(reader.buffered_len(), 0);
+    assert_eq!(parser.buffered_len(), 0);
+    assert_eq!(
+        both_paths(&long, limits),
+        Err(HandshakeError::HeadTooLarge { max: 1024 })
+    );
     // The default cap is 16 KiB.
-    let mut reader = RequestReader::new();
     let mut huge = b"GET / HTTP/1.1\r\nX-Long: ".to_vec();
     huge.extend(std::iter::repeat_n(b'a', 20_000));
     assert_eq!(
-        reader.handle_input(&huge),
+        both_paths(&huge, HeaderLimits::DEFAULT),
         Err(HandshakeError::HeadTooLarge { max: 16 * 1024 })
     );
     // Too many headers, refused as the 65th arrives.
@@ -524,7 +502,7 @@ fn header_cap_refuses_without_reading_more() {
     for i in 0..65 {
         many.extend_from_slice(format!("X-{i}: 1\r\n").as_bytes());
     }
-    let error = RequestReader::new().handle_input(&many).unwrap_err();
+    let error = both_paths(&many, HeaderLimits::DEFAULT).unwrap_err();
     assert_eq!(error, HandshakeError::TooManyHeaders { max: 64 });
     assert_eq!(error.status(), 431);
 }
@@ -537,7 +515,7 @@ fn malformed_heads_are_400() {
         b"GET\r\n\r\n",
         b"\x00\x01\x02\r\n\r\n",
     ] {
-        let error = RequestReader::new().handle_input(bad).unwrap_err();
+        let error = both_paths(bad, HeaderLimits::DEFAULT).unwrap_err();
         assert!(
             matches!(error, HandshakeError::MalformedHttp(_)),
             "{error:?}"
@@ -548,15 +526,24 @@ fn malformed_heads_are_400() {
 
 #[test]
 fn plain_post_with_body_and_keep_alive() {
-    let mut reader = RequestReader::new();
+    let mut parser = RequestParser::new();
     let input = b"POST /submit HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET /next HTTP/1.1\r\nHost: a\r\n\r\n";
-    let head = reader.handle_input(input).unwrap().complete().unwrap();
+    both_paths(input, HeaderLimits::DEFAULT).unwrap();
+    let mut head = parser.handle_input(input).unwrap().complete().unwrap();
     assert_eq!(head.method(), "POST");
     assert!(!head.is_websocket_upgrade());
     let length = usize::try_from(head.content_length().unwrap().unwrap()).unwrap();
-    let leftover = head.leftover().clone();
+    let leftover = head.take_leftover();
     assert_eq!(&leftover[..length], b"hello");
-    let next = reader
+    // The borrowed storage reads the next request from the same buffer.
+    let mut slots = HeaderSlots::new();
+    let next = parser
+        .parse_borrowed(&leftover[length..], &mut slots)
+        .unwrap()
+        .complete()
+        .unwrap();
+    assert_eq!(next.path(), "/next");
+    let next = parser
         .handle_input(&leftover[length..])
         .unwrap()
         .complete()
@@ -577,11 +564,11 @@ fn leftover_frames_are_preserved_across_chunks() {
     ];
     input.extend_from_slice(&frame);
     for split in 1..input.len() {
-        let mut reader = RequestReader::new();
-        let first = reader.handle_input(&input[..split]).unwrap();
+        let mut parser = RequestParser::new();
+        let first = parser.handle_input(&input[..split]).unwrap();
         let (head, rest) = match first {
             Status::Complete(head) => (head, &input[split..]),
-            Status::Partial => match reader.handle_input(&input[split..]).unwrap() {
+            Status::Partial => match parser.handle_input(&input[split..]).unwrap() {
                 Status::Complete(head) => (head, &[][..]),
                 Status::Partial => panic!("split {split}: incomplete"),
             },
@@ -650,7 +637,7 @@ fn client_accepts_valid_responses() {
     let accepted = c.handle_input(&input).unwrap().complete().unwrap();
     assert_eq!(accepted.protocol.as_deref(), Some("superchat"));
     assert_eq!(
-        accepted.extensions,
+        accepted.extensions(),
         parse_extensions("permessage-deflate; client_max_window_bits=10").unwrap()
     );
     assert_eq!(&accepted.leftover[..], b"\x81\x02hi");
@@ -793,12 +780,12 @@ fn client_response_cap() {
 
 // ---- properties ----
 
-/// Feeds `input` split at `splits` (sorted positions) to a fresh reader; returns the
+/// Feeds `input` split at `splits` (sorted positions) to a fresh parser; returns the
 /// head (leftover taken out) and everything after the head.
 type SplitRead = Result<Option<(RequestHead, Vec<u8>)>, HandshakeError>;
 
 fn read_split(input: &[u8], splits: &[usize]) -> SplitRead {
-    let mut reader = RequestReader::with_limits(HeaderLimits {
+    let mut parser = RequestParser::with_limits(HeaderLimits {
         max_header_bytes: 512,
         max_headers: 8,
     });
@@ -807,7 +794,7 @@ fn read_split(input: &[u8], splits: &[usize]) -> SplitRead {
         if end < start {
             continue;
         }
-        if let Status::Complete(mut head) = reader.handle_input(&input[start..end])? {
+        if let Status::Complete(mut head) = parser.handle_input(&input[start..end])? {
             let mut leftover = head.take_leftover().to_vec();
             leftover.extend_from_slice(&input[end..]);
             return Ok(Some((head, leftover)));
@@ -887,7 +874,7 @@ proptest! {
         let mut wire = BytesMut::new();
         client.write_request(&mut wire);
 
-        let head = RequestReader::new().handle_input(&wire).unwrap().complete().unwrap();
+        let head = RequestParser::new().handle_input(&wire).unwrap().complete().unwrap();
         let server = ServerHandshake::new(head).unwrap();
         prop_assert_eq!(server.host(), "example.com:8080");
         prop_assert_eq!(server.path(), "/chat?room=1");
@@ -910,7 +897,7 @@ proptest! {
             Status::Partial => client.handle_input(&response[at..]).unwrap().complete().unwrap(),
         };
         prop_assert_eq!(accepted.protocol.as_deref(), chosen);
-        prop_assert_eq!(accepted.extensions.len(), usize::from(deflate));
+        prop_assert_eq!(accepted.extensions().len(), usize::from(deflate));
         prop_assert_eq!(&accepted.leftover[..], &frames[..]);
     }
 
@@ -919,36 +906,37 @@ proptest! {
         if let Ok(list) = parse_extensions(&s) {
             // Re-serialise with quoted values and parse again: same list.
             let text: Vec<String> = list.iter().map(|e| {
-                let mut t = e.name.clone();
+                let mut t = e.name.to_string();
                 for p in &e.params {
                     t.push_str("; ");
-                    t.push_str(&p.name);
+                    t.push_str(p.name);
                     if let Some(v) = &p.value {
                         t.push_str(&format!("=\"{v}\""));
                     }
                 }
                 t
             }).collect();
-            prop_assert_eq!(parse_extensions(&text.join(", ")).unwrap(), list);
+            let text = text.join(", ");
+            prop_assert_eq!(parse_extensions(&text).unwrap(), list);
         }
     }
 }
 
-// ---- the borrowed path agrees with the owned one ----
+// ---- the borrowed storage agrees with the owned one ----
 
-/// Feeds a `RequestHeadParser` the growing prefixes of `input` ending at `ends`
+/// Feeds `RequestParser::parse_borrowed` the growing prefixes of `input` ending at `ends`
 /// (sorted), then the whole input. Returns the outcome and the prefix length at which
 /// it stopped being `Partial`.
 fn borrowed_split(input: &[u8], ends: &[usize], limits: HeaderLimits) -> (Outcome, usize) {
-    let mut parser = RequestHeadParser::with_limits(limits);
+    let mut parser = RequestParser::with_limits(limits);
     for &end in ends.iter().chain(std::iter::once(&input.len())) {
         let mut slots = HeaderSlots::new();
-        match parser.parse(&input[..end], &mut slots) {
+        match parser.parse_borrowed(&input[..end], &mut slots) {
             Ok(Status::Partial) => {}
             Ok(Status::Complete(head)) => {
                 // The head is read from the prefix: its leftover is the rest of it.
                 assert_eq!(head.len() + head.leftover().len(), end);
-                let mut outcome = borrowed_outcome(head);
+                let mut outcome = outcome(head);
                 outcome.leftover.extend_from_slice(&input[end..]);
                 if let Ok(upgrade) = &mut outcome.upgrade {
                     upgrade.leftover.extend_from_slice(&input[end..]);
@@ -1050,16 +1038,16 @@ fn borrowed_path_caps_fields_at_the_slot_count() {
 
 #[test]
 fn parser_restarts_after_a_complete_head_or_a_shorter_buffer() {
-    let mut parser = RequestHeadParser::new();
+    let mut parser = RequestParser::new();
     let mut slots = HeaderSlots::new();
     assert_eq!(
-        parser.parse(&RFC_REQUEST[..50], &mut slots),
+        parser.parse_borrowed(&RFC_REQUEST[..50], &mut slots),
         Ok(Status::Partial)
     );
     // A different, shorter buffer: read from its start.
     let mut slots = HeaderSlots::new();
     let head = parser
-        .parse(b"GET /x HTTP/1.1\r\n\r\n", &mut slots)
+        .parse_borrowed(b"GET /x HTTP/1.1\r\n\r\n", &mut slots)
         .unwrap()
         .complete()
         .unwrap();
@@ -1067,11 +1055,31 @@ fn parser_restarts_after_a_complete_head_or_a_shorter_buffer() {
     // After a complete head the next buffer is a new request.
     let mut slots = HeaderSlots::new();
     let head = parser
-        .parse(RFC_REQUEST, &mut slots)
+        .parse_borrowed(RFC_REQUEST, &mut slots)
         .unwrap()
         .complete()
         .unwrap();
     assert!(ServerHandshakeRef::new(head).is_ok());
+    // Switching entry points drops what the other one held.
+    assert_eq!(parser.handle_input(&RFC_REQUEST[..50]), Ok(Status::Partial));
+    let mut slots = HeaderSlots::new();
+    let head = parser
+        .parse_borrowed(RFC_REQUEST, &mut slots)
+        .unwrap()
+        .complete()
+        .unwrap();
+    assert_eq!(head.len(), RFC_REQUEST.len());
+    let mut slots = HeaderSlots::new();
+    assert_eq!(
+        parser.parse_borrowed(&RFC_REQUEST[..50], &mut slots),
+        Ok(Status::Partial)
+    );
+    let head = parser
+        .handle_input(RFC_REQUEST)
+        .unwrap()
+        .complete()
+        .unwrap();
+    assert_eq!(head.path(), "/chat");
 }
 
 proptest! {
@@ -1101,13 +1109,21 @@ proptest! {
 }
 
 #[test]
-fn fuzz_seed_corpus_runs_through_both_paths() {
-    // The fuzz harness asserts that the owned and borrowed paths agree.
+fn fuzz_seed_corpus_runs_through_both_storages() {
+    // Every seed (a chunk-size byte, then the request) gives the same outcome owned and
+    // borrowed, read whole or byte by byte.
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/handshake_request");
+    let limits = HeaderLimits {
+        max_header_bytes: 4096,
+        max_headers: 32,
+    };
     let mut seeds = 0;
     for entry in std::fs::read_dir(dir).unwrap() {
         let data = std::fs::read(entry.unwrap().path()).unwrap();
-        socketwire::fuzzing::handshake::request(&data);
+        let input = data.get(1..).unwrap_or_default();
+        let whole = both_paths(input, limits);
+        let every: Vec<usize> = (1..input.len()).collect();
+        assert_eq!(borrowed_split(input, &every, limits).0, whole);
         seeds += 1;
     }
     assert!(seeds >= 10);

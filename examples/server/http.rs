@@ -1,9 +1,9 @@
 //! A small HTTP/1.1 layer for the example server on top of
-//! `socketwire::handshake::RequestReader`: request heads, bodies, simple replies.
+//! `socketwire::handshake::RequestParser`: request heads, bodies, simple replies.
 
 use bytes::{Bytes, BytesMut};
 use socketwire::Status;
-use socketwire::handshake::{RequestHead, RequestReader};
+use socketwire::handshake::{RequestHead, RequestParser};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -39,11 +39,11 @@ impl RequestStream {
     /// Reads the next request; `None` on EOF or after answering a malformed one.
     /// Bodies are read up to `max_body`; a larger `Content-Length` gets `413`.
     pub async fn next(&mut self, max_body: u64) -> std::io::Result<Option<Request>> {
-        let mut reader = RequestReader::new();
+        let mut parser = RequestParser::new();
         let mut input = std::mem::take(&mut self.carry);
         let mut buf = BytesMut::with_capacity(8192);
         let mut head = loop {
-            match reader.handle_input(&input) {
+            match parser.handle_input(&input) {
                 Ok(Status::Complete(head)) => break head,
                 Ok(Status::Partial) => {}
                 Err(error) => {

@@ -110,7 +110,7 @@ impl DeflateParams {
 /// ```
 /// use socketwire::deflate::DeflateConfig;
 /// use socketwire::handshake::ExtensionOffer;
-/// let offer = ExtensionOffer { name: "permessage-deflate".into(), params: vec![] };
+/// let offer = ExtensionOffer { name: "permessage-deflate", params: vec![] };
 /// let accepted = DeflateConfig::default().accept_offers(&[offer]).unwrap();
 /// assert_eq!(accepted.response, "permessage-deflate");
 /// assert_eq!(accepted.offer_index, 0);
@@ -144,7 +144,7 @@ struct ReceivedParams {
     client_max_window_bits: Option<Option<u8>>,
 }
 
-fn is_extension(offer: &ExtensionOffer) -> bool {
+fn is_extension(offer: &ExtensionOffer<'_>) -> bool {
     offer.name.eq_ignore_ascii_case(EXTENSION_NAME)
 }
 
@@ -172,13 +172,13 @@ fn parse_window_bits(name: &str, value: &str) -> Result<u8, NegotiationError> {
 
 /// Checks a parameter list for unknown names, duplicates and bad values.
 fn parse_params(
-    params: &[ExtensionParam],
+    params: &[ExtensionParam<'_>],
     sender: Sender,
 ) -> Result<ReceivedParams, NegotiationError> {
     let mut received = ReceivedParams::default();
     let mut seen = [false; 4];
     for param in params {
-        let name = param.name.as_str();
+        let name = param.name;
         let index = if name.eq_ignore_ascii_case(SERVER_NO_CONTEXT_TAKEOVER) {
             0
         } else if name.eq_ignore_ascii_case(CLIENT_NO_CONTEXT_TAKEOVER) {
@@ -297,17 +297,20 @@ impl DeflateConfig {
     /// use socketwire::deflate::{DeflateConfig, NegotiationError};
     /// use socketwire::handshake::{ExtensionOffer, ExtensionParam};
     /// let offer = ExtensionOffer {
-    ///     name: "permessage-deflate".into(),
-    ///     params: vec![ExtensionParam { name: "server_max_window_bits".into(), value: Some("16".into()) }],
+    ///     name: "permessage-deflate",
+    ///     params: vec![ExtensionParam { name: "server_max_window_bits", value: Some("16".into()) }],
     /// };
     /// assert!(matches!(
     ///     DeflateConfig::default().accept_offer(&offer),
     ///     Err(NegotiationError::InvalidWindowBits { .. })
     /// ));
     /// ```
-    pub fn accept_offer(&self, offer: &ExtensionOffer) -> Result<DeflateParams, NegotiationError> {
+    pub fn accept_offer(
+        &self,
+        offer: &ExtensionOffer<'_>,
+    ) -> Result<DeflateParams, NegotiationError> {
         if !is_extension(offer) {
-            return Err(NegotiationError::OtherExtension(offer.name.clone()));
+            return Err(NegotiationError::OtherExtension(offer.name.to_string()));
         }
         if !self.enabled {
             return Err(NegotiationError::NotOffered);
@@ -345,18 +348,18 @@ impl DeflateConfig {
     /// use socketwire::deflate::DeflateConfig;
     /// use socketwire::handshake::{ExtensionOffer, ExtensionParam};
     /// let bad = ExtensionOffer {
-    ///     name: "permessage-deflate".into(),
-    ///     params: vec![ExtensionParam { name: "x-unknown".into(), value: None }],
+    ///     name: "permessage-deflate",
+    ///     params: vec![ExtensionParam { name: "x-unknown", value: None }],
     /// };
     /// let good = ExtensionOffer {
-    ///     name: "permessage-deflate".into(),
-    ///     params: vec![ExtensionParam { name: "server_no_context_takeover".into(), value: None }],
+    ///     name: "permessage-deflate",
+    ///     params: vec![ExtensionParam { name: "server_no_context_takeover", value: None }],
     /// };
     /// let accepted = DeflateConfig::default().accept_offers(&[bad, good]).unwrap();
     /// assert_eq!(accepted.offer_index, 1);
     /// assert_eq!(accepted.response, "permessage-deflate; server_no_context_takeover");
     /// ```
-    pub fn accept_offers(&self, offers: &[ExtensionOffer]) -> Option<AcceptedOffer> {
+    pub fn accept_offers(&self, offers: &[ExtensionOffer<'_>]) -> Option<AcceptedOffer> {
         offers.iter().enumerate().find_map(|(offer_index, offer)| {
             let params = self.accept_offer(offer).ok()?;
             Some(AcceptedOffer {
@@ -379,8 +382,8 @@ impl DeflateConfig {
     /// use socketwire::handshake::{ExtensionOffer, ExtensionParam};
     /// let config = DeflateConfig { offer_client_max_window_bits: false, ..DeflateConfig::default() };
     /// let response = [ExtensionOffer {
-    ///     name: "permessage-deflate".into(),
-    ///     params: vec![ExtensionParam { name: "client_max_window_bits".into(), value: Some("10".into()) }],
+    ///     name: "permessage-deflate",
+    ///     params: vec![ExtensionParam { name: "client_max_window_bits", value: Some("10".into()) }],
     /// }];
     /// assert_eq!(
     ///     config.response_params(&response),
@@ -389,7 +392,7 @@ impl DeflateConfig {
     /// ```
     pub fn response_params(
         &self,
-        response: &[ExtensionOffer],
+        response: &[ExtensionOffer<'_>],
     ) -> Result<Option<DeflateParams>, NegotiationError> {
         let mut ours = response.iter().filter(|element| is_extension(element));
         let Some(element) = ours.next() else {
@@ -467,8 +470,8 @@ impl DeflateConfig {
     /// use socketwire::deflate::DeflateConfig;
     /// use socketwire::handshake::{ExtensionOffer, ExtensionParam};
     /// let response = [ExtensionOffer {
-    ///     name: "permessage-deflate".into(),
-    ///     params: vec![ExtensionParam { name: "client_no_context_takeover".into(), value: None }],
+    ///     name: "permessage-deflate",
+    ///     params: vec![ExtensionParam { name: "client_no_context_takeover", value: None }],
     /// }];
     /// let ext = DeflateConfig::default().accept_response(&response).unwrap().unwrap();
     /// assert!(ext.params().client_no_context_takeover);
@@ -476,7 +479,7 @@ impl DeflateConfig {
     /// ```
     pub fn accept_response(
         &self,
-        response: &[ExtensionOffer],
+        response: &[ExtensionOffer<'_>],
     ) -> Result<Option<PerMessageDeflate>, NegotiationError> {
         Ok(self
             .response_params(response)?
@@ -489,11 +492,11 @@ mod tests {
     use super::*;
     use alloc::vec::Vec;
 
-    fn params(list: &[(&str, Option<&str>)]) -> Vec<ExtensionParam> {
+    fn params<'a>(list: &[(&'a str, Option<&'a str>)]) -> Vec<ExtensionParam<'a>> {
         list.iter()
-            .map(|(name, value)| ExtensionParam {
-                name: (*name).to_string(),
-                value: value.map(|v| v.to_string()),
+            .map(|&(name, value)| ExtensionParam {
+                name,
+                value: value.map(Into::into),
             })
             .collect()
     }

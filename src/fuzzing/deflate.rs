@@ -1,6 +1,5 @@
 //! Harnesses for the permessage-deflate fuzz targets.
 
-use alloc::string::ToString;
 use alloc::vec::Vec;
 
 use bytes::BytesMut;
@@ -34,19 +33,19 @@ fn configs() -> [DeflateConfig; 4] {
 /// Splits an extension header on `,` `;` `=` without any validation, so the
 /// negotiation sees arbitrary names and values even where the real parser
 /// would refuse the header.
-fn split_loosely(text: &str) -> Vec<ExtensionOffer> {
+fn split_loosely(text: &str) -> Vec<ExtensionOffer<'_>> {
     text.split(',')
         .map(|element| {
             let mut parts = element.split(';');
-            let name = parts.next().unwrap_or("").trim().to_string();
+            let name = parts.next().unwrap_or("").trim();
             let params = parts
                 .map(|part| match part.split_once('=') {
                     Some((name, value)) => ExtensionParam {
-                        name: name.trim().to_string(),
-                        value: Some(value.trim().trim_matches('"').to_string()),
+                        name: name.trim(),
+                        value: Some(value.trim().trim_matches('"').into()),
                     },
                     None => ExtensionParam {
-                        name: part.trim().to_string(),
+                        name: part.trim(),
                         value: None,
                     },
                 })
@@ -85,7 +84,8 @@ pub fn extension_header(data: &[u8]) {
                     assert_window_in_range(&params);
                     // A response we would send is one we would accept as a
                     // client that asks for nothing.
-                    let response = split_loosely(&params.to_header_value());
+                    let answer = params.to_header_value();
+                    let response = split_loosely(&answer);
                     let client = DeflateConfig::default();
                     let agreed = client.response_params(&response);
                     assert!(matches!(agreed, Ok(Some(_))), "{agreed:?}");

@@ -6,9 +6,8 @@ use bytes::BytesMut;
 
 use crate::Status;
 use crate::handshake::{
-    AcceptOptions, ClientHandshake, ClientRequest, ExtensionOffer, HandshakeError, HeaderLimits,
-    HeaderSlots, HttpVersion, RequestHeadParser, RequestReader, ServerHandshake,
-    ServerHandshakeRef,
+    AcceptOptions, ClientHandshake, ClientRequest, HandshakeError, HeadStorage, HeaderLimits,
+    HeaderSlots, HttpVersion, RequestHead, RequestParser, ServerHandshake,
 };
 
 /// Splits `data` into a chunk-size seed (first byte) and the input, and yields chunks
@@ -39,15 +38,9 @@ fn chunks(data: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 /// What a server made of one request: the head as read, and every byte it wrote
-/// (the 101 or the error response). Equal for the owned and the borrowed paths.
+/// (the 101 or the error response). Equal for the owned and the borrowed storage.
 #[derive(Debug, PartialEq)]
 struct Served {
-    head: Option<HeadSummary>,
-    out: BytesMut,
-}
-
-#[derive(Debug, PartialEq)]
-struct HeadSummary {
     method: String,
     path: String,
     version: HttpVersion,
@@ -56,133 +49,104 @@ struct HeadSummary {
     content_length: Result<Option<u64>, HandshakeError>,
     is_websocket_upgrade: bool,
     protocols: Vec<String>,
-    extensions: Vec<ExtensionOffer>,
+    extensions: Vec<OwnedOffer>,
+    out: BytesMut,
 }
+
+/// An extension offer as (name, parameters as (name, value)), owned.
+type OwnedOffer = (String, Vec<(String, Option<String>)>);
 
 const LIMITS: HeaderLimits = HeaderLimits {
     max_header_bytes: 4096,
     max_headers: 32,
 };
 
-/// Server side: the owned reader fed random chunks, and the borrowed parser fed the
-/// growing buffer at the same boundaries (small limits to reach the caps), then
-/// validation and the 101 or error response. Both paths must agree on everything.
+/// Server side: one parser fed random chunks (owned heads), another fed the growing
+/// buffer at the same boundaries (borrowed heads), small limits to reach the caps;
+/// then validation and the 101 or error response. Both storages must agree on
+/// everything, call after call.
 pub fn request(data: &[u8]) {
     let input = data.get(1..).unwrap_or_default();
-    let owned = serve_owned(data);
-    let borrowed = serve_borrowed(data, input);
-    assert_eq!(owned, borrowed);
-}
-
-fn serve_owned(data: &[u8]) -> Option<Served> {
-    let input_len = data.len();
-    let mut reader = RequestReader::with_limits(LIMITS);
-    let mut out = BytesMut::new();
-    for chunk in chunks(data) {
-        match reader.handle_input(chunk) {
-            Ok(Status::Partial) => {
-                assert!(reader.buffered_len() <= LIMITS.max_header_bytes);
-            }
-            Ok(Status::Complete(head)) => {
-                assert!(head.leftover().len() <= chunk.len());
-                assert!(head.leftover().len() <= input_len);
-                let mut summary = HeadSummary {
-                    method: head.method().into(),
-                    path: head.path().into(),
-                    version: head.version(),
-                    headers: head
-                        .headers()
-                        .map(|(n, v)| (n.into(), v.to_vec()))
-                        .collect(),
-                    leftover: head.leftover().to_vec(),
-                    content_length: head.content_length(),
-                    is_websocket_upgrade: head.is_websocket_upgrade(),
-                    protocols: Vec::new(),
-                    extensions: Vec::new(),
-                };
-                match ServerHandshake::new(head) {
-                    Ok(handshake) => {
-                        summary.extensions = handshake.extensions();
-                        summary.protocols = handshake.protocols().map(String::from).collect();
-                        let options = AcceptOptions {
-                            protocol: handshake.protocols().next(),
-                            extensions: Some("permessage-deflate"),
-                            headers: &[],
-                        };
-                        assert!(handshake.write_accept(&options, &mut out).is_ok());
-                        assert!(out.starts_with(b"HTTP/1.1 101 "));
-                        assert!(handshake.into_leftover().len() <= input_len);
-                    }
-                    Err(error) => {
-                        assert!(matches!(error.status(), 400 | 426 | 431));
-                        error.write_response(&mut out);
-                    }
-                }
-                return Some(Served {
-                    head: Some(summary),
-                    out,
-                });
-            }
-            Err(error) => {
-                error.write_response(&mut out);
-                return Some(Served { head: None, out });
-            }
-        }
-    }
-    None
-}
-
-fn serve_borrowed(data: &[u8], input: &[u8]) -> Option<Served> {
-    let mut parser = RequestHeadParser::with_limits(LIMITS);
-    let mut out = BytesMut::new();
+    let mut owned = RequestParser::with_limits(LIMITS);
+    let mut borrowed = RequestParser::with_limits(LIMITS);
     let mut end = 0;
     for chunk in chunks(data) {
         end += chunk.len();
+        let from_owned = owned.handle_input(chunk).map(|status| {
+            assert!(owned.buffered_len() <= LIMITS.max_header_bytes);
+            status.complete().map(|head| {
+                assert!(head.leftover().len() <= chunk.len());
+                serve(head)
+            })
+        });
         let buffer = input.get(..end).unwrap_or_default();
         let mut slots = HeaderSlots::new();
-        match parser.parse(buffer, &mut slots) {
-            Ok(Status::Partial) => {}
-            Ok(Status::Complete(head)) => {
+        let from_borrowed = borrowed.parse_borrowed(buffer, &mut slots).map(|status| {
+            status.complete().map(|head| {
                 assert_eq!(head.len() + head.leftover().len(), buffer.len());
-                let mut summary = HeadSummary {
-                    method: head.method().into(),
-                    path: head.path().into(),
-                    version: head.version(),
-                    headers: head
-                        .headers()
-                        .map(|(n, v)| (n.into(), v.to_vec()))
-                        .collect(),
-                    leftover: head.leftover().to_vec(),
-                    content_length: head.content_length(),
-                    is_websocket_upgrade: head.is_websocket_upgrade(),
-                    protocols: Vec::new(),
-                    extensions: Vec::new(),
-                };
-                match ServerHandshakeRef::new(head) {
-                    Ok(handshake) => {
-                        summary.extensions = handshake.extensions();
-                        summary.protocols = handshake.protocols().map(String::from).collect();
-                        let options = AcceptOptions {
-                            protocol: handshake.protocols().next(),
-                            extensions: Some("permessage-deflate"),
-                            headers: &[],
-                        };
-                        assert!(handshake.write_accept(&options, &mut out).is_ok());
-                    }
-                    Err(error) => error.write_response(&mut out),
-                }
-                return Some(Served {
-                    head: Some(summary),
-                    out,
-                });
-            }
+                serve(head)
+            })
+        });
+        assert_eq!(from_owned, from_borrowed);
+        match from_owned {
+            Ok(None) => {}
+            Ok(Some(_)) => return,
             Err(error) => {
+                assert!(matches!(error.status(), 400 | 426 | 431));
+                let mut out = BytesMut::new();
                 error.write_response(&mut out);
-                return Some(Served { head: None, out });
+                assert!(out.ends_with(b"\r\n\r\n"));
+                return;
             }
         }
     }
-    None
+}
+
+/// Reads everything the API shows of `head`, validates it and answers it.
+fn serve<S: HeadStorage>(head: RequestHead<S>) -> Served {
+    let mut served = Served {
+        method: head.method().into(),
+        path: head.path().into(),
+        version: head.version(),
+        headers: head
+            .headers()
+            .map(|(n, v)| (n.into(), v.to_vec()))
+            .collect(),
+        leftover: head.leftover().to_vec(),
+        content_length: head.content_length(),
+        is_websocket_upgrade: head.is_websocket_upgrade(),
+        protocols: Vec::new(),
+        extensions: Vec::new(),
+        out: BytesMut::new(),
+    };
+    let leftover_len = head.leftover().len();
+    match ServerHandshake::new(head) {
+        Ok(handshake) => {
+            served.protocols = handshake.protocols().map(String::from).collect();
+            served.extensions = handshake
+                .extensions()
+                .into_iter()
+                .map(|offer| {
+                    let params = offer.params.into_iter();
+                    let params = params.map(|p| (p.name.into(), p.value.map(String::from)));
+                    (offer.name.into(), params.collect())
+                })
+                .collect();
+            let options = AcceptOptions {
+                protocol: handshake.protocols().next(),
+                extensions: Some("permessage-deflate"),
+                headers: &[],
+            };
+            assert!(handshake.write_accept(&options, &mut served.out).is_ok());
+            assert!(served.out.starts_with(b"HTTP/1.1 101 "));
+            assert_eq!(handshake.into_leftover().len(), leftover_len);
+        }
+        Err(error) => {
+            assert!(matches!(error.status(), 400 | 426 | 431));
+            error.write_response(&mut served.out);
+        }
+    }
+    served
 }
 
 /// Client side: the response reader and §4.1 checks, fed in random chunks.
@@ -215,5 +179,20 @@ pub fn response(data: &[u8]) {
             }
             Err(_) => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn seed_corpus_runs_through_both_storages() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/handshake_request");
+        let mut seeds = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let data = std::fs::read(entry.unwrap().path()).unwrap();
+            super::request(&data);
+            seeds += 1;
+        }
+        assert!(seeds >= 10);
     }
 }

@@ -8,9 +8,10 @@ use base64::engine::general_purpose::STANDARD;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::extensions::{ExtensionEvent, parse_extensions_into, walk_extensions};
-use super::head::{HeaderLimits, ResponseHead, ResponseReader};
-use super::server::check_extra_headers;
-use super::tokens::{UPGRADE, WEBSOCKET, is_token, list_contains, list_elements};
+use super::head::HeaderLimits;
+use super::headers::{check_extra_headers, put_optional_fields};
+use super::response::{ResponseHead, ResponseReader};
+use super::tokens::{UPGRADE, WEBSOCKET, ascii_str, is_token, list_contains, list_elements};
 use super::{ExtensionOffer, HandshakeError, HandshakeMisuse, accept_key};
 use crate::Status;
 
@@ -72,21 +73,46 @@ impl<'a> ClientRequest<'a> {
 /// # let mut client = ClientHandshake::new(&ClientRequest::new("a", "/", [0; 16])).unwrap();
 /// # let accepted = client.handle_input(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ICX+Yqv66kxgM0FcWaLWlFLwTAI=\r\n\r\n\x81\x00").unwrap().complete().unwrap();
 /// assert_eq!(accepted.protocol, None);
-/// assert!(accepted.extensions.is_empty());
+/// assert!(accepted.extensions().is_empty());
 /// assert_eq!(&accepted.leftover[..], b"\x81\x00");
 /// ```
+#[must_use = "the accepted response holds the first frames (leftover) and the extensions"]
 #[derive(Debug, Clone)]
 pub struct AcceptedResponse {
     /// The subprotocol the server chose, if any (always one we offered).
     pub protocol: Option<String>,
-    /// The extensions the server accepted, parsed; every name is one we offered.
-    /// Checking their parameters is the extension's job.
-    pub extensions: Vec<ExtensionOffer>,
-    /// The whole response head, for any other header.
+    /// The whole response head, for any other header; its extensions are
+    /// [`AcceptedResponse::extensions`].
     pub response: ResponseHead,
     /// Bytes that arrived after the response head: the first WebSocket frames. Hand
     /// them to the connection.
     pub leftover: Bytes,
+}
+
+impl AcceptedResponse {
+    /// The extensions the server accepted, parsed (§9.1), borrowing the response; every
+    /// name is one we offered. Checking their parameters is the extension's job.
+    ///
+    /// ```
+    /// # use socketwire::handshake::*;
+    /// let request = ClientRequest { extensions: Some("permessage-deflate"), ..ClientRequest::new("a", "/", [0; 16]) };
+    /// let mut client = ClientHandshake::new(&request).unwrap();
+    /// let accepted = client.handle_input(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+    ///     Connection: Upgrade\r\nSec-WebSocket-Accept: ICX+Yqv66kxgM0FcWaLWlFLwTAI=\r\n\
+    ///     Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n\r\n").unwrap().complete().unwrap();
+    /// let extensions = accepted.extensions();
+    /// assert_eq!(extensions[0].name, "permessage-deflate");
+    /// assert_eq!(extensions[0].params[0].name, "server_no_context_takeover");
+    /// ```
+    pub fn extensions(&self) -> Vec<ExtensionOffer<'_>> {
+        let mut offers = Vec::new();
+        for value in self.response.header_values("sec-websocket-extensions") {
+            // Checked with the response, so this cannot fail.
+            let parsed = parse_extensions_into(value, &mut offers);
+            debug_assert!(parsed.is_ok(), "checked extensions do not parse");
+        }
+        offers
+    }
 }
 
 /// The client side of the opening handshake.
@@ -95,7 +121,7 @@ pub struct AcceptedResponse {
 /// writes, then feed the bytes read from the socket to
 /// [`ClientHandshake::handle_input`] until it returns [`Status::Complete`] with the
 /// [`AcceptedResponse`]. The response head is read with the same linear scan and caps
-/// as [`RequestReader`](super::RequestReader), and checked as §4.1 requires: status
+/// as [`RequestParser`](super::RequestParser), and checked as §4.1 requires: status
 /// 101, `Upgrade: websocket`, `Connection: Upgrade`, the `Sec-WebSocket-Accept` value,
 /// and that the subprotocol and extensions chosen were offered.
 ///
@@ -157,7 +183,7 @@ impl ClientHandshake {
         if let Some(offer) = request.extensions {
             walk_extensions(offer.as_bytes(), |event| {
                 if let ExtensionEvent::Extension(name) = event {
-                    extension_names.push(name.iter().map(|&b| char::from(b)).collect());
+                    extension_names.push(ascii_str(name).into());
                 }
             })
             .map_err(|_| HandshakeMisuse::InvalidExtensions)?;
@@ -184,17 +210,7 @@ impl ClientHandshake {
             }
             out.put_slice(b"\r\n");
         }
-        if let Some(extensions) = request.extensions {
-            out.put_slice(b"Sec-WebSocket-Extensions: ");
-            out.put_slice(extensions.as_bytes());
-            out.put_slice(b"\r\n");
-        }
-        for (name, value) in request.headers {
-            out.put_slice(name.as_bytes());
-            out.put_slice(b": ");
-            out.put_slice(value.as_bytes());
-            out.put_slice(b"\r\n");
-        }
+        put_optional_fields(&mut out, request.extensions, request.headers);
         out.put_slice(b"\r\n");
 
         Ok(ClientHandshake {
@@ -258,8 +274,8 @@ impl ClientHandshake {
         let mut connection = false;
         let mut accept: Option<&[u8]> = None;
         let mut protocol: Option<&[u8]> = None;
-        let mut extensions = Vec::new();
-        for (name, value) in response.block().raw_fields() {
+        let mut unoffered_extension = false;
+        for (name, value) in response.raw_fields() {
             if name.eq_ignore_ascii_case(b"upgrade") {
                 upgrade |= list_contains(value, &WEBSOCKET);
             } else if name.eq_ignore_ascii_case(b"connection") {
@@ -277,7 +293,12 @@ impl ClientHandshake {
                     return Err(HandshakeError::DuplicateHeader("Sec-WebSocket-Protocol"));
                 }
             } else if name.eq_ignore_ascii_case(b"sec-websocket-extensions") {
-                parse_extensions_into(value, &mut extensions)?;
+                walk_extensions(value, |event| {
+                    if let ExtensionEvent::Extension(name) = event {
+                        unoffered_extension |= !self.offered_extension(name);
+                    }
+                })
+                .map_err(|offset| HandshakeError::InvalidExtensionList { offset })?;
             }
         }
         // §4.1: "If the response lacks an |Upgrade| header field or the |Upgrade| header
@@ -305,14 +326,8 @@ impl ClientHandshake {
         // §4.1: "If the response includes a |Sec-WebSocket-Extensions| header field and
         // this header field indicates the use of an extension that was not present in
         // the client's handshake ..., the client MUST _Fail the WebSocket Connection_."
-        for extension in &extensions {
-            if !self
-                .extension_names
-                .iter()
-                .any(|offered| offered.eq_ignore_ascii_case(&extension.name))
-            {
-                return Err(HandshakeError::UnofferedExtension);
-            }
+        if unoffered_extension {
+            return Err(HandshakeError::UnofferedExtension);
         }
         // §4.1: "If the response includes a |Sec-WebSocket-Protocol| header field and
         // this header field indicates the use of a subprotocol that was not present in
@@ -336,9 +351,15 @@ impl ClientHandshake {
         };
         Ok(AcceptedResponse {
             protocol,
-            extensions,
             response,
             leftover,
         })
+    }
+
+    /// `true` if we offered the extension `name` (ASCII case-insensitive).
+    fn offered_extension(&self, name: &[u8]) -> bool {
+        self.extension_names
+            .iter()
+            .any(|offered| offered.as_bytes().eq_ignore_ascii_case(name))
     }
 }

@@ -11,42 +11,45 @@
 //! the length of the value whatever its content (the ReDoS/DoS history of this header
 //! in other implementations is why).
 
+use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::HandshakeError;
-use super::tokens::{is_ows, is_tchar};
+use super::tokens::{ascii_str, is_ows, is_tchar};
 
 /// One extension in a `Sec-WebSocket-Extensions` list, with its parameters in order.
+/// It borrows the header value it was parsed from: names are `&str`, and so are values
+/// but for a quoted value with escapes, which is unescaped into a `String`.
 ///
 /// ```
 /// use socketwire::handshake::{ExtensionOffer, ExtensionParam};
 /// let offer = ExtensionOffer {
-///     name: "permessage-deflate".into(),
-///     params: vec![ExtensionParam { name: "client_max_window_bits".into(), value: None }],
+///     name: "permessage-deflate",
+///     params: vec![ExtensionParam { name: "client_max_window_bits", value: None }],
 /// };
 /// assert_eq!(offer.params.len(), 1);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ExtensionOffer {
+pub struct ExtensionOffer<'a> {
     /// The extension token, e.g. `permessage-deflate`.
-    pub name: String,
+    pub name: &'a str,
     /// Its parameters, in the order given; duplicates are kept for the extension to judge.
-    pub params: Vec<ExtensionParam>,
+    pub params: Vec<ExtensionParam<'a>>,
 }
 
 /// One `name[=value]` extension parameter (a quoted value is unquoted).
 ///
 /// ```
-/// let p = socketwire::handshake::ExtensionParam { name: "server_max_window_bits".into(), value: Some("10".into()) };
+/// let p = socketwire::handshake::ExtensionParam { name: "server_max_window_bits", value: Some("10".into()) };
 /// assert_eq!(p.value.as_deref(), Some("10"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ExtensionParam {
+pub struct ExtensionParam<'a> {
     /// Parameter name.
-    pub name: String,
-    /// Parameter value, if any.
-    pub value: Option<String>,
+    pub name: &'a str,
+    /// Parameter value, if any: borrowed, or owned when unescaping changed it.
+    pub value: Option<Cow<'a, str>>,
 }
 
 /// One step of the §9.1 grammar walk.
@@ -65,9 +68,9 @@ pub(crate) enum ExtensionEvent<'a> {
 /// Walks a `Sec-WebSocket-Extensions` value once, calling `sink` for each extension and
 /// parameter. Empty list elements (`a, , b`) are skipped as RFC 7230 §7 asks. Returns
 /// the offset of the first byte that does not fit the grammar.
-pub(crate) fn walk_extensions(
-    s: &[u8],
-    mut sink: impl FnMut(ExtensionEvent<'_>),
+pub(crate) fn walk_extensions<'a>(
+    s: &'a [u8],
+    mut sink: impl FnMut(ExtensionEvent<'a>),
 ) -> Result<(), usize> {
     let n = s.len();
     let mut i = 0;
@@ -159,19 +162,14 @@ pub(crate) fn validate_extensions(value: &[u8]) -> Result<(), HandshakeError> {
     walk_extensions(value, |_| {}).map_err(|offset| HandshakeError::InvalidExtensionList { offset })
 }
 
-/// Token bytes are ASCII, so this never loses anything.
-fn ascii_string(bytes: &[u8]) -> String {
-    bytes.iter().map(|&b| char::from(b)).collect()
-}
-
 /// Appends the parsed elements of one header value to `out`.
-pub(crate) fn parse_extensions_into(
-    value: &[u8],
-    out: &mut Vec<ExtensionOffer>,
+pub(crate) fn parse_extensions_into<'a>(
+    value: &'a [u8],
+    out: &mut Vec<ExtensionOffer<'a>>,
 ) -> Result<(), HandshakeError> {
     walk_extensions(value, |event| match event {
         ExtensionEvent::Extension(name) => out.push(ExtensionOffer {
-            name: ascii_string(name),
+            name: ascii_str(name),
             params: Vec::new(),
         }),
         ExtensionEvent::Param {
@@ -179,31 +177,29 @@ pub(crate) fn parse_extensions_into(
             value,
             quoted,
         } => {
+            // The walk let through tchars and, quoted, `\` + tchar: ASCII either way.
             let value = value.map(|v| {
-                if quoted {
-                    v.iter()
-                        .filter(|&&b| b != b'\\')
-                        .map(|&b| char::from(b))
-                        .collect()
+                if quoted && v.contains(&b'\\') {
+                    let unescaped = v.iter().filter(|&&b| b != b'\\').map(|&b| char::from(b));
+                    Cow::Owned(unescaped.collect::<String>())
                 } else {
-                    ascii_string(v)
+                    Cow::Borrowed(ascii_str(v))
                 }
             });
             // The walk always yields an extension before its parameters.
             if let Some(offer) = out.last_mut() {
                 offer.params.push(ExtensionParam {
-                    name: ascii_string(name),
+                    name: ascii_str(name),
                     value,
                 });
             }
         }
     })
-    .map_err(|offset| HandshakeError::InvalidExtensionList { offset })?;
-    Ok(())
+    .map_err(|offset| HandshakeError::InvalidExtensionList { offset })
 }
 
 /// Parses a `Sec-WebSocket-Extensions` header value (RFC 6455 §9.1) into a list of
-/// offers, in order. Quoted parameter values are unescaped. Runs in time linear in the
+/// offers, in order, borrowing `value`. Quoted parameter values are unescaped. Runs in time linear in the
 /// length of `value`. An empty value (or one with only empty list elements) gives an
 /// empty list.
 ///
@@ -219,7 +215,7 @@ pub(crate) fn parse_extensions_into(
 /// assert!(parse_extensions("permessage-deflate; x=\"a b\"").is_err());
 /// assert!(parse_extensions("").unwrap().is_empty());
 /// ```
-pub fn parse_extensions(value: &str) -> Result<Vec<ExtensionOffer>, HandshakeError> {
+pub fn parse_extensions(value: &str) -> Result<Vec<ExtensionOffer<'_>>, HandshakeError> {
     let mut out = Vec::new();
     parse_extensions_into(value.as_bytes(), &mut out)?;
     Ok(out)
@@ -230,14 +226,14 @@ mod tests {
     use super::*;
     use alloc::vec;
 
-    fn offer(name: &str, params: &[(&str, Option<&str>)]) -> ExtensionOffer {
+    fn offer<'a>(name: &'a str, params: &[(&'a str, Option<&'a str>)]) -> ExtensionOffer<'a> {
         ExtensionOffer {
-            name: name.into(),
+            name,
             params: params
                 .iter()
-                .map(|(n, v)| ExtensionParam {
-                    name: (*n).into(),
-                    value: v.map(Into::into),
+                .map(|&(name, value)| ExtensionParam {
+                    name,
+                    value: value.map(Cow::Borrowed),
                 })
                 .collect(),
         }
@@ -245,7 +241,7 @@ mod tests {
 
     #[test]
     fn accepted_values() {
-        let cases: &[(&str, Vec<ExtensionOffer>)] = &[
+        let cases: &[(&str, Vec<ExtensionOffer<'_>>)] = &[
             ("", vec![]),
             (" , ,", vec![]),
             ("foo", vec![offer("foo", &[])]),

@@ -5,19 +5,23 @@
 //! and the bytes that arrived after the head (the first WebSocket frames) come back as
 //! `leftover` [`Bytes`](bytes::Bytes), to be handed to the WebSocket connection.
 //!
-//! - [`RequestReader`] reads any HTTP/1.x request head ([`RequestHead`]) from chunks
-//!   of any size, in linear time, with caps ([`HeaderLimits`]). It also serves plain
+//! - [`RequestParser`] reads any HTTP/1.x request head from chunks of any size, in
+//!   linear time, with caps ([`HeaderLimits`]), into one of two storages:
+//!   [`handle_input`](RequestParser::handle_input) gives an owned [`RequestHead`] (a
+//!   copy in one allocation, to keep after the input is gone), and
+//!   [`parse_borrowed`](RequestParser::parse_borrowed) (or the one-shot
+//!   [`RequestHeadRef::parse`]) a borrowed [`RequestHeadRef`] that points into your
+//!   buffer and a [`HeaderSlots`] array on your stack (nothing copied or allocated).
+//!   Both are [`RequestHead<S>`](RequestHead) over a [`HeadStorage`] ([`Owned`],
+//!   [`Borrowed`]): one scanner, one set of accessors. A head also serves plain
 //!   `GET`/`POST` routes ([`RequestHead::content_length`]).
-//! - [`ServerHandshake`] validates an upgrade request (every §4.2.1 rule), exposes what
-//!   the client offered, and writes the `101` ([`ServerHandshake::write_accept`]).
-//!   A [`HandshakeError`] says which status to answer with ([`HandshakeError::status`],
-//!   [`HandshakeError::write_response`]).
-//! - The zero-copy twins: [`RequestHeadRef`] borrows the caller's buffer and a
-//!   [`HeaderSlots`] array on the stack (read with [`RequestHeadRef::parse`] when the
-//!   buffer holds the whole head, or [`RequestHeadParser`] while it grows), and
-//!   [`ServerHandshakeRef`] validates it with the same rules and errors and writes the
-//!   same `101`. Nothing is copied or allocated; use them when the head is in one
-//!   buffer you keep until the response is written.
+//! - [`ServerHandshake`] (owned) and [`ServerHandshakeRef`] (borrowed), again one
+//!   generic type, validate an upgrade request (every §4.2.1 rule, written once),
+//!   expose what the client offered, and write the `101`
+//!   ([`ServerHandshake::write_accept`]). A [`HandshakeError`] says which status to
+//!   answer with ([`HandshakeError::status`], [`HandshakeError::write_response`]).
+//!   A host HTTP server (hyper, axum…) that parsed the head already uses
+//!   [`ServerHandshake::from_parts`].
 //! - [`ClientHandshake`] writes the request from a caller-supplied nonce and checks the
 //!   response (§4.1).
 //! - [`parse_extensions`] parses `Sec-WebSocket-Extensions` (§9.1) in linear time;
@@ -31,17 +35,17 @@
 //! ```
 //! use bytes::BytesMut;
 //! use socketwire::Status;
-//! use socketwire::handshake::{AcceptOptions, RequestReader, ServerHandshake};
+//! use socketwire::handshake::{AcceptOptions, RequestParser, ServerHandshake};
 //!
 //! // Bytes as they come from the socket, in two reads; the client sent a frame early.
 //! let reads: [&[u8]; 2] = [
 //!     b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upg",
 //!     b"rade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n\x81\x80",
 //! ];
-//! let mut reader = RequestReader::new();
+//! let mut parser = RequestParser::new();
 //! let mut out = BytesMut::new(); // bytes to write to the socket
 //! for chunk in reads {
-//!     let head = match reader.handle_input(chunk) {
+//!     let head = match parser.handle_input(chunk) {
 //!         Ok(Status::Partial) => continue, // read more
 //!         Ok(Status::Complete(head)) => head,
 //!         Err(error) => { error.write_response(&mut out); break } // then close
@@ -89,16 +93,36 @@
 mod client;
 mod error;
 mod extensions;
+mod fields;
 mod head;
-mod head_ref;
+mod headers;
+mod parser;
+mod response;
 mod server;
 mod tokens;
 
 pub use client::{AcceptedResponse, ClientHandshake, ClientRequest};
 pub use error::{HandshakeError, HandshakeMisuse};
 pub use extensions::{ExtensionOffer, ExtensionParam, parse_extensions};
-pub use head::{HeaderLimits, HttpVersion, RequestHead, RequestReader, ResponseHead};
-pub use head_ref::{HeaderSlots, RequestHeadParser, RequestHeadRef};
+pub use head::{
+    Borrowed, HeadStorage, HeaderLimits, HeaderSlots, HttpVersion, Owned, RequestHead,
+    RequestHeadRef,
+};
+pub use parser::RequestParser;
+
+/// The owned half of [`RequestParser`], under its old name (its `handle_input` is
+/// [`RequestParser::handle_input`]); kept only until the README's example is moved to
+/// the new name.
+///
+/// ```
+/// #[allow(deprecated)]
+/// let parser = socketwire::handshake::RequestReader::new();
+/// assert_eq!(parser.buffered_len(), 0);
+/// ```
+#[deprecated(note = "renamed `RequestParser`: `handle_input` reads owned heads")]
+#[doc(hidden)]
+pub type RequestReader = RequestParser;
+pub use response::ResponseHead;
 pub use server::{AcceptOptions, ServerHandshake, ServerHandshakeRef, validate_request};
 
 use sha1::{Digest, Sha1};

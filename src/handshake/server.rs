@@ -1,16 +1,15 @@
 //! The server side: validating an upgrade request (RFC 6455 §4.2.1) and writing the
-//! `101 Switching Protocols` response (§4.2.2).
+//! `101 Switching Protocols` response (§4.2.2), once for both head storages.
 
 use alloc::vec::Vec;
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{BufMut, BytesMut};
 
 use super::extensions::{parse_extensions_into, validate_extensions};
-use super::head::{HandshakeField, HandshakeFieldIndex, HttpVersion, RequestHead};
-use super::head_ref::RequestHeadRef;
-use super::tokens::{
-    UPGRADE, WEBSOCKET, is_field_value_byte, is_token, list_contains, list_elements,
-};
-use super::{ExtensionOffer, HandshakeError, HandshakeMisuse, accept_key};
+use super::fields::HandshakeField;
+use super::head::{HeadStorage, HttpVersion, Owned, RequestHead};
+use super::headers::{check_extra_headers, optional_fields_len, put_optional_fields};
+use super::tokens::{UPGRADE, WEBSOCKET, ascii_str, is_token, list_contains, list_elements};
+use super::{Borrowed, ExtensionOffer, HandshakeError, HandshakeMisuse, accept_key};
 
 /// What the server answers a valid upgrade request with: the chosen subprotocol, the
 /// negotiated extensions, and any extra headers (cookies…).
@@ -45,23 +44,27 @@ struct ValidatedFields {
 
 /// A validated WebSocket upgrade request (RFC 6455 §4.2.1), ready to be answered.
 ///
-/// Build it from a [`RequestHead`] read by [`RequestReader`](super::RequestReader)
-/// ([`ServerHandshake::new`]) or from parts a host HTTP server already parsed
-/// ([`ServerHandshake::from_parts`]). Then look at what the client offered (path,
-/// origin, subprotocols, extensions), and either write the 101 response with
-/// [`ServerHandshake::write_accept`] and hand [`ServerHandshake::into_leftover`] to the
-/// WebSocket connection, or refuse with an HTTP error of your own.
+/// One type over both head storages: `ServerHandshake` validates an owned
+/// [`RequestHead`] (read by [`RequestParser::handle_input`](super::RequestParser::handle_input),
+/// or built from parts a host HTTP server already parsed: [`ServerHandshake::from_parts`]),
+/// and [`ServerHandshakeRef<'a>`](ServerHandshakeRef) a borrowed
+/// [`RequestHeadRef`](super::RequestHeadRef). Same rules, same errors, same 101.
+///
+/// Look at what the client offered (path, origin, subprotocols, extensions), then
+/// either write the 101 response with [`ServerHandshake::write_accept`] and hand
+/// [`ServerHandshake::into_leftover`] to the WebSocket connection, or refuse with an
+/// HTTP error of your own.
 ///
 /// ```
 /// use bytes::BytesMut;
 /// use socketwire::Status;
-/// use socketwire::handshake::{AcceptOptions, RequestReader, ServerHandshake};
+/// use socketwire::handshake::{AcceptOptions, RequestParser, ServerHandshake};
 ///
 /// let request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
 ///     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
 ///     Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\r\n";
-/// let mut reader = RequestReader::new();
-/// let Status::Complete(head) = reader.handle_input(request).unwrap() else { unreachable!() };
+/// let mut parser = RequestParser::new();
+/// let Status::Complete(head) = parser.handle_input(request).unwrap() else { unreachable!() };
 /// let mut out = BytesMut::new();
 /// match ServerHandshake::new(head) {
 ///     Ok(handshake) => {
@@ -76,11 +79,46 @@ struct ValidatedFields {
 /// assert!(std::str::from_utf8(&out).unwrap()
 ///     .contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
 /// ```
+#[must_use = "a validated upgrade is to be answered with write_accept"]
 #[derive(Debug, Clone)]
-pub struct ServerHandshake {
-    head: RequestHead,
+pub struct ServerHandshake<S: HeadStorage = Owned> {
+    head: RequestHead<S>,
     fields: ValidatedFields,
 }
+
+/// A validated upgrade request that borrows its head: [`ServerHandshake`] over a
+/// [`RequestHeadRef`](super::RequestHeadRef). Nothing is copied or allocated.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use socketwire::Status;
+/// use socketwire::handshake::{
+///     AcceptOptions, HeaderLimits, HeaderSlots, RequestHeadRef, ServerHandshakeRef,
+/// };
+///
+/// let request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
+///     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+///     Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\r\n\x81\x80";
+/// let mut slots = HeaderSlots::new();
+/// let mut out = BytesMut::new();
+/// match RequestHeadRef::parse(request, &mut slots, HeaderLimits::DEFAULT) {
+///     Ok(Status::Partial) => { /* read more, then parse again */ }
+///     Ok(Status::Complete(head)) => match ServerHandshakeRef::new(head) {
+///         Ok(handshake) => {
+///             let options = AcceptOptions { protocol: Some("chat"), ..Default::default() };
+///             handshake.write_accept(&options, &mut out).unwrap();
+///             assert_eq!(handshake.leftover(), b"\x81\x80"); // feed to the ws connection
+///         }
+///         Err(error) => error.write_response(&mut out), // 400 or 426, then close
+///     },
+///     Err(error) => error.write_response(&mut out), // then close
+/// }
+/// assert!(std::str::from_utf8(&out).unwrap()
+///     .contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+/// ```
+pub type ServerHandshakeRef<'a> = ServerHandshake<Borrowed<'a>>;
+
+impl Copy for ServerHandshake<Borrowed<'_>> {}
 
 /// Checks every rule of RFC 6455 §4.2.1 without consuming the head.
 ///
@@ -89,84 +127,53 @@ pub struct ServerHandshake {
 /// let head = RequestHead::from_parts("GET", HttpVersion::HTTP_1_1, "/", [("host", "a")]);
 /// assert_eq!(validate_request(&head), Err(HandshakeError::MissingUpgradeWebsocket));
 /// ```
-pub fn validate_request(head: &RequestHead) -> Result<(), HandshakeError> {
+pub fn validate_request<S: HeadStorage>(head: &RequestHead<S>) -> Result<(), HandshakeError> {
     validate(head).map(|_| ())
 }
 
-/// A request head the §4.2.1 rules are checked on: [`RequestHead`] (owned) and
-/// [`RequestHeadRef`] (borrowed) both give the same view, so both take the one
-/// [`validate`] below.
-pub(crate) trait UpgradeRequest {
-    /// The method's bytes.
-    fn method_bytes(&self) -> &[u8];
-    /// The version of the request line.
-    fn http_version(&self) -> HttpVersion;
-    /// Where the handshake's fields are, if recorded when the head was read.
-    fn handshake_fields(&self) -> Option<&HandshakeFieldIndex>;
-    /// The field at `index` as (name, value).
-    fn field(&self, index: usize) -> Option<(&[u8], &[u8])>;
-    /// Every field as (name, value), in order.
-    fn raw_fields(&self) -> impl Iterator<Item = (&[u8], &[u8])>;
-}
-
-impl UpgradeRequest for RequestHead {
-    fn method_bytes(&self) -> &[u8] {
-        RequestHead::method_bytes(self)
-    }
-    fn http_version(&self) -> HttpVersion {
-        self.version()
-    }
-    fn handshake_fields(&self) -> Option<&HandshakeFieldIndex> {
-        Some(RequestHead::handshake_fields(self))
-    }
-    fn field(&self, index: usize) -> Option<(&[u8], &[u8])> {
-        self.block().field(index)
-    }
-    fn raw_fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.block().raw_fields()
-    }
-}
-
-impl UpgradeRequest for RequestHeadRef<'_> {
-    fn method_bytes(&self) -> &[u8] {
-        self.method().as_bytes()
-    }
-    fn http_version(&self) -> HttpVersion {
-        self.version()
-    }
-    /// The borrowed head keeps no index: building one would cost a pass over the
-    /// fields as long as the scan that validation makes instead.
-    fn handshake_fields(&self) -> Option<&HandshakeFieldIndex> {
-        None
-    }
-    fn field(&self, index: usize) -> Option<(&[u8], &[u8])> {
-        RequestHeadRef::field(self, index)
-    }
-    fn raw_fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        RequestHeadRef::raw_fields(self)
-    }
-}
-
-fn validate(head: &impl UpgradeRequest) -> Result<ValidatedFields, HandshakeError> {
-    // §4.2.1: "1. An HTTP/1.1 or higher GET request, including a "Request-URI""
-    if head.method_bytes() != b"GET" {
+fn validate<S: HeadStorage>(head: &RequestHead<S>) -> Result<ValidatedFields, HandshakeError> {
+    // https://www.rfc-editor.org/rfc/rfc6455#section-4.2.1
+    // "1. An HTTP/1.1 or higher GET request, including a "Request-URI""
+    if head.method() != "GET" {
         return Err(HandshakeError::MethodNotGet);
     }
-    if head.http_version() < HttpVersion::HTTP_1_1 {
+    if head.version() < HttpVersion::HTTP_1_1 {
         return Err(HandshakeError::HttpVersionTooOld);
     }
-    let found = match find_fields_indexed(head) {
-        Some(found) => found,
-        None => find_fields_scanning(head)?,
+    let storage = head.storage();
+    let found = match indexed_fields(storage) {
+        Some(fields) => FoundFields::walk(fields),
+        None => FoundFields::walk(all_fields(storage)),
     };
-    found.check()
+    found?.check()
 }
 
-/// What the header fields say, gathered in one pass; [`FoundFields::check`] applies
-/// the rules that need all of them.
+/// The handshake's fields (at, which, value) straight from the index an owned head
+/// recorded while it was copied, when no field is repeated: then they are all the walk
+/// needs to see.
+fn indexed_fields<S: HeadStorage>(
+    storage: &S,
+) -> Option<impl Iterator<Item = (usize, HandshakeField, &[u8])>> {
+    let index = storage.handshake_index()?;
+    let fields = index
+        .recorded()
+        .filter_map(|(at, field)| Some((at, field, storage.value(at)?)));
+    index.each_at_most_once().then_some(fields)
+}
+
+/// The handshake's fields (at, which, value), found among all the fields.
+fn all_fields<S: HeadStorage>(storage: &S) -> impl Iterator<Item = (usize, HandshakeField, &[u8])> {
+    storage
+        .raw_fields()
+        .enumerate()
+        .filter_map(|(at, (name, value))| Some((at, HandshakeField::of(name)?, value)))
+}
+
+/// What the header fields say, gathered in one pass over them; [`FoundFields::check`]
+/// applies the rules that need all of them.
 struct FoundFields<'a> {
-    host: Option<usize>,
-    origin: Option<usize>,
+    host: Option<(usize, &'a [u8])>,
+    origin: Option<(usize, &'a [u8])>,
     upgrade: bool,
     connection: bool,
     key: Option<&'a [u8]>,
@@ -175,130 +182,107 @@ struct FoundFields<'a> {
     extensions_error: Option<HandshakeError>,
 }
 
-/// The common case, straight from the index the head recorded while it was parsed
-/// (an owned head has one): every handshake field at most once, `Host` and `Origin`
-/// ASCII. Anything else (`None`, and every borrowed head) takes
-/// [`find_fields_scanning`], which reports the first problem in field order; in this
-/// case there is none to report before [`FoundFields::check`].
-fn find_fields_indexed(head: &impl UpgradeRequest) -> Option<FoundFields<'_>> {
-    let index = head.handshake_fields()?;
-    if !index.each_at_most_once() {
-        return None;
-    }
-    let at = |field| index.first(field).and_then(|i| Some((i, head.field(i)?.1)));
-    let host = at(HandshakeField::Host);
-    let origin = at(HandshakeField::Origin);
-    if host.is_some_and(|(_, v)| !v.is_ascii()) || origin.is_some_and(|(_, v)| !v.is_ascii()) {
-        return None;
-    }
-    let value = |field| at(field).map(|(_, v)| v);
-    Some(FoundFields {
-        host: host.map(|(i, _)| i),
-        origin: origin.map(|(i, _)| i),
-        upgrade: value(HandshakeField::Upgrade).is_some_and(|v| list_contains(v, &WEBSOCKET)),
-        connection: value(HandshakeField::Connection).is_some_and(|v| list_contains(v, &UPGRADE)),
-        key: value(HandshakeField::Key),
-        version: value(HandshakeField::Version),
-        // §4.1: subprotocol names are tokens (§11.3.4: 1#token).
-        protocols_valid: value(HandshakeField::Protocol)
-            .is_none_or(|v| list_elements(v).all(is_token)),
-        extensions_error: value(HandshakeField::Extensions)
-            .and_then(|v| validate_extensions(v).err()),
-    })
-}
-
-/// The general case: one pass over every field, failing at the first repeated field
-/// that must be unique or non-UTF-8 `Host`/`Origin`.
-fn find_fields_scanning(head: &impl UpgradeRequest) -> Result<FoundFields<'_>, HandshakeError> {
-    let mut found = FoundFields {
-        host: None,
-        origin: None,
-        upgrade: false,
-        connection: false,
-        key: None,
-        version: None,
-        protocols_valid: true,
-        extensions_error: None,
-    };
-    let duplicate = |name| Err(HandshakeError::DuplicateHeader(name));
-    for (index, (name, value)) in head.raw_fields().enumerate() {
-        let Some(field) = HandshakeField::of(name) else {
-            continue;
+impl<'a> FoundFields<'a> {
+    /// One pass over the handshake's fields (at, which, value), in field order, failing
+    /// at the first repeated field that must be unique.
+    fn walk(
+        fields: impl Iterator<Item = (usize, HandshakeField, &'a [u8])>,
+    ) -> Result<FoundFields<'a>, HandshakeError> {
+        let mut found = FoundFields {
+            host: None,
+            origin: None,
+            upgrade: false,
+            connection: false,
+            key: None,
+            version: None,
+            protocols_valid: true,
+            extensions_error: None,
         };
-        match field {
-            HandshakeField::Host => {
-                // RFC 7230 §5.4: a request with more than one Host field gets a 400.
-                if found.host.is_some() {
-                    return duplicate("Host");
-                }
-                if !value.is_ascii() && core::str::from_utf8(value).is_err() {
-                    return Err(HandshakeError::MalformedHttp("Host is not UTF-8"));
-                }
-                found.host = Some(index);
-            }
-            HandshakeField::Origin => {
-                if found.origin.is_none() {
-                    if !value.is_ascii() && core::str::from_utf8(value).is_err() {
-                        return Err(HandshakeError::MalformedHttp("Origin is not UTF-8"));
+        let duplicate = |name| Err(HandshakeError::DuplicateHeader(name));
+        for (at, field, value) in fields {
+            match field {
+                HandshakeField::Host => {
+                    // https://www.rfc-editor.org/rfc/rfc7230#section-5.4
+                    // "A server MUST respond with a 400 (Bad Request) status code to any
+                    // HTTP/1.1 request message that ... contains more than one Host
+                    // header field"
+                    if found.host.replace((at, value)).is_some() {
+                        return duplicate("Host");
                     }
-                    found.origin = Some(index);
                 }
-            }
-            HandshakeField::Upgrade => found.upgrade |= list_contains(value, &WEBSOCKET),
-            HandshakeField::Connection => found.connection |= list_contains(value, &UPGRADE),
-            HandshakeField::Key => {
-                // §11.3.1: "The |Sec-WebSocket-Key| header field MUST NOT appear more
-                // than once in an HTTP request."
-                if found.key.replace(value).is_some() {
-                    return duplicate("Sec-WebSocket-Key");
+                HandshakeField::Origin => {
+                    found.origin.get_or_insert((at, value));
                 }
-            }
-            HandshakeField::Version => {
-                // §11.3.5: "The |Sec-WebSocket-Version| header field MUST NOT appear
-                // more than once in an HTTP request."
-                if found.version.replace(value).is_some() {
-                    return duplicate("Sec-WebSocket-Version");
+                HandshakeField::Upgrade => found.upgrade |= list_contains(value, &WEBSOCKET),
+                HandshakeField::Connection => found.connection |= list_contains(value, &UPGRADE),
+                HandshakeField::Key => {
+                    // https://www.rfc-editor.org/rfc/rfc6455#section-11.3.1
+                    // "The |Sec-WebSocket-Key| header field MUST NOT appear more than
+                    // once in an HTTP request."
+                    if found.key.replace(value).is_some() {
+                        return duplicate("Sec-WebSocket-Key");
+                    }
                 }
-            }
-            HandshakeField::Protocol => {
-                // §4.1: subprotocol names are tokens (§11.3.4: 1#token).
-                found.protocols_valid &= list_elements(value).all(is_token);
-            }
-            HandshakeField::Extensions => {
-                if found.extensions_error.is_none() {
-                    found.extensions_error = validate_extensions(value).err();
+                HandshakeField::Version => {
+                    // https://www.rfc-editor.org/rfc/rfc6455#section-11.3.5
+                    // "The |Sec-WebSocket-Version| header field MUST NOT appear more
+                    // than once in an HTTP request."
+                    if found.version.replace(value).is_some() {
+                        return duplicate("Sec-WebSocket-Version");
+                    }
+                }
+                HandshakeField::Protocol => {
+                    // https://www.rfc-editor.org/rfc/rfc6455#section-4.1
+                    // The subprotocol values "MUST all be unique strings" and be tokens
+                    // (§11.3.4: 1#token).
+                    found.protocols_valid &= list_elements(value).all(is_token);
+                }
+                HandshakeField::Extensions => {
+                    if found.extensions_error.is_none() {
+                        found.extensions_error = validate_extensions(value).err();
+                    }
                 }
             }
         }
+        Ok(found)
     }
-    Ok(found)
-}
 
-impl FoundFields<'_> {
     fn check(self) -> Result<ValidatedFields, HandshakeError> {
-        // §4.2.1: "2. A |Host| header field containing the server's authority."
-        let Some(host) = self.host else {
+        // https://www.rfc-editor.org/rfc/rfc6455#section-4.2.1
+        // "2. A |Host| header field containing the server's authority."
+        let Some((host, host_value)) = self.host else {
             return Err(HandshakeError::MissingHost);
         };
-        // §4.2.1: "3. An |Upgrade| header field containing the value "websocket",
-        // treated as an ASCII case-insensitive value."
+        // `host()` and `origin()` hand these out as text.
+        if !is_text(host_value) {
+            return Err(HandshakeError::MalformedHttp("Host is not UTF-8"));
+        }
+        if self.origin.is_some_and(|(_, value)| !is_text(value)) {
+            return Err(HandshakeError::MalformedHttp("Origin is not UTF-8"));
+        }
+        // https://www.rfc-editor.org/rfc/rfc6455#section-4.2.1
+        // "3. An |Upgrade| header field containing the value "websocket", treated as
+        // an ASCII case-insensitive value."
         if !self.upgrade {
             return Err(HandshakeError::MissingUpgradeWebsocket);
         }
-        // §4.2.1: "4. A |Connection| header field that includes the token "Upgrade",
-        // treated as an ASCII case-insensitive value."
+        // https://www.rfc-editor.org/rfc/rfc6455#section-4.2.1
+        // "4. A |Connection| header field that includes the token "Upgrade", treated
+        // as an ASCII case-insensitive value."
         if !self.connection {
             return Err(HandshakeError::MissingConnectionUpgrade);
         }
-        // §4.2.1: "6. A |Sec-WebSocket-Version| header field, with a value of 13."
+        // https://www.rfc-editor.org/rfc/rfc6455#section-4.2.1
+        // "6. A |Sec-WebSocket-Version| header field, with a value of 13."
         // (Checked before the key so that an old client learns the version: §4.4.)
         match self.version {
             None => return Err(HandshakeError::MissingVersion),
             Some(b"13") => {}
             Some(_) => return Err(HandshakeError::UnsupportedVersion),
         }
-        // §4.2.1: "5. A |Sec-WebSocket-Key| header field with a base64-encoded value
-        // that, when decoded, is 16 bytes in length."
+        // https://www.rfc-editor.org/rfc/rfc6455#section-4.2.1
+        // "5. A |Sec-WebSocket-Key| header field with a base64-encoded value that,
+        // when decoded, is 16 bytes in length."
         let key = decode_key(self.key.ok_or(HandshakeError::MissingKey)?)?;
         if !self.protocols_valid {
             return Err(HandshakeError::InvalidSubprotocolList);
@@ -308,10 +292,15 @@ impl FoundFields<'_> {
         }
         Ok(ValidatedFields {
             host,
-            origin: self.origin,
+            origin: self.origin.map(|(at, _)| at),
             key: *key,
         })
     }
+}
+
+/// `true` if `value` is UTF-8 (ASCII, in practice).
+fn is_text(value: &[u8]) -> bool {
+    value.is_ascii() || core::str::from_utf8(value).is_ok()
 }
 
 /// Checks that `value` is the canonical base64 of exactly 16 bytes: 22 alphabet
@@ -341,7 +330,7 @@ fn decode_key(value: &[u8]) -> Result<&[u8; 24], HandshakeError> {
     }
 }
 
-impl ServerHandshake {
+impl<S: HeadStorage> ServerHandshake<S> {
     /// Validates `head` against every rule of RFC 6455 §4.2.1. On error, answer with
     /// [`HandshakeError::write_response`] (400, or 426 for a missing or unsupported
     /// version) and close the connection.
@@ -356,34 +345,9 @@ impl ServerHandshake {
     /// assert_eq!(error, HandshakeError::UnsupportedVersion);
     /// assert_eq!(error.status(), 426);
     /// ```
-    pub fn new(head: RequestHead) -> Result<ServerHandshake, HandshakeError> {
+    pub fn new(head: RequestHead<S>) -> Result<ServerHandshake<S>, HandshakeError> {
         let fields = validate(&head)?;
         Ok(ServerHandshake { head, fields })
-    }
-
-    /// Validates a request a host HTTP server (hyper, axum…) already parsed: method,
-    /// version, request target and the header fields as (name, value) pairs.
-    ///
-    /// ```
-    /// use socketwire::handshake::{HttpVersion, ServerHandshake};
-    /// let handshake = ServerHandshake::from_parts("GET", HttpVersion::HTTP_1_1, "/ws", [
-    ///     ("host", "example.com"), ("upgrade", "websocket"), ("connection", "keep-alive, Upgrade"),
-    ///     ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="), ("sec-websocket-version", "13"),
-    /// ]).unwrap();
-    /// // A host server writes its own 101 with this value:
-    /// assert_eq!(&handshake.accept_key(), b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
-    /// ```
-    pub fn from_parts<N, V>(
-        method: &str,
-        version: HttpVersion,
-        target: &str,
-        headers: impl IntoIterator<Item = (N, V)>,
-    ) -> Result<ServerHandshake, HandshakeError>
-    where
-        N: AsRef<str>,
-        V: AsRef<[u8]>,
-    {
-        ServerHandshake::new(RequestHead::from_parts(method, version, target, headers))
     }
 
     /// The request target (path and query), e.g. `/chat?room=1`.
@@ -417,7 +381,7 @@ impl ServerHandshake {
     /// assert_eq!(handshake.host(), "server.example.com");
     /// ```
     pub fn host(&self) -> &str {
-        self.field_str(self.fields.host)
+        self.field_text(self.fields.host)
     }
 
     /// The `Origin` header's value, if any (browsers always send one; check it
@@ -435,7 +399,7 @@ impl ServerHandshake {
     /// assert_eq!(handshake.origin(), Some("http://example.com"));
     /// ```
     pub fn origin(&self) -> Option<&str> {
-        self.fields.origin.map(|i| self.field_str(i))
+        self.fields.origin.map(|at| self.field_text(at))
     }
 
     /// The `Sec-WebSocket-Key` value (24 base64 characters).
@@ -452,7 +416,7 @@ impl ServerHandshake {
     /// assert_eq!(handshake.key(), "dGhlIHNhbXBsZSBub25jZQ==");
     /// ```
     pub fn key(&self) -> &str {
-        core::str::from_utf8(&self.fields.key).unwrap_or_default()
+        ascii_str(&self.fields.key)
     }
 
     /// The `Sec-WebSocket-Accept` value for this request's key.
@@ -487,7 +451,11 @@ impl ServerHandshake {
     /// assert!(handshake.protocols().eq(["chat", "superchat"]));
     /// ```
     pub fn protocols(&self) -> impl Iterator<Item = &str> {
-        protocol_names(self.head.header_values("sec-websocket-protocol"))
+        // Validated as lists of tokens.
+        self.head
+            .header_values("sec-websocket-protocol")
+            .flat_map(list_elements)
+            .map(ascii_str)
     }
 
     /// `true` if the client offered subprotocol `name` (compared exactly).
@@ -509,7 +477,7 @@ impl ServerHandshake {
     }
 
     /// The extensions the client offered, parsed (§9.1), across all
-    /// `Sec-WebSocket-Extensions` headers, in order.
+    /// `Sec-WebSocket-Extensions` headers, in order. They borrow the head.
     ///
     /// ```
     /// # use socketwire::handshake::*;
@@ -524,8 +492,14 @@ impl ServerHandshake {
     /// assert_eq!(offers[0].name, "permessage-deflate");
     /// assert_eq!(offers[0].params[0].name, "client_max_window_bits");
     /// ```
-    pub fn extensions(&self) -> Vec<ExtensionOffer> {
-        extension_offers(self.head.header_values("sec-websocket-extensions"))
+    pub fn extensions(&self) -> Vec<ExtensionOffer<'_>> {
+        let mut offers = Vec::new();
+        for value in self.head.header_values("sec-websocket-extensions") {
+            // Validated with the request, so this cannot fail.
+            let parsed = parse_extensions_into(value, &mut offers);
+            debug_assert!(parsed.is_ok(), "validated extensions do not parse");
+        }
+        offers
     }
 
     /// The whole request head, for any other header (cookies, authorization…).
@@ -541,7 +515,7 @@ impl ServerHandshake {
     /// # ]).unwrap();
     /// assert_eq!(handshake.head().header("user-agent"), Some(&b"test"[..]));
     /// ```
-    pub fn head(&self) -> &RequestHead {
+    pub fn head(&self) -> &RequestHead<S> {
         &self.head
     }
 
@@ -576,7 +550,20 @@ impl ServerHandshake {
         options: &AcceptOptions<'_>,
         out: &mut BytesMut,
     ) -> Result<(), HandshakeMisuse> {
-        write_accept_checked(|p| self.offers_protocol(p), &self.fields.key, options, out)
+        if let Some(protocol) = options.protocol {
+            // https://www.rfc-editor.org/rfc/rfc6455#section-4.2.2
+            // The selected subprotocol is "one of the values ... the client sent".
+            if !self.offers_protocol(protocol) {
+                return Err(HandshakeMisuse::SubprotocolNotOffered);
+            }
+        }
+        if let Some(extensions) = options.extensions {
+            validate_extensions(extensions.as_bytes())
+                .map_err(|_| HandshakeMisuse::InvalidExtensions)?;
+        }
+        check_extra_headers(options.headers)?;
+        write_switching_protocols(&self.accept_key(), options, out);
+        Ok(())
     }
 
     /// The bytes that followed the request head (the first WebSocket frames, if the
@@ -593,11 +580,12 @@ impl ServerHandshake {
     /// # ]).unwrap();
     /// assert!(handshake.leftover().is_empty());
     /// ```
-    pub fn leftover(&self) -> &Bytes {
+    pub fn leftover(&self) -> &[u8] {
         self.head.leftover()
     }
 
-    /// Consumes the handshake, returning the leftover bytes.
+    /// Consumes the handshake, returning the leftover bytes ([`Bytes`](bytes::Bytes)
+    /// when owned, `&'a [u8]` when borrowed).
     ///
     /// ```
     /// # use socketwire::handshake::*;
@@ -611,368 +599,69 @@ impl ServerHandshake {
     /// let leftover: bytes::Bytes = handshake.into_leftover();
     /// assert!(leftover.is_empty());
     /// ```
-    pub fn into_leftover(mut self) -> Bytes {
-        self.head.take_leftover()
+    pub fn into_leftover(self) -> S::Leftover {
+        self.head.into_leftover()
     }
 
-    fn field_str(&self, index: usize) -> &str {
-        field_str(&self.head, index)
+    /// The value of the field at `at`, checked as UTF-8 by the validation.
+    fn field_text(&self, at: usize) -> &str {
+        let value = self.head.storage().value(at).map(core::str::from_utf8);
+        debug_assert!(
+            matches!(value, Some(Ok(_))),
+            "validated field {at} is not text"
+        );
+        value.and_then(Result::ok).unwrap_or_default()
     }
 }
 
-/// The value of the field at `index` as text (validated as UTF-8 in `validate`).
-fn field_str(head: &impl UpgradeRequest, index: usize) -> &str {
-    head.field(index)
-        .and_then(|(_, v)| core::str::from_utf8(v).ok())
-        .unwrap_or_default()
-}
-
-/// The subprotocol names in `Sec-WebSocket-Protocol` values (validated as tokens).
-fn protocol_names<'a>(values: impl Iterator<Item = &'a [u8]>) -> impl Iterator<Item = &'a str> {
-    values
-        .flat_map(list_elements)
-        .map(|p| core::str::from_utf8(p).unwrap_or_default())
-}
-
-/// The offers in `Sec-WebSocket-Extensions` values (validated), in order.
-fn extension_offers<'a>(values: impl Iterator<Item = &'a [u8]>) -> Vec<ExtensionOffer> {
-    let mut offers = Vec::new();
-    for value in values {
-        // Validated with the request, so this cannot fail.
-        let _ = parse_extensions_into(value, &mut offers);
-    }
-    offers
-}
-
-/// Checks `options` against what the client offered, then writes the 101 for `key`.
-fn write_accept_checked(
-    offers_protocol: impl FnOnce(&str) -> bool,
-    key: &[u8; 24],
-    options: &AcceptOptions<'_>,
-    out: &mut BytesMut,
-) -> Result<(), HandshakeMisuse> {
-    if let Some(protocol) = options.protocol {
-        // §4.2.2: the selected subprotocol must be one the client offered.
-        if !offers_protocol(protocol) {
-            return Err(HandshakeMisuse::SubprotocolNotOffered);
-        }
-    }
-    if let Some(extensions) = options.extensions {
-        validate_extensions(extensions.as_bytes())
-            .map_err(|_| HandshakeMisuse::InvalidExtensions)?;
-    }
-    check_extra_headers(options.headers)?;
-    write_switching_protocols(&accept_key(key), options, out);
-    Ok(())
-}
-
-/// A validated WebSocket upgrade request that borrows its head
-/// ([`RequestHeadRef`]): the zero-copy, zero-allocation twin of [`ServerHandshake`].
-///
-/// [`ServerHandshakeRef::new`] checks exactly the rules [`ServerHandshake::new`] checks
-/// (the same code), with the same errors; [`ServerHandshakeRef::write_accept`] writes
-/// the same 101 for the same [`AcceptOptions`].
-///
-/// ```
-/// use bytes::BytesMut;
-/// use socketwire::Status;
-/// use socketwire::handshake::{
-///     AcceptOptions, HeaderLimits, HeaderSlots, RequestHeadRef, ServerHandshakeRef,
-/// };
-///
-/// let request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
-///     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-///     Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\r\n\x81\x80";
-/// let mut slots = HeaderSlots::new();
-/// let mut out = BytesMut::new();
-/// match RequestHeadRef::parse(request, &mut slots, HeaderLimits::DEFAULT) {
-///     Ok(Status::Partial) => { /* read more, then parse again */ }
-///     Ok(Status::Complete(head)) => match ServerHandshakeRef::new(head) {
-///         Ok(handshake) => {
-///             let options = AcceptOptions { protocol: Some("chat"), ..Default::default() };
-///             handshake.write_accept(&options, &mut out).unwrap();
-///             assert_eq!(handshake.leftover(), b"\x81\x80"); // feed to the ws connection
-///         }
-///         Err(error) => error.write_response(&mut out), // 400 or 426, then close
-///     },
-///     Err(error) => error.write_response(&mut out), // then close
-/// }
-/// assert!(std::str::from_utf8(&out).unwrap()
-///     .contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
-/// ```
-#[derive(Debug, Clone, Copy)]
-pub struct ServerHandshakeRef<'a> {
-    head: RequestHeadRef<'a>,
-    fields: ValidatedFields,
-}
-
-impl<'a> ServerHandshakeRef<'a> {
-    /// Validates `head` against every rule of RFC 6455 §4.2.1, like
-    /// [`ServerHandshake::new`]. On error, answer with
-    /// [`HandshakeError::write_response`] and close the connection.
+impl ServerHandshake {
+    /// Validates a request a host HTTP server (hyper, axum…) already parsed: method,
+    /// version, request target and the header fields as (name, value) pairs.
     ///
     /// ```
-    /// use socketwire::handshake::*;
-    /// let request = b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-    ///     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n";
-    /// let mut slots = HeaderSlots::new();
-    /// let head = RequestHeadRef::parse(request, &mut slots, HeaderLimits::DEFAULT).unwrap().complete().unwrap();
-    /// let error = ServerHandshakeRef::new(head).unwrap_err();
-    /// assert_eq!(error, HandshakeError::UnsupportedVersion);
-    /// assert_eq!(error.status(), 426);
-    /// ```
-    pub fn new(head: RequestHeadRef<'a>) -> Result<ServerHandshakeRef<'a>, HandshakeError> {
-        let fields = validate(&head)?;
-        Ok(ServerHandshakeRef { head, fields })
-    }
-
-    /// The request target (path and query), e.g. `/chat?room=1`.
-    ///
-    /// ```
-    /// # use socketwire::handshake::*;
-    /// # let request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
-    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\n\
-    /// #     Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\
-    /// #     Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nUser-Agent: test\r\n\r\n";
-    /// # let mut slots = HeaderSlots::new();
-    /// # let head = RequestHeadRef::parse(request, &mut slots, HeaderLimits::DEFAULT).unwrap().complete().unwrap();
-    /// # let handshake = ServerHandshakeRef::new(head).unwrap();
-    /// assert_eq!(handshake.path(), "/chat");
-    /// ```
-    pub fn path(&self) -> &'a str {
-        self.head.path()
-    }
-
-    /// The `Host` header's value.
-    ///
-    /// ```
-    /// # use socketwire::handshake::*;
-    /// # let request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
-    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\n\
-    /// #     Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\
-    /// #     Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nUser-Agent: test\r\n\r\n";
-    /// # let mut slots = HeaderSlots::new();
-    /// # let head = RequestHeadRef::parse(request, &mut slots, HeaderLimits::DEFAULT).unwrap().complete().unwrap();
-    /// # let handshake = ServerHandshakeRef::new(head).unwrap();
-    /// assert_eq!(handshake.host(), "server.example.com");
-    /// ```
-    pub fn host(&self) -> &str {
-        field_str(&self.head, self.fields.host)
-    }
-
-    /// The `Origin` header's value, if any.
-    ///
-    /// ```
-    /// # use socketwire::handshake::*;
-    /// # let request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
-    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\n\
-    /// #     Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\
-    /// #     Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nUser-Agent: test\r\n\r\n";
-    /// # let mut slots = HeaderSlots::new();
-    /// # let head = RequestHeadRef::parse(request, &mut slots, HeaderLimits::DEFAULT).unwrap().complete().unwrap();
-    /// # let handshake = ServerHandshakeRef::new(head).unwrap();
-    /// assert_eq!(handshake.origin(), Some("http://example.com"));
-    /// ```
-    pub fn origin(&self) -> Option<&str> {
-        self.fields.origin.map(|i| field_str(&self.head, i))
-    }
-
-    /// The `Sec-WebSocket-Key` value (24 base64 characters).
-    ///
-    /// ```
-    /// # use socketwire::handshake::*;
-    /// # let request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
-    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\n\
-    /// #     Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\
-    /// #     Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nUser-Agent: test\r\n\r\n";
-    /// # let mut slots = HeaderSlots::new();
-    /// # let head = RequestHeadRef::parse(request, &mut slots, HeaderLimits::DEFAULT).unwrap().complete().unwrap();
-    /// # let handshake = ServerHandshakeRef::new(head).unwrap();
-    /// assert_eq!(handshake.key(), "dGhlIHNhbXBsZSBub25jZQ==");
-    /// ```
-    pub fn key(&self) -> &str {
-        core::str::from_utf8(&self.fields.key).unwrap_or_default()
-    }
-
-    /// The `Sec-WebSocket-Accept` value for this request's key.
-    ///
-    /// ```
-    /// # use socketwire::handshake::*;
-    /// # let request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
-    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\n\
-    /// #     Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\
-    /// #     Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nUser-Agent: test\r\n\r\n";
-    /// # let mut slots = HeaderSlots::new();
-    /// # let head = RequestHeadRef::parse(request, &mut slots, HeaderLimits::DEFAULT).unwrap().complete().unwrap();
-    /// # let handshake = ServerHandshakeRef::new(head).unwrap();
+    /// use socketwire::handshake::{HttpVersion, ServerHandshake};
+    /// let handshake = ServerHandshake::from_parts("GET", HttpVersion::HTTP_1_1, "/ws", [
+    ///     ("host", "example.com"), ("upgrade", "websocket"), ("connection", "keep-alive, Upgrade"),
+    ///     ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="), ("sec-websocket-version", "13"),
+    /// ]).unwrap();
+    /// // A host server writes its own 101 with this value:
     /// assert_eq!(&handshake.accept_key(), b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
     /// ```
-    pub fn accept_key(&self) -> [u8; 28] {
-        accept_key(&self.fields.key)
+    pub fn from_parts<N, V>(
+        method: &str,
+        version: HttpVersion,
+        target: &str,
+        headers: impl IntoIterator<Item = (N, V)>,
+    ) -> Result<ServerHandshake, HandshakeError>
+    where
+        N: AsRef<str>,
+        V: AsRef<[u8]>,
+    {
+        ServerHandshake::new(RequestHead::from_parts(method, version, target, headers))
     }
-
-    /// The subprotocols the client offered, in its order of preference.
-    ///
-    /// ```
-    /// # use socketwire::handshake::*;
-    /// # let request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
-    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\n\
-    /// #     Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\
-    /// #     Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nUser-Agent: test\r\n\r\n";
-    /// # let mut slots = HeaderSlots::new();
-    /// # let head = RequestHeadRef::parse(request, &mut slots, HeaderLimits::DEFAULT).unwrap().complete().unwrap();
-    /// # let handshake = ServerHandshakeRef::new(head).unwrap();
-    /// assert!(handshake.protocols().eq(["chat", "superchat"]));
-    /// ```
-    pub fn protocols(&self) -> impl Iterator<Item = &'a str> + use<'a> {
-        protocol_names(self.head.header_values("sec-websocket-protocol"))
-    }
-
-    /// `true` if the client offered subprotocol `name` (compared exactly).
-    ///
-    /// ```
-    /// # use socketwire::handshake::*;
-    /// # let request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
-    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\n\
-    /// #     Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\
-    /// #     Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nUser-Agent: test\r\n\r\n";
-    /// # let mut slots = HeaderSlots::new();
-    /// # let head = RequestHeadRef::parse(request, &mut slots, HeaderLimits::DEFAULT).unwrap().complete().unwrap();
-    /// # let handshake = ServerHandshakeRef::new(head).unwrap();
-    /// assert!(handshake.offers_protocol("chat"));
-    /// assert!(!handshake.offers_protocol("Chat"));
-    /// ```
-    pub fn offers_protocol(&self, name: &str) -> bool {
-        self.protocols().any(|p| p == name)
-    }
-
-    /// The extensions the client offered, parsed (§9.1), in order.
-    ///
-    /// ```
-    /// # use socketwire::handshake::*;
-    /// # let request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
-    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\n\
-    /// #     Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\
-    /// #     Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nUser-Agent: test\r\n\r\n";
-    /// # let mut slots = HeaderSlots::new();
-    /// # let head = RequestHeadRef::parse(request, &mut slots, HeaderLimits::DEFAULT).unwrap().complete().unwrap();
-    /// # let handshake = ServerHandshakeRef::new(head).unwrap();
-    /// assert_eq!(handshake.extensions()[0].name, "permessage-deflate");
-    /// ```
-    pub fn extensions(&self) -> Vec<ExtensionOffer> {
-        extension_offers(self.head.header_values("sec-websocket-extensions"))
-    }
-
-    /// The whole request head, for any other header.
-    ///
-    /// ```
-    /// # use socketwire::handshake::*;
-    /// # let request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
-    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\n\
-    /// #     Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\
-    /// #     Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nUser-Agent: test\r\n\r\n";
-    /// # let mut slots = HeaderSlots::new();
-    /// # let head = RequestHeadRef::parse(request, &mut slots, HeaderLimits::DEFAULT).unwrap().complete().unwrap();
-    /// # let handshake = ServerHandshakeRef::new(head).unwrap();
-    /// assert_eq!(handshake.head().header("user-agent"), Some(&b"test"[..]));
-    /// ```
-    pub fn head(&self) -> &RequestHeadRef<'a> {
-        &self.head
-    }
-
-    /// Writes the `101 Switching Protocols` response (§4.2.2) into `out`, exactly as
-    /// [`ServerHandshake::write_accept`] does. Fails, writing nothing, if the
-    /// subprotocol was not offered or a value would not be a valid header.
-    ///
-    /// ```
-    /// # use socketwire::handshake::*;
-    /// # let request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
-    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\n\
-    /// #     Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\
-    /// #     Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nUser-Agent: test\r\n\r\n";
-    /// # let mut slots = HeaderSlots::new();
-    /// # let head = RequestHeadRef::parse(request, &mut slots, HeaderLimits::DEFAULT).unwrap().complete().unwrap();
-    /// # let handshake = ServerHandshakeRef::new(head).unwrap();
-    /// let mut out = bytes::BytesMut::new();
-    /// let bad = AcceptOptions { protocol: Some("other"), ..Default::default() };
-    /// assert_eq!(handshake.write_accept(&bad, &mut out), Err(HandshakeMisuse::SubprotocolNotOffered));
-    /// let options = AcceptOptions { protocol: Some("chat"), ..Default::default() };
-    /// handshake.write_accept(&options, &mut out).unwrap();
-    /// assert!(out.starts_with(b"HTTP/1.1 101 Switching Protocols\r\n"));
-    /// ```
-    pub fn write_accept(
-        &self,
-        options: &AcceptOptions<'_>,
-        out: &mut BytesMut,
-    ) -> Result<(), HandshakeMisuse> {
-        write_accept_checked(|p| self.offers_protocol(p), &self.fields.key, options, out)
-    }
-
-    /// The bytes of the input after the request head (the first WebSocket frames, if
-    /// the client did not wait for the 101): hand them to the WebSocket connection.
-    ///
-    /// ```
-    /// # use socketwire::handshake::*;
-    /// # let request = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
-    /// #     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\n\
-    /// #     Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\
-    /// #     Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nUser-Agent: test\r\n\r\n";
-    /// # let mut slots = HeaderSlots::new();
-    /// # let head = RequestHeadRef::parse(request, &mut slots, HeaderLimits::DEFAULT).unwrap().complete().unwrap();
-    /// # let handshake = ServerHandshakeRef::new(head).unwrap();
-    /// assert!(handshake.leftover().is_empty());
-    /// ```
-    pub fn leftover(&self) -> &'a [u8] {
-        self.head.leftover()
-    }
-}
-
-/// Rejects extra header fields that would break the response (header injection).
-pub(crate) fn check_extra_headers(headers: &[(&str, &str)]) -> Result<(), HandshakeMisuse> {
-    for (name, value) in headers {
-        if !is_token(name.as_bytes()) {
-            return Err(HandshakeMisuse::InvalidHeaderName);
-        }
-        if !value.bytes().all(is_field_value_byte) {
-            return Err(HandshakeMisuse::InvalidHeaderValue);
-        }
-    }
-    Ok(())
 }
 
 fn write_switching_protocols(accept: &[u8; 28], options: &AcceptOptions<'_>, out: &mut BytesMut) {
     const HEAD: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
         Connection: Upgrade\r\nSec-WebSocket-Accept: ";
-    let mut len = HEAD.len() + accept.len() + 4;
-    if let Some(p) = options.protocol {
-        len += 26 + p.len();
-    }
-    if let Some(e) = options.extensions {
-        len += 28 + e.len();
-    }
-    for (n, v) in options.headers {
-        len += n.len() + v.len() + 4;
-    }
-    out.reserve(len);
+    const PROTOCOL: &[u8] = b"Sec-WebSocket-Protocol: ";
+    let protocol_len = options.protocol.map_or(0, |p| PROTOCOL.len() + p.len() + 2);
+    out.reserve(
+        HEAD.len()
+            + accept.len()
+            + 4
+            + protocol_len
+            + optional_fields_len(options.extensions, options.headers),
+    );
     out.put_slice(HEAD);
     out.put_slice(accept);
     out.put_slice(b"\r\n");
     if let Some(protocol) = options.protocol {
-        out.put_slice(b"Sec-WebSocket-Protocol: ");
+        out.put_slice(PROTOCOL);
         out.put_slice(protocol.as_bytes());
         out.put_slice(b"\r\n");
     }
-    if let Some(extensions) = options.extensions {
-        out.put_slice(b"Sec-WebSocket-Extensions: ");
-        out.put_slice(extensions.as_bytes());
-        out.put_slice(b"\r\n");
-    }
-    for (name, value) in options.headers {
-        out.put_slice(name.as_bytes());
-        out.put_slice(b": ");
-        out.put_slice(value.as_bytes());
-        out.put_slice(b"\r\n");
-    }
+    put_optional_fields(out, options.extensions, options.headers);
     out.put_slice(b"\r\n");
 }
 
@@ -982,7 +671,7 @@ mod tests {
     use alloc::string::String;
     use proptest::prelude::*;
 
-    /// Outcome of the whole validation from what one of the two paths found.
+    /// Outcome of the whole validation from what one walk found.
     fn outcome(
         found: Result<FoundFields<'_>, HandshakeError>,
     ) -> Result<(usize, Option<usize>, [u8; 24]), HandshakeError> {
@@ -1029,13 +718,13 @@ mod tests {
 
     proptest! {
         #[test]
-        fn indexed_fields_agree_with_the_full_scan(
+        fn indexed_fields_agree_with_all_fields(
             fields in proptest::collection::vec(field_strategy(), 0..12),
         ) {
             let head = RequestHead::from_parts("GET", HttpVersion::HTTP_1_1, "/", fields);
-            let scanned = outcome(find_fields_scanning(&head));
-            if let Some(found) = find_fields_indexed(&head) {
-                prop_assert_eq!(outcome(Ok(found)), scanned);
+            let all = outcome(FoundFields::walk(all_fields(head.storage())));
+            if let Some(indexed) = indexed_fields(head.storage()) {
+                prop_assert_eq!(outcome(FoundFields::walk(indexed)), all);
             }
         }
     }
@@ -1050,10 +739,10 @@ mod tests {
             ("Sec-WebSocket-Version", "13"),
         ];
         let head = RequestHead::from_parts("GET", HttpVersion::HTTP_1_1, "/", fields);
-        assert!(find_fields_indexed(&head).is_some());
+        assert!(indexed_fields(head.storage()).is_some());
         let repeated = fields.iter().chain(&[("connection", "keep-alive")]);
         let head = RequestHead::from_parts("GET", HttpVersion::HTTP_1_1, "/", repeated.copied());
-        assert!(find_fields_indexed(&head).is_none());
+        assert!(indexed_fields(head.storage()).is_none());
         assert!(validate(&head).is_ok());
     }
 }

@@ -104,6 +104,14 @@ pub(crate) fn is_ows(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
+/// `bytes`, already checked to be ASCII (a token, an element of a validated list), as
+/// text.
+pub(crate) fn ascii_str(bytes: &[u8]) -> &str {
+    let text = core::str::from_utf8(bytes);
+    debug_assert!(text.is_ok(), "checked bytes are not ASCII");
+    text.unwrap_or_default()
+}
+
 /// `true` if `s` is a non-empty token.
 pub(crate) fn is_token(s: &[u8]) -> bool {
     !s.is_empty() && s.iter().all(|&b| is_tchar(b))
