@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::extensions::{ExtensionEvent, parse_extensions_into, walk_extensions};
+use super::extensions::{ExtensionEvent, checked_offers, walk_extensions};
 use super::head::HeaderLimits;
 use super::headers::{check_extra_headers, put_optional_fields};
 use super::response::{ResponseHead, ResponseReader};
@@ -105,13 +105,7 @@ impl AcceptedResponse {
     /// assert_eq!(extensions[0].params[0].name, "server_no_context_takeover");
     /// ```
     pub fn extensions(&self) -> Vec<ExtensionOffer<'_>> {
-        let mut offers = Vec::new();
-        for value in self.response.header_values("sec-websocket-extensions") {
-            // Checked with the response, so this cannot fail.
-            let parsed = parse_extensions_into(value, &mut offers);
-            debug_assert!(parsed.is_ok(), "checked extensions do not parse");
-        }
-        offers
+        checked_offers(self.response.header_values("sec-websocket-extensions"))
     }
 }
 

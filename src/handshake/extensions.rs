@@ -198,6 +198,18 @@ pub(crate) fn parse_extensions_into<'a>(
     .map_err(|offset| HandshakeError::InvalidExtensionList { offset })
 }
 
+/// The offers in `values`, `Sec-WebSocket-Extensions` values checked already, in order.
+pub(crate) fn checked_offers<'a>(
+    values: impl Iterator<Item = &'a [u8]>,
+) -> Vec<ExtensionOffer<'a>> {
+    let mut offers = Vec::new();
+    for value in values {
+        let parsed = parse_extensions_into(value, &mut offers);
+        debug_assert!(parsed.is_ok(), "checked extensions do not parse");
+    }
+    offers
+}
+
 /// Parses a `Sec-WebSocket-Extensions` header value (RFC 6455 §9.1) into a list of
 /// offers, in order, borrowing `value`. Quoted parameter values are unescaped. Runs in time linear in the
 /// length of `value`. An empty value (or one with only empty list elements) gives an

@@ -106,23 +106,83 @@ impl HeaderBlock {
             .get(start..start.checked_add(FIELD_ENTRY_BYTES)?)?;
         Some(self.slice(read_entry(entry).value))
     }
+}
 
-    /// All fields as (name, value) bytes, in order.
-    pub(super) fn raw_fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.table().chunks_exact(FIELD_ENTRY_BYTES).map(|entry| {
-            let span = read_entry(entry);
-            (self.slice(span.name), self.slice(span.value))
-        })
-    }
-
-    /// All fields as (name, value), in order.
-    pub(super) fn fields(&self) -> impl Iterator<Item = (&str, &[u8])> {
+impl FieldList for HeaderBlock {
+    fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> {
         self.table().chunks_exact(FIELD_ENTRY_BYTES).map(|entry| {
             let span = read_entry(entry);
             (self.str(span.name), self.slice(span.value))
         })
     }
+
+    fn raw_fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.table().chunks_exact(FIELD_ENTRY_BYTES).map(|entry| {
+            let span = read_entry(entry);
+            (self.slice(span.name), self.slice(span.value))
+        })
+    }
 }
+
+/// A head's header fields, in order, wherever they live: what the accessors that
+/// [`header_accessors!`] writes read.
+pub trait FieldList {
+    /// Every field as (name, value), in order.
+    fn headers(&self) -> impl Iterator<Item = (&str, &[u8])>;
+
+    /// Every field as (name, value) bytes, in order.
+    fn raw_fields(&self) -> impl Iterator<Item = (&[u8], &[u8])>;
+
+    /// The values of the fields named `name` (ASCII case-insensitive), in order.
+    fn values_named<'h>(&'h self, name: &str) -> impl Iterator<Item = &'h [u8]> {
+        self.raw_fields()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v)
+    }
+}
+
+/// Writes the header-field accessors of a head type, once for [`RequestHead`] and
+/// [`ResponseHead`]: `$fields` names the struct field that holds its [`FieldList`],
+/// and `$head` is a hidden doc-test line that binds `head` to a head whose fields
+/// end with `X: 1` and `x: 2`.
+///
+/// [`RequestHead`]: super::RequestHead
+/// [`ResponseHead`]: super::ResponseHead
+macro_rules! header_accessors {
+    ($fields:ident, $head:literal) => {
+        /// All header fields as (name, value), in order, repeats included.
+        ///
+        /// ```
+        #[doc = $head]
+        /// assert!(head.headers().any(|field| field == ("x", &b"2"[..])));
+        /// ```
+        pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> {
+            super::fields::FieldList::headers(&self.$fields)
+        }
+
+        /// The value of the first header named `name` (ASCII case-insensitive).
+        ///
+        /// ```
+        #[doc = $head]
+        /// assert_eq!(head.header("x"), Some(&b"1"[..]));
+        /// assert_eq!(head.header("origin"), None);
+        /// ```
+        pub fn header(&self, name: &str) -> Option<&[u8]> {
+            self.header_values(name).next()
+        }
+
+        /// The values of every header named `name` (ASCII case-insensitive), in order.
+        ///
+        /// ```
+        #[doc = $head]
+        /// assert!(head.header_values("X").eq([&b"1"[..], b"2"]));
+        /// ```
+        pub fn header_values<'h>(&'h self, name: &str) -> impl Iterator<Item = &'h [u8]> {
+            super::fields::FieldList::values_named(&self.$fields, name)
+        }
+    };
+}
+pub(super) use header_accessors;
 
 fn push_entry(storage: &mut Vec<u8>, span: FieldSpan) {
     let mut entry = [0; FIELD_ENTRY_BYTES];

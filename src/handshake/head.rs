@@ -15,8 +15,10 @@ use core::mem::MaybeUninit;
 use core::ops::Deref;
 
 use super::HandshakeError;
-use super::fields::{FieldSpan, HandshakeFieldIndex, HeaderBlock, span_of};
-use super::parser::{HeadKind, HeadScanner, http_error};
+use super::fields::{
+    FieldList, FieldSpan, HandshakeFieldIndex, HeaderBlock, header_accessors, span_of,
+};
+use super::parser::{HeadAt, HeadKind, HeadScanner, complete_len};
 use super::tokens::{WEBSOCKET, list_contains, trim_ows};
 use crate::Status;
 
@@ -154,17 +156,13 @@ impl core::fmt::Debug for HeaderSlots<'_> {
 }
 
 mod sealed {
-    use super::HandshakeFieldIndex;
+    use super::{FieldList, HandshakeFieldIndex};
 
     /// What a [`RequestHead`](super::RequestHead) asks of its storage. Not public:
     /// the crate's two storages are the only ones.
-    pub trait Storage {
+    pub trait Storage: FieldList {
         fn method(&self) -> &str;
         fn path(&self) -> &str;
-        /// Every field as (name, value), in order.
-        fn headers(&self) -> impl Iterator<Item = (&str, &[u8])>;
-        /// Every field as (name, value) bytes, in order.
-        fn raw_fields(&self) -> impl Iterator<Item = (&[u8], &[u8])>;
         /// The value of the field at `index`.
         fn value(&self, index: usize) -> Option<&[u8]>;
         /// Where the handshake's fields are, if the storage recorded it while the head
@@ -220,18 +218,21 @@ pub struct Owned {
     index: HandshakeFieldIndex,
 }
 
+impl FieldList for Owned {
+    fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.block.headers()
+    }
+    fn raw_fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.block.raw_fields()
+    }
+}
+
 impl sealed::Storage for Owned {
     fn method(&self) -> &str {
         self.block.str(self.method)
     }
     fn path(&self) -> &str {
         self.block.str(self.target)
-    }
-    fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.block.fields()
-    }
-    fn raw_fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.block.raw_fields()
     }
     fn value(&self, index: usize) -> Option<&[u8]> {
         self.block.value(index)
@@ -266,18 +267,21 @@ pub struct Borrowed<'a> {
     len: usize,
 }
 
+impl FieldList for Borrowed<'_> {
+    fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.headers.iter().map(|h| (h.name, h.value))
+    }
+    fn raw_fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.headers.iter().map(|h| (h.name.as_bytes(), h.value))
+    }
+}
+
 impl sealed::Storage for Borrowed<'_> {
     fn method(&self) -> &str {
         self.method
     }
     fn path(&self) -> &str {
         self.path
-    }
-    fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.headers.iter().map(|h| (h.name, h.value))
-    }
-    fn raw_fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.headers.iter().map(|h| (h.name.as_bytes(), h.value))
     }
     fn value(&self, index: usize) -> Option<&[u8]> {
         self.headers.get(index).map(|h| h.value)
@@ -387,40 +391,10 @@ impl<S: HeadStorage> RequestHead<S> {
         self.version
     }
 
-    /// All header fields as (name, value), in order, repeats included.
-    ///
-    /// ```
-    /// # use socketwire::handshake::*;
-    /// let head = RequestHead::from_parts("GET", HttpVersion::HTTP_1_1, "/", [("host", "a"), ("x", "1")]);
-    /// let names: Vec<&str> = head.headers().map(|(n, _)| n).collect();
-    /// assert_eq!(names, ["host", "x"]);
-    /// ```
-    pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.storage.headers()
-    }
-
-    /// The value of the first header named `name` (ASCII case-insensitive).
-    ///
-    /// ```
-    /// # use socketwire::handshake::*;
-    /// let head = RequestHead::from_parts("GET", HttpVersion::HTTP_1_1, "/", [("Host", "a")]);
-    /// assert_eq!(head.header("HOST"), Some(&b"a"[..]));
-    /// assert_eq!(head.header("origin"), None);
-    /// ```
-    pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.header_values(name).next()
-    }
-
-    /// The values of every header named `name` (ASCII case-insensitive), in order.
-    ///
-    /// ```
-    /// # use socketwire::handshake::*;
-    /// let head = RequestHead::from_parts("GET", HttpVersion::HTTP_1_1, "/", [("a", "1"), ("A", "2")]);
-    /// assert_eq!(head.header_values("a").count(), 2);
-    /// ```
-    pub fn header_values<'h>(&'h self, name: &str) -> impl Iterator<Item = &'h [u8]> {
-        values_named(self.storage.raw_fields(), name)
-    }
+    header_accessors!(
+        storage,
+        r#" # let head = socketwire::handshake::RequestHead::from_parts("GET", socketwire::handshake::HttpVersion::HTTP_1_1, "/", [("Host", "a"), ("X", "1"), ("x", "2")]);"#
+    );
 
     /// The request's `Content-Length`, if any. Several equal values are accepted;
     /// differing values, or a value that is not a decimal number, are an error
@@ -650,22 +624,18 @@ impl HeadKind for RequestKind {
     type Owned = RequestHead;
 
     fn parse<'h, 'b: 'h>(
-        input: &'b [u8],
-        skipped: usize,
-        head_bytes: &'b [u8],
+        at: HeadAt<'b>,
         slots: &'h mut [Slot<'b>],
     ) -> Result<Option<RequestHeadRef<'h>>, HandshakeError> {
         let mut request = httparse::Request::new(&mut []);
-        let len = match request.parse_with_uninit_headers(head_bytes, slots) {
-            Ok(httparse::Status::Complete(len)) => len,
-            Ok(httparse::Status::Partial) => return Ok(None),
-            Err(e) => return Err(http_error(e)),
+        let Some(len) = complete_len(request.parse_with_uninit_headers(at.head, slots))? else {
+            return Ok(None);
         };
         let headers: &'h mut [httparse::Header<'b>] = core::mem::take(&mut request.headers);
-        let end = skipped + len;
+        let end = at.skipped + len;
         Ok(Some(RequestHead {
             storage: Borrowed {
-                text: head_bytes.get(..len).unwrap_or_default(),
+                text: at.head.get(..len).unwrap_or_default(),
                 method: request.method.unwrap_or_default(),
                 path: request.path.unwrap_or_default(),
                 headers,
@@ -675,7 +645,7 @@ impl HeadKind for RequestKind {
                 major: 1,
                 minor: request.version.unwrap_or_default(),
             },
-            leftover: input.get(end..).unwrap_or_default(),
+            leftover: at.input.get(end..).unwrap_or_default(),
         }))
     }
 
@@ -686,16 +656,6 @@ impl HeadKind for RequestKind {
     fn to_owned(head: &RequestHeadRef<'_>, leftover: &[u8]) -> RequestHead {
         RequestHead::copy_of(head, leftover)
     }
-}
-
-/// The values of the fields named `name` (ASCII case-insensitive) among `fields`.
-pub(super) fn values_named<'h>(
-    fields: impl Iterator<Item = (&'h [u8], &'h [u8])>,
-    name: &str,
-) -> impl Iterator<Item = &'h [u8]> {
-    fields
-        .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-        .map(|(_, v)| v)
 }
 
 /// The `Content-Length` the values of every `Content-Length` field say: several equal

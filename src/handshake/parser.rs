@@ -33,12 +33,10 @@ pub(super) trait HeadKind {
     /// The head copied out of the input.
     type Owned;
 
-    /// Parses the head at the start of `head_bytes`, which starts `skipped` bytes into
-    /// `input`, into `slots`. `Ok(None)` if the head is incomplete.
+    /// Parses the head at the start of `at.head` into `slots`. `Ok(None)` if the head
+    /// is incomplete.
     fn parse<'h, 'b: 'h>(
-        input: &'b [u8],
-        skipped: usize,
-        head_bytes: &'b [u8],
+        at: HeadAt<'b>,
         slots: &'h mut [Slot<'b>],
     ) -> Result<Option<Self::Parsed<'h>>, HandshakeError>;
 
@@ -47,6 +45,17 @@ pub(super) trait HeadKind {
 
     /// A copy of `head` that owns its bytes, with `leftover` after it.
     fn to_owned(head: &Self::Parsed<'_>, leftover: &[u8]) -> Self::Owned;
+}
+
+/// Where the head to parse sits in the input.
+#[derive(Clone, Copy)]
+pub(super) struct HeadAt<'b> {
+    /// Every byte received so far.
+    pub(super) input: &'b [u8],
+    /// Empty lines skipped before the head.
+    pub(super) skipped: usize,
+    /// The input from the head's first byte on (up to the cap, or to its end).
+    pub(super) head: &'b [u8],
 }
 
 /// Finds the end of a head in a buffer that grows between calls, scanning each byte
@@ -148,7 +157,12 @@ impl HeadScanner {
         {
             self.parses += 1;
         }
-        if let Ok(Some(head)) = K::parse(input, self.skipped, window, slots) {
+        let at = HeadAt {
+            input,
+            skipped: self.skipped,
+            head: window,
+        };
+        if let Ok(Some(head)) = K::parse(at, slots) {
             return Ok(Status::Complete(head));
         }
         self.first_parse_failed::<K>(input, max_headers)
@@ -168,13 +182,13 @@ impl HeadScanner {
         let Some(end) = self.scan_new_bytes(input, max_headers)? else {
             return Ok(Status::Partial);
         };
-        let (skipped, raw) = self.head_bytes(input, end);
+        let at = self.head_at(input, end);
         #[cfg(test)]
         {
             self.parses += 1;
         }
         with_header_array(self.lines.saturating_sub(1), |spare| {
-            match K::parse(input, skipped, raw, spare) {
+            match K::parse(at, spare) {
                 Err(error) => Err(error),
                 Ok(_) => Err(HandshakeError::MalformedHttp("incomplete head")),
             }
@@ -191,7 +205,7 @@ impl HeadScanner {
         let Some(end) = self.scan_new_bytes(input, max_headers)? else {
             return Ok(Status::Partial);
         };
-        let (skipped, raw) = self.head_bytes(input, end);
+        let at = self.head_at(input, end);
         let slots = slots
             .get_mut(..self.lines.saturating_sub(1))
             .unwrap_or_default();
@@ -199,8 +213,8 @@ impl HeadScanner {
         {
             self.parses += 1;
         }
-        match K::parse(input, skipped, raw, slots)? {
-            Some(head) if K::len(&head) == skipped + end => Ok(Status::Complete(head)),
+        match K::parse(at, slots)? {
+            Some(head) if K::len(&head) == at.skipped + end => Ok(Status::Complete(head)),
             _ => Err(HandshakeError::MalformedHttp("incomplete head")),
         }
     }
@@ -210,10 +224,14 @@ impl HeadScanner {
         self.limits.max_headers.min(slot_count)
     }
 
-    /// The skipped count and the head's bytes, `end` long after the skipped lines.
-    fn head_bytes<'b>(&self, input: &'b [u8], end: usize) -> (usize, &'b [u8]) {
+    /// The head, `end` bytes long after the skipped lines.
+    fn head_at<'b>(&self, input: &'b [u8], end: usize) -> HeadAt<'b> {
         let rest = input.get(self.skipped..).unwrap_or_default();
-        (self.skipped, rest.get(..end).unwrap_or_default())
+        HeadAt {
+            input,
+            skipped: self.skipped,
+            head: rest.get(..end).unwrap_or_default(),
+        }
     }
 
     /// Scans the bytes not scanned yet, up to the cap. Returns where the head ends
@@ -304,7 +322,18 @@ fn line_end(
     Ok(None)
 }
 
-pub(super) fn http_error(e: httparse::Error) -> HandshakeError {
+/// The length of a head httparse found complete, `None` if it is incomplete.
+pub(super) fn complete_len(
+    parsed: Result<httparse::Status<usize>, httparse::Error>,
+) -> Result<Option<usize>, HandshakeError> {
+    match parsed {
+        Ok(httparse::Status::Complete(len)) => Ok(Some(len)),
+        Ok(httparse::Status::Partial) => Ok(None),
+        Err(e) => Err(http_error(e)),
+    }
+}
+
+fn http_error(e: httparse::Error) -> HandshakeError {
     HandshakeError::MalformedHttp(match e {
         httparse::Error::HeaderName => "invalid header name",
         httparse::Error::HeaderValue => "invalid header value",

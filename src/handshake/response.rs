@@ -3,9 +3,9 @@
 use bytes::Bytes;
 
 use super::HandshakeError;
-use super::fields::{HandshakeFieldIndex, HeaderBlock, span_of};
-use super::head::{HeaderLimits, HttpVersion, Slot, values_named};
-use super::parser::{ChunkBuffer, HeadKind, HeadScanner, http_error};
+use super::fields::{FieldList, HandshakeFieldIndex, HeaderBlock, header_accessors, span_of};
+use super::head::{HeaderLimits, HttpVersion, Slot};
+use super::parser::{ChunkBuffer, HeadAt, HeadKind, HeadScanner, complete_len};
 use crate::Status;
 
 /// The head of an HTTP/1.x response: status line and header fields (the client side
@@ -69,43 +69,12 @@ impl ResponseHead {
         self.version
     }
 
-    /// All header fields as (name, value), in order (see the type's example).
-    ///
-    /// ```
-    /// # use socketwire::handshake::*;
-    /// # let mut client = ClientHandshake::new(&ClientRequest::new("a", "/", [0; 16])).unwrap();
-    /// # let accepted = client.handle_input(b"HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ICX+Yqv66kxgM0FcWaLWlFLwTAI=\r\n\r\n").unwrap().complete().unwrap();
-    /// assert_eq!(accepted.response.headers().count(), 3);
-    /// ```
-    pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.block.fields()
-    }
-
-    /// The value of the first header named `name`, ignoring ASCII case (see the type's
-    /// example).
-    ///
-    /// ```
-    /// # use socketwire::handshake::*;
-    /// # let mut client = ClientHandshake::new(&ClientRequest::new("a", "/", [0; 16])).unwrap();
-    /// # let accepted = client.handle_input(b"HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ICX+Yqv66kxgM0FcWaLWlFLwTAI=\r\n\r\n").unwrap().complete().unwrap();
-    /// assert_eq!(accepted.response.header("server"), None);
-    /// ```
-    pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.header_values(name).next()
-    }
-
-    /// The values of every header named `name`, ignoring ASCII case, in order (see the
-    /// type's example).
-    ///
-    /// ```
-    /// # use socketwire::handshake::*;
-    /// # let mut client = ClientHandshake::new(&ClientRequest::new("a", "/", [0; 16])).unwrap();
-    /// # let accepted = client.handle_input(b"HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ICX+Yqv66kxgM0FcWaLWlFLwTAI=\r\n\r\n").unwrap().complete().unwrap();
-    /// assert!(accepted.response.header_values("upgrade").eq([&b"websocket"[..]]));
-    /// ```
-    pub fn header_values<'h>(&'h self, name: &str) -> impl Iterator<Item = &'h [u8]> {
-        values_named(self.block.raw_fields(), name)
-    }
+    header_accessors!(
+        block,
+        r#" # let mut client = socketwire::handshake::ClientHandshake::new(&socketwire::handshake::ClientRequest::new("a", "/", [0; 16])).unwrap();
+ # let accepted = client.handle_input(b"HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ICX+Yqv66kxgM0FcWaLWlFLwTAI=\r\nX: 1\r\nx: 2\r\n\r\n").unwrap().complete().unwrap();
+ # let head = &accepted.response;"#
+    );
 
     /// Every field as (name, value) bytes, in order.
     pub(super) fn raw_fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
@@ -131,27 +100,23 @@ impl HeadKind for ResponseKind {
     type Owned = (ResponseHead, Bytes);
 
     fn parse<'h, 'b: 'h>(
-        _input: &'b [u8],
-        skipped: usize,
-        head_bytes: &'b [u8],
+        at: HeadAt<'b>,
         slots: &'h mut [Slot<'b>],
     ) -> Result<Option<ParsedResponse<'h>>, HandshakeError> {
-        let mut response = httparse::Response::new(&mut []);
         let config = httparse::ParserConfig::default();
-        let len = match config.parse_response_with_uninit_headers(&mut response, head_bytes, slots)
-        {
-            Ok(httparse::Status::Complete(len)) => len,
-            Ok(httparse::Status::Partial) => return Ok(None),
-            Err(e) => return Err(http_error(e)),
+        let mut response = httparse::Response::new(&mut []);
+        let parsed = config.parse_response_with_uninit_headers(&mut response, at.head, slots);
+        let Some(len) = complete_len(parsed)? else {
+            return Ok(None);
         };
         let headers: &'h mut [httparse::Header<'b>] = core::mem::take(&mut response.headers);
         Ok(Some(ParsedResponse {
-            text: head_bytes.get(..len).unwrap_or_default(),
+            text: at.head.get(..len).unwrap_or_default(),
             status: response.code.unwrap_or_default(),
             reason: response.reason.unwrap_or_default(),
             minor: response.version.unwrap_or_default(),
             headers,
-            len: skipped + len,
+            len: at.skipped + len,
         }))
     }
 

@@ -4,7 +4,7 @@
 use alloc::vec::Vec;
 use bytes::{BufMut, BytesMut};
 
-use super::extensions::{parse_extensions_into, validate_extensions};
+use super::extensions::{checked_offers, validate_extensions};
 use super::fields::HandshakeField;
 use super::head::{HeadStorage, HttpVersion, Owned, RequestHead};
 use super::headers::{check_extra_headers, optional_fields_len, put_optional_fields};
@@ -493,13 +493,7 @@ impl<S: HeadStorage> ServerHandshake<S> {
     /// assert_eq!(offers[0].params[0].name, "client_max_window_bits");
     /// ```
     pub fn extensions(&self) -> Vec<ExtensionOffer<'_>> {
-        let mut offers = Vec::new();
-        for value in self.head.header_values("sec-websocket-extensions") {
-            // Validated with the request, so this cannot fail.
-            let parsed = parse_extensions_into(value, &mut offers);
-            debug_assert!(parsed.is_ok(), "validated extensions do not parse");
-        }
-        offers
+        checked_offers(self.head.header_values("sec-websocket-extensions"))
     }
 
     /// The whole request head, for any other header (cookies, authorization…).
