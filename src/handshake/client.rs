@@ -136,6 +136,7 @@ impl AcceptedResponse {
 /// let Status::Complete(accepted) = client.handle_input(&response[20..]).unwrap() else { unreachable!() };
 /// assert_eq!(accepted.protocol.as_deref(), Some("chat"));
 /// ```
+#[must_use = "the handshake writes the request and checks the response"]
 #[derive(Debug)]
 pub struct ClientHandshake {
     request: Bytes,
@@ -167,7 +168,8 @@ impl ClientHandshake {
         if request.host.is_empty() || !request.host.bytes().all(|b| (b'!'..=b'~').contains(&b)) {
             return Err(HandshakeMisuse::InvalidHeaderValue);
         }
-        // §4.1: subprotocol values "MUST all be unique strings" and be tokens.
+        // https://www.rfc-editor.org/rfc/rfc6455#section-4.1
+        // subprotocol values "MUST all be unique strings" and be tokens.
         for (i, protocol) in request.protocols.iter().enumerate() {
             if !is_token(protocol.as_bytes()) || request.protocols[..i].contains(protocol) {
                 return Err(HandshakeMisuse::InvalidSubprotocol);
@@ -259,7 +261,8 @@ impl ClientHandshake {
         response: ResponseHead,
         leftover: Bytes,
     ) -> Result<AcceptedResponse, HandshakeError> {
-        // §4.1: "If the status code received from the server is not 101, the client
+        // https://www.rfc-editor.org/rfc/rfc6455#section-4.1
+        // "If the status code received from the server is not 101, the client
         // handles the response per HTTP [RFC2616] procedures."
         if response.status() != 101 {
             return Err(HandshakeError::UnexpectedStatus(response.status()));
@@ -275,13 +278,15 @@ impl ClientHandshake {
             } else if name.eq_ignore_ascii_case(b"connection") {
                 connection |= list_contains(value, &UPGRADE);
             } else if name.eq_ignore_ascii_case(b"sec-websocket-accept") {
-                // §11.3.3: "The |Sec-WebSocket-Accept| header MUST NOT appear more than
+                // https://www.rfc-editor.org/rfc/rfc6455#section-11.3.3
+                // "The |Sec-WebSocket-Accept| header MUST NOT appear more than
                 // once in an HTTP response."
                 if accept.replace(value).is_some() {
                     return Err(HandshakeError::DuplicateHeader("Sec-WebSocket-Accept"));
                 }
             } else if name.eq_ignore_ascii_case(b"sec-websocket-protocol") {
-                // §11.3.4: "The |Sec-WebSocket-Protocol| header field MUST NOT appear
+                // https://www.rfc-editor.org/rfc/rfc6455#section-11.3.4
+                // "The |Sec-WebSocket-Protocol| header field MUST NOT appear
                 // more than once in an HTTP response."
                 if protocol.replace(value).is_some() {
                     return Err(HandshakeError::DuplicateHeader("Sec-WebSocket-Protocol"));
@@ -295,19 +300,22 @@ impl ClientHandshake {
                 .map_err(|offset| HandshakeError::InvalidExtensionList { offset })?;
             }
         }
-        // §4.1: "If the response lacks an |Upgrade| header field or the |Upgrade| header
+        // https://www.rfc-editor.org/rfc/rfc6455#section-4.1
+        // "If the response lacks an |Upgrade| header field or the |Upgrade| header
         // field contains a value that is not an ASCII case-insensitive match for the
         // value "websocket", the client MUST _Fail the WebSocket Connection_."
         if !upgrade {
             return Err(HandshakeError::MissingUpgradeWebsocket);
         }
-        // §4.1: "If the response lacks a |Connection| header field or the |Connection|
+        // https://www.rfc-editor.org/rfc/rfc6455#section-4.1
+        // "If the response lacks a |Connection| header field or the |Connection|
         // header field doesn't contain a token that is an ASCII case-insensitive match
         // for the value "Upgrade", the client MUST _Fail the WebSocket Connection_."
         if !connection {
             return Err(HandshakeError::MissingConnectionUpgrade);
         }
-        // §4.1: "If the response lacks a |Sec-WebSocket-Accept| header field or the
+        // https://www.rfc-editor.org/rfc/rfc6455#section-4.1
+        // "If the response lacks a |Sec-WebSocket-Accept| header field or the
         // |Sec-WebSocket-Accept| contains a value other than the base64-encoded SHA-1
         // of the concatenation of the |Sec-WebSocket-Key| ... the client MUST _Fail_"
         match accept {
@@ -317,13 +325,15 @@ impl ClientHandshake {
             }
             Some(_) => {}
         }
-        // §4.1: "If the response includes a |Sec-WebSocket-Extensions| header field and
+        // https://www.rfc-editor.org/rfc/rfc6455#section-4.1
+        // "If the response includes a |Sec-WebSocket-Extensions| header field and
         // this header field indicates the use of an extension that was not present in
         // the client's handshake ..., the client MUST _Fail the WebSocket Connection_."
         if unoffered_extension {
             return Err(HandshakeError::UnofferedExtension);
         }
-        // §4.1: "If the response includes a |Sec-WebSocket-Protocol| header field and
+        // https://www.rfc-editor.org/rfc/rfc6455#section-4.1
+        // "If the response includes a |Sec-WebSocket-Protocol| header field and
         // this header field indicates the use of a subprotocol that was not present in
         // the client's handshake ..., the client MUST _Fail the WebSocket Connection_."
         let protocol = match protocol {

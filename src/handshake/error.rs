@@ -114,9 +114,12 @@ impl HandshakeError {
         match self.status() {
             426 => {
                 out.put_slice(b"HTTP/1.1 426 Upgrade Required\r\n");
-                // RFC 7231 §6.5.15: "The server MUST send an Upgrade header field in a
-                // 426 response"; RFC 7230 §6.7: the sender of Upgrade MUST also send
-                // `Connection: upgrade`.
+                // https://www.rfc-editor.org/rfc/rfc7231#section-6.5.15
+                // "The server MUST send an Upgrade header field in a
+                // 426 response"; and
+                // https://www.rfc-editor.org/rfc/rfc7230#section-6.7
+                // "A sender of Upgrade MUST also send an "Upgrade" connection option in
+                // the Connection header field"
                 out.put_slice(b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n");
                 out.put_slice(b"Connection: Upgrade, close\r\n");
             }

@@ -115,7 +115,8 @@ pub(crate) fn walk_extensions<'a>(
                 if i < n && s[i] == b'"' {
                     i += 1;
                     let start = i;
-                    // RFC 6455 §9.1: "the value after quoted-string unescaping MUST
+                    // https://www.rfc-editor.org/rfc/rfc6455#section-9.1
+                    // "the value after quoted-string unescaping MUST
                     // conform to the 'token' ABNF" - so every unescaped char is a tchar.
                     loop {
                         match s.get(i) {

@@ -142,6 +142,7 @@ pub const WEBSOCKET_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /// assert_eq!(&accept, b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
 /// assert_eq!(std::str::from_utf8(&accept).unwrap(), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
 /// ```
+#[must_use]
 pub fn accept_key(key: &[u8]) -> [u8; 28] {
     encode_digest(&key_digest(key))
 }

@@ -136,8 +136,9 @@ impl HeadScanner {
     ) -> Result<Status<K::Parsed<'h>>, HandshakeError> {
         let max = self.limits.max_header_bytes;
         let unskipped = input.get(self.skipped..).unwrap_or_default();
-        // RFC 7230 §3.5: a server SHOULD ignore at least one empty line (CRLF)
-        // received prior to the request-line.
+        // https://www.rfc-editor.org/rfc/rfc7230#section-3.5
+        // "a server that is expecting to receive and parse a request-line SHOULD
+        // ignore at least one empty line (CRLF) received prior to the request-line."
         let empty = unskipped
             .iter()
             .take_while(|&&b| b == b'\r' || b == b'\n')
