@@ -140,22 +140,22 @@ fn map_status<T, U>(status: Status<T>, f: impl FnOnce(T) -> U) -> Status<U> {
 }
 
 /// A new `RequestParser` fed `input` in one chunk, owned.
-fn owned_path(input: &[u8], limits: HeaderLimits) -> Outcome {
+fn owned_storage(input: &[u8], limits: HeaderLimits) -> Outcome {
     let status = RequestParser::with_limits(limits).handle_input(input)?;
     Ok(map_status(status, outcome))
 }
 
 /// `RequestHeadRef::parse` over `input`, borrowed.
-fn borrowed_path(input: &[u8], limits: HeaderLimits) -> Outcome {
+fn borrowed_storage(input: &[u8], limits: HeaderLimits) -> Outcome {
     let mut slots = HeaderSlots::new();
     let status = RequestHeadRef::parse(input, &mut slots, limits)?;
     Ok(map_status(status, outcome))
 }
 
 /// Runs `input` through both storages, asserts they agree and returns the outcome.
-fn both_paths(input: &[u8], limits: HeaderLimits) -> Outcome {
-    let owned = owned_path(input, limits);
-    let borrowed = borrowed_path(input, limits);
+fn both_storages(input: &[u8], limits: HeaderLimits) -> Outcome {
+    let owned = owned_storage(input, limits);
+    let borrowed = borrowed_storage(input, limits);
     assert_eq!(
         owned,
         borrowed,
@@ -166,7 +166,7 @@ fn both_paths(input: &[u8], limits: HeaderLimits) -> Outcome {
 }
 
 fn read_request(bytes: &[u8]) -> Result<RequestHead, HandshakeError> {
-    both_paths(bytes, HeaderLimits::DEFAULT)?;
+    both_storages(bytes, HeaderLimits::DEFAULT)?;
     match RequestParser::new().handle_input(bytes)? {
         Status::Complete(head) => Ok(head),
         Status::Partial => panic!("incomplete request"),
@@ -487,14 +487,14 @@ fn header_cap_refuses_without_reading_more() {
     );
     assert_eq!(parser.buffered_len(), 0);
     assert_eq!(
-        both_paths(&long, limits),
+        both_storages(&long, limits),
         Err(HandshakeError::HeadTooLarge { max: 1024 })
     );
     // The default cap is 16 KiB.
     let mut huge = b"GET / HTTP/1.1\r\nX-Long: ".to_vec();
     huge.extend(std::iter::repeat_n(b'a', 20_000));
     assert_eq!(
-        both_paths(&huge, HeaderLimits::DEFAULT),
+        both_storages(&huge, HeaderLimits::DEFAULT),
         Err(HandshakeError::HeadTooLarge { max: 16 * 1024 })
     );
     // Too many headers, refused as the 65th arrives.
@@ -502,7 +502,7 @@ fn header_cap_refuses_without_reading_more() {
     for i in 0..65 {
         many.extend_from_slice(format!("X-{i}: 1\r\n").as_bytes());
     }
-    let error = both_paths(&many, HeaderLimits::DEFAULT).unwrap_err();
+    let error = both_storages(&many, HeaderLimits::DEFAULT).unwrap_err();
     assert_eq!(error, HandshakeError::TooManyHeaders { max: 64 });
     assert_eq!(error.status(), 431);
 }
@@ -515,7 +515,7 @@ fn malformed_heads_are_400() {
         b"GET\r\n\r\n",
         b"\x00\x01\x02\r\n\r\n",
     ] {
-        let error = both_paths(bad, HeaderLimits::DEFAULT).unwrap_err();
+        let error = both_storages(bad, HeaderLimits::DEFAULT).unwrap_err();
         assert!(
             matches!(error, HandshakeError::MalformedHttp(_)),
             "{error:?}"
@@ -528,7 +528,7 @@ fn malformed_heads_are_400() {
 fn plain_post_with_body_and_keep_alive() {
     let mut parser = RequestParser::new();
     let input = b"POST /submit HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET /next HTTP/1.1\r\nHost: a\r\n\r\n";
-    both_paths(input, HeaderLimits::DEFAULT).unwrap();
+    both_storages(input, HeaderLimits::DEFAULT).unwrap();
     let mut head = parser.handle_input(input).unwrap().complete().unwrap();
     assert_eq!(head.method(), "POST");
     assert!(!head.is_websocket_upgrade());
@@ -950,7 +950,7 @@ fn borrowed_split(input: &[u8], ends: &[usize], limits: HeaderLimits) -> (Outcom
 }
 
 #[test]
-fn both_paths_agree_on_every_vector() {
+fn both_storages_agree_on_every_vector() {
     let small = HeaderLimits {
         max_header_bytes: 64,
         max_headers: 3,
@@ -1000,7 +1000,7 @@ fn both_paths_agree_on_every_vector() {
         (b"\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n", small),
     ];
     for (input, limits) in vectors {
-        let whole = both_paths(input, limits);
+        let whole = both_storages(input, limits);
         let every: Vec<usize> = (0..input.len()).collect();
         assert_eq!(borrowed_split(input, &every, limits).0, whole);
         assert_eq!(borrowed_split(input, &[], limits).0, whole);
@@ -1008,9 +1008,9 @@ fn both_paths_agree_on_every_vector() {
 }
 
 #[test]
-fn borrowed_path_caps_fields_at_the_slot_count() {
-    // With `max_headers` above `HeaderSlots::CAPACITY` the borrowed path refuses what
-    // does not fit its slots, as documented; up to the capacity both paths agree.
+fn borrowed_storage_caps_fields_at_the_slot_count() {
+    // With `max_headers` above `HeaderSlots::CAPACITY` the borrowed storage refuses what
+    // does not fit its slots, as documented; up to the capacity both storages agree.
     let limits = HeaderLimits {
         max_header_bytes: 1 << 20,
         max_headers: 200,
@@ -1021,17 +1021,17 @@ fn borrowed_path_caps_fields_at_the_slot_count() {
     }
     request.extend_from_slice(b"\r\n");
     assert!(matches!(
-        both_paths(&request, limits),
+        both_storages(&request, limits),
         Ok(Status::Complete(_))
     ));
     request.truncate(request.len() - 2);
     request.extend_from_slice(b"X-last: 1\r\n\r\n");
     assert!(matches!(
-        owned_path(&request, limits),
+        owned_storage(&request, limits),
         Ok(Status::Complete(_))
     ));
     assert_eq!(
-        borrowed_path(&request, limits),
+        borrowed_storage(&request, limits),
         Err(HandshakeError::TooManyHeaders { max: 64 })
     );
 }
@@ -1052,23 +1052,21 @@ fn parser_restarts_after_a_complete_head_or_a_shorter_buffer() {
         .complete()
         .unwrap();
     assert_eq!(head.path(), "/x");
-    // After a complete head the next buffer is a new request.
-    let mut slots = HeaderSlots::new();
-    let head = parser
-        .parse_borrowed(RFC_REQUEST, &mut slots)
-        .unwrap()
-        .complete()
-        .unwrap();
-    assert!(ServerHandshakeRef::new(head).is_ok());
-    // Switching entry points drops what the other one held.
-    assert_eq!(parser.handle_input(&RFC_REQUEST[..50]), Ok(Status::Partial));
-    let mut slots = HeaderSlots::new();
-    let head = parser
-        .parse_borrowed(RFC_REQUEST, &mut slots)
-        .unwrap()
-        .complete()
-        .unwrap();
-    assert_eq!(head.len(), RFC_REQUEST.len());
+    // After a complete head the next buffer is a new request; switching entry points
+    // drops what the other one held.
+    for held_by_the_owned_entry in [false, true] {
+        if held_by_the_owned_entry {
+            assert_eq!(parser.handle_input(&RFC_REQUEST[..50]), Ok(Status::Partial));
+        }
+        let mut slots = HeaderSlots::new();
+        let head = parser
+            .parse_borrowed(RFC_REQUEST, &mut slots)
+            .unwrap()
+            .complete()
+            .unwrap();
+        assert_eq!(head.len(), RFC_REQUEST.len());
+        assert!(ServerHandshakeRef::new(head).is_ok());
+    }
     let mut slots = HeaderSlots::new();
     assert_eq!(
         parser.parse_borrowed(&RFC_REQUEST[..50], &mut slots),
@@ -1084,7 +1082,7 @@ fn parser_restarts_after_a_complete_head_or_a_shorter_buffer() {
 
 proptest! {
     #[test]
-    fn borrowed_path_chunking_invariance(
+    fn borrowed_storage_chunking_invariance(
         input in request_strategy(),
         mut splits in proptest::collection::vec(0usize..700, 0..20),
     ) {
@@ -1092,7 +1090,7 @@ proptest! {
         splits.iter_mut().for_each(|s| *s = (*s).min(input.len()));
         splits.sort_unstable();
         splits.dedup();
-        let whole = both_paths(&input, limits);
+        let whole = both_storages(&input, limits);
         prop_assert_eq!(&borrowed_split(&input, &splits, limits).0, &whole);
         // Byte by byte: Partial until the head is complete, then the same result.
         let every: Vec<usize> = (0..input.len()).collect();
@@ -1101,9 +1099,9 @@ proptest! {
         if let Ok(Status::Complete(outcome)) = &whole {
             prop_assert_eq!(stopped_at, input.len() - outcome.leftover.len());
         }
-        // Every prefix, read at once by each path, gives the same outcome.
+        // Every prefix, read at once by each storage, gives the same outcome.
         for end in 0..input.len() {
-            prop_assert_eq!(borrowed_path(&input[..end], limits), owned_path(&input[..end], limits));
+            prop_assert_eq!(borrowed_storage(&input[..end], limits), owned_storage(&input[..end], limits));
         }
     }
 }
@@ -1121,7 +1119,7 @@ fn fuzz_seed_corpus_runs_through_both_storages() {
     for entry in std::fs::read_dir(dir).unwrap() {
         let data = std::fs::read(entry.unwrap().path()).unwrap();
         let input = data.get(1..).unwrap_or_default();
-        let whole = both_paths(input, limits);
+        let whole = both_storages(input, limits);
         let every: Vec<usize> = (1..input.len()).collect();
         assert_eq!(borrowed_split(input, &every, limits).0, whole);
         seeds += 1;
