@@ -162,6 +162,8 @@ mod sealed {
     /// the crate's two storages are the only ones.
     pub trait Storage: FieldList {
         fn method(&self) -> &str;
+        /// The method's bytes (no UTF-8 check).
+        fn method_bytes(&self) -> &[u8];
         fn path(&self) -> &str;
         /// The value of the field at `index`.
         fn value(&self, index: usize) -> Option<&[u8]>;
@@ -231,6 +233,9 @@ impl sealed::Storage for Owned {
     fn method(&self) -> &str {
         self.block.str(self.method)
     }
+    fn method_bytes(&self) -> &[u8] {
+        self.block.slice(self.method)
+    }
     fn path(&self) -> &str {
         self.block.str(self.target)
     }
@@ -279,6 +284,9 @@ impl FieldList for Borrowed<'_> {
 impl sealed::Storage for Borrowed<'_> {
     fn method(&self) -> &str {
         self.method
+    }
+    fn method_bytes(&self) -> &[u8] {
+        self.method.as_bytes()
     }
     fn path(&self) -> &str {
         self.path
@@ -623,6 +631,7 @@ impl HeadKind for RequestKind {
     type Parsed<'h> = RequestHeadRef<'h>;
     type Owned = RequestHead;
 
+    #[inline]
     fn parse<'h, 'b: 'h>(
         at: HeadAt<'b>,
         slots: &'h mut [Slot<'b>],

@@ -106,6 +106,7 @@ impl HeadScanner {
     /// `slots.len()` header fields are read (a lower `max_headers` wins). After
     /// `Complete` or an error the scanner starts afresh; an input shorter than the last
     /// one also starts afresh.
+    #[inline(always)]
     pub(super) fn advance<'h, 'b: 'h, K: HeadKind>(
         &mut self,
         input: &'b [u8],
@@ -129,6 +130,7 @@ impl HeadScanner {
 
     /// Nothing scanned yet: skip empty lines, then try the whole input in one httparse
     /// pass; anything but a complete head falls back to the scan.
+    #[inline]
     fn advance_first<'h, 'b: 'h, K: HeadKind>(
         &mut self,
         input: &'b [u8],

@@ -131,16 +131,17 @@ pub fn validate_request<S: HeadStorage>(head: &RequestHead<S>) -> Result<(), Han
     validate(head).map(|_| ())
 }
 
+#[inline]
 fn validate<S: HeadStorage>(head: &RequestHead<S>) -> Result<ValidatedFields, HandshakeError> {
     // https://www.rfc-editor.org/rfc/rfc6455#section-4.2.1
     // "1. An HTTP/1.1 or higher GET request, including a "Request-URI""
-    if head.method() != "GET" {
+    let storage = head.storage();
+    if storage.method_bytes() != b"GET" {
         return Err(HandshakeError::MethodNotGet);
     }
     if head.version() < HttpVersion::HTTP_1_1 {
         return Err(HandshakeError::HttpVersionTooOld);
     }
-    let storage = head.storage();
     let found = match indexed_fields(storage) {
         Some(fields) => FoundFields::walk(fields),
         None => FoundFields::walk(all_fields(storage)),
@@ -247,6 +248,7 @@ impl<'a> FoundFields<'a> {
         Ok(found)
     }
 
+    #[inline]
     fn check(self) -> Result<ValidatedFields, HandshakeError> {
         // https://www.rfc-editor.org/rfc/rfc6455#section-4.2.1
         // "2. A |Host| header field containing the server's authority."
