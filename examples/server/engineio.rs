@@ -207,7 +207,8 @@ impl EngineIo {
             let sid = inner.new_sid();
             match inner.server.handle_request(&info, now, || sid) {
                 Reply::Respond(response) => Answer::Now(response),
-                Reply::Wait { sid } => {
+                Reply::Wait => {
+                    let sid = info.query_param("sid").unwrap_or_default().to_string();
                     // Registered before `with` dispatches, so no response is missed.
                     let (tx, rx) = oneshot::channel();
                     inner.waiting_gets.insert(sid.clone(), tx);

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use socketwire::engineio::{
-    self, MessageData, ProtocolVersion as EioVersion, ServerEvent as EioEvent,
+    self, EngineIoVersion as EioVersion, MessageData, ServerEvent as EioEvent,
 };
 use socketwire::socketio::{
     Broadcast, DecoderConfig, EngineMessage, ProtocolVersion, RoomRegistry, ServerConfig,

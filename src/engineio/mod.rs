@@ -93,7 +93,7 @@
 //!
 //! // 2. A long-poll GET with nothing to send is parked.
 //! let q = "EIO=4&transport=polling&sid=sid1";
-//! assert_eq!(http(&mut server, Method::Get, q, b"", now), Reply::Wait { sid: "sid1".into() });
+//! assert_eq!(http(&mut server, Method::Get, q, b"", now), Reply::Wait);
 //! glue.drain(&mut server);
 //!
 //! // 3. A POST delivers a message; the echo completes the parked GET.
@@ -103,7 +103,7 @@
 //! assert_eq!(&glue.parked.remove("sid1").unwrap().body[..], b"4hello");
 //!
 //! // 4. Upgrade: the client opens a WebSocket with the sid and probes.
-//! assert!(matches!(http(&mut server, Method::Get, q, b"", now), Reply::Wait { .. }));
+//! assert!(matches!(http(&mut server, Method::Get, q, b"", now), Reply::Wait));
 //! server.handle_websocket_open("EIO=4&transport=websocket&sid=sid1", now, || unreachable!()).unwrap();
 //! server.handle_websocket_text("sid1", "2probe", now).unwrap();
 //! glue.drain(&mut server);
@@ -128,25 +128,24 @@ mod backoff;
 #[cfg(feature = "json")]
 mod client;
 mod error;
+mod http;
+mod message;
 mod open;
 mod packet;
 mod payload;
 mod server;
+mod session;
 mod webtransport;
 
 pub use backoff::Backoff;
 #[cfg(feature = "json")]
 pub use client::{ClientEvent, ClientSession, ClientTransmit, ClientTransport};
-pub use error::Error;
+pub use error::{ApiMisuse, Error};
+pub use http::{Method, Reply, RequestInfo, Response};
+pub use message::{CloseReason, MessageData};
 pub use open::OpenPacket;
-pub use packet::{MessageKind, Packet, PacketType, ProtocolVersion, utf16_len};
-pub use payload::{
-    JSONP_CONTENT_TYPE, PayloadDecoder, PayloadFormat, PayloadLimits, RECORD_SEPARATOR,
-    decode_jsonp_body, encode_jsonp_response, encode_payload, encode_payload_v3_binary,
-    encode_payload_v3_text, encode_payload_v4, write_json_string,
-};
-pub use server::{
-    CloseReason, MessageData, Method, Reply, RequestInfo, Response, Server, ServerConfig,
-    ServerEvent, WebSocketOutput,
-};
+pub use packet::{EngineIoVersion, MessageKind, Packet, PacketType, utf16_len};
+pub use payload::{Jsonp, PayloadDecoder, PayloadFormat, PayloadLimits, RECORD_SEPARATOR};
+pub use server::{Route, Server, ServerEvent};
+pub use session::{ServerConfig, ServerSession, SessionEvent, Transport, WebSocketOutput};
 pub use webtransport::{decode_webtransport_frame, encode_webtransport_frame};
