@@ -308,6 +308,10 @@ impl ClientSession {
     }
 
     fn handle_open_packet(&mut self, packet: Packet<'_>, now: Duration) {
+        if let Some(data) = MessageData::of_packet(&packet) {
+            self.events.push_back(ClientEvent::Message(data));
+            return;
+        }
         let (interval, timeout) = self.heartbeat();
         match packet {
             Packet::Ping(_) if self.version == EngineIoVersion::V4 => {
@@ -318,12 +322,6 @@ impl ClientSession {
                 self.liveness_deadline = None;
                 self.next_ping = Some(now.saturating_add(interval));
             }
-            Packet::Message(text) => self
-                .events
-                .push_back(ClientEvent::Message(MessageData::Text(String::from(text)))),
-            Packet::Binary(data) => self
-                .events
-                .push_back(ClientEvent::Message(MessageData::Binary(data))),
             Packet::Close => self.finish(CloseReason::TransportClose),
             // Wrong-direction heartbeats, noops and stray opens are ignored by the JS client.
             _ => {}

@@ -4,6 +4,8 @@ use alloc::string::String;
 
 use bytes::Bytes;
 
+use super::packet::Packet;
+
 /// Message data from the peer.
 ///
 /// ```
@@ -16,6 +18,17 @@ pub enum MessageData {
     Text(String),
     /// A binary message.
     Binary(Bytes),
+}
+
+impl MessageData {
+    /// The data of a `message` packet; `None` for every other packet type.
+    pub(crate) fn of_packet(packet: &Packet<'_>) -> Option<MessageData> {
+        match packet {
+            Packet::Message(text) => Some(MessageData::Text(String::from(*text))),
+            Packet::Binary(data) => Some(MessageData::Binary(data.clone())),
+            _ => None,
+        }
+    }
 }
 
 /// Why a session closed (the reference server's reason strings in the docs).

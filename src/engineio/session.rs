@@ -756,50 +756,47 @@ impl ServerSession {
 
     /// Handles one packet from the client on its active transport.
     fn handle_packet(&mut self, packet: Packet<'_>, now: Duration) {
+        if let Some(data) = MessageData::of_packet(&packet) {
+            self.events.push_back(SessionEvent::Message(data));
+            return;
+        }
+        // https://github.com/socketio/engine.io-protocol#heartbeat — in v4 the
+        // server pings and the client answers; v3 goes the other way
+        // (https://github.com/socketio/engine.io-protocol/tree/v3#timeouts).
+        // socket.ts closes on "invalid heartbeat direction".
+        let client_heartbeat = match self.version {
+            EngineIoVersion::V4 => PacketType::Pong,
+            EngineIoVersion::V3 => PacketType::Ping,
+        };
         match packet {
+            Packet::Ping(_) | Packet::Pong(_) if packet.packet_type() != client_heartbeat => {
+                self.terminate(
+                    CloseReason::TransportError("invalid heartbeat direction"),
+                    PacketType::Close,
+                );
+            }
             Packet::Ping(_) => {
-                if self.version == EngineIoVersion::V4 {
-                    // https://github.com/socketio/engine.io-protocol#heartbeat —
-                    // the server sends the pings; socket.ts closes on "invalid
-                    // heartbeat direction".
-                    self.terminate(
-                        CloseReason::TransportError("invalid heartbeat direction"),
-                        PacketType::Close,
-                    );
-                    return;
-                }
-                // https://github.com/socketio/engine.io-protocol/tree/v3#timeouts —
-                // the server answers each ping and expects the next within
+                // v3: the server answers each ping and expects the next within
                 // pingInterval + pingTimeout.
                 self.heartbeat_deadline = Some(v3_heartbeat_deadline(&self.config, now));
                 self.enqueue_reply(OwnedPacket::simple(PacketType::Pong));
             }
             Packet::Pong(_) => {
-                if self.version == EngineIoVersion::V3 {
-                    // EIOP3: pongs go server → client only.
-                    self.terminate(
-                        CloseReason::TransportError("invalid heartbeat direction"),
-                        PacketType::Close,
-                    );
-                    return;
-                }
                 if self.heartbeat_deadline.take().is_some() {
                     self.next_ping = Some(now.saturating_add(self.config.ping_interval));
                 }
             }
-            Packet::Message(text) => self
-                .events
-                .push_back(SessionEvent::Message(MessageData::Text(String::from(text)))),
-            Packet::Binary(data) => self
-                .events
-                .push_back(SessionEvent::Message(MessageData::Binary(data))),
             Packet::Close => {
                 // https://github.com/socketio/engine.io-protocol#closing — on
                 // polling the pending GET ends with a noop.
                 self.terminate(CloseReason::TransportClose, PacketType::Noop);
             }
             // The reference server ignores these from a client.
-            Packet::Open(_) | Packet::Upgrade | Packet::Noop => {}
+            Packet::Open(_)
+            | Packet::Upgrade
+            | Packet::Noop
+            | Packet::Message(_)
+            | Packet::Binary(_) => {}
         }
     }
 
