@@ -353,3 +353,22 @@ fn websocket_only_session() {
     assert!(session.is_closed());
     assert_eq!(session.poll_timeout(), None);
 }
+
+#[test]
+fn buffer_cap_and_the_close_packet() {
+    let config = ServerConfig {
+        max_buffered_packets: 2,
+        ..ServerConfig::default()
+    };
+    let mut session = polling_session(&config);
+    session.send_text("a").unwrap();
+    session.send_text("b").unwrap();
+    assert_eq!(session.send_text("c"), Err(ApiMisuse::BufferFull));
+    // A server close still appends its `close` packet: the cap plus one.
+    session.close(SEC);
+    assert_eq!(session.buffered_packets(), 3);
+    let Reply::Respond(last) = get(&mut session, SEC) else {
+        panic!()
+    };
+    assert_eq!(&last.body[..], b"4a\x1e4b\x1e1");
+}
