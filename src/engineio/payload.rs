@@ -538,7 +538,7 @@ pub(crate) fn write_json_string(text: &str, out: &mut BytesMut) {
 /// JSONP polling (query parameter `j`, for browsers without CORS): a text
 /// payload (v4 or v3 text) inside a JavaScript call, and form-encoded POSTs.
 ///
-/// https://github.com/socketio/engine.io-protocol/tree/v3#jsonp — response
+/// <https://github.com/socketio/engine.io-protocol/tree/v3#jsonp> — response
 /// `___eio[<j>]("<payload>");`, request body `d=<payload>`.
 ///
 /// ```
