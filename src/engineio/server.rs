@@ -535,7 +535,13 @@ impl Server {
             if deadline > now {
                 break;
             }
-            let _ = self.with_session(&sid, |session| session.handle_timeout(now));
+            if self
+                .with_session(&sid, |session| session.handle_timeout(now))
+                .is_err()
+            {
+                // Never left behind by `sync`; dropped rather than fired forever.
+                self.timers.remove(&(deadline, sid));
+            }
         }
     }
 

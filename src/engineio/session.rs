@@ -112,6 +112,7 @@ impl ServerConfig {
 /// assert_eq!(session.transport(), Transport::WebSocket);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Transport {
     /// HTTP long-polling.
     Polling,
