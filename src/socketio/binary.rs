@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use bytes::Bytes;
 
 use super::error::{ApiMisuse, Error};
-use super::packet::{DecoderConfig, Packet, PacketType, ProtocolVersion, write_header_bytes};
+use super::packet::{DecoderConfig, Packet, PacketType, SocketIoVersion, write_header_bytes};
 use super::value::{Value, write_args_with_placeholders};
 
 /// One decoded Engine.IO message payload, as the Socket.IO layer sends or
@@ -457,8 +457,8 @@ impl Reassembler {
         let mut data = Value::from_json_str(&pending.raw_data)?;
         data.resolve_placeholders(&pending.attachments, self.config.lenient_placeholder_num)?;
         let kind = match self.config.version {
-            ProtocolVersion::V5 => pending.kind.without_binary(),
-            ProtocolVersion::V4 => pending.kind,
+            SocketIoVersion::V5 => pending.kind.without_binary(),
+            SocketIoVersion::V4 => pending.kind,
         };
         Ok(BinaryPacket {
             kind,

@@ -13,7 +13,7 @@ use super::incoming::{
     AckTable, IncomingPacket, ack_args, incoming_binary, incoming_text, is_valid_namespace,
     split_event,
 };
-use super::packet::{DecoderConfig, PacketType, ProtocolVersion, RESERVED_EVENTS};
+use super::packet::{DecoderConfig, PacketType, RESERVED_EVENTS, SocketIoVersion};
 use super::server::{CloseReason, DisconnectReason};
 use super::value::Value;
 
@@ -179,7 +179,7 @@ impl ClientSession {
             messages: VecDeque::new(),
             transport_open: true,
         };
-        if session.version() == ProtocolVersion::V4 {
+        if session.version() == SocketIoVersion::V4 {
             session.namespaces.insert(
                 "/".into(),
                 ClientNamespace {
@@ -195,10 +195,10 @@ impl ClientSession {
     /// The protocol version.
     ///
     /// ```
-    /// use socketwire::socketio::{ClientConfig, ClientSession, ProtocolVersion};
-    /// assert_eq!(ClientSession::new(ClientConfig::default()).version(), ProtocolVersion::V5);
+    /// use socketwire::socketio::{ClientConfig, ClientSession, SocketIoVersion};
+    /// assert_eq!(ClientSession::new(ClientConfig::default()).version(), SocketIoVersion::V5);
     /// ```
-    pub fn version(&self) -> ProtocolVersion {
+    pub fn version(&self) -> SocketIoVersion {
         self.config.decoder.version
     }
 
@@ -219,8 +219,8 @@ impl ClientSession {
 
     fn connect_packet(&self, namespace: &str, auth: Option<&Value>) -> EncodedPacket {
         match self.version() {
-            ProtocolVersion::V5 => EncodedPacket::new(PacketType::Connect, namespace, None, auth),
-            ProtocolVersion::V4 => {
+            SocketIoVersion::V5 => EncodedPacket::new(PacketType::Connect, namespace, None, auth),
+            SocketIoVersion::V4 => {
                 // SIO v4: CONNECT carries no JSON; auth goes into the `?query`.
                 let mut with_query = String::from(namespace);
                 if let Some(Value::Object(pairs)) = auth {
@@ -429,7 +429,7 @@ impl ClientSession {
         self.transport_open = true;
         let mut packets = Vec::new();
         for (namespace, ns) in &self.namespaces {
-            if self.version() == ProtocolVersion::V4 && namespace == "/" {
+            if self.version() == SocketIoVersion::V4 && namespace == "/" {
                 // The v4 server connects `/` by itself.
                 continue;
             }
@@ -510,7 +510,7 @@ impl ClientSession {
     }
 
     fn dispatch(&mut self, packet: IncomingPacket) -> Result<(), Error> {
-        let v4 = self.version() == ProtocolVersion::V4;
+        let v4 = self.version() == SocketIoVersion::V4;
         let namespace = packet.namespace;
         let Some(ns) = self.namespaces.get_mut(&namespace) else {
             // Packets for namespaces this client does not use are ignored, as

@@ -16,7 +16,7 @@
 //!
 //! | layer | types |
 //! |---|---|
-//! | packet codec | [`Packet`] (zero-copy header + raw JSON), [`PacketType`], [`DecoderConfig`], [`ProtocolVersion`] |
+//! | packet codec | [`Packet`] (zero-copy header + raw JSON), [`PacketType`], [`DecoderConfig`], [`SocketIoVersion`] |
 //! | data model | [`Value`] (JSON + [`Value::Bytes`]), typed access through serde |
 //! | attachments | [`EncodedPacket`] (placeholders out), [`Reassembler`] (placeholders in), [`BinaryPacket`] |
 //! | sessions | [`ServerSession`] / [`ServerEvent`], [`ClientSession`] / [`ClientEvent`] |
@@ -124,7 +124,7 @@
 //!                     }
 //!                     _ => Ok(()),
 //!                 },
-//!                 ServerEvent::Disconnect { namespace, .. } => {
+//!                 ServerEvent::Disconnected { namespace, .. } => {
 //!                     self.rooms.remove_socket(&namespace, &conn);
 //!                     Ok(())
 //!                 }
@@ -195,7 +195,7 @@ mod value;
 pub use binary::{BinaryPacket, EncodedPacket, EngineMessage, Reassembled, Reassembler, to_value};
 pub use client::{ClientConfig, ClientEvent, ClientSession};
 pub use error::{ApiMisuse, Error, InvalidPayload};
-pub use packet::{DecoderConfig, MAX_ACK_ID, Packet, PacketType, ProtocolVersion, RESERVED_EVENTS};
+pub use packet::{DecoderConfig, MAX_ACK_ID, Packet, PacketType, RESERVED_EVENTS, SocketIoVersion};
 pub use rooms::{Broadcast, BroadcastPacket, RoomRegistry};
 pub use server::{CloseReason, DisconnectReason, ServerConfig, ServerEvent, ServerSession};
 pub use value::Value;

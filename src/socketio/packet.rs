@@ -19,11 +19,11 @@ use super::error::{Error, InvalidPayload};
 /// The Socket.IO protocol revision.
 ///
 /// ```
-/// use socketwire::socketio::ProtocolVersion;
-/// assert_eq!(ProtocolVersion::default(), ProtocolVersion::V5);
+/// use socketwire::socketio::SocketIoVersion;
+/// assert_eq!(SocketIoVersion::default(), SocketIoVersion::V5);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ProtocolVersion {
+pub enum SocketIoVersion {
     /// Socket.IO protocol 4 (socket.io 1.x/2.x, over Engine.IO v3).
     V4,
     /// Socket.IO protocol 5 (socket.io 3.x/4.x, over Engine.IO v4).
@@ -124,14 +124,14 @@ impl PacketType {
 /// [`DecoderConfig::js_compatible`] turns them all on.
 ///
 /// ```
-/// use socketwire::socketio::{DecoderConfig, ProtocolVersion};
-/// let config = DecoderConfig { version: ProtocolVersion::V4, max_attachments: 32, ..Default::default() };
+/// use socketwire::socketio::{DecoderConfig, SocketIoVersion};
+/// let config = DecoderConfig { version: SocketIoVersion::V4, max_attachments: 32, ..Default::default() };
 /// assert!(!config.lenient_missing_data);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecoderConfig {
     /// Protocol revision (payload rules differ, §2.3).
-    pub version: ProtocolVersion,
+    pub version: SocketIoVersion,
     /// Largest attachment count accepted in a binary header (JS default 10,
     /// CVE-2026-33151).
     pub max_attachments: usize,
@@ -152,7 +152,7 @@ pub struct DecoderConfig {
 impl Default for DecoderConfig {
     fn default() -> Self {
         DecoderConfig {
-            version: ProtocolVersion::V5,
+            version: SocketIoVersion::V5,
             max_attachments: 10,
             max_attachment_bytes: 16 * 1024 * 1024,
             lenient_missing_data: false,
@@ -187,10 +187,10 @@ impl DecoderConfig {
     /// Strict defaults for `version`.
     ///
     /// ```
-    /// use socketwire::socketio::{DecoderConfig, ProtocolVersion};
-    /// assert_eq!(DecoderConfig::for_version(ProtocolVersion::V4).version, ProtocolVersion::V4);
+    /// use socketwire::socketio::{DecoderConfig, SocketIoVersion};
+    /// assert_eq!(DecoderConfig::for_version(SocketIoVersion::V4).version, SocketIoVersion::V4);
     /// ```
-    pub fn for_version(version: ProtocolVersion) -> Self {
+    pub fn for_version(version: SocketIoVersion) -> Self {
         DecoderConfig {
             version,
             ..DecoderConfig::default()
@@ -376,10 +376,10 @@ impl<'a> Packet<'a> {
     /// (JS `isPayloadValid`), without allocating for well-formed input.
     ///
     /// ```
-    /// use socketwire::socketio::{DecoderConfig, Packet, ProtocolVersion};
+    /// use socketwire::socketio::{DecoderConfig, Packet, SocketIoVersion};
     /// let header = Packet::decode_header("0[]", &DecoderConfig::default()).unwrap();
     /// assert!(header.validate_data(&DecoderConfig::default()).is_err());
-    /// assert!(header.validate_data(&DecoderConfig::for_version(ProtocolVersion::V4)).is_ok());
+    /// assert!(header.validate_data(&DecoderConfig::for_version(SocketIoVersion::V4)).is_ok());
     /// ```
     pub fn validate_data(&self, config: &DecoderConfig) -> Result<(), Error> {
         let Some(data) = self.precheck_data(config)? else {
@@ -436,7 +436,7 @@ impl<'a> Packet<'a> {
 
     /// socket.io-parser `isPayloadValid`, per type and version.
     fn check_shape(&self, shape: JsonShape, config: &DecoderConfig) -> Result<(), Error> {
-        let v5 = config.version == ProtocolVersion::V5;
+        let v5 = config.version == SocketIoVersion::V5;
         let reason = match self.kind {
             PacketType::Connect => match shape {
                 JsonShape::Object => None,

@@ -105,7 +105,7 @@ impl<S> Default for NamespaceRooms<S> {
 /// socket (its sid, or any key the caller uses to reach its session).
 ///
 /// Add a socket when its namespace CONNECT is accepted, remove it on
-/// [`ServerEvent::Disconnect`](super::ServerEvent::Disconnect) (that leaves
+/// [`ServerEvent::Disconnected`](super::ServerEvent::Disconnected) (that leaves
 /// all its rooms). A broadcast yields the recipients and one
 /// [`EncodedPacket`] shared by all of them.
 ///

@@ -12,7 +12,7 @@ use super::error::{ApiMisuse, Error};
 use super::incoming::{
     AckTable, IncomingPacket, ack_args, incoming_binary, incoming_text, split_event,
 };
-use super::packet::{DecoderConfig, PacketType, ProtocolVersion, RESERVED_EVENTS};
+use super::packet::{DecoderConfig, PacketType, RESERVED_EVENTS, SocketIoVersion};
 use super::value::Value;
 
 /// Settings of a [`ServerSession`].
@@ -129,7 +129,7 @@ pub enum ServerEvent {
         id: u64,
     },
     /// A connected namespace socket is gone (leave its rooms).
-    Disconnect {
+    Disconnected {
         /// The namespace.
         namespace: String,
         /// Why.
@@ -151,7 +151,7 @@ enum NamespaceState {
 /// * **Input**: [`handle_message`](Self::handle_message) (or `handle_text` /
 ///   `handle_binary`) for each decoded Engine.IO message,
 ///   [`handle_timeout`](Self::handle_timeout) when [`poll_timeout`](Self::poll_timeout)
-///   expires, [`handle_transport_close`](Self::handle_transport_close) when the
+///   expires, [`handle_transport_closed`](Self::handle_transport_closed) when the
 ///   Engine.IO session ends.
 /// * **Output**: [`poll_event`](Self::poll_event) until `None`, then
 ///   [`poll_message`](Self::poll_message) until `None` (send each on the
@@ -197,8 +197,8 @@ impl ServerSession {
     ///
     /// ```
     /// use core::time::Duration;
-    /// use socketwire::socketio::{DecoderConfig, ProtocolVersion, ServerConfig, ServerEvent, ServerSession};
-    /// let config = ServerConfig { decoder: DecoderConfig::for_version(ProtocolVersion::V4), ..Default::default() };
+    /// use socketwire::socketio::{DecoderConfig, SocketIoVersion, ServerConfig, ServerEvent, ServerSession};
+    /// let config = ServerConfig { decoder: DecoderConfig::for_version(SocketIoVersion::V4), ..Default::default() };
     /// let mut s = ServerSession::new(config, Duration::ZERO);
     /// assert!(matches!(s.poll_event(), Some(ServerEvent::Connect { namespace, .. }) if namespace == "/"));
     /// ```
@@ -213,7 +213,7 @@ impl ServerSession {
             messages: VecDeque::new(),
             closed: false,
         };
-        if session.version() == ProtocolVersion::V4 {
+        if session.version() == SocketIoVersion::V4 {
             // SIO v4: "the server connects the client to `/` implicitly".
             session
                 .namespaces
@@ -230,22 +230,22 @@ impl ServerSession {
     ///
     /// ```
     /// use core::time::Duration;
-    /// use socketwire::socketio::{ProtocolVersion, ServerConfig, ServerSession};
+    /// use socketwire::socketio::{SocketIoVersion, ServerConfig, ServerSession};
     /// let s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
-    /// assert_eq!(s.version(), ProtocolVersion::V5);
+    /// assert_eq!(s.version(), SocketIoVersion::V5);
     /// ```
-    pub fn version(&self) -> ProtocolVersion {
+    pub fn version(&self) -> SocketIoVersion {
         self.config.decoder.version
     }
 
     /// `true` once the session has closed (after [`ServerEvent::Close`] or
-    /// [`handle_transport_close`](Self::handle_transport_close)).
+    /// [`handle_transport_closed`](Self::handle_transport_closed)).
     ///
     /// ```
     /// use core::time::Duration;
     /// use socketwire::socketio::{ServerConfig, ServerSession};
     /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
-    /// s.handle_transport_close();
+    /// s.handle_transport_closed();
     /// assert!(s.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
@@ -348,7 +348,7 @@ impl ServerSession {
     }
 
     fn dispatch(&mut self, packet: IncomingPacket) -> Result<(), Error> {
-        let v4 = self.version() == ProtocolVersion::V4;
+        let v4 = self.version() == SocketIoVersion::V4;
         match packet.kind {
             PacketType::Connect => {
                 let (namespace, auth) = if v4 {
@@ -379,7 +379,7 @@ impl ServerSession {
                 match kind {
                     PacketType::Disconnect => {
                         self.remove_namespace(&packet.namespace);
-                        self.events.push_back(ServerEvent::Disconnect {
+                        self.events.push_back(ServerEvent::Disconnected {
                             namespace: packet.namespace,
                             reason: DisconnectReason::ClientDisconnect,
                         });
@@ -437,7 +437,7 @@ impl ServerSession {
                 });
             }
             if matches!(state, NamespaceState::Connected) {
-                self.events.push_back(ServerEvent::Disconnect {
+                self.events.push_back(ServerEvent::Disconnected {
                     namespace,
                     reason: reason.clone(),
                 });
@@ -459,7 +459,7 @@ impl ServerSession {
     }
 
     /// The Engine.IO transport closed: every connected namespace gets a
-    /// [`ServerEvent::Disconnect`] with [`DisconnectReason::TransportClose`].
+    /// [`ServerEvent::Disconnected`] with [`DisconnectReason::TransportClose`].
     ///
     /// ```
     /// use core::time::Duration;
@@ -468,10 +468,10 @@ impl ServerSession {
     /// s.handle_text("0").unwrap();
     /// let _ = s.poll_event();
     /// s.accept("/", "a").unwrap();
-    /// s.handle_transport_close();
-    /// assert!(matches!(s.poll_event(), Some(ServerEvent::Disconnect { .. })));
+    /// s.handle_transport_closed();
+    /// assert!(matches!(s.poll_event(), Some(ServerEvent::Disconnected { .. })));
     /// ```
-    pub fn handle_transport_close(&mut self) {
+    pub fn handle_transport_closed(&mut self) {
         if !self.closed {
             self.close_namespaces(DisconnectReason::TransportClose);
         }
@@ -571,11 +571,11 @@ impl ServerSession {
         self.take_pending(namespace)?;
         self.connect_deadline = None;
         let packet = match self.version() {
-            ProtocolVersion::V5 => {
+            SocketIoVersion::V5 => {
                 let data = Value::Object(alloc::vec![("sid".into(), sid.into())]);
                 EncodedPacket::new(PacketType::Connect, namespace, None, Some(&data))
             }
-            ProtocolVersion::V4 => EncodedPacket::new(PacketType::Connect, namespace, None, None),
+            SocketIoVersion::V4 => EncodedPacket::new(PacketType::Connect, namespace, None, None),
         };
         self.queue(&packet);
         Ok(())
@@ -601,14 +601,14 @@ impl ServerSession {
         self.take_pending(namespace)?;
         self.namespaces.remove(namespace);
         let payload = match self.version() {
-            ProtocolVersion::V5 => {
+            SocketIoVersion::V5 => {
                 let mut pairs = alloc::vec![("message".into(), Value::from(message))];
                 if let Some(data) = data {
                     pairs.push(("data".into(), data));
                 }
                 Value::Object(pairs)
             }
-            ProtocolVersion::V4 => data.unwrap_or_else(|| message.into()),
+            SocketIoVersion::V4 => data.unwrap_or_else(|| message.into()),
         };
         let packet = EncodedPacket::new(PacketType::ConnectError, namespace, None, Some(&payload));
         self.queue(&packet);
@@ -732,7 +732,7 @@ impl ServerSession {
     }
 
     /// Disconnects the client from `namespace` (sends DISCONNECT). No
-    /// [`ServerEvent::Disconnect`] follows: the caller initiated it.
+    /// [`ServerEvent::Disconnected`] follows: the caller initiated it.
     ///
     /// ```
     /// use core::time::Duration;
