@@ -364,6 +364,80 @@ fn client_server_disconnect_and_ack() {
 }
 
 #[test]
+fn client_acks_awaited_on_a_namespace_that_goes_away_time_out() {
+    // As on the server: no ACK can arrive once the namespace is gone, so the
+    // wait ends with `AckTimeout` before `Disconnected`.
+    let mut c = client();
+    c.connect("/", None).unwrap();
+    c.connect("/admin", None).unwrap();
+    c.handle_text(r#"0{"sid":"a"}"#).unwrap();
+    c.handle_text(r#"0/admin,{"sid":"b"}"#).unwrap();
+    while c.poll_event().is_some() {}
+    let by_server = c.emit_with_ack("/", "q", vec![], Duration::ZERO).unwrap();
+    let by_us = c
+        .emit_with_ack("/admin", "q", vec![], Duration::ZERO)
+        .unwrap();
+    c.handle_text("1").unwrap();
+    assert_eq!(
+        std::iter::from_fn(|| c.poll_event()).collect::<Vec<_>>(),
+        [
+            ClientEvent::AckTimeout {
+                namespace: "/".into(),
+                id: by_server
+            },
+            ClientEvent::Disconnected {
+                namespace: "/".into(),
+                reason: DisconnectReason::ServerDisconnect
+            },
+        ]
+    );
+    c.disconnect("/admin").unwrap();
+    assert_eq!(
+        c.poll_event(),
+        Some(ClientEvent::AckTimeout {
+            namespace: "/admin".into(),
+            id: by_us
+        })
+    );
+    assert_eq!(c.poll_timeout(), None);
+}
+
+#[test]
+fn deadlines_saturate_near_duration_max() {
+    let late = Duration::MAX - SEC;
+
+    let mut s = ServerSession::new(ServerConfig::default(), late);
+    assert_eq!(s.poll_timeout(), Some(Duration::MAX));
+    s.handle_text("0").unwrap();
+    accept_all(&mut s);
+    let id = s.emit_with_ack("/", "q", vec![], late).unwrap();
+    assert_eq!(s.poll_timeout(), Some(Duration::MAX));
+    s.handle_timeout(late);
+    assert_eq!(s.poll_event(), None);
+    s.handle_timeout(Duration::MAX);
+    assert_eq!(
+        s.poll_event(),
+        Some(ServerEvent::AckTimeout {
+            namespace: "/".into(),
+            id
+        })
+    );
+
+    let mut c = client();
+    c.connect("/", None).unwrap();
+    let id = c.emit_with_ack("/", "q", vec![], Duration::MAX).unwrap();
+    assert_eq!(c.poll_timeout(), Some(Duration::MAX));
+    c.handle_timeout(Duration::MAX);
+    assert_eq!(
+        c.poll_event(),
+        Some(ClientEvent::AckTimeout {
+            namespace: "/".into(),
+            id
+        })
+    );
+}
+
+#[test]
 fn v4_client_implicit_root_and_query_auth() {
     let config = ClientConfig {
         decoder: DecoderConfig::for_version(SocketIoVersion::V4),

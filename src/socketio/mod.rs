@@ -186,16 +186,18 @@
 mod binary;
 mod client;
 mod error;
-mod incoming;
 mod packet;
+mod reason;
 mod rooms;
 mod server;
+mod session;
 mod value;
 
 pub use binary::{BinaryPacket, EncodedPacket, EngineMessage, Reassembled, Reassembler, to_value};
 pub use client::{ClientConfig, ClientEvent, ClientSession};
 pub use error::{ApiMisuse, Error, InvalidPayload};
 pub use packet::{DecoderConfig, MAX_ACK_ID, Packet, PacketType, RESERVED_EVENTS, SocketIoVersion};
+pub use reason::{CloseReason, DisconnectReason};
 pub use rooms::{Broadcast, BroadcastPacket, RoomRegistry};
-pub use server::{CloseReason, DisconnectReason, ServerConfig, ServerEvent, ServerSession};
+pub use server::{ServerConfig, ServerEvent, ServerSession};
 pub use value::Value;
