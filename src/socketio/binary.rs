@@ -72,6 +72,7 @@ impl EncodedPacket {
     /// use socketwire::socketio::EncodedPacket;
     /// assert_eq!(EncodedPacket::event("/", "foo", &[], None).text(), r#"2["foo"]"#);
     /// ```
+    #[must_use = "queue the encoded packet on a session"]
     pub fn event(namespace: &str, name: &str, args: &[Value], id: Option<u64>) -> EncodedPacket {
         let binary = args.iter().any(Value::contains_bytes);
         let kind = if binary {
@@ -94,6 +95,7 @@ impl EncodedPacket {
     /// let p = EncodedPacket::ack("/", 7, &args);
     /// assert_eq!(p.text(), r#"62-7[{"_placeholder":true,"num":0},{"a":{"_placeholder":true,"num":1}}]"#);
     /// ```
+    #[must_use = "queue the encoded packet on a session"]
     pub fn ack(namespace: &str, id: u64, args: &[Value]) -> EncodedPacket {
         let binary = args.iter().any(Value::contains_bytes);
         let kind = if binary {
@@ -117,6 +119,7 @@ impl EncodedPacket {
     /// let p = EncodedPacket::new(PacketType::Connect, "/admin", None, Some(&data));
     /// assert_eq!(p.text(), r#"0/admin,{"sid":"oSO0OpakMV_3jnilAAAA"}"#);
     /// ```
+    #[must_use = "queue the encoded packet on a session"]
     pub fn new(
         kind: PacketType,
         namespace: &str,
@@ -360,7 +363,10 @@ impl Reassembler {
     /// ```
     pub fn handle_text<'a>(&mut self, text: &'a str) -> Result<Reassembled<'a>, Error> {
         if self.pending.take().is_some() {
-            // socket.io-parser: "got plaintext data when reconstructing a packet".
+            // https://github.com/socketio/socket.io-protocol#5---binary_event
+            // The attachments follow their header, one binary message each, before
+            // any other packet; socket.io-parser: "got plaintext data when
+            // reconstructing a packet".
             return Err(Error::PlaintextWhileReconstructing);
         }
         let packet = Packet::decode(text, &self.config)?;
@@ -432,7 +438,9 @@ impl Reassembler {
     /// ```
     pub fn handle_binary(&mut self, data: Bytes) -> Result<Option<BinaryPacket>, Error> {
         let Some(pending) = self.pending.as_mut() else {
-            // socket.io-parser: "got binary data when not reconstructing a packet".
+            // https://github.com/socketio/socket.io-protocol#5---binary_event
+            // A binary message is an attachment of the header before it; socket.io-parser:
+            // "got binary data when not reconstructing a packet".
             return Err(Error::BinaryWhileNotReconstructing);
         };
         let total = pending.total_bytes.saturating_add(data.len());

@@ -481,6 +481,7 @@ impl ClientSession {
     /// use socketwire::socketio::{ClientConfig, ClientSession};
     /// assert_eq!(ClientSession::new(ClientConfig::default()).poll_timeout(), None);
     /// ```
+    #[must_use = "arm a timer for this deadline"]
     pub fn poll_timeout(&self) -> Option<Duration> {
         self.core.next_ack_deadline()
     }
@@ -504,6 +505,7 @@ impl ClientSession {
     /// use socketwire::socketio::{ClientConfig, ClientSession};
     /// assert_eq!(ClientSession::new(ClientConfig::default()).poll_event(), None);
     /// ```
+    #[must_use = "a polled event is taken off the queue"]
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
         self.core.poll_event()
     }
@@ -514,6 +516,7 @@ impl ClientSession {
     /// use socketwire::socketio::{ClientConfig, ClientSession};
     /// assert_eq!(ClientSession::new(ClientConfig::default()).poll_message(), None);
     /// ```
+    #[must_use = "a polled message is taken off the queue: send it"]
     pub fn poll_message(&mut self) -> Option<EngineMessage> {
         self.core.poll_message()
     }
@@ -544,7 +547,9 @@ impl Dispatch for ClientSession {
             PacketType::Connect if ns.state == ClientState::Connecting => {
                 let sid = match packet.data.as_ref().and_then(|d| d.get("sid")) {
                     Some(Value::String(sid)) => Some(sid.clone()),
-                    // socket.io-client: a v5 CONNECT reply without `sid` means a
+                    // https://github.com/socketio/socket.io-protocol#connection-to-a-namespace
+                    // The v5 server answers CONNECT with `{"sid":…}`; socket.io-client:
+                    // a v5 CONNECT reply without `sid` means a
                     // v2.x server answered.
                     _ if !v4 => return session::fail(self, Error::MissingSid),
                     _ => None,

@@ -19,9 +19,20 @@
 //! | packet codec | [`Packet`] (zero-copy header + raw JSON), [`PacketType`], [`DecoderConfig`], [`SocketIoVersion`] |
 //! | data model | [`Value`] (JSON + [`Value::Bytes`]), typed access through serde |
 //! | attachments | [`EncodedPacket`] (placeholders out), [`Reassembler`] (placeholders in), [`BinaryPacket`] |
-//! | sessions | [`ServerSession`] / [`ServerEvent`], [`ClientSession`] / [`ClientEvent`] |
+//! | sessions | [`ServerSession`] / [`ServerEvent`], [`ClientSession`] / [`ClientEvent`], why they end: [`DisconnectReason`], [`CloseReason`] |
 //! | rooms | [`RoomRegistry`], [`Broadcast`], [`BroadcastPacket`] |
 //! | errors | [`Error`] (peer, with [`Error::js_message`]), [`ApiMisuse`] (caller) |
+//!
+//! The two sessions share one core: the same input path
+//! (`handle_message` / `handle_text` / `handle_binary`, attachments reassembled
+//! on the way), the same outbound queue (`poll_message`), the same ack ids
+//! and deadlines (`emit_with_ack`, `AckTimeout`) and the same end on a peer
+//! error (`Close(CloseReason::ProtocolError)`); each adds only its own
+//! namespace rules. The names match too: `handle_transport_closed`,
+//! `Disconnected`; [`SocketIoVersion`] is named so that it reads apart from
+//! the Engine.IO version when both are imported. The rules are
+//! those of the [Socket.IO protocol](https://github.com/socketio/socket.io-protocol);
+//! the code links the section beside each rule it enforces.
 //!
 //! ## Decoding: strict by default
 //!

@@ -18,13 +18,16 @@ use serde::de::{
 
 use super::error::{Error, InvalidPayload};
 
-/// The Socket.IO protocol revision.
+/// The Socket.IO protocol revision (named apart from
+/// `engineio::EngineIoVersion`: Socket.IO v4 runs over Engine.IO v3, v5 over
+/// Engine.IO v4). Non-exhaustive: a later revision may be added.
 ///
 /// ```
 /// use socketwire::socketio::SocketIoVersion;
 /// assert_eq!(SocketIoVersion::default(), SocketIoVersion::V5);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum SocketIoVersion {
     /// Socket.IO protocol 4 (socket.io 1.x/2.x, over Engine.IO v3).
     V4,
@@ -201,6 +204,16 @@ impl DecoderConfig {
 }
 
 /// Largest ack id: JS numbers are exact up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`).
+/// The decoder refuses a larger id; the sessions allocate ids below it.
+///
+/// ```
+/// use socketwire::socketio::{DecoderConfig, Error, MAX_ACK_ID, Packet};
+/// let config = DecoderConfig::default();
+/// let ok = format!("3{MAX_ACK_ID}[]");
+/// assert_eq!(Packet::decode(&ok, &config).unwrap().id, Some(MAX_ACK_ID));
+/// let too_big = format!("3{}[]", MAX_ACK_ID + 1);
+/// assert_eq!(Packet::decode(&too_big, &config), Err(Error::InvalidAckId));
+/// ```
 pub const MAX_ACK_ID: u64 = (1 << 53) - 1;
 
 /// One decoded Socket.IO string packet, borrowing from the input.
@@ -281,14 +294,16 @@ impl<'a> Packet<'a> {
     pub fn decode_header(text: &'a str, config: &DecoderConfig) -> Result<Packet<'a>, Error> {
         let bytes = text.as_bytes();
         let first = *bytes.first().ok_or(Error::UnknownPacketType(None))?;
-        // socket.io-parser decodeString: "unknown packet type" for anything but 0–6.
+        // https://github.com/socketio/socket.io-protocol#packet-types
+        // Seven types, 0 to 6; socket.io-parser decodeString: "unknown packet type" otherwise.
         let kind = PacketType::from_digit(first).ok_or(Error::UnknownPacketType(Some(first)))?;
         let mut i = 1;
 
         let mut attachments: usize = 0;
         if kind.is_binary() {
-            // §2.3 step 2: "<count>-" is required; count > maxAttachments is refused
-            // before anything is allocated for it.
+            // https://github.com/socketio/socket.io-protocol#packet-encoding
+            // A binary packet starts with "<# of binary attachments>-"; a count above
+            // maxAttachments is refused before anything is allocated for it.
             let start = i;
             while let Some(&b) = bytes.get(i) {
                 if !b.is_ascii_digit() {
@@ -317,7 +332,8 @@ impl<'a> Packet<'a> {
             i += 1;
         }
 
-        // socket.io-protocol v5 "Format": `<packet type>[<# of binary attachments>-]
+        // https://github.com/socketio/socket.io-protocol#packet-encoding
+        // "Format": `<packet type>[<# of binary attachments>-]
         // [<namespace>,][<acknowledgment id>][JSON-stringified payload without binary]`;
         // the namespace runs to the first `,` or, without one, to the end (§2.3 step 3).
         let mut namespace = "/";
@@ -335,8 +351,9 @@ impl<'a> Packet<'a> {
             }
         }
 
-        // §2.3 step 4: the ack id is the digit run after the namespace; bounded
-        // here to JS's exact integers (Q5) before it is used.
+        // https://github.com/socketio/socket.io-protocol#acknowledgement
+        // The ack id is the digit run after the namespace; bounded here to JS's
+        // exact integers (Q5) before it is used.
         let mut id = None;
         if bytes.get(i).is_some_and(u8::is_ascii_digit) {
             let mut value: u64 = 0;
@@ -604,6 +621,13 @@ pub(crate) fn write_header_bytes(
 }
 
 /// Event names the v5 server refuses (socket.io-parser `RESERVED_EVENTS`).
+///
+/// ```
+/// use socketwire::socketio::{DecoderConfig, Error, InvalidPayload, Packet, RESERVED_EVENTS};
+/// assert!(RESERVED_EVENTS.contains(&"disconnect"));
+/// let e = Packet::decode(r#"2["disconnect"]"#, &DecoderConfig::default()).unwrap_err();
+/// assert_eq!(e, Error::InvalidPayload(InvalidPayload::ReservedEventName));
+/// ```
 pub const RESERVED_EVENTS: [&str; 6] = [
     "connect",
     "connect_error",

@@ -325,6 +325,7 @@ impl ServerSession {
     /// let s = ServerSession::new(ServerConfig::default(), Duration::from_secs(1));
     /// assert_eq!(s.poll_timeout(), Some(Duration::from_secs(46)));
     /// ```
+    #[must_use = "arm a timer for this deadline"]
     pub fn poll_timeout(&self) -> Option<Duration> {
         if self.closed {
             return None;
@@ -351,7 +352,9 @@ impl ServerSession {
         }
         self.core.expire_acks(now);
         if self.connect_deadline.is_some_and(|d| d <= now) {
-            // socket.io client.ts: no CONNECT within `connectTimeout` closes.
+            // https://github.com/socketio/socket.io-protocol#connection-to-a-namespace
+            // The client must CONNECT; socket.io `client.ts`: no namespace
+            // connected within `connectTimeout` closes the connection.
             self.close_namespaces(DisconnectReason::ConnectionClosed);
             self.core
                 .report(ServerEvent::Close(CloseReason::ConnectTimeout));
@@ -366,6 +369,7 @@ impl ServerSession {
     /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
     /// assert_eq!(s.poll_event(), None);
     /// ```
+    #[must_use = "a polled event is taken off the queue"]
     pub fn poll_event(&mut self) -> Option<ServerEvent> {
         self.core.poll_event()
     }
@@ -378,6 +382,7 @@ impl ServerSession {
     /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
     /// assert_eq!(s.poll_message(), None);
     /// ```
+    #[must_use = "a polled message is taken off the queue: send it"]
     pub fn poll_message(&mut self) -> Option<EngineMessage> {
         self.core.poll_message()
     }
@@ -603,7 +608,9 @@ impl Dispatch for ServerSession {
                         // A 2.x client may repeat the implicit root CONNECT.
                         return Ok(());
                     }
-                    // socket.io client.ts: CONNECT for a joined namespace closes.
+                    // https://github.com/socketio/socket.io-protocol#connection-to-a-namespace
+                    // One CONNECT per namespace; socket.io `client.ts`: a CONNECT for
+                    // a joined namespace closes the connection.
                     return session::fail(self, Error::AlreadyConnected);
                 }
                 self.namespaces
@@ -612,7 +619,9 @@ impl Dispatch for ServerSession {
                 Ok(())
             }
             kind => {
-                // socket.io client.ts `ondecoded`: a packet for a namespace with no
+                // https://github.com/socketio/socket.io-protocol#connection-to-a-namespace
+                // Packets flow on a namespace once it is connected; socket.io
+                // `client.ts` `ondecoded`: a packet for a namespace with no
                 // socket closes the whole connection.
                 if !self.is_connected(&packet.namespace) {
                     return session::fail(self, Error::NamespaceNotConnected);
