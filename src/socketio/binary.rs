@@ -74,13 +74,7 @@ impl EncodedPacket {
     /// ```
     #[must_use = "queue the encoded packet on a session"]
     pub fn event(namespace: &str, name: &str, args: &[Value], id: Option<u64>) -> EncodedPacket {
-        let binary = args.iter().any(Value::contains_bytes);
-        let kind = if binary {
-            PacketType::BinaryEvent
-        } else {
-            PacketType::Event
-        };
-        EncodedPacket::build(kind, namespace, id, |out, att| {
+        EncodedPacket::build(PacketType::BinaryEvent, namespace, id, |out, att| {
             write_args_with_placeholders(out, Some(name), args, att);
         })
     }
@@ -97,13 +91,7 @@ impl EncodedPacket {
     /// ```
     #[must_use = "queue the encoded packet on a session"]
     pub fn ack(namespace: &str, id: u64, args: &[Value]) -> EncodedPacket {
-        let binary = args.iter().any(Value::contains_bytes);
-        let kind = if binary {
-            PacketType::BinaryAck
-        } else {
-            PacketType::Ack
-        };
-        EncodedPacket::build(kind, namespace, Some(id), |out, att| {
+        EncodedPacket::build(PacketType::BinaryAck, namespace, Some(id), |out, att| {
             write_args_with_placeholders(out, None, args, att);
         })
     }
@@ -126,10 +114,9 @@ impl EncodedPacket {
         id: Option<u64>,
         data: Option<&Value>,
     ) -> EncodedPacket {
-        let binary = data.is_some_and(Value::contains_bytes);
         let kind = match kind {
-            PacketType::Event if binary => PacketType::BinaryEvent,
-            PacketType::Ack if binary => PacketType::BinaryAck,
+            PacketType::Event => PacketType::BinaryEvent,
+            PacketType::Ack => PacketType::BinaryAck,
             other => other,
         };
         let attachments_allowed = kind.is_binary();
@@ -140,6 +127,8 @@ impl EncodedPacket {
         })
     }
 
+    /// Writes the data, then the header: `kind` is a binary type whenever the
+    /// data may hold blobs, and is sent as one only if it did.
     fn build(
         kind: PacketType,
         namespace: &str,
@@ -150,6 +139,9 @@ impl EncodedPacket {
         let mut attachments = Vec::new();
         write_data(&mut data, &mut attachments);
         let mut out = Vec::with_capacity(data.len() + namespace.len() + 24);
+        // https://github.com/socketio/socket.io-protocol#5---binary_event
+        // Data with binary is sent as BINARY_EVENT/BINARY_ACK plus one message
+        // per attachment; data without stays a plain EVENT/ACK (`hasBinary`).
         let kind = if kind.is_binary() && attachments.is_empty() {
             kind.without_binary()
         } else {
