@@ -19,8 +19,8 @@ use socketwire::engineio::{
     self, MessageData, ProtocolVersion as EioVersion, ServerEvent as EioEvent,
 };
 use socketwire::socketio::{
-    Broadcast, DecoderConfig, EngineMessage, ProtocolVersion, RoomRegistry, ServerConfig,
-    ServerEvent, ServerSession, Value,
+    Broadcast, DecoderConfig, EngineMessage, RoomRegistry, ServerConfig, ServerEvent,
+    ServerSession, SocketIoVersion, Value,
 };
 
 use crate::engineio::App;
@@ -118,7 +118,7 @@ impl SocketIo {
             ServerEvent::Ack {
                 namespace, args, ..
             } => session.emit(&namespace, "ack-received", args),
-            ServerEvent::Disconnect { namespace, .. } => {
+            ServerEvent::Disconnected { namespace, .. } => {
                 self.rooms.remove_socket(&namespace, &sid.to_string());
                 Ok(())
             }
@@ -163,7 +163,7 @@ impl SocketIo {
 
     fn remove(&mut self, sid: &str) {
         if let Some(mut session) = self.sessions.remove(sid) {
-            session.handle_transport_close();
+            session.handle_transport_closed();
             let namespaces: Vec<String> =
                 session.connected_namespaces().map(String::from).collect();
             for namespace in namespaces {
@@ -182,8 +182,8 @@ impl App for SocketIo {
             EioEvent::Open { sid, version } => {
                 // Engine.IO 3 carries Socket.IO v4 (socket.io 2.x), Engine.IO 4 carries v5.
                 let version = match version {
-                    EioVersion::V3 => ProtocolVersion::V4,
-                    EioVersion::V4 => ProtocolVersion::V5,
+                    EioVersion::V3 => SocketIoVersion::V4,
+                    EioVersion::V4 => SocketIoVersion::V5,
                 };
                 let config = ServerConfig {
                     decoder: DecoderConfig::for_version(version),
