@@ -25,8 +25,8 @@ use std::time::Duration;
 
 use socketwire::engineio::{self, EngineIoVersion, MessageData, SessionEvent};
 use socketwire::socketio::{
-    Broadcast, DecoderConfig, EncodedPacket, EngineMessage, ProtocolVersion, RoomRegistry,
-    ServerConfig, ServerEvent, ServerSession, Value,
+    Broadcast, DecoderConfig, EncodedPacket, EngineMessage, RoomRegistry, ServerConfig,
+    ServerEvent, ServerSession, SocketIoVersion, Value,
 };
 use tokio::sync::{Notify, mpsc};
 
@@ -72,8 +72,8 @@ impl Rooms {
     ) -> Box<dyn App> {
         // Engine.IO 3 carries Socket.IO v4 (socket.io 2.x), Engine.IO 4 carries v5.
         let version = match eio.version() {
-            EngineIoVersion::V3 => ProtocolVersion::V4,
-            EngineIoVersion::V4 => ProtocolVersion::V5,
+            EngineIoVersion::V3 => SocketIoVersion::V4,
+            EngineIoVersion::V4 => SocketIoVersion::V5,
         };
         let config = ServerConfig {
             decoder: DecoderConfig::for_version(version),
@@ -172,7 +172,7 @@ impl SocketIo {
             ServerEvent::Ack {
                 namespace, args, ..
             } => session.emit(&namespace, "ack-received", args),
-            ServerEvent::Disconnect { namespace, .. } => {
+            ServerEvent::Disconnected { namespace, .. } => {
                 self.rooms.registry().remove_socket(&namespace, &sid);
                 Ok(())
             }
@@ -220,7 +220,7 @@ impl SocketIo {
 
     /// Leaves every namespace and room and closes the mailbox.
     fn remove(&mut self) {
-        self.session.handle_transport_close();
+        self.session.handle_transport_closed();
         self.rooms.mailboxes.pin().remove(&self.sid);
         let mut registry = self.rooms.registry();
         for namespace in ["/", "/custom"] {
