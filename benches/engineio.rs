@@ -6,9 +6,7 @@
 use bytes::{Bytes, BytesMut};
 use criterion::{BenchmarkId, Criterion, Throughput, black_box, criterion_group, criterion_main};
 use futures_util::{FutureExt as _, StreamExt as _};
-use socketwire::engineio::{
-    OpenPacket, Packet, PayloadDecoder, PayloadFormat, PayloadLimits, encode_payload,
-};
+use socketwire::engineio::{OpenPacket, Packet, PayloadDecoder, PayloadFormat, PayloadLimits};
 
 /// 14 Socket.IO events and 2 small binary attachments, like a chat burst.
 fn fixture_packets() -> (Vec<String>, Vec<Bytes>) {
@@ -53,7 +51,7 @@ fn payload(c: &mut Criterion) {
         ("v3-16", PayloadFormat::V3Text),
     ] {
         let mut body = BytesMut::new();
-        encode_payload(&packets, format, &mut body);
+        format.encode(&packets, &mut body);
         let body = body.freeze();
         group.throughput(Throughput::Bytes(body.len() as u64));
 
@@ -75,7 +73,7 @@ fn payload(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("socketwire-encode", name), |b| {
             b.iter(|| {
                 out.clear();
-                encode_payload(black_box(&packets), format, &mut out);
+                format.encode(black_box(&packets), &mut out);
                 black_box(&out);
             })
         });

@@ -44,8 +44,9 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use socketwire::Status;
 use socketwire::engineio::{
-    Backoff, ClientEvent, ClientSession, ClientTransmit, ClientTransport, CloseReason, MessageData,
-    MessageKind, Packet, PayloadDecoder, PayloadFormat, PayloadLimits, ProtocolVersion,
+    Backoff, ClientEvent, ClientSession, ClientTransmit, ClientTransport, CloseReason,
+    EngineIoVersion, MessageData, MessageKind, Packet, PayloadDecoder, PayloadFormat,
+    PayloadLimits,
 };
 use socketwire::handshake::{ClientHandshake, ClientRequest};
 use socketwire::ws::{CloseCode, Config, Connection, Event};
@@ -75,7 +76,7 @@ enum Transports {
 struct Options {
     endpoint: Endpoint,
     transports: Transports,
-    version: ProtocolVersion,
+    version: EngineIoVersion,
     binary: bool,
     reconnect: bool,
 }
@@ -83,7 +84,7 @@ struct Options {
 fn parse_args() -> Result<Options, String> {
     let mut url = None;
     let mut transports = Transports::Upgrade;
-    let mut version = ProtocolVersion::V4;
+    let mut version = EngineIoVersion::V4;
     let mut binary = false;
     let mut reconnect = false;
     let mut args = std::env::args().skip(1);
@@ -93,8 +94,8 @@ fn parse_args() -> Result<Options, String> {
             "--websocket-only" => transports = Transports::WebSocketOnly,
             "--eio" => {
                 version = match args.next().as_deref() {
-                    Some("3") => ProtocolVersion::V3,
-                    Some("4") => ProtocolVersion::V4,
+                    Some("3") => EngineIoVersion::V3,
+                    Some("4") => EngineIoVersion::V4,
                     _ => return Err("--eio needs 3 or 4".into()),
                 }
             }
@@ -793,6 +794,7 @@ impl<'a> Client<'a> {
                 }
                 ClientEvent::Upgraded => println!("upgraded to websocket"),
                 ClientEvent::Closed(reason) => self.closed = Some(reason),
+                _ => {}
             }
         }
     }

@@ -4,15 +4,16 @@
 use bytes::{Bytes, BytesMut};
 use core::time::Duration;
 use socketwire::engineio::{
-    Backoff, ClientEvent, ClientSession, ClientTransmit, ClientTransport, CloseReason, MessageData,
-    MessageKind, Method, Packet, PayloadDecoder, PayloadFormat, PayloadLimits, ProtocolVersion,
-    Reply, RequestInfo, Response, Server, ServerConfig, ServerEvent, WebSocketOutput,
+    Backoff, ClientEvent, ClientSession, ClientTransmit, ClientTransport, CloseReason,
+    EngineIoVersion, MessageData, MessageKind, Method, Packet, PayloadDecoder, PayloadFormat,
+    PayloadLimits, Reply, RequestInfo, Response, Server, ServerConfig, ServerEvent,
+    WebSocketOutput,
 };
 
 const SEC: Duration = Duration::from_secs(1);
 const OPEN: &str = r#"{"sid":"s1","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
 
-fn opened(version: ProtocolVersion, transport: ClientTransport) -> ClientSession {
+fn opened(version: EngineIoVersion, transport: ClientTransport) -> ClientSession {
     let mut client = ClientSession::new(version, transport);
     client
         .handle_packet(Packet::Open(OPEN), Duration::ZERO)
@@ -28,7 +29,7 @@ fn transmit(client: &mut ClientSession) -> Option<(ClientTransmit, Vec<u8>)> {
 
 #[test]
 fn open_requires_an_open_packet() {
-    let mut client = ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling);
+    let mut client = ClientSession::new(EngineIoVersion::V4, ClientTransport::Polling);
     assert!(
         client
             .handle_packet(Packet::Message("x"), Duration::ZERO)
@@ -42,7 +43,7 @@ fn open_requires_an_open_packet() {
 
 #[test]
 fn v4_answers_pings_and_detects_a_dead_server() {
-    let mut client = opened(ProtocolVersion::V4, ClientTransport::WebSocket);
+    let mut client = opened(EngineIoVersion::V4, ClientTransport::WebSocket);
     assert_eq!(client.poll_timeout(), Some(45 * SEC));
     client.handle_packet(Packet::Ping(""), 25 * SEC).unwrap();
     assert_eq!(
@@ -61,7 +62,7 @@ fn v4_answers_pings_and_detects_a_dead_server() {
 
 #[test]
 fn v3_sends_pings_and_expects_pongs() {
-    let mut client = opened(ProtocolVersion::V3, ClientTransport::Polling);
+    let mut client = opened(EngineIoVersion::V3, ClientTransport::Polling);
     assert_eq!(client.poll_timeout(), Some(25 * SEC));
     client.handle_timeout(25 * SEC);
     assert_eq!(
@@ -83,7 +84,7 @@ fn v3_sends_pings_and_expects_pongs() {
 
 #[test]
 fn one_post_at_a_time() {
-    let mut client = opened(ProtocolVersion::V4, ClientTransport::Polling);
+    let mut client = opened(EngineIoVersion::V4, ClientTransport::Polling);
     client.send_text("a").unwrap();
     assert_eq!(transmit(&mut client).unwrap().1, b"4a");
     client.send_text("b").unwrap();
@@ -95,7 +96,7 @@ fn one_post_at_a_time() {
 
 #[test]
 fn upgrade_probe_then_switch() {
-    let mut client = opened(ProtocolVersion::V4, ClientTransport::Polling);
+    let mut client = opened(EngineIoVersion::V4, ClientTransport::Polling);
     assert!(client.can_upgrade());
     client.start_upgrade().unwrap();
     assert_eq!(
@@ -118,7 +119,7 @@ fn upgrade_probe_then_switch() {
 
 #[test]
 fn upgrade_aborts_on_a_wrong_answer() {
-    let mut client = opened(ProtocolVersion::V4, ClientTransport::Polling);
+    let mut client = opened(EngineIoVersion::V4, ClientTransport::Polling);
     client.start_upgrade().unwrap();
     transmit(&mut client);
     client.handle_probe_packet(Packet::Message("?"));
@@ -128,7 +129,7 @@ fn upgrade_aborts_on_a_wrong_answer() {
 
 #[test]
 fn close_from_either_side() {
-    let mut client = opened(ProtocolVersion::V4, ClientTransport::Polling);
+    let mut client = opened(EngineIoVersion::V4, ClientTransport::Polling);
     client.close();
     assert_eq!(
         client.poll_event(),
@@ -137,14 +138,14 @@ fn close_from_either_side() {
     assert_eq!(transmit(&mut client).unwrap().1, b"1");
     assert!(client.send_text("late").is_err());
 
-    let mut client = opened(ProtocolVersion::V4, ClientTransport::WebSocket);
+    let mut client = opened(EngineIoVersion::V4, ClientTransport::WebSocket);
     client.close();
     assert_eq!(
         transmit(&mut client),
         Some((ClientTransmit::CloseTransport, vec![]))
     );
 
-    let mut client = opened(ProtocolVersion::V4, ClientTransport::WebSocket);
+    let mut client = opened(EngineIoVersion::V4, ClientTransport::WebSocket);
     client.handle_packet(Packet::Close, SEC).unwrap();
     assert_eq!(
         client.poll_event(),
@@ -181,7 +182,7 @@ fn backoff_matches_socket_io_client() {
 #[test]
 fn client_server_pair_polling_then_upgrade() {
     let mut server = Server::new(ServerConfig::default());
-    let mut client = ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling);
+    let mut client = ClientSession::new(EngineIoVersion::V4, ClientTransport::Polling);
     let now = Duration::ZERO;
     let empty = Bytes::new();
     let limits = PayloadLimits::default();
@@ -242,7 +243,7 @@ fn client_server_pair_polling_then_upgrade() {
             &client.query(ClientTransport::Polling),
             &empty
         ),
-        Reply::Wait { .. }
+        Reply::Wait
     ));
     server.send_text("sid-1", "from server").unwrap();
     let (_, response) = server.poll_long_poll().unwrap();
@@ -262,7 +263,7 @@ fn client_server_pair_polling_then_upgrade() {
             &client.query(ClientTransport::Polling),
             &empty
         ),
-        Reply::Wait { .. }
+        Reply::Wait
     ));
     server
         .handle_websocket_open(
@@ -290,7 +291,7 @@ fn client_server_pair_polling_then_upgrade() {
     let (_, WebSocketOutput::Text(pong)) = server.poll_websocket().unwrap() else {
         panic!()
     };
-    client.handle_probe_packet(Packet::decode_text(&pong, ProtocolVersion::V4).unwrap());
+    client.handle_probe_packet(Packet::decode_text(&pong, EngineIoVersion::V4).unwrap());
     let (_, noop) = server.poll_long_poll().unwrap();
     assert_eq!(&noop.body[..], b"6");
     pump_client(&mut client, &mut server);

@@ -1,12 +1,12 @@
-//! Property tests: packet and payload round trips, UTF-16 length oracle, JSON
+//! Property tests: packet and payload round trips, UTF-16 length oracle, JSONP
 //! string escaping against serde_json, WebTransport chunking invariance.
 
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
 use socketwire::Status;
 use socketwire::engineio::{
-    Packet, PayloadDecoder, PayloadFormat, PayloadLimits, ProtocolVersion,
-    decode_webtransport_frame, encode_payload, encode_webtransport_frame, utf16_len,
+    EngineIoVersion, Jsonp, Packet, PayloadDecoder, PayloadFormat, PayloadLimits,
+    decode_webtransport_frame, encode_webtransport_frame, utf16_len,
 };
 
 /// An owned packet description, since `Packet` borrows.
@@ -43,8 +43,8 @@ fn spec() -> impl Strategy<Value = Spec> {
     ]
 }
 
-fn version() -> impl Strategy<Value = ProtocolVersion> {
-    prop_oneof![Just(ProtocolVersion::V3), Just(ProtocolVersion::V4)]
+fn version() -> impl Strategy<Value = EngineIoVersion> {
+    prop_oneof![Just(EngineIoVersion::V3), Just(EngineIoVersion::V4)]
 }
 
 fn limits() -> PayloadLimits {
@@ -85,11 +85,11 @@ proptest! {
     #[test]
     fn payload_round_trip(specs in proptest::collection::vec(spec(), 1..12), format_index in 0usize..3) {
         let format = [PayloadFormat::V4, PayloadFormat::V3Text, PayloadFormat::V3Binary][format_index];
-        let version = if format == PayloadFormat::V4 { ProtocolVersion::V4 } else { ProtocolVersion::V3 };
+        let version = if format == PayloadFormat::V4 { EngineIoVersion::V4 } else { EngineIoVersion::V3 };
         // Zero-length records are skipped in v3 text payloads, never produced by packets.
         let packets: Vec<Packet<'_>> = specs.iter().map(Spec::packet).collect();
         let mut out = BytesMut::new();
-        encode_payload(&packets, format, &mut out);
+        format.encode(&packets, &mut out);
         let body = out.freeze();
         let decoded: Result<Vec<_>, _> = PayloadDecoder::new(&body, format, limits()).collect();
         prop_assert_eq!(decoded.unwrap(), packets);
@@ -115,11 +115,13 @@ proptest! {
 
     #[cfg(feature = "json")]
     #[test]
-    fn json_string_escaping_parses_back(s in any::<String>()) {
+    fn jsonp_escaping_parses_back(s in any::<String>()) {
         let mut out = BytesMut::new();
-        socketwire::engineio::write_json_string(&s, &mut out);
-        let parsed: String = serde_json::from_slice(&out).unwrap();
-        prop_assert_eq!(parsed, s);
+        Jsonp::new("7").encode(&[Packet::Message(&s)], EngineIoVersion::V4, &mut out);
+        let call = std::str::from_utf8(&out).unwrap();
+        let literal = call.strip_prefix("___eio[7](").and_then(|c| c.strip_suffix(");")).unwrap();
+        let parsed: String = serde_json::from_str(literal).unwrap();
+        prop_assert_eq!(parsed, format!("4{s}"));
     }
 
     #[test]

@@ -51,7 +51,7 @@ impl Harness {
     fn respond(&mut self, method: Method, query: &str, body: &[u8]) -> Response {
         match self.request(method, query, body, None) {
             Reply::Respond(r) => r,
-            Reply::Wait { sid } => panic!("{sid} waits"),
+            Reply::Wait => panic!("{query} waits"),
         }
     }
 
@@ -184,7 +184,7 @@ fn eio3_accepted_when_allowed_even_without_eio() {
     assert!(body(&r).starts_with("100:0{\"sid\":\"s1\""), "{}", body(&r));
     assert_eq!(
         h.server.session_version("s1"),
-        Some(socketwire::engineio::ProtocolVersion::V3)
+        Some(socketwire::engineio::EngineIoVersion::V3)
     );
 }
 
@@ -197,7 +197,7 @@ fn polling_round_trip_v4() {
         body(&open),
         r#"0{"sid":"s1","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#
     );
-    assert_eq!(h.get(V4), Reply::Wait { sid: "s1".into() });
+    assert_eq!(h.get(V4), Reply::Wait);
     h.server.send_text("s1", "a").unwrap();
     h.server
         .send_binary("s1", Bytes::from_static(&[1, 2, 3]))
@@ -249,7 +249,7 @@ fn v3_polling_binary_and_base64() {
     ];
     let r = match h.request(Method::Post, V3, &bin, Some("application/octet-stream")) {
         Reply::Respond(r) => r,
-        Reply::Wait { .. } => panic!(),
+        Reply::Wait => panic!(),
     };
     assert_eq!(r.status, 200);
     assert_eq!(h.events().len(), 2);
@@ -298,7 +298,7 @@ fn jsonp_polling() {
 fn overlapping_get_is_refused_and_closes_the_session() {
     let mut h = Harness::new(ServerConfig::default());
     h.open("EIO=4&transport=polling");
-    assert!(matches!(h.get(V4), Reply::Wait { .. }));
+    assert!(matches!(h.get(V4), Reply::Wait));
     let Reply::Respond(second) = h.get(V4) else {
         panic!()
     };
@@ -344,7 +344,7 @@ fn v4_binary_post_is_refused() {
         Some("application/octet-stream"),
     ) {
         Reply::Respond(r) => r,
-        Reply::Wait { .. } => panic!(),
+        Reply::Wait => panic!(),
     };
     assert_eq!(r.status, 400);
     assert_eq!(h.server.session_count(), 0);
@@ -393,7 +393,7 @@ fn heartbeat_v4_ping_pong_and_timeout() {
     let mut h = Harness::new(ServerConfig::default());
     h.open("EIO=4&transport=polling");
     assert_eq!(h.server.poll_timeout(), Some(25 * SEC));
-    assert!(matches!(h.get(V4), Reply::Wait { .. }));
+    assert!(matches!(h.get(V4), Reply::Wait));
     h.advance(25 * SEC);
     let (_, ping) = h.server.poll_long_poll().unwrap();
     assert_eq!(body(&ping), "2");
@@ -464,7 +464,7 @@ fn wrong_heartbeat_direction_closes() {
 
     let mut h = Harness::v3();
     h.open("EIO=3&transport=polling");
-    assert!(matches!(h.get(V3), Reply::Wait { .. }));
+    assert!(matches!(h.get(V3), Reply::Wait));
     assert_eq!(h.post(V3, b"1:3").status, 200);
     assert_eq!(
         h.events(),
@@ -481,7 +481,7 @@ fn wrong_heartbeat_direction_closes() {
 fn upgrade_sequence() {
     let mut h = Harness::new(ServerConfig::default());
     h.open("EIO=4&transport=polling");
-    assert!(matches!(h.get(V4), Reply::Wait { .. }));
+    assert!(matches!(h.get(V4), Reply::Wait));
     let sid = h
         .server
         .handle_websocket_open("EIO=4&transport=websocket&sid=s1", h.now, || unreachable!())
@@ -620,7 +620,7 @@ fn websocket_only_sessions() {
 fn client_close_on_polling() {
     let mut h = Harness::new(ServerConfig::default());
     h.open("EIO=4&transport=polling");
-    assert!(matches!(h.get(V4), Reply::Wait { .. }));
+    assert!(matches!(h.get(V4), Reply::Wait));
     assert_eq!(h.post(V4, b"1").status, 200);
     let (_, r) = h.server.poll_long_poll().unwrap();
     assert_eq!(body(&r), "6");
@@ -658,7 +658,7 @@ fn server_close_flushes_then_closes() {
     // With a GET waiting, it gets the close at once.
     let mut h = Harness::new(ServerConfig::default());
     h.open("EIO=4&transport=polling");
-    assert!(matches!(h.get(V4), Reply::Wait { .. }));
+    assert!(matches!(h.get(V4), Reply::Wait));
     h.server.close("s1", h.now).unwrap();
     let (_, r) = h.server.poll_long_poll().unwrap();
     assert_eq!(body(&r), "1");
@@ -676,7 +676,7 @@ fn server_close_flushes_then_closes() {
 fn aborted_poll_closes() {
     let mut h = Harness::new(ServerConfig::default());
     h.open("EIO=4&transport=polling");
-    assert!(matches!(h.get(V4), Reply::Wait { .. }));
+    assert!(matches!(h.get(V4), Reply::Wait));
     h.server.handle_poll_aborted("s1");
     assert_eq!(h.server.session_count(), 0);
 }
@@ -697,7 +697,7 @@ fn send_buffer_is_bounded() {
     }
     assert_eq!(
         h.server.send_text("s1", "x"),
-        Err(socketwire::engineio::Error::BufferFull)
+        Err(socketwire::engineio::ApiMisuse::BufferFull)
     );
     // Peer pings that would overflow the buffer close the session instead.
     assert_eq!(h.post(V3, b"1:2").status, 200);

@@ -1,16 +1,15 @@
 //! The Engine.IO vectors E1–E30 of protocol/engineio-socketio.md §3.1, one test each.
 
-use ProtocolVersion::{V3, V4};
+use EngineIoVersion::{V3, V4};
 use bytes::{Bytes, BytesMut};
 use core::time::Duration;
 use socketwire::Status;
 use socketwire::engineio::{
-    Error, Method, Packet, PayloadDecoder, PayloadFormat, PayloadLimits, ProtocolVersion, Reply,
-    RequestInfo, Server, ServerConfig, decode_webtransport_frame, encode_payload_v3_binary,
-    encode_payload_v3_text, encode_payload_v4, encode_webtransport_frame,
+    EngineIoVersion, Error, Method, Packet, PayloadDecoder, PayloadFormat, PayloadLimits, Reply,
+    RequestInfo, Server, ServerConfig, decode_webtransport_frame, encode_webtransport_frame,
 };
 
-fn text(input: &str, version: ProtocolVersion) -> Result<Packet<'_>, Error> {
+fn text(input: &str, version: EngineIoVersion) -> Result<Packet<'_>, Error> {
     Packet::decode_text(input, version)
 }
 
@@ -24,7 +23,7 @@ fn payload(body: &'static [u8], format: PayloadFormat) -> Vec<Result<Packet<'sta
     PayloadDecoder::new(body, format, PayloadLimits::default()).collect()
 }
 
-fn encode_text(packet: &Packet<'_>, version: ProtocolVersion) -> Vec<u8> {
+fn encode_text(packet: &Packet<'_>, version: EngineIoVersion) -> Vec<u8> {
     let mut out = BytesMut::new();
     packet.encode_text(version, &mut out);
     out.to_vec()
@@ -147,7 +146,7 @@ fn e13_v4_payload() {
         ]
     );
     let mut out = BytesMut::new();
-    encode_payload_v4(
+    PayloadFormat::V4.encode(
         &[
             Packet::Message("hello"),
             Packet::Ping(""),
@@ -163,7 +162,7 @@ fn e14_v4_payload_with_binary() {
     let got = payload(b"4hello\x1ebAQIDBA==", PayloadFormat::V4);
     assert_eq!(got, [Ok(Packet::Message("hello")), Ok(bin(&[1, 2, 3, 4]))]);
     let mut out = BytesMut::new();
-    encode_payload_v4(&[Packet::Message("hello"), bin(&[1, 2, 3, 4])], &mut out);
+    PayloadFormat::V4.encode(&[Packet::Message("hello"), bin(&[1, 2, 3, 4])], &mut out);
     assert_eq!(&out[..], b"4hello\x1ebAQIDBA==");
 }
 
@@ -208,7 +207,7 @@ fn e18_v3_text_payload_euro_counts_one() {
         [Ok(Packet::Message("hello")), Ok(Packet::Message("€"))]
     );
     let mut out = BytesMut::new();
-    encode_payload_v3_text(&[Packet::Message("hello"), Packet::Message("€")], &mut out);
+    PayloadFormat::V3Text.encode(&[Packet::Message("hello"), Packet::Message("€")], &mut out);
     assert_eq!(&out[..], "6:4hello2:4€".as_bytes());
 }
 
@@ -219,7 +218,7 @@ fn e19_v3_text_payload_surrogate_pair_counts_two() {
         [Ok(Packet::Message("😀"))]
     );
     let mut out = BytesMut::new();
-    encode_payload_v3_text(&[Packet::Message("😀")], &mut out);
+    PayloadFormat::V3Text.encode(&[Packet::Message("😀")], &mut out);
     assert_eq!(&out[..], "3:4😀".as_bytes());
 }
 
@@ -228,7 +227,7 @@ fn e20_v3_text_payload_with_binary() {
     let got = payload("2:4€10:b4AQIDBA==".as_bytes(), PayloadFormat::V3Text);
     assert_eq!(got, [Ok(Packet::Message("€")), Ok(bin(&[1, 2, 3, 4]))]);
     let mut out = BytesMut::new();
-    encode_payload_v3_text(&[Packet::Message("€"), bin(&[1, 2, 3, 4])], &mut out);
+    PayloadFormat::V3Text.encode(&[Packet::Message("€"), bin(&[1, 2, 3, 4])], &mut out);
     assert_eq!(&out[..], "2:4€10:b4AQIDBA==".as_bytes());
 }
 
@@ -236,7 +235,7 @@ fn e20_v3_text_payload_with_binary() {
 fn e21_v3_empty_list() {
     assert_eq!(payload(b"0:", PayloadFormat::V3Text), []);
     let mut out = BytesMut::new();
-    encode_payload_v3_text(&[], &mut out);
+    PayloadFormat::V3Text.encode(&[], &mut out);
     assert_eq!(&out[..], b"0:");
 }
 
@@ -277,7 +276,7 @@ fn e24_v3_binary_payload() {
         [Ok(Packet::Message("hello")), Ok(bin(&[1, 2, 3, 4]))]
     );
     let mut out = BytesMut::new();
-    encode_payload_v3_binary(&[Packet::Message("hello"), bin(&[1, 2, 3, 4])], &mut out);
+    PayloadFormat::V3Binary.encode(&[Packet::Message("hello"), bin(&[1, 2, 3, 4])], &mut out);
     assert_eq!(&out[..], BODY);
 }
 
@@ -291,12 +290,12 @@ fn e25_v3_binary_payload_byte_lengths() {
         [Ok(Packet::Message("€")), Ok(bin(&[1, 2, 3, 4]))]
     );
     let mut out = BytesMut::new();
-    encode_payload_v3_binary(&[Packet::Message("€"), bin(&[1, 2, 3, 4])], &mut out);
+    PayloadFormat::V3Binary.encode(&[Packet::Message("€"), bin(&[1, 2, 3, 4])], &mut out);
     assert_eq!(&out[..], BODY);
     // A 301-byte string packet gets the length bytes 03 00 01.
     let long = "x".repeat(300);
     let mut out = BytesMut::new();
-    encode_payload_v3_binary(&[Packet::Message(&long)], &mut out);
+    PayloadFormat::V3Binary.encode(&[Packet::Message(&long)], &mut out);
     assert_eq!(&out[..5], &[0, 3, 0, 1, 0xFF]);
 }
 
@@ -375,7 +374,7 @@ fn error_reply(query: &str, method: Method) -> (u16, String) {
     };
     match server.handle_request(&request, Duration::ZERO, || "s".into()) {
         Reply::Respond(r) => (r.status, String::from_utf8(r.body.to_vec()).unwrap()),
-        Reply::Wait { .. } => panic!("unexpected wait"),
+        Reply::Wait => panic!("unexpected wait"),
     }
 }
 

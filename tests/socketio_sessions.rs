@@ -6,8 +6,8 @@ use bytes::Bytes;
 use core::time::Duration;
 use socketwire::socketio::{
     ApiMisuse, Broadcast, ClientConfig, ClientEvent, ClientSession, CloseReason, DecoderConfig,
-    DisconnectReason, EngineMessage, Error, ProtocolVersion, RoomRegistry, ServerConfig,
-    ServerEvent, ServerSession, Value,
+    DisconnectReason, EngineMessage, Error, RoomRegistry, ServerConfig, ServerEvent, ServerSession,
+    SocketIoVersion, Value,
 };
 
 const SEC: Duration = Duration::from_secs(1);
@@ -122,7 +122,7 @@ fn event_before_connect_closes_everything() {
     assert_eq!(
         events(&mut s),
         [
-            ServerEvent::Disconnect {
+            ServerEvent::Disconnected {
                 namespace: "/admin".into(),
                 reason: DisconnectReason::ProtocolError(Error::NamespaceNotConnected)
             },
@@ -160,16 +160,16 @@ fn client_disconnect_and_transport_close() {
     s.handle_text("1/admin,").unwrap();
     assert_eq!(
         s.poll_event(),
-        Some(ServerEvent::Disconnect {
+        Some(ServerEvent::Disconnected {
             namespace: "/admin".into(),
             reason: DisconnectReason::ClientDisconnect
         })
     );
     assert_eq!(s.emit("/admin", "x", vec![]), Err(ApiMisuse::NotConnected));
-    s.handle_transport_close();
+    s.handle_transport_closed();
     assert_eq!(
         events(&mut s),
-        [ServerEvent::Disconnect {
+        [ServerEvent::Disconnected {
             namespace: "/".into(),
             reason: DisconnectReason::TransportClose
         }]
@@ -216,7 +216,7 @@ fn server_disconnect_sends_packet() {
 #[test]
 fn v4_implicit_root_and_error_string() {
     let config = ServerConfig {
-        decoder: DecoderConfig::for_version(ProtocolVersion::V4),
+        decoder: DecoderConfig::for_version(SocketIoVersion::V4),
         ..Default::default()
     };
     let mut s = ServerSession::new(config.clone(), Duration::ZERO);
@@ -364,9 +364,83 @@ fn client_server_disconnect_and_ack() {
 }
 
 #[test]
+fn client_acks_awaited_on_a_namespace_that_goes_away_time_out() {
+    // As on the server: no ACK can arrive once the namespace is gone, so the
+    // wait ends with `AckTimeout` before `Disconnected`.
+    let mut c = client();
+    c.connect("/", None).unwrap();
+    c.connect("/admin", None).unwrap();
+    c.handle_text(r#"0{"sid":"a"}"#).unwrap();
+    c.handle_text(r#"0/admin,{"sid":"b"}"#).unwrap();
+    while c.poll_event().is_some() {}
+    let by_server = c.emit_with_ack("/", "q", vec![], Duration::ZERO).unwrap();
+    let by_us = c
+        .emit_with_ack("/admin", "q", vec![], Duration::ZERO)
+        .unwrap();
+    c.handle_text("1").unwrap();
+    assert_eq!(
+        std::iter::from_fn(|| c.poll_event()).collect::<Vec<_>>(),
+        [
+            ClientEvent::AckTimeout {
+                namespace: "/".into(),
+                id: by_server
+            },
+            ClientEvent::Disconnected {
+                namespace: "/".into(),
+                reason: DisconnectReason::ServerDisconnect
+            },
+        ]
+    );
+    c.disconnect("/admin").unwrap();
+    assert_eq!(
+        c.poll_event(),
+        Some(ClientEvent::AckTimeout {
+            namespace: "/admin".into(),
+            id: by_us
+        })
+    );
+    assert_eq!(c.poll_timeout(), None);
+}
+
+#[test]
+fn deadlines_saturate_near_duration_max() {
+    let late = Duration::MAX - SEC;
+
+    let mut s = ServerSession::new(ServerConfig::default(), late);
+    assert_eq!(s.poll_timeout(), Some(Duration::MAX));
+    s.handle_text("0").unwrap();
+    accept_all(&mut s);
+    let id = s.emit_with_ack("/", "q", vec![], late).unwrap();
+    assert_eq!(s.poll_timeout(), Some(Duration::MAX));
+    s.handle_timeout(late);
+    assert_eq!(s.poll_event(), None);
+    s.handle_timeout(Duration::MAX);
+    assert_eq!(
+        s.poll_event(),
+        Some(ServerEvent::AckTimeout {
+            namespace: "/".into(),
+            id
+        })
+    );
+
+    let mut c = client();
+    c.connect("/", None).unwrap();
+    let id = c.emit_with_ack("/", "q", vec![], Duration::MAX).unwrap();
+    assert_eq!(c.poll_timeout(), Some(Duration::MAX));
+    c.handle_timeout(Duration::MAX);
+    assert_eq!(
+        c.poll_event(),
+        Some(ClientEvent::AckTimeout {
+            namespace: "/".into(),
+            id
+        })
+    );
+}
+
+#[test]
 fn v4_client_implicit_root_and_query_auth() {
     let config = ClientConfig {
-        decoder: DecoderConfig::for_version(ProtocolVersion::V4),
+        decoder: DecoderConfig::for_version(SocketIoVersion::V4),
         ..Default::default()
     };
     let mut c = ClientSession::new(config);
@@ -426,7 +500,7 @@ fn pump(c: &mut ClientSession, s: &mut ServerSession) {
 
 #[test]
 fn in_memory_pair() {
-    for version in [ProtocolVersion::V5, ProtocolVersion::V4] {
+    for version in [SocketIoVersion::V5, SocketIoVersion::V4] {
         let decoder = DecoderConfig::for_version(version);
         let mut c = ClientSession::new(ClientConfig {
             decoder: decoder.clone(),
@@ -439,7 +513,7 @@ fn in_memory_pair() {
             },
             Duration::ZERO,
         );
-        if version == ProtocolVersion::V5 {
+        if version == SocketIoVersion::V5 {
             c.connect("/", Some(Value::from_json_str(r#"{"k":1}"#).unwrap()))
                 .unwrap();
         }

@@ -6,8 +6,8 @@ use bytes::Bytes;
 use core::time::Duration;
 use socketwire::socketio::{
     BinaryPacket, DecoderConfig, EncodedPacket, EngineMessage, Error, InvalidPayload, Packet,
-    PacketType, ProtocolVersion, Reassembled, Reassembler, ServerConfig, ServerEvent,
-    ServerSession, Value,
+    PacketType, Reassembled, Reassembler, ServerConfig, ServerEvent, ServerSession,
+    SocketIoVersion, Value,
 };
 
 fn v5() -> DecoderConfig {
@@ -15,7 +15,7 @@ fn v5() -> DecoderConfig {
 }
 
 fn v4() -> DecoderConfig {
-    DecoderConfig::for_version(ProtocolVersion::V4)
+    DecoderConfig::for_version(SocketIoVersion::V4)
 }
 
 fn dec(text: &str) -> Result<Packet<'_>, Error> {
@@ -55,13 +55,13 @@ fn bytes_at(p: &BinaryPacket, i: usize) -> &[u8] {
 }
 
 /// A v5 server session with `/` connected and its output drained.
-fn connected_server(version: ProtocolVersion) -> ServerSession {
+fn connected_server(version: SocketIoVersion) -> ServerSession {
     let config = ServerConfig {
         decoder: DecoderConfig::for_version(version),
         ..Default::default()
     };
     let mut s = ServerSession::new(config, Duration::ZERO);
-    if version == ProtocolVersion::V5 {
+    if version == SocketIoVersion::V5 {
         s.handle_text("0").unwrap();
     }
     assert!(matches!(s.poll_event(), Some(ServerEvent::Connect { .. })));
@@ -172,7 +172,7 @@ fn s8_event_with_id() {
 #[test]
 fn s9_numeric_event_name() {
     assert!(dec(r#"2[1,"a"]"#).is_ok());
-    let mut s = connected_server(ProtocolVersion::V5);
+    let mut s = connected_server(SocketIoVersion::V5);
     s.handle_text(r#"2[1,"a"]"#).unwrap();
     assert!(
         matches!(s.poll_event(), Some(ServerEvent::Event { name, args, .. }) if name == "1" && args == ["a".into()])
@@ -300,7 +300,7 @@ fn s19_encode_escapes_record_separator() {
 
 #[test]
 fn s20_binary_echo() {
-    let mut s = connected_server(ProtocolVersion::V5);
+    let mut s = connected_server(SocketIoVersion::V5);
     s.handle_text(r#"52-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#)
         .unwrap();
     s.handle_binary(Bytes::from_static(&[1, 2, 3])).unwrap();
@@ -323,7 +323,7 @@ fn s20_binary_echo() {
 
 #[test]
 fn s21_binary_ack_echo() {
-    let mut s = connected_server(ProtocolVersion::V5);
+    let mut s = connected_server(SocketIoVersion::V5);
     s.handle_text(
         r#"52-789["message-with-ack",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#,
     )
@@ -341,7 +341,7 @@ fn s21_binary_ack_echo() {
 
 #[test]
 fn s22_ack_echo() {
-    let mut s = connected_server(ProtocolVersion::V5);
+    let mut s = connected_server(SocketIoVersion::V5);
     s.handle_text(r#"2456["message-with-ack",1,"2",{"3":[false]}]"#)
         .unwrap();
     echo(&mut s);
@@ -396,7 +396,7 @@ fn s25_v4_binary_ack_xhr2_payload() {
 #[test]
 fn s26_v4_attachments_over_eio3_websocket() {
     // The EIO3 layer strips the `04` type byte; this layer sees `01 02 03`.
-    let mut s = connected_server(ProtocolVersion::V4);
+    let mut s = connected_server(SocketIoVersion::V4);
     s.handle_text(r#"51-["message",{"_placeholder":true,"num":0}]"#)
         .unwrap();
     s.handle_binary(Bytes::from_static(&[1, 2, 3])).unwrap();
@@ -414,7 +414,7 @@ fn s26_v4_attachments_over_eio3_websocket() {
 
 #[test]
 fn s27_v4_query_auth() {
-    let mut s = connected_server(ProtocolVersion::V4);
+    let mut s = connected_server(SocketIoVersion::V4);
     s.handle_text("0/admin?token=abc&x=1,").unwrap();
     let Some(ServerEvent::Connect { namespace, auth }) = s.poll_event() else {
         panic!()
@@ -429,10 +429,10 @@ fn s27_v4_query_auth() {
 fn s28_refusal_with_data() {
     for (version, expected) in [
         (
-            ProtocolVersion::V5,
+            SocketIoVersion::V5,
             r#"4/secret,{"message":"Not authorized","data":{"code":42}}"#,
         ),
-        (ProtocolVersion::V4, r#"4/secret,{"code":42}"#),
+        (SocketIoVersion::V4, r#"4/secret,{"code":42}"#),
     ] {
         let mut s = connected_server(version);
         s.handle_text("0/secret,").unwrap();
@@ -444,7 +444,7 @@ fn s28_refusal_with_data() {
 
 #[test]
 fn s29_invalid_namespace() {
-    let mut s = connected_server(ProtocolVersion::V5);
+    let mut s = connected_server(SocketIoVersion::V5);
     s.handle_text("0/random,").unwrap();
     s.refuse("/random", "Invalid namespace", None).unwrap();
     assert_eq!(
@@ -635,7 +635,7 @@ fn x19_ack_without_id() {
 #[test]
 fn x20_connect_error_received_by_server() {
     assert!(dec(r#"4{"message":"x"}"#).is_ok());
-    let mut s = connected_server(ProtocolVersion::V5);
+    let mut s = connected_server(SocketIoVersion::V5);
     assert_eq!(
         s.handle_text(r#"4{"message":"x"}"#),
         Err(Error::UnexpectedPacket(PacketType::ConnectError))

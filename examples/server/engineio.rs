@@ -1,15 +1,25 @@
 //! Engine.IO over HTTP long-polling and WebSocket: tokio glue around the sans-IO
-//! `socketwire::engineio::Server`. One `EngineIo` serves one path; what happens
-//! to messages is up to its `App` (an echo for `/engine.io/`, Socket.IO for
+//! `socketwire::engineio::ServerSession`. One `EngineIo` serves one path; each
+//! session gets its own `App` (an echo for `/engine.io/`, Socket.IO for
 //! `/socket.io/`).
+//!
+//! Locking: the sid → session map is a lock-free `papaya::HashMap` (reads take
+//! no lock; inserts and removals are lock-free too). Each session sits behind
+//! its own `Mutex`, taken only by that session's requests, WebSocket and timer
+//! task. No lock is shared by all sessions, so sessions never wait on each
+//! other. Each session has its own timer task, woken through its `Notify` when
+//! its deadline moves earlier, when it closes, or when another session delivers
+//! something to its app (see socketio.rs).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use socketwire::engineio::{
-    Method, Reply, RequestInfo, Response, Server, ServerConfig, ServerEvent, WebSocketOutput,
+    Error, MessageData, Method, Reply, RequestInfo, Response, Route, ServerConfig, ServerSession,
+    SessionEvent, WebSocketOutput,
 };
 use socketwire::handshake::RequestHead;
 use socketwire::ws::{Connection, Event};
@@ -20,74 +30,74 @@ use crate::Shared;
 use crate::http::{self, RequestStream};
 use crate::websocket::{self, Outgoing, Source};
 
-/// What the server does with Engine.IO sessions.
+/// What the server does with one Engine.IO session.
 pub trait App: Send + 'static {
-    /// An event from the Engine.IO server; reply through `server`.
-    fn on_event(&mut self, server: &mut Server, event: ServerEvent, now: Duration);
+    /// An event of the session; reply through `session`.
+    fn on_event(&mut self, session: &mut ServerSession, event: SessionEvent, now: Duration);
     /// The app's own next deadline.
     fn poll_timeout(&self) -> Option<Duration> {
         None
     }
-    /// The app's timers, at `now`.
-    fn handle_timeout(&mut self, _server: &mut Server, _now: Duration) {}
+    /// The session's timer task woke (a deadline, or a `wake` from elsewhere).
+    fn handle_timeout(&mut self, _session: &mut ServerSession, _now: Duration) {}
 }
+
+/// Makes the app of a new session; `wake` wakes that session's timer task,
+/// which then calls [`App::handle_timeout`].
+pub type NewApp = dyn Fn(&ServerSession, Arc<Notify>, Duration) -> Box<dyn App> + Send + Sync;
 
 /// Echoes every message, text or binary.
 pub struct Echo;
 
 impl App for Echo {
-    fn on_event(&mut self, server: &mut Server, event: ServerEvent, _now: Duration) {
-        if let ServerEvent::Message { sid, data } = event {
+    fn on_event(&mut self, session: &mut ServerSession, event: SessionEvent, _now: Duration) {
+        if let SessionEvent::Message(data) = event {
             let _ = match data {
-                socketwire::engineio::MessageData::Text(t) => server.send_text(&sid, &t),
-                socketwire::engineio::MessageData::Binary(b) => server.send_binary(&sid, b),
+                MessageData::Text(t) => session.send_text(&t),
+                MessageData::Binary(b) => session.send_binary(b),
             };
         }
     }
 }
 
-struct Inner {
-    server: Server,
+/// One session's state, behind that session's own lock.
+struct State {
+    session: ServerSession,
     app: Box<dyn App>,
-    waiting_gets: HashMap<String, oneshot::Sender<Response>>,
-    sockets: HashMap<String, mpsc::UnboundedSender<Outgoing>>,
-    sid_counter: u64,
-    sid_key: std::collections::hash_map::RandomState,
+    /// The parked GET, if any.
+    waiting_get: Option<oneshot::Sender<Response>>,
+    /// The writer of the session's WebSocket (the probing one during an upgrade).
+    socket: Option<mpsc::UnboundedSender<Outgoing>>,
+    /// The deadline the timer task sleeps until.
+    armed: Option<Duration>,
 }
 
-impl Inner {
-    fn new_sid(&mut self) -> String {
-        use std::hash::BuildHasher;
-        self.sid_counter += 1;
-        let h = self.sid_key.hash_one(self.sid_counter);
-        format!("{h:016x}{:04x}", self.sid_counter & 0xffff)
-    }
-
-    /// Drains every output of the server (and what the app does in reaction).
+impl State {
+    /// Drains every output of the session (and what the app does in reaction).
     fn dispatch(&mut self, now: Duration) {
         loop {
             let mut progressed = false;
-            // Responses for waiting GETs first: a session that closes may still
-            // have a last response (e.g. the close packet) for its GET.
-            while let Some((sid, response)) = self.server.poll_long_poll() {
+            // The parked GET first: a session that closes may still have a last
+            // response (e.g. the close packet) for it.
+            while let Some(response) = self.session.poll_long_poll() {
                 progressed = true;
-                if let Some(tx) = self.waiting_gets.remove(&sid) {
+                if let Some(tx) = self.waiting_get.take() {
                     let _ = tx.send(response);
                 }
             }
-            while let Some(event) = self.server.poll_event() {
+            while let Some(event) = self.session.poll_event() {
                 progressed = true;
-                if let ServerEvent::Closed { sid, .. } = &event {
-                    self.waiting_gets.remove(sid);
-                    if let Some(tx) = self.sockets.remove(sid) {
+                if let SessionEvent::Closed(_) = &event {
+                    self.waiting_get = None;
+                    if let Some(tx) = self.socket.take() {
                         let _ = tx.send(Outgoing::Close);
                     }
                 }
-                self.app.on_event(&mut self.server, event, now);
+                self.app.on_event(&mut self.session, event, now);
             }
-            while let Some((sid, output)) = self.server.poll_websocket() {
+            while let Some(output) = self.session.poll_websocket() {
                 progressed = true;
-                if let Some(tx) = self.sockets.get(&sid) {
+                if let Some(tx) = &self.socket {
                     let _ = tx.send(match output {
                         WebSocketOutput::Text(t) => Outgoing::Text(Bytes::from(t)),
                         WebSocketOutput::Binary(b) => Outgoing::Binary(b),
@@ -100,76 +110,143 @@ impl Inner {
             }
         }
     }
+
+    fn deadline(&self) -> Option<Duration> {
+        [self.session.poll_timeout(), self.app.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+}
+
+/// One session: its lock and its timer task's wake-up.
+struct Session {
+    sid: String,
+    state: Mutex<State>,
+    wake: Arc<Notify>,
+}
+
+impl Session {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().expect("engine.io session state")
+    }
 }
 
 /// An Engine.IO endpoint.
 pub struct EngineIo {
-    inner: Mutex<Inner>,
-    timer: Notify,
+    config: ServerConfig,
+    sessions: papaya::HashMap<String, Arc<Session>>,
+    new_app: Box<NewApp>,
     start: Instant,
+    sid_counter: AtomicU64,
+    sid_key: std::collections::hash_map::RandomState,
+}
+
+enum Answer {
+    Now(Response),
+    Wait(Arc<Session>, oneshot::Receiver<Response>),
 }
 
 impl EngineIo {
-    pub fn new(config: ServerConfig, app: Box<dyn App>) -> Arc<Self> {
-        let this = Arc::new(EngineIo {
-            inner: Mutex::new(Inner {
-                server: Server::new(config),
-                app,
-                waiting_gets: HashMap::new(),
-                sockets: HashMap::new(),
-                sid_counter: 0,
-                sid_key: Default::default(),
-            }),
-            timer: Notify::new(),
+    pub fn new(config: ServerConfig, new_app: Box<NewApp>) -> Arc<Self> {
+        Arc::new(EngineIo {
+            config,
+            sessions: papaya::HashMap::new(),
+            new_app,
             start: Instant::now(),
-        });
-        tokio::spawn(this.clone().run_timers());
-        this
+            sid_counter: AtomicU64::new(0),
+            sid_key: Default::default(),
+        })
     }
 
     fn now(&self) -> Duration {
         self.start.elapsed()
     }
 
-    /// Runs `f` on the state, then dispatches outputs and re-arms the timer.
-    fn with<R>(&self, f: impl FnOnce(&mut Inner, Duration) -> R) -> R {
+    fn new_sid(&self) -> String {
+        let n = self.sid_counter.fetch_add(1, Ordering::Relaxed) + 1;
+        let h = self.sid_key.hash_one(n);
+        format!("{h:016x}{:04x}", n & 0xffff)
+    }
+
+    fn lookup(&self, sid: &str) -> Option<Arc<Session>> {
+        self.sessions.pin().get(sid).cloned()
+    }
+
+    /// Registers a new session (with its WebSocket writer, for a WebSocket
+    /// handshake), starts its timer task and hands out its first outputs.
+    fn insert(
+        self: &Arc<Self>,
+        session: ServerSession,
+        socket: Option<mpsc::UnboundedSender<Outgoing>>,
+    ) -> Arc<Session> {
+        let wake = Arc::new(Notify::new());
+        let app = (self.new_app)(&session, wake.clone(), self.now());
+        let handle = Arc::new(Session {
+            sid: session.sid().to_string(),
+            state: Mutex::new(State {
+                session,
+                app,
+                waiting_get: None,
+                socket,
+                armed: None,
+            }),
+            wake,
+        });
+        self.sessions
+            .pin()
+            .insert(handle.sid.clone(), handle.clone());
+        tokio::spawn(self.clone().run_timer(handle.clone()));
+        self.with(&handle, |_, _| ());
+        handle
+    }
+
+    /// Runs `f` on one session under its lock, then dispatches its outputs,
+    /// re-arms its timer and drops it from the map once it is closed.
+    fn with<R>(&self, handle: &Session, f: impl FnOnce(&mut State, Duration) -> R) -> R {
         let now = self.now();
-        let mut inner = self.inner.lock().expect("engine.io state");
-        let r = f(&mut inner, now);
-        inner.dispatch(now);
-        drop(inner);
-        self.timer.notify_one();
+        let mut state = handle.lock();
+        let r = f(&mut state, now);
+        state.dispatch(now);
+        let closed = state.session.is_closed();
+        let rearm = state.deadline() != state.armed;
+        drop(state);
+        if closed {
+            self.sessions.pin().remove(&handle.sid);
+        }
+        if closed || rearm {
+            handle.wake.notify_one();
+        }
         r
     }
 
-    async fn run_timers(self: Arc<Self>) {
+    /// The session's timers: sleeps until its deadline or a wake-up, then
+    /// fires what is due; ends with the session.
+    async fn run_timer(self: Arc<Self>, handle: Arc<Session>) {
         loop {
             let deadline = {
-                let inner = self.inner.lock().expect("engine.io state");
-                [inner.server.poll_timeout(), inner.app.poll_timeout()]
-                    .into_iter()
-                    .flatten()
-                    .min()
+                let mut state = handle.lock();
+                if state.session.is_closed() {
+                    return;
+                }
+                state.armed = state.deadline();
+                state.armed
             };
             match deadline {
                 Some(d) => {
                     let at = tokio::time::Instant::from_std(self.start + d);
                     tokio::select! {
                         _ = tokio::time::sleep_until(at) => {}
-                        _ = self.timer.notified() => continue,
+                        _ = handle.wake.notified() => {}
                     }
                 }
-                None => {
-                    self.timer.notified().await;
-                    continue;
-                }
+                None => handle.wake.notified().await,
             }
-            let now = self.now();
-            let mut inner = self.inner.lock().expect("engine.io state");
-            inner.server.handle_timeout(now);
-            let Inner { server, app, .. } = &mut *inner;
-            app.handle_timeout(server, now);
-            inner.dispatch(now);
+            self.with(&handle, |state, now| {
+                let State { session, app, .. } = state;
+                session.handle_timeout(now);
+                app.handle_timeout(session, now);
+            });
         }
     }
 
@@ -193,31 +270,43 @@ impl EngineIo {
             return Ok(None);
         }
         let content_type = header(&request.head, "content-type");
-        enum Answer {
-            Now(Response),
-            Wait(String, oneshot::Receiver<Response>),
-        }
-        let answer = self.with(|inner, now| {
-            let info = RequestInfo {
-                method: Method::from_name(request.head.method()),
-                query: &query,
-                content_type: content_type.as_deref(),
-                body: &request.body,
-            };
-            let sid = inner.new_sid();
-            match inner.server.handle_request(&info, now, || sid) {
-                Reply::Respond(response) => Answer::Now(response),
-                Reply::Wait { sid } => {
-                    // Registered before `with` dispatches, so no response is missed.
-                    let (tx, rx) = oneshot::channel();
-                    inner.waiting_gets.insert(sid.clone(), tx);
-                    Answer::Wait(sid, rx)
+        let info = RequestInfo {
+            method: Method::from_name(request.head.method()),
+            query: &query,
+            content_type: content_type.as_deref(),
+            body: &request.body,
+        };
+        let answer = match Route::request(&self.config, &query) {
+            Err(error) => Answer::Now(Response::error(&error)),
+            Ok(Route::Handshake) => {
+                match ServerSession::open_polling(&self.config, &info, self.now(), || {
+                    self.new_sid()
+                }) {
+                    Ok((session, response)) => {
+                        self.insert(session, None);
+                        Answer::Now(response)
+                    }
+                    Err(error) => Answer::Now(Response::error(&error)),
                 }
             }
-        });
+            Ok(Route::Session(sid)) => match self.lookup(sid) {
+                None => Answer::Now(Response::error(&Error::UnknownSid)),
+                Some(handle) => self.with(&handle, |state, now| {
+                    match state.session.handle_request(&info, now) {
+                        Reply::Respond(response) => Answer::Now(response),
+                        Reply::Wait => {
+                            // Registered before `with` dispatches, so no response is missed.
+                            let (tx, rx) = oneshot::channel();
+                            state.waiting_get = Some(tx);
+                            Answer::Wait(handle.clone(), rx)
+                        }
+                    }
+                }),
+            },
+        };
         let response = match answer {
             Answer::Now(response) => response,
-            Answer::Wait(sid, rx) => {
+            Answer::Wait(handle, rx) => {
                 // Wait for data, watching for the client going away.
                 let mut probe = [0u8; 1];
                 tokio::select! {
@@ -226,9 +315,9 @@ impl EngineIo {
                         Err(_) => return Ok(None),
                     },
                     _ = conn.stream.read(&mut probe) => {
-                        self.with(|inner, _| {
-                            inner.waiting_gets.remove(&sid);
-                            inner.server.handle_poll_aborted(&sid);
+                        self.with(&handle, |state, _| {
+                            state.waiting_get = None;
+                            state.session.handle_poll_aborted();
                         });
                         return Ok(None);
                     }
@@ -250,6 +339,40 @@ impl EngineIo {
         Ok(Some(conn))
     }
 
+    /// Opens a WebSocket-only session, or attaches the WebSocket to the
+    /// polling session it names (the upgrade probe).
+    fn open_websocket(
+        self: &Arc<Self>,
+        query: &str,
+        socket: mpsc::UnboundedSender<Outgoing>,
+    ) -> Result<Arc<Session>, Error> {
+        match Route::websocket(&self.config, query)? {
+            Route::Handshake => {
+                let session =
+                    ServerSession::open_websocket(&self.config, query, self.now(), || {
+                        self.new_sid()
+                    })?;
+                Ok(self.insert(session, Some(socket)))
+            }
+            Route::Session(sid) => {
+                let handle = self.lookup(sid).ok_or(Error::UnknownSid)?;
+                self.with(&handle, |state, now| {
+                    state.session.handle_websocket_open(query, now)?;
+                    state.socket = Some(socket);
+                    Ok::<(), Error>(())
+                })?;
+                Ok(handle)
+            }
+        }
+    }
+
+    fn websocket_closed(&self, handle: &Session) {
+        self.with(handle, |state, _| {
+            state.socket = None;
+            state.session.handle_websocket_closed();
+        });
+    }
+
     async fn websocket(
         self: &Arc<Self>,
         conn: RequestStream,
@@ -258,16 +381,8 @@ impl EngineIo {
         shared: &Arc<Shared>,
     ) -> std::io::Result<()> {
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let opened = self.with(|inner, now| {
-            let sid = inner.new_sid();
-            let result = inner.server.handle_websocket_open(query, now, || sid);
-            if let Ok(sid) = &result {
-                inner.sockets.insert(sid.clone(), tx);
-            }
-            result
-        });
-        let sid = match opened {
-            Ok(sid) => sid,
+        let handle = match self.open_websocket(query, tx) {
+            Ok(handle) => handle,
             Err(error) => {
                 let mut conn = conn;
                 let response = Response::error(&error);
@@ -281,37 +396,23 @@ impl EngineIo {
             }
         };
         let Some((mut stream, mut ws)) = websocket::accept(conn, head, shared).await? else {
-            self.with(|inner, _| {
-                inner.sockets.remove(&sid);
-                inner.server.handle_websocket_closed(&sid);
-            });
+            self.websocket_closed(&handle);
             return Ok(());
         };
-        let this = self.clone();
-        let on_event = |_: &mut Connection, event: Event| {
-            this.with(|inner, now| {
-                let _ = match event {
-                    Event::Text(t) => inner.server.handle_websocket_text(
-                        &sid,
-                        std::str::from_utf8(&t).unwrap_or(""),
-                        now,
-                    ),
-                    Event::Binary(b) => inner.server.handle_websocket_binary(&sid, b, now),
-                    Event::Closed { .. } => {
-                        inner.sockets.remove(&sid);
-                        inner.server.handle_websocket_closed(&sid);
-                        Ok(())
-                    }
-                    _ => Ok(()),
-                };
-            })
+        let on_event = |_: &mut Connection, event: Event| match event {
+            Event::Text(t) => self.with(&handle, |state, now| {
+                let text = std::str::from_utf8(&t).unwrap_or("");
+                let _ = state.session.handle_websocket_text(text, now);
+            }),
+            Event::Binary(b) => self.with(&handle, |state, now| {
+                let _ = state.session.handle_websocket_binary(b, now);
+            }),
+            Event::Closed { .. } => self.websocket_closed(&handle),
+            _ => {}
         };
         let result =
             websocket::drive(&mut stream, &mut ws, on_event, Source::Channel(&mut rx)).await;
-        self.with(|inner, _| {
-            inner.sockets.remove(&sid);
-            inner.server.handle_websocket_closed(&sid);
-        });
+        self.websocket_closed(&handle);
         result
     }
 }

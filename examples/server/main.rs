@@ -117,12 +117,14 @@ async fn main() {
     println!("  Engine.IO echo:     http://{addr}/engine.io/");
     println!("  Socket.IO:          http://{addr}/socket.io/");
     let (chat, _) = tokio::sync::broadcast::channel(1024);
-    let engineio = engineio::EngineIo::new(options.engineio_config(), Box::new(engineio::Echo));
+    let engineio = engineio::EngineIo::new(
+        options.engineio_config(),
+        Box::new(|_, _, _| Box::new(engineio::Echo)),
+    );
+    let rooms = socketio::Rooms::new(std::time::Duration::from_millis(options.connect_timeout_ms));
     let socketio = engineio::EngineIo::new(
         options.engineio_config(),
-        Box::new(socketio::SocketIo::new(std::time::Duration::from_millis(
-            options.connect_timeout_ms,
-        ))),
+        Box::new(move |session, wake, now| rooms.new_app(session, wake, now)),
     );
     let shared = Arc::new(Shared {
         options,

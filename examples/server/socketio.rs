@@ -1,6 +1,6 @@
-//! `/socket.io/`: the Socket.IO server of the example, an `App` on the Engine.IO
-//! glue. One `socketwire::socketio::ServerSession` per Engine.IO session, one
-//! `RoomRegistry` for the process.
+//! `/socket.io/`: the Socket.IO server of the example, an `App` per Engine.IO
+//! session on the Engine.IO glue. One `socketwire::socketio::ServerSession` per
+//! Engine.IO session; one `Rooms` for the process.
 //!
 //! Behaviour: on a connection to `/`, emit `auth` with the handshake auth payload;
 //! `message` is echoed as `message-back` (binary included); `message-with-ack` is
@@ -11,61 +11,115 @@
 //! For tests: `request-ack` (args) makes the server emit `ack-request` (args) with
 //! an ack id, and the client's ack comes back as `ack-received` (ack args);
 //! `drop-transport` makes the server close the Engine.IO session.
+//!
+//! Cross-session delivery: a broadcast looks up its recipients in the room
+//! registry (its own lock, taken only by join/leave/connect/disconnect and
+//! broadcast lookups, never while waiting on anything), encodes the packet once,
+//! and drops it into each recipient's mailbox (an unbounded channel found in a
+//! lock-free `papaya` map), then wakes the recipient's timer task, which moves
+//! the mailbox into that session under that session's own lock. No session
+//! lock is ever taken by another session.
 
-use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use socketwire::engineio::{
-    self, MessageData, ProtocolVersion as EioVersion, ServerEvent as EioEvent,
-};
+use socketwire::engineio::{self, EngineIoVersion, MessageData, SessionEvent};
 use socketwire::socketio::{
-    Broadcast, DecoderConfig, EngineMessage, ProtocolVersion, RoomRegistry, ServerConfig,
-    ServerEvent, ServerSession, Value,
+    Broadcast, DecoderConfig, EncodedPacket, EngineMessage, RoomRegistry, ServerConfig,
+    ServerEvent, ServerSession, SocketIoVersion, Value,
 };
+use tokio::sync::{Notify, mpsc};
 
 use crate::engineio::App;
 
-pub struct SocketIo {
-    config: ServerConfig,
-    sessions: HashMap<String, ServerSession>,
-    rooms: RoomRegistry<String>,
+/// Where other sessions drop packets for one session.
+struct Mailbox {
+    tx: mpsc::UnboundedSender<Arc<EncodedPacket>>,
+    wake: Arc<Notify>,
 }
 
-impl SocketIo {
-    pub fn new(connect_timeout: Duration) -> Self {
-        SocketIo {
+/// What every Socket.IO session of the process shares.
+pub struct Rooms {
+    config: ServerConfig,
+    /// Namespaces and rooms, keyed by Engine.IO sid.
+    registry: Mutex<RoomRegistry<String>>,
+    /// Engine.IO sid → mailbox.
+    mailboxes: papaya::HashMap<String, Mailbox>,
+}
+
+impl Rooms {
+    pub fn new(connect_timeout: Duration) -> Arc<Self> {
+        Arc::new(Rooms {
             config: ServerConfig {
                 connect_timeout,
                 ..ServerConfig::default()
             },
-            sessions: HashMap::new(),
-            rooms: RoomRegistry::default(),
-        }
+            registry: Mutex::new(RoomRegistry::default()),
+            mailboxes: papaya::HashMap::new(),
+        })
     }
 
-    /// Runs the handler over every pending event of `sid`, then flushes every
-    /// session's output to Engine.IO.
-    fn run(&mut self, eio: &mut engineio::Server, sid: &str, now: Duration) {
-        while let Some(event) = self
-            .sessions
-            .get_mut(sid)
-            .and_then(ServerSession::poll_event)
-        {
-            self.handle(eio, sid, event, now);
+    fn registry(&self) -> std::sync::MutexGuard<'_, RoomRegistry<String>> {
+        self.registry.lock().expect("room registry")
+    }
+
+    /// The app of a new Engine.IO session.
+    pub fn new_app(
+        self: &Arc<Self>,
+        eio: &engineio::ServerSession,
+        wake: Arc<Notify>,
+        now: Duration,
+    ) -> Box<dyn App> {
+        // Engine.IO 3 carries Socket.IO v4 (socket.io 2.x), Engine.IO 4 carries v5.
+        let version = match eio.version() {
+            EngineIoVersion::V3 => SocketIoVersion::V4,
+            EngineIoVersion::V4 => SocketIoVersion::V5,
+        };
+        let config = ServerConfig {
+            decoder: DecoderConfig::for_version(version),
+            ..self.config.clone()
+        };
+        let (tx, inbox) = mpsc::unbounded_channel();
+        let sid = eio.sid().to_string();
+        self.mailboxes
+            .pin()
+            .insert(sid.clone(), Mailbox { tx, wake });
+        Box::new(SocketIo {
+            rooms: self.clone(),
+            sid,
+            session: ServerSession::new(config, now),
+            inbox,
+        })
+    }
+}
+
+/// The Socket.IO side of one Engine.IO session.
+pub struct SocketIo {
+    rooms: Arc<Rooms>,
+    sid: String,
+    session: ServerSession,
+    inbox: mpsc::UnboundedReceiver<Arc<EncodedPacket>>,
+}
+
+impl SocketIo {
+    /// Runs the handler over every pending event, then flushes the session's
+    /// output to Engine.IO.
+    fn run(&mut self, eio: &mut engineio::ServerSession, now: Duration) {
+        while let Some(event) = self.session.poll_event() {
+            self.handle(eio, event, now);
         }
         self.flush(eio);
     }
 
-    fn handle(&mut self, eio: &mut engineio::Server, sid: &str, event: ServerEvent, now: Duration) {
-        let Some(session) = self.sessions.get_mut(sid) else {
-            return;
-        };
+    fn handle(&mut self, eio: &mut engineio::ServerSession, event: ServerEvent, now: Duration) {
+        let sid = self.sid.clone();
+        let session = &mut self.session;
         // Commands fail only on a closed session, which is being removed anyway.
         let _ = match event {
             ServerEvent::Connect { namespace, auth }
                 if namespace == "/" || namespace == "/custom" =>
             {
-                self.rooms.add_socket(&namespace, sid.to_string());
+                self.rooms.registry().add_socket(&namespace, sid.clone());
                 let socket_id = format!("{sid}{}", namespace.len());
                 session
                     .accept(&namespace, &socket_id)
@@ -86,7 +140,7 @@ impl SocketIo {
                     .emit_with_ack(&namespace, "ack-request", args, now)
                     .map(|_| ()),
                 ("drop-transport", _) => {
-                    let _ = eio.close(sid, now);
+                    eio.close(now);
                     Ok(())
                 }
                 ("channel", _) => {
@@ -96,9 +150,9 @@ impl SocketIo {
                 ("join", _) | ("leave", _) => {
                     let room = args.first().and_then(Value::as_str).unwrap_or_default();
                     if name == "join" {
-                        self.rooms.join(&namespace, sid.to_string(), room);
+                        self.rooms.registry().join(&namespace, sid, room);
                     } else {
-                        self.rooms.leave(&namespace, &sid.to_string(), room);
+                        self.rooms.registry().leave(&namespace, &sid, room);
                     }
                     Ok(())
                 }
@@ -108,7 +162,7 @@ impl SocketIo {
                         .and_then(Value::as_str)
                         .unwrap_or_default()
                         .to_string();
-                    let target = Broadcast::all().to(&room).except_socket(sid.to_string());
+                    let target = Broadcast::all().to(&room).except_socket(sid);
                     let data = args.get(1..).unwrap_or_default().to_vec();
                     self.broadcast(&namespace, target, "new messages", &data);
                     Ok(())
@@ -118,20 +172,21 @@ impl SocketIo {
             ServerEvent::Ack {
                 namespace, args, ..
             } => session.emit(&namespace, "ack-received", args),
-            ServerEvent::Disconnect { namespace, .. } => {
-                self.rooms.remove_socket(&namespace, &sid.to_string());
+            ServerEvent::Disconnected { namespace, .. } => {
+                self.rooms.registry().remove_socket(&namespace, &sid);
                 Ok(())
             }
             ServerEvent::Close(_) => {
                 // The Socket.IO session failed (e.g. a parse error): drop the transport.
-                let _ = eio.close(sid, Duration::ZERO);
+                eio.close(now);
                 Ok(())
             }
             _ => Ok(()),
         };
     }
 
-    /// Encodes once and queues the packet on every recipient's session.
+    /// Encodes once and delivers the packet to every recipient: straight into
+    /// this session, through the mailbox for the others.
     fn broadcast(
         &mut self,
         namespace: &str,
@@ -139,105 +194,75 @@ impl SocketIo {
         name: &str,
         args: &[Value],
     ) {
-        let out = self.rooms.broadcast_event(namespace, &target, name, args);
-        for recipient in out.recipients {
-            if let Some(session) = self.sessions.get_mut(&recipient) {
-                let _ = session.send_encoded(&out.packet);
+        let recipients = self.rooms.registry().recipients(namespace, &target);
+        let packet = Arc::new(EncodedPacket::event(namespace, name, args, None));
+        let mailboxes = self.rooms.mailboxes.pin();
+        for recipient in recipients {
+            if recipient == self.sid {
+                let _ = self.session.send_encoded(&packet);
+            } else if let Some(mailbox) = mailboxes.get(&recipient)
+                && mailbox.tx.send(packet.clone()).is_ok()
+            {
+                mailbox.wake.notify_one();
             }
         }
     }
 
-    /// Moves every session's queued Socket.IO messages onto its Engine.IO session.
-    fn flush(&mut self, eio: &mut engineio::Server) {
-        for (sid, session) in &mut self.sessions {
-            while let Some(message) = session.poll_message() {
-                let _ = match message {
-                    EngineMessage::Text(t) => {
-                        eio.send_text(sid, std::str::from_utf8(&t).unwrap_or(""))
-                    }
-                    EngineMessage::Binary(b) => eio.send_binary(sid, b),
-                };
-            }
+    /// Moves the session's queued Socket.IO messages onto its Engine.IO session.
+    fn flush(&mut self, eio: &mut engineio::ServerSession) {
+        while let Some(message) = self.session.poll_message() {
+            let _ = match message {
+                EngineMessage::Text(t) => eio.send_text(std::str::from_utf8(&t).unwrap_or("")),
+                EngineMessage::Binary(b) => eio.send_binary(b),
+            };
         }
     }
 
-    fn remove(&mut self, sid: &str) {
-        if let Some(mut session) = self.sessions.remove(sid) {
-            session.handle_transport_close();
-            let namespaces: Vec<String> =
-                session.connected_namespaces().map(String::from).collect();
-            for namespace in namespaces {
-                self.rooms.remove_socket(&namespace, &sid.to_string());
-            }
-        }
+    /// Leaves every namespace and room and closes the mailbox.
+    fn remove(&mut self) {
+        self.session.handle_transport_closed();
+        self.rooms.mailboxes.pin().remove(&self.sid);
+        let mut registry = self.rooms.registry();
         for namespace in ["/", "/custom"] {
-            self.rooms.remove_socket(namespace, &sid.to_string());
+            registry.remove_socket(namespace, &self.sid);
         }
     }
 }
 
 impl App for SocketIo {
-    fn on_event(&mut self, eio: &mut engineio::Server, event: EioEvent, now: Duration) {
+    fn on_event(&mut self, eio: &mut engineio::ServerSession, event: SessionEvent, now: Duration) {
         match event {
-            EioEvent::Open { sid, version } => {
-                // Engine.IO 3 carries Socket.IO v4 (socket.io 2.x), Engine.IO 4 carries v5.
-                let version = match version {
-                    EioVersion::V3 => ProtocolVersion::V4,
-                    EioVersion::V4 => ProtocolVersion::V5,
-                };
-                let config = ServerConfig {
-                    decoder: DecoderConfig::for_version(version),
-                    ..self.config.clone()
-                };
-                self.sessions
-                    .insert(sid.clone(), ServerSession::new(config, now));
-                self.run(eio, &sid, now);
-            }
-            EioEvent::Message { sid, data } => {
-                let Some(session) = self.sessions.get_mut(&sid) else {
-                    return;
-                };
+            SessionEvent::Message(data) => {
                 let result = match data {
-                    MessageData::Text(t) => session.handle_text(&t),
-                    MessageData::Binary(b) => session.handle_binary(b),
+                    MessageData::Text(t) => self.session.handle_text(&t),
+                    MessageData::Binary(b) => self.session.handle_binary(b),
                 };
                 if result.is_err() {
                     // Invalid Socket.IO input: the session is closed; drop the transport.
-                    let _ = eio.close(&sid, now);
+                    eio.close(now);
                 }
-                self.run(eio, &sid, now);
+                self.run(eio, now);
             }
-            EioEvent::Closed { sid, .. } => self.remove(&sid),
+            SessionEvent::Closed(_) => self.remove(),
             _ => {}
         }
     }
 
     fn poll_timeout(&self) -> Option<Duration> {
-        self.sessions
-            .values()
-            .filter_map(ServerSession::poll_timeout)
-            .min()
+        self.session.poll_timeout()
     }
 
-    fn handle_timeout(&mut self, eio: &mut engineio::Server, now: Duration) {
-        let due: Vec<String> = self
-            .sessions
-            .iter()
-            .filter(|(_, s)| s.poll_timeout().is_some_and(|t| t <= now))
-            .map(|(sid, _)| sid.clone())
-            .collect();
-        for sid in due {
-            if let Some(session) = self.sessions.get_mut(&sid) {
-                session.handle_timeout(now);
-            }
-            self.run(eio, &sid, now);
-            if self
-                .sessions
-                .get(&sid)
-                .is_some_and(ServerSession::is_closed)
-            {
-                let _ = eio.close(&sid, now);
-            }
+    fn handle_timeout(&mut self, eio: &mut engineio::ServerSession, now: Duration) {
+        // Deliveries from other sessions first.
+        while let Ok(packet) = self.inbox.try_recv() {
+            let _ = self.session.send_encoded(&packet);
+        }
+        if self.session.poll_timeout().is_some_and(|t| t <= now) {
+            self.session.handle_timeout(now);
+        }
+        self.run(eio, now);
+        if self.session.is_closed() {
+            eio.close(now);
         }
     }
 }

@@ -15,12 +15,11 @@ use core::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 
-use super::Error;
+use super::error::{ApiMisuse, Error};
+use super::message::{CloseReason, MessageData};
 use super::open::OpenPacket;
-use super::packet::{MessageKind, OwnedPacket, Packet, PacketType, ProtocolVersion};
+use super::packet::{EngineIoVersion, MessageKind, OwnedPacket, Packet, PacketType};
 use super::payload::PayloadFormat;
-use super::payload::encode_payload;
-use super::server::{CloseReason, MessageData};
 
 /// The transport a client session is on.
 ///
@@ -58,6 +57,7 @@ impl ClientTransport {
 /// assert_eq!(ClientEvent::Upgraded, ClientEvent::Upgraded);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ClientEvent {
     /// The handshake arrived.
     Open(OpenPacket),
@@ -112,9 +112,9 @@ enum State {
 /// ```
 /// use bytes::BytesMut;
 /// use core::time::Duration;
-/// use socketwire::engineio::{ClientEvent, ClientSession, ClientTransmit, ClientTransport, Packet, ProtocolVersion};
+/// use socketwire::engineio::{ClientEvent, ClientSession, ClientTransmit, ClientTransport, Packet, EngineIoVersion};
 ///
-/// let mut client = ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling);
+/// let mut client = ClientSession::new(EngineIoVersion::V4, ClientTransport::Polling);
 /// assert_eq!(client.query(ClientTransport::Polling), "EIO=4&transport=polling");
 /// let open = r#"{"sid":"s1","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#;
 /// client.handle_packet(Packet::Open(open), Duration::ZERO).unwrap();
@@ -130,7 +130,7 @@ enum State {
 /// ```
 #[derive(Debug)]
 pub struct ClientSession {
-    version: ProtocolVersion,
+    version: EngineIoVersion,
     transport: ClientTransport,
     state: State,
     open: Option<OpenPacket>,
@@ -151,11 +151,11 @@ impl ClientSession {
     /// A session about to handshake on `transport`.
     ///
     /// ```
-    /// use socketwire::engineio::{ClientSession, ClientTransport, ProtocolVersion};
-    /// let c = ClientSession::new(ProtocolVersion::V3, ClientTransport::WebSocket);
+    /// use socketwire::engineio::{ClientSession, ClientTransport, EngineIoVersion};
+    /// let c = ClientSession::new(EngineIoVersion::V3, ClientTransport::WebSocket);
     /// assert_eq!(c.transport(), ClientTransport::WebSocket);
     /// ```
-    pub fn new(version: ProtocolVersion, transport: ClientTransport) -> ClientSession {
+    pub fn new(version: EngineIoVersion, transport: ClientTransport) -> ClientSession {
         ClientSession {
             version,
             transport,
@@ -176,18 +176,18 @@ impl ClientSession {
     /// The protocol version.
     ///
     /// ```
-    /// use socketwire::engineio::{ClientSession, ClientTransport, ProtocolVersion};
-    /// assert_eq!(ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling).version(), ProtocolVersion::V4);
+    /// use socketwire::engineio::{ClientSession, ClientTransport, EngineIoVersion};
+    /// assert_eq!(ClientSession::new(EngineIoVersion::V4, ClientTransport::Polling).version(), EngineIoVersion::V4);
     /// ```
-    pub fn version(&self) -> ProtocolVersion {
+    pub fn version(&self) -> EngineIoVersion {
         self.version
     }
 
     /// The active transport.
     ///
     /// ```
-    /// use socketwire::engineio::{ClientSession, ClientTransport, ProtocolVersion};
-    /// assert_eq!(ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling).transport(), ClientTransport::Polling);
+    /// use socketwire::engineio::{ClientSession, ClientTransport, EngineIoVersion};
+    /// assert_eq!(ClientSession::new(EngineIoVersion::V4, ClientTransport::Polling).transport(), ClientTransport::Polling);
     /// ```
     pub fn transport(&self) -> ClientTransport {
         self.transport
@@ -196,8 +196,8 @@ impl ClientSession {
     /// The handshake, once received.
     ///
     /// ```
-    /// use socketwire::engineio::{ClientSession, ClientTransport, ProtocolVersion};
-    /// assert!(ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling).handshake().is_none());
+    /// use socketwire::engineio::{ClientSession, ClientTransport, EngineIoVersion};
+    /// assert!(ClientSession::new(EngineIoVersion::V4, ClientTransport::Polling).handshake().is_none());
     /// ```
     pub fn handshake(&self) -> Option<&OpenPacket> {
         self.open.as_ref()
@@ -207,8 +207,8 @@ impl ClientSession {
     /// `sid` once known). Cache-busting parameters are the caller's.
     ///
     /// ```
-    /// use socketwire::engineio::{ClientSession, ClientTransport, ProtocolVersion};
-    /// let c = ClientSession::new(ProtocolVersion::V3, ClientTransport::Polling);
+    /// use socketwire::engineio::{ClientSession, ClientTransport, EngineIoVersion};
+    /// let c = ClientSession::new(EngineIoVersion::V3, ClientTransport::Polling);
     /// assert_eq!(c.query(ClientTransport::WebSocket), "EIO=3&transport=websocket");
     /// ```
     pub fn query(&self, transport: ClientTransport) -> String {
@@ -226,8 +226,8 @@ impl ClientSession {
     /// Whether the server offered WebSocket and an upgrade can start now.
     ///
     /// ```
-    /// use socketwire::engineio::{ClientSession, ClientTransport, ProtocolVersion};
-    /// assert!(!ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling).can_upgrade());
+    /// use socketwire::engineio::{ClientSession, ClientTransport, EngineIoVersion};
+    /// assert!(!ClientSession::new(EngineIoVersion::V4, ClientTransport::Polling).can_upgrade());
     /// ```
     pub fn can_upgrade(&self) -> bool {
         self.state == State::Open
@@ -243,13 +243,13 @@ impl ClientSession {
     /// [`ClientSession::query`]`(WebSocket)`; queues `2probe` on it.
     ///
     /// ```
-    /// use socketwire::engineio::{ClientSession, ClientTransport, Error, ProtocolVersion};
-    /// let mut c = ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling);
-    /// assert!(matches!(c.start_upgrade(), Err(Error::ApiMisuse(_))));
+    /// use socketwire::engineio::{ApiMisuse, ClientSession, ClientTransport, EngineIoVersion};
+    /// let mut c = ClientSession::new(EngineIoVersion::V4, ClientTransport::Polling);
+    /// assert_eq!(c.start_upgrade(), Err(ApiMisuse::NoUpgrade));
     /// ```
-    pub fn start_upgrade(&mut self) -> Result<(), Error> {
+    pub fn start_upgrade(&mut self) -> Result<(), ApiMisuse> {
         if !self.can_upgrade() {
-            return Err(Error::ApiMisuse("no upgrade possible in this state"));
+            return Err(ApiMisuse::NoUpgrade);
         }
         self.probing = true;
         self.probe_out
@@ -260,8 +260,8 @@ impl ClientSession {
     /// Handles a packet from the active transport.
     ///
     /// ```
-    /// use socketwire::engineio::{ClientSession, ClientTransport, Error, Packet, ProtocolVersion};
-    /// let mut c = ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling);
+    /// use socketwire::engineio::{ClientSession, ClientTransport, Error, Packet, EngineIoVersion};
+    /// let mut c = ClientSession::new(EngineIoVersion::V4, ClientTransport::Polling);
     /// assert_eq!(c.handle_packet(Packet::Open("nope"), core::time::Duration::ZERO), Err(Error::InvalidOpenPacket));
     /// ```
     pub fn handle_packet(&mut self, packet: Packet<'_>, now: Duration) -> Result<(), Error> {
@@ -275,14 +275,18 @@ impl ClientSession {
                         return Err(e);
                     }
                 };
-                let interval = Duration::from_millis(open.ping_interval);
-                let timeout = Duration::from_millis(open.ping_timeout);
+                let (interval, timeout) = heartbeat(&open);
                 match self.version {
-                    // EIOP4 "Heartbeat": the client treats silence for
-                    // pingInterval + pingTimeout as a dead server.
-                    ProtocolVersion::V4 => self.liveness_deadline = Some(now + interval + timeout),
-                    // EIOP3: the client pings every pingInterval.
-                    ProtocolVersion::V3 => self.next_ping = Some(now + interval),
+                    // https://github.com/socketio/engine.io-protocol#heartbeat — the
+                    // client treats silence for pingInterval + pingTimeout as a dead
+                    // server.
+                    EngineIoVersion::V4 => {
+                        self.liveness_deadline =
+                            Some(now.saturating_add(interval).saturating_add(timeout));
+                    }
+                    // https://github.com/socketio/engine.io-protocol/tree/v3#timeouts —
+                    // the client pings every pingInterval.
+                    EngineIoVersion::V3 => self.next_ping = Some(now.saturating_add(interval)),
                 }
                 if self.transport == ClientTransport::WebSocket {
                     self.supports_binary = true;
@@ -304,22 +308,20 @@ impl ClientSession {
     }
 
     fn handle_open_packet(&mut self, packet: Packet<'_>, now: Duration) {
+        if let Some(data) = MessageData::of_packet(&packet) {
+            self.events.push_back(ClientEvent::Message(data));
+            return;
+        }
         let (interval, timeout) = self.heartbeat();
         match packet {
-            Packet::Ping(_) if self.version == ProtocolVersion::V4 => {
-                self.liveness_deadline = Some(now + interval + timeout);
+            Packet::Ping(_) if self.version == EngineIoVersion::V4 => {
+                self.liveness_deadline = Some(now.saturating_add(interval).saturating_add(timeout));
                 self.outbox.push_back(OwnedPacket::simple(PacketType::Pong));
             }
-            Packet::Pong(_) if self.version == ProtocolVersion::V3 => {
+            Packet::Pong(_) if self.version == EngineIoVersion::V3 => {
                 self.liveness_deadline = None;
-                self.next_ping = Some(now + interval);
+                self.next_ping = Some(now.saturating_add(interval));
             }
-            Packet::Message(text) => self
-                .events
-                .push_back(ClientEvent::Message(MessageData::Text(String::from(text)))),
-            Packet::Binary(data) => self
-                .events
-                .push_back(ClientEvent::Message(MessageData::Binary(data))),
             Packet::Close => self.finish(CloseReason::TransportClose),
             // Wrong-direction heartbeats, noops and stray opens are ignored by the JS client.
             _ => {}
@@ -329,12 +331,7 @@ impl ClientSession {
     fn heartbeat(&self) -> (Duration, Duration) {
         self.open
             .as_ref()
-            .map_or((Duration::ZERO, Duration::ZERO), |open| {
-                (
-                    Duration::from_millis(open.ping_interval),
-                    Duration::from_millis(open.ping_timeout),
-                )
-            })
+            .map_or((Duration::ZERO, Duration::ZERO), heartbeat)
     }
 
     /// Handles a packet from the WebSocket being probed: `3probe` completes the
@@ -347,8 +344,8 @@ impl ClientSession {
     /// close instead of its data. `examples/engineio_client.rs` does this.
     ///
     /// ```
-    /// use socketwire::engineio::{ClientSession, ClientTransport, Packet, ProtocolVersion};
-    /// let mut c = ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling);
+    /// use socketwire::engineio::{ClientSession, ClientTransport, Packet, EngineIoVersion};
+    /// let mut c = ClientSession::new(EngineIoVersion::V4, ClientTransport::Polling);
     /// c.handle_probe_packet(Packet::Pong("probe")); // no upgrade running: ignored
     /// assert_eq!(c.transport(), ClientTransport::Polling);
     /// ```
@@ -373,8 +370,8 @@ impl ClientSession {
     /// The response to the last [`ClientTransmit::Post`] arrived.
     ///
     /// ```
-    /// use socketwire::engineio::{ClientSession, ClientTransport, ProtocolVersion};
-    /// ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling).handle_post_done();
+    /// use socketwire::engineio::{ClientSession, ClientTransport, EngineIoVersion};
+    /// ClientSession::new(EngineIoVersion::V4, ClientTransport::Polling).handle_post_done();
     /// ```
     pub fn handle_post_done(&mut self) {
         self.post_in_flight = false;
@@ -383,8 +380,8 @@ impl ClientSession {
     /// The active transport failed (HTTP error, WebSocket closed).
     ///
     /// ```
-    /// use socketwire::engineio::{ClientEvent, ClientSession, ClientTransport, CloseReason, ProtocolVersion};
-    /// let mut c = ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling);
+    /// use socketwire::engineio::{ClientEvent, ClientSession, ClientTransport, CloseReason, EngineIoVersion};
+    /// let mut c = ClientSession::new(EngineIoVersion::V4, ClientTransport::Polling);
     /// c.handle_transport_error();
     /// assert_eq!(c.poll_event(), Some(ClientEvent::Closed(CloseReason::TransportError("transport error"))));
     /// ```
@@ -403,9 +400,9 @@ impl ClientSession {
         self.events.push_back(ClientEvent::Closed(reason));
     }
 
-    fn queue(&mut self, packet: OwnedPacket) -> Result<(), Error> {
+    fn queue(&mut self, packet: OwnedPacket) -> Result<(), ApiMisuse> {
         if self.state == State::Closed {
-            return Err(Error::ApiMisuse("session is closed"));
+            return Err(ApiMisuse::Closed);
         }
         self.outbox.push_back(packet);
         Ok(())
@@ -414,22 +411,22 @@ impl ClientSession {
     /// Queues a text message (sent once the session is open).
     ///
     /// ```
-    /// use socketwire::engineio::{ClientSession, ClientTransport, ProtocolVersion};
-    /// let mut c = ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling);
+    /// use socketwire::engineio::{ClientSession, ClientTransport, EngineIoVersion};
+    /// let mut c = ClientSession::new(EngineIoVersion::V4, ClientTransport::Polling);
     /// c.send_text("early").unwrap();
     /// ```
-    pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
+    pub fn send_text(&mut self, text: &str) -> Result<(), ApiMisuse> {
         self.queue(OwnedPacket::Text(PacketType::Message, String::from(text)))
     }
 
     /// Queues a binary message.
     ///
     /// ```
-    /// use socketwire::engineio::{ClientSession, ClientTransport, ProtocolVersion};
-    /// let mut c = ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling);
+    /// use socketwire::engineio::{ClientSession, ClientTransport, EngineIoVersion};
+    /// let mut c = ClientSession::new(EngineIoVersion::V4, ClientTransport::Polling);
     /// c.send_binary(bytes::Bytes::from_static(&[1])).unwrap();
     /// ```
-    pub fn send_binary(&mut self, data: Bytes) -> Result<(), Error> {
+    pub fn send_binary(&mut self, data: Bytes) -> Result<(), ApiMisuse> {
         self.queue(OwnedPacket::Binary(data))
     }
 
@@ -437,8 +434,8 @@ impl ClientSession {
     /// the socket is closed.
     ///
     /// ```
-    /// use socketwire::engineio::{ClientEvent, ClientSession, ClientTransport, CloseReason, ProtocolVersion};
-    /// let mut c = ClientSession::new(ProtocolVersion::V4, ClientTransport::WebSocket);
+    /// use socketwire::engineio::{ClientEvent, ClientSession, ClientTransport, CloseReason, EngineIoVersion};
+    /// let mut c = ClientSession::new(EngineIoVersion::V4, ClientTransport::WebSocket);
     /// c.close();
     /// assert_eq!(c.poll_event(), Some(ClientEvent::Closed(CloseReason::ForcedClose)));
     /// ```
@@ -458,8 +455,8 @@ impl ClientSession {
     /// Fires heartbeat deadlines: v3 pings, and the dead-server timeouts.
     ///
     /// ```
-    /// use socketwire::engineio::{ClientSession, ClientTransport, ProtocolVersion};
-    /// let mut c = ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling);
+    /// use socketwire::engineio::{ClientSession, ClientTransport, EngineIoVersion};
+    /// let mut c = ClientSession::new(EngineIoVersion::V4, ClientTransport::Polling);
     /// c.handle_timeout(core::time::Duration::from_secs(1));
     /// ```
     pub fn handle_timeout(&mut self, now: Duration) {
@@ -473,7 +470,7 @@ impl ClientSession {
         if self.next_ping.is_some_and(|d| d <= now) {
             let (_, timeout) = self.heartbeat();
             self.next_ping = None;
-            self.liveness_deadline = Some(now + timeout);
+            self.liveness_deadline = Some(now.saturating_add(timeout));
             self.outbox
                 .push_back(OwnedPacket::Text(PacketType::Ping, String::new()));
         }
@@ -482,8 +479,8 @@ impl ClientSession {
     /// When to call [`ClientSession::handle_timeout`].
     ///
     /// ```
-    /// use socketwire::engineio::{ClientSession, ClientTransport, ProtocolVersion};
-    /// assert_eq!(ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling).poll_timeout(), None);
+    /// use socketwire::engineio::{ClientSession, ClientTransport, EngineIoVersion};
+    /// assert_eq!(ClientSession::new(EngineIoVersion::V4, ClientTransport::Polling).poll_timeout(), None);
     /// ```
     pub fn poll_timeout(&self) -> Option<Duration> {
         [self.liveness_deadline, self.next_ping]
@@ -495,8 +492,8 @@ impl ClientSession {
     /// The next event.
     ///
     /// ```
-    /// use socketwire::engineio::{ClientSession, ClientTransport, ProtocolVersion};
-    /// assert_eq!(ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling).poll_event(), None);
+    /// use socketwire::engineio::{ClientSession, ClientTransport, EngineIoVersion};
+    /// assert_eq!(ClientSession::new(EngineIoVersion::V4, ClientTransport::Polling).poll_event(), None);
     /// ```
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
         self.events.pop_front()
@@ -509,8 +506,8 @@ impl ClientSession {
     ///
     /// ```
     /// use bytes::BytesMut;
-    /// use socketwire::engineio::{ClientSession, ClientTransport, ProtocolVersion};
-    /// let mut c = ClientSession::new(ProtocolVersion::V4, ClientTransport::Polling);
+    /// use socketwire::engineio::{ClientSession, ClientTransport, EngineIoVersion};
+    /// let mut c = ClientSession::new(EngineIoVersion::V4, ClientTransport::Polling);
     /// assert_eq!(c.poll_transmit(&mut BytesMut::new()), None); // not open yet
     /// ```
     pub fn poll_transmit(&mut self, out: &mut BytesMut) -> Option<ClientTransmit> {
@@ -561,10 +558,39 @@ impl ClientSession {
                 let owned: alloc::vec::Vec<OwnedPacket> = self.outbox.drain(..take).collect();
                 let packets: alloc::vec::Vec<Packet<'_>> =
                     owned.iter().map(OwnedPacket::borrowed).collect();
-                encode_payload(&packets, PayloadFormat::text(self.version), out);
+                PayloadFormat::text(self.version).encode(&packets, out);
                 self.post_in_flight = true;
                 Some(ClientTransmit::Post)
             }
+        }
+    }
+}
+
+/// The peer's heartbeat settings. A hostile server may announce any `u64`, so
+/// every deadline built from them saturates.
+fn heartbeat(open: &OpenPacket) -> (Duration, Duration) {
+    (
+        Duration::from_millis(open.ping_interval),
+        Duration::from_millis(open.ping_timeout),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn huge_heartbeat_saturates() {
+        let open = r#"{"sid":"s","upgrades":[],"pingInterval":18446744073709551615,"pingTimeout":18446744073709551615}"#;
+        let late = Duration::from_secs(u64::MAX - 1);
+        for version in [EngineIoVersion::V3, EngineIoVersion::V4] {
+            let mut client = ClientSession::new(version, ClientTransport::WebSocket);
+            client.handle_packet(Packet::Open(open), late).unwrap();
+            assert!(client.poll_timeout().is_some());
+            client.handle_packet(Packet::Ping(""), late).unwrap();
+            client.handle_packet(Packet::Pong(""), late).unwrap();
+            client.handle_timeout(Duration::MAX);
+            assert!(client.poll_timeout().is_none_or(|t| t >= late));
         }
     }
 }

@@ -1,13 +1,16 @@
-//! The Engine.IO layer's errors: what the peer sent wrong, and what the caller did wrong.
+//! The Engine.IO layer's errors: what the peer sent wrong ([`Error`]), and what
+//! the caller did wrong ([`ApiMisuse`]).
 
 use core::fmt;
 
 /// Every failure of the Engine.IO layer.
 ///
-/// Peer errors (bad packets, bad payloads, bad handshakes) are kept apart from
-/// [`Error::ApiMisuse`], which only a caller can cause. Handshake errors map to
-/// the JSON error reply of the reference server through [`Error::handshake_code`]
-/// and [`Error::status`].
+/// Every variant but one is caused by the peer's bytes (bad packets, bad
+/// payloads, bad handshakes); [`Error::ApiMisuse`] wraps the caller's own
+/// mistakes ([`ApiMisuse`]) where an input method can report both. Commands
+/// (`send_*`) return [`ApiMisuse`] alone. Handshake errors map to the JSON error
+/// reply of the reference server through [`Error::handshake_code`] and
+/// [`Error::status`].
 ///
 /// ```
 /// use socketwire::engineio::Error;
@@ -71,10 +74,14 @@ pub enum Error {
     Forbidden,
     /// Handshake code 5: `EIO` is not `4` and v3 is not allowed.
     UnsupportedProtocolVersion,
-    /// A session's send buffer is full (the client is not polling).
-    BufferFull,
     /// The caller used the API in a way its state does not allow (never caused by peer bytes).
-    ApiMisuse(&'static str),
+    ApiMisuse(ApiMisuse),
+}
+
+impl From<ApiMisuse> for Error {
+    fn from(misuse: ApiMisuse) -> Self {
+        Error::ApiMisuse(misuse)
+    }
 }
 
 impl Error {
@@ -157,8 +164,7 @@ impl fmt::Display for Error {
             Error::TooManyPackets { max } => write!(f, "more than {max} packets in a payload"),
             Error::InvalidJsonpBody => f.write_str("invalid JSONP body"),
             Error::InvalidOpenPacket => f.write_str("invalid open packet"),
-            Error::BufferFull => f.write_str("send buffer full"),
-            Error::ApiMisuse(what) => write!(f, "API misuse: {what}"),
+            Error::ApiMisuse(misuse) => write!(f, "API misuse: {misuse}"),
             _ => f.write_str("engine.io error"),
         }
     }
@@ -166,3 +172,47 @@ impl fmt::Display for Error {
 
 #[cfg(feature = "std")]
 impl std::error::Error for Error {}
+
+/// A mistake by the caller of the API, never caused by peer bytes.
+///
+/// ```
+/// use socketwire::engineio::{ApiMisuse, Server, ServerConfig};
+/// let mut server = Server::new(ServerConfig::default());
+/// assert_eq!(server.send_text("nope", "hi"), Err(ApiMisuse::UnknownSid));
+/// assert_eq!(ApiMisuse::BufferFull.to_string(), "the send buffer is full");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ApiMisuse {
+    /// A sid that names no session of this [`Server`](super::Server) (never
+    /// opened, or already closed and removed).
+    UnknownSid,
+    /// Sending on a session that is closed or closing.
+    Closed,
+    /// Sending on a polling session whose buffer holds
+    /// [`ServerConfig::max_buffered_packets`](super::ServerConfig) packets: the
+    /// client is not polling; wait for it or close the session.
+    BufferFull,
+    /// The sid generator returned an id already in use.
+    SidInUse,
+    /// A WebSocket message for a session that has no WebSocket open.
+    NoWebSocket,
+    /// `ClientSession::start_upgrade` while `ClientSession::can_upgrade` is false.
+    NoUpgrade,
+}
+
+impl fmt::Display for ApiMisuse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ApiMisuse::UnknownSid => "no session has this sid",
+            ApiMisuse::Closed => "the session is closed",
+            ApiMisuse::BufferFull => "the send buffer is full",
+            ApiMisuse::SidInUse => "the sid generator returned an id in use",
+            ApiMisuse::NoWebSocket => "no WebSocket is open for this session",
+            ApiMisuse::NoUpgrade => "no upgrade is possible in this state",
+        })
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for ApiMisuse {}

@@ -1,122 +1,145 @@
 //! Engine.IO v3 and v4: packets, payloads and sans-IO sessions.
 //!
-//! Engine.IO carries messages over HTTP long-polling and WebSocket. This module
-//! is the whole protocol without any I/O:
+//! Engine.IO carries messages over HTTP long-polling and WebSocket
+//! (<https://github.com/socketio/engine.io-protocol>). This module is the whole
+//! protocol without any I/O:
 //!
-//! * [`Packet`]: one packet in text, base64 or binary form (v3 and v4), borrowing
-//!   text from the input and slicing binary data out of a [`bytes::Bytes`];
-//! * [`PayloadDecoder`] and the `encode_payload*` functions: polling bodies (v4
-//!   record separators, v3 `<len>:` with UTF-16 lengths, v3 XHR2 binary, JSONP);
+//! * [`Packet`]: one packet in text, base64 or binary form (v3 and v4, see
+//!   [`EngineIoVersion`]), borrowing text from the input and slicing binary data
+//!   out of a [`bytes::Bytes`];
+//! * [`PayloadDecoder`] and [`PayloadFormat::encode`]: polling bodies (v4 record
+//!   separators, v3 `<len>:` with UTF-16 lengths, v3 XHR2 binary); [`Jsonp`] for
+//!   the JSONP variant;
 //! * [`OpenPacket`]: the handshake JSON (hand encoder; `serde_json` decoder with
 //!   the `json` feature);
-//! * [`Server`]: every server session (one per sid), driven by HTTP requests,
-//!   WebSocket messages and timeouts;
+//! * [`ServerSession`]: one server session (one sid) driven by HTTP requests,
+//!   WebSocket messages and timeouts; [`Route`] tells a handshake from a
+//!   request for a session; [`Server`] is the single-threaded registry of
+//!   sessions by sid built on both;
 //! * `ClientSession` (feature `json`) and [`Backoff`]: the client side;
-//! * WebTransport framing ([`encode_webtransport_frame`], [`decode_webtransport_frame`]).
+//! * WebTransport framing ([`encode_webtransport_frame`], [`decode_webtransport_frame`]);
+//! * errors: [`Error`] for what the peer sent, [`ApiMisuse`] for what the caller did.
+//!
+//! | file | holds |
+//! |---|---|
+//! | `packet.rs`, `payload.rs`, `open.rs`, `webtransport.rs` | the codecs |
+//! | `http.rs` | [`Method`], [`RequestInfo`], [`Response`], [`Reply`] |
+//! | `message.rs` | [`MessageData`], [`CloseReason`] (client and server) |
+//! | `session.rs` | [`ServerSession`] and its [`ServerConfig`] |
+//! | `server.rs` | [`Route`], [`Server`] (the registry), [`ServerEvent`] |
+//! | `client.rs`, `backoff.rs` | the client |
 //!
 //! It imports neither the WebSocket layer nor Socket.IO: the caller moves
 //! decoded WebSocket messages in and out, so any WebSocket implementation fits.
 //!
 //! ```text
-//!  HTTP GET/POST ──► Server::handle_request ──► Reply::Respond(Response) ──► write now
-//!                                          └──► Reply::Wait{sid} ──► park the GET
-//!  WS upgrade ─────► Server::handle_websocket_open (accept or refuse)
-//!  WS message ─────► Server::handle_websocket_text / _binary
-//!  timer ──────────► Server::handle_timeout(now)
+//!  request ──► Route::request / Route::websocket
+//!                 ├─ Handshake ──► ServerSession::open_polling / open_websocket ─► new session
+//!                 └─ Session(sid) ─► look the session up (your map, or Server)
+//!
+//!  HTTP GET/POST ──► session.handle_request ──► Reply::Respond(Response) ──► write now
+//!                                          └──► Reply::Wait ──► park the GET
+//!  WS upgrade ─────► session.handle_websocket_open (accept or refuse)
+//!  WS message ─────► session.handle_websocket_text / _binary
+//!  timer ──────────► session.handle_timeout(now)
 //!                       │
-//!                       ├─► poll_event      Open / Message / Upgraded / Closed
-//!                       ├─► poll_long_poll  (sid, Response) for a parked GET
-//!                       ├─► poll_websocket  (sid, Text | Binary | Close)
+//!                       ├─► poll_event      Message / Upgraded / Closed
+//!                       ├─► poll_long_poll  the Response for the parked GET
+//!                       ├─► poll_websocket  Text | Binary | Close
 //!                       └─► poll_timeout    when to call handle_timeout next
 //! ```
 //!
 //! # The drive loop
 //!
-//! A server glue (tokio, hyper, anything) keeps one [`Server`] behind a lock
-//! and, after **every** `handle_*` call or command, drains the three queues and
-//! re-arms its timer. A parked GET waits on a channel keyed by sid; if its
-//! connection drops, the glue calls [`Server::handle_poll_aborted`]. This
-//! example runs the loop in memory:
+//! A concurrent glue (tokio, hyper, anything) keeps a map from sid to
+//! session, each [`ServerSession`] behind its own lock, so sessions never wait
+//! on each other; after **every** `handle_*` call or command on a session it
+//! drains that session's three queues and re-arms that session's timer. If a
+//! parked GET's connection drops, it calls
+//! [`ServerSession::handle_poll_aborted`]. A single-threaded caller can let
+//! [`Server`] keep the map instead. This example runs the loop for one
+//! session in memory:
 //!
 //! ```
-//! use std::collections::HashMap;
 //! use bytes::Bytes;
 //! use core::time::Duration;
 //! use socketwire::engineio::{
-//!     MessageData, Method, Reply, RequestInfo, Response, Server, ServerConfig, ServerEvent,
-//!     WebSocketOutput,
+//!     MessageData, Method, Reply, RequestInfo, Response, Route, ServerConfig, ServerSession,
+//!     SessionEvent, WebSocketOutput,
 //! };
 //!
-//! /// What the glue keeps: parked GETs (a oneshot sender per sid under tokio),
-//! /// WebSocket writers, and the timer deadline.
+//! /// What the glue keeps per session: the parked GET (a oneshot sender under
+//! /// tokio), the WebSocket writer, and the timer deadline.
 //! #[derive(Default)]
 //! struct Glue {
-//!     parked: HashMap<String, Response>,
-//!     websocket: Vec<(String, WebSocketOutput)>,
+//!     parked: Option<Response>,
+//!     websocket: Vec<WebSocketOutput>,
 //!     timer: Option<Duration>,
 //! }
 //!
 //! impl Glue {
 //!     /// Runs after every input: events first (the application may send), then
-//!     /// the responses for parked GETs, then WebSocket output, then the timer.
-//!     fn drain(&mut self, server: &mut Server) {
-//!         while let Some(event) = server.poll_event() {
-//!             if let ServerEvent::Message { sid, data: MessageData::Text(text) } = event {
-//!                 server.send_text(&sid, &text).unwrap(); // an echo application
+//!     /// the response for the parked GET, then WebSocket output, then the timer.
+//!     fn drain(&mut self, session: &mut ServerSession) {
+//!         while let Some(event) = session.poll_event() {
+//!             if let SessionEvent::Message(MessageData::Text(text)) = event {
+//!                 session.send_text(&text).unwrap(); // an echo application
 //!             }
 //!         }
-//!         while let Some((sid, response)) = server.poll_long_poll() {
-//!             self.parked.insert(sid, response); // tokio: parked[sid].send(response)
+//!         if let Some(response) = session.poll_long_poll() {
+//!             self.parked = Some(response); // tokio: parked.send(response)
 //!         }
-//!         while let Some(output) = server.poll_websocket() {
+//!         while let Some(output) = session.poll_websocket() {
 //!             self.websocket.push(output); // tokio: forward to the socket's writer
 //!         }
-//!         self.timer = server.poll_timeout(); // tokio: sleep_until(origin + timer)
+//!         self.timer = session.poll_timeout(); // tokio: sleep_until(origin + timer)
 //!     }
 //! }
 //!
-//! let mut server = Server::new(ServerConfig::default());
+//! let config = ServerConfig::default();
 //! let mut glue = Glue::default();
-//! let mut ids = (1..).map(|n| format!("sid{n}"));
 //! let mut now = Duration::ZERO;
-//! let mut http = |server: &mut Server, method, query: &str, body: &[u8], now| {
-//!     let body = Bytes::copy_from_slice(body);
-//!     let request = RequestInfo { method, query, content_type: None, body: &body };
-//!     server.handle_request(&request, now, || ids.next().unwrap())
-//! };
+//! let request = |method, query, body: &'static [u8]| (method, query, Bytes::from_static(body));
 //!
-//! // 1. Handshake GET: answered at once with the open packet.
-//! let Reply::Respond(open) = http(&mut server, Method::Get, "EIO=4&transport=polling", b"", now)
-//! else { unreachable!() };
+//! // 1. Handshake GET: routed as a handshake, answered at once with the open packet.
+//! let (method, query, body) = request(Method::Get, "EIO=4&transport=polling", b"");
+//! let info = RequestInfo { method, query, content_type: None, body: &body };
+//! assert_eq!(Route::request(&config, query), Ok(Route::Handshake));
+//! let (mut session, open) = ServerSession::open_polling(&config, &info, now, || "sid1".into()).unwrap();
 //! assert_eq!(open.content_type, "text/plain; charset=UTF-8");
-//! glue.drain(&mut server);
+//! glue.drain(&mut session);
 //!
 //! // 2. A long-poll GET with nothing to send is parked.
 //! let q = "EIO=4&transport=polling&sid=sid1";
-//! assert_eq!(http(&mut server, Method::Get, q, b"", now), Reply::Wait { sid: "sid1".into() });
-//! glue.drain(&mut server);
+//! assert_eq!(Route::request(&config, q), Ok(Route::Session("sid1")));
+//! let empty = Bytes::new();
+//! let get = RequestInfo { method: Method::Get, query: q, content_type: None, body: &empty };
+//! assert_eq!(session.handle_request(&get, now), Reply::Wait);
+//! glue.drain(&mut session);
 //!
 //! // 3. A POST delivers a message; the echo completes the parked GET.
-//! let Reply::Respond(ok) = http(&mut server, Method::Post, q, b"4hello", now) else { unreachable!() };
+//! let (method, _, body) = request(Method::Post, q, b"4hello");
+//! let post = RequestInfo { method, query: q, content_type: None, body: &body };
+//! let Reply::Respond(ok) = session.handle_request(&post, now) else { unreachable!() };
 //! assert_eq!((ok.status, &ok.body[..]), (200, &b"ok"[..]));
-//! glue.drain(&mut server);
-//! assert_eq!(&glue.parked.remove("sid1").unwrap().body[..], b"4hello");
+//! glue.drain(&mut session);
+//! assert_eq!(&glue.parked.take().unwrap().body[..], b"4hello");
 //!
 //! // 4. Upgrade: the client opens a WebSocket with the sid and probes.
-//! assert!(matches!(http(&mut server, Method::Get, q, b"", now), Reply::Wait { .. }));
-//! server.handle_websocket_open("EIO=4&transport=websocket&sid=sid1", now, || unreachable!()).unwrap();
-//! server.handle_websocket_text("sid1", "2probe", now).unwrap();
-//! glue.drain(&mut server);
-//! assert_eq!(glue.websocket.pop(), Some(("sid1".into(), WebSocketOutput::Text("3probe".into()))));
-//! assert_eq!(&glue.parked.remove("sid1").unwrap().body[..], b"6"); // the parked GET ends with a noop
-//! server.handle_websocket_text("sid1", "5", now).unwrap();
-//! glue.drain(&mut server);
+//! assert_eq!(session.handle_request(&get, now), Reply::Wait);
+//! session.handle_websocket_open("EIO=4&transport=websocket&sid=sid1", now).unwrap();
+//! session.handle_websocket_text("2probe", now).unwrap();
+//! glue.drain(&mut session);
+//! assert_eq!(glue.websocket.pop(), Some(WebSocketOutput::Text("3probe".into())));
+//! assert_eq!(&glue.parked.take().unwrap().body[..], b"6"); // the parked GET ends with a noop
+//! session.handle_websocket_text("5", now).unwrap();
+//! glue.drain(&mut session);
 //!
 //! // 5. Timers: the v4 server pings on the WebSocket every pingInterval.
 //! now = glue.timer.unwrap();
-//! server.handle_timeout(now);
-//! glue.drain(&mut server);
-//! assert_eq!(glue.websocket.pop(), Some(("sid1".into(), WebSocketOutput::Text("2".into()))));
+//! session.handle_timeout(now);
+//! glue.drain(&mut session);
+//! assert_eq!(glue.websocket.pop(), Some(WebSocketOutput::Text("2".into())));
 //! ```
 //!
 //! Requests the protocol refuses come back as [`Reply::Respond`] with the
@@ -128,25 +151,24 @@ mod backoff;
 #[cfg(feature = "json")]
 mod client;
 mod error;
+mod http;
+mod message;
 mod open;
 mod packet;
 mod payload;
 mod server;
+mod session;
 mod webtransport;
 
 pub use backoff::Backoff;
 #[cfg(feature = "json")]
 pub use client::{ClientEvent, ClientSession, ClientTransmit, ClientTransport};
-pub use error::Error;
+pub use error::{ApiMisuse, Error};
+pub use http::{Method, Reply, RequestInfo, Response};
+pub use message::{CloseReason, MessageData};
 pub use open::OpenPacket;
-pub use packet::{MessageKind, Packet, PacketType, ProtocolVersion, utf16_len};
-pub use payload::{
-    JSONP_CONTENT_TYPE, PayloadDecoder, PayloadFormat, PayloadLimits, RECORD_SEPARATOR,
-    decode_jsonp_body, encode_jsonp_response, encode_payload, encode_payload_v3_binary,
-    encode_payload_v3_text, encode_payload_v4, write_json_string,
-};
-pub use server::{
-    CloseReason, MessageData, Method, Reply, RequestInfo, Response, Server, ServerConfig,
-    ServerEvent, WebSocketOutput,
-};
+pub use packet::{EngineIoVersion, MessageKind, Packet, PacketType, utf16_len};
+pub use payload::{Jsonp, PayloadDecoder, PayloadFormat, PayloadLimits, RECORD_SEPARATOR};
+pub use server::{Route, Server, ServerEvent};
+pub use session::{ServerConfig, ServerSession, SessionEvent, Transport, WebSocketOutput};
 pub use webtransport::{decode_webtransport_frame, encode_webtransport_frame};

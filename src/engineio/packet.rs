@@ -25,28 +25,28 @@ pub(crate) const BASE64: GeneralPurpose = GeneralPurpose::new(
 /// The Engine.IO protocol revision, from the `EIO` query parameter.
 ///
 /// ```
-/// use socketwire::engineio::ProtocolVersion;
-/// assert_eq!(ProtocolVersion::V4.query_value(), "4");
+/// use socketwire::engineio::EngineIoVersion;
+/// assert_eq!(EngineIoVersion::V4.query_value(), "4");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ProtocolVersion {
+pub enum EngineIoVersion {
     /// Engine.IO 3 (socket.io 1.x/2.x, `EIO=3`).
     V3,
     /// Engine.IO 4 (socket.io 3.x/4.x, `EIO=4`).
     V4,
 }
 
-impl ProtocolVersion {
+impl EngineIoVersion {
     /// The `EIO` query value for this version.
     ///
     /// ```
-    /// use socketwire::engineio::ProtocolVersion;
-    /// assert_eq!(ProtocolVersion::V3.query_value(), "3");
+    /// use socketwire::engineio::EngineIoVersion;
+    /// assert_eq!(EngineIoVersion::V3.query_value(), "3");
     /// ```
     pub fn query_value(self) -> &'static str {
         match self {
-            ProtocolVersion::V3 => "3",
-            ProtocolVersion::V4 => "4",
+            EngineIoVersion::V3 => "3",
+            EngineIoVersion::V4 => "4",
         }
     }
 }
@@ -128,9 +128,9 @@ impl PacketType {
 /// Whether an encoded packet goes in a WebSocket text or binary message.
 ///
 /// ```
-/// use socketwire::engineio::{MessageKind, Packet, ProtocolVersion};
+/// use socketwire::engineio::{MessageKind, Packet, EngineIoVersion};
 /// let mut out = bytes::BytesMut::new();
-/// let kind = Packet::Message("hi").encode_websocket(ProtocolVersion::V4, true, &mut out);
+/// let kind = Packet::Message("hi").encode_websocket(EngineIoVersion::V4, true, &mut out);
 /// assert_eq!(kind, MessageKind::Text);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,11 +149,11 @@ pub enum MessageKind {
 /// decode, as the reference parsers do nothing with it.
 ///
 /// ```
-/// use socketwire::engineio::{Packet, ProtocolVersion};
-/// let p = Packet::decode_text("4hello", ProtocolVersion::V4).unwrap();
+/// use socketwire::engineio::{Packet, EngineIoVersion};
+/// let p = Packet::decode_text("4hello", EngineIoVersion::V4).unwrap();
 /// assert_eq!(p, Packet::Message("hello"));
 /// let mut out = bytes::BytesMut::new();
-/// p.encode_text(ProtocolVersion::V4, &mut out);
+/// p.encode_text(EngineIoVersion::V4, &mut out);
 /// assert_eq!(&out[..], b"4hello");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -211,12 +211,12 @@ impl<'a> Packet<'a> {
     /// Decodes the text form: `<digit><data>`, or `b…` base64 binary.
     ///
     /// ```
-    /// use socketwire::engineio::{Error, Packet, ProtocolVersion};
-    /// let v3 = Packet::decode_text("b4AQIDBA==", ProtocolVersion::V3).unwrap();
+    /// use socketwire::engineio::{Error, Packet, EngineIoVersion};
+    /// let v3 = Packet::decode_text("b4AQIDBA==", EngineIoVersion::V3).unwrap();
     /// assert_eq!(v3, Packet::Binary(bytes::Bytes::from_static(&[1, 2, 3, 4])));
-    /// assert_eq!(Packet::decode_text("7", ProtocolVersion::V4), Err(Error::InvalidPacketType(b'7')));
+    /// assert_eq!(Packet::decode_text("7", EngineIoVersion::V4), Err(Error::InvalidPacketType(b'7')));
     /// ```
-    pub fn decode_text(text: &'a str, version: ProtocolVersion) -> Result<Packet<'a>, Error> {
+    pub fn decode_text(text: &'a str, version: EngineIoVersion) -> Result<Packet<'a>, Error> {
         let bytes = text.as_bytes();
         let Some(&first) = bytes.first() else {
             return Err(Error::EmptyPacket);
@@ -226,8 +226,8 @@ impl<'a> Packet<'a> {
         match first {
             b'b' => {
                 let encoded = match version {
-                    ProtocolVersion::V4 => rest,
-                    ProtocolVersion::V3 => {
+                    EngineIoVersion::V4 => rest,
+                    EngineIoVersion::V3 => {
                         // v3 (EP2): "b" + packet type + base64.
                         let Some(&digit) = rest.as_bytes().first() else {
                             return Err(Error::EmptyPacket);
@@ -254,18 +254,18 @@ impl<'a> Packet<'a> {
     ///
     /// ```
     /// use bytes::Bytes;
-    /// use socketwire::engineio::{Packet, ProtocolVersion};
+    /// use socketwire::engineio::{Packet, EngineIoVersion};
     /// let frame = Bytes::from_static(&[4, 1, 2, 3, 4]);
-    /// let p = Packet::decode_binary(&frame, ProtocolVersion::V3).unwrap();
+    /// let p = Packet::decode_binary(&frame, EngineIoVersion::V3).unwrap();
     /// assert_eq!(p, Packet::Binary(Bytes::from_static(&[1, 2, 3, 4])));
     /// ```
     pub fn decode_binary(
         frame: &Bytes,
-        version: ProtocolVersion,
+        version: EngineIoVersion,
     ) -> Result<Packet<'static>, Error> {
         match version {
-            ProtocolVersion::V4 => Ok(Packet::Binary(frame.clone())),
-            ProtocolVersion::V3 => {
+            EngineIoVersion::V4 => Ok(Packet::Binary(frame.clone())),
+            EngineIoVersion::V3 => {
                 let Some(&type_byte) = frame.first() else {
                     return Err(Error::EmptyPacket);
                 };
@@ -288,15 +288,15 @@ impl<'a> Packet<'a> {
     /// The length of [`Packet::encode_text`]'s output, in bytes.
     ///
     /// ```
-    /// use socketwire::engineio::{Packet, ProtocolVersion};
-    /// assert_eq!(Packet::Message("€").encoded_text_len(ProtocolVersion::V4), 4);
+    /// use socketwire::engineio::{Packet, EngineIoVersion};
+    /// assert_eq!(Packet::Message("€").encoded_text_len(EngineIoVersion::V4), 4);
     /// ```
-    pub fn encoded_text_len(&self, version: ProtocolVersion) -> usize {
+    pub fn encoded_text_len(&self, version: EngineIoVersion) -> usize {
         match self {
             Packet::Binary(data) => {
                 let prefix = match version {
-                    ProtocolVersion::V3 => 2,
-                    ProtocolVersion::V4 => 1,
+                    EngineIoVersion::V3 => 2,
+                    EngineIoVersion::V4 => 1,
                 };
                 prefix + base64_len(data.len())
             }
@@ -308,10 +308,10 @@ impl<'a> Packet<'a> {
     /// unit of v3 text payload lengths.
     ///
     /// ```
-    /// use socketwire::engineio::{Packet, ProtocolVersion};
-    /// assert_eq!(Packet::Message("😀").encoded_utf16_len(ProtocolVersion::V3), 3);
+    /// use socketwire::engineio::{Packet, EngineIoVersion};
+    /// assert_eq!(Packet::Message("😀").encoded_utf16_len(EngineIoVersion::V3), 3);
     /// ```
-    pub fn encoded_utf16_len(&self, version: ProtocolVersion) -> usize {
+    pub fn encoded_utf16_len(&self, version: EngineIoVersion) -> usize {
         match self {
             // base64 is ASCII: one unit per byte.
             Packet::Binary(_) => self.encoded_text_len(version),
@@ -324,16 +324,16 @@ impl<'a> Packet<'a> {
     ///
     /// ```
     /// use bytes::{Bytes, BytesMut};
-    /// use socketwire::engineio::{Packet, ProtocolVersion};
+    /// use socketwire::engineio::{Packet, EngineIoVersion};
     /// let mut out = BytesMut::new();
-    /// Packet::Binary(Bytes::from_static(&[1, 2, 3, 4])).encode_text(ProtocolVersion::V4, &mut out);
+    /// Packet::Binary(Bytes::from_static(&[1, 2, 3, 4])).encode_text(EngineIoVersion::V4, &mut out);
     /// assert_eq!(&out[..], b"bAQIDBA==");
     /// ```
-    pub fn encode_text(&self, version: ProtocolVersion, out: &mut BytesMut) {
+    pub fn encode_text(&self, version: EngineIoVersion, out: &mut BytesMut) {
         match self {
             Packet::Binary(data) => {
                 out.put_u8(b'b');
-                if version == ProtocolVersion::V3 {
+                if version == EngineIoVersion::V3 {
                     out.put_u8(PacketType::Message.digit());
                 }
                 encode_base64(data, out);
@@ -352,21 +352,21 @@ impl<'a> Packet<'a> {
     ///
     /// ```
     /// use bytes::{Bytes, BytesMut};
-    /// use socketwire::engineio::{MessageKind, Packet, ProtocolVersion};
+    /// use socketwire::engineio::{MessageKind, Packet, EngineIoVersion};
     /// let mut out = BytesMut::new();
     /// let p = Packet::Binary(Bytes::from_static(&[1, 2, 3]));
-    /// assert_eq!(p.encode_websocket(ProtocolVersion::V3, true, &mut out), MessageKind::Binary);
+    /// assert_eq!(p.encode_websocket(EngineIoVersion::V3, true, &mut out), MessageKind::Binary);
     /// assert_eq!(&out[..], &[4, 1, 2, 3]);
     /// ```
     pub fn encode_websocket(
         &self,
-        version: ProtocolVersion,
+        version: EngineIoVersion,
         supports_binary: bool,
         out: &mut BytesMut,
     ) -> MessageKind {
         match self {
             Packet::Binary(data) if supports_binary => {
-                if version == ProtocolVersion::V3 {
+                if version == EngineIoVersion::V3 {
                     out.put_u8(PacketType::Message.id());
                 }
                 out.put_slice(data);
@@ -462,11 +462,11 @@ impl OwnedPacket {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ProtocolVersion::{V3, V4};
+    use EngineIoVersion::{V3, V4};
 
     #[test]
     fn text_table() {
-        let cases: &[(&str, ProtocolVersion, Result<Packet<'_>, Error>)] = &[
+        let cases: &[(&str, EngineIoVersion, Result<Packet<'_>, Error>)] = &[
             ("0{}", V4, Ok(Packet::Open("{}"))),
             ("1", V4, Ok(Packet::Close)),
             ("2probe", V3, Ok(Packet::Ping("probe"))),

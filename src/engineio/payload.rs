@@ -10,8 +10,8 @@
 //! [`PayloadDecoder`] is an iterator over a complete body that borrows text and
 //! slices binary data out of the body; it checks the body size and the packet
 //! count as it goes and stops after the first error, like the reference
-//! decoder (packets before the error are delivered). The `encode_*` functions
-//! append to the caller's [`BytesMut`].
+//! decoder (packets before the error are delivered). [`PayloadFormat::encode`]
+//! and [`Jsonp::encode`] append to the caller's [`BytesMut`].
 //!
 //! Strictness: v3 lengths are plain decimal digits (leading zeros allowed; the
 //! JS decoder's loose ` 6:` and `6.0:` are refused) of at most 20 digits, so a
@@ -23,7 +23,7 @@ use alloc::string::String;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::Error;
-use super::packet::{Packet, ProtocolVersion};
+use super::packet::{EngineIoVersion, Packet};
 
 /// The v4 record separator.
 pub const RECORD_SEPARATOR: u8 = 0x1E;
@@ -59,8 +59,8 @@ impl Default for PayloadLimits {
 /// Which framing a body uses.
 ///
 /// ```
-/// use socketwire::engineio::{PayloadFormat, ProtocolVersion};
-/// assert_eq!(PayloadFormat::text(ProtocolVersion::V4), PayloadFormat::V4);
+/// use socketwire::engineio::{PayloadFormat, EngineIoVersion};
+/// assert_eq!(PayloadFormat::text(EngineIoVersion::V4), PayloadFormat::V4);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PayloadFormat {
@@ -76,13 +76,13 @@ impl PayloadFormat {
     /// The text format of a protocol version.
     ///
     /// ```
-    /// use socketwire::engineio::{PayloadFormat, ProtocolVersion};
-    /// assert_eq!(PayloadFormat::text(ProtocolVersion::V3), PayloadFormat::V3Text);
+    /// use socketwire::engineio::{PayloadFormat, EngineIoVersion};
+    /// assert_eq!(PayloadFormat::text(EngineIoVersion::V3), PayloadFormat::V3Text);
     /// ```
-    pub fn text(version: ProtocolVersion) -> PayloadFormat {
+    pub fn text(version: EngineIoVersion) -> PayloadFormat {
         match version {
-            ProtocolVersion::V3 => PayloadFormat::V3Text,
-            ProtocolVersion::V4 => PayloadFormat::V4,
+            EngineIoVersion::V3 => PayloadFormat::V3Text,
+            EngineIoVersion::V4 => PayloadFormat::V4,
         }
     }
 
@@ -97,6 +97,88 @@ impl PayloadFormat {
             PayloadFormat::V3Binary => "application/octet-stream",
             _ => "text/plain; charset=UTF-8",
         }
+    }
+
+    /// Appends `packets` as one body in this format: the only payload encoder.
+    ///
+    /// | format | output |
+    /// |---|---|
+    /// | [`V4`](PayloadFormat::V4) | packets joined by 0x1E; binary as `b<base64>` |
+    /// | [`V3Text`](PayloadFormat::V3Text) | `<len>:<packet>` per packet, lengths in UTF-16 code units; binary as `b4<base64>`; no packets encode as `0:` |
+    /// | [`V3Binary`](PayloadFormat::V3Binary) | marker `0x00` (text) / `0x01` (binary), the byte length as one byte per digit (values 0–9), `0xFF`, then the packet (text: `<digit><data>`; binary: `0x04` + bytes) |
+    ///
+    /// JSONP wraps a text payload: see [`Jsonp::encode`].
+    ///
+    /// ```
+    /// use bytes::{Bytes, BytesMut};
+    /// use socketwire::engineio::{Packet, PayloadFormat};
+    /// let mut out = BytesMut::new();
+    /// PayloadFormat::V4.encode(&[Packet::Message("hello"), Packet::Ping("")], &mut out);
+    /// assert_eq!(&out[..], b"4hello\x1e2");
+    ///
+    /// out.clear();
+    /// PayloadFormat::V3Text.encode(&[Packet::Message("hello"), Packet::Message("€")], &mut out);
+    /// assert_eq!(&out[..], "6:4hello2:4€".as_bytes());
+    ///
+    /// out.clear();
+    /// let packets = [Packet::Message("hello"), Packet::Binary(Bytes::from_static(&[1, 2, 3, 4]))];
+    /// PayloadFormat::V3Binary.encode(&packets, &mut out);
+    /// assert_eq!(&out[..], &[0, 6, 0xFF, b'4', b'h', b'e', b'l', b'l', b'o', 1, 5, 0xFF, 4, 1, 2, 3, 4]);
+    /// ```
+    pub fn encode(self, packets: &[Packet<'_>], out: &mut BytesMut) {
+        match self {
+            PayloadFormat::V4 => encode_v4(packets, out),
+            PayloadFormat::V3Text => encode_v3_text(packets, out),
+            PayloadFormat::V3Binary => encode_v3_binary(packets, out),
+        }
+    }
+}
+
+// https://github.com/socketio/engine.io-protocol#http-long-polling-1
+// "the packets are separated by the 'record separator' character: \x1e".
+fn encode_v4(packets: &[Packet<'_>], out: &mut BytesMut) {
+    let total: usize = packets
+        .iter()
+        .map(|p| p.encoded_text_len(EngineIoVersion::V4) + 1)
+        .sum();
+    out.reserve(total);
+    for (index, packet) in packets.iter().enumerate() {
+        if index > 0 {
+            out.put_u8(RECORD_SEPARATOR);
+        }
+        packet.encode_text(EngineIoVersion::V4, out);
+    }
+}
+
+// https://github.com/socketio/engine.io-protocol/tree/v3#payload
+// "<length1>:<packet1>[<length2>:<packet2>[...]]" — the length in characters
+// (JS `String.length`, UTF-16 code units).
+fn encode_v3_text(packets: &[Packet<'_>], out: &mut BytesMut) {
+    if packets.is_empty() {
+        out.put_slice(b"0:");
+        return;
+    }
+    for packet in packets {
+        let units = packet.encoded_utf16_len(EngineIoVersion::V3);
+        write_decimal(units as u64, out, |d| b'0' + d);
+        out.put_u8(b':');
+        packet.encode_text(EngineIoVersion::V3, out);
+    }
+}
+
+// https://github.com/socketio/engine.io-protocol/tree/v3#payload
+// "<0 for string data, 1 for binary data><Any number of numbers between 0 and 9>
+// <The number 255><packet1 (first type, then data)>".
+fn encode_v3_binary(packets: &[Packet<'_>], out: &mut BytesMut) {
+    for packet in packets {
+        let (marker, len) = match packet {
+            Packet::Binary(data) => (1u8, data.len() + 1),
+            other => (0u8, 1 + other.text().len()),
+        };
+        out.put_u8(marker);
+        write_decimal(len as u64, out, |d| d);
+        out.put_u8(0xFF);
+        packet.encode_websocket(EngineIoVersion::V3, true, out);
     }
 }
 
@@ -184,16 +266,16 @@ impl<'a> PayloadDecoder<'a> {
     /// framing, so nothing is sliced from a [`Bytes`].
     ///
     /// ```
-    /// use socketwire::engineio::{Packet, PayloadDecoder, PayloadLimits, ProtocolVersion};
-    /// let mut d = PayloadDecoder::from_text("3:4😀", ProtocolVersion::V3, PayloadLimits::default());
+    /// use socketwire::engineio::{Packet, PayloadDecoder, PayloadLimits, EngineIoVersion};
+    /// let mut d = PayloadDecoder::from_text("3:4😀", EngineIoVersion::V3, PayloadLimits::default());
     /// assert_eq!(d.next(), Some(Ok(Packet::Message("😀"))));
     /// assert_eq!(d.next(), None);
     /// ```
-    pub fn from_text(body: &'a str, version: ProtocolVersion, limits: PayloadLimits) -> Self {
+    pub fn from_text(body: &'a str, version: EngineIoVersion, limits: PayloadLimits) -> Self {
         PayloadDecoder::checked(body.len(), limits, || {
             Ok(match version {
-                ProtocolVersion::V4 => Cursor::V4(Some(body)),
-                ProtocolVersion::V3 => Cursor::V3Text(body),
+                EngineIoVersion::V4 => Cursor::V4(Some(body)),
+                EngineIoVersion::V3 => Cursor::V3Text(body),
             })
         })
     }
@@ -216,7 +298,7 @@ impl<'a> PayloadDecoder<'a> {
             // (or a trailing separator) is a parse error in the reference decoder.
             return self.fail(Error::EmptyRecord);
         }
-        Some(Packet::decode_text(record, ProtocolVersion::V4))
+        Some(Packet::decode_text(record, EngineIoVersion::V4))
     }
 
     fn next_v3_text(&mut self, mut rest: &'a str) -> Option<Result<Packet<'a>, Error>> {
@@ -269,7 +351,7 @@ impl<'a> PayloadDecoder<'a> {
                 // EP2 skips zero-length records (`0:` is the empty payload).
                 continue;
             }
-            return Some(Packet::decode_text(record, ProtocolVersion::V3));
+            return Some(Packet::decode_text(record, EngineIoVersion::V3));
         }
     }
 
@@ -314,13 +396,13 @@ impl<'a> PayloadDecoder<'a> {
         let record = &bytes[start..end];
         if marker == 0 {
             match core::str::from_utf8(record) {
-                Ok(text) => Some(Packet::decode_text(text, ProtocolVersion::V3)),
+                Ok(text) => Some(Packet::decode_text(text, EngineIoVersion::V3)),
                 Err(_) => self.fail(Error::InvalidUtf8),
             }
         } else {
             Some(Packet::decode_binary(
                 &body.slice(start..end),
-                ProtocolVersion::V3,
+                EngineIoVersion::V3,
             ))
         }
     }
@@ -390,95 +472,6 @@ fn utf16_prefix_len(text: &str, units: usize) -> Result<usize, Error> {
     }
 }
 
-/// Appends a v4 payload: packets joined by 0x1E, binary as `b<base64>`.
-///
-/// ```
-/// use bytes::BytesMut;
-/// use socketwire::engineio::{encode_payload_v4, Packet};
-/// let mut out = BytesMut::new();
-/// encode_payload_v4(&[Packet::Message("hello"), Packet::Ping("")], &mut out);
-/// assert_eq!(&out[..], b"4hello\x1e2");
-/// ```
-pub fn encode_payload_v4(packets: &[Packet<'_>], out: &mut BytesMut) {
-    let total: usize = packets
-        .iter()
-        .map(|p| p.encoded_text_len(ProtocolVersion::V4) + 1)
-        .sum();
-    out.reserve(total);
-    for (index, packet) in packets.iter().enumerate() {
-        if index > 0 {
-            out.put_u8(RECORD_SEPARATOR);
-        }
-        packet.encode_text(ProtocolVersion::V4, out);
-    }
-}
-
-/// Appends a v3 text payload: `<len>:<packet>` per packet with lengths in
-/// UTF-16 code units; binary as `b4<base64>`; no packets encode as `0:`.
-///
-/// ```
-/// use bytes::BytesMut;
-/// use socketwire::engineio::{encode_payload_v3_text, Packet};
-/// let mut out = BytesMut::new();
-/// encode_payload_v3_text(&[Packet::Message("hello"), Packet::Message("€")], &mut out);
-/// assert_eq!(&out[..], "6:4hello2:4€".as_bytes());
-/// ```
-pub fn encode_payload_v3_text(packets: &[Packet<'_>], out: &mut BytesMut) {
-    if packets.is_empty() {
-        out.put_slice(b"0:");
-        return;
-    }
-    for packet in packets {
-        let units = packet.encoded_utf16_len(ProtocolVersion::V3);
-        write_decimal(units as u64, out, |d| b'0' + d);
-        out.put_u8(b':');
-        packet.encode_text(ProtocolVersion::V3, out);
-    }
-}
-
-/// Appends a v3 binary (XHR2) payload: marker `0x00` (text) or `0x01`
-/// (binary), the byte length as one byte per digit (values 0–9), `0xFF`, then
-/// the packet (text: `<digit><data>`; binary: `0x04` + bytes).
-///
-/// ```
-/// use bytes::{Bytes, BytesMut};
-/// use socketwire::engineio::{encode_payload_v3_binary, Packet};
-/// let mut out = BytesMut::new();
-/// let packets = [Packet::Message("hello"), Packet::Binary(Bytes::from_static(&[1, 2, 3, 4]))];
-/// encode_payload_v3_binary(&packets, &mut out);
-/// assert_eq!(&out[..], &[0, 6, 0xFF, b'4', b'h', b'e', b'l', b'l', b'o', 1, 5, 0xFF, 4, 1, 2, 3, 4]);
-/// ```
-pub fn encode_payload_v3_binary(packets: &[Packet<'_>], out: &mut BytesMut) {
-    for packet in packets {
-        let (marker, len) = match packet {
-            Packet::Binary(data) => (1u8, data.len() + 1),
-            other => (0u8, 1 + other.text().len()),
-        };
-        out.put_u8(marker);
-        write_decimal(len as u64, out, |d| d);
-        out.put_u8(0xFF);
-        packet.encode_websocket(ProtocolVersion::V3, true, out);
-    }
-}
-
-/// Appends a payload in `format` (a v3 binary payload as written by
-/// [`encode_payload_v3_binary`]).
-///
-/// ```
-/// use bytes::BytesMut;
-/// use socketwire::engineio::{encode_payload, Packet, PayloadFormat};
-/// let mut out = BytesMut::new();
-/// encode_payload(&[Packet::Message("😀")], PayloadFormat::V3Text, &mut out);
-/// assert_eq!(&out[..], "3:4😀".as_bytes());
-/// ```
-pub fn encode_payload(packets: &[Packet<'_>], format: PayloadFormat, out: &mut BytesMut) {
-    match format {
-        PayloadFormat::V4 => encode_payload_v4(packets, out),
-        PayloadFormat::V3Text => encode_payload_v3_text(packets, out),
-        PayloadFormat::V3Binary => encode_payload_v3_binary(packets, out),
-    }
-}
-
 fn write_decimal(value: u64, out: &mut BytesMut, map: impl Fn(u8) -> u8) {
     let mut digits = [0u8; 20];
     let mut n = value;
@@ -498,14 +491,7 @@ fn write_decimal(value: u64, out: &mut BytesMut, map: impl Fn(u8) -> u8) {
 
 /// Appends `text` as a JSON string literal (quotes included), escaped like
 /// `JSON.stringify` plus U+2028/U+2029 as the JSONP transport does.
-///
-/// ```
-/// use bytes::BytesMut;
-/// let mut out = BytesMut::new();
-/// socketwire::engineio::write_json_string("a\"b\n\u{1e}", &mut out);
-/// assert_eq!(&out[..], br#""a\"b\n\u001e""#);
-/// ```
-pub fn write_json_string(text: &str, out: &mut BytesMut) {
+pub(crate) fn write_json_string(text: &str, out: &mut BytesMut) {
     out.reserve(text.len() + 2);
     out.put_u8(b'"');
     // Fast path: nothing to escape (0xE2 starts U+2028/U+2029 and other characters).
@@ -549,63 +535,103 @@ pub fn write_json_string(text: &str, out: &mut BytesMut) {
     out.put_u8(b'"');
 }
 
-/// Appends a JSONP response: `___eio[<index digits>]("<payload as JSON string>");`.
-/// Non-digits in `index` are dropped, as the reference server does.
+/// JSONP polling (query parameter `j`, for browsers without CORS): a text
+/// payload (v4 or v3 text) inside a JavaScript call, and form-encoded POSTs.
+///
+/// <https://github.com/socketio/engine.io-protocol/tree/v3#jsonp> — response
+/// `___eio[<j>]("<payload>");`, request body `d=<payload>`.
 ///
 /// ```
 /// use bytes::BytesMut;
+/// use socketwire::engineio::{EngineIoVersion, Jsonp, Packet};
 /// let mut out = BytesMut::new();
-/// socketwire::engineio::encode_jsonp_response("0", r#"4"hi""#, &mut out);
+/// Jsonp::new("0").encode(&[Packet::Message(r#""hi""#)], EngineIoVersion::V4, &mut out);
 /// assert_eq!(&out[..], br#"___eio[0]("4\"hi\"");"#);
+/// assert_eq!(Jsonp::decode_body(b"d=4hello").unwrap(), "4hello");
 /// ```
-pub fn encode_jsonp_response(index: &str, payload: &str, out: &mut BytesMut) {
-    out.put_slice(b"___eio[");
-    for b in index.bytes().filter(u8::is_ascii_digit) {
-        out.put_u8(b);
-    }
-    out.put_slice(b"](");
-    write_json_string(payload, out);
-    out.put_slice(b");");
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Jsonp<'a> {
+    index: &'a str,
 }
 
-/// The JSONP response content type.
-pub const JSONP_CONTENT_TYPE: &str = "text/javascript; charset=UTF-8";
+impl<'a> Jsonp<'a> {
+    /// The response content type.
+    pub const CONTENT_TYPE: &'static str = "text/javascript; charset=UTF-8";
 
-/// Decodes a JSONP POST body (`application/x-www-form-urlencoded`, field `d`):
-/// percent-decoding and `+`, then the client's newline escaping (`\n` → newline,
-/// `\\n` → `\n`). Borrows when nothing needs decoding.
-///
-/// ```
-/// use socketwire::engineio::decode_jsonp_body;
-/// assert_eq!(decode_jsonp_body(b"d=4hello").unwrap(), "4hello");
-/// assert_eq!(decode_jsonp_body(b"d=4a%20b\\n").unwrap(), "4a b\n");
-/// ```
-pub fn decode_jsonp_body(body: &[u8]) -> Result<Cow<'_, str>, Error> {
-    let text = core::str::from_utf8(body).map_err(|_| Error::InvalidUtf8)?;
-    let value = text
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("d="))
-        .ok_or(Error::InvalidJsonpBody)?;
-    let decoded = percent_decode(value)?;
-    if !decoded.contains("\\n") {
-        return Ok(decoded);
+    /// JSONP with the client's index (the `j` query value). Non-digits in it are
+    /// dropped when encoding, as the reference server does.
+    ///
+    /// ```
+    /// use socketwire::engineio::Jsonp;
+    /// assert_eq!(Jsonp::new("3"), Jsonp::new("3"));
+    /// ```
+    pub fn new(index: &'a str) -> Jsonp<'a> {
+        Jsonp { index }
     }
-    // Reference server: `(\\)?\\n` → newline unless the backslash was escaped,
-    // then `\\\\n` → `\\n`.
-    let mut out = String::with_capacity(decoded.len());
-    let mut rest: &str = &decoded;
-    while let Some(at) = rest.find("\\n") {
-        if rest[..at].ends_with('\\') {
-            out.push_str(&rest[..at - 1]);
-            out.push_str("\\n");
-        } else {
-            out.push_str(&rest[..at]);
-            out.push('\n');
+
+    /// Appends a JSONP response: `___eio[<index digits>]("<payload as JSON string>");`
+    /// where the payload is `packets` in the text format of `version`, escaped
+    /// like `JSON.stringify` plus U+2028/U+2029.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use socketwire::engineio::{EngineIoVersion, Jsonp, Packet};
+    /// let mut out = BytesMut::new();
+    /// Jsonp::new("a1b2").encode(&[Packet::Message("\u{2028}\u{1}")], EngineIoVersion::V3, &mut out);
+    /// assert_eq!(&out[..], br#"___eio[12]("3:4\u2028\u0001");"#);
+    /// ```
+    pub fn encode(&self, packets: &[Packet<'_>], version: EngineIoVersion, out: &mut BytesMut) {
+        let mut payload = BytesMut::new();
+        PayloadFormat::text(version).encode(packets, &mut payload);
+        // Text formats are built from `&str`, decimal digits and base64.
+        let text = core::str::from_utf8(&payload).unwrap_or_default();
+        debug_assert_eq!(text.len(), payload.len(), "text payloads are UTF-8");
+        out.reserve(text.len() + 16);
+        out.put_slice(b"___eio[");
+        for b in self.index.bytes().filter(u8::is_ascii_digit) {
+            out.put_u8(b);
         }
-        rest = &rest[at + 2..];
+        out.put_slice(b"](");
+        write_json_string(text, out);
+        out.put_slice(b");");
     }
-    out.push_str(rest);
-    Ok(Cow::Owned(out))
+
+    /// Decodes a JSONP POST body (`application/x-www-form-urlencoded`, field `d`):
+    /// percent-decoding and `+`, then the client's newline escaping (`\n` → newline,
+    /// `\\n` → `\n`). Borrows when nothing needs decoding.
+    ///
+    /// ```
+    /// use socketwire::engineio::Jsonp;
+    /// assert_eq!(Jsonp::decode_body(b"d=4hello").unwrap(), "4hello");
+    /// assert_eq!(Jsonp::decode_body(b"d=4a%20b\\n").unwrap(), "4a b\n");
+    /// ```
+    pub fn decode_body(body: &[u8]) -> Result<Cow<'_, str>, Error> {
+        let text = core::str::from_utf8(body).map_err(|_| Error::InvalidUtf8)?;
+        let value = text
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("d="))
+            .ok_or(Error::InvalidJsonpBody)?;
+        let decoded = percent_decode(value)?;
+        if !decoded.contains("\\n") {
+            return Ok(decoded);
+        }
+        // Reference server: `(\\)?\\n` → newline unless the backslash was escaped,
+        // then `\\\\n` → `\\n`.
+        let mut out = String::with_capacity(decoded.len());
+        let mut rest: &str = &decoded;
+        while let Some(at) = rest.find("\\n") {
+            if rest[..at].ends_with('\\') {
+                out.push_str(&rest[..at - 1]);
+                out.push_str("\\n");
+            } else {
+                out.push_str(&rest[..at]);
+                out.push('\n');
+            }
+            rest = &rest[at + 2..];
+        }
+        out.push_str(rest);
+        Ok(Cow::Owned(out))
+    }
 }
 
 fn percent_decode(value: &str) -> Result<Cow<'_, str>, Error> {
@@ -647,7 +673,7 @@ mod tests {
     use alloc::vec::Vec;
 
     fn v3(body: &'static str) -> Vec<Result<Packet<'static>, Error>> {
-        PayloadDecoder::from_text(body, ProtocolVersion::V3, PayloadLimits::default()).collect()
+        PayloadDecoder::from_text(body, EngineIoVersion::V3, PayloadLimits::default()).collect()
     }
 
     #[test]
@@ -662,7 +688,7 @@ mod tests {
         assert_eq!(v3("06:4hello"), [Ok(Packet::Message("hello"))]);
         let long = alloc::format!("{}:4", "9".repeat(310));
         let got: Vec<_> =
-            PayloadDecoder::from_text(&long, ProtocolVersion::V3, PayloadLimits::default())
+            PayloadDecoder::from_text(&long, EngineIoVersion::V3, PayloadLimits::default())
                 .collect();
         assert_eq!(got, [Err(Error::LengthTooLong)]);
         assert_eq!(v3("99999999999999999999:4"), [Err(Error::LengthTooLong)]);
@@ -705,10 +731,10 @@ mod tests {
             max_packets: 2,
         };
         let got: Vec<_> =
-            PayloadDecoder::from_text("4hello", ProtocolVersion::V4, limits).collect();
+            PayloadDecoder::from_text("4hello", EngineIoVersion::V4, limits).collect();
         assert_eq!(got, [Err(Error::PayloadTooLarge { len: 6, max: 5 })]);
         let got: Vec<_> =
-            PayloadDecoder::from_text("2\x1e2\x1e2", ProtocolVersion::V4, limits).collect();
+            PayloadDecoder::from_text("2\x1e2\x1e2", EngineIoVersion::V4, limits).collect();
         assert_eq!(
             got,
             [
@@ -722,13 +748,17 @@ mod tests {
     #[test]
     fn jsonp() {
         assert_eq!(
-            decode_jsonp_body(b"x=1").unwrap_err(),
+            Jsonp::decode_body(b"x=1").unwrap_err(),
             Error::InvalidJsonpBody
         );
-        assert_eq!(decode_jsonp_body(b"d=a\\\\nb").unwrap(), "a\\nb");
-        assert_eq!(decode_jsonp_body(b"d=%E2%82%AC+%zz").unwrap(), "€ %zz");
+        assert_eq!(Jsonp::decode_body(b"d=a\\\\nb").unwrap(), "a\\nb");
+        assert_eq!(Jsonp::decode_body(b"d=%E2%82%AC+%zz").unwrap(), "€ %zz");
         let mut out = BytesMut::new();
-        encode_jsonp_response("a1b2", "\u{2028}\u{1}", &mut out);
-        assert_eq!(&out[..], br#"___eio[12]("\u2028\u0001");"#);
+        Jsonp::new("a1b2").encode(
+            &[Packet::Message("\u{2028}\u{1}")],
+            EngineIoVersion::V4,
+            &mut out,
+        );
+        assert_eq!(&out[..], br#"___eio[12]("4\u2028\u0001");"#);
     }
 }

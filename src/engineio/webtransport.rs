@@ -6,7 +6,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::Error;
-use super::packet::{MessageKind, Packet, ProtocolVersion};
+use super::packet::{EngineIoVersion, MessageKind, Packet};
 use crate::Status;
 
 /// The largest high 32-bit word of a 64-bit length the reference decoder accepts.
@@ -23,7 +23,7 @@ const MAX_HIGH_WORD: u64 = (1 << 21) - 1;
 /// ```
 pub fn encode_webtransport_frame(packet: &Packet<'_>, out: &mut BytesMut) {
     let mut body = BytesMut::new();
-    let kind = packet.encode_websocket(ProtocolVersion::V4, true, &mut body);
+    let kind = packet.encode_websocket(EngineIoVersion::V4, true, &mut body);
     let binary_bit = if kind == MessageKind::Binary { 0x80 } else { 0 };
     let len = body.len();
     if let Ok(tiny @ 0..126) = u8::try_from(len) {
@@ -99,7 +99,7 @@ pub fn decode_webtransport_frame(
     } else {
         let text =
             simdutf8::basic::from_utf8(&input[header..end]).map_err(|_| Error::InvalidUtf8)?;
-        Packet::decode_text(text, ProtocolVersion::V4)?
+        Packet::decode_text(text, EngineIoVersion::V4)?
     };
     Ok(Status::Complete((packet, end)))
 }

@@ -8,16 +8,15 @@ use core::time::Duration;
 use bytes::{Bytes, BytesMut};
 
 use crate::engineio::{
-    MessageKind, Method, Packet, PayloadDecoder, PayloadFormat, PayloadLimits, ProtocolVersion,
-    Reply, RequestInfo, Server, ServerConfig, decode_jsonp_body, decode_webtransport_frame,
-    encode_payload,
+    EngineIoVersion, Jsonp, MessageKind, Method, Packet, PayloadDecoder, PayloadFormat,
+    PayloadLimits, Reply, RequestInfo, Server, ServerConfig, decode_webtransport_frame,
 };
 
-fn version(byte: u8) -> ProtocolVersion {
+fn version(byte: u8) -> EngineIoVersion {
     if byte & 1 == 0 {
-        ProtocolVersion::V4
+        EngineIoVersion::V4
     } else {
-        ProtocolVersion::V3
+        EngineIoVersion::V3
     }
 }
 
@@ -75,7 +74,7 @@ pub fn payload(data: &[u8]) {
     assert!(packets.len() + 1 >= items.len());
     if !packets.is_empty() {
         let mut out = BytesMut::new();
-        encode_payload(&packets, format, &mut out);
+        format.encode(&packets, &mut out);
         let encoded = out.freeze();
         let unlimited = PayloadLimits {
             max_payload: usize::MAX,
@@ -84,11 +83,13 @@ pub fn payload(data: &[u8]) {
         let again: Result<Vec<_>, _> = PayloadDecoder::new(&encoded, format, unlimited).collect();
         assert_eq!(again.expect("encoder output decodes"), packets);
     }
-    let _ = decode_jsonp_body(rest);
+    let _ = Jsonp::decode_body(rest);
 }
 
-/// Drives a server with a byte-coded sequence of requests, WebSocket messages,
-/// commands and timeouts; checks that nothing panics and buffers stay bounded.
+/// Drives the registry (and through it each [`ServerSession`](crate::engineio::ServerSession))
+/// with a byte-coded sequence of requests, WebSocket messages, commands and
+/// timeouts; checks that nothing panics, buffers stay bounded, closed sessions
+/// leave the registry, and no deadline is left in the past.
 pub fn server_session(data: &[u8]) {
     let config = ServerConfig {
         allow_eio3: true,
@@ -197,14 +198,16 @@ pub fn server_session(data: &[u8]) {
         }
         assert!(server.session_count() <= 4);
         for n in 0..4 {
-            assert!(server.buffered_packets(&format!("s{n}")) <= 16);
-        }
-        if let Some(deadline) = server.poll_timeout() {
-            // Deadlines in the past are fired at once.
-            if deadline <= now {
-                server.handle_timeout(now);
+            let sid = format!("s{n}");
+            // The cap, plus the `close` packet a server close appends.
+            assert!(server.buffered_packets(&sid) <= 16 + 1);
+            if let Some(session) = server.session(&sid) {
+                assert!(!session.is_closed(), "closed sessions leave the registry");
+                assert_eq!(session.sid(), sid);
             }
         }
+        // Every deadline is set after `now` and `handle_timeout(now)` fires the due ones.
+        assert!(server.poll_timeout().is_none_or(|deadline| deadline > now));
     }
 }
 

@@ -181,20 +181,3 @@ pub fn response(data: &[u8]) {
         }
     }
 }
-
-#[cfg(all(test, feature = "std"))]
-mod tests {
-    use std::fs;
-
-    #[test]
-    fn seed_corpus_runs_through_both_storages() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/handshake_request");
-        let mut seeds = 0;
-        for entry in fs::read_dir(dir).unwrap() {
-            let data = fs::read(entry.unwrap().path()).unwrap();
-            super::request(&data);
-            seeds += 1;
-        }
-        assert!(seeds >= 10);
-    }
-}

@@ -8,14 +8,14 @@ use core::time::Duration;
 use bytes::Bytes;
 
 use crate::socketio::{
-    DecoderConfig, EngineMessage, Packet, ProtocolVersion, Reassembled, Reassembler, ServerConfig,
-    ServerEvent, ServerSession,
+    DecoderConfig, EngineMessage, Packet, Reassembled, Reassembler, ServerConfig, ServerEvent,
+    ServerSession, SocketIoVersion,
 };
 
 fn configs() -> [DecoderConfig; 4] {
-    let v4 = DecoderConfig::for_version(ProtocolVersion::V4);
+    let v4 = DecoderConfig::for_version(SocketIoVersion::V4);
     let v4_lenient = DecoderConfig {
-        version: ProtocolVersion::V4,
+        version: SocketIoVersion::V4,
         ..DecoderConfig::js_compatible()
     };
     [
@@ -100,9 +100,9 @@ pub fn server_session(data: &[u8]) {
         return;
     };
     let version = if first % 2 == 0 {
-        ProtocolVersion::V5
+        SocketIoVersion::V5
     } else {
-        ProtocolVersion::V4
+        SocketIoVersion::V4
     };
     let config = ServerConfig {
         decoder: DecoderConfig::for_version(version),
@@ -148,7 +148,7 @@ pub fn server_session(data: &[u8]) {
             sent.clear();
         }
     }
-    session.handle_transport_close();
+    session.handle_transport_closed();
     while session.poll_event().is_some() {}
     assert!(session.is_closed());
 }

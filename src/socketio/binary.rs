@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use bytes::Bytes;
 
 use super::error::{ApiMisuse, Error};
-use super::packet::{DecoderConfig, Packet, PacketType, ProtocolVersion, write_header_bytes};
+use super::packet::{DecoderConfig, Packet, PacketType, SocketIoVersion, write_header_bytes};
 use super::value::{Value, write_args_with_placeholders};
 
 /// One decoded Engine.IO message payload, as the Socket.IO layer sends or
@@ -72,14 +72,9 @@ impl EncodedPacket {
     /// use socketwire::socketio::EncodedPacket;
     /// assert_eq!(EncodedPacket::event("/", "foo", &[], None).text(), r#"2["foo"]"#);
     /// ```
+    #[must_use = "queue the encoded packet on a session"]
     pub fn event(namespace: &str, name: &str, args: &[Value], id: Option<u64>) -> EncodedPacket {
-        let binary = args.iter().any(Value::contains_bytes);
-        let kind = if binary {
-            PacketType::BinaryEvent
-        } else {
-            PacketType::Event
-        };
-        EncodedPacket::build(kind, namespace, id, |out, att| {
+        EncodedPacket::build(PacketType::BinaryEvent, namespace, id, |out, att| {
             write_args_with_placeholders(out, Some(name), args, att);
         })
     }
@@ -94,14 +89,9 @@ impl EncodedPacket {
     /// let p = EncodedPacket::ack("/", 7, &args);
     /// assert_eq!(p.text(), r#"62-7[{"_placeholder":true,"num":0},{"a":{"_placeholder":true,"num":1}}]"#);
     /// ```
+    #[must_use = "queue the encoded packet on a session"]
     pub fn ack(namespace: &str, id: u64, args: &[Value]) -> EncodedPacket {
-        let binary = args.iter().any(Value::contains_bytes);
-        let kind = if binary {
-            PacketType::BinaryAck
-        } else {
-            PacketType::Ack
-        };
-        EncodedPacket::build(kind, namespace, Some(id), |out, att| {
+        EncodedPacket::build(PacketType::BinaryAck, namespace, Some(id), |out, att| {
             write_args_with_placeholders(out, None, args, att);
         })
     }
@@ -117,16 +107,16 @@ impl EncodedPacket {
     /// let p = EncodedPacket::new(PacketType::Connect, "/admin", None, Some(&data));
     /// assert_eq!(p.text(), r#"0/admin,{"sid":"oSO0OpakMV_3jnilAAAA"}"#);
     /// ```
+    #[must_use = "queue the encoded packet on a session"]
     pub fn new(
         kind: PacketType,
         namespace: &str,
         id: Option<u64>,
         data: Option<&Value>,
     ) -> EncodedPacket {
-        let binary = data.is_some_and(Value::contains_bytes);
         let kind = match kind {
-            PacketType::Event if binary => PacketType::BinaryEvent,
-            PacketType::Ack if binary => PacketType::BinaryAck,
+            PacketType::Event => PacketType::BinaryEvent,
+            PacketType::Ack => PacketType::BinaryAck,
             other => other,
         };
         let attachments_allowed = kind.is_binary();
@@ -137,6 +127,8 @@ impl EncodedPacket {
         })
     }
 
+    /// Writes the data, then the header: `kind` is a binary type whenever the
+    /// data may hold blobs, and is sent as one only if it did.
     fn build(
         kind: PacketType,
         namespace: &str,
@@ -147,6 +139,9 @@ impl EncodedPacket {
         let mut attachments = Vec::new();
         write_data(&mut data, &mut attachments);
         let mut out = Vec::with_capacity(data.len() + namespace.len() + 24);
+        // https://github.com/socketio/socket.io-protocol#5---binary_event
+        // Data with binary is sent as BINARY_EVENT/BINARY_ACK plus one message
+        // per attachment; data without stays a plain EVENT/ACK (`hasBinary`).
         let kind = if kind.is_binary() && attachments.is_empty() {
             kind.without_binary()
         } else {
@@ -360,7 +355,10 @@ impl Reassembler {
     /// ```
     pub fn handle_text<'a>(&mut self, text: &'a str) -> Result<Reassembled<'a>, Error> {
         if self.pending.take().is_some() {
-            // socket.io-parser: "got plaintext data when reconstructing a packet".
+            // https://github.com/socketio/socket.io-protocol#5---binary_event
+            // The attachments follow their header, one binary message each, before
+            // any other packet; socket.io-parser: "got plaintext data when
+            // reconstructing a packet".
             return Err(Error::PlaintextWhileReconstructing);
         }
         let packet = Packet::decode(text, &self.config)?;
@@ -432,7 +430,9 @@ impl Reassembler {
     /// ```
     pub fn handle_binary(&mut self, data: Bytes) -> Result<Option<BinaryPacket>, Error> {
         let Some(pending) = self.pending.as_mut() else {
-            // socket.io-parser: "got binary data when not reconstructing a packet".
+            // https://github.com/socketio/socket.io-protocol#5---binary_event
+            // A binary message is an attachment of the header before it; socket.io-parser:
+            // "got binary data when not reconstructing a packet".
             return Err(Error::BinaryWhileNotReconstructing);
         };
         let total = pending.total_bytes.saturating_add(data.len());
@@ -457,8 +457,8 @@ impl Reassembler {
         let mut data = Value::from_json_str(&pending.raw_data)?;
         data.resolve_placeholders(&pending.attachments, self.config.lenient_placeholder_num)?;
         let kind = match self.config.version {
-            ProtocolVersion::V5 => pending.kind.without_binary(),
-            ProtocolVersion::V4 => pending.kind,
+            SocketIoVersion::V5 => pending.kind.without_binary(),
+            SocketIoVersion::V4 => pending.kind,
         };
         Ok(BinaryPacket {
             kind,

@@ -1,20 +1,20 @@
 //! The client side of a Socket.IO connection, sans-IO.
 
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
 
 use bytes::Bytes;
 
-use super::binary::{EncodedPacket, EngineMessage, Reassembler};
+use super::binary::{EncodedPacket, EngineMessage};
 use super::error::{ApiMisuse, Error};
-use super::incoming::{
-    AckTable, IncomingPacket, ack_args, incoming_binary, incoming_text, is_valid_namespace,
-    split_event,
+use super::packet::{DecoderConfig, PacketType, SocketIoVersion};
+use super::reason::{CloseReason, DisconnectReason};
+use super::session::{
+    self, Dispatch, IncomingPacket, Input, SessionCore, check_event_name, is_valid_namespace,
+    session_event,
 };
-use super::packet::{DecoderConfig, PacketType, ProtocolVersion, RESERVED_EVENTS};
-use super::server::{CloseReason, DisconnectReason};
 use super::value::Value;
 
 /// Settings of a [`ClientSession`].
@@ -86,7 +86,8 @@ pub enum ClientEvent {
         /// The ack arguments.
         args: Vec<Value>,
     },
-    /// No ack arrived for `id` in time.
+    /// No ack arrived for `id` in time (or its namespace went away: a
+    /// DISCONNECT or CONNECT_ERROR from the server, or [`ClientSession::disconnect`]).
     AckTimeout {
         /// The namespace.
         namespace: String,
@@ -151,12 +152,8 @@ struct ClientNamespace {
 /// ```
 #[derive(Debug)]
 pub struct ClientSession {
-    config: ClientConfig,
-    reassembler: Reassembler,
+    core: SessionCore<ClientEvent>,
     namespaces: BTreeMap<String, ClientNamespace>,
-    acks: AckTable,
-    events: VecDeque<ClientEvent>,
-    messages: VecDeque<EngineMessage>,
     transport_open: bool,
 }
 
@@ -171,15 +168,13 @@ impl ClientSession {
     /// ```
     pub fn new(config: ClientConfig) -> ClientSession {
         let mut session = ClientSession {
-            reassembler: Reassembler::new(config.decoder.clone()),
-            config,
+            core: SessionCore::new(config.decoder, config.ack_timeout),
             namespaces: BTreeMap::new(),
-            acks: AckTable::default(),
-            events: VecDeque::new(),
-            messages: VecDeque::new(),
             transport_open: true,
         };
-        if session.version() == ProtocolVersion::V4 {
+        if session.version() == SocketIoVersion::V4 {
+            // https://github.com/socketio/socket.io-protocol/tree/v4#connection-to-the-default-namespace
+            // v4: the server connects the client to `/` without a CONNECT from it.
             session.namespaces.insert(
                 "/".into(),
                 ClientNamespace {
@@ -195,11 +190,11 @@ impl ClientSession {
     /// The protocol version.
     ///
     /// ```
-    /// use socketwire::socketio::{ClientConfig, ClientSession, ProtocolVersion};
-    /// assert_eq!(ClientSession::new(ClientConfig::default()).version(), ProtocolVersion::V5);
+    /// use socketwire::socketio::{ClientConfig, ClientSession, SocketIoVersion};
+    /// assert_eq!(ClientSession::new(ClientConfig::default()).version(), SocketIoVersion::V5);
     /// ```
-    pub fn version(&self) -> ProtocolVersion {
-        self.config.decoder.version
+    pub fn version(&self) -> SocketIoVersion {
+        self.core.version()
     }
 
     /// `true` if `namespace` is connected.
@@ -219,8 +214,8 @@ impl ClientSession {
 
     fn connect_packet(&self, namespace: &str, auth: Option<&Value>) -> EncodedPacket {
         match self.version() {
-            ProtocolVersion::V5 => EncodedPacket::new(PacketType::Connect, namespace, None, auth),
-            ProtocolVersion::V4 => {
+            SocketIoVersion::V5 => EncodedPacket::new(PacketType::Connect, namespace, None, auth),
+            SocketIoVersion::V4 => {
                 // SIO v4: CONNECT carries no JSON; auth goes into the `?query`.
                 let mut with_query = String::from(namespace);
                 if let Some(Value::Object(pairs)) = auth {
@@ -261,7 +256,7 @@ impl ClientSession {
         }
         if self.transport_open {
             let packet = self.connect_packet(namespace, auth.as_ref());
-            self.messages.extend(packet.messages());
+            self.core.queue(&packet);
         }
         let state = if self.transport_open {
             ClientState::Connecting
@@ -285,7 +280,7 @@ impl ClientSession {
             .get_mut(namespace)
             .ok_or(ApiMisuse::NotConnected)?;
         if ns.state == ClientState::Connected {
-            self.messages.extend(packet.messages());
+            self.core.queue(&packet);
         } else {
             ns.buffer.push(packet);
         }
@@ -301,9 +296,7 @@ impl ClientSession {
     /// assert_eq!(c.emit("/", "x", vec![]), Err(ApiMisuse::NotConnected));
     /// ```
     pub fn emit(&mut self, namespace: &str, name: &str, args: Vec<Value>) -> Result<(), ApiMisuse> {
-        if RESERVED_EVENTS.contains(&name) {
-            return Err(ApiMisuse::ReservedEventName);
-        }
+        check_event_name(name)?;
         let packet = EncodedPacket::event(namespace, name, &args, None);
         self.send_or_buffer(namespace, packet)
     }
@@ -327,16 +320,11 @@ impl ClientSession {
         args: Vec<Value>,
         now: Duration,
     ) -> Result<u64, ApiMisuse> {
-        if RESERVED_EVENTS.contains(&name) {
-            return Err(ApiMisuse::ReservedEventName);
-        }
+        check_event_name(name)?;
         if !self.namespaces.contains_key(namespace) {
             return Err(ApiMisuse::NotConnected);
         }
-        let id = self
-            .acks
-            .register(namespace, now.saturating_add(self.config.ack_timeout));
-        let packet = EncodedPacket::event(namespace, name, &args, Some(id));
+        let (id, packet) = self.core.event_with_ack(namespace, name, &args, now);
         self.send_or_buffer(namespace, packet)?;
         Ok(id)
     }
@@ -357,11 +345,12 @@ impl ClientSession {
             return Err(ApiMisuse::NotConnected);
         }
         let packet = EncodedPacket::ack(namespace, id, &args);
-        self.messages.extend(packet.messages());
+        self.core.queue(&packet);
         Ok(())
     }
 
     /// Leaves `namespace` (DISCONNECT if connected); it is not re-connected.
+    /// Acks still awaited on it are reported as [`ClientEvent::AckTimeout`].
     ///
     /// ```
     /// use socketwire::socketio::{ClientConfig, ClientSession};
@@ -379,9 +368,9 @@ impl ClientSession {
             .ok_or(ApiMisuse::NotConnected)?;
         if ns.state == ClientState::Connected && self.transport_open {
             let packet = EncodedPacket::new(PacketType::Disconnect, namespace, None, None);
-            self.messages.extend(packet.messages());
+            self.core.queue(&packet);
         }
-        self.acks.drop_namespace(namespace);
+        self.core.leave_namespace(namespace, None);
         Ok(())
     }
 
@@ -400,11 +389,11 @@ impl ClientSession {
     /// ```
     pub fn handle_transport_closed(&mut self) {
         self.transport_open = false;
-        self.reassembler.reset();
-        self.messages.clear();
+        self.core.reset_reassembly();
+        self.core.clear_messages();
         for (namespace, ns) in self.namespaces.iter_mut() {
             if ns.state == ClientState::Connected {
-                self.events.push_back(ClientEvent::Disconnected {
+                self.core.report(ClientEvent::Disconnected {
                     namespace: namespace.clone(),
                     reason: DisconnectReason::TransportClose,
                 });
@@ -429,7 +418,7 @@ impl ClientSession {
         self.transport_open = true;
         let mut packets = Vec::new();
         for (namespace, ns) in &self.namespaces {
-            if self.version() == ProtocolVersion::V4 && namespace == "/" {
+            if self.version() == SocketIoVersion::V4 && namespace == "/" {
                 // The v4 server connects `/` by itself.
                 continue;
             }
@@ -438,8 +427,8 @@ impl ClientSession {
         for ns in self.namespaces.values_mut() {
             ns.state = ClientState::Connecting;
         }
-        for packet in packets {
-            self.messages.extend(packet.messages());
+        for packet in &packets {
+            self.core.queue(packet);
         }
     }
 
@@ -453,13 +442,7 @@ impl ClientSession {
     /// assert!(c.handle_message(EngineMessage::Binary(Bytes::from_static(b"x"))).is_err());
     /// ```
     pub fn handle_message(&mut self, message: EngineMessage) -> Result<(), Error> {
-        match message {
-            EngineMessage::Text(bytes) => match core::str::from_utf8(&bytes) {
-                Ok(text) => self.handle_text(text),
-                Err(_) => self.fail(Error::UnknownPacketType(bytes.first().copied())),
-            },
-            EngineMessage::Binary(bytes) => self.handle_binary(bytes),
-        }
+        session::handle(self, Input::Message(message))
     }
 
     /// Feeds one text message.
@@ -472,11 +455,7 @@ impl ClientSession {
     /// assert!(matches!(c.poll_event(), Some(ClientEvent::ConnectError { .. })));
     /// ```
     pub fn handle_text(&mut self, text: &str) -> Result<(), Error> {
-        match incoming_text(&mut self.reassembler, text) {
-            Ok(Some(packet)) => self.dispatch(packet),
-            Ok(None) => Ok(()),
-            Err(e) => self.fail(e),
-        }
+        session::handle(self, Input::Text(text))
     }
 
     /// Feeds one binary message.
@@ -493,96 +472,7 @@ impl ClientSession {
     /// assert!(matches!(c.poll_event(), Some(ClientEvent::Event { name, .. }) if name == "file"));
     /// ```
     pub fn handle_binary(&mut self, data: Bytes) -> Result<(), Error> {
-        match incoming_binary(&mut self.reassembler, data) {
-            Ok(Some(packet)) => self.dispatch(packet),
-            Ok(None) => Ok(()),
-            Err(e) => self.fail(e),
-        }
-    }
-
-    fn fail(&mut self, error: Error) -> Result<(), Error> {
-        self.reassembler.reset();
-        self.events
-            .push_back(ClientEvent::Close(CloseReason::ProtocolError(
-                error.clone(),
-            )));
-        Err(error)
-    }
-
-    fn dispatch(&mut self, packet: IncomingPacket) -> Result<(), Error> {
-        let v4 = self.version() == ProtocolVersion::V4;
-        let namespace = packet.namespace;
-        let Some(ns) = self.namespaces.get_mut(&namespace) else {
-            // Packets for namespaces this client does not use are ignored, as
-            // each JS client socket filters on its own namespace.
-            return Ok(());
-        };
-        match packet.kind {
-            PacketType::Connect if ns.state == ClientState::Connecting => {
-                let sid = match packet.data.as_ref().and_then(|d| d.get("sid")) {
-                    Some(Value::String(sid)) => Some(sid.clone()),
-                    // socket.io-client: a v5 CONNECT reply without `sid` means a
-                    // v2.x server answered.
-                    _ if !v4 => return self.fail(Error::MissingSid),
-                    _ => None,
-                };
-                ns.state = ClientState::Connected;
-                let buffered = core::mem::take(&mut ns.buffer);
-                for packet in &buffered {
-                    self.messages.extend(packet.messages());
-                }
-                self.events
-                    .push_back(ClientEvent::Connected { namespace, sid });
-            }
-            PacketType::Connect => {}
-            PacketType::ConnectError => {
-                self.namespaces.remove(&namespace);
-                for id in self.acks.drop_namespace(&namespace) {
-                    self.events.push_back(ClientEvent::AckTimeout {
-                        namespace: namespace.clone(),
-                        id,
-                    });
-                }
-                self.events.push_back(ClientEvent::ConnectError {
-                    namespace,
-                    data: packet.data.unwrap_or_default(),
-                });
-            }
-            PacketType::Disconnect => {
-                let was_connected = ns.state == ClientState::Connected;
-                self.namespaces.remove(&namespace);
-                self.acks.drop_namespace(&namespace);
-                if was_connected {
-                    self.events.push_back(ClientEvent::Disconnected {
-                        namespace,
-                        reason: DisconnectReason::ServerDisconnect,
-                    });
-                }
-            }
-            PacketType::Event if ns.state == ClientState::Connected => {
-                if let Some((name, args)) = split_event(packet.data) {
-                    self.events.push_back(ClientEvent::Event {
-                        namespace,
-                        name,
-                        args,
-                        ack_id: packet.id,
-                    });
-                }
-            }
-            PacketType::Ack => {
-                if let Some(id) = packet.id
-                    && self.acks.complete(&namespace, id)
-                {
-                    self.events.push_back(ClientEvent::Ack {
-                        namespace,
-                        id,
-                        args: ack_args(packet.data),
-                    });
-                }
-            }
-            _ => {}
-        }
-        Ok(())
+        session::handle(self, Input::Binary(data))
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should next be called.
@@ -591,8 +481,9 @@ impl ClientSession {
     /// use socketwire::socketio::{ClientConfig, ClientSession};
     /// assert_eq!(ClientSession::new(ClientConfig::default()).poll_timeout(), None);
     /// ```
+    #[must_use = "arm a timer for this deadline"]
     pub fn poll_timeout(&self) -> Option<Duration> {
-        self.acks.next_deadline()
+        self.core.next_ack_deadline()
     }
 
     /// Expires acks whose deadline is at or before `now`.
@@ -605,10 +496,7 @@ impl ClientSession {
     /// assert_eq!(c.poll_event(), None);
     /// ```
     pub fn handle_timeout(&mut self, now: Duration) {
-        for (namespace, id) in self.acks.expire(now) {
-            self.events
-                .push_back(ClientEvent::AckTimeout { namespace, id });
-        }
+        self.core.expire_acks(now);
     }
 
     /// The next event for the application.
@@ -617,8 +505,9 @@ impl ClientSession {
     /// use socketwire::socketio::{ClientConfig, ClientSession};
     /// assert_eq!(ClientSession::new(ClientConfig::default()).poll_event(), None);
     /// ```
+    #[must_use = "a polled event is taken off the queue"]
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
-        self.events.pop_front()
+        self.core.poll_event()
     }
 
     /// The next Engine.IO message to send.
@@ -627,10 +516,83 @@ impl ClientSession {
     /// use socketwire::socketio::{ClientConfig, ClientSession};
     /// assert_eq!(ClientSession::new(ClientConfig::default()).poll_message(), None);
     /// ```
+    #[must_use = "a polled message is taken off the queue: send it"]
     pub fn poll_message(&mut self) -> Option<EngineMessage> {
-        self.messages.pop_front()
+        self.core.poll_message()
     }
 }
+
+impl Dispatch for ClientSession {
+    type Event = ClientEvent;
+
+    fn core(&mut self) -> &mut SessionCore<ClientEvent> {
+        &mut self.core
+    }
+
+    /// A client stays usable after a protocol error: the caller closes the
+    /// transport and may reconnect it.
+    fn ignores_input(&self) -> bool {
+        false
+    }
+
+    fn dispatch(&mut self, packet: IncomingPacket) -> Result<(), Error> {
+        let v4 = self.version() == SocketIoVersion::V4;
+        let namespace = packet.namespace;
+        let Some(ns) = self.namespaces.get_mut(&namespace) else {
+            // Packets for namespaces this client does not use are ignored, as
+            // each JS client socket filters on its own namespace.
+            return Ok(());
+        };
+        match packet.kind {
+            PacketType::Connect if ns.state == ClientState::Connecting => {
+                let sid = match packet.data.as_ref().and_then(|d| d.get("sid")) {
+                    Some(Value::String(sid)) => Some(sid.clone()),
+                    // https://github.com/socketio/socket.io-protocol#connection-to-a-namespace
+                    // The v5 server answers CONNECT with `{"sid":…}`; socket.io-client:
+                    // a v5 CONNECT reply without `sid` means a
+                    // v2.x server answered.
+                    _ if !v4 => return session::fail(self, Error::MissingSid),
+                    _ => None,
+                };
+                ns.state = ClientState::Connected;
+                let buffered = core::mem::take(&mut ns.buffer);
+                for packet in &buffered {
+                    self.core.queue(packet);
+                }
+                self.core.report(ClientEvent::Connected { namespace, sid });
+            }
+            PacketType::Connect => {}
+            PacketType::ConnectError => {
+                self.namespaces.remove(&namespace);
+                self.core.leave_namespace(&namespace, None);
+                self.core.report(ClientEvent::ConnectError {
+                    namespace,
+                    data: packet.data.unwrap_or_default(),
+                });
+            }
+            PacketType::Disconnect => {
+                let connected = ns.state == ClientState::Connected;
+                self.namespaces.remove(&namespace);
+                self.core.leave_namespace(
+                    &namespace,
+                    connected.then_some(DisconnectReason::ServerDisconnect),
+                );
+            }
+            PacketType::Event if ns.state == ClientState::Connected => {
+                self.core.deliver_event(namespace, packet.id, packet.data);
+            }
+            PacketType::Ack => self.core.deliver_ack(namespace, packet.id, packet.data),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The namespaces stay as they are: closing the transport reports them
+    /// disconnected ([`ClientSession::handle_transport_closed`]).
+    fn end_on_error(&mut self, _: &Error) {}
+}
+
+session_event!(ClientEvent);
 
 /// Percent-encodes a query component (everything but unreserved characters).
 fn form_encode(out: &mut String, text: &str) {

@@ -16,12 +16,23 @@
 //!
 //! | layer | types |
 //! |---|---|
-//! | packet codec | [`Packet`] (zero-copy header + raw JSON), [`PacketType`], [`DecoderConfig`], [`ProtocolVersion`] |
+//! | packet codec | [`Packet`] (zero-copy header + raw JSON), [`PacketType`], [`DecoderConfig`], [`SocketIoVersion`] |
 //! | data model | [`Value`] (JSON + [`Value::Bytes`]), typed access through serde |
 //! | attachments | [`EncodedPacket`] (placeholders out), [`Reassembler`] (placeholders in), [`BinaryPacket`] |
-//! | sessions | [`ServerSession`] / [`ServerEvent`], [`ClientSession`] / [`ClientEvent`] |
+//! | sessions | [`ServerSession`] / [`ServerEvent`], [`ClientSession`] / [`ClientEvent`], why they end: [`DisconnectReason`], [`CloseReason`] |
 //! | rooms | [`RoomRegistry`], [`Broadcast`], [`BroadcastPacket`] |
 //! | errors | [`Error`] (peer, with [`Error::js_message`]), [`ApiMisuse`] (caller) |
+//!
+//! The two sessions share one core: the same input path
+//! (`handle_message` / `handle_text` / `handle_binary`, attachments reassembled
+//! on the way), the same outbound queue (`poll_message`), the same ack ids
+//! and deadlines (`emit_with_ack`, `AckTimeout`) and the same end on a peer
+//! error (`Close(CloseReason::ProtocolError)`); each adds only its own
+//! namespace rules. The names match too: `handle_transport_closed`,
+//! `Disconnected`; [`SocketIoVersion`] is named so that it reads apart from
+//! the Engine.IO version when both are imported. The rules are
+//! those of the [Socket.IO protocol](https://github.com/socketio/socket.io-protocol);
+//! the code links the section beside each rule it enforces.
 //!
 //! ## Decoding: strict by default
 //!
@@ -124,7 +135,7 @@
 //!                     }
 //!                     _ => Ok(()),
 //!                 },
-//!                 ServerEvent::Disconnect { namespace, .. } => {
+//!                 ServerEvent::Disconnected { namespace, .. } => {
 //!                     self.rooms.remove_socket(&namespace, &conn);
 //!                     Ok(())
 //!                 }
@@ -186,16 +197,18 @@
 mod binary;
 mod client;
 mod error;
-mod incoming;
 mod packet;
+mod reason;
 mod rooms;
 mod server;
+mod session;
 mod value;
 
 pub use binary::{BinaryPacket, EncodedPacket, EngineMessage, Reassembled, Reassembler, to_value};
 pub use client::{ClientConfig, ClientEvent, ClientSession};
 pub use error::{ApiMisuse, Error, InvalidPayload};
-pub use packet::{DecoderConfig, MAX_ACK_ID, Packet, PacketType, ProtocolVersion, RESERVED_EVENTS};
+pub use packet::{DecoderConfig, MAX_ACK_ID, Packet, PacketType, RESERVED_EVENTS, SocketIoVersion};
+pub use reason::{CloseReason, DisconnectReason};
 pub use rooms::{Broadcast, BroadcastPacket, RoomRegistry};
-pub use server::{CloseReason, DisconnectReason, ServerConfig, ServerEvent, ServerSession};
+pub use server::{ServerConfig, ServerEvent, ServerSession};
 pub use value::Value;

@@ -12,18 +12,23 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::{self, Write as _};
 
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 
 use super::error::{Error, InvalidPayload};
 
-/// The Socket.IO protocol revision.
+/// The Socket.IO protocol revision (named apart from
+/// `engineio::EngineIoVersion`: Socket.IO v4 runs over Engine.IO v3, v5 over
+/// Engine.IO v4). Non-exhaustive: a later revision may be added.
 ///
 /// ```
-/// use socketwire::socketio::ProtocolVersion;
-/// assert_eq!(ProtocolVersion::default(), ProtocolVersion::V5);
+/// use socketwire::socketio::SocketIoVersion;
+/// assert_eq!(SocketIoVersion::default(), SocketIoVersion::V5);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ProtocolVersion {
+#[non_exhaustive]
+pub enum SocketIoVersion {
     /// Socket.IO protocol 4 (socket.io 1.x/2.x, over Engine.IO v3).
     V4,
     /// Socket.IO protocol 5 (socket.io 3.x/4.x, over Engine.IO v4).
@@ -124,14 +129,14 @@ impl PacketType {
 /// [`DecoderConfig::js_compatible`] turns them all on.
 ///
 /// ```
-/// use socketwire::socketio::{DecoderConfig, ProtocolVersion};
-/// let config = DecoderConfig { version: ProtocolVersion::V4, max_attachments: 32, ..Default::default() };
+/// use socketwire::socketio::{DecoderConfig, SocketIoVersion};
+/// let config = DecoderConfig { version: SocketIoVersion::V4, max_attachments: 32, ..Default::default() };
 /// assert!(!config.lenient_missing_data);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecoderConfig {
     /// Protocol revision (payload rules differ, §2.3).
-    pub version: ProtocolVersion,
+    pub version: SocketIoVersion,
     /// Largest attachment count accepted in a binary header (JS default 10,
     /// CVE-2026-33151).
     pub max_attachments: usize,
@@ -152,7 +157,7 @@ pub struct DecoderConfig {
 impl Default for DecoderConfig {
     fn default() -> Self {
         DecoderConfig {
-            version: ProtocolVersion::V5,
+            version: SocketIoVersion::V5,
             max_attachments: 10,
             max_attachment_bytes: 16 * 1024 * 1024,
             lenient_missing_data: false,
@@ -187,10 +192,10 @@ impl DecoderConfig {
     /// Strict defaults for `version`.
     ///
     /// ```
-    /// use socketwire::socketio::{DecoderConfig, ProtocolVersion};
-    /// assert_eq!(DecoderConfig::for_version(ProtocolVersion::V4).version, ProtocolVersion::V4);
+    /// use socketwire::socketio::{DecoderConfig, SocketIoVersion};
+    /// assert_eq!(DecoderConfig::for_version(SocketIoVersion::V4).version, SocketIoVersion::V4);
     /// ```
-    pub fn for_version(version: ProtocolVersion) -> Self {
+    pub fn for_version(version: SocketIoVersion) -> Self {
         DecoderConfig {
             version,
             ..DecoderConfig::default()
@@ -199,6 +204,16 @@ impl DecoderConfig {
 }
 
 /// Largest ack id: JS numbers are exact up to 2^53 − 1 (`Number.MAX_SAFE_INTEGER`).
+/// The decoder refuses a larger id; the sessions allocate ids below it.
+///
+/// ```
+/// use socketwire::socketio::{DecoderConfig, Error, MAX_ACK_ID, Packet};
+/// let config = DecoderConfig::default();
+/// let ok = format!("3{MAX_ACK_ID}[]");
+/// assert_eq!(Packet::decode(&ok, &config).unwrap().id, Some(MAX_ACK_ID));
+/// let too_big = format!("3{}[]", MAX_ACK_ID + 1);
+/// assert_eq!(Packet::decode(&too_big, &config), Err(Error::InvalidAckId));
+/// ```
 pub const MAX_ACK_ID: u64 = (1 << 53) - 1;
 
 /// One decoded Socket.IO string packet, borrowing from the input.
@@ -279,14 +294,16 @@ impl<'a> Packet<'a> {
     pub fn decode_header(text: &'a str, config: &DecoderConfig) -> Result<Packet<'a>, Error> {
         let bytes = text.as_bytes();
         let first = *bytes.first().ok_or(Error::UnknownPacketType(None))?;
-        // socket.io-parser decodeString: "unknown packet type" for anything but 0–6.
+        // https://github.com/socketio/socket.io-protocol#packet-types
+        // Seven types, 0 to 6; socket.io-parser decodeString: "unknown packet type" otherwise.
         let kind = PacketType::from_digit(first).ok_or(Error::UnknownPacketType(Some(first)))?;
         let mut i = 1;
 
         let mut attachments: usize = 0;
         if kind.is_binary() {
-            // §2.3 step 2: "<count>-" is required; count > maxAttachments is refused
-            // before anything is allocated for it.
+            // https://github.com/socketio/socket.io-protocol#packet-encoding
+            // A binary packet starts with "<# of binary attachments>-"; a count above
+            // maxAttachments is refused before anything is allocated for it.
             let start = i;
             while let Some(&b) = bytes.get(i) {
                 if !b.is_ascii_digit() {
@@ -315,7 +332,8 @@ impl<'a> Packet<'a> {
             i += 1;
         }
 
-        // socket.io-protocol v5 "Format": `<packet type>[<# of binary attachments>-]
+        // https://github.com/socketio/socket.io-protocol#packet-encoding
+        // "Format": `<packet type>[<# of binary attachments>-]
         // [<namespace>,][<acknowledgment id>][JSON-stringified payload without binary]`;
         // the namespace runs to the first `,` or, without one, to the end (§2.3 step 3).
         let mut namespace = "/";
@@ -333,8 +351,9 @@ impl<'a> Packet<'a> {
             }
         }
 
-        // §2.3 step 4: the ack id is the digit run after the namespace; bounded
-        // here to JS's exact integers (Q5) before it is used.
+        // https://github.com/socketio/socket.io-protocol#acknowledgement
+        // The ack id is the digit run after the namespace; bounded here to JS's
+        // exact integers (Q5) before it is used.
         let mut id = None;
         if bytes.get(i).is_some_and(u8::is_ascii_digit) {
             let mut value: u64 = 0;
@@ -376,10 +395,10 @@ impl<'a> Packet<'a> {
     /// (JS `isPayloadValid`), without allocating for well-formed input.
     ///
     /// ```
-    /// use socketwire::socketio::{DecoderConfig, Packet, ProtocolVersion};
+    /// use socketwire::socketio::{DecoderConfig, Packet, SocketIoVersion};
     /// let header = Packet::decode_header("0[]", &DecoderConfig::default()).unwrap();
     /// assert!(header.validate_data(&DecoderConfig::default()).is_err());
-    /// assert!(header.validate_data(&DecoderConfig::for_version(ProtocolVersion::V4)).is_ok());
+    /// assert!(header.validate_data(&DecoderConfig::for_version(SocketIoVersion::V4)).is_ok());
     /// ```
     pub fn validate_data(&self, config: &DecoderConfig) -> Result<(), Error> {
         let Some(data) = self.precheck_data(config)? else {
@@ -436,32 +455,33 @@ impl<'a> Packet<'a> {
 
     /// socket.io-parser `isPayloadValid`, per type and version.
     fn check_shape(&self, shape: JsonShape, config: &DecoderConfig) -> Result<(), Error> {
-        let v5 = config.version == ProtocolVersion::V5;
-        let reason = match self.kind {
-            PacketType::Connect => match shape {
-                JsonShape::Object => None,
-                JsonShape::Array(_) | JsonShape::Null if !v5 => None,
-                _ => Some(InvalidPayload::ConnectNotObject),
-            },
-            PacketType::Disconnect => Some(InvalidPayload::DisconnectWithData),
-            PacketType::Event | PacketType::BinaryEvent => match shape {
-                JsonShape::Array(EventName::Missing) => Some(InvalidPayload::EventEmpty),
-                JsonShape::Array(EventName::Number) => None,
-                JsonShape::Array(EventName::String { reserved }) => {
+        let v5 = config.version == SocketIoVersion::V5;
+        let reason = match (self.kind, shape.kind) {
+            // https://github.com/socketio/socket.io-protocol#0---connect
+            // v5: the CONNECT payload is an object; v4 also lets arrays and null through.
+            (PacketType::Connect, JsonKind::Object) => None,
+            (PacketType::Connect, JsonKind::Array | JsonKind::Null) if !v5 => None,
+            (PacketType::Connect, _) => Some(InvalidPayload::ConnectNotObject),
+            // https://github.com/socketio/socket.io-protocol#1---disconnect
+            (PacketType::Disconnect, _) => Some(InvalidPayload::DisconnectWithData),
+            // https://github.com/socketio/socket.io-protocol#2---event
+            // The payload is a non-empty array whose first element is the event name.
+            (PacketType::Event | PacketType::BinaryEvent, JsonKind::Array) => match shape.first {
+                None => Some(InvalidPayload::EventEmpty),
+                Some(JsonKind::Number) => None,
+                Some(JsonKind::String { reserved }) => {
                     (reserved && v5).then_some(InvalidPayload::ReservedEventName)
                 }
-                JsonShape::Array(EventName::Other) => Some(InvalidPayload::EventNameNotString),
-                _ => Some(InvalidPayload::EventNotArray),
+                Some(_) => Some(InvalidPayload::EventNameNotString),
             },
-            PacketType::Ack | PacketType::BinaryAck => match shape {
-                JsonShape::Array(_) => None,
-                _ => Some(InvalidPayload::AckNotArray),
-            },
-            PacketType::ConnectError => match shape {
-                JsonShape::String | JsonShape::Object => None,
-                JsonShape::Array(_) | JsonShape::Null if !v5 => None,
-                _ => Some(InvalidPayload::ConnectErrorNotObject),
-            },
+            (PacketType::Event | PacketType::BinaryEvent, _) => Some(InvalidPayload::EventNotArray),
+            // https://github.com/socketio/socket.io-protocol#3---ack
+            (PacketType::Ack | PacketType::BinaryAck, JsonKind::Array) => None,
+            (PacketType::Ack | PacketType::BinaryAck, _) => Some(InvalidPayload::AckNotArray),
+            // https://github.com/socketio/socket.io-protocol#4---connect_error
+            (PacketType::ConnectError, JsonKind::String { .. } | JsonKind::Object) => None,
+            (PacketType::ConnectError, JsonKind::Array | JsonKind::Null) if !v5 => None,
+            (PacketType::ConnectError, _) => Some(InvalidPayload::ConnectErrorNotObject),
         };
         reason.map_or(Ok(()), |r| Err(r.into()))
     }
@@ -601,6 +621,13 @@ pub(crate) fn write_header_bytes(
 }
 
 /// Event names the v5 server refuses (socket.io-parser `RESERVED_EVENTS`).
+///
+/// ```
+/// use socketwire::socketio::{DecoderConfig, Error, InvalidPayload, Packet, RESERVED_EVENTS};
+/// assert!(RESERVED_EVENTS.contains(&"disconnect"));
+/// let e = Packet::decode(r#"2["disconnect"]"#, &DecoderConfig::default()).unwrap_err();
+/// assert_eq!(e, Error::InvalidPayload(InvalidPayload::ReservedEventName));
+/// ```
 pub const RESERVED_EVENTS: [&str; 6] = [
     "connect",
     "connect_error",
@@ -610,50 +637,77 @@ pub const RESERVED_EVENTS: [&str; 6] = [
     "removeListener",
 ];
 
-/// The outline of a JSON document, read without allocating.
-enum JsonShape {
+/// The kind of one JSON value, as the payload rules see it.
+#[derive(Clone, Copy)]
+enum JsonKind {
     Object,
-    Array(EventName),
-    String,
+    Array,
+    /// `reserved`: one of [`RESERVED_EVENTS`] (what matters for an event name).
+    String {
+        reserved: bool,
+    },
+    Number,
     Null,
+    /// A boolean (or, in a [`Value`](super::Value), bytes).
     Other,
 }
 
-impl JsonShape {
-    fn of(value: &super::Value) -> JsonShape {
+impl JsonKind {
+    fn string(text: &str) -> JsonKind {
+        JsonKind::String {
+            reserved: RESERVED_EVENTS.contains(&text),
+        }
+    }
+
+    fn of(value: &super::Value) -> JsonKind {
         use super::Value;
         match value {
-            Value::Object(_) => JsonShape::Object,
-            Value::String(_) => JsonShape::String,
-            Value::Null => JsonShape::Null,
-            Value::Array(items) => JsonShape::Array(match items.first() {
-                None => EventName::Missing,
-                Some(Value::Number(_)) => EventName::Number,
-                Some(Value::String(name)) => EventName::String {
-                    reserved: RESERVED_EVENTS.contains(&name.as_str()),
-                },
-                Some(_) => EventName::Other,
-            }),
-            Value::Bool(_) | Value::Number(_) | Value::Bytes(_) => JsonShape::Other,
+            Value::Object(_) => JsonKind::Object,
+            Value::Array(_) => JsonKind::Array,
+            Value::String(text) => JsonKind::string(text),
+            Value::Number(_) => JsonKind::Number,
+            Value::Null => JsonKind::Null,
+            Value::Bool(_) | Value::Bytes(_) => JsonKind::Other,
         }
     }
 }
 
-/// The first element of an array, as seen by the EVENT rule.
-enum EventName {
-    Missing,
-    Number,
-    String { reserved: bool },
-    Other,
+/// The outline of a JSON document the payload rules look at: its kind and,
+/// for an array, the kind of its first element (the event name). Read
+/// without allocating.
+struct JsonShape {
+    kind: JsonKind,
+    first: Option<JsonKind>,
+}
+
+impl JsonShape {
+    fn of(value: &super::Value) -> JsonShape {
+        JsonShape {
+            kind: JsonKind::of(value),
+            first: value.as_array().and_then(<[_]>::first).map(JsonKind::of),
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for JsonShape {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ShapeVisitor)
+        ShapeVisitor { outer: true }.deserialize(d)
     }
 }
 
-struct ShapeVisitor;
+/// Reads a [`JsonShape`]; for the first element of the outer array
+/// (`outer: false`) only its kind is read, the rest is skipped.
+#[derive(Clone, Copy)]
+struct ShapeVisitor {
+    outer: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for ShapeVisitor {
+    type Value = JsonShape;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<JsonShape, D::Error> {
+        d.deserialize_any(self)
+    }
+}
 
 impl<'de> Visitor<'de> for ShapeVisitor {
     type Value = JsonShape;
@@ -661,76 +715,45 @@ impl<'de> Visitor<'de> for ShapeVisitor {
         f.write_str("JSON")
     }
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<JsonShape, E> {
-        Ok(JsonShape::Other)
+        Ok(JsonKind::Other.into())
     }
     fn visit_i64<E: de::Error>(self, _: i64) -> Result<JsonShape, E> {
-        Ok(JsonShape::Other)
+        Ok(JsonKind::Number.into())
     }
     fn visit_u64<E: de::Error>(self, _: u64) -> Result<JsonShape, E> {
-        Ok(JsonShape::Other)
+        Ok(JsonKind::Number.into())
     }
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<JsonShape, E> {
-        Ok(JsonShape::Other)
+        Ok(JsonKind::Number.into())
     }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<JsonShape, E> {
-        Ok(JsonShape::String)
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<JsonShape, E> {
+        Ok(JsonKind::string(text).into())
     }
     fn visit_unit<E: de::Error>(self) -> Result<JsonShape, E> {
-        Ok(JsonShape::Null)
+        Ok(JsonKind::Null.into())
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<JsonShape, A::Error> {
-        let first = seq
-            .next_element::<EventName>()?
-            .unwrap_or(EventName::Missing);
+        let first = if self.outer {
+            let inner = ShapeVisitor { outer: false };
+            seq.next_element_seed(inner)?.map(|shape| shape.kind)
+        } else {
+            None
+        };
         while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(JsonShape::Array(first))
+        Ok(JsonShape {
+            kind: JsonKind::Array,
+            first,
+        })
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JsonShape, A::Error> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(JsonShape::Object)
+        Ok(JsonKind::Object.into())
     }
 }
 
-impl<'de> Deserialize<'de> for EventName {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(EventNameVisitor)
-    }
-}
-
-struct EventNameVisitor;
-
-impl<'de> Visitor<'de> for EventNameVisitor {
-    type Value = EventName;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("JSON")
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<EventName, E> {
-        Ok(EventName::Other)
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<EventName, E> {
-        Ok(EventName::Number)
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<EventName, E> {
-        Ok(EventName::Number)
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<EventName, E> {
-        Ok(EventName::Number)
-    }
-    fn visit_str<E: de::Error>(self, name: &str) -> Result<EventName, E> {
-        Ok(EventName::String {
-            reserved: RESERVED_EVENTS.contains(&name),
-        })
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<EventName, E> {
-        Ok(EventName::Other)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<EventName, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(EventName::Other)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<EventName, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(EventName::Other)
+impl From<JsonKind> for JsonShape {
+    fn from(kind: JsonKind) -> JsonShape {
+        JsonShape { kind, first: None }
     }
 }
 
@@ -767,6 +790,43 @@ mod tests {
         let text = alloc::format!("5{}-[\"a\"]", "9".repeat(100_000));
         let e = Packet::decode_header(&text, &DecoderConfig::default()).unwrap_err();
         assert_eq!(e, Error::TooManyAttachments { max: 10 });
+    }
+
+    #[test]
+    fn streaming_shape_agrees_with_value_shape() {
+        // `validate_data` reads a `JsonShape` without building the document,
+        // `decode_value` from the built `Value`: both must judge alike.
+        let payloads = [
+            "{}",
+            "[]",
+            "null",
+            "1",
+            "true",
+            r#""s""#,
+            r#"["a",1]"#,
+            "[1]",
+            r#"["connect"]"#,
+            "[null]",
+            "[[1]]",
+            r#"[{"a":1}]"#,
+            "[true]",
+            r#"[["connect"]]"#,
+            r#"{"a":["b"]}"#,
+        ];
+        for version in [SocketIoVersion::V4, SocketIoVersion::V5] {
+            let config = DecoderConfig::for_version(version);
+            for kind in ['0', '2', '3', '4'] {
+                for payload in payloads {
+                    let text = match kind {
+                        '3' => alloc::format!("{kind}1{payload}"),
+                        _ => alloc::format!("{kind}{payload}"),
+                    };
+                    let streaming = Packet::decode(&text, &config).err();
+                    let built = Packet::decode_value(&text, &config).err();
+                    assert_eq!(streaming, built, "{text} ({version:?})");
+                }
+            }
+        }
     }
 
     #[test]

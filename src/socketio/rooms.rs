@@ -49,6 +49,7 @@ impl<S> Broadcast<S> {
     /// let b = socketwire::socketio::Broadcast::<u32>::all().to("a").to("b");
     /// assert_eq!(b.rooms().len(), 2);
     /// ```
+    #[must_use = "returns the narrowed target"]
     pub fn to(mut self, room: impl Into<String>) -> Self {
         self.to.push(room.into());
         self
@@ -60,6 +61,7 @@ impl<S> Broadcast<S> {
     /// let b = socketwire::socketio::Broadcast::<u32>::all().except("a");
     /// assert!(b.rooms().is_empty());
     /// ```
+    #[must_use = "returns the narrowed target"]
     pub fn except(mut self, room: impl Into<String>) -> Self {
         self.except.push(room.into());
         self
@@ -71,6 +73,7 @@ impl<S> Broadcast<S> {
     /// let b = socketwire::socketio::Broadcast::all().except_socket("me");
     /// assert!(b.rooms().is_empty());
     /// ```
+    #[must_use = "returns the narrowed target"]
     pub fn except_socket(mut self, socket: S) -> Self {
         self.except_socket = Some(socket);
         self
@@ -105,7 +108,7 @@ impl<S> Default for NamespaceRooms<S> {
 /// socket (its sid, or any key the caller uses to reach its session).
 ///
 /// Add a socket when its namespace CONNECT is accepted, remove it on
-/// [`ServerEvent::Disconnect`](super::ServerEvent::Disconnect) (that leaves
+/// [`ServerEvent::Disconnected`](super::ServerEvent::Disconnected) (that leaves
 /// all its rooms). A broadcast yields the recipients and one
 /// [`EncodedPacket`] shared by all of them.
 ///
@@ -302,6 +305,7 @@ impl<S: Ord + Clone> RoomRegistry<S> {
     /// assert_eq!(rooms.recipients("/", &Broadcast::all().except("b")), [1, 3]);
     /// assert_eq!(rooms.recipients("/", &Broadcast::all().to("a").to("b")), [1, 2]);
     /// ```
+    #[must_use]
     pub fn recipients(&self, namespace: &str, target: &Broadcast<S>) -> Vec<S> {
         let Some(ns) = self.namespaces.get(namespace) else {
             return Vec::new();
@@ -340,6 +344,7 @@ impl<S: Ord + Clone> RoomRegistry<S> {
     /// let out = rooms.broadcast_event("/", &Broadcast::all(), "broadcast", &["hi".into()]);
     /// assert_eq!(out.packet.text(), r#"2["broadcast","hi"]"#);
     /// ```
+    #[must_use = "queue the packet on every recipient's session"]
     pub fn broadcast_event(
         &self,
         namespace: &str,

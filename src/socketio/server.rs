@@ -1,18 +1,19 @@
 //! The server side of one Socket.IO connection (one Engine.IO session), sans-IO.
 
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
 
 use bytes::Bytes;
 
-use super::binary::{EncodedPacket, EngineMessage, Reassembler};
+use super::binary::{EncodedPacket, EngineMessage};
 use super::error::{ApiMisuse, Error};
-use super::incoming::{
-    AckTable, IncomingPacket, ack_args, incoming_binary, incoming_text, split_event,
+use super::packet::{DecoderConfig, PacketType, SocketIoVersion};
+use super::reason::{CloseReason, DisconnectReason};
+use super::session::{
+    self, Dispatch, IncomingPacket, Input, SessionCore, check_event_name, session_event,
 };
-use super::packet::{DecoderConfig, PacketType, ProtocolVersion, RESERVED_EVENTS};
 use super::value::Value;
 
 /// Settings of a [`ServerSession`].
@@ -42,44 +43,6 @@ impl Default for ServerConfig {
             ack_timeout: Duration::from_secs(30),
         }
     }
-}
-
-/// Why a namespace socket went away.
-///
-/// ```
-/// use socketwire::socketio::DisconnectReason;
-/// assert_ne!(DisconnectReason::ClientDisconnect, DisconnectReason::TransportClose);
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum DisconnectReason {
-    /// The peer sent DISCONNECT for the namespace.
-    ClientDisconnect,
-    /// The server sent DISCONNECT (the server's own `disconnect()`).
-    ServerDisconnect,
-    /// The Engine.IO transport closed.
-    TransportClose,
-    /// The peer violated the protocol; the whole connection closes.
-    ProtocolError(Error),
-    /// The connection closed for another reason (connect timeout).
-    ConnectionClosed,
-}
-
-/// Why the whole connection must close: after [`ServerEvent::Close`] the caller
-/// closes the Engine.IO session.
-///
-/// ```
-/// use socketwire::socketio::{CloseReason, Error};
-/// let r = CloseReason::ProtocolError(Error::IllegalAttachments);
-/// assert_ne!(r, CloseReason::ConnectTimeout);
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum CloseReason {
-    /// No namespace was connected within `connect_timeout`.
-    ConnectTimeout,
-    /// A decoding or protocol error by the peer.
-    ProtocolError(Error),
 }
 
 /// What a [`ServerSession`] reports to the application.
@@ -129,7 +92,7 @@ pub enum ServerEvent {
         id: u64,
     },
     /// A connected namespace socket is gone (leave its rooms).
-    Disconnect {
+    Disconnected {
         /// The namespace.
         namespace: String,
         /// Why.
@@ -151,7 +114,7 @@ enum NamespaceState {
 /// * **Input**: [`handle_message`](Self::handle_message) (or `handle_text` /
 ///   `handle_binary`) for each decoded Engine.IO message,
 ///   [`handle_timeout`](Self::handle_timeout) when [`poll_timeout`](Self::poll_timeout)
-///   expires, [`handle_transport_close`](Self::handle_transport_close) when the
+///   expires, [`handle_transport_closed`](Self::handle_transport_closed) when the
 ///   Engine.IO session ends.
 /// * **Output**: [`poll_event`](Self::poll_event) until `None`, then
 ///   [`poll_message`](Self::poll_message) until `None` (send each on the
@@ -181,12 +144,8 @@ enum NamespaceState {
 /// ```
 #[derive(Debug)]
 pub struct ServerSession {
-    config: ServerConfig,
-    reassembler: Reassembler,
+    core: SessionCore<ServerEvent>,
     namespaces: BTreeMap<String, NamespaceState>,
-    acks: AckTable,
-    events: VecDeque<ServerEvent>,
-    messages: VecDeque<EngineMessage>,
     connect_deadline: Option<Duration>,
     closed: bool,
 }
@@ -197,28 +156,26 @@ impl ServerSession {
     ///
     /// ```
     /// use core::time::Duration;
-    /// use socketwire::socketio::{DecoderConfig, ProtocolVersion, ServerConfig, ServerEvent, ServerSession};
-    /// let config = ServerConfig { decoder: DecoderConfig::for_version(ProtocolVersion::V4), ..Default::default() };
+    /// use socketwire::socketio::{DecoderConfig, SocketIoVersion, ServerConfig, ServerEvent, ServerSession};
+    /// let config = ServerConfig { decoder: DecoderConfig::for_version(SocketIoVersion::V4), ..Default::default() };
     /// let mut s = ServerSession::new(config, Duration::ZERO);
     /// assert!(matches!(s.poll_event(), Some(ServerEvent::Connect { namespace, .. }) if namespace == "/"));
     /// ```
     pub fn new(config: ServerConfig, now: Duration) -> ServerSession {
         let mut session = ServerSession {
-            reassembler: Reassembler::new(config.decoder.clone()),
+            // Saturating: a clock near `Duration::MAX` never overflows.
             connect_deadline: Some(now.saturating_add(config.connect_timeout)),
-            config,
+            core: SessionCore::new(config.decoder, config.ack_timeout),
             namespaces: BTreeMap::new(),
-            acks: AckTable::default(),
-            events: VecDeque::new(),
-            messages: VecDeque::new(),
             closed: false,
         };
-        if session.version() == ProtocolVersion::V4 {
-            // SIO v4: "the server connects the client to `/` implicitly".
+        if session.version() == SocketIoVersion::V4 {
+            // https://github.com/socketio/socket.io-protocol/tree/v4#connection-to-the-default-namespace
+            // v4: the client is connected to the default namespace `/` implicitly.
             session
                 .namespaces
                 .insert("/".into(), NamespaceState::Pending);
-            session.events.push_back(ServerEvent::Connect {
+            session.core.report(ServerEvent::Connect {
                 namespace: "/".into(),
                 auth: Value::object(),
             });
@@ -230,22 +187,22 @@ impl ServerSession {
     ///
     /// ```
     /// use core::time::Duration;
-    /// use socketwire::socketio::{ProtocolVersion, ServerConfig, ServerSession};
+    /// use socketwire::socketio::{SocketIoVersion, ServerConfig, ServerSession};
     /// let s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
-    /// assert_eq!(s.version(), ProtocolVersion::V5);
+    /// assert_eq!(s.version(), SocketIoVersion::V5);
     /// ```
-    pub fn version(&self) -> ProtocolVersion {
-        self.config.decoder.version
+    pub fn version(&self) -> SocketIoVersion {
+        self.core.version()
     }
 
     /// `true` once the session has closed (after [`ServerEvent::Close`] or
-    /// [`handle_transport_close`](Self::handle_transport_close)).
+    /// [`handle_transport_closed`](Self::handle_transport_closed)).
     ///
     /// ```
     /// use core::time::Duration;
     /// use socketwire::socketio::{ServerConfig, ServerSession};
     /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
-    /// s.handle_transport_close();
+    /// s.handle_transport_closed();
     /// assert!(s.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
@@ -297,13 +254,7 @@ impl ServerSession {
     /// assert!(s.handle_message(EngineMessage::Text(Bytes::from_static(b"0"))).is_ok());
     /// ```
     pub fn handle_message(&mut self, message: EngineMessage) -> Result<(), Error> {
-        match message {
-            EngineMessage::Text(bytes) => match core::str::from_utf8(&bytes) {
-                Ok(text) => self.handle_text(text),
-                Err(_) => self.fail(Error::UnknownPacketType(bytes.first().copied())),
-            },
-            EngineMessage::Binary(bytes) => self.handle_binary(bytes),
-        }
+        session::handle(self, Input::Message(message))
     }
 
     /// Feeds one text message.
@@ -317,14 +268,7 @@ impl ServerSession {
     /// assert!(matches!(s.poll_event(), Some(ServerEvent::Close(_))));
     /// ```
     pub fn handle_text(&mut self, text: &str) -> Result<(), Error> {
-        if self.closed {
-            return Ok(());
-        }
-        match incoming_text(&mut self.reassembler, text) {
-            Ok(Some(packet)) => self.dispatch(packet),
-            Ok(None) => Ok(()),
-            Err(e) => self.fail(e),
-        }
+        session::handle(self, Input::Text(text))
     }
 
     /// Feeds one binary message (an attachment).
@@ -337,129 +281,25 @@ impl ServerSession {
     /// assert_eq!(s.handle_binary(Bytes::from_static(b"x")), Err(Error::BinaryWhileNotReconstructing));
     /// ```
     pub fn handle_binary(&mut self, data: Bytes) -> Result<(), Error> {
-        if self.closed {
-            return Ok(());
-        }
-        match incoming_binary(&mut self.reassembler, data) {
-            Ok(Some(packet)) => self.dispatch(packet),
-            Ok(None) => Ok(()),
-            Err(e) => self.fail(e),
-        }
+        session::handle(self, Input::Binary(data))
     }
 
-    fn dispatch(&mut self, packet: IncomingPacket) -> Result<(), Error> {
-        let v4 = self.version() == ProtocolVersion::V4;
-        match packet.kind {
-            PacketType::Connect => {
-                let (namespace, auth) = if v4 {
-                    split_v4_query(&packet.namespace)
-                } else {
-                    (packet.namespace, packet.data.unwrap_or_else(Value::object))
-                };
-                if self.namespaces.contains_key(&namespace) {
-                    if v4 && namespace == "/" {
-                        // A 2.x client may repeat the implicit root CONNECT.
-                        return Ok(());
-                    }
-                    // socket.io client.ts: CONNECT for a joined namespace closes.
-                    return self.fail(Error::AlreadyConnected);
-                }
-                self.namespaces
-                    .insert(namespace.clone(), NamespaceState::Pending);
-                self.events
-                    .push_back(ServerEvent::Connect { namespace, auth });
-                Ok(())
-            }
-            kind => {
-                // socket.io client.ts `ondecoded`: a packet for a namespace with no
-                // socket closes the whole connection.
-                if !self.is_connected(&packet.namespace) {
-                    return self.fail(Error::NamespaceNotConnected);
-                }
-                match kind {
-                    PacketType::Disconnect => {
-                        self.remove_namespace(&packet.namespace);
-                        self.events.push_back(ServerEvent::Disconnect {
-                            namespace: packet.namespace,
-                            reason: DisconnectReason::ClientDisconnect,
-                        });
-                    }
-                    PacketType::Event => {
-                        if let Some((name, args)) = split_event(packet.data) {
-                            self.events.push_back(ServerEvent::Event {
-                                namespace: packet.namespace,
-                                name,
-                                args,
-                                ack_id: packet.id,
-                            });
-                        }
-                    }
-                    PacketType::Ack => {
-                        // An ACK with an unknown id is ignored (socket.ts `onack`).
-                        if let Some(id) = packet.id
-                            && self.acks.complete(&packet.namespace, id)
-                        {
-                            self.events.push_back(ServerEvent::Ack {
-                                namespace: packet.namespace,
-                                id,
-                                args: ack_args(packet.data),
-                            });
-                        }
-                    }
-                    other => return self.fail(Error::UnexpectedPacket(other)),
-                }
-                Ok(())
-            }
-        }
-    }
-
-    fn fail(&mut self, error: Error) -> Result<(), Error> {
-        self.close(CloseReason::ProtocolError(error.clone()));
-        Err(error)
-    }
-
-    fn close(&mut self, reason: CloseReason) {
-        let disconnect_reason = match &reason {
-            CloseReason::ProtocolError(e) => DisconnectReason::ProtocolError(e.clone()),
-            CloseReason::ConnectTimeout => DisconnectReason::ConnectionClosed,
-        };
-        self.close_namespaces(disconnect_reason);
-        self.events.push_back(ServerEvent::Close(reason));
-    }
-
+    /// Ends the session: every namespace goes away (connected ones report
+    /// `Disconnected` with `reason`) and no timer stays armed.
     fn close_namespaces(&mut self, reason: DisconnectReason) {
         let namespaces = core::mem::take(&mut self.namespaces);
         for (namespace, state) in namespaces {
-            for id in self.acks.drop_namespace(&namespace) {
-                self.events.push_back(ServerEvent::AckTimeout {
-                    namespace: namespace.clone(),
-                    id,
-                });
-            }
-            if matches!(state, NamespaceState::Connected) {
-                self.events.push_back(ServerEvent::Disconnect {
-                    namespace,
-                    reason: reason.clone(),
-                });
-            }
+            let connected = matches!(state, NamespaceState::Connected);
+            self.core
+                .leave_namespace(&namespace, connected.then(|| reason.clone()));
         }
-        self.reassembler.reset();
+        self.core.reset_reassembly();
         self.connect_deadline = None;
         self.closed = true;
     }
 
-    fn remove_namespace(&mut self, namespace: &str) {
-        self.namespaces.remove(namespace);
-        for id in self.acks.drop_namespace(namespace) {
-            self.events.push_back(ServerEvent::AckTimeout {
-                namespace: namespace.into(),
-                id,
-            });
-        }
-    }
-
     /// The Engine.IO transport closed: every connected namespace gets a
-    /// [`ServerEvent::Disconnect`] with [`DisconnectReason::TransportClose`].
+    /// [`ServerEvent::Disconnected`] with [`DisconnectReason::TransportClose`].
     ///
     /// ```
     /// use core::time::Duration;
@@ -468,10 +308,10 @@ impl ServerSession {
     /// s.handle_text("0").unwrap();
     /// let _ = s.poll_event();
     /// s.accept("/", "a").unwrap();
-    /// s.handle_transport_close();
-    /// assert!(matches!(s.poll_event(), Some(ServerEvent::Disconnect { .. })));
+    /// s.handle_transport_closed();
+    /// assert!(matches!(s.poll_event(), Some(ServerEvent::Disconnected { .. })));
     /// ```
-    pub fn handle_transport_close(&mut self) {
+    pub fn handle_transport_closed(&mut self) {
         if !self.closed {
             self.close_namespaces(DisconnectReason::TransportClose);
         }
@@ -485,11 +325,12 @@ impl ServerSession {
     /// let s = ServerSession::new(ServerConfig::default(), Duration::from_secs(1));
     /// assert_eq!(s.poll_timeout(), Some(Duration::from_secs(46)));
     /// ```
+    #[must_use = "arm a timer for this deadline"]
     pub fn poll_timeout(&self) -> Option<Duration> {
         if self.closed {
             return None;
         }
-        match (self.connect_deadline, self.acks.next_deadline()) {
+        match (self.connect_deadline, self.core.next_ack_deadline()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -509,13 +350,14 @@ impl ServerSession {
         if self.closed {
             return;
         }
-        for (namespace, id) in self.acks.expire(now) {
-            self.events
-                .push_back(ServerEvent::AckTimeout { namespace, id });
-        }
+        self.core.expire_acks(now);
         if self.connect_deadline.is_some_and(|d| d <= now) {
-            // socket.io client.ts: no CONNECT within `connectTimeout` closes.
-            self.close(CloseReason::ConnectTimeout);
+            // https://github.com/socketio/socket.io-protocol#connection-to-a-namespace
+            // The client must CONNECT; socket.io `client.ts`: no namespace
+            // connected within `connectTimeout` closes the connection.
+            self.close_namespaces(DisconnectReason::ConnectionClosed);
+            self.core
+                .report(ServerEvent::Close(CloseReason::ConnectTimeout));
         }
     }
 
@@ -527,8 +369,9 @@ impl ServerSession {
     /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
     /// assert_eq!(s.poll_event(), None);
     /// ```
+    #[must_use = "a polled event is taken off the queue"]
     pub fn poll_event(&mut self) -> Option<ServerEvent> {
-        self.events.pop_front()
+        self.core.poll_event()
     }
 
     /// The next Engine.IO message to send.
@@ -539,8 +382,9 @@ impl ServerSession {
     /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
     /// assert_eq!(s.poll_message(), None);
     /// ```
+    #[must_use = "a polled message is taken off the queue: send it"]
     pub fn poll_message(&mut self) -> Option<EngineMessage> {
-        self.messages.pop_front()
+        self.core.poll_message()
     }
 
     fn take_pending(&mut self, namespace: &str) -> Result<(), ApiMisuse> {
@@ -571,13 +415,13 @@ impl ServerSession {
         self.take_pending(namespace)?;
         self.connect_deadline = None;
         let packet = match self.version() {
-            ProtocolVersion::V5 => {
+            SocketIoVersion::V5 => {
                 let data = Value::Object(alloc::vec![("sid".into(), sid.into())]);
                 EncodedPacket::new(PacketType::Connect, namespace, None, Some(&data))
             }
-            ProtocolVersion::V4 => EncodedPacket::new(PacketType::Connect, namespace, None, None),
+            SocketIoVersion::V4 => EncodedPacket::new(PacketType::Connect, namespace, None, None),
         };
-        self.queue(&packet);
+        self.core.queue(&packet);
         Ok(())
     }
 
@@ -601,17 +445,17 @@ impl ServerSession {
         self.take_pending(namespace)?;
         self.namespaces.remove(namespace);
         let payload = match self.version() {
-            ProtocolVersion::V5 => {
+            SocketIoVersion::V5 => {
                 let mut pairs = alloc::vec![("message".into(), Value::from(message))];
                 if let Some(data) = data {
                     pairs.push(("data".into(), data));
                 }
                 Value::Object(pairs)
             }
-            ProtocolVersion::V4 => data.unwrap_or_else(|| message.into()),
+            SocketIoVersion::V4 => data.unwrap_or_else(|| message.into()),
         };
         let packet = EncodedPacket::new(PacketType::ConnectError, namespace, None, Some(&payload));
-        self.queue(&packet);
+        self.core.queue(&packet);
         Ok(())
     }
 
@@ -623,18 +467,6 @@ impl ServerSession {
         } else {
             Err(ApiMisuse::NotConnected)
         }
-    }
-
-    fn check_event_name(name: &str) -> Result<(), ApiMisuse> {
-        if RESERVED_EVENTS.contains(&name) {
-            Err(ApiMisuse::ReservedEventName)
-        } else {
-            Ok(())
-        }
-    }
-
-    fn queue(&mut self, packet: &EncodedPacket) {
-        self.messages.extend(packet.messages());
     }
 
     /// Sends EVENT `[name, ...args]` (BINARY_EVENT if any argument holds bytes).
@@ -652,9 +484,9 @@ impl ServerSession {
     /// ```
     pub fn emit(&mut self, namespace: &str, name: &str, args: Vec<Value>) -> Result<(), ApiMisuse> {
         self.check_connected(namespace)?;
-        Self::check_event_name(name)?;
+        check_event_name(name)?;
         let packet = EncodedPacket::event(namespace, name, &args, None);
-        self.queue(&packet);
+        self.core.queue(&packet);
         Ok(())
     }
 
@@ -681,12 +513,9 @@ impl ServerSession {
         now: Duration,
     ) -> Result<u64, ApiMisuse> {
         self.check_connected(namespace)?;
-        Self::check_event_name(name)?;
-        let id = self
-            .acks
-            .register(namespace, now.saturating_add(self.config.ack_timeout));
-        let packet = EncodedPacket::event(namespace, name, &args, Some(id));
-        self.queue(&packet);
+        check_event_name(name)?;
+        let (id, packet) = self.core.event_with_ack(namespace, name, &args, now);
+        self.core.queue(&packet);
         Ok(id)
     }
 
@@ -708,7 +537,7 @@ impl ServerSession {
     pub fn ack(&mut self, namespace: &str, id: u64, args: Vec<Value>) -> Result<(), ApiMisuse> {
         self.check_connected(namespace)?;
         let packet = EncodedPacket::ack(namespace, id, &args);
-        self.queue(&packet);
+        self.core.queue(&packet);
         Ok(())
     }
 
@@ -727,12 +556,12 @@ impl ServerSession {
     /// ```
     pub fn send_encoded(&mut self, packet: &EncodedPacket) -> Result<(), ApiMisuse> {
         self.check_connected(packet.namespace())?;
-        self.queue(packet);
+        self.core.queue(packet);
         Ok(())
     }
 
     /// Disconnects the client from `namespace` (sends DISCONNECT). No
-    /// [`ServerEvent::Disconnect`] follows: the caller initiated it.
+    /// [`ServerEvent::Disconnected`] follows: the caller initiated it.
     ///
     /// ```
     /// use core::time::Duration;
@@ -746,12 +575,86 @@ impl ServerSession {
     /// ```
     pub fn disconnect(&mut self, namespace: &str) -> Result<(), ApiMisuse> {
         self.check_connected(namespace)?;
-        self.remove_namespace(namespace);
+        self.namespaces.remove(namespace);
+        self.core.leave_namespace(namespace, None);
         let packet = EncodedPacket::new(PacketType::Disconnect, namespace, None, None);
-        self.queue(&packet);
+        self.core.queue(&packet);
         Ok(())
     }
 }
+
+impl Dispatch for ServerSession {
+    type Event = ServerEvent;
+
+    fn core(&mut self) -> &mut SessionCore<ServerEvent> {
+        &mut self.core
+    }
+
+    fn ignores_input(&self) -> bool {
+        self.closed
+    }
+
+    fn dispatch(&mut self, packet: IncomingPacket) -> Result<(), Error> {
+        let v4 = self.version() == SocketIoVersion::V4;
+        match packet.kind {
+            PacketType::Connect => {
+                let (namespace, auth) = if v4 {
+                    split_v4_query(&packet.namespace)
+                } else {
+                    (packet.namespace, packet.data.unwrap_or_else(Value::object))
+                };
+                if self.namespaces.contains_key(&namespace) {
+                    if v4 && namespace == "/" {
+                        // A 2.x client may repeat the implicit root CONNECT.
+                        return Ok(());
+                    }
+                    // https://github.com/socketio/socket.io-protocol#connection-to-a-namespace
+                    // One CONNECT per namespace; socket.io `client.ts`: a CONNECT for
+                    // a joined namespace closes the connection.
+                    return session::fail(self, Error::AlreadyConnected);
+                }
+                self.namespaces
+                    .insert(namespace.clone(), NamespaceState::Pending);
+                self.core.report(ServerEvent::Connect { namespace, auth });
+                Ok(())
+            }
+            kind => {
+                // https://github.com/socketio/socket.io-protocol#connection-to-a-namespace
+                // Packets flow on a namespace once it is connected; socket.io
+                // `client.ts` `ondecoded`: a packet for a namespace with no
+                // socket closes the whole connection.
+                if !self.is_connected(&packet.namespace) {
+                    return session::fail(self, Error::NamespaceNotConnected);
+                }
+                match kind {
+                    PacketType::Disconnect => {
+                        self.namespaces.remove(&packet.namespace);
+                        self.core.leave_namespace(
+                            &packet.namespace,
+                            Some(DisconnectReason::ClientDisconnect),
+                        );
+                    }
+                    PacketType::Event => {
+                        self.core
+                            .deliver_event(packet.namespace, packet.id, packet.data);
+                    }
+                    PacketType::Ack => {
+                        self.core
+                            .deliver_ack(packet.namespace, packet.id, packet.data);
+                    }
+                    other => return session::fail(self, Error::UnexpectedPacket(other)),
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn end_on_error(&mut self, error: &Error) {
+        self.close_namespaces(DisconnectReason::ProtocolError(error.clone()));
+    }
+}
+
+session_event!(ServerEvent);
 
 /// v4: `/admin?token=abc&x=1` → (`/admin`, `{"token":"abc","x":"1"}`), as the JS
 /// server's `new URL()` reading (`+` is a space, `%XX` is decoded).
@@ -799,7 +702,6 @@ fn form_decode(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::incoming::is_valid_namespace;
     use super::*;
 
     #[test]
@@ -812,12 +714,5 @@ mod tests {
         );
         assert_eq!(split_v4_query("/").0, "/");
         assert_eq!(form_decode("%zz%4"), "%zz%4");
-    }
-
-    #[test]
-    fn invalid_namespace_helper() {
-        assert!(is_valid_namespace("/a"));
-        assert!(!is_valid_namespace("a"));
-        assert!(!is_valid_namespace("/a,b"));
     }
 }

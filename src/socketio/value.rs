@@ -247,7 +247,9 @@ impl Value {
                 Ok(())
             }
             Value::Object(pairs) => {
-                // A placeholder iff `_placeholder === true`; extra keys are ignored.
+                // https://github.com/socketio/socket.io-protocol#5---binary_event
+                // Each blob is replaced by `{"_placeholder":true,"num":N}`, N its
+                // attachment's index; a placeholder iff `_placeholder === true`.
                 let is_placeholder = pairs
                     .iter()
                     .any(|(k, v)| k == "_placeholder" && *v == Value::Bool(true));

@@ -1,0 +1,1142 @@
+//! One server session (one sid), sans-IO: polling GET/POST, long-poll parking,
+//! WebSocket attach, probe/upgrade, heartbeats, close and the output queues.
+//!
+//! # Session states
+//!
+//! | state | entered by | leaves on |
+//! |---|---|---|
+//! | Polling | handshake GET ([`ServerSession::open_polling`]) | WebSocket open with the sid (→ Probing), close |
+//! | Probing (`upgrade` = Opened) | [`ServerSession::handle_websocket_open`] | `2probe` (→ Probed), other packet / WS close / timeout (→ Polling) |
+//! | Probed | `2probe` answered with `3probe`; pending and new GETs get `6` | `5` (→ WebSocket), abort (→ Polling) |
+//! | WebSocket | `5` on the probe, or a WebSocket handshake ([`ServerSession::open_websocket`]) | close |
+//! | Closing | [`ServerSession::close`] on polling with no GET waiting | next GET (gets the buffer + `1`), or `ping_timeout` |
+//! | Closed | every other end: [`ServerSession::is_closed`] | — |
+
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+
+use super::error::{ApiMisuse, Error};
+use super::http::{Method, Reply, RequestInfo, Response, query_param};
+use super::message::{CloseReason, MessageData};
+use super::open::OpenPacket;
+use super::packet::{EngineIoVersion, MessageKind, OwnedPacket, Packet, PacketType};
+use super::payload::{Jsonp, PayloadDecoder, PayloadFormat, PayloadLimits};
+
+/// Server settings (JS engine.io defaults).
+///
+/// ```
+/// use socketwire::engineio::ServerConfig;
+/// let config = ServerConfig { allow_eio3: true, ..ServerConfig::default() };
+/// assert_eq!(config.ping_interval.as_millis(), 25_000);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// v4: how often the server pings; v3: how often the client should.
+    pub ping_interval: Duration,
+    /// How long to wait for the heartbeat answer.
+    pub ping_timeout: Duration,
+    /// How long a WebSocket upgrade may take after the WebSocket opened.
+    pub upgrade_timeout: Duration,
+    /// Largest HTTP body accepted (`maxHttpBufferSize`, announced as `maxPayload`).
+    pub max_payload: usize,
+    /// Most packets accepted in one POST body.
+    pub max_packets_per_payload: usize,
+    /// Most packets buffered for a session waiting for its next GET; a send
+    /// past it fails with [`ApiMisuse::BufferFull`], a heartbeat reply past it
+    /// closes the session (`transport error`).
+    pub max_buffered_packets: usize,
+    /// Accept `EIO=3` clients (JS `allowEIO3`).
+    pub allow_eio3: bool,
+    /// Offer HTTP long-polling.
+    pub polling: bool,
+    /// Offer WebSocket (and upgrades to it).
+    pub websocket: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            ping_interval: Duration::from_millis(25_000),
+            ping_timeout: Duration::from_millis(20_000),
+            upgrade_timeout: Duration::from_millis(10_000),
+            max_payload: 1_000_000,
+            max_packets_per_payload: 64,
+            max_buffered_packets: 1024,
+            allow_eio3: false,
+            polling: true,
+            websocket: true,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The transport a request asks for.
+    pub(crate) fn check_transport(&self, transport: Option<&str>) -> Result<Transport, Error> {
+        // server.ts verify: unknown or disabled transport → code 0 (EIOP4 §1.11).
+        match transport {
+            Some("polling") if self.polling => Ok(Transport::Polling),
+            Some("websocket") if self.websocket => Ok(Transport::WebSocket),
+            _ => Err(Error::UnknownTransport),
+        }
+    }
+
+    fn check_version(&self, eio: Option<&str>) -> Result<EngineIoVersion, Error> {
+        // https://github.com/socketio/engine.io-protocol#handshake (server.ts
+        // handshake): `EIO === "4"` is v4, anything else is v3, refused with
+        // code 5 unless allowEIO3.
+        match eio {
+            Some("4") => Ok(EngineIoVersion::V4),
+            _ if self.allow_eio3 => Ok(EngineIoVersion::V3),
+            _ => Err(Error::UnsupportedProtocolVersion),
+        }
+    }
+
+    fn limits(&self) -> PayloadLimits {
+        PayloadLimits {
+            max_payload: self.max_payload,
+            max_packets: self.max_packets_per_payload,
+        }
+    }
+}
+
+/// The transport a request or session uses.
+///
+/// ```
+/// use socketwire::engineio::{Transport, ServerSession, ServerConfig};
+/// let session = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+/// assert_eq!(session.transport(), Transport::WebSocket);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Transport {
+    /// HTTP long-polling.
+    Polling,
+    /// WebSocket.
+    WebSocket,
+}
+
+/// What happened on one session, for the application.
+///
+/// ```
+/// use socketwire::engineio::{CloseReason, SessionEvent};
+/// assert_ne!(SessionEvent::Upgraded, SessionEvent::Closed(CloseReason::PingTimeout));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SessionEvent {
+    /// A message from the client.
+    Message(MessageData),
+    /// The session moved from polling to WebSocket.
+    Upgraded,
+    /// The session is over (a Closing session still answers its next GET).
+    Closed(CloseReason),
+}
+
+/// A WebSocket message (or close) for the glue to send on a session's socket.
+///
+/// ```
+/// use socketwire::engineio::WebSocketOutput;
+/// assert_eq!(WebSocketOutput::Text("3probe".into()), WebSocketOutput::Text(String::from("3probe")));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebSocketOutput {
+    /// A text message.
+    Text(String),
+    /// A binary message.
+    Binary(Bytes),
+    /// Close the WebSocket (normal closure).
+    Close,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Upgrade {
+    None,
+    /// A WebSocket with this sid is open; waiting for `2probe`.
+    Opened {
+        deadline: Duration,
+    },
+    /// `3probe` sent; waiting for `5`.
+    Probed {
+        deadline: Duration,
+    },
+}
+
+/// Encodes one packet as a WebSocket output.
+fn websocket_output(
+    packet: &Packet<'_>,
+    version: EngineIoVersion,
+    supports_binary: bool,
+) -> WebSocketOutput {
+    let mut out = BytesMut::new();
+    match packet.encode_websocket(version, supports_binary, &mut out) {
+        MessageKind::Binary => WebSocketOutput::Binary(out.freeze()),
+        // Text encodings are built from `&str` and base64, so always UTF-8.
+        MessageKind::Text => {
+            WebSocketOutput::Text(String::from_utf8(out.to_vec()).unwrap_or_default())
+        }
+    }
+}
+
+/// One Engine.IO server session (one sid) with no I/O: the state machine of
+/// one client, whatever transport it is on.
+///
+/// A multi-threaded glue keeps each session behind its own lock and finds it by
+/// sid in a concurrent map; [`Server`](super::Server) is the single-threaded
+/// registry built on this type.
+///
+/// # Driving it
+///
+/// * **Open** — [`ServerSession::open_polling`] for a handshake GET (answer it
+///   with the returned response) or [`ServerSession::open_websocket`] for a
+///   WebSocket handshake (the open packet waits on
+///   [`ServerSession::poll_websocket`]). Route a request first with
+///   [`Route`](super::Route) to tell a handshake from a request for a session.
+/// * **Input** — [`ServerSession::handle_request`] for every HTTP request with
+///   this sid; [`ServerSession::handle_websocket_open`] when a WebSocket with
+///   this sid arrives (before accepting it), then
+///   [`ServerSession::handle_websocket_text`] /
+///   [`ServerSession::handle_websocket_binary`] per message and
+///   [`ServerSession::handle_websocket_closed`] when it ends;
+///   [`ServerSession::handle_poll_aborted`] when a parked GET's connection
+///   drops; [`ServerSession::handle_timeout`] when
+///   [`ServerSession::poll_timeout`] expires.
+/// * **Commands** — [`ServerSession::send_text`],
+///   [`ServerSession::send_binary`], [`ServerSession::close`].
+/// * **Output** — after every input or command, drain
+///   [`ServerSession::poll_event`], [`ServerSession::poll_long_poll`] (the
+///   response for a GET that got [`Reply::Wait`]) and
+///   [`ServerSession::poll_websocket`], then re-arm the timer from
+///   [`ServerSession::poll_timeout`]. Once [`ServerSession::is_closed`] and
+///   drained, drop the session.
+///
+/// Time is a [`Duration`] since an origin the caller picks; deadlines saturate
+/// instead of overflowing.
+///
+/// ```
+/// use bytes::Bytes;
+/// use core::time::Duration;
+/// use socketwire::engineio::{
+///     Method, Reply, RequestInfo, ServerConfig, ServerSession, SessionEvent, MessageData,
+/// };
+///
+/// let config = ServerConfig::default();
+/// let empty = Bytes::new();
+/// let get = |query| RequestInfo { method: Method::Get, query, content_type: None, body: &empty };
+/// let now = Duration::ZERO;
+///
+/// // Handshake: the open packet comes back at once.
+/// let (mut session, open) =
+///     ServerSession::open_polling(&config, &get("EIO=4&transport=polling"), now, || "s1".into()).unwrap();
+/// assert!(open.body.starts_with(b"0{\"sid\":\"s1\""));
+///
+/// // A long poll with nothing queued waits…
+/// assert_eq!(session.handle_request(&get("EIO=4&transport=polling&sid=s1"), now), Reply::Wait);
+/// // …until the application sends something.
+/// session.send_text("hello").unwrap();
+/// assert_eq!(&session.poll_long_poll().unwrap().body[..], b"4hello");
+///
+/// // The client posts a message.
+/// let body = Bytes::from_static(b"4hi");
+/// let post = RequestInfo { method: Method::Post, query: "EIO=4&transport=polling&sid=s1", content_type: None, body: &body };
+/// let Reply::Respond(ok) = session.handle_request(&post, now) else { unreachable!() };
+/// assert_eq!(&ok.body[..], b"ok");
+/// assert_eq!(session.poll_event(), Some(SessionEvent::Message(MessageData::Text("hi".into()))));
+///
+/// // Heartbeat: the server pings after pingInterval.
+/// let t = session.poll_timeout().unwrap();
+/// session.handle_timeout(t);
+/// let Reply::Respond(ping) = session.handle_request(&get("EIO=4&transport=polling&sid=s1"), t)
+/// else { unreachable!() };
+/// assert_eq!(&ping.body[..], b"2");
+/// ```
+#[derive(Debug)]
+pub struct ServerSession {
+    config: ServerConfig,
+    sid: String,
+    version: EngineIoVersion,
+    transport: Transport,
+    upgrade: Upgrade,
+    /// `false` when the client sent `b64` on the active transport.
+    supports_binary: bool,
+    /// `b64` on the WebSocket being probed.
+    probe_supports_binary: bool,
+    /// JSONP index (`j`), when the polling transport is JSONP.
+    jsonp: Option<String>,
+    outbox: VecDeque<OwnedPacket>,
+    get_waiting: bool,
+    /// v4: when to send the next ping.
+    next_ping: Option<Duration>,
+    /// v4: pong expected before; v3: ping expected before.
+    heartbeat_deadline: Option<Duration>,
+    /// Server close requested on polling with no GET waiting.
+    closing_deadline: Option<Duration>,
+    closed: bool,
+    events: VecDeque<SessionEvent>,
+    /// Responses already built for the parked GET (its final packet, a noop).
+    finished_polls: VecDeque<Response>,
+    websocket_out: VecDeque<WebSocketOutput>,
+}
+
+impl ServerSession {
+    fn new(
+        config: &ServerConfig,
+        sid: String,
+        version: EngineIoVersion,
+        transport: Transport,
+        b64: bool,
+        now: Duration,
+    ) -> ServerSession {
+        let (next_ping, heartbeat_deadline) = match version {
+            EngineIoVersion::V4 => (Some(now.saturating_add(config.ping_interval)), None),
+            EngineIoVersion::V3 => (None, Some(v3_heartbeat_deadline(config, now))),
+        };
+        ServerSession {
+            config: config.clone(),
+            sid,
+            version,
+            transport,
+            upgrade: Upgrade::None,
+            supports_binary: !b64,
+            probe_supports_binary: true,
+            jsonp: None,
+            outbox: VecDeque::new(),
+            get_waiting: false,
+            next_ping,
+            heartbeat_deadline,
+            closing_deadline: None,
+            closed: false,
+            events: VecDeque::new(),
+            finished_polls: VecDeque::new(),
+            websocket_out: VecDeque::new(),
+        }
+    }
+
+    /// Opens a session from a handshake request (an HTTP request without
+    /// `sid`): checks transport, method and `EIO`, calls `new_sid` once, and
+    /// returns the session with the response carrying the open packet. On `Err`,
+    /// answer [`Response::error`]. The caller keeps sids unique.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use socketwire::engineio::{Error, Method, RequestInfo, ServerConfig, ServerSession};
+    /// let body = Bytes::new();
+    /// let req = RequestInfo { method: Method::Get, query: "EIO=3&transport=polling", content_type: None, body: &body };
+    /// let refused = ServerSession::open_polling(&ServerConfig::default(), &req, core::time::Duration::ZERO, || "s".into());
+    /// assert_eq!(refused.unwrap_err(), Error::UnsupportedProtocolVersion);
+    /// ```
+    pub fn open_polling(
+        config: &ServerConfig,
+        request: &RequestInfo<'_>,
+        now: Duration,
+        new_sid: impl FnOnce() -> String,
+    ) -> Result<(ServerSession, Response), Error> {
+        let transport = config.check_transport(request.query_param("transport"))?;
+        // https://github.com/socketio/engine.io-protocol#handshake — the
+        // handshake is a GET; server.ts verify: "Bad handshake method" otherwise.
+        if request.method != Method::Get {
+            return Err(Error::BadHandshakeMethod);
+        }
+        // A WebSocket handshake must come as an upgrade request, not plain HTTP.
+        if transport == Transport::WebSocket {
+            return Err(Error::BadRequest);
+        }
+        let version = config.check_version(request.query_param("EIO"))?;
+        let b64 = request.query_param("b64").is_some();
+        let mut session =
+            ServerSession::new(config, new_sid(), version, Transport::Polling, b64, now);
+        session.jsonp = request.query_param("j").map(String::from);
+        if session.jsonp.is_some() {
+            session.supports_binary = false;
+        }
+        let open = session.open_json();
+        let response = session.single_response(Packet::Open(&open));
+        Ok((session, response))
+    }
+
+    /// Opens a WebSocket-only session from a WebSocket upgrade request without
+    /// `sid` (query string only), before the glue accepts the upgrade. The open
+    /// packet waits on [`ServerSession::poll_websocket`]. On `Err`, refuse the
+    /// upgrade with [`Response::error`].
+    ///
+    /// ```
+    /// use socketwire::engineio::{ServerConfig, ServerSession, WebSocketOutput};
+    /// let mut session = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// assert!(matches!(session.poll_websocket(), Some(WebSocketOutput::Text(t)) if t.starts_with("0{\"sid\":\"w\"")));
+    /// ```
+    pub fn open_websocket(
+        config: &ServerConfig,
+        query: &str,
+        now: Duration,
+        new_sid: impl FnOnce() -> String,
+    ) -> Result<ServerSession, Error> {
+        if config.check_transport(query_param(query, "transport"))? != Transport::WebSocket {
+            return Err(Error::BadRequest);
+        }
+        let version = config.check_version(query_param(query, "EIO"))?;
+        let b64 = query_param(query, "b64").is_some();
+        let mut session =
+            ServerSession::new(config, new_sid(), version, Transport::WebSocket, b64, now);
+        let open = session.open_json();
+        let output = websocket_output(&Packet::Open(&open), version, true);
+        session.websocket_out.push_back(output);
+        Ok(session)
+    }
+
+    /// The handshake JSON of this session.
+    fn open_json(&self) -> String {
+        let upgrades = if self.transport == Transport::Polling && self.config.websocket {
+            vec![String::from("websocket")]
+        } else {
+            Vec::new()
+        };
+        let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let open = OpenPacket {
+            sid: self.sid.clone(),
+            upgrades,
+            ping_interval: millis(self.config.ping_interval),
+            ping_timeout: millis(self.config.ping_timeout),
+            max_payload: Some(self.config.max_payload as u64),
+        };
+        let mut json = BytesMut::new();
+        open.encode_json(&mut json);
+        String::from_utf8(json.to_vec()).unwrap_or_default()
+    }
+
+    /// The session id.
+    ///
+    /// ```
+    /// use socketwire::engineio::{ServerConfig, ServerSession};
+    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// assert_eq!(s.sid(), "w");
+    /// ```
+    pub fn sid(&self) -> &str {
+        &self.sid
+    }
+
+    /// The protocol version.
+    ///
+    /// ```
+    /// use socketwire::engineio::{EngineIoVersion, ServerConfig, ServerSession};
+    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// assert_eq!(s.version(), EngineIoVersion::V4);
+    /// ```
+    pub fn version(&self) -> EngineIoVersion {
+        self.version
+    }
+
+    /// The active transport (polling until an upgrade completes).
+    ///
+    /// ```
+    /// use socketwire::engineio::{ServerConfig, ServerSession, Transport};
+    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// assert_eq!(s.transport(), Transport::WebSocket);
+    /// ```
+    pub fn transport(&self) -> Transport {
+        self.transport
+    }
+
+    /// Whether the session is over: it takes no more input; drain its outputs
+    /// and drop it.
+    ///
+    /// ```
+    /// use socketwire::engineio::{ServerConfig, ServerSession};
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// s.handle_websocket_closed();
+    /// assert!(s.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Packets buffered for the next GET (for monitoring and tests).
+    ///
+    /// ```
+    /// use socketwire::engineio::{ServerConfig, ServerSession};
+    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// assert_eq!(s.buffered_packets(), 0);
+    /// ```
+    pub fn buffered_packets(&self) -> usize {
+        self.outbox.len()
+    }
+
+    fn polling_format(&self) -> PayloadFormat {
+        match self.version {
+            EngineIoVersion::V4 => PayloadFormat::V4,
+            EngineIoVersion::V3
+                if self.supports_binary
+                    && self.jsonp.is_none()
+                    && self
+                        .outbox
+                        .iter()
+                        .any(|p| matches!(p, OwnedPacket::Binary(_))) =>
+            {
+                PayloadFormat::V3Binary
+            }
+            EngineIoVersion::V3 => PayloadFormat::V3Text,
+        }
+    }
+
+    /// Encodes `packets` as a polling response for this session.
+    fn poll_response(&self, packets: &[Packet<'_>], format: PayloadFormat) -> Response {
+        let mut body = BytesMut::new();
+        let content_type = match &self.jsonp {
+            // JSONP never uses the binary format (`supports_binary` is off).
+            Some(index) => {
+                Jsonp::new(index).encode(packets, self.version, &mut body);
+                Jsonp::CONTENT_TYPE
+            }
+            None => {
+                format.encode(packets, &mut body);
+                format.content_type()
+            }
+        };
+        Response {
+            status: 200,
+            content_type,
+            body: body.freeze(),
+        }
+    }
+
+    /// Drains the outbox into a polling response.
+    fn drain_response(&mut self) -> Response {
+        let format = self.polling_format();
+        let owned: Vec<OwnedPacket> = self.outbox.drain(..).collect();
+        let packets: Vec<Packet<'_>> = owned.iter().map(OwnedPacket::borrowed).collect();
+        self.poll_response(&packets, format)
+    }
+
+    fn single_response(&self, packet: Packet<'_>) -> Response {
+        self.poll_response(&[packet], PayloadFormat::text(self.version))
+    }
+
+    /// Ends the session and reports why (no final packets).
+    fn finish(&mut self, reason: CloseReason) {
+        self.closed = true;
+        self.get_waiting = false;
+        self.upgrade = Upgrade::None;
+        self.events.push_back(SessionEvent::Closed(reason));
+    }
+
+    /// Closes the session: a waiting GET receives `final_packet` (`1`, or `6`
+    /// when the client closed), a WebSocket is closed.
+    fn terminate(&mut self, reason: CloseReason, final_packet: PacketType) {
+        if self.get_waiting {
+            let response = self.single_response(OwnedPacket::simple(final_packet).borrowed());
+            self.finished_polls.push_back(response);
+        }
+        if self.transport == Transport::WebSocket || self.upgrade != Upgrade::None {
+            self.websocket_out.push_back(WebSocketOutput::Close);
+        }
+        self.finish(reason);
+    }
+
+    /// Queues a packet on the active transport.
+    fn enqueue(&mut self, packet: OwnedPacket) -> Result<(), ApiMisuse> {
+        if self.closed || self.closing_deadline.is_some() {
+            return Err(ApiMisuse::Closed);
+        }
+        if self.transport == Transport::WebSocket {
+            let output = websocket_output(&packet.borrowed(), self.version, self.supports_binary);
+            self.websocket_out.push_back(output);
+            return Ok(());
+        }
+        if self.outbox.len() >= self.config.max_buffered_packets {
+            return Err(ApiMisuse::BufferFull);
+        }
+        self.outbox.push_back(packet);
+        Ok(())
+    }
+
+    /// Queues a packet the peer's input made necessary (a pong, a ping); a
+    /// full buffer closes the session instead of growing.
+    fn enqueue_reply(&mut self, packet: OwnedPacket) {
+        if self.enqueue(packet) == Err(ApiMisuse::BufferFull) {
+            self.terminate(
+                CloseReason::TransportError("send buffer full"),
+                PacketType::Close,
+            );
+        }
+    }
+
+    /// Sends a text message.
+    ///
+    /// ```
+    /// use socketwire::engineio::{ApiMisuse, ServerConfig, ServerSession};
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// s.handle_websocket_closed();
+    /// assert_eq!(s.send_text("late"), Err(ApiMisuse::Closed));
+    /// ```
+    pub fn send_text(&mut self, text: &str) -> Result<(), ApiMisuse> {
+        self.enqueue(OwnedPacket::Text(PacketType::Message, String::from(text)))
+    }
+
+    /// Sends a binary message.
+    ///
+    /// ```
+    /// use socketwire::engineio::{ServerConfig, ServerSession, WebSocketOutput};
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let _open = s.poll_websocket();
+    /// s.send_binary(bytes::Bytes::from_static(&[1])).unwrap();
+    /// assert_eq!(s.poll_websocket(), Some(WebSocketOutput::Binary(bytes::Bytes::from_static(&[1]))));
+    /// ```
+    pub fn send_binary(&mut self, data: Bytes) -> Result<(), ApiMisuse> {
+        self.enqueue(OwnedPacket::Binary(data))
+    }
+
+    /// Closes the session from the server side. On WebSocket the buffered
+    /// messages were already handed out, so the socket is closed now. On
+    /// polling the buffer and a `close` packet go to the waiting GET, or to the
+    /// next GET if it comes within `ping_timeout`. Closing twice does nothing.
+    ///
+    /// ```
+    /// use socketwire::engineio::{CloseReason, ServerConfig, ServerSession, SessionEvent};
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// s.close(core::time::Duration::ZERO);
+    /// assert_eq!(s.poll_event(), Some(SessionEvent::Closed(CloseReason::ForcedClose)));
+    /// ```
+    pub fn close(&mut self, now: Duration) {
+        if self.closed || self.closing_deadline.is_some() {
+            return;
+        }
+        if self.transport == Transport::Polling && self.upgrade != Upgrade::None {
+            // A session that is closing does not move to a new transport.
+            self.abort_upgrade();
+        }
+        // https://github.com/socketio/engine.io-protocol#closing — the server
+        // sends a `close` packet on polling.
+        if self.transport == Transport::Polling && !self.get_waiting {
+            self.outbox
+                .push_back(OwnedPacket::simple(PacketType::Close));
+            self.closing_deadline = Some(now.saturating_add(self.config.ping_timeout));
+            self.next_ping = None;
+            self.heartbeat_deadline = None;
+            self.events
+                .push_back(SessionEvent::Closed(CloseReason::ForcedClose));
+            return;
+        }
+        if self.transport == Transport::Polling {
+            self.outbox
+                .push_back(OwnedPacket::simple(PacketType::Close));
+            self.get_waiting = false;
+            let response = self.drain_response();
+            self.finished_polls.push_back(response);
+        }
+        self.terminate(CloseReason::ForcedClose, PacketType::Close);
+    }
+
+    /// Handles one HTTP request that carries this session's sid. A request
+    /// that does not fit the session (another transport, after an upgrade, a
+    /// closed session) is answered with the reference server's error.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use socketwire::engineio::{Method, Reply, RequestInfo, ServerConfig, ServerSession};
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let body = Bytes::new();
+    /// let req = RequestInfo { method: Method::Get, query: "EIO=4&transport=polling&sid=w", content_type: None, body: &body };
+    /// let Reply::Respond(r) = s.handle_request(&req, core::time::Duration::ZERO) else { panic!() };
+    /// assert_eq!(&r.body[..], br#"{"code":3,"message":"Bad request"}"#);
+    /// ```
+    pub fn handle_request(&mut self, request: &RequestInfo<'_>, now: Duration) -> Reply {
+        match self.route_request(request, now) {
+            Ok(reply) => reply,
+            Err(error) => Reply::Respond(Response::error(&error)),
+        }
+    }
+
+    fn route_request(&mut self, request: &RequestInfo<'_>, now: Duration) -> Result<Reply, Error> {
+        let transport = self
+            .config
+            .check_transport(request.query_param("transport"))?;
+        if self.closed {
+            return Err(Error::UnknownSid);
+        }
+        // server.ts verify: a request whose transport differs from the session's
+        // (e.g. polling after the upgrade) is a bad request (EIOP4 "Upgrade").
+        if transport != Transport::Polling || self.transport != Transport::Polling {
+            return Err(Error::BadRequest);
+        }
+        Ok(match request.method {
+            Method::Get => self.poll_get(),
+            Method::Post => Reply::Respond(self.poll_post(request, now)),
+            Method::Other => Reply::Respond(Response::bare(500)),
+        })
+    }
+
+    fn poll_get(&mut self) -> Reply {
+        if self.get_waiting {
+            // polling.ts onPollRequest: overlapping GET → 400 and the session
+            // closes ("overlap from client"); the first GET gets `close`.
+            self.terminate(
+                CloseReason::TransportError("overlap from client"),
+                PacketType::Close,
+            );
+            return Reply::Respond(Response::bare(400));
+        }
+        if self.closing_deadline.is_some() {
+            let response = self.drain_response();
+            // The `Closed` event went out with `close`.
+            self.closed = true;
+            return Reply::Respond(response);
+        }
+        if matches!(self.upgrade, Upgrade::Probed { .. }) {
+            // https://github.com/socketio/engine.io-protocol#upgrade — polls
+            // during the upgrade end with a noop.
+            return Reply::Respond(self.single_response(Packet::Noop));
+        }
+        if self.outbox.is_empty() {
+            self.get_waiting = true;
+            return Reply::Wait;
+        }
+        Reply::Respond(self.drain_response())
+    }
+
+    fn poll_post(&mut self, request: &RequestInfo<'_>, now: Duration) -> Response {
+        let limits = self.config.limits();
+        if request.body.len() > limits.max_payload {
+            // polling.ts onDataRequest: a body over maxHttpBufferSize gets 413.
+            return Response::error(&Error::PayloadTooLarge {
+                len: request.body.len() as u64,
+                max: limits.max_payload as u64,
+            });
+        }
+        if self.closing_deadline.is_some() {
+            return Response::ok();
+        }
+        let binary_body = request.content_type == Some("application/octet-stream");
+        let version = self.version;
+        if binary_body && version == EngineIoVersion::V4 {
+            // https://github.com/socketio/engine.io-protocol#http-long-polling-1
+            // — v4 polling bodies are text; polling.ts: "invalid content".
+            self.terminate(
+                CloseReason::TransportError("invalid content"),
+                PacketType::Close,
+            );
+            return Response::bare(400);
+        }
+        let jsonp_text;
+        let decoder = if self.jsonp.is_some() {
+            match Jsonp::decode_body(request.body) {
+                Ok(text) => {
+                    jsonp_text = text;
+                    PayloadDecoder::from_text(&jsonp_text, version, limits)
+                }
+                Err(_) => {
+                    self.terminate(CloseReason::ParseError, PacketType::Close);
+                    return Response::ok();
+                }
+            }
+        } else if binary_body {
+            PayloadDecoder::new(request.body, PayloadFormat::V3Binary, limits)
+        } else {
+            PayloadDecoder::new(request.body, PayloadFormat::text(version), limits)
+        };
+        for item in decoder {
+            match item {
+                Ok(packet) => {
+                    self.handle_packet(packet, now);
+                    if self.closed {
+                        break;
+                    }
+                }
+                Err(_) => {
+                    // A payload that does not decode closes the session ("parse
+                    // error"); the POST itself still gets `200 ok` like the JS server.
+                    self.terminate(CloseReason::ParseError, PacketType::Close);
+                    break;
+                }
+            }
+        }
+        Response::ok()
+    }
+
+    /// Handles one packet from the client on its active transport.
+    fn handle_packet(&mut self, packet: Packet<'_>, now: Duration) {
+        if let Some(data) = MessageData::of_packet(&packet) {
+            self.events.push_back(SessionEvent::Message(data));
+            return;
+        }
+        // https://github.com/socketio/engine.io-protocol#heartbeat — in v4 the
+        // server pings and the client answers; v3 goes the other way
+        // (https://github.com/socketio/engine.io-protocol/tree/v3#timeouts).
+        // socket.ts closes on "invalid heartbeat direction".
+        let client_heartbeat = match self.version {
+            EngineIoVersion::V4 => PacketType::Pong,
+            EngineIoVersion::V3 => PacketType::Ping,
+        };
+        match packet {
+            Packet::Ping(_) | Packet::Pong(_) if packet.packet_type() != client_heartbeat => {
+                self.terminate(
+                    CloseReason::TransportError("invalid heartbeat direction"),
+                    PacketType::Close,
+                );
+            }
+            Packet::Ping(_) => {
+                // v3: the server answers each ping and expects the next within
+                // pingInterval + pingTimeout.
+                self.heartbeat_deadline = Some(v3_heartbeat_deadline(&self.config, now));
+                self.enqueue_reply(OwnedPacket::simple(PacketType::Pong));
+            }
+            Packet::Pong(_) => {
+                if self.heartbeat_deadline.take().is_some() {
+                    self.next_ping = Some(now.saturating_add(self.config.ping_interval));
+                }
+            }
+            Packet::Close => {
+                // https://github.com/socketio/engine.io-protocol#closing — on
+                // polling the pending GET ends with a noop.
+                self.terminate(CloseReason::TransportClose, PacketType::Noop);
+            }
+            // The reference server ignores these from a client.
+            Packet::Open(_)
+            | Packet::Upgrade
+            | Packet::Noop
+            | Packet::Message(_)
+            | Packet::Binary(_) => {}
+        }
+    }
+
+    /// Reports that the parked GET's connection dropped: the session closes
+    /// (`transport error`, "poll connection closed prematurely").
+    ///
+    /// ```
+    /// use socketwire::engineio::{ServerConfig, ServerSession};
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// s.handle_poll_aborted(); // no GET parked: ignored
+    /// assert!(!s.is_closed());
+    /// ```
+    pub fn handle_poll_aborted(&mut self) {
+        if !self.get_waiting {
+            return;
+        }
+        self.get_waiting = false;
+        self.terminate(
+            CloseReason::TransportError("poll connection closed prematurely"),
+            PacketType::Close,
+        );
+    }
+
+    /// A WebSocket upgrade request carries this session's sid (query string
+    /// only): starts the upgrade of this polling session. On `Err`, refuse the
+    /// upgrade with [`Response::error`].
+    ///
+    /// ```
+    /// use socketwire::engineio::{Error, ServerConfig, ServerSession};
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// // A second WebSocket for a WebSocket session is refused.
+    /// assert_eq!(s.handle_websocket_open("EIO=4&transport=websocket&sid=w", core::time::Duration::ZERO), Err(Error::BadRequest));
+    /// ```
+    pub fn handle_websocket_open(&mut self, query: &str, now: Duration) -> Result<(), Error> {
+        if self
+            .config
+            .check_transport(query_param(query, "transport"))?
+            != Transport::WebSocket
+        {
+            return Err(Error::BadRequest);
+        }
+        if self.closed {
+            return Err(Error::UnknownSid);
+        }
+        // https://github.com/socketio/engine.io-protocol#upgrade — a second
+        // WebSocket with the same sid (after or during an upgrade) is refused.
+        if self.transport != Transport::Polling
+            || self.upgrade != Upgrade::None
+            || self.closing_deadline.is_some()
+        {
+            return Err(Error::BadRequest);
+        }
+        self.upgrade = Upgrade::Opened {
+            deadline: now.saturating_add(self.config.upgrade_timeout),
+        };
+        self.probe_supports_binary = query_param(query, "b64").is_none();
+        Ok(())
+    }
+
+    /// A text message arrived on the session's WebSocket. A message over
+    /// [`ServerConfig::max_payload`] closes the session and returns
+    /// [`Error::PayloadTooLarge`] (close the socket with 1009).
+    ///
+    /// ```
+    /// use socketwire::engineio::{MessageData, ServerConfig, ServerSession, SessionEvent};
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// s.handle_websocket_text("4hi", core::time::Duration::ZERO).unwrap();
+    /// assert_eq!(s.poll_event(), Some(SessionEvent::Message(MessageData::Text("hi".into()))));
+    /// ```
+    pub fn handle_websocket_text(&mut self, text: &str, now: Duration) -> Result<(), Error> {
+        self.check_websocket_message(text.len())?;
+        let packet = Packet::decode_text(text, self.version);
+        self.handle_websocket_packet(packet, now)
+    }
+
+    /// A binary message arrived on the session's WebSocket.
+    ///
+    /// ```
+    /// use socketwire::engineio::{MessageData, ServerConfig, ServerSession, SessionEvent};
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// s.handle_websocket_binary(bytes::Bytes::from_static(&[7]), core::time::Duration::ZERO).unwrap();
+    /// assert!(matches!(s.poll_event(), Some(SessionEvent::Message(MessageData::Binary(_)))));
+    /// ```
+    pub fn handle_websocket_binary(&mut self, data: Bytes, now: Duration) -> Result<(), Error> {
+        self.check_websocket_message(data.len())?;
+        let packet = Packet::decode_binary(&data, self.version);
+        self.handle_websocket_packet(packet, now)
+    }
+
+    /// Checks a WebSocket message against `max_payload` (the reference
+    /// server's WebSocket `maxPayload`): a larger message closes the session.
+    fn check_websocket_message(&mut self, len: usize) -> Result<(), Error> {
+        if len > self.config.max_payload && !self.closed {
+            self.terminate(
+                CloseReason::TransportError("message too big"),
+                PacketType::Close,
+            );
+            return Err(Error::PayloadTooLarge {
+                len: len as u64,
+                max: self.config.max_payload as u64,
+            });
+        }
+        Ok(())
+    }
+
+    fn handle_websocket_packet(
+        &mut self,
+        packet: Result<Packet<'_>, Error>,
+        now: Duration,
+    ) -> Result<(), Error> {
+        if self.closed {
+            // The socket is being closed; late messages are dropped.
+            return Ok(());
+        }
+        if self.transport == Transport::WebSocket {
+            match packet {
+                Ok(packet) => self.handle_packet(packet, now),
+                Err(_) => self.terminate(CloseReason::ParseError, PacketType::Close),
+            }
+            return Ok(());
+        }
+        match (self.upgrade, packet) {
+            (Upgrade::Opened { deadline }, Ok(Packet::Ping("probe"))) => {
+                // https://github.com/socketio/engine.io-protocol#upgrade — answer
+                // `2probe` with `3probe` on the new transport and end the pending
+                // GET with a noop.
+                self.upgrade = Upgrade::Probed { deadline };
+                let output = websocket_output(&Packet::Pong("probe"), self.version, true);
+                self.websocket_out.push_back(output);
+                self.end_parked_get_with_noop();
+            }
+            (Upgrade::Opened { .. } | Upgrade::Probed { .. }, Ok(Packet::Upgrade)) => {
+                self.transport = Transport::WebSocket;
+                self.upgrade = Upgrade::None;
+                self.supports_binary = self.probe_supports_binary;
+                self.jsonp = None;
+                self.end_parked_get_with_noop();
+                // Flush what was buffered for polling on the new transport.
+                let (version, binary) = (self.version, self.supports_binary);
+                for packet in self.outbox.drain(..) {
+                    let output = websocket_output(&packet.borrowed(), version, binary);
+                    self.websocket_out.push_back(output);
+                }
+                self.events.push_back(SessionEvent::Upgraded);
+            }
+            (Upgrade::Opened { .. } | Upgrade::Probed { .. }, _) => {
+                // socket.ts _maybeUpgrade: any other packet aborts the upgrade.
+                self.abort_upgrade();
+            }
+            (Upgrade::None, _) => return Err(ApiMisuse::NoWebSocket.into()),
+        }
+        Ok(())
+    }
+
+    fn end_parked_get_with_noop(&mut self) {
+        if self.get_waiting {
+            self.get_waiting = false;
+            let response = self.single_response(Packet::Noop);
+            self.finished_polls.push_back(response);
+        }
+    }
+
+    fn abort_upgrade(&mut self) {
+        self.upgrade = Upgrade::None;
+        self.websocket_out.push_back(WebSocketOutput::Close);
+    }
+
+    /// The session's WebSocket closed (by the peer or the network). A
+    /// WebSocket session ends; a probing WebSocket only aborts the upgrade.
+    ///
+    /// ```
+    /// use socketwire::engineio::{CloseReason, ServerConfig, ServerSession, SessionEvent};
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// s.handle_websocket_closed();
+    /// assert_eq!(s.poll_event(), Some(SessionEvent::Closed(CloseReason::TransportClose)));
+    /// ```
+    pub fn handle_websocket_closed(&mut self) {
+        if self.closed {
+            return;
+        }
+        if self.transport == Transport::WebSocket {
+            self.finish(CloseReason::TransportClose);
+        } else if self.upgrade != Upgrade::None {
+            self.upgrade = Upgrade::None;
+        }
+    }
+
+    /// Fires every deadline at or before `now`: v4 pings, heartbeat timeouts,
+    /// the upgrade timeout, and the end of a closing session.
+    ///
+    /// ```
+    /// use socketwire::engineio::{CloseReason, ServerConfig, ServerSession, SessionEvent, WebSocketOutput};
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let _open = s.poll_websocket();
+    /// let ping_at = s.poll_timeout().unwrap();
+    /// s.handle_timeout(ping_at);
+    /// assert_eq!(s.poll_websocket(), Some(WebSocketOutput::Text("2".into())));
+    /// s.handle_timeout(s.poll_timeout().unwrap()); // no pong in time
+    /// assert_eq!(s.poll_event(), Some(SessionEvent::Closed(CloseReason::PingTimeout)));
+    /// ```
+    pub fn handle_timeout(&mut self, now: Duration) {
+        if self.closed {
+            return;
+        }
+        if self.closing_deadline.is_some_and(|d| d <= now) {
+            // The `Closed` event went out with `close`.
+            self.closed = true;
+            return;
+        }
+        if self.heartbeat_deadline.is_some_and(|d| d <= now) {
+            self.terminate(CloseReason::PingTimeout, PacketType::Close);
+            return;
+        }
+        if let Upgrade::Opened { deadline } | Upgrade::Probed { deadline } = self.upgrade
+            && deadline <= now
+        {
+            self.abort_upgrade();
+        }
+        if self.next_ping.is_some_and(|d| d <= now) {
+            // https://github.com/socketio/engine.io-protocol#heartbeat — ping
+            // every pingInterval, expect a pong within pingTimeout.
+            self.next_ping = None;
+            self.heartbeat_deadline = Some(now.saturating_add(self.config.ping_timeout));
+            self.enqueue_reply(OwnedPacket::Text(PacketType::Ping, String::new()));
+        }
+    }
+
+    /// The next deadline: call [`ServerSession::handle_timeout`] then.
+    ///
+    /// ```
+    /// use socketwire::engineio::{ServerConfig, ServerSession};
+    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// assert_eq!(s.poll_timeout(), Some(core::time::Duration::from_secs(25)));
+    /// ```
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        if self.closed {
+            return None;
+        }
+        let upgrade = match self.upgrade {
+            Upgrade::None => None,
+            Upgrade::Opened { deadline } | Upgrade::Probed { deadline } => Some(deadline),
+        };
+        [
+            self.next_ping,
+            self.heartbeat_deadline,
+            self.closing_deadline,
+            upgrade,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// The next application event.
+    ///
+    /// ```
+    /// use socketwire::engineio::{ServerConfig, ServerSession};
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// assert_eq!(s.poll_event(), None);
+    /// ```
+    pub fn poll_event(&mut self) -> Option<SessionEvent> {
+        self.events.pop_front()
+    }
+
+    /// Whether [`ServerSession::poll_long_poll`] has a response now.
+    ///
+    /// ```
+    /// use socketwire::engineio::{ServerConfig, ServerSession};
+    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// assert!(!s.has_long_poll());
+    /// ```
+    pub fn has_long_poll(&self) -> bool {
+        !self.finished_polls.is_empty() || (self.get_waiting && !self.outbox.is_empty())
+    }
+
+    /// The response for the GET that was told to [`Reply::Wait`], once it has
+    /// one (everything buffered so far goes into it).
+    ///
+    /// ```
+    /// use socketwire::engineio::{ServerConfig, ServerSession};
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// assert_eq!(s.poll_long_poll(), None);
+    /// ```
+    pub fn poll_long_poll(&mut self) -> Option<Response> {
+        if let Some(done) = self.finished_polls.pop_front() {
+            return Some(done);
+        }
+        if !self.get_waiting || self.outbox.is_empty() {
+            return None;
+        }
+        self.get_waiting = false;
+        Some(self.drain_response())
+    }
+
+    /// The next message (or close) to write on the session's WebSocket (the
+    /// probing one during an upgrade).
+    ///
+    /// ```
+    /// use socketwire::engineio::{ServerConfig, ServerSession, WebSocketOutput};
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// assert!(matches!(s.poll_websocket(), Some(WebSocketOutput::Text(_)))); // the open packet
+    /// assert_eq!(s.poll_websocket(), None);
+    /// ```
+    pub fn poll_websocket(&mut self) -> Option<WebSocketOutput> {
+        self.websocket_out.pop_front()
+    }
+}
+
+/// v3: the next client ping is due within pingInterval + pingTimeout.
+fn v3_heartbeat_deadline(config: &ServerConfig, now: Duration) -> Duration {
+    // https://github.com/socketio/engine.io-protocol/tree/v3#timeouts
+    now.saturating_add(config.ping_interval)
+        .saturating_add(config.ping_timeout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_saturate() {
+        let config = ServerConfig {
+            ping_interval: Duration::MAX,
+            ping_timeout: Duration::MAX,
+            upgrade_timeout: Duration::MAX,
+            allow_eio3: true,
+            ..ServerConfig::default()
+        };
+        let now = Duration::from_secs(5);
+        let v4 =
+            ServerSession::open_websocket(&config, "EIO=4&transport=websocket", now, || "a".into())
+                .unwrap();
+        assert_eq!(v4.poll_timeout(), Some(Duration::MAX));
+        let mut v3 =
+            ServerSession::open_websocket(&config, "EIO=3&transport=websocket", now, || "b".into())
+                .unwrap();
+        v3.handle_websocket_text("2", now).unwrap();
+        assert_eq!(v3.poll_timeout(), Some(Duration::MAX));
+        v3.close(now);
+        assert!(v3.is_closed());
+    }
+}

@@ -1,0 +1,408 @@
+//! What the client and server sessions share, so that each rule exists once:
+//! reading Engine.IO messages into whole packets (binary attachments
+//! included), the outbound message queue, ack ids and their deadlines, EVENT
+//! and ACK delivery, a namespace going away, and failing on a peer error.
+//!
+//! Each session keeps only its own rules (namespace states, CONNECT handling,
+//! timers of its own) and implements [`Dispatch`]; [`handle`] is the one
+//! input path of both.
+
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::time::Duration;
+
+use bytes::Bytes;
+
+use super::binary::{BinaryPacket, EncodedPacket, EngineMessage, Reassembled, Reassembler};
+use super::error::{ApiMisuse, Error};
+use super::packet::{DecoderConfig, MAX_ACK_ID, PacketType, RESERVED_EVENTS, SocketIoVersion};
+use super::reason::{CloseReason, DisconnectReason};
+use super::value::Value;
+
+/// One complete incoming packet, owned, binary types folded into EVENT/ACK.
+pub(crate) struct IncomingPacket {
+    pub(crate) kind: PacketType,
+    pub(crate) namespace: String,
+    pub(crate) id: Option<u64>,
+    pub(crate) data: Option<Value>,
+}
+
+impl IncomingPacket {
+    fn from_binary(packet: BinaryPacket) -> IncomingPacket {
+        IncomingPacket {
+            kind: packet.kind.without_binary(),
+            namespace: packet.namespace,
+            id: packet.id,
+            data: Some(packet.data),
+        }
+    }
+}
+
+/// One input of a session: a decoded Engine.IO message, or the content of one.
+pub(crate) enum Input<'a> {
+    Message(EngineMessage),
+    Text(&'a str),
+    Binary(Bytes),
+}
+
+/// The events both sessions report, built by the shared code.
+pub(crate) trait SessionEvent {
+    fn event(namespace: String, name: String, args: Vec<Value>, ack_id: Option<u64>) -> Self;
+    fn ack(namespace: String, id: u64, args: Vec<Value>) -> Self;
+    fn ack_timeout(namespace: String, id: u64) -> Self;
+    fn disconnected(namespace: String, reason: DisconnectReason) -> Self;
+    fn close(reason: CloseReason) -> Self;
+}
+
+/// Implements [`SessionEvent`] for an event enum with the variants `Event`,
+/// `Ack`, `AckTimeout`, `Disconnected` and `Close` (both sessions' events).
+macro_rules! session_event {
+    ($event:ident) => {
+        impl $crate::socketio::session::SessionEvent for $event {
+            fn event(
+                namespace: ::alloc::string::String,
+                name: ::alloc::string::String,
+                args: ::alloc::vec::Vec<$crate::socketio::Value>,
+                ack_id: Option<u64>,
+            ) -> Self {
+                $event::Event {
+                    namespace,
+                    name,
+                    args,
+                    ack_id,
+                }
+            }
+            fn ack(
+                namespace: ::alloc::string::String,
+                id: u64,
+                args: ::alloc::vec::Vec<$crate::socketio::Value>,
+            ) -> Self {
+                $event::Ack {
+                    namespace,
+                    id,
+                    args,
+                }
+            }
+            fn ack_timeout(namespace: ::alloc::string::String, id: u64) -> Self {
+                $event::AckTimeout { namespace, id }
+            }
+            fn disconnected(
+                namespace: ::alloc::string::String,
+                reason: $crate::socketio::DisconnectReason,
+            ) -> Self {
+                $event::Disconnected { namespace, reason }
+            }
+            fn close(reason: $crate::socketio::CloseReason) -> Self {
+                $event::Close(reason)
+            }
+        }
+    };
+}
+pub(crate) use session_event;
+
+/// The state both sessions hold: the reassembler, the queues and the acks.
+#[derive(Debug)]
+pub(crate) struct SessionCore<E> {
+    reassembler: Reassembler,
+    acks: AckTable,
+    ack_timeout: Duration,
+    events: VecDeque<E>,
+    messages: VecDeque<EngineMessage>,
+}
+
+impl<E: SessionEvent> SessionCore<E> {
+    pub(crate) fn new(decoder: DecoderConfig, ack_timeout: Duration) -> Self {
+        SessionCore {
+            reassembler: Reassembler::new(decoder),
+            acks: AckTable::default(),
+            ack_timeout,
+            events: VecDeque::new(),
+            messages: VecDeque::new(),
+        }
+    }
+
+    pub(crate) fn version(&self) -> SocketIoVersion {
+        self.reassembler.config().version
+    }
+
+    /// Reads one input; `Ok(None)` while binary attachments are awaited.
+    fn read(&mut self, input: Input<'_>) -> Result<Option<IncomingPacket>, Error> {
+        match input {
+            Input::Text(text) => self.read_text(text),
+            Input::Message(EngineMessage::Text(bytes)) => match core::str::from_utf8(&bytes) {
+                Ok(text) => self.read_text(text),
+                Err(_) => Err(Error::UnknownPacketType(bytes.first().copied())),
+            },
+            Input::Message(EngineMessage::Binary(data)) | Input::Binary(data) => {
+                let packet = self.reassembler.handle_binary(data)?;
+                Ok(packet.map(IncomingPacket::from_binary))
+            }
+        }
+    }
+
+    fn read_text(&mut self, text: &str) -> Result<Option<IncomingPacket>, Error> {
+        let (reassembled, data) = self.reassembler.handle_text_value(text)?;
+        Ok(match reassembled {
+            Reassembled::Text(packet) => Some(IncomingPacket {
+                kind: packet.kind,
+                namespace: packet.namespace.into(),
+                id: packet.id,
+                data,
+            }),
+            Reassembled::Binary(packet) => Some(IncomingPacket::from_binary(packet)),
+            Reassembled::Pending => None,
+        })
+    }
+
+    /// Forgets a half-received binary packet (the transport it came on is gone).
+    pub(crate) fn reset_reassembly(&mut self) {
+        self.reassembler.reset();
+    }
+
+    pub(crate) fn report(&mut self, event: E) {
+        self.events.push_back(event);
+    }
+
+    pub(crate) fn poll_event(&mut self) -> Option<E> {
+        self.events.pop_front()
+    }
+
+    pub(crate) fn queue(&mut self, packet: &EncodedPacket) {
+        self.messages.extend(packet.messages());
+    }
+
+    /// Drops every message not yet polled (the transport they were for is gone).
+    pub(crate) fn clear_messages(&mut self) {
+        self.messages.clear();
+    }
+
+    pub(crate) fn poll_message(&mut self) -> Option<EngineMessage> {
+        self.messages.pop_front()
+    }
+
+    /// Encodes an EVENT that asks for an ack and starts its timer: the ack is
+    /// awaited until `now + ack_timeout` (saturating, so a clock near
+    /// `Duration::MAX` never overflows).
+    pub(crate) fn event_with_ack(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        args: &[Value],
+        now: Duration,
+    ) -> (u64, EncodedPacket) {
+        let id = self
+            .acks
+            .register(namespace, now.saturating_add(self.ack_timeout));
+        (id, EncodedPacket::event(namespace, name, args, Some(id)))
+    }
+
+    /// An EVENT `[name, ...args]` for the application.
+    pub(crate) fn deliver_event(
+        &mut self,
+        namespace: String,
+        id: Option<u64>,
+        data: Option<Value>,
+    ) {
+        if let Some((name, args)) = split_event(data) {
+            self.report(E::event(namespace, name, args, id));
+        }
+    }
+
+    /// An ACK: reported if its id is awaited on `namespace`, else ignored.
+    pub(crate) fn deliver_ack(&mut self, namespace: String, id: Option<u64>, data: Option<Value>) {
+        // https://github.com/socketio/socket.io-protocol#acknowledgement
+        // An ACK answers the EVENT with the same id on the same namespace; an
+        // unknown id is ignored (socket.io `socket.ts` `onack`).
+        if let Some(id) = id
+            && self.acks.complete(&namespace, id)
+        {
+            let args = match data {
+                Some(Value::Array(items)) => items,
+                _ => Vec::new(),
+            };
+            self.report(E::ack(namespace, id, args));
+        }
+    }
+
+    /// A namespace went away: each ack still awaited on it is reported as
+    /// timed out (none can arrive any more), then, if it was connected,
+    /// `Disconnected` with `reason`.
+    pub(crate) fn leave_namespace(&mut self, namespace: &str, reason: Option<DisconnectReason>) {
+        for id in self.acks.drop_namespace(namespace) {
+            self.report(E::ack_timeout(namespace.into(), id));
+        }
+        if let Some(reason) = reason {
+            self.report(E::disconnected(namespace.into(), reason));
+        }
+    }
+
+    pub(crate) fn next_ack_deadline(&self) -> Option<Duration> {
+        self.acks.next_deadline()
+    }
+
+    /// Reports every ack whose deadline is at or before `now` as timed out.
+    pub(crate) fn expire_acks(&mut self, now: Duration) {
+        for (namespace, id) in self.acks.expire(now) {
+            self.report(E::ack_timeout(namespace, id));
+        }
+    }
+}
+
+/// A session's own handling of whole packets; [`handle`] and [`fail`] do the rest.
+pub(crate) trait Dispatch {
+    type Event: SessionEvent;
+
+    fn core(&mut self) -> &mut SessionCore<Self::Event>;
+
+    /// `true` once input is ignored (a closed server session).
+    fn ignores_input(&self) -> bool;
+
+    /// Handles one complete packet.
+    fn dispatch(&mut self, packet: IncomingPacket) -> Result<(), Error>;
+
+    /// Ends what a peer error ends, before `Close` is reported.
+    fn end_on_error(&mut self, error: &Error);
+}
+
+/// The input path of both sessions: a whole packet goes to
+/// [`Dispatch::dispatch`], a peer error fails the session.
+pub(crate) fn handle<S: Dispatch>(session: &mut S, input: Input<'_>) -> Result<(), Error> {
+    if session.ignores_input() {
+        return Ok(());
+    }
+    match session.core().read(input) {
+        Ok(Some(packet)) => session.dispatch(packet),
+        Ok(None) => Ok(()),
+        Err(error) => fail(session, error),
+    }
+}
+
+/// A peer error: the session ends its own state, forgets any half-received
+/// packet and reports `Close` as its last event; the caller closes the
+/// transport (socket.io `client.ts`: a decoding error closes the connection).
+pub(crate) fn fail<S: Dispatch>(session: &mut S, error: Error) -> Result<(), Error> {
+    session.end_on_error(&error);
+    let core = session.core();
+    core.reset_reassembly();
+    core.report(S::Event::close(CloseReason::ProtocolError(error.clone())));
+    Err(error)
+}
+
+/// Splits EVENT data `[name, ...args]`. Numeric names become their decimal
+/// text (JS event emitters key listeners by string). `None` if there is no
+/// usable name (only reachable with lenient decoding).
+fn split_event(data: Option<Value>) -> Option<(String, Vec<Value>)> {
+    let Some(Value::Array(mut items)) = data else {
+        return None;
+    };
+    if items.is_empty() {
+        return None;
+    }
+    let name = match items.remove(0) {
+        Value::String(s) => s,
+        Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    Some((name, items))
+}
+
+/// Refuses an event name the protocol reserves, for either side's emits.
+pub(crate) fn check_event_name(name: &str) -> Result<(), ApiMisuse> {
+    // https://github.com/socketio/socket.io-protocol#2---event
+    // v5 reserves the names of the socket's own events (socket.io-parser
+    // `RESERVED_EVENTS`); the receiving side refuses them.
+    if RESERVED_EVENTS.contains(&name) {
+        Err(ApiMisuse::ReservedEventName)
+    } else {
+        Ok(())
+    }
+}
+
+/// `true` if `namespace` can be written in a packet header.
+pub(crate) fn is_valid_namespace(namespace: &str) -> bool {
+    // https://github.com/socketio/socket.io-protocol#packet-encoding
+    // The namespace starts with `/` and is ended by the `,` before the id/data.
+    namespace.starts_with('/') && !namespace.contains(',')
+}
+
+/// Acks this side is waiting for: id → (namespace, deadline).
+#[derive(Debug, Default)]
+struct AckTable {
+    next_id: u64,
+    waiting: BTreeMap<u64, (String, Duration)>,
+}
+
+impl AckTable {
+    fn register(&mut self, namespace: &str, deadline: Duration) -> u64 {
+        let id = self.next_id;
+        // Ids stay below 2^53 (JS number precision); wrapping after 2^53 acks.
+        self.next_id = (self.next_id + 1) & MAX_ACK_ID;
+        self.waiting.insert(id, (namespace.into(), deadline));
+        id
+    }
+
+    /// Removes and reports whether `id` was awaited on `namespace`.
+    fn complete(&mut self, namespace: &str, id: u64) -> bool {
+        match self.waiting.get(&id) {
+            Some((ns, _)) if ns == namespace => {
+                self.waiting.remove(&id);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Duration> {
+        self.waiting.values().map(|(_, d)| *d).min()
+    }
+
+    /// Removes every ack whose deadline is at or before `now`.
+    fn expire(&mut self, now: Duration) -> Vec<(String, u64)> {
+        let expired: Vec<u64> = self
+            .waiting
+            .iter()
+            .filter(|(_, (_, d))| *d <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        expired
+            .into_iter()
+            .filter_map(|id| self.waiting.remove(&id).map(|(ns, _)| (ns, id)))
+            .collect()
+    }
+
+    fn drop_namespace(&mut self, namespace: &str) -> Vec<u64> {
+        let ids: Vec<u64> = self
+            .waiting
+            .iter()
+            .filter(|(_, (ns, _))| ns == namespace)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &ids {
+            self.waiting.remove(id);
+        }
+        ids
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespace_rule() {
+        assert!(is_valid_namespace("/a"));
+        assert!(!is_valid_namespace("a"));
+        assert!(!is_valid_namespace("/a,b"));
+    }
+
+    #[test]
+    fn ack_ids_wrap_below_2_pow_53() {
+        let mut acks = AckTable {
+            next_id: MAX_ACK_ID,
+            ..AckTable::default()
+        };
+        assert_eq!(acks.register("/", Duration::ZERO), MAX_ACK_ID);
+        assert_eq!(acks.register("/", Duration::ZERO), 0);
+    }
+}

@@ -1,0 +1,374 @@
+//! `ServerSession` on its own: routing, the closing state, parked GETs, the
+//! peer/caller error split, and the registry (`Server`) giving the same wire
+//! output as a bare session for the same inputs.
+
+use bytes::Bytes;
+use core::time::Duration;
+use socketwire::engineio::{
+    ApiMisuse, CloseReason, Error, MessageData, Method, Reply, RequestInfo, Response, Route,
+    Server, ServerConfig, ServerEvent, ServerSession, SessionEvent, Transport, WebSocketOutput,
+};
+
+const SEC: Duration = Duration::from_secs(1);
+const POLL: &str = "EIO=4&transport=polling&sid=s1";
+
+fn request<'a>(method: Method, query: &'a str, body: &'a Bytes) -> RequestInfo<'a> {
+    RequestInfo {
+        method,
+        query,
+        content_type: None,
+        body,
+    }
+}
+
+fn polling_session(config: &ServerConfig) -> ServerSession {
+    let body = Bytes::new();
+    let handshake = request(Method::Get, "EIO=4&transport=polling", &body);
+    let (session, open) =
+        ServerSession::open_polling(config, &handshake, Duration::ZERO, || "s1".into()).unwrap();
+    assert!(open.body.starts_with(b"0{\"sid\":\"s1\""));
+    session
+}
+
+fn get(session: &mut ServerSession, now: Duration) -> Reply {
+    let body = Bytes::new();
+    session.handle_request(&request(Method::Get, POLL, &body), now)
+}
+
+fn post(session: &mut ServerSession, payload: &'static [u8], now: Duration) -> Response {
+    let body = Bytes::from_static(payload);
+    match session.handle_request(&request(Method::Post, POLL, &body), now) {
+        Reply::Respond(response) => response,
+        Reply::Wait => panic!("a POST never waits"),
+    }
+}
+
+#[test]
+fn routes() {
+    let config = ServerConfig::default();
+    assert_eq!(
+        Route::request(&config, "EIO=4&transport=polling"),
+        Ok(Route::Handshake)
+    );
+    assert_eq!(Route::request(&config, POLL), Ok(Route::Session("s1")));
+    assert_eq!(
+        Route::request(&config, "EIO=4&sid=s1"),
+        Err(Error::UnknownTransport)
+    );
+    assert_eq!(
+        Route::websocket(&config, "EIO=4&transport=websocket&sid=s1"),
+        Ok(Route::Session("s1"))
+    );
+    assert_eq!(Route::websocket(&config, POLL), Err(Error::BadRequest));
+    let no_websocket = ServerConfig {
+        websocket: false,
+        ..ServerConfig::default()
+    };
+    assert_eq!(
+        Route::websocket(&no_websocket, "EIO=4&transport=websocket"),
+        Err(Error::UnknownTransport)
+    );
+}
+
+#[test]
+fn parked_get_collects_everything_sent_before_it_is_polled() {
+    let config = ServerConfig::default();
+    let mut session = polling_session(&config);
+    assert_eq!(get(&mut session, SEC), Reply::Wait);
+    assert!(!session.has_long_poll());
+    session.send_text("a").unwrap();
+    session.send_text("b").unwrap();
+    assert!(session.has_long_poll());
+    assert_eq!(&session.poll_long_poll().unwrap().body[..], b"4a\x1e4b");
+    assert_eq!(session.poll_long_poll(), None);
+}
+
+#[test]
+fn closing_state_answers_the_next_get_then_ends() {
+    let config = ServerConfig::default();
+    let mut session = polling_session(&config);
+    session.send_text("last").unwrap();
+    session.close(SEC);
+    // The application hears of it at once; the client on its next GET.
+    assert_eq!(
+        session.poll_event(),
+        Some(SessionEvent::Closed(CloseReason::ForcedClose))
+    );
+    assert!(!session.is_closed());
+    assert_eq!(session.send_text("late"), Err(ApiMisuse::Closed));
+    assert_eq!(session.poll_timeout(), Some(SEC + config.ping_timeout));
+    let Reply::Respond(last) = get(&mut session, 2 * SEC) else {
+        panic!("the closing GET is answered at once")
+    };
+    assert_eq!(&last.body[..], b"4last\x1e1");
+    assert!(session.is_closed());
+    assert_eq!(session.poll_event(), None, "Closed is reported once");
+    // Any later request for the sid is refused like an unknown sid.
+    let Reply::Respond(gone) = get(&mut session, 3 * SEC) else {
+        panic!()
+    };
+    assert_eq!(gone, Response::error(&Error::UnknownSid));
+
+    // Without a GET, the closing session ends silently after pingTimeout.
+    let mut session = polling_session(&config);
+    session.close(SEC);
+    let _ = session.poll_event();
+    session.handle_timeout(SEC + config.ping_timeout);
+    assert!(session.is_closed());
+    assert_eq!(session.poll_event(), None);
+}
+
+#[test]
+fn peer_errors_and_caller_errors_are_apart() {
+    let config = ServerConfig {
+        max_payload: 8,
+        ..ServerConfig::default()
+    };
+    let mut session = polling_session(&config);
+    // A WebSocket message with no WebSocket open is the caller's bug.
+    assert_eq!(
+        session.handle_websocket_text("4hi", SEC),
+        Err(Error::ApiMisuse(ApiMisuse::NoWebSocket))
+    );
+    // An oversized POST is the peer's.
+    assert_eq!(post(&mut session, b"4123456789", SEC).status, 413);
+
+    let mut server = Server::new(config);
+    assert_eq!(
+        server.handle_websocket_text("nope", "4", SEC),
+        Err(Error::ApiMisuse(ApiMisuse::UnknownSid))
+    );
+    assert_eq!(server.close("nope", SEC), Err(ApiMisuse::UnknownSid));
+    let body = Bytes::new();
+    let Reply::Respond(unknown) =
+        server.handle_request(&request(Method::Get, POLL, &body), SEC, || unreachable!())
+    else {
+        panic!()
+    };
+    assert_eq!(
+        &unknown.body[..],
+        br#"{"code":1,"message":"Session ID unknown"}"#
+    );
+    // A sid generator that repeats itself is the caller's bug too (HTTP 500).
+    let handshake = request(Method::Get, "EIO=4&transport=polling", &body);
+    let _ = server.handle_request(&handshake, SEC, || "dup".into());
+    let Reply::Respond(dup) = server.handle_request(&handshake, SEC, || "dup".into()) else {
+        panic!()
+    };
+    assert_eq!(dup.status, 500);
+    assert_eq!(server.session_count(), 1);
+}
+
+/// One step of a scripted client, fed to a bare session and to the registry.
+#[derive(Clone, Copy)]
+enum Step {
+    Get,
+    Post(&'static [u8]),
+    WebSocketOpen,
+    WebSocketText(&'static str),
+    Send(&'static str),
+    Timeout(Duration),
+}
+
+/// Everything observable: replies, long-poll responses, WebSocket output, events.
+#[derive(Debug, Default, PartialEq)]
+struct Trace {
+    replies: Vec<Reply>,
+    long_polls: Vec<Response>,
+    websocket: Vec<WebSocketOutput>,
+    events: Vec<String>,
+}
+
+fn script() -> Vec<Step> {
+    use Step::*;
+    vec![
+        Get,
+        Post(b"4hello"),
+        Send("one"),
+        Get,
+        Timeout(Duration::from_secs(25)),
+        Get,
+        Post(b"3"),
+        WebSocketOpen,
+        WebSocketText("2probe"),
+        Send("buffered"),
+        WebSocketText("5"),
+        Send("over websocket"),
+        Timeout(Duration::from_secs(60)),
+        WebSocketText("3"),
+        Timeout(Duration::from_secs(200)),
+        // No pong for the ping sent at 200 s.
+        Timeout(Duration::from_secs(300)),
+    ]
+}
+
+fn run_bare(config: &ServerConfig) -> Trace {
+    let mut trace = Trace::default();
+    let mut session = polling_session(config);
+    let mut now = Duration::ZERO;
+    for step in script() {
+        match step {
+            Step::Get => trace.replies.push(get(&mut session, now)),
+            Step::Post(body) => trace
+                .replies
+                .push(Reply::Respond(post(&mut session, body, now))),
+            Step::WebSocketOpen => session
+                .handle_websocket_open("EIO=4&transport=websocket&sid=s1", now)
+                .unwrap(),
+            Step::WebSocketText(text) => session.handle_websocket_text(text, now).unwrap(),
+            Step::Send(text) => session.send_text(text).unwrap(),
+            Step::Timeout(at) => {
+                now = at;
+                session.handle_timeout(now);
+            }
+        }
+        while let Some(response) = session.poll_long_poll() {
+            trace.long_polls.push(response);
+        }
+        trace
+            .websocket
+            .extend(core::iter::from_fn(|| session.poll_websocket()));
+        while let Some(event) = session.poll_event() {
+            trace.events.push(format!("{event:?}"));
+        }
+    }
+    trace
+}
+
+fn run_registry(config: &ServerConfig) -> Trace {
+    let mut trace = Trace::default();
+    let mut server = Server::new(config.clone());
+    let body = Bytes::new();
+    let handshake = request(Method::Get, "EIO=4&transport=polling", &body);
+    let _ = server.handle_request(&handshake, Duration::ZERO, || "s1".into());
+    assert!(matches!(
+        server.poll_event(),
+        Some(ServerEvent::Open { .. })
+    ));
+    let mut now = Duration::ZERO;
+    for step in script() {
+        match step {
+            Step::Get => trace.replies.push(server.handle_request(
+                &request(Method::Get, POLL, &body),
+                now,
+                || unreachable!(),
+            )),
+            Step::Post(payload) => {
+                let payload = Bytes::from_static(payload);
+                let post = request(Method::Post, POLL, &payload);
+                trace
+                    .replies
+                    .push(server.handle_request(&post, now, || unreachable!()));
+            }
+            Step::WebSocketOpen => {
+                let query = "EIO=4&transport=websocket&sid=s1";
+                server
+                    .handle_websocket_open(query, now, || unreachable!())
+                    .unwrap();
+            }
+            Step::WebSocketText(text) => server.handle_websocket_text("s1", text, now).unwrap(),
+            Step::Send(text) => server.send_text("s1", text).unwrap(),
+            Step::Timeout(at) => {
+                now = at;
+                server.handle_timeout(now);
+            }
+        }
+        while let Some((sid, response)) = server.poll_long_poll() {
+            assert_eq!(sid, "s1");
+            trace.long_polls.push(response);
+        }
+        while let Some((sid, output)) = server.poll_websocket() {
+            assert_eq!(sid, "s1");
+            trace.websocket.push(output);
+        }
+        while let Some(event) = server.poll_event() {
+            let event = match event {
+                ServerEvent::Message { data, .. } => SessionEvent::Message(data),
+                ServerEvent::Upgraded { .. } => SessionEvent::Upgraded,
+                ServerEvent::Closed { reason, .. } => SessionEvent::Closed(reason),
+                other => panic!("unexpected {other:?}"),
+            };
+            trace.events.push(format!("{event:?}"));
+        }
+    }
+    assert_eq!(
+        server.session_count(),
+        0,
+        "the closed session left the registry"
+    );
+    trace
+}
+
+#[test]
+fn registry_and_bare_session_agree_on_the_wire() {
+    let config = ServerConfig::default();
+    let bare = run_bare(&config);
+    assert_eq!(bare, run_registry(&config));
+    // And the script did what it says.
+    assert_eq!(
+        bare.events.first(),
+        Some(&format!(
+            "{:?}",
+            SessionEvent::Message(MessageData::Text("hello".into()))
+        ))
+    );
+    assert!(
+        bare.websocket
+            .contains(&WebSocketOutput::Text("3probe".into()))
+    );
+    assert!(
+        bare.websocket
+            .contains(&WebSocketOutput::Text("4buffered".into()))
+    );
+    assert!(bare.websocket.contains(&WebSocketOutput::Text("2".into())));
+    assert_eq!(
+        bare.events.last(),
+        Some(&format!(
+            "{:?}",
+            SessionEvent::Closed(CloseReason::PingTimeout)
+        ))
+    );
+}
+
+#[test]
+fn websocket_only_session() {
+    let config = ServerConfig::default();
+    let mut session =
+        ServerSession::open_websocket(&config, "EIO=4&transport=websocket&b64=1", SEC, || {
+            "w".into()
+        })
+        .unwrap();
+    assert_eq!(session.transport(), Transport::WebSocket);
+    let Some(WebSocketOutput::Text(open)) = session.poll_websocket() else {
+        panic!()
+    };
+    assert!(open.contains(r#""upgrades":[]"#));
+    // b64: binary goes out as base64 text.
+    session.send_binary(Bytes::from_static(&[1, 2, 3])).unwrap();
+    assert_eq!(
+        session.poll_websocket(),
+        Some(WebSocketOutput::Text("bAQID".into()))
+    );
+    session.handle_websocket_closed();
+    assert!(session.is_closed());
+    assert_eq!(session.poll_timeout(), None);
+}
+
+#[test]
+fn buffer_cap_and_the_close_packet() {
+    let config = ServerConfig {
+        max_buffered_packets: 2,
+        ..ServerConfig::default()
+    };
+    let mut session = polling_session(&config);
+    session.send_text("a").unwrap();
+    session.send_text("b").unwrap();
+    assert_eq!(session.send_text("c"), Err(ApiMisuse::BufferFull));
+    // A server close still appends its `close` packet: the cap plus one.
+    session.close(SEC);
+    assert_eq!(session.buffered_packets(), 3);
+    let Reply::Respond(last) = get(&mut session, SEC) else {
+        panic!()
+    };
+    assert_eq!(&last.body[..], b"4a\x1e4b\x1e1");
+}
