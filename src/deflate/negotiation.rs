@@ -54,23 +54,7 @@ impl DeflateParams {
     /// assert_eq!(DeflateParams::default().to_header_value(), "permessage-deflate");
     /// ```
     pub fn to_header_value(&self) -> String {
-        let mut value = String::from(EXTENSION_NAME);
-        if self.server_no_context_takeover {
-            value.push_str("; ");
-            value.push_str(SERVER_NO_CONTEXT_TAKEOVER);
-        }
-        if self.client_no_context_takeover {
-            value.push_str("; ");
-            value.push_str(CLIENT_NO_CONTEXT_TAKEOVER);
-        }
-        if let Some(bits) = self.server_max_window_bits {
-            // Writing to a String cannot fail.
-            let _ = write!(value, "; {SERVER_MAX_WINDOW_BITS}={bits}");
-        }
-        if let Some(bits) = self.client_max_window_bits {
-            let _ = write!(value, "; {CLIENT_MAX_WINDOW_BITS}={bits}");
-        }
-        value
+        write_element(self, false)
     }
 
     /// The window bits `role`'s compressor may use (15 when unlimited).
@@ -232,6 +216,42 @@ fn parse_params(
     Ok(received)
 }
 
+/// The one writer of a `permessage-deflate` element (RFC 7692 §7): the name, then each
+/// parameter that is set, `; `-separated. `bare_client_window` adds a valueless
+/// `client_max_window_bits` (only a client's offer has one).
+fn write_element(params: &DeflateParams, bare_client_window: bool) -> String {
+    let mut value = String::from(EXTENSION_NAME);
+    for (set, name) in [
+        (
+            params.server_no_context_takeover,
+            SERVER_NO_CONTEXT_TAKEOVER,
+        ),
+        (
+            params.client_no_context_takeover,
+            CLIENT_NO_CONTEXT_TAKEOVER,
+        ),
+    ] {
+        if set {
+            value.push_str("; ");
+            value.push_str(name);
+        }
+    }
+    for (bits, name) in [
+        (params.server_max_window_bits, SERVER_MAX_WINDOW_BITS),
+        (params.client_max_window_bits, CLIENT_MAX_WINDOW_BITS),
+    ] {
+        if let Some(bits) = bits {
+            // Writing to a String cannot fail.
+            let _ = write!(value, "; {name}={bits}");
+        }
+    }
+    if bare_client_window {
+        value.push_str("; ");
+        value.push_str(CLIENT_MAX_WINDOW_BITS);
+    }
+    value
+}
+
 fn min_limit(a: Option<u8>, b: Option<u8>) -> Option<u8> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -256,31 +276,18 @@ impl DeflateConfig {
         if !self.enabled {
             return None;
         }
-        let mut value = String::from(EXTENSION_NAME);
-        if self.server_no_context_takeover {
-            value.push_str("; ");
-            value.push_str(SERVER_NO_CONTEXT_TAKEOVER);
-        }
-        if self.client_no_context_takeover {
-            value.push_str("; ");
-            value.push_str(CLIENT_NO_CONTEXT_TAKEOVER);
-        }
-        if let Some(bits) = self.server_max_window_bits {
-            let bits = clamp_window_bits(bits);
-            let _ = write!(value, "; {SERVER_MAX_WINDOW_BITS}={bits}");
-        }
-        match self.client_max_window_bits {
-            Some(bits) => {
-                let bits = clamp_window_bits(bits);
-                let _ = write!(value, "; {CLIENT_MAX_WINDOW_BITS}={bits}");
-            }
-            None if self.offer_client_max_window_bits => {
-                value.push_str("; ");
-                value.push_str(CLIENT_MAX_WINDOW_BITS);
-            }
-            None => {}
-        }
-        Some(value)
+        let params = DeflateParams {
+            server_no_context_takeover: self.server_no_context_takeover,
+            client_no_context_takeover: self.client_no_context_takeover,
+            server_max_window_bits: self.server_max_window_bits.map(clamp_window_bits),
+            client_max_window_bits: self.client_max_window_bits.map(clamp_window_bits),
+        };
+        // RFC 7692 §7.1.2.2: a client "MAY include the client_max_window_bits extension
+        // parameter in an extension negotiation offer" with no value, to say it can take one.
+        // https://www.rfc-editor.org/rfc/rfc7692#section-7.1.2.2
+        let bare_client_window =
+            params.client_max_window_bits.is_none() && self.offer_client_max_window_bits;
+        Some(write_element(&params, bare_client_window))
     }
 
     /// (Server) Judges one offer: the parameters to answer with, or why the offer
