@@ -6,7 +6,7 @@
 //!   bytes from the socket                                   bytes to the socket
 //!          │                                                          ▲
 //!          ▼                                                          │
-//!   handshake::RequestReader ─► ServerHandshake ─ leftover bytes ─┐   │ write_accept (101)
+//!   handshake::RequestParser ─► ServerHandshake ─ leftover bytes ─┐   │ write_accept (101)
 //!                                                                 ▼   │
 //!   ws::frame   (FrameHeader, masking)  ◄──  ws::connection  ──► poll_transmit
 //!   ws::message (reassembly, UTF-8)            │   ▲

@@ -110,18 +110,6 @@ pub use head::{
 };
 pub use parser::RequestParser;
 
-/// The owned half of [`RequestParser`], under its old name (its `handle_input` is
-/// [`RequestParser::handle_input`]); kept only until the README's example is moved to
-/// the new name.
-///
-/// ```
-/// #[allow(deprecated)]
-/// let parser = socketwire::handshake::RequestReader::new();
-/// assert_eq!(parser.buffered_len(), 0);
-/// ```
-#[deprecated(note = "renamed `RequestParser`: `handle_input` reads owned heads")]
-#[doc(hidden)]
-pub type RequestReader = RequestParser;
 pub use response::ResponseHead;
 pub use server::{AcceptOptions, ServerHandshake, ServerHandshakeRef, validate_request};
 
