@@ -269,7 +269,7 @@ fn socketwire_decode(conn: &mut Connection, input: &[u8], count: usize) -> usize
 /// Like [`socketwire_decode`], through `poll_event_borrowed`: whole messages are
 /// lent from the input buffer instead of handed out as `Bytes`.
 fn socketwire_decode_borrowed(conn: &mut Connection, input: &[u8], count: usize) -> usize {
-    use socketwire::ws::connection::EventRef;
+    use socketwire::ws::EventRef;
     let mut seen = 0;
     let mut messages = 0;
     let mut reader = Reader::new(input);
@@ -284,7 +284,7 @@ fn socketwire_decode_borrowed(conn: &mut Connection, input: &[u8], count: usize)
                     seen += black_box(&data).len();
                     messages += 1;
                 }
-                EventRef::Owned(other) => panic!("unexpected event {other:?}"),
+                other => panic!("unexpected event {other:?}"),
             }
         }
     }

@@ -12,10 +12,15 @@ pub mod extension;
 pub mod frame;
 pub mod mask;
 pub mod message;
+mod read;
 mod role;
+mod transmit;
 
 pub use close::CloseCode;
-pub use connection::{Config, Connection, Event, MaskSource, State};
+#[cfg(feature = "getrandom")]
+pub use connection::OsRandomMask;
+pub use connection::{ClosedBy, Config, Connection, Event, EventRef, Fragment, MaskSource, State};
 pub use error::{ApiMisuse, ProtocolError};
 pub use frame::{FrameHeader, Opcode};
+pub use message::{Limits, MessageKind};
 pub use role::Role;
