@@ -935,6 +935,7 @@ impl Connection {
                 if self.state == State::Open {
                     // RFC 6455 §5.5.1: "the endpoint MUST send a Close frame in response",
                     // typically echoing the status code it received (we echo the reason too).
+                    // https://www.rfc-editor.org/rfc/rfc6455#section-5.5.1
                     if code == CloseCode::NO_STATUS {
                         self.write_frame(Opcode::Close, false, true, &[]);
                         self.close_sent = true;
@@ -1016,9 +1017,7 @@ impl Connection {
 
     /// The header of an outgoing frame, masked as our role requires.
     fn frame_header(&mut self, opcode: Opcode, rsv1: bool, fin: bool, len: usize) -> FrameHeader {
-        // RFC 6455 §5.1: "a client MUST mask all frames that it sends to the server"; "A
-        // server MUST NOT mask any frames that it sends to the client".
-        // https://www.rfc-editor.org/rfc/rfc6455#section-5.1
+        // Who masks is the role's rule (Role::masks_outgoing, RFC 6455 §5.1).
         let mask = match (self.role.masks_outgoing(), self.masks.as_mut()) {
             (true, Some(source)) => Some(source.next_mask()),
             _ => None,
@@ -1040,6 +1039,7 @@ fn parse_close_payload(payload: &[u8]) -> Result<(CloseCode, &str), ProtocolErro
     match payload {
         [] => Ok((CloseCode::NO_STATUS, "")),
         // RFC 6455 §5.5.1: "the first two bytes of the body MUST be a 2-byte unsigned integer"
+        // https://www.rfc-editor.org/rfc/rfc6455#section-5.5.1
         [_] => Err(ProtocolError::CloseFrameOneByte),
         [hi, lo, reason @ ..] => {
             let code = CloseCode(u16::from_be_bytes([*hi, *lo]));

@@ -131,6 +131,7 @@ impl MessageKind {
     /// use socketwire::ws::{message::MessageKind, Opcode};
     /// assert_eq!(MessageKind::from_opcode(Opcode::Binary), Some(MessageKind::Binary));
     /// ```
+    #[inline]
     pub fn from_opcode(op: super::Opcode) -> Option<Self> {
         match op {
             super::Opcode::Text => Some(MessageKind::Text),

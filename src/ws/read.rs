@@ -223,11 +223,23 @@ impl Connection {
     /// Decodes the frame header at `input[at..]` and passes it through the
     /// gate; a whole message whose payload is buffered is unmasked and
     /// validated in place. Nothing is consumed.
+    ///
+    /// With `SHORTCUT` (the fast path), only a final text or binary frame with no
+    /// RSV bit goes on to the gate; any other frame is left to the general path
+    /// at once. This is a choice of path, not a check: the gate still judges the
+    /// frame, and the compiler drops the gate's branches the shortcut decided.
     #[inline(always)]
-    fn next_frame(&mut self, at: usize) -> Result<Next, ProtocolError> {
+    fn next_frame<const SHORTCUT: bool>(&mut self, at: usize) -> Result<Next, ProtocolError> {
         let Status::Complete((header, header_len)) = FrameHeader::decode(&self.input[at..])? else {
             return Ok(Next::NeedInput);
         };
+        if SHORTCUT
+            && !(header.fin
+                && header.rsv_bits() == 0
+                && matches!(header.opcode, Opcode::Text | Opcode::Binary))
+        {
+            return Ok(Next::Frame { header, header_len });
+        }
         let Admission::Whole(kind) = self.admit_frame(&header)? else {
             return Ok(Next::Frame { header, header_len });
         };
@@ -264,7 +276,7 @@ impl Connection {
         if self.state != State::Open || self.reading.is_some() || !self.events.is_empty() {
             return None;
         }
-        match self.next_frame(self.lent) {
+        match self.next_frame::<true>(self.lent) {
             Ok(Next::Whole {
                 kind,
                 header_len,
@@ -276,10 +288,17 @@ impl Connection {
             }
             Ok(Next::NeedInput | Next::Frame { .. }) => None,
             Err(error) => {
-                self.fail(error);
+                self.fail_cold(error);
                 None
             }
         }
+    }
+
+    /// [`fail`](Self::fail), kept out of the fast path's code.
+    #[cold]
+    #[inline(never)]
+    fn fail_cold(&mut self, error: ProtocolError) {
+        self.fail(error);
     }
 
     /// Drops the bytes of messages lent by the fast path.
@@ -294,7 +313,7 @@ impl Connection {
     /// With `lend`, a whole message is left at the front of the input.
     pub(super) fn read_step(&mut self, lend: bool) -> Result<Step, ProtocolError> {
         if self.reading.is_none() {
-            match self.next_frame(0)? {
+            match self.next_frame::<false>(0)? {
                 Next::NeedInput => return Ok(Step::NeedInput),
                 Next::Whole {
                     kind,
