@@ -35,7 +35,8 @@ use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use socketwire::ws::message::{MessageKind, Utf8Validator};
+use socketwire::ws::MessageKind;
+use socketwire::ws::message::Utf8Validator;
 use socketwire::ws::{Config, Connection, Event, FrameHeader, Opcode, mask};
 
 const MASK_SIZES: [usize; 6] = [16, 125, 1024, 16 << 10, 64 << 10, 1 << 20];

@@ -6,9 +6,9 @@ mod util;
 use core::time::Duration;
 
 use bytes::BytesMut;
-use socketwire::ws::connection::ClosedBy;
-use socketwire::ws::message::{Limits, MessageKind};
+use socketwire::ws::ClosedBy;
 use socketwire::ws::{CloseCode, Config, Connection, Event, ProtocolError, State};
+use socketwire::ws::{Limits, MessageKind};
 use util::{Pair, client_frame, drain, frame};
 
 fn server_events(input: &[u8]) -> (Vec<Event>, Vec<u8>) {

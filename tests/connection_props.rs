@@ -6,8 +6,8 @@ mod util;
 
 use bytes::BytesMut;
 use proptest::prelude::*;
+use socketwire::ws::MessageKind;
 use socketwire::ws::mask::{Masker, apply_mask, apply_mask_naive};
-use socketwire::ws::message::MessageKind;
 use socketwire::ws::{Config, Connection, Event};
 use util::{Pair, drain};
 

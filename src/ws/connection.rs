@@ -619,7 +619,7 @@ impl Connection {
     /// [`EventRef::Owned`].
     ///
     /// ```
-    /// use socketwire::ws::{Config, Connection, connection::EventRef};
+    /// use socketwire::ws::{Config, Connection, EventRef};
     /// let mut server = Connection::server(Config::default());
     /// server.handle_input(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
     /// match server.poll_event_borrowed() {
@@ -685,7 +685,7 @@ impl Connection {
     ///
     /// ```
     /// use bytes::Bytes;
-    /// use socketwire::ws::{Connection, message::MessageKind};
+    /// use socketwire::ws::{Connection, MessageKind};
     /// let mut c = Connection::server(Default::default());
     /// let payload = Bytes::from(vec![7u8; 4096]);
     /// c.send_shared(MessageKind::Binary, payload.clone()).unwrap();
@@ -764,7 +764,7 @@ impl Connection {
     ///
     /// ```
     /// use bytes::Bytes;
-    /// use socketwire::ws::{Connection, message::MessageKind};
+    /// use socketwire::ws::{Connection, MessageKind};
     /// let mut c = Connection::server(Default::default());
     /// c.send_shared(MessageKind::Text, Bytes::from_static(b"hi")).unwrap();
     /// assert!(c.send_shared(MessageKind::Text, Bytes::from_static(b"\xff")).is_err());
@@ -809,7 +809,7 @@ impl Connection {
     /// first call, `fin` ends the message. Control frames may be sent in between.
     ///
     /// ```
-    /// use socketwire::ws::{Connection, message::MessageKind};
+    /// use socketwire::ws::{Connection, MessageKind};
     /// let mut c = Connection::server(Default::default());
     /// c.send_fragment(MessageKind::Text, b"Hel", false).unwrap();
     /// c.send_fragment(MessageKind::Text, b"lo", true).unwrap();

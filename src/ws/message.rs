@@ -112,7 +112,7 @@ impl Utf8Validator {
 /// The kind of a data message.
 ///
 /// ```
-/// use socketwire::ws::{message::MessageKind, Opcode};
+/// use socketwire::ws::{MessageKind, Opcode};
 /// assert_eq!(MessageKind::from_opcode(Opcode::Text), Some(MessageKind::Text));
 /// assert_eq!(MessageKind::from_opcode(Opcode::Ping), None);
 /// ```
@@ -128,7 +128,7 @@ impl MessageKind {
     /// The kind a first data frame's opcode starts, if any.
     ///
     /// ```
-    /// use socketwire::ws::{message::MessageKind, Opcode};
+    /// use socketwire::ws::{MessageKind, Opcode};
     /// assert_eq!(MessageKind::from_opcode(Opcode::Binary), Some(MessageKind::Binary));
     /// ```
     #[inline]
@@ -144,7 +144,7 @@ impl MessageKind {
 /// Limits on incoming data, checked before any buffer grows.
 ///
 /// ```
-/// let l = socketwire::ws::message::Limits::default();
+/// let l = socketwire::ws::Limits::default();
 /// assert_eq!(l.max_message_size, 64 << 20);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
