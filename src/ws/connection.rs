@@ -43,7 +43,7 @@ use super::error::{ApiMisuse, ProtocolError};
 use super::extension::PerMessageExtension;
 use super::frame::{FrameHeader, Opcode};
 use super::message::{Limits, MessageAssembler, MessageKind, Utf8Validator};
-use super::read::{ReadingFrame, Step, message_event};
+use super::read::{ReadingFrame, Ready, message_event};
 use super::role::Role;
 use super::transmit::TransmitQueue;
 pub use super::transmit::{MAX_QUEUED_PONGS, SHARED_MIN_LEN};
@@ -589,26 +589,15 @@ impl Connection {
     /// ```
     #[must_use = "an event not taken is lost"]
     pub fn poll_event(&mut self) -> Option<Event> {
-        if let Some((kind, start, len)) = self.lend_next() {
-            bytes::Buf::advance(&mut self.input, start);
-            self.lent = 0;
-            let payload = self.input.split_to(len).freeze();
-            return Some(message_event(kind, payload));
-        }
-        self.release_lent();
-        loop {
-            if let Some(e) = self.events.pop_front() {
-                return Some(e);
+        Some(match self.poll_ready()? {
+            Ready::Event(event) => event,
+            Ready::Lent { kind, start, len } => {
+                // Hand the lent message out as `Bytes`: drop what precedes it, split it off.
+                bytes::Buf::advance(&mut self.input, start);
+                self.lent = 0;
+                message_event(kind, self.input.split_to(len).freeze())
             }
-            if self.state == State::Closed {
-                return None;
-            }
-            match self.read_step(false) {
-                Ok(Step::Progress | Step::Lent(..)) => continue,
-                Ok(Step::NeedInput) => return None,
-                Err(error) => self.fail(error),
-            }
-        }
+        })
     }
 
     /// Like [`poll_event`](Self::poll_event), but a whole single-frame message is
@@ -630,33 +619,15 @@ impl Connection {
     /// ```
     #[must_use = "an event not taken is lost"]
     pub fn poll_event_borrowed(&mut self) -> Option<EventRef<'_>> {
-        if let Some((kind, start, len)) = self.lend_next() {
-            let data = &self.input[start..start + len];
-            return Some(match kind {
-                MessageKind::Text => EventRef::Text(data),
-                MessageKind::Binary => EventRef::Binary(data),
-            });
-        }
-        self.release_lent();
-        let (kind, len) = loop {
-            if let Some(e) = self.events.pop_front() {
-                return Some(EventRef::Owned(e));
+        Some(match self.poll_ready()? {
+            Ready::Event(event) => EventRef::Owned(event),
+            Ready::Lent { kind, start, len } => {
+                let data = &self.input[start..start + len];
+                match kind {
+                    MessageKind::Text => EventRef::Text(data),
+                    MessageKind::Binary => EventRef::Binary(data),
+                }
             }
-            if self.state == State::Closed {
-                return None;
-            }
-            match self.read_step(true) {
-                Ok(Step::Progress) => continue,
-                Ok(Step::NeedInput) => return None,
-                Ok(Step::Lent(kind, len)) => break (kind, len),
-                Err(error) => self.fail(error),
-            }
-        };
-        self.lent = len;
-        let data = &self.input[..len];
-        Some(match kind {
-            MessageKind::Text => EventRef::Text(data),
-            MessageKind::Binary => EventRef::Binary(data),
         })
     }
 

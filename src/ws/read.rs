@@ -43,7 +43,20 @@ pub(super) struct ReadingFrame {
     masker: Option<Masker>,
 }
 
-/// What one step of the read path did.
+/// What the read path has ready for `poll_event` / `poll_event_borrowed`.
+pub(super) enum Ready {
+    /// An event from the queue.
+    Event(Event),
+    /// A whole message, unmasked and validated, lent at `input[start..start + len]`
+    /// (the lent prefix covers it).
+    Lent {
+        kind: MessageKind,
+        start: usize,
+        len: usize,
+    },
+}
+
+/// What one step of the general path did.
 pub(super) enum Step {
     /// An event may have been queued; keep going.
     Progress,
@@ -272,7 +285,7 @@ impl Connection {
     /// `None` untouched for the general path. A frame that breaks a rule fails
     /// the connection here (the `Closed` event then waits in the queue).
     #[inline(always)]
-    pub(super) fn lend_next(&mut self) -> Option<(MessageKind, usize, usize)> {
+    fn lend_next(&mut self) -> Option<(MessageKind, usize, usize)> {
         if self.state != State::Open || self.reading.is_some() || !self.events.is_empty() {
             return None;
         }
@@ -301,7 +314,7 @@ impl Connection {
         self.fail(error);
     }
 
-    /// Drops the bytes of messages lent by the fast path.
+    /// Drops the bytes of messages lent.
     pub(super) fn release_lent(&mut self) {
         if self.lent > 0 {
             bytes::Buf::advance(&mut self.input, self.lent);
@@ -309,9 +322,47 @@ impl Connection {
         }
     }
 
-    /// The general path: processes buffered input (no bytes may be lent).
-    /// With `lend`, a whole message is left at the front of the input.
-    pub(super) fn read_step(&mut self, lend: bool) -> Result<Step, ProtocolError> {
+    /// The next thing to hand out: a message from the fast path, a queued
+    /// event, or what the general path makes of the buffered input.
+    #[inline(always)]
+    pub(super) fn poll_ready(&mut self) -> Option<Ready> {
+        if let Some((kind, start, len)) = self.lend_next() {
+            return Some(Ready::Lent { kind, start, len });
+        }
+        self.poll_general()
+    }
+
+    /// [`poll_ready`](Self::poll_ready) past the fast path: queued events
+    /// first, then the general path over the buffered input.
+    #[inline(never)]
+    fn poll_general(&mut self) -> Option<Ready> {
+        self.release_lent();
+        loop {
+            if let Some(event) = self.events.pop_front() {
+                return Some(Ready::Event(event));
+            }
+            if self.state == State::Closed {
+                return None;
+            }
+            match self.read_step() {
+                Ok(Step::Progress) => {}
+                Ok(Step::NeedInput) => return None,
+                Ok(Step::Lent(kind, len)) => {
+                    self.lent = len;
+                    return Some(Ready::Lent {
+                        kind,
+                        start: 0,
+                        len,
+                    });
+                }
+                Err(error) => self.fail(error),
+            }
+        }
+    }
+
+    /// The general path: processes buffered input (no bytes may be lent). A
+    /// whole message is left at the front of the input.
+    fn read_step(&mut self) -> Result<Step, ProtocolError> {
         if self.reading.is_none() {
             match self.next_frame::<false>(0)? {
                 Next::NeedInput => return Ok(Step::NeedInput),
@@ -322,12 +373,7 @@ impl Connection {
                 } => {
                     // Drop the header bytes in place (no reference-count traffic).
                     bytes::Buf::advance(&mut self.input, header_len);
-                    if lend {
-                        return Ok(Step::Lent(kind, len));
-                    }
-                    let payload = self.input.split_to(len).freeze();
-                    self.events.push_back(message_event(kind, payload));
-                    return Ok(Step::Progress);
+                    return Ok(Step::Lent(kind, len));
                 }
                 Next::Frame { header, header_len } => {
                     bytes::Buf::advance(&mut self.input, header_len);
