@@ -572,3 +572,134 @@ impl Connection {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ws::Config;
+
+    fn header(fin: bool, rsv: u8, opcode: u8, len: u64) -> FrameHeader {
+        FrameHeader {
+            fin,
+            rsv1: rsv & 4 != 0,
+            rsv2: rsv & 2 != 0,
+            rsv3: rsv & 1 != 0,
+            opcode: Opcode::from(opcode),
+            mask: Some([1, 2, 3, 4]),
+            payload_len: len,
+        }
+    }
+
+    /// The gate's verdict on every kind of header, with no message open.
+    #[test]
+    fn gate_table() {
+        use Admission::{Frame, Whole};
+        use ProtocolError as E;
+        let limits = Limits {
+            max_frame_size: 100,
+            max_message_size: 150,
+            max_fragments: 2,
+        };
+        let server = Connection::server(Config {
+            limits,
+            ..Config::default()
+        });
+        type Row = (FrameHeader, Result<Admission, ProtocolError>);
+        let unmasked = FrameHeader {
+            mask: None,
+            ..header(true, 0, 0x2, 1)
+        };
+        let table: &[Row] = &[
+            (header(true, 0, 0x1, 5), Ok(Whole(MessageKind::Text))),
+            (header(true, 0, 0x2, 100), Ok(Whole(MessageKind::Binary))),
+            (header(false, 0, 0x2, 5), Ok(Frame)),
+            (header(true, 0, 0x9, 125), Ok(Frame)),
+            (header(true, 0, 0x3, 0), Err(E::ReservedOpcode(3))),
+            (header(true, 0, 0xB, 0), Err(E::ReservedOpcode(0xB))),
+            (header(true, 4, 0x1, 1), Err(E::ReservedBits(4))),
+            (header(true, 2, 0x2, 1), Err(E::ReservedBits(2))),
+            (header(true, 1, 0x9, 0), Err(E::ReservedBits(1))),
+            (unmasked, Err(E::UnmaskedFrame)),
+            (header(true, 0, 0x9, 126), Err(E::ControlFrameTooLong(126))),
+            (header(false, 0, 0x8, 2), Err(E::FragmentedControlFrame)),
+            (
+                header(true, 0, 0x2, 101),
+                Err(E::FrameTooBig { len: 101, max: 100 }),
+            ),
+            (header(true, 0, 0x0, 1), Err(E::UnexpectedContinuation)),
+        ];
+        for (h, expected) in table {
+            assert_eq!(&server.admit_frame(h), expected, "{h:?}");
+        }
+        // A client expects unmasked frames.
+        let client = Connection::client(Config::default(), || [0; 4]);
+        assert_eq!(
+            client.admit_frame(&header(true, 0, 0x2, 1)),
+            Err(E::MaskedFrame)
+        );
+        assert_eq!(
+            client.admit_frame(&unmasked),
+            Ok(Whole(MessageKind::Binary))
+        );
+    }
+
+    /// With a message open: order, fragment count and message size.
+    #[test]
+    fn gate_counts_the_open_message() {
+        use ProtocolError as E;
+        let limits = Limits {
+            max_frame_size: 100,
+            max_message_size: 150,
+            max_fragments: 2,
+        };
+        let mut c = Connection::server(Config {
+            limits,
+            ..Config::default()
+        });
+        c.message.open(MessageKind::Binary, false);
+        c.message.count_frame(100);
+        assert_eq!(
+            c.admit_frame(&header(true, 0, 0x1, 1)),
+            Err(E::ExpectedContinuation)
+        );
+        assert_eq!(
+            c.admit_frame(&header(true, 0, 0x0, 51)),
+            Err(E::MessageTooBig { len: 151, max: 150 })
+        );
+        assert_eq!(
+            c.admit_frame(&header(false, 0, 0x0, 50)),
+            Ok(Admission::Frame)
+        );
+        // Control frames may come between fragments.
+        assert_eq!(
+            c.admit_frame(&header(true, 0, 0xA, 0)),
+            Ok(Admission::Frame)
+        );
+        c.message.count_frame(50);
+        assert_eq!(
+            c.admit_frame(&header(true, 0, 0x0, 0)),
+            Err(E::TooManyFragments { max: 2 })
+        );
+        // No fragment allowed at all: even a single-frame message is refused.
+        let c = Connection::server(Config {
+            limits: Limits {
+                max_fragments: 0,
+                ..limits
+            },
+            ..Config::default()
+        });
+        assert_eq!(
+            c.admit_frame(&header(true, 0, 0x2, 1)),
+            Err(E::TooManyFragments { max: 0 })
+        );
+        // Streaming mode and compressed messages never take the whole-message path.
+        let c = Connection::server(Config {
+            streaming: true,
+            ..Config::default()
+        });
+        assert_eq!(
+            c.admit_frame(&header(true, 0, 0x2, 1)),
+            Ok(Admission::Frame)
+        );
+    }
+}
