@@ -406,9 +406,13 @@ impl Connection {
     ///
     /// ```
     /// # #[cfg(feature = "deflate")] {
+    /// use socketwire::deflate::{DeflateConfig, DeflateParams, PerMessageDeflate};
+    /// use socketwire::ws::{Connection, Role};
+    /// let deflate =
+    ///     PerMessageDeflate::new(Role::Server, DeflateParams::default(), &DeflateConfig::default());
+    /// let c = Connection::server(Default::default()).with_extension(deflate);
+    /// assert!(c.has_extension());
     /// # }
-    /// let c = socketwire::ws::Connection::server(Default::default());
-    /// assert!(!c.has_extension());
     /// ```
     #[must_use = "the connection with the extension installed is returned"]
     pub fn with_extension(mut self, extension: impl PerMessageExtension + 'static) -> Self {
