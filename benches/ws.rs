@@ -35,7 +35,8 @@ use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use socketwire::ws::message::{MessageKind, Utf8Validator};
+use socketwire::ws::MessageKind;
+use socketwire::ws::message::Utf8Validator;
 use socketwire::ws::{Config, Connection, Event, FrameHeader, Opcode, mask};
 
 const MASK_SIZES: [usize; 6] = [16, 125, 1024, 16 << 10, 64 << 10, 1 << 20];
@@ -269,7 +270,7 @@ fn socketwire_decode(conn: &mut Connection, input: &[u8], count: usize) -> usize
 /// Like [`socketwire_decode`], through `poll_event_borrowed`: whole messages are
 /// lent from the input buffer instead of handed out as `Bytes`.
 fn socketwire_decode_borrowed(conn: &mut Connection, input: &[u8], count: usize) -> usize {
-    use socketwire::ws::connection::EventRef;
+    use socketwire::ws::EventRef;
     let mut seen = 0;
     let mut messages = 0;
     let mut reader = Reader::new(input);
@@ -284,7 +285,7 @@ fn socketwire_decode_borrowed(conn: &mut Connection, input: &[u8], count: usize)
                     seen += black_box(&data).len();
                     messages += 1;
                 }
-                EventRef::Owned(other) => panic!("unexpected event {other:?}"),
+                other => panic!("unexpected event {other:?}"),
             }
         }
     }

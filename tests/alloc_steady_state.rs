@@ -149,7 +149,7 @@ fn encoding_into_a_reused_buffer_allocates_nothing_in_steady_state() {
 #[test]
 fn vectored_encoding_allocates_nothing_in_steady_state() {
     use bytes::Bytes;
-    use socketwire::ws::message::MessageKind;
+    use socketwire::ws::MessageKind;
     // Large payloads go out as shared chunks behind their headers; small ones are
     // copied into the output buffer, which is reused.
     let large = Bytes::from(vec![0x42u8; 64 << 10]);

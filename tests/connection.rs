@@ -6,9 +6,9 @@ mod util;
 use core::time::Duration;
 
 use bytes::BytesMut;
-use socketwire::ws::connection::ClosedBy;
-use socketwire::ws::message::{Limits, MessageKind};
+use socketwire::ws::ClosedBy;
 use socketwire::ws::{CloseCode, Config, Connection, Event, ProtocolError, State};
+use socketwire::ws::{Limits, MessageKind};
 use util::{Pair, client_frame, drain, frame};
 
 fn server_events(input: &[u8]) -> (Vec<Event>, Vec<u8>) {
@@ -589,6 +589,44 @@ fn close_timeout() {
             ..
         }]
     ));
+}
+
+#[test]
+fn timers_saturate_near_duration_max() {
+    // Deadlines past Duration::MAX saturate instead of overflowing.
+    let huge = Duration::MAX - Duration::from_secs(1);
+    let mut s = Connection::server(Config {
+        keepalive_interval: Some(Duration::MAX),
+        idle_timeout: Some(Duration::MAX),
+        close_timeout: Some(Duration::MAX),
+        ..Config::default()
+    });
+    s.handle_timeout(huge);
+    assert_eq!(s.poll_timeout(), Some(Duration::MAX));
+    s.close(CloseCode::NORMAL, "").unwrap();
+    s.handle_timeout(huge);
+    assert_eq!(s.state(), State::LocalClosing);
+    assert_eq!(s.poll_timeout(), Some(Duration::MAX));
+    s.handle_timeout(Duration::MAX);
+    assert!(matches!(
+        drain(&mut s)[..],
+        [Event::Closed {
+            by: ClosedBy::CloseTimeout,
+            ..
+        }]
+    ));
+    // A keepalive that comes due at Duration::MAX pings and stays armed.
+    let mut s = Connection::server(Config {
+        keepalive_interval: Some(Duration::from_secs(5)),
+        ..Config::default()
+    });
+    s.handle_timeout(huge);
+    s.handle_timeout(Duration::MAX);
+    assert_eq!(s.poll_timeout(), Some(Duration::MAX));
+    let mut out = BytesMut::new();
+    s.poll_transmit(&mut out);
+    assert_eq!(&out[..], &[0x89, 0x00]);
+    assert_eq!(s.state(), State::Open);
 }
 
 #[test]

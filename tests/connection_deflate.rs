@@ -10,9 +10,9 @@ use bytes::BytesMut;
 use flate2::{Compress, Compression, FlushCompress};
 use socketwire::deflate::{DeflateConfig, DeflateParams, PerMessageDeflate};
 use socketwire::handshake::parse_extensions;
-use socketwire::ws::connection::ClosedBy;
-use socketwire::ws::message::{Limits, MessageKind};
+use socketwire::ws::ClosedBy;
 use socketwire::ws::{CloseCode, Config, Connection, Event, ProtocolError, Role};
+use socketwire::ws::{Limits, MessageKind};
 
 /// Counts current and peak heap bytes for this test binary.
 #[global_allocator]

@@ -6,8 +6,8 @@ mod util;
 
 use bytes::BytesMut;
 use proptest::prelude::*;
+use socketwire::ws::MessageKind;
 use socketwire::ws::mask::{Masker, apply_mask, apply_mask_naive};
-use socketwire::ws::message::MessageKind;
 use socketwire::ws::{Config, Connection, Event};
 use util::{Pair, drain};
 
@@ -72,7 +72,6 @@ fn feed_in_pieces(input: &[u8], cuts: &[usize]) -> Vec<Event> {
 /// The same as `feed_in_pieces`, through `poll_event_borrowed`, with lent
 /// messages turned into owned events.
 fn feed_in_pieces_borrowed(input: &[u8], cuts: &[usize]) -> Vec<Event> {
-    use socketwire::ws::connection::EventRef;
     let mut s = Connection::server(Config::default());
     let mut events = Vec::new();
     let mut points: Vec<usize> = cuts.iter().map(|&c| c % (input.len() + 1)).collect();
@@ -81,11 +80,7 @@ fn feed_in_pieces_borrowed(input: &[u8], cuts: &[usize]) -> Vec<Event> {
     for p in points.into_iter().chain([input.len()]) {
         s.handle_input(&input[start..p]);
         while let Some(e) = s.poll_event_borrowed() {
-            events.push(match e {
-                EventRef::Text(t) => Event::Text(bytes::Bytes::copy_from_slice(t)),
-                EventRef::Binary(b) => Event::Binary(bytes::Bytes::copy_from_slice(b)),
-                EventRef::Owned(e) => e,
-            });
+            events.push(e.into_owned());
         }
         start = p;
     }

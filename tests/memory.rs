@@ -5,8 +5,8 @@
 use peak_alloc::PeakAlloc;
 use std::sync::Mutex;
 
-use socketwire::ws::connection::ClosedBy;
-use socketwire::ws::message::Limits;
+use socketwire::ws::ClosedBy;
+use socketwire::ws::Limits;
 use socketwire::ws::{CloseCode, Config, Connection, Event, ProtocolError};
 
 /// Counts current and peak heap bytes for this test binary.

@@ -7,7 +7,8 @@ use core::fmt;
 ///
 /// On the server, any of these declines that one offer (the next offer is
 /// tried). On the client, any of these fails the WebSocket connection
-/// (RFC 7692 §5: "the client MUST _Fail the WebSocket Connection_").
+/// (RFC 7692 §5: "the client MUST _Fail the WebSocket Connection_",
+/// <https://www.rfc-editor.org/rfc/rfc7692#section-5>).
 ///
 /// ```
 /// use socketwire::deflate::NegotiationError;

@@ -181,6 +181,7 @@ impl PerMessageDeflate {
                 .unwrap_or(space)
                 .min(space);
             // RFC 7692 §6.2: the endpoint decompresses the message; data that does not inflate fails the connection.
+            // https://www.rfc-editor.org/rfc/rfc7692#section-6.2
             let status = result.map_err(|_| ProtocolError::InvalidCompressedData)?;
             // Check the limit BEFORE the message buffer grows.
             if produced as u64 > budget {
@@ -227,6 +228,7 @@ impl PerMessageExtension for PerMessageDeflate {
         let frame_start = out.len();
         // RFC 7692 §7.2.1: "Compress all the octets of the payload of the message using DEFLATE" and
         // end with an empty block so the message ends on a byte boundary (sync flush).
+        // https://www.rfc-editor.org/rfc/rfc7692#section-7.2.1
         let flush = if fin {
             FlushCompress::Sync
         } else {
@@ -267,6 +269,7 @@ impl PerMessageExtension for PerMessageDeflate {
         }
         if fin {
             // RFC 7692 §7.2.1: "Remove 4 octets (that are 0x00 0x00 0xff 0xff) from the tail end."
+            // https://www.rfc-editor.org/rfc/rfc7692#section-7.2.1
             if out[frame_start..].ends_with(&SYNC_TAIL) {
                 out.truncate(out.len() - SYNC_TAIL.len());
             } else if out.len() == frame_start {
@@ -276,6 +279,7 @@ impl PerMessageExtension for PerMessageDeflate {
                 out.extend_from_slice(&[0x00]);
             }
             // RFC 7692 §7.1.1: with our no_context_takeover, each message starts from an empty window.
+            // https://www.rfc-editor.org/rfc/rfc7692#section-7.1.1
             if self.reset_compressor_per_message {
                 compressor.reset();
             }
@@ -292,6 +296,7 @@ impl PerMessageExtension for PerMessageDeflate {
         let result = self.inflate_into(input, out, max_out).and_then(|()| {
             if fin {
                 // RFC 7692 §7.2.2: "Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of the payload".
+                // https://www.rfc-editor.org/rfc/rfc7692#section-7.2.2
                 self.inflate_into(&SYNC_TAIL, out, max_out)
             } else {
                 Ok(())
@@ -303,6 +308,7 @@ impl PerMessageExtension for PerMessageDeflate {
             return result;
         }
         // RFC 7692 §7.2.2: with the peer's no_context_takeover, the endpoint "MAY decompress each message using a new LZ77 window".
+        // https://www.rfc-editor.org/rfc/rfc7692#section-7.2.2
         if fin && (self.reset_decompressor_per_message || self.inflate_stream_ended) {
             self.reset_decompressor();
         }

@@ -2,13 +2,11 @@
 
 use alloc::vec::Vec;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 
 use crate::Status;
-use crate::ws::connection::EventRef;
 use crate::ws::frame::MAX_HEADER_LEN;
-use crate::ws::message::MessageKind;
-use crate::ws::{Config, Connection, Event, FrameHeader, State};
+use crate::ws::{Config, Connection, Event, EventRef, FrameHeader, Limits, MessageKind, State};
 
 /// Decodes a header; a complete one must re-encode to the same bytes (decoding is
 /// strict, so the encoding is the unique minimal one).
@@ -49,11 +47,7 @@ fn drive(make: impl Fn() -> Connection, data: &[u8]) {
         fast.input_buffer().extend_from_slice(chunk);
         loop {
             let a = plain.poll_event();
-            let b = fast.poll_event_borrowed().map(|e| match e {
-                EventRef::Text(t) => Event::Text(Bytes::copy_from_slice(t)),
-                EventRef::Binary(d) => Event::Binary(Bytes::copy_from_slice(d)),
-                EventRef::Owned(e) => e,
-            });
+            let b = fast.poll_event_borrowed().map(EventRef::into_owned);
             assert_eq!(a, b);
             let Some(event) = a else { break };
             if let Event::Binary(data) = &event
@@ -117,8 +111,8 @@ pub fn connection_client(data: &[u8]) {
     drive(|| Connection::client(config.clone(), || [1, 2, 3, 4]), data);
 }
 
-fn small_limits() -> crate::ws::message::Limits {
-    crate::ws::message::Limits {
+fn small_limits() -> Limits {
+    Limits {
         max_frame_size: 1 << 16,
         max_message_size: 1 << 18,
         max_fragments: 64,

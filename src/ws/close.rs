@@ -49,6 +49,7 @@ impl CloseCode {
     /// RFC 6455 §7.4.1: 1005, 1006 and 1015 "MUST NOT be set as a status code in a
     /// Close control frame by an endpoint"; 0–999 are unused, 1016–2999 are
     /// reserved for the RFC and its extensions, 3000–4999 are for applications.
+    /// <https://www.rfc-editor.org/rfc/rfc6455#section-7.4.1>
     ///
     /// ```
     /// use socketwire::ws::CloseCode;

@@ -1,30 +1,21 @@
 //! The WebSocket connection state machine, both roles (RFC 6455 §5–§7).
 //!
-//! # Driving a connection
-//!
-//! [`Connection`] does no I/O. The caller moves bytes and time:
-//!
-//! | kind | methods |
-//! |------|---------|
-//! | input | [`handle_input`](Connection::handle_input), [`input_buffer`](Connection::input_buffer), [`handle_eof`](Connection::handle_eof), [`handle_timeout`](Connection::handle_timeout) |
-//! | output | [`poll_event`](Connection::poll_event) (or [`poll_event_borrowed`](Connection::poll_event_borrowed), which lends whole messages from the input buffer), [`poll_transmit`](Connection::poll_transmit), [`poll_timeout`](Connection::poll_timeout) |
-//! | commands | [`send_text`](Connection::send_text), [`send_binary`](Connection::send_binary), [`send_fragment`](Connection::send_fragment), [`ping`](Connection::ping), [`pong`](Connection::pong), [`close`](Connection::close) |
-//!
-//! After each input, call `poll_event` until it returns `None`, then
-//! `poll_transmit` and write what it gave to the transport, then arm a timer
-//! for `poll_timeout`. When [`Event::Closed`] comes out, flush the output once
-//! more and close the transport.
+//! [`Connection`] holds the states and every transition between them; its doc
+//! comment says which methods to call and in which order. Reading frames lives
+//! in `read.rs` (one gate for every header), pending output in `transmit.rs`.
 //!
 //! # States
 //!
-//! | state | on peer close frame | on `close()` | on protocol error / EOF / timeout |
-//! |-------|---------------------|--------------|-----------------------------------|
-//! | `Open` | echo the close → `Closed` | send close → `LocalClosing` | send close (not on EOF) → `Closed` |
-//! | `LocalClosing` | → `Closed` | misuse | → `Closed` |
-//! | `Closed` | input ignored | misuse | — |
+//! | state | on peer close frame | on `close()` | on protocol error | on EOF | on idle timeout | on close timeout |
+//! |-------|---------------------|--------------|-------------------|--------|-----------------|------------------|
+//! | `Open` | echo the close → `Closed` | send close → `LocalClosing` | send close with the error's code → `Closed` | → `Closed` (1006) | send close 1001 → `Closed` (1006) | — |
+//! | `LocalClosing` | → `Closed` | misuse | → `Closed` | → `Closed` (1006) | → `Closed` (1006) | → `Closed` (1006) |
+//! | `Closed` | input ignored | misuse | — | — | — | — |
 //!
-//! In `LocalClosing` data frames from the peer are still delivered (§7.1.2: the
+//! Every transition into `Closed` queues one [`Event::Closed`]. In
+//! `LocalClosing` data frames from the peer are still delivered (§7.1.2: the
 //! peer may send before it sees our close); nothing but the close goes out.
+//! Sending in any state but `Open` is [`ApiMisuse::NotOpen`], never a panic.
 //!
 //! ```
 //! use bytes::BytesMut;
@@ -45,16 +36,17 @@ use alloc::collections::VecDeque;
 use alloc::string::String;
 use core::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use super::close::CloseCode;
 use super::error::{ApiMisuse, ProtocolError};
 use super::extension::PerMessageExtension;
 use super::frame::{FrameHeader, Opcode};
-use super::mask::Masker;
 use super::message::{Limits, MessageAssembler, MessageKind, Utf8Validator};
+use super::read::{ReadingFrame, Ready, message_event};
 use super::role::Role;
-use crate::Status;
+use super::transmit::TransmitQueue;
+pub use super::transmit::{MAX_QUEUED_PONGS, SHARED_MIN_LEN};
 
 /// Limits and behaviour of a connection.
 ///
@@ -69,8 +61,8 @@ pub struct Config {
     /// Size limits on incoming frames and messages.
     pub limits: Limits,
     /// Answer pings with pongs automatically (default on). Pongs go out in order;
-    /// a flood of pings between two `poll_transmit` calls queues at most
-    /// [`MAX_QUEUED_PONGS`] pongs, the last answering the most recent ping.
+    /// at most [`MAX_QUEUED_PONGS`] wait in the output at once, the last
+    /// answering the most recent ping.
     pub auto_pong: bool,
     /// Hand out data frame by frame as [`Event::Fragment`] instead of whole messages.
     pub streaming: bool,
@@ -104,6 +96,7 @@ impl Default for Config {
 /// assert_eq!(Connection::server(Config::default()).state(), State::Open);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum State {
     /// Data flows both ways.
     Open,
@@ -116,10 +109,11 @@ pub enum State {
 /// Why the connection closed, carried by [`Event::Closed`].
 ///
 /// ```
-/// use socketwire::ws::connection::ClosedBy;
+/// use socketwire::ws::ClosedBy;
 /// assert_ne!(ClosedBy::Handshake, ClosedBy::Eof);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ClosedBy {
     /// Both close frames were exchanged.
     Handshake,
@@ -136,7 +130,7 @@ pub enum ClosedBy {
 /// A chunk of a message in streaming mode.
 ///
 /// ```
-/// use socketwire::ws::{connection::Fragment, message::MessageKind};
+/// use socketwire::ws::{Fragment, MessageKind};
 /// let f = Fragment { kind: MessageKind::Binary, data: bytes::Bytes::new(), first: true, last: true };
 /// assert!(f.first && f.last);
 /// ```
@@ -161,6 +155,7 @@ pub struct Fragment {
 /// assert!(matches!(e, Event::Binary(_)));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// A whole text message; the bytes are valid UTF-8.
     Text(Bytes),
@@ -192,11 +187,12 @@ pub enum Event {
 /// the input buffer, or any other event.
 ///
 /// ```
-/// use socketwire::ws::connection::EventRef;
+/// use socketwire::ws::EventRef;
 /// let e = EventRef::Binary(&[1, 2, 3]);
 /// assert!(matches!(e, EventRef::Binary(b) if b.len() == 3));
 /// ```
 #[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EventRef<'a> {
     /// A whole text message; the bytes are valid UTF-8.
     Text(&'a [u8]),
@@ -206,85 +202,22 @@ pub enum EventRef<'a> {
     Owned(Event),
 }
 
-/// Unmasks a whole message in place and, for text, validates it as UTF-8.
-#[inline(always)]
-fn unmask_whole_message(
-    payload: &mut [u8],
-    kind: MessageKind,
-    key: Option<[u8; 4]>,
-) -> Result<(), ProtocolError> {
-    match (kind, key) {
-        (MessageKind::Binary, Some(key)) => {
-            super::mask::apply_mask(payload, key, 0);
-            Ok(())
-        }
-        (MessageKind::Binary, None) => Ok(()),
-        (MessageKind::Text, _) => unmask_whole_text(payload, key),
-    }
-}
-
-/// Unmasks a whole text message and validates it as UTF-8, in cache-sized
-/// pieces, each validated right after it is unmasked; pieces found all ASCII
-/// while unmasking need no further check.
-#[inline(never)]
-fn unmask_whole_text(payload: &mut [u8], key: Option<[u8; 4]>) -> Result<(), ProtocolError> {
-    // RFC 6455 §8.1: text "MUST" be valid UTF-8; the whole message is here.
-    let mut utf8 = Utf8Validator::default();
-    let mut masker = key.map(Masker::new);
-    for piece in payload.chunks_mut(CACHE_PIECE) {
-        // An all-ASCII piece is valid UTF-8 on its own when no code point is left open.
-        let ascii = match masker.as_mut() {
-            Some(m) => m.apply_is_ascii(piece),
-            None => piece.is_ascii(),
-        };
-        if !(ascii && utf8.is_boundary()) {
-            utf8.feed(piece)?;
+impl EventRef<'_> {
+    /// The same event as [`Connection::poll_event`] would have given: a lent
+    /// message is copied into [`Bytes`].
+    ///
+    /// ```
+    /// use socketwire::ws::{Event, EventRef};
+    /// assert_eq!(EventRef::Text(b"hi").into_owned(), Event::Text(bytes::Bytes::from_static(b"hi")));
+    /// ```
+    #[must_use]
+    pub fn into_owned(self) -> Event {
+        match self {
+            EventRef::Text(text) => Event::Text(Bytes::copy_from_slice(text)),
+            EventRef::Binary(data) => Event::Binary(Bytes::copy_from_slice(data)),
+            EventRef::Owned(event) => event,
         }
     }
-    utf8.finish()?;
-    Ok(())
-}
-
-/// From this payload length on, [`Connection::send_shared`] queues the payload
-/// itself instead of copying it behind its header; below it a copy is cheaper
-/// than one more chunk in a vectored write.
-///
-/// ```
-/// use bytes::Bytes;
-/// use socketwire::ws::{Connection, connection::SHARED_MIN_LEN, message::MessageKind};
-/// let mut c = Connection::server(Default::default());
-/// c.send_shared(MessageKind::Binary, Bytes::from(vec![0u8; SHARED_MIN_LEN - 1])).unwrap();
-/// assert_eq!(c.transmit_chunks().count(), 1); // copied behind its header
-/// ```
-pub const SHARED_MIN_LEN: usize = 1024;
-
-/// A single-frame binary message up to this long waits in the input buffer,
-/// header included, until it is complete, and is then read whole by the fast
-/// path.
-const DEFER_MAX: usize = 16 << 10;
-
-/// The most [`Connection::input_buffer`] reserves ahead for the rest of a frame
-/// in progress: a peer that announces a large frame gets no more memory than
-/// this before it sends the bytes.
-const RESERVE_AHEAD: usize = 1 << 20;
-
-/// A run of pending output: see `Connection::segments`.
-#[derive(Debug)]
-enum Segment {
-    /// The next this many bytes of the output buffer.
-    Output(usize),
-    /// A payload handed over by `send_shared`.
-    Shared(Bytes),
-}
-
-/// What one step of the read path did.
-enum Step {
-    /// An event may have been queued; keep going.
-    Progress,
-    /// The input holds no complete next step.
-    NeedInput,
-    /// A whole message of this kind and length sits unmasked at the front of the input.
-    Lent(MessageKind, usize),
 }
 
 /// A source of masking keys for a client. They must be unpredictable (§10.3):
@@ -311,7 +244,7 @@ impl<F: FnMut() -> [u8; 4] + Send> MaskSource for F {
 ///
 /// ```
 /// # #[cfg(feature = "getrandom")] {
-/// use socketwire::ws::{MaskSource, connection::OsRandomMask};
+/// use socketwire::ws::{MaskSource, OsRandomMask};
 /// let _key = OsRandomMask.next_mask();
 /// # }
 /// ```
@@ -329,25 +262,51 @@ impl MaskSource for OsRandomMask {
     }
 }
 
-/// The most pongs queued between two [`Connection::poll_transmit`] calls.
-pub const MAX_QUEUED_PONGS: usize = 16;
+/// The most [`Connection::input_buffer`] reserves ahead for the rest of a frame
+/// in progress: a peer that announces a large frame gets no more memory than
+/// this before it sends the bytes.
+const RESERVE_AHEAD: usize = 1 << 20;
 
-/// Payloads are unmasked and validated in pieces of this size, so that UTF-8
-/// validation reads bytes the unmasking just left in the L1 cache.
-const CACHE_PIECE: usize = 8 << 10;
-
-/// The frame being read.
-#[derive(Debug)]
-struct ReadingFrame {
-    header: FrameHeader,
-    payload_len: usize,
-    /// Payload bytes at the front of `input` already unmasked (and validated).
-    ready: usize,
-    masker: Option<Masker>,
-}
-
-/// A sans-IO WebSocket connection, after the opening handshake. See the
-/// [module docs](self) for the drive loop and the state table.
+/// A sans-IO WebSocket connection, after the opening handshake: the state
+/// machine of the [module docs](self), which does no I/O. The caller moves
+/// bytes and time.
+///
+/// # Methods by kind
+///
+/// | kind | methods |
+/// |------|---------|
+/// | build | [`server`](Self::server), [`client`](Self::client), [`with_extension`](Self::with_extension) |
+/// | input (`handle_*`) | [`handle_input`](Self::handle_input) or [`input_buffer`](Self::input_buffer), [`handle_eof`](Self::handle_eof), [`handle_timeout`](Self::handle_timeout) |
+/// | output (`poll_*`) | [`poll_event`](Self::poll_event) or [`poll_event_borrowed`](Self::poll_event_borrowed); [`poll_transmit`](Self::poll_transmit) or [`transmit_chunks`](Self::transmit_chunks) + [`advance_transmit`](Self::advance_transmit), with [`wants_transmit`](Self::wants_transmit); [`poll_timeout`](Self::poll_timeout) |
+/// | commands | [`send_text`](Self::send_text), [`send_binary`](Self::send_binary), [`send_shared`](Self::send_shared), [`send_fragment`](Self::send_fragment), [`ping`](Self::ping), [`pong`](Self::pong), [`close`](Self::close) |
+/// | queries | [`state`](Self::state), [`role`](Self::role), [`has_extension`](Self::has_extension) |
+///
+/// # Which to use
+///
+/// | need | use | instead of |
+/// |------|-----|------------|
+/// | the fastest receive; the message is handled before the next call | [`poll_event_borrowed`](Self::poll_event_borrowed): whole single-frame messages lent from the input buffer, no reference count, no copy | [`poll_event`](Self::poll_event): every message as owned [`Bytes`], to keep or send elsewhere |
+/// | write with one call, or into a buffer you own | [`poll_transmit`](Self::poll_transmit): all pending output appended to your `BytesMut` (a buffer swap when it is empty) | — |
+/// | vectored writes (`writev`), partial writes, large shared payloads | [`transmit_chunks`](Self::transmit_chunks) + [`advance_transmit`](Self::advance_transmit): the pending output as slices, then how much the transport took | `poll_transmit`, which copies shared payloads into one buffer |
+/// | a payload you send often, or already hold as `Bytes` (broadcast) | [`send_shared`](Self::send_shared): a large payload is queued as it is, not copied (server, uncompressed) | [`send_text`](Self::send_text) / [`send_binary`](Self::send_binary), which copy the payload behind its header |
+/// | a message whose length is not known up front | [`send_fragment`](Self::send_fragment) | — |
+///
+/// # The order to poll
+///
+/// 1. Feed what the transport read: [`handle_input`](Self::handle_input), or
+///    read straight into [`input_buffer`](Self::input_buffer); at end of file
+///    [`handle_eof`](Self::handle_eof); when the timer fires
+///    [`handle_timeout`](Self::handle_timeout).
+/// 2. Call [`poll_event`](Self::poll_event) (or `poll_event_borrowed`) until it
+///    returns `None`; commands may be issued in between.
+/// 3. Write the output: [`poll_transmit`](Self::poll_transmit), or
+///    [`transmit_chunks`](Self::transmit_chunks) +
+///    [`advance_transmit`](Self::advance_transmit) while
+///    [`wants_transmit`](Self::wants_transmit).
+/// 4. Arm a timer for [`poll_timeout`](Self::poll_timeout).
+///
+/// When [`Event::Closed`] comes out, flush the output once more and close the
+/// transport.
 ///
 /// ```
 /// use socketwire::ws::{Config, Connection, Event, Role};
@@ -359,34 +318,25 @@ struct ReadingFrame {
 /// assert_eq!(&out[..2], &[0x89, 0x82]); // masked ping
 /// ```
 pub struct Connection {
-    role: Role,
-    config: Config,
-    state: State,
+    pub(super) role: Role,
+    pub(super) config: Config,
+    pub(super) state: State,
     masks: Option<Box<dyn MaskSource>>,
-    extension: Option<Box<dyn PerMessageExtension>>,
-    input: BytesMut,
+    pub(super) extension: Option<Box<dyn PerMessageExtension>>,
+    pub(super) input: BytesMut,
     /// Bytes at the front of `input` already read by the fast path (frame headers
     /// and lent payloads), dropped at the next call that reads any other way.
-    lent: usize,
-    output: BytesMut,
-    /// The order of pending output once [`send_shared`](Self::send_shared) queued
-    /// a payload: runs of bytes from the front of `output` and shared payloads,
-    /// followed by whatever of `output` no run covers. Empty: all of `output`.
-    segments: VecDeque<Segment>,
-    /// Bytes of `output` covered by `Segment::Output` runs.
-    output_in_segments: usize,
+    pub(super) lent: usize,
+    transmit: TransmitQueue,
     /// Scratch for outgoing compressed payloads, kept between messages.
     compressed: BytesMut,
-    reading: Option<ReadingFrame>,
-    message: MessageAssembler,
+    pub(super) reading: Option<ReadingFrame>,
+    pub(super) message: MessageAssembler,
     /// Streaming mode: whether the next fragment is the first of its message.
-    stream_first: bool,
+    pub(super) stream_first: bool,
     /// Outgoing streamed message in progress, and whether it is compressed.
     sending: Option<bool>,
-    /// Pongs written since the last `poll_transmit`, and where the last one starts.
-    queued_pongs: usize,
-    last_pong_at: Option<(usize, usize)>,
-    events: VecDeque<Event>,
+    pub(super) events: VecDeque<Event>,
     received_since_timer: bool,
     last_received: Option<Duration>,
     next_ping: Option<Duration>,
@@ -400,7 +350,7 @@ impl core::fmt::Debug for Connection {
             .field("role", &self.role)
             .field("state", &self.state)
             .field("buffered_input", &self.input.len())
-            .field("buffered_output", &self.pending_output_len())
+            .field("buffered_output", &self.transmit.len())
             .finish_non_exhaustive()
     }
 }
@@ -412,6 +362,7 @@ impl Connection {
     /// let c = socketwire::ws::Connection::server(Default::default());
     /// assert_eq!(c.role(), socketwire::ws::Role::Server);
     /// ```
+    #[must_use]
     pub fn server(config: Config) -> Self {
         Self::new(Role::Server, config, None)
     }
@@ -422,6 +373,7 @@ impl Connection {
     /// let c = socketwire::ws::Connection::client(Default::default(), || [0x37, 0xfa, 0x21, 0x3d]);
     /// assert_eq!(c.role(), socketwire::ws::Role::Client);
     /// ```
+    #[must_use]
     pub fn client(config: Config, masks: impl MaskSource + 'static) -> Self {
         Self::new(Role::Client, config, Some(Box::new(masks)))
     }
@@ -429,22 +381,18 @@ impl Connection {
     fn new(role: Role, config: Config, masks: Option<Box<dyn MaskSource>>) -> Self {
         Connection {
             role,
-            message: MessageAssembler::new(config.limits),
             config,
             state: State::Open,
             masks,
             extension: None,
             input: BytesMut::new(),
             lent: 0,
-            output: BytesMut::new(),
-            segments: VecDeque::new(),
-            output_in_segments: 0,
+            transmit: TransmitQueue::default(),
             compressed: BytesMut::new(),
             reading: None,
+            message: MessageAssembler::default(),
             stream_first: true,
             sending: None,
-            queued_pongs: 0,
-            last_pong_at: None,
             events: VecDeque::new(),
             received_since_timer: false,
             last_received: None,
@@ -458,10 +406,15 @@ impl Connection {
     ///
     /// ```
     /// # #[cfg(feature = "deflate")] {
+    /// use socketwire::deflate::{DeflateConfig, DeflateParams, PerMessageDeflate};
+    /// use socketwire::ws::{Connection, Role};
+    /// let deflate =
+    ///     PerMessageDeflate::new(Role::Server, DeflateParams::default(), &DeflateConfig::default());
+    /// let c = Connection::server(Default::default()).with_extension(deflate);
+    /// assert!(c.has_extension());
     /// # }
-    /// let c = socketwire::ws::Connection::server(Default::default());
-    /// assert!(!c.has_extension());
     /// ```
+    #[must_use = "the connection with the extension installed is returned"]
     pub fn with_extension(mut self, extension: impl PerMessageExtension + 'static) -> Self {
         self.extension = Some(Box::new(extension));
         self
@@ -554,7 +507,8 @@ impl Connection {
     }
 
     /// Advances timers to `now` (time since any fixed origin the caller chooses):
-    /// sends keepalive pings, enforces the idle and close timeouts.
+    /// sends keepalive pings, enforces the idle and close timeouts. Deadlines
+    /// saturate at `Duration::MAX` instead of overflowing.
     ///
     /// ```
     /// use core::time::Duration;
@@ -582,22 +536,22 @@ impl Connection {
             return;
         }
         if let (Some(idle), Some(last)) = (self.config.idle_timeout, self.last_received)
-            && now >= last + idle
+            && now >= last.saturating_add(idle)
         {
             self.finish_closed(CloseCode::ABNORMAL, ClosedBy::IdleTimeout);
             return;
         }
         if let Some(interval) = self.config.keepalive_interval {
-            let due = *self.next_ping.get_or_insert(now + interval);
+            let due = *self.next_ping.get_or_insert(now.saturating_add(interval));
             if now >= due {
                 if self.state == State::Open {
                     self.write_frame(Opcode::Ping, false, true, &[]);
                 }
-                self.next_ping = Some(now + interval);
+                self.next_ping = Some(now.saturating_add(interval));
             }
         }
         if self.state == State::LocalClosing && self.close_deadline.is_none() {
-            self.close_deadline = self.config.close_timeout.map(|t| now + t);
+            self.close_deadline = self.config.close_timeout.map(|t| now.saturating_add(t));
         }
     }
 
@@ -607,12 +561,13 @@ impl Connection {
     /// let c = socketwire::ws::Connection::server(Default::default());
     /// assert_eq!(c.poll_timeout(), None);
     /// ```
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Duration> {
         if self.state == State::Closed {
             return None;
         }
         let idle = match (self.config.idle_timeout, self.last_received) {
-            (Some(idle), Some(last)) => Some(last + idle),
+            (Some(idle), Some(last)) => Some(last.saturating_add(idle)),
             (Some(_), None) => Some(Duration::ZERO),
             _ => None,
         };
@@ -636,30 +591,17 @@ impl Connection {
     /// let mut c = socketwire::ws::Connection::server(Default::default());
     /// assert_eq!(c.poll_event(), None);
     /// ```
+    #[must_use = "an event not taken is lost"]
     pub fn poll_event(&mut self) -> Option<Event> {
-        if let Some((kind, start, len)) = self.lend_next() {
-            bytes::Buf::advance(&mut self.input, start);
-            self.lent = 0;
-            let payload = self.input.split_to(len).freeze();
-            return Some(match kind {
-                MessageKind::Text => Event::Text(payload),
-                MessageKind::Binary => Event::Binary(payload),
-            });
-        }
-        self.release_lent();
-        loop {
-            if let Some(e) = self.events.pop_front() {
-                return Some(e);
+        Some(match self.poll_ready()? {
+            Ready::Event(event) => event,
+            Ready::Lent { kind, start, len } => {
+                // Hand the lent message out as `Bytes`: drop what precedes it, split it off.
+                bytes::Buf::advance(&mut self.input, start);
+                self.lent = 0;
+                message_event(kind, self.input.split_to(len).freeze())
             }
-            if self.state == State::Closed {
-                return None;
-            }
-            match self.read_step(false) {
-                Ok(Step::Progress | Step::Lent(..)) => continue,
-                Ok(Step::NeedInput) => return None,
-                Err(error) => self.fail(error),
-            }
-        }
+        })
     }
 
     /// Like [`poll_event`](Self::poll_event), but a whole single-frame message is
@@ -670,7 +612,7 @@ impl Connection {
     /// [`EventRef::Owned`].
     ///
     /// ```
-    /// use socketwire::ws::{Config, Connection, connection::EventRef};
+    /// use socketwire::ws::{Config, Connection, EventRef};
     /// let mut server = Connection::server(Config::default());
     /// server.handle_input(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
     /// match server.poll_event_borrowed() {
@@ -679,34 +621,17 @@ impl Connection {
     /// }
     /// assert!(server.poll_event_borrowed().is_none());
     /// ```
+    #[must_use = "an event not taken is lost"]
     pub fn poll_event_borrowed(&mut self) -> Option<EventRef<'_>> {
-        if let Some((kind, start, len)) = self.lend_next() {
-            let data = &self.input[start..start + len];
-            return Some(match kind {
-                MessageKind::Text => EventRef::Text(data),
-                MessageKind::Binary => EventRef::Binary(data),
-            });
-        }
-        self.release_lent();
-        let (kind, len) = loop {
-            if let Some(e) = self.events.pop_front() {
-                return Some(EventRef::Owned(e));
+        Some(match self.poll_ready()? {
+            Ready::Event(event) => EventRef::Owned(event),
+            Ready::Lent { kind, start, len } => {
+                let data = &self.input[start..start + len];
+                match kind {
+                    MessageKind::Text => EventRef::Text(data),
+                    MessageKind::Binary => EventRef::Binary(data),
+                }
             }
-            if self.state == State::Closed {
-                return None;
-            }
-            match self.read_step(true) {
-                Ok(Step::Progress) => continue,
-                Ok(Step::NeedInput) => return None,
-                Ok(Step::Lent(kind, len)) => break (kind, len),
-                Err(error) => self.fail(error),
-            }
-        };
-        self.lent = len;
-        let data = &self.input[..len];
-        Some(match kind {
-            MessageKind::Text => EventRef::Text(data),
-            MessageKind::Binary => EventRef::Binary(data),
         })
     }
 
@@ -722,21 +647,7 @@ impl Connection {
     /// assert_eq!(c.poll_transmit(&mut out), 0);
     /// ```
     pub fn poll_transmit(&mut self, out: &mut BytesMut) -> usize {
-        let n = self.pending_output_len();
-        if out.is_empty() && self.segments.is_empty() {
-            core::mem::swap(out, &mut self.output);
-        } else {
-            out.reserve(n);
-            for chunk in self.transmit_chunks() {
-                out.extend_from_slice(chunk);
-            }
-            self.segments.clear();
-            self.output_in_segments = 0;
-            self.output.clear();
-        }
-        self.queued_pongs = 0;
-        self.last_pong_at = None;
-        n
+        self.transmit.poll(out)
     }
 
     /// The pending output as a sequence of slices, for a vectored write
@@ -749,7 +660,7 @@ impl Connection {
     ///
     /// ```
     /// use bytes::Bytes;
-    /// use socketwire::ws::{Connection, message::MessageKind};
+    /// use socketwire::ws::{Connection, MessageKind};
     /// let mut c = Connection::server(Default::default());
     /// let payload = Bytes::from(vec![7u8; 4096]);
     /// c.send_shared(MessageKind::Binary, payload.clone()).unwrap();
@@ -763,19 +674,9 @@ impl Connection {
     /// c.advance_transmit(4 + 2048);
     /// assert_eq!(c.transmit_chunks().map(<[u8]>::len).sum::<usize>(), 2048 + 2);
     /// ```
+    #[must_use = "iterators are lazy; report what was written with advance_transmit"]
     pub fn transmit_chunks(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        let mut start = 0;
-        let runs = self.segments.iter().map(move |segment| match segment {
-            Segment::Output(len) => {
-                let run = &self.output[start..start + len];
-                start += len;
-                run
-            }
-            Segment::Shared(payload) => &payload[..],
-        });
-        let rest = &self.output[self.output_in_segments..];
-        runs.chain(core::iter::once(rest))
-            .filter(|chunk| !chunk.is_empty())
+        self.transmit.chunks()
     }
 
     /// Drops the first `n` bytes of pending output: the transport took them from
@@ -790,58 +691,8 @@ impl Connection {
     /// c.advance_transmit(2);
     /// assert!(!c.wants_transmit());
     /// ```
-    pub fn advance_transmit(&mut self, mut n: usize) {
-        let mut output_taken = 0;
-        while n > 0 {
-            let Some(segment) = self.segments.front_mut() else {
-                let m = n.min(self.output.len());
-                bytes::Buf::advance(&mut self.output, m);
-                output_taken += m;
-                break;
-            };
-            let (m, done) = match segment {
-                Segment::Output(len) => {
-                    let m = n.min(*len);
-                    bytes::Buf::advance(&mut self.output, m);
-                    output_taken += m;
-                    self.output_in_segments -= m;
-                    *len -= m;
-                    (m, *len == 0)
-                }
-                Segment::Shared(payload) => {
-                    let m = n.min(payload.len());
-                    bytes::Buf::advance(payload, m);
-                    (m, payload.is_empty())
-                }
-            };
-            if done {
-                self.segments.pop_front();
-            }
-            n -= m;
-        }
-        // The pong bound counts pongs still waiting in the output: it restarts
-        // only once everything went out. A pong that started going out can no
-        // longer be replaced; one still wholly queued moves with the output.
-        if !self.wants_transmit() {
-            self.queued_pongs = 0;
-            self.last_pong_at = None;
-        } else if let Some((start, end)) = self.last_pong_at {
-            self.last_pong_at =
-                (start >= output_taken).then(|| (start - output_taken, end - output_taken));
-        }
-    }
-
-    /// Bytes waiting for [`poll_transmit`](Self::poll_transmit).
-    fn pending_output_len(&self) -> usize {
-        let shared: usize = self
-            .segments
-            .iter()
-            .map(|s| match s {
-                Segment::Shared(payload) => payload.len(),
-                Segment::Output(_) => 0,
-            })
-            .sum();
-        shared + self.output.len()
+    pub fn advance_transmit(&mut self, n: usize) {
+        self.transmit.advance(n);
     }
 
     /// Whether output is waiting for [`poll_transmit`](Self::poll_transmit).
@@ -852,7 +703,7 @@ impl Connection {
     /// assert!(c.wants_transmit());
     /// ```
     pub fn wants_transmit(&self) -> bool {
-        !self.output.is_empty() || !self.segments.is_empty()
+        !self.transmit.is_empty()
     }
 
     // -------------------------------------------------------------- commands
@@ -888,7 +739,7 @@ impl Connection {
     ///
     /// ```
     /// use bytes::Bytes;
-    /// use socketwire::ws::{Connection, message::MessageKind};
+    /// use socketwire::ws::{Connection, MessageKind};
     /// let mut c = Connection::server(Default::default());
     /// c.send_shared(MessageKind::Text, Bytes::from_static(b"hi")).unwrap();
     /// assert!(c.send_shared(MessageKind::Text, Bytes::from_static(b"\xff")).is_err());
@@ -915,13 +766,7 @@ impl Connection {
         }
         self.check_can_start_message()?;
         let header = FrameHeader::new(opcode, payload.len() as u64);
-        header.write(&mut self.output);
-        // A pong written before this payload can no longer be replaced.
-        self.last_pong_at = None;
-        let run = self.output.len() - self.output_in_segments;
-        self.segments.push_back(Segment::Output(run));
-        self.output_in_segments += run;
-        self.segments.push_back(Segment::Shared(payload));
+        self.transmit.write_shared(&header, payload);
         Ok(())
     }
 
@@ -939,7 +784,7 @@ impl Connection {
     /// first call, `fin` ends the message. Control frames may be sent in between.
     ///
     /// ```
-    /// use socketwire::ws::{Connection, message::MessageKind};
+    /// use socketwire::ws::{Connection, MessageKind};
     /// let mut c = Connection::server(Default::default());
     /// c.send_fragment(MessageKind::Text, b"Hel", false).unwrap();
     /// c.send_fragment(MessageKind::Text, b"lo", true).unwrap();
@@ -1045,366 +890,13 @@ impl Connection {
         }
     }
 
-    // -------------------------------------------------------------- internals
+    // ------------------------------------------------------- state machine
 
-    /// Processes buffered input. `Ok(true)` when progress was made (an event may be
-    /// queued), `Ok(false)` when more input is needed.
-    fn read_step(&mut self, lend: bool) -> Result<Step, ProtocolError> {
-        if self.reading.is_none() {
-            let Status::Complete((header, header_len)) = FrameHeader::decode(&self.input)? else {
-                return Ok(Step::NeedInput);
-            };
-            self.check_header(&header)?;
-            // A small whole binary message still arriving: wait for the rest
-            // and take it whole (the fast path) instead of starting to assemble
-            // it. Text is not deferred: its UTF-8 is checked as it arrives.
-            if self.whole_message_kind(&header) == Some(MessageKind::Binary)
-                && header.payload_len <= DEFER_MAX as u64
-                // Over a limit: the general path fails it now.
-                && header.payload_len <= self.config.limits.max_message_size
-                && self.config.limits.max_fragments > 0
-                && header.payload_len > (self.input.len() - header_len) as u64
-            {
-                return Ok(Step::NeedInput);
-            }
-            // Drop the header bytes in place (no reference-count traffic).
-            bytes::Buf::advance(&mut self.input, header_len);
-            if let Some((kind, len)) = self.read_whole_message(&header)? {
-                if lend {
-                    return Ok(Step::Lent(kind, len));
-                }
-                let payload = self.input.split_to(len).freeze();
-                self.events.push_back(match kind {
-                    MessageKind::Text => Event::Text(payload),
-                    MessageKind::Binary => Event::Binary(payload),
-                });
-                return Ok(Step::Progress);
-            }
-            self.begin_frame(header)?;
-        }
-        Ok(if self.read_payload()? {
-            Step::Progress
-        } else {
-            Step::NeedInput
-        })
-    }
-
-    /// Drops the bytes of a message lent by [`poll_event_borrowed`](Self::poll_event_borrowed).
-    fn release_lent(&mut self) {
-        if self.lent > 0 {
-            bytes::Buf::advance(&mut self.input, self.lent);
-            self.lent = 0;
-        }
-    }
-
-    /// The fast path for the common case: a single-frame (FIN set), uncompressed text
-    /// or binary message, outside streaming mode, with no message open and the whole
-    /// payload already buffered. It is unmasked in place at the front of the input
-    /// (text in cache-sized pieces, each validated right after it is unmasked, ASCII
-    /// pieces for free); the caller splits it off or lends it. Makes exactly the
-    /// checks `begin_frame` and the [`MessageAssembler`] would make; returns `None`
-    /// (nothing touched) for every other frame, which then takes the general path.
-    fn read_whole_message(
+    pub(super) fn handle_control(
         &mut self,
-        header: &FrameHeader,
-    ) -> Result<Option<(MessageKind, usize)>, ProtocolError> {
-        let Some(kind) = self.whole_message_kind(header) else {
-            return Ok(None);
-        };
-        let len = match usize::try_from(header.payload_len) {
-            Ok(len) if len <= self.input.len() => len,
-            _ => return Ok(None),
-        };
-        let limits = &self.config.limits;
-        if limits.max_fragments == 0 {
-            return Err(ProtocolError::TooManyFragments {
-                max: limits.max_fragments,
-            });
-        }
-        if header.payload_len > limits.max_message_size {
-            return Err(ProtocolError::MessageTooBig {
-                len: header.payload_len,
-                max: limits.max_message_size,
-            });
-        }
-        unmask_whole_message(&mut self.input[..len], kind, header.mask)?;
-        Ok(Some((kind, len)))
-    }
-
-    /// The kind of message this frame is, when it is a whole message by itself
-    /// that the fast path may take: text or binary, FIN set, not compressed,
-    /// outside streaming mode, with no fragmented message open.
-    fn whole_message_kind(&self, header: &FrameHeader) -> Option<MessageKind> {
-        let kind = match header.opcode {
-            Opcode::Text => MessageKind::Text,
-            Opcode::Binary => MessageKind::Binary,
-            _ => return None,
-        };
-        let whole = header.fin && !header.rsv1 && !self.config.streaming && !self.message.is_open();
-        whole.then_some(kind)
-    }
-
-    /// The fastest path, for [`poll_event_borrowed`](Self::poll_event_borrowed)
-    /// and [`poll_event`](Self::poll_event): the next frame, read straight from the
-    /// bytes after those already lent, is a whole single-frame text or binary
-    /// message with no RSV bit, masked as the role requires, with a 7- or 16-bit
-    /// length within the limits, and nothing else is in progress. It is unmasked
-    /// (and validated) in place and its place in the input returned; the lent
-    /// prefix grows over it, so a run of small messages costs no buffer
-    /// bookkeeping at all. Any other frame returns `None` untouched, and the
-    /// general path (which reports every error) takes it.
-    /// A frame that breaks a rule fails the connection here (the `Closed` event
-    /// then waits in the queue) and returns `None`.
-    #[inline(always)]
-    fn lend_next(&mut self) -> Option<(MessageKind, usize, usize)> {
-        if self.state != State::Open
-            || self.reading.is_some()
-            || !self.events.is_empty()
-            || self.config.streaming
-            || self.message.is_open()
-        {
-            return None;
-        }
-        let input = &self.input[self.lent..];
-        let &[b0, b1, ref rest @ ..] = input else {
-            return None;
-        };
-        // FIN set, RSV1-3 clear, a text or binary opcode.
-        let kind = match b0 {
-            0x81 => MessageKind::Text,
-            0x82 => MessageKind::Binary,
-            _ => return None,
-        };
-        // RFC 6455 §5.1: server input MUST be masked, client input MUST NOT be.
-        let masked = b1 & 0x80 != 0;
-        if masked != self.role.expects_masked_input() {
-            return None;
-        }
-        let (len, rest) = match b1 & 0x7f {
-            126 => {
-                let &[high, low, ref rest @ ..] = rest else {
-                    return None;
-                };
-                let len = usize::from(u16::from_be_bytes([high, low]));
-                // RFC 6455 §5.2: "the minimal number of bytes MUST be used".
-                if len < 126 {
-                    return None;
-                }
-                (len, rest)
-            }
-            127 => return None,
-            short => (usize::from(short), rest),
-        };
-        let (key, rest) = if masked {
-            let (key, rest) = rest.split_first_chunk::<4>()?;
-            (Some(*key), rest)
-        } else {
-            (None, rest)
-        };
-        let limits = &self.config.limits;
-        if rest.len() < len
-            || len as u64 > limits.max_frame_size
-            || len as u64 > limits.max_message_size
-            || limits.max_fragments == 0
-        {
-            return None;
-        }
-        let start = self.lent + (input.len() - rest.len());
-        if let Err(error) = unmask_whole_message(&mut self.input[start..start + len], kind, key) {
-            self.fail(error);
-            return None;
-        }
-        self.lent = start + len;
-        Some((kind, start, len))
-    }
-
-    /// Every per-frame rule of §5 that the header alone decides.
-    fn check_header(&self, h: &FrameHeader) -> Result<(), ProtocolError> {
-        // RFC 6455 §5.2: "If an unknown opcode is received, the receiving endpoint MUST _Fail_"
-        if let Opcode::Reserved(op) = h.opcode {
-            return Err(ProtocolError::ReservedOpcode(op));
-        }
-        // RFC 6455 §5.2: RSV bits "MUST be 0 unless an extension is negotiated that defines"
-        // them. RSV1 (RFC 7692 §6) may be set only on the first frame of a data message.
-        let rsv1_allowed =
-            self.extension.is_some() && matches!(h.opcode, Opcode::Text | Opcode::Binary);
-        if h.rsv2 || h.rsv3 || (h.rsv1 && !rsv1_allowed) {
-            return Err(ProtocolError::ReservedBits(h.rsv_bits()));
-        }
-        // RFC 6455 §5.1: "The server MUST close the connection upon receiving a frame that
-        // is not masked" / "A client MUST close a connection if it detects a masked frame".
-        match (self.role.expects_masked_input(), h.mask.is_some()) {
-            (true, false) => return Err(ProtocolError::UnmaskedFrame),
-            (false, true) => return Err(ProtocolError::MaskedFrame),
-            _ => {}
-        }
-        if h.opcode.is_control() {
-            // RFC 6455 §5.5: "All control frames MUST have a payload length of 125 bytes or
-            // less and MUST NOT be fragmented."
-            if h.payload_len > 125 {
-                return Err(ProtocolError::ControlFrameTooLong(h.payload_len));
-            }
-            if !h.fin {
-                return Err(ProtocolError::FragmentedControlFrame);
-            }
-        } else if h.payload_len > self.config.limits.max_frame_size {
-            return Err(ProtocolError::FrameTooBig {
-                len: h.payload_len,
-                max: self.config.limits.max_frame_size,
-            });
-        }
-        Ok(())
-    }
-
-    fn begin_frame(&mut self, header: FrameHeader) -> Result<(), ProtocolError> {
-        match header.opcode {
-            Opcode::Text | Opcode::Binary => {
-                let kind = MessageKind::from_opcode(header.opcode).unwrap_or(MessageKind::Binary);
-                // RFC 6455 §5.4: a new data frame inside a fragmented message is an error.
-                self.message.start(kind, header.rsv1)?;
-                self.stream_first = true;
-                self.message.begin_frame(header.payload_len)?;
-            }
-            Opcode::Continuation => self.message.begin_frame(header.payload_len)?,
-            _ => {}
-        }
-        // Bounded by max_frame_size (data) or 125 (control), checked in check_header.
-        let payload_len =
-            usize::try_from(header.payload_len).map_err(|_| ProtocolError::FrameTooBig {
-                len: header.payload_len,
-                max: usize::MAX as u64,
-            })?;
-        self.reading = Some(ReadingFrame {
-            header,
-            payload_len,
-            ready: 0,
-            masker: header.mask.map(Masker::new),
-        });
-        Ok(())
-    }
-
-    fn read_payload(&mut self) -> Result<bool, ProtocolError> {
-        let Some(frame) = self.reading.as_mut() else {
-            return Ok(false);
-        };
-        let available = self.input.len().min(frame.payload_len);
-        let is_control = frame.header.opcode.is_control();
-        // Unmask the newly arrived part in place.
-        if available > frame.ready {
-            let validate = !is_control && !self.message.is_compressed() && !self.config.streaming;
-            let text = validate && self.message.kind() == Some(MessageKind::Text);
-            // In cache-sized pieces, so each piece is validated while still in L1.
-            for piece in self.input[frame.ready..available].chunks_mut(CACHE_PIECE) {
-                let ascii = match frame.masker.as_mut() {
-                    // Unmasking text also tells whether the piece is all ASCII.
-                    Some(m) if text => m.apply_is_ascii(piece),
-                    Some(m) => {
-                        m.apply(piece);
-                        false
-                    }
-                    None => false,
-                };
-                if validate {
-                    // Fail fast: validate text as it arrives, before the frame completes.
-                    self.message.validate_with_ascii_hint(piece, ascii)?;
-                }
-            }
-            frame.ready = available;
-        }
-        let frame_done = frame.ready == frame.payload_len;
-        if is_control {
-            if !frame_done {
-                return Ok(false);
-            }
-            let header = frame.header;
-            let payload = self.input.split_to(frame.payload_len).freeze();
-            self.reading = None;
-            self.handle_control(header.opcode, payload)?;
-            return Ok(true);
-        }
-        let fin = frame.header.fin;
-        let ready = frame.ready;
-        if self.message.is_compressed() {
-            if ready == 0 && !frame_done {
-                return Ok(false);
-            }
-            let chunk = self.input.split_to(ready);
-            let frame = self.reading.as_mut().expect("reading");
-            frame.payload_len -= ready;
-            frame.ready = 0;
-            self.inflate(&chunk, frame_done && fin)?;
-        } else if self.config.streaming {
-            if ready == 0 && !frame_done {
-                return Ok(false);
-            }
-            let chunk = self.input.split_to(ready);
-            let frame = self.reading.as_mut().expect("reading");
-            frame.payload_len -= ready;
-            frame.ready = 0;
-            self.message.validate(&chunk)?;
-            let last = frame_done && fin;
-            self.emit_fragment(chunk.freeze(), last)?;
-        } else {
-            if !frame_done {
-                return Ok(false);
-            }
-            let chunk = self.input.split_to(ready);
-            self.message.push_chunk(chunk);
-        }
-        if frame_done {
-            self.reading = None;
-            if fin && !self.config.streaming {
-                let (kind, data) = self.message.finish()?;
-                self.events.push_back(match kind {
-                    MessageKind::Text => Event::Text(data),
-                    MessageKind::Binary => Event::Binary(data),
-                });
-            }
-        }
-        Ok(true)
-    }
-
-    fn emit_fragment(&mut self, data: Bytes, last: bool) -> Result<(), ProtocolError> {
-        let kind = self.message.kind().unwrap_or(MessageKind::Binary);
-        let first = core::mem::replace(&mut self.stream_first, last);
-        if last {
-            let _ = self.message.finish()?;
-        }
-        if !data.is_empty() || first || last {
-            self.events.push_back(Event::Fragment(Fragment {
-                kind,
-                data,
-                first,
-                last,
-            }));
-        }
-        Ok(())
-    }
-
-    fn inflate(&mut self, chunk: &[u8], end: bool) -> Result<(), ProtocolError> {
-        let ext = self
-            .extension
-            .as_mut()
-            .ok_or(ProtocolError::ReservedBits(0b100))?;
-        let (buffer, max) = self.message.decompress_target();
-        let before = buffer.len();
-        ext.decode(chunk, end, buffer, max)?;
-        if buffer.len() as u64 > max {
-            return Err(ProtocolError::MessageTooBig {
-                len: buffer.len() as u64,
-                max,
-            });
-        }
-        self.message.validate_buffered_from(before)?;
-        if self.config.streaming {
-            let (buffer, _) = self.message.decompress_target();
-            let data = buffer.split().freeze();
-            self.emit_fragment(data, end)?;
-        }
-        Ok(())
-    }
-
-    fn handle_control(&mut self, opcode: Opcode, payload: Bytes) -> Result<(), ProtocolError> {
+        opcode: Opcode,
+        payload: Bytes,
+    ) -> Result<(), ProtocolError> {
         match opcode {
             Opcode::Ping => {
                 if self.config.auto_pong && self.state == State::Open {
@@ -1418,6 +910,7 @@ impl Connection {
                 if self.state == State::Open {
                     // RFC 6455 §5.5.1: "the endpoint MUST send a Close frame in response",
                     // typically echoing the status code it received (we echo the reason too).
+                    // https://www.rfc-editor.org/rfc/rfc6455#section-5.5.1
                     if code == CloseCode::NO_STATUS {
                         self.write_frame(Opcode::Close, false, true, &[]);
                         self.close_sent = true;
@@ -1442,7 +935,7 @@ impl Connection {
 
     /// §7.1.7 Fail the WebSocket Connection: send a close with the error's code
     /// (unless one was sent already) and stop.
-    fn fail(&mut self, error: ProtocolError) {
+    pub(super) fn fail(&mut self, error: ProtocolError) {
         let code = error.close_code();
         if !self.close_sent {
             self.write_close(code, "");
@@ -1461,24 +954,12 @@ impl Connection {
         self.events.push_back(Event::Closed { code, by });
     }
 
-    /// Answers a ping in order with the rest of the output. At most
-    /// [`MAX_QUEUED_PONGS`] pongs wait in the output between two `poll_transmit`
-    /// calls; past that, the newest ping's pong replaces the last queued one
-    /// (RFC 6455 §5.5.3 allows answering only the most recent ping).
+    /// Answers a ping in order with the rest of the output; at most
+    /// [`MAX_QUEUED_PONGS`] wait at once (RFC 6455 §5.5.3 allows answering only
+    /// the most recent ping).
     fn queue_pong(&mut self, payload: &[u8]) {
-        if self.queued_pongs >= MAX_QUEUED_PONGS {
-            // Replace the last pong only if nothing was written after it.
-            if let Some((start, end)) = self.last_pong_at
-                && end == self.output.len()
-            {
-                self.output.truncate(start);
-                self.queued_pongs -= 1;
-            }
-        }
-        let start = self.output.len();
-        self.write_frame(Opcode::Pong, false, true, payload);
-        self.last_pong_at = Some((start, self.output.len()));
-        self.queued_pongs += 1;
+        let header = self.frame_header(Opcode::Pong, false, true, payload.len());
+        self.transmit.write_pong(&header, payload);
     }
 
     fn write_close(&mut self, code: CloseCode, reason: &str) {
@@ -1505,25 +986,25 @@ impl Connection {
     }
 
     fn write_frame(&mut self, opcode: Opcode, rsv1: bool, fin: bool, payload: &[u8]) {
+        let header = self.frame_header(opcode, rsv1, fin, payload.len());
+        self.transmit.write_frame(&header, payload);
+    }
+
+    /// The header of an outgoing frame, masked as our role requires.
+    fn frame_header(&mut self, opcode: Opcode, rsv1: bool, fin: bool, len: usize) -> FrameHeader {
+        // Who masks is the role's rule (Role::masks_outgoing, RFC 6455 §5.1).
         let mask = match (self.role.masks_outgoing(), self.masks.as_mut()) {
             (true, Some(source)) => Some(source.next_mask()),
             _ => None,
         };
-        let header = FrameHeader {
+        FrameHeader {
             fin,
             rsv1,
             rsv2: false,
             rsv3: false,
             opcode,
             mask,
-            payload_len: payload.len() as u64,
-        };
-        self.output.reserve(header.encoded_len() + payload.len());
-        header.write(&mut self.output);
-        let start = self.output.len();
-        self.output.put_slice(payload);
-        if let Some(key) = mask {
-            super::mask::apply_mask(&mut self.output[start..], key, 0);
+            payload_len: len as u64,
         }
     }
 }
@@ -1533,6 +1014,7 @@ fn parse_close_payload(payload: &[u8]) -> Result<(CloseCode, &str), ProtocolErro
     match payload {
         [] => Ok((CloseCode::NO_STATUS, "")),
         // RFC 6455 §5.5.1: "the first two bytes of the body MUST be a 2-byte unsigned integer"
+        // https://www.rfc-editor.org/rfc/rfc6455#section-5.5.1
         [_] => Err(ProtocolError::CloseFrameOneByte),
         [hi, lo, reason @ ..] => {
             let code = CloseCode(u16::from_be_bytes([*hi, *lo]));

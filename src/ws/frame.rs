@@ -58,8 +58,13 @@ impl Opcode {
     /// assert!(Opcode::Reserved(0xB).is_control());
     /// assert!(!Opcode::Binary.is_control());
     /// ```
+    #[inline]
     pub fn is_control(self) -> bool {
-        u8::from(self) & 0x8 != 0
+        match self {
+            Opcode::Close | Opcode::Ping | Opcode::Pong => true,
+            Opcode::Continuation | Opcode::Text | Opcode::Binary => false,
+            Opcode::Reserved(v) => v & 0x8 != 0,
+        }
     }
 
     /// Whether the RFC reserves this opcode.
@@ -73,16 +78,27 @@ impl Opcode {
 }
 
 impl From<u8> for Opcode {
+    #[inline]
     fn from(v: u8) -> Self {
-        match v & 0x0f {
-            0x0 => Opcode::Continuation,
-            0x1 => Opcode::Text,
-            0x2 => Opcode::Binary,
-            0x8 => Opcode::Close,
-            0x9 => Opcode::Ping,
-            0xA => Opcode::Pong,
-            other => Opcode::Reserved(other),
-        }
+        /// Every low nibble's opcode: a table lookup, no branch.
+        const OPCODES: [Opcode; 16] = {
+            let mut table = [Opcode::Continuation; 16];
+            let mut v = 0;
+            while v < 16 {
+                table[v as usize] = match v {
+                    0x0 => Opcode::Continuation,
+                    0x1 => Opcode::Text,
+                    0x2 => Opcode::Binary,
+                    0x8 => Opcode::Close,
+                    0x9 => Opcode::Ping,
+                    0xA => Opcode::Pong,
+                    other => Opcode::Reserved(other),
+                };
+                v += 1;
+            }
+            table
+        };
+        OPCODES[usize::from(v & 0x0f)]
     }
 }
 
@@ -156,6 +172,7 @@ impl FrameHeader {
     /// h.rsv1 = true;
     /// assert_eq!(h.rsv_bits(), 0b100);
     /// ```
+    #[inline]
     pub fn rsv_bits(&self) -> u8 {
         (u8::from(self.rsv1) << 2) | (u8::from(self.rsv2) << 1) | u8::from(self.rsv3)
     }
@@ -173,49 +190,51 @@ impl FrameHeader {
     /// // 16-bit length encoding of 5: not minimal.
     /// assert_eq!(FrameHeader::decode(&[0x82, 0x7e, 0x00, 0x05]), Err(ProtocolError::NonMinimalLength));
     /// ```
+    #[inline]
     pub fn decode(buf: &[u8]) -> Result<Status<(FrameHeader, usize)>, ProtocolError> {
-        let [b0, b1, rest @ ..] = buf else {
+        let Some((&[b0, b1], mut rest)) = buf.split_first_chunk::<2>() else {
             return Ok(Status::Partial);
         };
-        let masked = b1 & 0x80 != 0;
-        let len7 = b1 & 0x7f;
-        let (payload_len, mut pos) = match len7 {
+        let payload_len = match b1 & 0x7f {
             126 => {
-                let Some(ext) = rest.get(..2) else {
+                let Some((ext, tail)) = rest.split_first_chunk::<2>() else {
                     return Ok(Status::Partial);
                 };
-                let len = u64::from(u16::from_be_bytes([ext[0], ext[1]]));
+                rest = tail;
+                let len = u64::from(u16::from_be_bytes(*ext));
                 // RFC 6455 §5.2: "the minimal number of bytes MUST be used to encode the length"
+                // https://www.rfc-editor.org/rfc/rfc6455#section-5.2
                 if len < 126 {
                     return Err(ProtocolError::NonMinimalLength);
                 }
-                (len, 4)
+                len
             }
             127 => {
-                let Some(ext) = rest.get(..8) else {
+                let Some((ext, tail)) = rest.split_first_chunk::<8>() else {
                     return Ok(Status::Partial);
                 };
-                let mut b = [0u8; 8];
-                b.copy_from_slice(ext);
-                let len = u64::from_be_bytes(b);
+                rest = tail;
+                let len = u64::from_be_bytes(*ext);
                 // RFC 6455 §5.2: "the most significant bit MUST be 0"
+                // https://www.rfc-editor.org/rfc/rfc6455#section-5.2
                 if len >> 63 != 0 {
                     return Err(ProtocolError::LengthTopBit);
                 }
                 // RFC 6455 §5.2: "the minimal number of bytes MUST be used to encode the length"
+                // https://www.rfc-editor.org/rfc/rfc6455#section-5.2
                 if len <= 0xffff {
                     return Err(ProtocolError::NonMinimalLength);
                 }
-                (len, 10)
+                len
             }
-            n => (u64::from(n), 2),
+            n => u64::from(n),
         };
-        let mask = if masked {
-            let Some(key) = buf.get(pos..pos + 4) else {
+        let mask = if b1 & 0x80 != 0 {
+            let Some((key, tail)) = rest.split_first_chunk::<4>() else {
                 return Ok(Status::Partial);
             };
-            pos += 4;
-            Some([key[0], key[1], key[2], key[3]])
+            rest = tail;
+            Some(*key)
         } else {
             None
         };
@@ -224,11 +243,11 @@ impl FrameHeader {
             rsv1: b0 & 0x40 != 0,
             rsv2: b0 & 0x20 != 0,
             rsv3: b0 & 0x10 != 0,
-            opcode: Opcode::from(b0 & 0x0f),
+            opcode: Opcode::from(b0),
             mask,
             payload_len,
         };
-        Ok(Status::Complete((header, pos)))
+        Ok(Status::Complete((header, buf.len() - rest.len())))
     }
 
     /// The number of bytes [`FrameHeader::encode`] writes.

@@ -112,7 +112,7 @@ impl Utf8Validator {
 /// The kind of a data message.
 ///
 /// ```
-/// use socketwire::ws::{message::MessageKind, Opcode};
+/// use socketwire::ws::{MessageKind, Opcode};
 /// assert_eq!(MessageKind::from_opcode(Opcode::Text), Some(MessageKind::Text));
 /// assert_eq!(MessageKind::from_opcode(Opcode::Ping), None);
 /// ```
@@ -128,9 +128,10 @@ impl MessageKind {
     /// The kind a first data frame's opcode starts, if any.
     ///
     /// ```
-    /// use socketwire::ws::{message::MessageKind, Opcode};
+    /// use socketwire::ws::{MessageKind, Opcode};
     /// assert_eq!(MessageKind::from_opcode(Opcode::Binary), Some(MessageKind::Binary));
     /// ```
+    #[inline]
     pub fn from_opcode(op: super::Opcode) -> Option<Self> {
         match op {
             super::Opcode::Text => Some(MessageKind::Text),
@@ -143,7 +144,7 @@ impl MessageKind {
 /// Limits on incoming data, checked before any buffer grows.
 ///
 /// ```
-/// let l = socketwire::ws::message::Limits::default();
+/// let l = socketwire::ws::Limits::default();
 /// assert_eq!(l.max_message_size, 64 << 20);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,23 +168,12 @@ impl Default for Limits {
     }
 }
 
-/// Reassembles a message from frame payload chunks, enforcing the limits and
-/// validating text as it arrives.
-///
-/// ```
-/// use socketwire::ws::message::{Limits, MessageAssembler, MessageKind};
-/// let mut m = MessageAssembler::new(Limits::default());
-/// m.start(MessageKind::Text, false).unwrap();
-/// m.begin_frame(3).unwrap();
-/// m.push_chunk(b"Hel".as_slice().into());
-/// m.begin_frame(2).unwrap();
-/// m.push_chunk(b"lo".as_slice().into());
-/// let (kind, data) = m.finish().unwrap();
-/// assert_eq!((kind, &data[..]), (MessageKind::Text, &b"Hello"[..]));
-/// ```
-#[derive(Debug)]
-pub struct MessageAssembler {
-    limits: Limits,
+/// Reassembles a message from frame payload chunks and validates text as it
+/// arrives. The rules (§5.4 order, the limits) are checked by the connection's
+/// read gate before a frame gets here; this only keeps the state they are
+/// checked against.
+#[derive(Debug, Default)]
+pub(crate) struct MessageAssembler {
     kind: Option<MessageKind>,
     compressed: bool,
     frames: usize,
@@ -194,132 +184,46 @@ pub struct MessageAssembler {
 }
 
 impl MessageAssembler {
-    /// An assembler with no message open.
-    ///
-    /// ```
-    /// use socketwire::ws::message::{Limits, MessageAssembler};
-    /// assert!(!MessageAssembler::new(Limits::default()).is_open());
-    /// ```
-    pub fn new(limits: Limits) -> Self {
-        MessageAssembler {
-            limits,
-            kind: None,
-            compressed: false,
-            frames: 0,
-            wire_len: 0,
-            buffer: BytesMut::new(),
-            utf8: Utf8Validator::default(),
-        }
-    }
-
-    /// The limits in force.
-    ///
-    /// ```
-    /// use socketwire::ws::message::{Limits, MessageAssembler};
-    /// assert_eq!(MessageAssembler::new(Limits::default()).limits().max_fragments, 100_000);
-    /// ```
-    pub fn limits(&self) -> &Limits {
-        &self.limits
-    }
-
     /// Whether a message is open (its first frame seen, its last not yet).
-    ///
-    /// ```
-    /// use socketwire::ws::message::{Limits, MessageAssembler, MessageKind};
-    /// let mut m = MessageAssembler::new(Limits::default());
-    /// m.start(MessageKind::Binary, false).unwrap();
-    /// assert!(m.is_open());
-    /// ```
-    pub fn is_open(&self) -> bool {
+    pub(crate) fn is_open(&self) -> bool {
         self.kind.is_some()
     }
 
     /// The open message's kind.
-    ///
-    /// ```
-    /// use socketwire::ws::message::{Limits, MessageAssembler, MessageKind};
-    /// let mut m = MessageAssembler::new(Limits::default());
-    /// m.start(MessageKind::Text, true).unwrap();
-    /// assert_eq!(m.kind(), Some(MessageKind::Text));
-    /// assert!(m.is_compressed());
-    /// ```
-    pub fn kind(&self) -> Option<MessageKind> {
+    pub(crate) fn kind(&self) -> Option<MessageKind> {
         self.kind
     }
 
     /// Whether the open message is compressed (RSV1 on its first frame).
-    ///
-    /// ```
-    /// use socketwire::ws::message::{Limits, MessageAssembler};
-    /// assert!(!MessageAssembler::new(Limits::default()).is_compressed());
-    /// ```
-    pub fn is_compressed(&self) -> bool {
+    pub(crate) fn is_compressed(&self) -> bool {
         self.compressed
     }
 
-    /// Opens a message.
-    ///
-    /// RFC 6455 §5.4: the fragments of one message MUST NOT be interleaved with another's.
-    ///
-    /// ```
-    /// use socketwire::ws::{ProtocolError, message::{Limits, MessageAssembler, MessageKind}};
-    /// let mut m = MessageAssembler::new(Limits::default());
-    /// m.start(MessageKind::Text, false).unwrap();
-    /// assert_eq!(m.start(MessageKind::Text, false), Err(ProtocolError::ExpectedContinuation));
-    /// ```
-    pub fn start(&mut self, kind: MessageKind, compressed: bool) -> Result<(), ProtocolError> {
-        if self.kind.is_some() {
-            return Err(ProtocolError::ExpectedContinuation);
-        }
+    /// The fragment count and wire length the open message would reach with one
+    /// more frame of `payload_len` bytes.
+    pub(crate) fn totals_with(&self, payload_len: u64) -> (usize, u64) {
+        (
+            self.frames.saturating_add(1),
+            self.wire_len.saturating_add(payload_len),
+        )
+    }
+
+    /// Opens a message (the read gate checked that none is open).
+    pub(crate) fn open(&mut self, kind: MessageKind, compressed: bool) {
         self.kind = Some(kind);
         self.compressed = compressed;
         self.frames = 0;
         self.wire_len = 0;
-        Ok(())
     }
 
-    /// Accounts for a new frame of `payload_len` bytes in the open message, checking
-    /// the fragment count and the message size before anything is buffered.
-    ///
-    /// ```
-    /// use socketwire::ws::{ProtocolError, message::{Limits, MessageAssembler, MessageKind}};
-    /// let mut m = MessageAssembler::new(Limits { max_message_size: 4, ..Limits::default() });
-    /// m.start(MessageKind::Binary, false).unwrap();
-    /// assert!(matches!(m.begin_frame(5), Err(ProtocolError::MessageTooBig { .. })));
-    /// ```
-    pub fn begin_frame(&mut self, payload_len: u64) -> Result<(), ProtocolError> {
-        if self.kind.is_none() {
-            // RFC 6455 §5.4: a continuation frame needs an open message.
-            return Err(ProtocolError::UnexpectedContinuation);
-        }
-        self.frames += 1;
-        if self.frames > self.limits.max_fragments {
-            return Err(ProtocolError::TooManyFragments {
-                max: self.limits.max_fragments,
-            });
-        }
-        self.wire_len = self.wire_len.saturating_add(payload_len);
-        if self.wire_len > self.limits.max_message_size {
-            return Err(ProtocolError::MessageTooBig {
-                len: self.wire_len,
-                max: self.limits.max_message_size,
-            });
-        }
-        Ok(())
+    /// Counts a frame of `payload_len` bytes into the open message (the read
+    /// gate checked the totals against the limits).
+    pub(crate) fn count_frame(&mut self, payload_len: u64) {
+        (self.frames, self.wire_len) = self.totals_with(payload_len);
     }
 
-    /// Appends an unmasked, uncompressed chunk that was already passed through
-    /// [`validate`](Self::validate).
-    ///
-    /// ```
-    /// use socketwire::ws::message::{Limits, MessageAssembler, MessageKind};
-    /// let mut m = MessageAssembler::new(Limits::default());
-    /// m.start(MessageKind::Binary, false).unwrap();
-    /// m.begin_frame(1).unwrap();
-    /// m.push_chunk(vec![0xff].as_slice().into());
-    /// assert_eq!(m.buffered_len(), 1);
-    /// ```
-    pub fn push_chunk(&mut self, chunk: BytesMut) {
+    /// Appends an unmasked, uncompressed chunk that was already validated.
+    pub(crate) fn push_chunk(&mut self, chunk: BytesMut) {
         if self.buffer.is_empty() {
             // Keep the chunk's allocation when it is the first: no copy.
             self.buffer = chunk;
@@ -328,16 +232,8 @@ impl MessageAssembler {
         }
     }
 
-    /// Validates a chunk of the open message without buffering it (streaming mode
-    /// and single-frame messages).
-    ///
-    /// ```
-    /// use socketwire::ws::message::{Limits, MessageAssembler, MessageKind};
-    /// let mut m = MessageAssembler::new(Limits::default());
-    /// m.start(MessageKind::Text, false).unwrap();
-    /// assert!(m.validate("ok".as_bytes()).is_ok());
-    /// ```
-    pub fn validate(&mut self, chunk: &[u8]) -> Result<(), ProtocolError> {
+    /// Validates a chunk of the open message without buffering it.
+    pub(crate) fn validate(&mut self, chunk: &[u8]) -> Result<(), ProtocolError> {
         if self.kind == Some(MessageKind::Text) {
             self.utf8.feed(chunk)
         } else {
@@ -348,16 +244,7 @@ impl MessageAssembler {
     /// [`validate`](Self::validate), told whether `chunk` is all ASCII (as found
     /// while unmasking it): an ASCII chunk is valid UTF-8 by itself, so when no code
     /// point is left open from the previous chunk it needs no validation pass.
-    ///
-    /// ```
-    /// use socketwire::ws::message::{Limits, MessageAssembler, MessageKind};
-    /// let mut m = MessageAssembler::new(Limits::default());
-    /// m.start(MessageKind::Text, false).unwrap();
-    /// m.validate(&[0xc3]).unwrap(); // first byte of 'é'
-    /// // Not skipped: the open code point makes this ASCII chunk invalid.
-    /// assert!(m.validate_with_ascii_hint(b"a", true).is_err());
-    /// ```
-    pub fn validate_with_ascii_hint(
+    pub(crate) fn validate_with_ascii_hint(
         &mut self,
         chunk: &[u8],
         ascii: bool,
@@ -369,29 +256,13 @@ impl MessageAssembler {
         }
     }
 
-    /// The buffer decompressed output goes into, and how much more it may hold.
-    ///
-    /// ```
-    /// use socketwire::ws::message::{Limits, MessageAssembler};
-    /// let mut m = MessageAssembler::new(Limits::default());
-    /// let (buf, room) = m.decompress_target();
-    /// assert!(buf.is_empty() && room == 64 << 20);
-    /// ```
-    pub fn decompress_target(&mut self) -> (&mut BytesMut, u64) {
-        let max = self.limits.max_message_size;
-        (&mut self.buffer, max)
+    /// The buffer decompressed output goes into.
+    pub(crate) fn decompress_target(&mut self) -> &mut BytesMut {
+        &mut self.buffer
     }
 
     /// Validates decompressed bytes appended since offset `from` (text only).
-    ///
-    /// ```
-    /// use socketwire::ws::message::{Limits, MessageAssembler, MessageKind};
-    /// let mut m = MessageAssembler::new(Limits::default());
-    /// m.start(MessageKind::Text, true).unwrap();
-    /// m.decompress_target().0.extend_from_slice(b"abc");
-    /// m.validate_buffered_from(0).unwrap();
-    /// ```
-    pub fn validate_buffered_from(&mut self, from: usize) -> Result<(), ProtocolError> {
+    pub(crate) fn validate_buffered_from(&mut self, from: usize) -> Result<(), ProtocolError> {
         if self.kind == Some(MessageKind::Text) {
             self.utf8.feed(&self.buffer[from..])
         } else {
@@ -399,27 +270,9 @@ impl MessageAssembler {
         }
     }
 
-    /// Bytes buffered so far.
-    ///
-    /// ```
-    /// use socketwire::ws::message::{Limits, MessageAssembler};
-    /// assert_eq!(MessageAssembler::new(Limits::default()).buffered_len(), 0);
-    /// ```
-    pub fn buffered_len(&self) -> usize {
-        self.buffer.len()
-    }
-
     /// Closes the message: text must end on a code point boundary. Returns the kind
     /// and the whole payload.
-    ///
-    /// ```
-    /// use socketwire::ws::message::{Limits, MessageAssembler, MessageKind};
-    /// let mut m = MessageAssembler::new(Limits::default());
-    /// m.start(MessageKind::Binary, false).unwrap();
-    /// let (_, data) = m.finish().unwrap();
-    /// assert!(data.is_empty() && !m.is_open());
-    /// ```
-    pub fn finish(&mut self) -> Result<(MessageKind, Bytes), ProtocolError> {
+    pub(crate) fn finish(&mut self) -> Result<(MessageKind, Bytes), ProtocolError> {
         let kind = self
             .kind
             .take()
@@ -477,5 +330,46 @@ mod tests {
         // 0xed 0xa0 starts a surrogate: invalid as soon as the second byte is seen.
         assert!(v.feed(&[0x41, 0xed]).is_ok());
         assert_eq!(v.feed(&[0xa0]), Err(ProtocolError::InvalidUtf8));
+    }
+
+    #[test]
+    fn assembler_reassembles_and_counts() {
+        let mut m = MessageAssembler::default();
+        assert!(!m.is_open() && !m.is_compressed());
+        m.open(MessageKind::Text, false);
+        assert_eq!(m.kind(), Some(MessageKind::Text));
+        assert_eq!(m.totals_with(3), (1, 3));
+        m.count_frame(3);
+        m.validate(b"Hel").unwrap();
+        m.push_chunk(b"Hel".as_slice().into());
+        assert_eq!(m.totals_with(2), (2, 5));
+        m.count_frame(2);
+        m.push_chunk(b"lo".as_slice().into());
+        let (kind, data) = m.finish().unwrap();
+        assert_eq!((kind, &data[..]), (MessageKind::Text, &b"Hello"[..]));
+        assert!(!m.is_open());
+        assert_eq!(m.finish(), Err(ProtocolError::UnexpectedContinuation));
+    }
+
+    #[test]
+    fn assembler_ascii_hint_respects_open_code_point() {
+        let mut m = MessageAssembler::default();
+        m.open(MessageKind::Text, false);
+        m.validate(&[0xc3]).unwrap(); // first byte of 'é'
+        // Not skipped: the open code point makes this ASCII chunk invalid.
+        assert!(m.validate_with_ascii_hint(b"a", true).is_err());
+    }
+
+    #[test]
+    fn assembler_validates_decompressed_text() {
+        let mut m = MessageAssembler::default();
+        m.open(MessageKind::Text, true);
+        assert!(m.is_compressed());
+        m.decompress_target().extend_from_slice(b"abc\xff");
+        assert!(m.validate_buffered_from(0).is_err());
+        let mut m = MessageAssembler::default();
+        m.open(MessageKind::Binary, false);
+        let (_, data) = m.finish().unwrap();
+        assert!(data.is_empty());
     }
 }

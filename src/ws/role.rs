@@ -21,10 +21,12 @@ impl Role {
     /// Whether frames we send must be masked.
     ///
     /// RFC 6455 §5.1: "a client MUST mask all frames that it sends to the server".
+    /// <https://www.rfc-editor.org/rfc/rfc6455#section-5.1>
     ///
     /// ```
     /// assert!(!socketwire::ws::Role::Server.masks_outgoing());
     /// ```
+    #[inline]
     pub fn masks_outgoing(self) -> bool {
         self == Role::Client
     }
@@ -32,10 +34,12 @@ impl Role {
     /// Whether frames we receive must be masked.
     ///
     /// RFC 6455 §5.1: "A server MUST NOT mask any frames that it sends to the client."
+    /// <https://www.rfc-editor.org/rfc/rfc6455#section-5.1>
     ///
     /// ```
     /// assert!(!socketwire::ws::Role::Client.expects_masked_input());
     /// ```
+    #[inline]
     pub fn expects_masked_input(self) -> bool {
         self == Role::Server
     }

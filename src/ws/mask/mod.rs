@@ -128,13 +128,15 @@ fn mask_words<const ASCII: bool>(buf: &mut [u8], key: [u8; 4], phase: usize) -> 
     seen_byte
 }
 
-/// The obvious byte-at-a-time masking loop: the oracle the fast path is tested against.
+/// The obvious byte-at-a-time masking loop: the oracle the fast path is tested
+/// against (property tests, the mask benchmark). Not part of the supported API.
 ///
 /// ```
 /// let mut a = [1u8, 2, 3];
 /// socketwire::ws::mask::apply_mask_naive(&mut a, [1, 2, 3, 4], 0);
 /// assert_eq!(a, [0, 0, 0]);
 /// ```
+#[doc(hidden)]
 pub fn apply_mask_naive(buf: &mut [u8], key: [u8; 4], phase: usize) {
     for (i, byte) in buf.iter_mut().enumerate() {
         *byte ^= key[(phase + i) & 3];

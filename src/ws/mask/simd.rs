@@ -75,6 +75,20 @@ fn xor_lanes<const N: usize, const ASCII: bool>(block: &mut [u8; N], word: u64, 
     }
 }
 
+/// Applies `mask` to the first `N` bytes of `buf`, if `take` and there are that
+/// many; returns the rest.
+#[inline(always)]
+fn step<const N: usize>(buf: &mut [u8], take: bool, mask: impl FnOnce(&mut [u8; N])) -> &mut [u8] {
+    if !take {
+        return buf;
+    }
+    let (block, rest) = split_block::<N>(buf);
+    if let Some(block) = block {
+        mask(block);
+    }
+    rest
+}
+
 /// XORs the first `N` bytes of `buf` (`N` a multiple of 8) with `word`, if `take`;
 /// returns the rest.
 #[inline(always)]
@@ -84,14 +98,7 @@ fn lanes_step<'a, const N: usize, const ASCII: bool>(
     word: u64,
     seen: &mut Seen,
 ) -> &'a mut [u8] {
-    if !take {
-        return buf;
-    }
-    let (block, rest) = split_block::<N>(buf);
-    if let Some(block) = block {
-        xor_lanes::<N, ASCII>(block, word, seen);
-    }
-    rest
+    step::<N>(buf, take, |block| xor_lanes::<N, ASCII>(block, word, seen))
 }
 
 /// XORs the first `N` bytes of `buf` (`N` is 1, 2 or 4) with the start of
@@ -104,11 +111,7 @@ fn bytes_step<'a, const N: usize, const ASCII: bool>(
     pattern: &mut [u8; 8],
     seen: &mut Seen,
 ) -> &'a mut [u8] {
-    if !take {
-        return buf;
-    }
-    let (block, rest) = split_block::<N>(buf);
-    if let Some(block) = block {
+    step::<N>(buf, take, |block| {
         for (byte, m) in block.iter_mut().zip(*pattern) {
             *byte ^= m;
             if ASCII {
@@ -116,8 +119,7 @@ fn bytes_step<'a, const N: usize, const ASCII: bool>(
             }
         }
         pattern.rotate_left(N);
-    }
-    rest
+    })
 }
 
 /// Safe, vectorisable code: inlined into each of the copies above, so each gets

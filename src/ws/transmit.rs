@@ -1,0 +1,201 @@
+//! The connection's pending output: frames written into one buffer, payloads
+//! handed over by [`Connection::send_shared`](super::Connection::send_shared)
+//! queued beside it without a copy, and the bound on queued pongs.
+
+use alloc::collections::VecDeque;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::frame::FrameHeader;
+
+/// From this payload length on, [`Connection::send_shared`](super::Connection::send_shared)
+/// queues the payload itself instead of copying it behind its header; below it
+/// a copy is cheaper than one more chunk in a vectored write.
+///
+/// ```
+/// use bytes::Bytes;
+/// use socketwire::ws::{Connection, MessageKind, connection::SHARED_MIN_LEN};
+/// let mut c = Connection::server(Default::default());
+/// c.send_shared(MessageKind::Binary, Bytes::from(vec![0u8; SHARED_MIN_LEN - 1])).unwrap();
+/// assert_eq!(c.transmit_chunks().count(), 1); // copied behind its header
+/// ```
+pub const SHARED_MIN_LEN: usize = 1024;
+
+/// The most pongs waiting in the output at once. Past it, the newest ping's pong
+/// replaces the last queued one (RFC 6455 §5.5.3 allows answering only the most
+/// recent ping); the count restarts once the output is drained.
+///
+/// ```
+/// use socketwire::ws::{Connection, connection::MAX_QUEUED_PONGS};
+/// let mut c = Connection::server(Default::default());
+/// for _ in 0..2 * MAX_QUEUED_PONGS {
+///     c.handle_input(&[0x89, 0x80, 0, 0, 0, 0]); // masked empty ping
+///     while c.poll_event().is_some() {}
+/// }
+/// assert_eq!(c.transmit_chunks().map(<[u8]>::len).sum::<usize>(), 2 * MAX_QUEUED_PONGS);
+/// ```
+pub const MAX_QUEUED_PONGS: usize = 16;
+
+/// A run of pending output: see [`TransmitQueue::segments`].
+#[derive(Debug)]
+enum Segment {
+    /// The next this many bytes of the output buffer.
+    Output(usize),
+    /// A payload handed over by `send_shared`.
+    Shared(Bytes),
+}
+
+/// Everything waiting to go to the transport, in order.
+#[derive(Debug, Default)]
+pub(super) struct TransmitQueue {
+    output: BytesMut,
+    /// The order of pending output once a shared payload was queued: runs of
+    /// bytes from the front of `output` and shared payloads, followed by
+    /// whatever of `output` no run covers. Empty: all of `output`.
+    segments: VecDeque<Segment>,
+    /// Bytes of `output` covered by `Segment::Output` runs.
+    output_in_segments: usize,
+    /// Pongs waiting in the output, and where the last one is while it can still
+    /// be replaced (nothing written after it, none of it gone out).
+    queued_pongs: usize,
+    last_pong_at: Option<(usize, usize)>,
+}
+
+impl TransmitQueue {
+    /// Appends a frame: `header`, then `payload`, masked with the header's key.
+    pub(super) fn write_frame(&mut self, header: &FrameHeader, payload: &[u8]) {
+        self.output.reserve(header.encoded_len() + payload.len());
+        header.write(&mut self.output);
+        let start = self.output.len();
+        self.output.put_slice(payload);
+        if let Some(key) = header.mask {
+            super::mask::apply_mask(&mut self.output[start..], key, 0);
+        }
+    }
+
+    /// Appends a pong frame, keeping at most [`MAX_QUEUED_PONGS`] pongs waiting.
+    pub(super) fn write_pong(&mut self, header: &FrameHeader, payload: &[u8]) {
+        if self.queued_pongs >= MAX_QUEUED_PONGS {
+            // Replace the last pong only if nothing was written after it.
+            if let Some((start, end)) = self.last_pong_at
+                && end == self.output.len()
+            {
+                self.output.truncate(start);
+                self.queued_pongs -= 1;
+            }
+        }
+        let start = self.output.len();
+        self.write_frame(header, payload);
+        self.last_pong_at = Some((start, self.output.len()));
+        self.queued_pongs += 1;
+    }
+
+    /// Appends an unmasked frame whose payload is queued as it is, not copied.
+    pub(super) fn write_shared(&mut self, header: &FrameHeader, payload: Bytes) {
+        header.write(&mut self.output);
+        // A pong written before this payload can no longer be replaced.
+        self.last_pong_at = None;
+        let run = self.output.len() - self.output_in_segments;
+        self.segments.push_back(Segment::Output(run));
+        self.output_in_segments += run;
+        self.segments.push_back(Segment::Shared(payload));
+    }
+
+    /// Moves everything pending to `out`; see
+    /// [`Connection::poll_transmit`](super::Connection::poll_transmit).
+    pub(super) fn poll(&mut self, out: &mut BytesMut) -> usize {
+        let n = self.len();
+        if out.is_empty() && self.segments.is_empty() {
+            core::mem::swap(out, &mut self.output);
+        } else {
+            out.reserve(n);
+            for chunk in self.chunks() {
+                out.extend_from_slice(chunk);
+            }
+            self.segments.clear();
+            self.output_in_segments = 0;
+            self.output.clear();
+        }
+        self.queued_pongs = 0;
+        self.last_pong_at = None;
+        n
+    }
+
+    /// The pending output in order, as slices; see
+    /// [`Connection::transmit_chunks`](super::Connection::transmit_chunks).
+    pub(super) fn chunks(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let mut start = 0;
+        let runs = self.segments.iter().map(move |segment| match segment {
+            Segment::Output(len) => {
+                let run = &self.output[start..start + len];
+                start += len;
+                run
+            }
+            Segment::Shared(payload) => &payload[..],
+        });
+        let rest = &self.output[self.output_in_segments..];
+        runs.chain(core::iter::once(rest))
+            .filter(|chunk| !chunk.is_empty())
+    }
+
+    /// Drops the first `n` pending bytes; see
+    /// [`Connection::advance_transmit`](super::Connection::advance_transmit).
+    pub(super) fn advance(&mut self, mut n: usize) {
+        let mut output_taken = 0;
+        while n > 0 {
+            let Some(segment) = self.segments.front_mut() else {
+                let m = n.min(self.output.len());
+                bytes::Buf::advance(&mut self.output, m);
+                output_taken += m;
+                break;
+            };
+            let (m, done) = match segment {
+                Segment::Output(len) => {
+                    let m = n.min(*len);
+                    bytes::Buf::advance(&mut self.output, m);
+                    output_taken += m;
+                    self.output_in_segments -= m;
+                    *len -= m;
+                    (m, *len == 0)
+                }
+                Segment::Shared(payload) => {
+                    let m = n.min(payload.len());
+                    bytes::Buf::advance(payload, m);
+                    (m, payload.is_empty())
+                }
+            };
+            if done {
+                self.segments.pop_front();
+            }
+            n -= m;
+        }
+        // The pong bound counts pongs still waiting in the output: it restarts
+        // only once everything went out. A pong that started going out can no
+        // longer be replaced; one still wholly queued moves with the output.
+        if self.is_empty() {
+            self.queued_pongs = 0;
+            self.last_pong_at = None;
+        } else if let Some((start, end)) = self.last_pong_at {
+            self.last_pong_at =
+                (start >= output_taken).then(|| (start - output_taken, end - output_taken));
+        }
+    }
+
+    /// Bytes pending.
+    pub(super) fn len(&self) -> usize {
+        let shared: usize = self
+            .segments
+            .iter()
+            .map(|s| match s {
+                Segment::Shared(payload) => payload.len(),
+                Segment::Output(_) => 0,
+            })
+            .sum();
+        shared + self.output.len()
+    }
+
+    /// Whether nothing is pending.
+    pub(super) fn is_empty(&self) -> bool {
+        self.output.is_empty() && self.segments.is_empty()
+    }
+}
