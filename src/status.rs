@@ -12,6 +12,7 @@
 /// assert_eq!(Status::<usize>::Partial.complete(), None);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "a `Complete` value is the decoded result; dropping it loses the input it consumed"]
 pub enum Status<T> {
     /// The value was decoded.
     Complete(T),

@@ -166,7 +166,7 @@ fn both_storages(input: &[u8], limits: HeaderLimits) -> Outcome {
 }
 
 fn read_request(bytes: &[u8]) -> Result<RequestHead, HandshakeError> {
-    both_storages(bytes, HeaderLimits::DEFAULT)?;
+    let _agree = both_storages(bytes, HeaderLimits::DEFAULT)?; // asserts the storages agree
     match RequestParser::new().handle_input(bytes)? {
         Status::Complete(head) => Ok(head),
         Status::Partial => panic!("incomplete request"),
@@ -528,7 +528,7 @@ fn malformed_heads_are_400() {
 fn plain_post_with_body_and_keep_alive() {
     let mut parser = RequestParser::new();
     let input = b"POST /submit HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET /next HTTP/1.1\r\nHost: a\r\n\r\n";
-    both_storages(input, HeaderLimits::DEFAULT).unwrap();
+    let _agree = both_storages(input, HeaderLimits::DEFAULT).unwrap(); // asserts the storages agree
     let mut head = parser.handle_input(input).unwrap().complete().unwrap();
     assert_eq!(head.method(), "POST");
     assert!(!head.is_websocket_upgrade());

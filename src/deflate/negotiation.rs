@@ -135,6 +135,7 @@ fn is_extension(offer: &ExtensionOffer<'_>) -> bool {
 /// Parses a window bits value.
 fn parse_window_bits(name: &str, value: &str) -> Result<u8, NegotiationError> {
     // RFC 7692 §7.1.2.1: a "decimal integer value without leading zeroes between 8 to 15, inclusive".
+    // https://www.rfc-editor.org/rfc/rfc7692#section-7.1.2.1
     let bits = match value {
         "8" => 8,
         "9" => 9,
@@ -173,9 +174,11 @@ fn parse_params(
             3
         } else {
             // RFC 7692 §7: decline/fail if it "contains an extension parameter not defined for use in an offer".
+            // https://www.rfc-editor.org/rfc/rfc7692#section-7
             return Err(NegotiationError::UnknownParameter(name.to_string()));
         };
         // RFC 7692 §7: decline/fail if it "contains multiple extension parameters with the same name".
+        // https://www.rfc-editor.org/rfc/rfc7692#section-7
         if seen[index] {
             return Err(NegotiationError::DuplicateParameter(name.to_string()));
         }
@@ -184,6 +187,7 @@ fn parse_params(
         match index {
             0 | 1 => {
                 // RFC 7692 §7.1.1: "This extension parameter has no value."
+                // https://www.rfc-editor.org/rfc/rfc7692#section-7.1.1
                 if value.is_some() {
                     return Err(NegotiationError::UnexpectedValue(name.to_string()));
                 }
@@ -195,6 +199,7 @@ fn parse_params(
             }
             2 => {
                 // RFC 7692 §7.1.2.1: server_max_window_bits "has a value" (decimal 8-15).
+                // https://www.rfc-editor.org/rfc/rfc7692#section-7.1.2.1
                 let Some(value) = value else {
                     return Err(NegotiationError::MissingValue(name.to_string()));
                 };
@@ -205,8 +210,10 @@ fn parse_params(
                     received.client_max_window_bits = Some(Some(parse_window_bits(name, value)?));
                 }
                 // RFC 7692 §7.1.2.2: "This parameter may have no value" (in an offer only).
+                // https://www.rfc-editor.org/rfc/rfc7692#section-7.1.2.2
                 (None, Sender::Client) => received.client_max_window_bits = Some(None),
                 // RFC 7692 §7.1.2.2: a response's client_max_window_bits "MUST have a value".
+                // https://www.rfc-editor.org/rfc/rfc7692#section-7.1.2.2
                 (None, Sender::Server) => {
                     return Err(NegotiationError::MissingValue(name.to_string()));
                 }
@@ -324,18 +331,21 @@ impl DeflateConfig {
         }
         let received = parse_params(&offer.params, Sender::Client)?;
         // RFC 7692 §7.1.1.1: the server accepts server_no_context_takeover "by including" it in the response.
+        // https://www.rfc-editor.org/rfc/rfc7692#section-7.1.1.1
         let server_no_context_takeover =
             received.server_no_context_takeover || self.server_no_context_takeover;
         // The client's own client_no_context_takeover is a hint; echo it so both sides agree.
         let client_no_context_takeover =
             received.client_no_context_takeover || self.client_no_context_takeover;
         // RFC 7692 §7.1.2.1: accept "by including server_max_window_bits ... with the same or smaller value".
+        // https://www.rfc-editor.org/rfc/rfc7692#section-7.1.2.1
         let server_max_window_bits = min_limit(
             received.server_max_window_bits,
             self.server_max_window_bits.map(clamp_window_bits),
         );
         let client_max_window_bits = match received.client_max_window_bits {
             // RFC 7692 §7.1.2.2: without it in the offer, the response "MUST NOT include" client_max_window_bits.
+            // https://www.rfc-editor.org/rfc/rfc7692#section-7.1.2.2
             None => None,
             Some(offered) => min_limit(offered, self.client_max_window_bits.map(clamp_window_bits)),
         };
@@ -406,16 +416,19 @@ impl DeflateConfig {
             return Ok(None);
         };
         // RFC 6455 §9.1: the server's response may only hold extensions the client offered.
+        // https://www.rfc-editor.org/rfc/rfc6455#section-9.1
         if !self.enabled {
             return Err(NegotiationError::NotOffered);
         }
         // RFC 7692 §7: fail if "the client does not support the configuration that the response represents".
+        // https://www.rfc-editor.org/rfc/rfc7692#section-7
         if ours.next().is_some() {
             return Err(NegotiationError::MultipleResponses);
         }
         let received = parse_params(&element.params, Sender::Server)?;
 
         // RFC 7692 §7.1.1.1: the server accepts server_no_context_takeover "by including" it.
+        // https://www.rfc-editor.org/rfc/rfc7692#section-7.1.1.1
         if self.server_no_context_takeover && !received.server_no_context_takeover {
             return Err(NegotiationError::ParameterNotAccepted(
                 SERVER_NO_CONTEXT_TAKEOVER.to_string(),
@@ -423,6 +436,7 @@ impl DeflateConfig {
         }
         if let Some(requested) = self.server_max_window_bits.map(clamp_window_bits) {
             // RFC 7692 §7.1.2.1: accept "by including server_max_window_bits ... with the same or smaller value".
+            // https://www.rfc-editor.org/rfc/rfc7692#section-7.1.2.1
             match received.server_max_window_bits {
                 None => {
                     return Err(NegotiationError::ParameterNotAccepted(
@@ -443,12 +457,14 @@ impl DeflateConfig {
         let response_client_window = received.client_max_window_bits.flatten();
         if let Some(bits) = response_client_window {
             // RFC 7692 §7.1.2.2: without it in the offer, the response "MUST NOT include" client_max_window_bits.
+            // https://www.rfc-editor.org/rfc/rfc7692#section-7.1.2.2
             if !offered_client_window {
                 return Err(NegotiationError::ParameterNotOffered(
                     CLIENT_MAX_WINDOW_BITS.to_string(),
                 ));
             }
             // RFC 7692 §7.1.2.2: the server answers "with a value equal to or smaller than the received value".
+            // https://www.rfc-editor.org/rfc/rfc7692#section-7.1.2.2
             if let Some(offered) = self.client_max_window_bits.map(clamp_window_bits)
                 && bits > offered
             {

@@ -978,6 +978,7 @@ impl Connection {
             encoded.clear();
             ext.encode(data, fin, &mut encoded);
             // RFC 7692 §6: RSV1 is set on the first frame of a compressed message only.
+            // https://www.rfc-editor.org/rfc/rfc7692#section-6
             self.write_frame(opcode, opcode != Opcode::Continuation, fin, &encoded);
             self.compressed = encoded;
             return;
