@@ -11,8 +11,6 @@
 //! its deadline moves earlier, when it closes, or when another session delivers
 //! something to its app (see socketio.rs).
 
-use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -138,8 +136,6 @@ pub struct EngineIo {
     sessions: papaya::HashMap<String, Arc<Session>>,
     new_app: Box<NewApp>,
     start: Instant,
-    sid_counter: AtomicU64,
-    sid_key: std::collections::hash_map::RandomState,
 }
 
 enum Answer {
@@ -154,19 +150,11 @@ impl EngineIo {
             sessions: papaya::HashMap::new(),
             new_app,
             start: Instant::now(),
-            sid_counter: AtomicU64::new(0),
-            sid_key: Default::default(),
         })
     }
 
     fn now(&self) -> Duration {
         self.start.elapsed()
-    }
-
-    fn new_sid(&self) -> String {
-        let n = self.sid_counter.fetch_add(1, Ordering::Relaxed) + 1;
-        let h = self.sid_key.hash_one(n);
-        format!("{h:016x}{:04x}", n & 0xffff)
     }
 
     fn lookup(&self, sid: &str) -> Option<Arc<Session>> {
@@ -279,9 +267,7 @@ impl EngineIo {
         let answer = match Route::request(&self.config, &query) {
             Err(error) => Answer::Now(Response::error(&error)),
             Ok(Route::Handshake) => {
-                match ServerSession::open_polling(&self.config, &info, self.now(), || {
-                    self.new_sid()
-                }) {
+                match ServerSession::open_polling(&self.config, &info, self.now(), random_id) {
                     Ok((session, response)) => {
                         self.insert(session, None);
                         Answer::Now(response)
@@ -349,9 +335,7 @@ impl EngineIo {
         match Route::websocket(&self.config, query)? {
             Route::Handshake => {
                 let session =
-                    ServerSession::open_websocket(&self.config, query, self.now(), || {
-                        self.new_sid()
-                    })?;
+                    ServerSession::open_websocket(&self.config, query, self.now(), random_id)?;
                 Ok(self.insert(session, Some(socket)))
             }
             Route::Session(sid) => {
@@ -417,7 +401,39 @@ impl EngineIo {
     }
 }
 
+/// A fresh identifier that grants access (an Engine.IO sid, a Socket.IO
+/// socket id): 128 bits from the operating system's CSPRNG, as 32 hex digits.
+/// Never derived from another id, so knowing one reveals nothing about another.
+pub fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("operating system random source failed");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn header(head: &RequestHead, name: &str) -> Option<String> {
     head.header(name)
         .map(|v| String::from_utf8_lossy(v).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::random_id;
+
+    /// Ids carry 128 random bits: 32 hex digits, never repeated, with no
+    /// counter in clear (two consecutive ids share no suffix).
+    #[test]
+    fn ids_are_128_random_bits() {
+        let ids: Vec<String> = (0..1000).map(|_| random_id()).collect();
+        assert!(
+            ids.iter()
+                .all(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        );
+        let unique: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len());
+        let same_tail = ids.windows(2).filter(|w| w[0][28..] == w[1][28..]).count();
+        assert!(
+            same_tail < 5,
+            "{same_tail} consecutive ids share their last 16 bits"
+        );
+    }
 }

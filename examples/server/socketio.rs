@@ -30,7 +30,7 @@ use socketwire::socketio::{
 };
 use tokio::sync::{Notify, mpsc};
 
-use crate::engineio::App;
+use crate::engineio::{App, random_id};
 
 /// Where other sessions drop packets for one session.
 struct Mailbox {
@@ -120,7 +120,9 @@ impl SocketIo {
                 if namespace == "/" || namespace == "/custom" =>
             {
                 self.rooms.registry().add_socket(&namespace, sid.clone());
-                let socket_id = format!("{sid}{}", namespace.len());
+                // An independent random id: socket ids are shown to other
+                // clients, so they must not reveal the Engine.IO sid.
+                let socket_id = random_id();
                 session
                     .accept(&namespace, &socket_id)
                     .and_then(|()| session.emit(&namespace, "auth", vec![auth]))
@@ -264,5 +266,55 @@ impl App for SocketIo {
         if self.session.is_closed() {
             eio.close(now);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use socketwire::engineio::WebSocketOutput;
+
+    /// The socket id in the CONNECT reply is a fresh random value, not the
+    /// Engine.IO sid plus a suffix (knowing a socket id must not give the sid).
+    #[test]
+    fn socket_id_is_independent_of_the_sid() {
+        let rooms = Rooms::new(Duration::from_secs(45));
+        let config = engineio::ServerConfig::default();
+        let sid = "0123456789abcdef0123456789abcdef";
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let mut eio = engineio::ServerSession::open_websocket(
+                &config,
+                "EIO=4&transport=websocket",
+                Duration::ZERO,
+                || sid.into(),
+            )
+            .unwrap();
+            let _open = eio.poll_websocket();
+            let mut app = rooms.new_app(&eio, Arc::new(Notify::new()), Duration::ZERO);
+            app.on_event(
+                &mut eio,
+                SessionEvent::Message(MessageData::Text("0".into())),
+                Duration::ZERO,
+            );
+            let Some(WebSocketOutput::Text(reply)) = eio.poll_websocket() else {
+                panic!("no CONNECT reply");
+            };
+            let socket_id = reply
+                .strip_prefix("40{\"sid\":\"")
+                .and_then(|rest| rest.strip_suffix("\"}"))
+                .expect("CONNECT reply with a sid")
+                .to_string();
+            assert!(!socket_id.contains(sid) && !sid.contains(&socket_id));
+            assert_eq!(socket_id.len(), 32);
+            ids.push(socket_id);
+            app.on_event(
+                &mut eio,
+                SessionEvent::Closed(engineio::CloseReason::TransportClose),
+                Duration::ZERO,
+            );
+        }
+        // The same sid twice gives two unrelated socket ids.
+        assert_ne!(ids[0], ids[1]);
     }
 }

@@ -75,8 +75,8 @@ impl<'q> Route<'q> {
 ///
 /// ```
 /// use socketwire::engineio::{EngineIoVersion, ServerEvent};
-/// let e = ServerEvent::Open { sid: "s".into(), version: EngineIoVersion::V4 };
-/// assert_eq!(e.sid(), "s");
+/// let e = ServerEvent::Open { sid: "ZmTr8qX2vN5kL0bW7pYc3A".into(), version: EngineIoVersion::V4 };
+/// assert_eq!(e.sid(), "ZmTr8qX2vN5kL0bW7pYc3A");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -166,7 +166,8 @@ struct Entry {
 ///   write on WebSockets), then re-arm the timer from [`Server::poll_timeout`].
 ///
 /// Time is a [`Duration`] since an origin the caller picks; session ids come
-/// from the caller's generator.
+/// from the caller's generator, which must be a CSPRNG giving at least 120
+/// bits per sid (see [Session ids](ServerSession#session-ids)).
 ///
 /// ```
 /// use bytes::Bytes;
@@ -179,22 +180,22 @@ struct Entry {
 /// let now = Duration::ZERO;
 ///
 /// // Handshake: the open packet comes back at once.
-/// let Reply::Respond(open) = server.handle_request(&get("EIO=4&transport=polling"), now, || "s1".into())
+/// let Reply::Respond(open) = server.handle_request(&get("EIO=4&transport=polling"), now, || "ZmTr8qX2vN5kL0bW7pYc3A".into())
 /// else { unreachable!() };
-/// assert!(open.body.starts_with(b"0{\"sid\":\"s1\""));
+/// assert!(open.body.starts_with(b"0{\"sid\":\"ZmTr8qX2vN5kL0bW7pYc3A\""));
 /// assert!(matches!(server.poll_event(), Some(ServerEvent::Open { .. })));
 ///
 /// // A long poll with nothing queued waits…
-/// let reply = server.handle_request(&get("EIO=4&transport=polling&sid=s1"), now, || unreachable!());
+/// let reply = server.handle_request(&get("EIO=4&transport=polling&sid=ZmTr8qX2vN5kL0bW7pYc3A"), now, || unreachable!());
 /// assert_eq!(reply, Reply::Wait);
 /// // …until the application sends something.
-/// server.send_text("s1", "hello").unwrap();
+/// server.send_text("ZmTr8qX2vN5kL0bW7pYc3A", "hello").unwrap();
 /// let (sid, response) = server.poll_long_poll().unwrap();
-/// assert_eq!((sid.as_str(), &response.body[..]), ("s1", &b"4hello"[..]));
+/// assert_eq!((sid.as_str(), &response.body[..]), ("ZmTr8qX2vN5kL0bW7pYc3A", &b"4hello"[..]));
 ///
 /// // The client posts a message.
 /// let body = Bytes::from_static(b"4hi");
-/// let post = RequestInfo { method: Method::Post, query: "EIO=4&transport=polling&sid=s1", content_type: None, body: &body };
+/// let post = RequestInfo { method: Method::Post, query: "EIO=4&transport=polling&sid=ZmTr8qX2vN5kL0bW7pYc3A", content_type: None, body: &body };
 /// let Reply::Respond(ok) = server.handle_request(&post, now, || unreachable!()) else { unreachable!() };
 /// assert_eq!(&ok.body[..], b"ok");
 /// assert!(matches!(server.poll_event(), Some(ServerEvent::Message { .. })));
@@ -202,7 +203,7 @@ struct Entry {
 /// // Heartbeat: the server pings after pingInterval.
 /// let t = server.poll_timeout().unwrap();
 /// server.handle_timeout(t);
-/// let reply = server.handle_request(&get("EIO=4&transport=polling&sid=s1"), t, || unreachable!());
+/// let reply = server.handle_request(&get("EIO=4&transport=polling&sid=ZmTr8qX2vN5kL0bW7pYc3A"), t, || unreachable!());
 /// let Reply::Respond(ping) = reply else { unreachable!() };
 /// assert_eq!(&ping.body[..], b"2");
 /// ```
@@ -392,7 +393,8 @@ impl Server {
     }
 
     /// Handles one HTTP request on the Engine.IO path. `new_sid` is called once
-    /// for a handshake and must return an id not in use.
+    /// for a handshake and must return a fresh CSPRNG id of at least 120 bits,
+    /// not in use (see [Session ids](ServerSession#session-ids)).
     ///
     /// ```
     /// use bytes::Bytes;
@@ -400,7 +402,7 @@ impl Server {
     /// let mut server = Server::new(ServerConfig::default());
     /// let body = Bytes::new();
     /// let req = RequestInfo { method: Method::Get, query: "EIO=3&transport=polling", content_type: None, body: &body };
-    /// let Reply::Respond(r) = server.handle_request(&req, core::time::Duration::ZERO, || "s".into()) else { panic!() };
+    /// let Reply::Respond(r) = server.handle_request(&req, core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()) else { panic!() };
     /// assert_eq!(&r.body[..], br#"{"code":5,"message":"Unsupported protocol version"}"#);
     /// ```
     pub fn handle_request(
@@ -447,9 +449,9 @@ impl Server {
     /// ```
     /// use socketwire::engineio::{Server, ServerConfig, WebSocketOutput};
     /// let mut server = Server::new(ServerConfig::default());
-    /// let sid = server.handle_websocket_open("EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let sid = server.handle_websocket_open("EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// let (_, open) = server.poll_websocket().unwrap();
-    /// assert!(matches!(open, WebSocketOutput::Text(t) if t.starts_with("0{\"sid\":\"w\"")));
+    /// assert!(matches!(open, WebSocketOutput::Text(t) if t.starts_with("0{\"sid\":\"ZmTr8qX2vN5kL0bW7pYc3A\"")));
     /// # let _ = sid;
     /// ```
     pub fn handle_websocket_open(

@@ -108,7 +108,7 @@ impl ServerConfig {
 ///
 /// ```
 /// use socketwire::engineio::{Transport, ServerSession, ServerConfig};
-/// let session = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+/// let session = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
 /// assert_eq!(session.transport(), Transport::WebSocket);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,6 +217,20 @@ fn websocket_output(
 /// Time is a [`Duration`] since an origin the caller picks; deadlines saturate
 /// instead of overflowing.
 ///
+/// # Session ids
+///
+/// A sid is the session's only credential: whoever knows it can read the
+/// session's messages, post as its client, or attach a WebSocket to it. The
+/// `new_sid` source given to [`ServerSession::open_polling`] and
+/// [`ServerSession::open_websocket`] (and to [`Server`](super::Server)) must
+/// therefore return values from a cryptographically secure random generator
+/// (the operating system's, e.g. through `getrandom`) carrying at least 120
+/// bits of entropy (e.g. 16 random bytes as 22 base64url characters or 32 hex
+/// digits), URL-safe (sids travel in query strings), unique among live
+/// sessions, and never derived from a counter, a clock or another identifier —
+/// in particular, Socket.IO socket ids are drawn separately and never derived
+/// from the sid. The library treats sids as opaque strings.
+///
 /// ```
 /// use bytes::Bytes;
 /// use core::time::Duration;
@@ -231,18 +245,18 @@ fn websocket_output(
 ///
 /// // Handshake: the open packet comes back at once.
 /// let (mut session, open) =
-///     ServerSession::open_polling(&config, &get("EIO=4&transport=polling"), now, || "s1".into()).unwrap();
-/// assert!(open.body.starts_with(b"0{\"sid\":\"s1\""));
+///     ServerSession::open_polling(&config, &get("EIO=4&transport=polling"), now, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+/// assert!(open.body.starts_with(b"0{\"sid\":\"ZmTr8qX2vN5kL0bW7pYc3A\""));
 ///
 /// // A long poll with nothing queued waits…
-/// assert_eq!(session.handle_request(&get("EIO=4&transport=polling&sid=s1"), now), Reply::Wait);
+/// assert_eq!(session.handle_request(&get("EIO=4&transport=polling&sid=ZmTr8qX2vN5kL0bW7pYc3A"), now), Reply::Wait);
 /// // …until the application sends something.
 /// session.send_text("hello").unwrap();
 /// assert_eq!(&session.poll_long_poll().unwrap().body[..], b"4hello");
 ///
 /// // The client posts a message.
 /// let body = Bytes::from_static(b"4hi");
-/// let post = RequestInfo { method: Method::Post, query: "EIO=4&transport=polling&sid=s1", content_type: None, body: &body };
+/// let post = RequestInfo { method: Method::Post, query: "EIO=4&transport=polling&sid=ZmTr8qX2vN5kL0bW7pYc3A", content_type: None, body: &body };
 /// let Reply::Respond(ok) = session.handle_request(&post, now) else { unreachable!() };
 /// assert_eq!(&ok.body[..], b"ok");
 /// assert_eq!(session.poll_event(), Some(SessionEvent::Message(MessageData::Text("hi".into()))));
@@ -250,7 +264,7 @@ fn websocket_output(
 /// // Heartbeat: the server pings after pingInterval.
 /// let t = session.poll_timeout().unwrap();
 /// session.handle_timeout(t);
-/// let Reply::Respond(ping) = session.handle_request(&get("EIO=4&transport=polling&sid=s1"), t)
+/// let Reply::Respond(ping) = session.handle_request(&get("EIO=4&transport=polling&sid=ZmTr8qX2vN5kL0bW7pYc3A"), t)
 /// else { unreachable!() };
 /// assert_eq!(&ping.body[..], b"2");
 /// ```
@@ -319,14 +333,16 @@ impl ServerSession {
     /// Opens a session from a handshake request (an HTTP request without
     /// `sid`): checks transport, method and `EIO`, calls `new_sid` once, and
     /// returns the session with the response carrying the open packet. On `Err`,
-    /// answer [`Response::error`]. The caller keeps sids unique.
+    /// answer [`Response::error`]. `new_sid` must return a fresh CSPRNG value
+    /// of at least 120 bits, unique among live sessions (see [Session
+    /// ids](ServerSession#session-ids)).
     ///
     /// ```
     /// use bytes::Bytes;
     /// use socketwire::engineio::{Error, Method, RequestInfo, ServerConfig, ServerSession};
     /// let body = Bytes::new();
     /// let req = RequestInfo { method: Method::Get, query: "EIO=3&transport=polling", content_type: None, body: &body };
-    /// let refused = ServerSession::open_polling(&ServerConfig::default(), &req, core::time::Duration::ZERO, || "s".into());
+    /// let refused = ServerSession::open_polling(&ServerConfig::default(), &req, core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into());
     /// assert_eq!(refused.unwrap_err(), Error::UnsupportedProtocolVersion);
     /// ```
     pub fn open_polling(
@@ -361,12 +377,13 @@ impl ServerSession {
     /// Opens a WebSocket-only session from a WebSocket upgrade request without
     /// `sid` (query string only), before the glue accepts the upgrade. The open
     /// packet waits on [`ServerSession::poll_websocket`]. On `Err`, refuse the
-    /// upgrade with [`Response::error`].
+    /// upgrade with [`Response::error`]. `new_sid` as for
+    /// [`ServerSession::open_polling`] (see [Session ids](ServerSession#session-ids)).
     ///
     /// ```
     /// use socketwire::engineio::{ServerConfig, ServerSession, WebSocketOutput};
-    /// let mut session = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
-    /// assert!(matches!(session.poll_websocket(), Some(WebSocketOutput::Text(t)) if t.starts_with("0{\"sid\":\"w\"")));
+    /// let mut session = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+    /// assert!(matches!(session.poll_websocket(), Some(WebSocketOutput::Text(t)) if t.starts_with("0{\"sid\":\"ZmTr8qX2vN5kL0bW7pYc3A\"")));
     /// ```
     pub fn open_websocket(
         config: &ServerConfig,
@@ -411,8 +428,8 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{ServerConfig, ServerSession};
-    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
-    /// assert_eq!(s.sid(), "w");
+    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+    /// assert_eq!(s.sid(), "ZmTr8qX2vN5kL0bW7pYc3A");
     /// ```
     pub fn sid(&self) -> &str {
         &self.sid
@@ -422,7 +439,7 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{EngineIoVersion, ServerConfig, ServerSession};
-    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// assert_eq!(s.version(), EngineIoVersion::V4);
     /// ```
     pub fn version(&self) -> EngineIoVersion {
@@ -433,7 +450,7 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{ServerConfig, ServerSession, Transport};
-    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// assert_eq!(s.transport(), Transport::WebSocket);
     /// ```
     pub fn transport(&self) -> Transport {
@@ -445,7 +462,7 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{ServerConfig, ServerSession};
-    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// s.handle_websocket_closed();
     /// assert!(s.is_closed());
     /// ```
@@ -457,7 +474,7 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{ServerConfig, ServerSession};
-    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// assert_eq!(s.buffered_packets(), 0);
     /// ```
     pub fn buffered_packets(&self) -> usize {
@@ -567,7 +584,7 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{ApiMisuse, ServerConfig, ServerSession};
-    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// s.handle_websocket_closed();
     /// assert_eq!(s.send_text("late"), Err(ApiMisuse::Closed));
     /// ```
@@ -579,7 +596,7 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{ServerConfig, ServerSession, WebSocketOutput};
-    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// let _open = s.poll_websocket();
     /// s.send_binary(bytes::Bytes::from_static(&[1])).unwrap();
     /// assert_eq!(s.poll_websocket(), Some(WebSocketOutput::Binary(bytes::Bytes::from_static(&[1]))));
@@ -595,7 +612,7 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{CloseReason, ServerConfig, ServerSession, SessionEvent};
-    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// s.close(core::time::Duration::ZERO);
     /// assert_eq!(s.poll_event(), Some(SessionEvent::Closed(CloseReason::ForcedClose)));
     /// ```
@@ -636,9 +653,9 @@ impl ServerSession {
     /// ```
     /// use bytes::Bytes;
     /// use socketwire::engineio::{Method, Reply, RequestInfo, ServerConfig, ServerSession};
-    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// let body = Bytes::new();
-    /// let req = RequestInfo { method: Method::Get, query: "EIO=4&transport=polling&sid=w", content_type: None, body: &body };
+    /// let req = RequestInfo { method: Method::Get, query: "EIO=4&transport=polling&sid=ZmTr8qX2vN5kL0bW7pYc3A", content_type: None, body: &body };
     /// let Reply::Respond(r) = s.handle_request(&req, core::time::Duration::ZERO) else { panic!() };
     /// assert_eq!(&r.body[..], br#"{"code":3,"message":"Bad request"}"#);
     /// ```
@@ -806,7 +823,7 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{ServerConfig, ServerSession};
-    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// s.handle_poll_aborted(); // no GET parked: ignored
     /// assert!(!s.is_closed());
     /// ```
@@ -827,9 +844,9 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{Error, ServerConfig, ServerSession};
-    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// // A second WebSocket for a WebSocket session is refused.
-    /// assert_eq!(s.handle_websocket_open("EIO=4&transport=websocket&sid=w", core::time::Duration::ZERO), Err(Error::BadRequest));
+    /// assert_eq!(s.handle_websocket_open("EIO=4&transport=websocket&sid=ZmTr8qX2vN5kL0bW7pYc3A", core::time::Duration::ZERO), Err(Error::BadRequest));
     /// ```
     pub fn handle_websocket_open(&mut self, query: &str, now: Duration) -> Result<(), Error> {
         if self
@@ -863,7 +880,7 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{MessageData, ServerConfig, ServerSession, SessionEvent};
-    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// s.handle_websocket_text("4hi", core::time::Duration::ZERO).unwrap();
     /// assert_eq!(s.poll_event(), Some(SessionEvent::Message(MessageData::Text("hi".into()))));
     /// ```
@@ -877,7 +894,7 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{MessageData, ServerConfig, ServerSession, SessionEvent};
-    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// s.handle_websocket_binary(bytes::Bytes::from_static(&[7]), core::time::Duration::ZERO).unwrap();
     /// assert!(matches!(s.poll_event(), Some(SessionEvent::Message(MessageData::Binary(_)))));
     /// ```
@@ -970,7 +987,7 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{CloseReason, ServerConfig, ServerSession, SessionEvent};
-    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// s.handle_websocket_closed();
     /// assert_eq!(s.poll_event(), Some(SessionEvent::Closed(CloseReason::TransportClose)));
     /// ```
@@ -990,7 +1007,7 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{CloseReason, ServerConfig, ServerSession, SessionEvent, WebSocketOutput};
-    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// let _open = s.poll_websocket();
     /// let ping_at = s.poll_timeout().unwrap();
     /// s.handle_timeout(ping_at);
@@ -1029,7 +1046,7 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{ServerConfig, ServerSession};
-    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// assert_eq!(s.poll_timeout(), Some(core::time::Duration::from_secs(25)));
     /// ```
     pub fn poll_timeout(&self) -> Option<Duration> {
@@ -1055,7 +1072,7 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{ServerConfig, ServerSession};
-    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// assert_eq!(s.poll_event(), None);
     /// ```
     pub fn poll_event(&mut self) -> Option<SessionEvent> {
@@ -1066,7 +1083,7 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{ServerConfig, ServerSession};
-    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// assert!(!s.has_long_poll());
     /// ```
     pub fn has_long_poll(&self) -> bool {
@@ -1078,7 +1095,7 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{ServerConfig, ServerSession};
-    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// assert_eq!(s.poll_long_poll(), None);
     /// ```
     pub fn poll_long_poll(&mut self) -> Option<Response> {
@@ -1097,7 +1114,7 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{ServerConfig, ServerSession, WebSocketOutput};
-    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// assert!(matches!(s.poll_websocket(), Some(WebSocketOutput::Text(_)))); // the open packet
     /// assert_eq!(s.poll_websocket(), None);
     /// ```

@@ -403,6 +403,12 @@ impl ServerSession {
     /// Accepts a pending CONNECT: replies `0[/nsp,]{"sid":…}` (v5) or
     /// `0[/nsp,]` (v4). `sid` is the namespace socket's id, chosen by the caller.
     ///
+    /// Socket ids are shown to other clients (rooms, presence lists), so `sid`
+    /// must be drawn on its own from a CSPRNG (at least 120 bits) and never
+    /// derived from the Engine.IO sid: a client that learns a socket id must
+    /// learn nothing that lets it open the Engine.IO session (upstream
+    /// Socket.IO made the two independent for this reason).
+    ///
     /// ```
     /// use core::time::Duration;
     /// use socketwire::socketio::{ServerConfig, ServerSession};
