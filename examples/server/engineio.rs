@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use socketwire::engineio::{
     Error, MessageData, Method, Reply, RequestInfo, Response, Route, ServerConfig, ServerSession,
-    SessionEvent, WebSocketOutput,
+    SessionEvent, WebSocketId, WebSocketOutput,
 };
 use socketwire::handshake::RequestHead;
 use socketwire::ws::{Connection, Event};
@@ -64,8 +64,9 @@ struct State {
     app: Box<dyn App>,
     /// The parked GET, if any.
     waiting_get: Option<oneshot::Sender<Response>>,
-    /// The writer of the session's WebSocket (the probing one during an upgrade).
-    socket: Option<mpsc::UnboundedSender<Outgoing>>,
+    /// The session's current WebSocket (the probing one during an upgrade):
+    /// its id and its writer.
+    socket: Option<(WebSocketId, mpsc::UnboundedSender<Outgoing>)>,
     /// The deadline the timer task sleeps until.
     armed: Option<Duration>,
 }
@@ -87,7 +88,7 @@ impl State {
                 progressed = true;
                 if let SessionEvent::Closed(_) = &event {
                     self.waiting_get = None;
-                    if let Some(tx) = self.socket.take() {
+                    if let Some((_, tx)) = self.socket.take() {
                         let _ = tx.send(Outgoing::Close);
                     }
                 }
@@ -95,12 +96,18 @@ impl State {
             }
             while let Some(output) = self.session.poll_websocket() {
                 progressed = true;
-                if let Some(tx) = &self.socket {
+                let close = output == WebSocketOutput::Close;
+                if let Some((_, tx)) = &self.socket {
                     let _ = tx.send(match output {
                         WebSocketOutput::Text(t) => Outgoing::Text(Bytes::from(t)),
                         WebSocketOutput::Binary(b) => Outgoing::Binary(b),
                         WebSocketOutput::Close => Outgoing::Close,
                     });
+                }
+                if close {
+                    // That socket is done (e.g. an aborted probe); a later one
+                    // gets its own writer.
+                    self.socket = None;
                 }
             }
             if !progressed {
@@ -168,6 +175,7 @@ impl EngineIo {
         session: ServerSession,
         socket: Option<mpsc::UnboundedSender<Outgoing>>,
     ) -> Arc<Session> {
+        let socket = socket.and_then(|tx| Some((session.websocket()?, tx)));
         let wake = Arc::new(Notify::new());
         let app = (self.new_app)(&session, wake.clone(), self.now());
         let handle = Arc::new(Session {
@@ -331,29 +339,33 @@ impl EngineIo {
         self: &Arc<Self>,
         query: &str,
         socket: mpsc::UnboundedSender<Outgoing>,
-    ) -> Result<Arc<Session>, Error> {
+    ) -> Result<(Arc<Session>, WebSocketId), Error> {
         match Route::websocket(&self.config, query)? {
             Route::Handshake => {
                 let session =
                     ServerSession::open_websocket(&self.config, query, self.now(), random_id)?;
-                Ok(self.insert(session, Some(socket)))
+                let ws = session.websocket().ok_or(Error::BadRequest)?;
+                Ok((self.insert(session, Some(socket)), ws))
             }
             Route::Session(sid) => {
                 let handle = self.lookup(sid).ok_or(Error::UnknownSid)?;
-                self.with(&handle, |state, now| {
-                    state.session.handle_websocket_open(query, now)?;
-                    state.socket = Some(socket);
-                    Ok::<(), Error>(())
+                let ws = self.with(&handle, |state, now| {
+                    let ws = state.session.handle_websocket_open(query, now)?;
+                    state.socket = Some((ws, socket));
+                    Ok::<WebSocketId, Error>(ws)
                 })?;
-                Ok(handle)
+                Ok((handle, ws))
             }
         }
     }
 
-    fn websocket_closed(&self, handle: &Session) {
+    /// WebSocket `ws` of the session ended; a stale socket's end changes nothing.
+    fn websocket_closed(&self, handle: &Session, ws: WebSocketId) {
         self.with(handle, |state, _| {
-            state.socket = None;
-            state.session.handle_websocket_closed();
+            if state.socket.as_ref().is_some_and(|(id, _)| *id == ws) {
+                state.socket = None;
+            }
+            state.session.handle_websocket_closed(ws);
         });
     }
 
@@ -365,8 +377,8 @@ impl EngineIo {
         shared: &Arc<Shared>,
     ) -> std::io::Result<()> {
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let handle = match self.open_websocket(query, tx) {
-            Ok(handle) => handle,
+        let (handle, ws_id) = match self.open_websocket(query, tx) {
+            Ok(opened) => opened,
             Err(error) => {
                 let mut conn = conn;
                 let response = Response::error(&error);
@@ -380,23 +392,23 @@ impl EngineIo {
             }
         };
         let Some((mut stream, mut ws)) = websocket::accept(conn, head, shared).await? else {
-            self.websocket_closed(&handle);
+            self.websocket_closed(&handle, ws_id);
             return Ok(());
         };
         let on_event = |_: &mut Connection, event: Event| match event {
             Event::Text(t) => self.with(&handle, |state, now| {
                 let text = std::str::from_utf8(&t).unwrap_or("");
-                let _ = state.session.handle_websocket_text(text, now);
+                let _ = state.session.handle_websocket_text(ws_id, text, now);
             }),
             Event::Binary(b) => self.with(&handle, |state, now| {
-                let _ = state.session.handle_websocket_binary(b, now);
+                let _ = state.session.handle_websocket_binary(ws_id, b, now);
             }),
-            Event::Closed { .. } => self.websocket_closed(&handle),
+            Event::Closed { .. } => self.websocket_closed(&handle, ws_id),
             _ => {}
         };
         let result =
             websocket::drive(&mut stream, &mut ws, on_event, Source::Channel(&mut rx)).await;
-        self.websocket_closed(&handle);
+        self.websocket_closed(&handle, ws_id);
         result
     }
 }

@@ -12,7 +12,9 @@ use super::error::{ApiMisuse, Error};
 use super::http::{Reply, RequestInfo, Response, query_param};
 use super::message::{CloseReason, MessageData};
 use super::packet::EngineIoVersion;
-use super::session::{ServerConfig, ServerSession, SessionEvent, Transport, WebSocketOutput};
+use super::session::{
+    ServerConfig, ServerSession, SessionEvent, Transport, WebSocketId, WebSocketOutput,
+};
 
 /// Where a request on the Engine.IO path goes: the first routing step, shared
 /// by [`Server`] and by glues that keep their own concurrent sid map.
@@ -442,35 +444,39 @@ impl Server {
 
     /// Checks a WebSocket upgrade request (query string only) before the glue
     /// accepts it. Without `sid` it opens a WebSocket-only session (the open
-    /// packet is queued on [`Server::poll_websocket`]) and returns its sid; with
-    /// a `sid` it starts the upgrade of that polling session. On `Err`, refuse
-    /// the upgrade with [`Response::error`].
+    /// packet is queued on [`Server::poll_websocket`]); with a `sid` it starts
+    /// the upgrade of that polling session. Returns the sid and the new
+    /// WebSocket's id, to pass with that socket's messages and close (input
+    /// from a socket that is no longer the session's current one is ignored).
+    /// On `Err`, refuse the upgrade with [`Response::error`].
     ///
     /// ```
     /// use socketwire::engineio::{Server, ServerConfig, WebSocketOutput};
     /// let mut server = Server::new(ServerConfig::default());
-    /// let sid = server.handle_websocket_open("EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+    /// let (sid, _ws) = server.handle_websocket_open("EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// let (_, open) = server.poll_websocket().unwrap();
     /// assert!(matches!(open, WebSocketOutput::Text(t) if t.starts_with("0{\"sid\":\"ZmTr8qX2vN5kL0bW7pYc3A\"")));
-    /// # let _ = sid;
+    /// assert_eq!(sid, "ZmTr8qX2vN5kL0bW7pYc3A");
     /// ```
     pub fn handle_websocket_open(
         &mut self,
         query: &str,
         now: Duration,
         new_sid: impl FnOnce() -> String,
-    ) -> Result<String, Error> {
+    ) -> Result<(String, WebSocketId), Error> {
         match Route::websocket(&self.config, query)? {
             Route::Handshake => {
                 let session = ServerSession::open_websocket(&self.config, query, now, new_sid)?;
                 let sid = String::from(session.sid());
+                let ws = session.websocket().ok_or(Error::BadRequest)?;
                 self.insert(session)?;
-                Ok(sid)
+                Ok((sid, ws))
             }
             Route::Session(sid) => {
-                self.with_session(sid, |session| session.handle_websocket_open(query, now))
+                let ws = self
+                    .with_session(sid, |session| session.handle_websocket_open(query, now))
                     .map_err(|_| Error::UnknownSid)??;
-                Ok(String::from(sid))
+                Ok((String::from(sid), ws))
             }
         }
     }
@@ -482,15 +488,17 @@ impl Server {
     /// use socketwire::engineio::{ApiMisuse, Error, Server, ServerConfig};
     /// let mut server = Server::new(ServerConfig::default());
     /// let now = core::time::Duration::ZERO;
-    /// assert_eq!(server.handle_websocket_text("nope", "4x", now), Err(Error::ApiMisuse(ApiMisuse::UnknownSid)));
+    /// # let (_, ws) = Server::new(ServerConfig::default()).handle_websocket_open("EIO=4&transport=websocket", now, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+    /// assert_eq!(server.handle_websocket_text("nope", ws, "4x", now), Err(Error::ApiMisuse(ApiMisuse::UnknownSid)));
     /// ```
     pub fn handle_websocket_text(
         &mut self,
         sid: &str,
+        ws: WebSocketId,
         text: &str,
         now: Duration,
     ) -> Result<(), Error> {
-        self.with_session(sid, |session| session.handle_websocket_text(text, now))?
+        self.with_session(sid, |session| session.handle_websocket_text(ws, text, now))?
     }
 
     /// A binary message arrived on the session's WebSocket
@@ -500,27 +508,36 @@ impl Server {
     /// use socketwire::engineio::{ApiMisuse, Error, Server, ServerConfig};
     /// let mut server = Server::new(ServerConfig::default());
     /// let now = core::time::Duration::ZERO;
-    /// assert_eq!(server.handle_websocket_binary("nope", bytes::Bytes::new(), now), Err(Error::ApiMisuse(ApiMisuse::UnknownSid)));
+    /// # let (_, ws) = Server::new(ServerConfig::default()).handle_websocket_open("EIO=4&transport=websocket", now, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+    /// assert_eq!(server.handle_websocket_binary("nope", ws, bytes::Bytes::new(), now), Err(Error::ApiMisuse(ApiMisuse::UnknownSid)));
     /// ```
     pub fn handle_websocket_binary(
         &mut self,
         sid: &str,
+        ws: WebSocketId,
         data: Bytes,
         now: Duration,
     ) -> Result<(), Error> {
-        self.with_session(sid, |session| session.handle_websocket_binary(data, now))?
+        self.with_session(sid, |session| {
+            session.handle_websocket_binary(ws, data, now)
+        })?
     }
 
-    /// The session's WebSocket closed ([`ServerSession::handle_websocket_closed`]);
-    /// unknown sids are ignored.
+    /// WebSocket `ws` of a session closed
+    /// ([`ServerSession::handle_websocket_closed`]); unknown sids and stale
+    /// sockets are ignored.
     ///
     /// ```
     /// use socketwire::engineio::{Server, ServerConfig};
     /// let mut server = Server::new(ServerConfig::default());
-    /// server.handle_websocket_closed("nope");
+    /// let (sid, ws) = server.handle_websocket_open("EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+    /// server.handle_websocket_closed("nope", ws);
+    /// assert_eq!(server.session_count(), 1);
+    /// server.handle_websocket_closed(&sid, ws);
+    /// assert_eq!(server.session_count(), 0);
     /// ```
-    pub fn handle_websocket_closed(&mut self, sid: &str) {
-        let _ = self.with_session(sid, ServerSession::handle_websocket_closed);
+    pub fn handle_websocket_closed(&mut self, sid: &str, ws: WebSocketId) {
+        let _ = self.with_session(sid, |session| session.handle_websocket_closed(ws));
     }
 
     /// Fires every deadline at or before `now`: v4 pings, heartbeat timeouts,

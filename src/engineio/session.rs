@@ -153,6 +153,23 @@ pub enum WebSocketOutput {
     Close,
 }
 
+/// Names one WebSocket attached to a session: [`ServerSession::open_websocket`]
+/// (see [`ServerSession::websocket`]) and [`ServerSession::handle_websocket_open`]
+/// hand out a new one per socket, counted per session. Messages and closes
+/// are reported with it, and those from a socket that is no longer the
+/// session's current one (an aborted probe, a replaced socket) are ignored, so
+/// a stale connection can neither drive nor tear down a newer one.
+///
+/// ```
+/// use core::time::Duration;
+/// use socketwire::engineio::{ServerConfig, ServerSession};
+/// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+/// let ws = s.websocket().unwrap();
+/// assert_eq!(ws, ws);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct WebSocketId(u64);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Upgrade {
     None,
@@ -294,6 +311,10 @@ pub struct ServerSession {
     /// Responses already built for the parked GET (its final packet, a noop).
     finished_polls: VecDeque<Response>,
     websocket_out: VecDeque<WebSocketOutput>,
+    /// The WebSocket whose input counts (the probing one during an upgrade).
+    websocket: Option<WebSocketId>,
+    /// WebSocket ids handed out so far.
+    websockets_opened: u64,
 }
 
 impl ServerSession {
@@ -327,7 +348,41 @@ impl ServerSession {
             events: VecDeque::new(),
             finished_polls: VecDeque::new(),
             websocket_out: VecDeque::new(),
+            websocket: None,
+            websockets_opened: 0,
         }
+    }
+
+    /// Hands out the id of a newly attached WebSocket; it becomes the current one.
+    fn attach_websocket(&mut self) -> WebSocketId {
+        let id = WebSocketId(self.websockets_opened);
+        self.websockets_opened += 1;
+        self.websocket = Some(id);
+        id
+    }
+
+    /// Whether input from `ws` counts: it must be the current WebSocket. A
+    /// stale one is ignored (`Ok(false)`); an id this session never handed
+    /// out is a caller error.
+    fn accepts_from(&self, ws: WebSocketId) -> Result<bool, ApiMisuse> {
+        if ws.0 >= self.websockets_opened {
+            return Err(ApiMisuse::NoWebSocket);
+        }
+        Ok(self.websocket == Some(ws))
+    }
+
+    /// The WebSocket currently attached (the one opened with the session by
+    /// [`ServerSession::open_websocket`], or the probing/upgraded one), if any.
+    ///
+    /// ```
+    /// use socketwire::engineio::{ServerConfig, ServerSession};
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+    /// let ws = s.websocket().unwrap();
+    /// s.handle_websocket_closed(ws);
+    /// assert_eq!(s.websocket(), None);
+    /// ```
+    pub fn websocket(&self) -> Option<WebSocketId> {
+        self.websocket
     }
 
     /// Opens a session from a handshake request (an HTTP request without
@@ -398,6 +453,7 @@ impl ServerSession {
         let b64 = query_param(query, "b64").is_some();
         let mut session =
             ServerSession::new(config, new_sid(), version, Transport::WebSocket, b64, now);
+        session.attach_websocket();
         let open = session.open_json();
         let output = websocket_output(&Packet::Open(&open), version, true);
         session.websocket_out.push_back(output);
@@ -463,7 +519,7 @@ impl ServerSession {
     /// ```
     /// use socketwire::engineio::{ServerConfig, ServerSession};
     /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
-    /// s.handle_websocket_closed();
+    /// s.handle_websocket_closed(s.websocket().unwrap());
     /// assert!(s.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
@@ -585,7 +641,7 @@ impl ServerSession {
     /// ```
     /// use socketwire::engineio::{ApiMisuse, ServerConfig, ServerSession};
     /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
-    /// s.handle_websocket_closed();
+    /// s.handle_websocket_closed(s.websocket().unwrap());
     /// assert_eq!(s.send_text("late"), Err(ApiMisuse::Closed));
     /// ```
     pub fn send_text(&mut self, text: &str) -> Result<(), ApiMisuse> {
@@ -839,8 +895,12 @@ impl ServerSession {
     }
 
     /// A WebSocket upgrade request carries this session's sid (query string
-    /// only): starts the upgrade of this polling session. On `Err`, refuse the
-    /// upgrade with [`Response::error`].
+    /// only): starts the upgrade of this polling session and returns the id of
+    /// the new WebSocket (pass it with that socket's messages and close). On
+    /// `Err`, refuse the upgrade with [`Response::error`]. Like the reference
+    /// server, a second WebSocket is refused while one is probing or after the
+    /// upgrade; once a probe is aborted a new one may try, and the aborted
+    /// socket's late input is ignored.
     ///
     /// ```
     /// use socketwire::engineio::{Error, ServerConfig, ServerSession};
@@ -848,7 +908,11 @@ impl ServerSession {
     /// // A second WebSocket for a WebSocket session is refused.
     /// assert_eq!(s.handle_websocket_open("EIO=4&transport=websocket&sid=ZmTr8qX2vN5kL0bW7pYc3A", core::time::Duration::ZERO), Err(Error::BadRequest));
     /// ```
-    pub fn handle_websocket_open(&mut self, query: &str, now: Duration) -> Result<(), Error> {
+    pub fn handle_websocket_open(
+        &mut self,
+        query: &str,
+        now: Duration,
+    ) -> Result<WebSocketId, Error> {
         if self
             .config
             .check_transport(query_param(query, "transport"))?
@@ -871,34 +935,54 @@ impl ServerSession {
             deadline: now.saturating_add(self.config.upgrade_timeout),
         };
         self.probe_supports_binary = query_param(query, "b64").is_none();
-        Ok(())
+        Ok(self.attach_websocket())
     }
 
-    /// A text message arrived on the session's WebSocket. A message over
+    /// A text message arrived on WebSocket `ws` (ignored unless it is the
+    /// session's current one). A message over
     /// [`ServerConfig::max_payload`] closes the session and returns
     /// [`Error::PayloadTooLarge`] (close the socket with 1009).
     ///
     /// ```
     /// use socketwire::engineio::{MessageData, ServerConfig, ServerSession, SessionEvent};
     /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
-    /// s.handle_websocket_text("4hi", core::time::Duration::ZERO).unwrap();
+    /// let ws = s.websocket().unwrap();
+    /// s.handle_websocket_text(ws, "4hi", core::time::Duration::ZERO).unwrap();
     /// assert_eq!(s.poll_event(), Some(SessionEvent::Message(MessageData::Text("hi".into()))));
     /// ```
-    pub fn handle_websocket_text(&mut self, text: &str, now: Duration) -> Result<(), Error> {
+    pub fn handle_websocket_text(
+        &mut self,
+        ws: WebSocketId,
+        text: &str,
+        now: Duration,
+    ) -> Result<(), Error> {
+        if !self.accepts_from(ws)? {
+            return Ok(());
+        }
         self.check_websocket_message(text.len())?;
         let packet = Packet::decode_text(text, self.version);
         self.handle_websocket_packet(packet, now)
     }
 
-    /// A binary message arrived on the session's WebSocket.
+    /// A binary message arrived on WebSocket `ws` (ignored unless it is the
+    /// session's current one).
     ///
     /// ```
     /// use socketwire::engineio::{MessageData, ServerConfig, ServerSession, SessionEvent};
     /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
-    /// s.handle_websocket_binary(bytes::Bytes::from_static(&[7]), core::time::Duration::ZERO).unwrap();
+    /// let ws = s.websocket().unwrap();
+    /// s.handle_websocket_binary(ws, bytes::Bytes::from_static(&[7]), core::time::Duration::ZERO).unwrap();
     /// assert!(matches!(s.poll_event(), Some(SessionEvent::Message(MessageData::Binary(_)))));
     /// ```
-    pub fn handle_websocket_binary(&mut self, data: Bytes, now: Duration) -> Result<(), Error> {
+    pub fn handle_websocket_binary(
+        &mut self,
+        ws: WebSocketId,
+        data: Bytes,
+        now: Duration,
+    ) -> Result<(), Error> {
+        if !self.accepts_from(ws)? {
+            return Ok(());
+        }
         self.check_websocket_message(data.len())?;
         let packet = Packet::decode_binary(&data, self.version);
         self.handle_websocket_packet(packet, now)
@@ -979,22 +1063,26 @@ impl ServerSession {
 
     fn abort_upgrade(&mut self) {
         self.upgrade = Upgrade::None;
+        // The probing socket is being closed: nothing more from it counts.
+        self.websocket = None;
         self.websocket_out.push_back(WebSocketOutput::Close);
     }
 
-    /// The session's WebSocket closed (by the peer or the network). A
-    /// WebSocket session ends; a probing WebSocket only aborts the upgrade.
+    /// WebSocket `ws` closed (by the peer or the network). If it is the
+    /// session's current one, a WebSocket session ends and a probing WebSocket
+    /// aborts the upgrade; the close of a stale socket is ignored.
     ///
     /// ```
     /// use socketwire::engineio::{CloseReason, ServerConfig, ServerSession, SessionEvent};
     /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
-    /// s.handle_websocket_closed();
+    /// s.handle_websocket_closed(s.websocket().unwrap());
     /// assert_eq!(s.poll_event(), Some(SessionEvent::Closed(CloseReason::TransportClose)));
     /// ```
-    pub fn handle_websocket_closed(&mut self) {
-        if self.closed {
+    pub fn handle_websocket_closed(&mut self, ws: WebSocketId) {
+        if self.closed || self.accepts_from(ws) != Ok(true) {
             return;
         }
+        self.websocket = None;
         if self.transport == Transport::WebSocket {
             self.finish(CloseReason::TransportClose);
         } else if self.upgrade != Upgrade::None {
@@ -1151,7 +1239,8 @@ mod tests {
         let mut v3 =
             ServerSession::open_websocket(&config, "EIO=3&transport=websocket", now, || "b".into())
                 .unwrap();
-        v3.handle_websocket_text("2", now).unwrap();
+        v3.handle_websocket_text(v3.websocket().unwrap(), "2", now)
+            .unwrap();
         assert_eq!(v3.poll_timeout(), Some(Duration::MAX));
         v3.close(now);
         assert!(v3.is_closed());

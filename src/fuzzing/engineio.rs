@@ -9,7 +9,8 @@ use bytes::{Bytes, BytesMut};
 
 use crate::engineio::{
     EngineIoVersion, Jsonp, MessageKind, Method, Packet, PayloadDecoder, PayloadFormat,
-    PayloadLimits, Reply, RequestInfo, Server, ServerConfig, decode_webtransport_frame,
+    PayloadLimits, Reply, RequestInfo, Server, ServerConfig, WebSocketId,
+    decode_webtransport_frame,
 };
 
 fn version(byte: u8) -> EngineIoVersion {
@@ -101,6 +102,8 @@ pub fn server_session(data: &[u8]) {
     let mut server = Server::new(config);
     let mut now = Duration::ZERO;
     let mut next_id = 0u32;
+    // WebSockets handed out so far (stale ones included, to drive them too).
+    let mut sockets: Vec<(String, WebSocketId)> = Vec::new();
     let mut input = data;
     while let Some((&op, rest)) = input.split_first() {
         let Some((&arg, rest)) = rest.split_first() else {
@@ -158,20 +161,36 @@ pub fn server_session(data: &[u8]) {
             }
             4 => {
                 let query = format!("EIO={eio}&transport=websocket{b64}");
-                let _ = server.handle_websocket_open(&query, now, &mut new_sid);
+                if let Ok(socket) = server.handle_websocket_open(&query, now, &mut new_sid) {
+                    sockets.push(socket);
+                    if sockets.len() > 16 {
+                        sockets.remove(0);
+                    }
+                }
             }
             5 => {
                 let query = format!("EIO={eio}&transport=websocket&sid={sid}{b64}");
-                let _ = server.handle_websocket_open(&query, now, &mut new_sid);
+                if let Ok(socket) = server.handle_websocket_open(&query, now, &mut new_sid) {
+                    sockets.push(socket);
+                    if sockets.len() > 16 {
+                        sockets.remove(0);
+                    }
+                }
             }
-            6 => {
-                let text = String::from_utf8_lossy(chunk);
-                let _ = server.handle_websocket_text(&sid, &text, now);
+            6..=8 if !sockets.is_empty() => {
+                let (sid, ws) = &sockets[usize::from(arg) % sockets.len()];
+                match op % 14 {
+                    6 => {
+                        let text = String::from_utf8_lossy(chunk);
+                        let _ = server.handle_websocket_text(sid, *ws, &text, now);
+                    }
+                    7 => {
+                        let _ = server.handle_websocket_binary(sid, *ws, body, now);
+                    }
+                    _ => server.handle_websocket_closed(sid, *ws),
+                }
             }
-            7 => {
-                let _ = server.handle_websocket_binary(&sid, body, now);
-            }
-            8 => server.handle_websocket_closed(&sid),
+            6..=8 => {}
             9 => server.handle_poll_aborted(&sid),
             10 => {
                 now += Duration::from_millis(u64::from(arg) * 500);
