@@ -464,3 +464,46 @@ fn stale_websocket_is_ignored() {
     server.handle_websocket_closed("s1", b);
     assert_eq!(server.session_count(), 0);
 }
+
+/// Finding: WebSocket output had no cap (the send path returned before the
+/// `max_buffered_packets` check). Bound: at most `max_buffered_packets`
+/// messages wait on `poll_websocket`, plus the one final close.
+#[test]
+fn websocket_output_is_capped() {
+    let config = ServerConfig {
+        max_buffered_packets: 4,
+        allow_eio3: true,
+        ..ServerConfig::default()
+    };
+    let mut session =
+        ServerSession::open_websocket(&config, "EIO=4&transport=websocket", SEC, || "s1".into())
+            .unwrap();
+    let _open = session.poll_websocket();
+    for _ in 0..4 {
+        session.send_text("x").unwrap();
+    }
+    assert_eq!(session.send_text("x"), Err(ApiMisuse::BufferFull));
+    assert_eq!(
+        session.send_binary(Bytes::from_static(&[1])),
+        Err(ApiMisuse::BufferFull)
+    );
+    // Draining makes room again.
+    assert!(session.poll_websocket().is_some());
+    session.send_text("x").unwrap();
+
+    // v3: a ping flood whose pongs are never taken closes the session at the cap.
+    let mut v3 =
+        ServerSession::open_websocket(&config, "EIO=3&transport=websocket", SEC, || "s3".into())
+            .unwrap();
+    let ws = v3.websocket().unwrap();
+    for _ in 0..100_000 {
+        v3.handle_websocket_text(ws, "2", SEC).unwrap();
+    }
+    assert!(v3.is_closed());
+    let queued = core::iter::from_fn(|| v3.poll_websocket()).count();
+    assert!(queued <= 4 + 1, "{queued} messages queued");
+    assert!(
+        core::iter::from_fn(|| v3.poll_event())
+            .any(|e| e == SessionEvent::Closed(CloseReason::TransportError("send buffer full")))
+    );
+}

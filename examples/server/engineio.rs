@@ -65,8 +65,8 @@ struct State {
     /// The parked GET, if any.
     waiting_get: Option<oneshot::Sender<Response>>,
     /// The session's current WebSocket (the probing one during an upgrade):
-    /// its id and its writer.
-    socket: Option<(WebSocketId, mpsc::UnboundedSender<Outgoing>)>,
+    /// its id and its writer, a channel bounded by `max_buffered_packets`.
+    socket: Option<(WebSocketId, mpsc::Sender<Outgoing>)>,
     /// The deadline the timer task sleeps until.
     armed: Option<Duration>,
 }
@@ -89,7 +89,7 @@ impl State {
                 if let SessionEvent::Closed(_) = &event {
                     self.waiting_get = None;
                     if let Some((_, tx)) = self.socket.take() {
-                        let _ = tx.send(Outgoing::Close);
+                        let _ = tx.try_send(Outgoing::Close);
                     }
                 }
                 self.app.on_event(&mut self.session, event, now);
@@ -97,17 +97,24 @@ impl State {
             while let Some(output) = self.session.poll_websocket() {
                 progressed = true;
                 let close = output == WebSocketOutput::Close;
-                if let Some((_, tx)) = &self.socket {
-                    let _ = tx.send(match output {
+                let full = self.socket.as_ref().is_some_and(|(_, tx)| {
+                    tx.try_send(match output {
                         WebSocketOutput::Text(t) => Outgoing::Text(Bytes::from(t)),
                         WebSocketOutput::Binary(b) => Outgoing::Binary(b),
                         WebSocketOutput::Close => Outgoing::Close,
-                    });
-                }
-                if close {
+                    })
+                    .is_err()
+                });
+                if close || full {
                     // That socket is done (e.g. an aborted probe); a later one
-                    // gets its own writer.
+                    // gets its own writer. Dropping the writer ends the socket.
                     self.socket = None;
+                }
+                if full {
+                    // The peer does not read what it is sent: the writer's
+                    // channel is full, so the session is closed rather than
+                    // buffering more (its socket closes once the channel drains).
+                    self.session.close(now);
                 }
             }
             if !progressed {
@@ -173,7 +180,7 @@ impl EngineIo {
     fn insert(
         self: &Arc<Self>,
         session: ServerSession,
-        socket: Option<mpsc::UnboundedSender<Outgoing>>,
+        socket: Option<mpsc::Sender<Outgoing>>,
     ) -> Arc<Session> {
         let socket = socket.and_then(|tx| Some((session.websocket()?, tx)));
         let wake = Arc::new(Notify::new());
@@ -338,7 +345,7 @@ impl EngineIo {
     fn open_websocket(
         self: &Arc<Self>,
         query: &str,
-        socket: mpsc::UnboundedSender<Outgoing>,
+        socket: mpsc::Sender<Outgoing>,
     ) -> Result<(Arc<Session>, WebSocketId), Error> {
         match Route::websocket(&self.config, query)? {
             Route::Handshake => {
@@ -376,7 +383,9 @@ impl EngineIo {
         query: &str,
         shared: &Arc<Shared>,
     ) -> std::io::Result<()> {
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        // Bounded like the session's own queue: when the peer stops reading
+        // and the channel fills, `State::dispatch` closes the session.
+        let (tx, mut rx) = mpsc::channel(self.config.max_buffered_packets.max(1));
         let (handle, ws_id) = match self.open_websocket(query, tx) {
             Ok(opened) => opened,
             Err(error) => {
@@ -429,7 +438,43 @@ fn header(head: &RequestHead, name: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::random_id;
+    use super::*;
+
+    /// A WebSocket whose peer never reads: the writer's channel is bounded,
+    /// and once it is full the session is closed instead of buffering more.
+    /// Bound: the channel never holds more than its capacity.
+    #[test]
+    fn full_websocket_channel_closes_the_session() {
+        let config = ServerConfig {
+            max_buffered_packets: 4,
+            ..ServerConfig::default()
+        };
+        let session = ServerSession::open_websocket(
+            &config,
+            "EIO=4&transport=websocket",
+            Duration::ZERO,
+            random_id,
+        )
+        .unwrap();
+        let (tx, rx) = mpsc::channel(config.max_buffered_packets);
+        let mut state = State {
+            socket: Some((session.websocket().unwrap(), tx)),
+            session,
+            app: Box::new(Echo),
+            waiting_get: None,
+            armed: None,
+        };
+        for _ in 0..10_000 {
+            let _ = state.session.send_text("flood");
+            state.dispatch(Duration::ZERO);
+            if state.session.is_closed() {
+                break;
+            }
+        }
+        assert!(state.session.is_closed());
+        assert!(state.socket.is_none(), "the writer is dropped");
+        assert!(rx.len() <= config.max_buffered_packets);
+    }
 
     /// Ids carry 128 random bits: 32 hex digits, never repeated, with no
     /// counter in clear (two consecutive ids share no suffix).

@@ -189,9 +189,11 @@ pub enum ApiMisuse {
     UnknownSid,
     /// Sending on a session that is closed or closing.
     Closed,
-    /// Sending on a polling session whose buffer holds
-    /// [`ServerConfig::max_buffered_packets`](super::ServerConfig) packets: the
-    /// client is not polling; wait for it or close the session.
+    /// Sending on a session whose buffer holds
+    /// [`ServerConfig::max_buffered_packets`](super::ServerConfig) packets: on
+    /// polling the client is not polling, on WebSocket the caller is not
+    /// taking [`ServerSession::poll_websocket`](super::ServerSession::poll_websocket)
+    /// (or its socket is not writing); wait for it or close the session.
     BufferFull,
     /// The sid generator returned an id already in use.
     SidInUse,

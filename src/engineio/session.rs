@@ -46,9 +46,13 @@ pub struct ServerConfig {
     pub max_payload: usize,
     /// Most packets accepted in one POST body.
     pub max_packets_per_payload: usize,
-    /// Most packets buffered for a session waiting for its next GET; a send
-    /// past it fails with [`ApiMisuse::BufferFull`], a heartbeat reply past it
-    /// closes the session (`transport error`).
+    /// Most packets buffered for a session on either transport: on polling,
+    /// those waiting for the next GET; on WebSocket, the messages not yet taken
+    /// with [`ServerSession::poll_websocket`]. A send past it fails with
+    /// [`ApiMisuse::BufferFull`] (nothing is queued); a packet the peer's
+    /// input makes necessary (a pong, a ping) past it closes the
+    /// session instead (`transport error`, "send buffer full"). The final
+    /// close of a session is always queued. Default 1024.
     pub max_buffered_packets: usize,
     /// Accept `EIO=3` clients (JS `allowEIO3`).
     pub allow_eio3: bool,
@@ -613,15 +617,20 @@ impl ServerSession {
         if self.closed || self.closing_deadline.is_some() {
             return Err(ApiMisuse::Closed);
         }
+        // One cap for both transports: the queue the packet would join.
+        let queued = match self.transport {
+            Transport::WebSocket => self.websocket_out.len(),
+            Transport::Polling => self.outbox.len(),
+        };
+        if queued >= self.config.max_buffered_packets {
+            return Err(ApiMisuse::BufferFull);
+        }
         if self.transport == Transport::WebSocket {
             let output = websocket_output(&packet.borrowed(), self.version, self.supports_binary);
             self.websocket_out.push_back(output);
-            return Ok(());
+        } else {
+            self.outbox.push_back(packet);
         }
-        if self.outbox.len() >= self.config.max_buffered_packets {
-            return Err(ApiMisuse::BufferFull);
-        }
-        self.outbox.push_back(packet);
         Ok(())
     }
 
