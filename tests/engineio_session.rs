@@ -507,3 +507,49 @@ fn websocket_output_is_capped() {
             .any(|e| e == SessionEvent::Closed(CloseReason::TransportError("send buffer full")))
     );
 }
+
+/// Finding: no cap on sessions. Bound: `max_sessions` sessions; the next
+/// handshake (polling or WebSocket) gets the reference server's admission
+/// refusal, 403 `{"code":4,…}`, and closing a session makes room again.
+#[test]
+fn session_cap_refuses_handshakes() {
+    let mut server = Server::new(ServerConfig {
+        max_sessions: 3,
+        ..ServerConfig::default()
+    });
+    let body = Bytes::new();
+    let handshake = request(Method::Get, "EIO=4&transport=polling", &body);
+    let mut next = 0;
+    let mut new_sid = || {
+        next += 1;
+        format!("sid{next}")
+    };
+    for _ in 0..3 {
+        let Reply::Respond(open) = server.handle_request(&handshake, SEC, &mut new_sid) else {
+            panic!()
+        };
+        assert_eq!(open.status, 200);
+    }
+    let Reply::Respond(refused) = server.handle_request(&handshake, SEC, &mut new_sid) else {
+        panic!()
+    };
+    assert_eq!(refused.status, 403);
+    assert_eq!(
+        &refused.body[..],
+        br#"{"code":4,"message":"Too many sessions"}"#
+    );
+    assert_eq!(
+        server.handle_websocket_open("EIO=4&transport=websocket", SEC, &mut new_sid),
+        Err(Error::TooManySessions)
+    );
+    assert_eq!(server.session_count(), 3);
+    server.close("sid1", SEC).unwrap();
+    // A closing polling session still counts until its last GET or timeout.
+    server.handle_timeout(SEC * 60);
+    assert!(server.session_count() < 3);
+    assert!(
+        server
+            .handle_websocket_open("EIO=4&transport=websocket", SEC * 60, &mut new_sid)
+            .is_ok()
+    );
+}

@@ -282,7 +282,13 @@ impl EngineIo {
         let answer = match Route::request(&self.config, &query) {
             Err(error) => Answer::Now(Response::error(&error)),
             Ok(Route::Handshake) => {
-                match ServerSession::open_polling(&self.config, &info, self.now(), random_id) {
+                let opened = self
+                    .config
+                    .check_session_count(self.sessions.len())
+                    .and_then(|()| {
+                        ServerSession::open_polling(&self.config, &info, self.now(), random_id)
+                    });
+                match opened {
                     Ok((session, response)) => {
                         self.insert(session, None);
                         Answer::Now(response)
@@ -349,6 +355,9 @@ impl EngineIo {
     ) -> Result<(Arc<Session>, WebSocketId), Error> {
         match Route::websocket(&self.config, query)? {
             Route::Handshake => {
+                // The cap is checked before the insert, so concurrent
+                // handshakes may pass it by their number (never by more).
+                self.config.check_session_count(self.sessions.len())?;
                 let session =
                     ServerSession::open_websocket(&self.config, query, self.now(), random_id)?;
                 let ws = session.websocket().ok_or(Error::BadRequest)?;

@@ -414,14 +414,14 @@ impl Server {
         new_sid: impl FnOnce() -> String,
     ) -> Reply {
         let result = match Route::request(&self.config, request.query) {
-            Ok(Route::Handshake) => {
-                ServerSession::open_polling(&self.config, request, now, new_sid).and_then(
-                    |(session, response)| {
-                        self.insert(session)?;
-                        Ok(Reply::Respond(response))
-                    },
-                )
-            }
+            Ok(Route::Handshake) => self
+                .config
+                .check_session_count(self.sessions.len())
+                .and_then(|()| ServerSession::open_polling(&self.config, request, now, new_sid))
+                .and_then(|(session, response)| {
+                    self.insert(session)?;
+                    Ok(Reply::Respond(response))
+                }),
             Ok(Route::Session(sid)) => self
                 .with_session(sid, |session| session.handle_request(request, now))
                 .map_err(|_| Error::UnknownSid),
@@ -466,6 +466,7 @@ impl Server {
     ) -> Result<(String, WebSocketId), Error> {
         match Route::websocket(&self.config, query)? {
             Route::Handshake => {
+                self.config.check_session_count(self.sessions.len())?;
                 let session = ServerSession::open_websocket(&self.config, query, now, new_sid)?;
                 let sid = String::from(session.sid());
                 let ws = session.websocket().ok_or(Error::BadRequest)?;

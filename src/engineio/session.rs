@@ -54,6 +54,11 @@ pub struct ServerConfig {
     /// session instead (`transport error`, "send buffer full"). The final
     /// close of a session is always queued. Default 1024.
     pub max_buffered_packets: usize,
+    /// Most sessions open at once: a handshake past it is refused with
+    /// [`Error::TooManySessions`] (HTTP 403, `{"code":4,"message":"Too many
+    /// sessions"}`). Enforced by [`Server`](super::Server); a glue with its own
+    /// sid map calls [`ServerConfig::check_session_count`]. Default 100 000.
+    pub max_sessions: usize,
     /// Accept `EIO=3` clients (JS `allowEIO3`).
     pub allow_eio3: bool,
     /// Offer HTTP long-polling.
@@ -71,6 +76,7 @@ impl Default for ServerConfig {
             max_payload: 1_000_000,
             max_packets_per_payload: 64,
             max_buffered_packets: 1024,
+            max_sessions: 100_000,
             allow_eio3: false,
             polling: true,
             websocket: true,
@@ -79,6 +85,23 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
+    /// The session cap, for a handshake while `open_sessions` sessions are
+    /// open: past [`ServerConfig::max_sessions`] it is
+    /// [`Error::TooManySessions`] (answer it with [`Response::error`]).
+    ///
+    /// ```
+    /// use socketwire::engineio::{Error, ServerConfig};
+    /// let config = ServerConfig { max_sessions: 2, ..ServerConfig::default() };
+    /// assert_eq!(config.check_session_count(1), Ok(()));
+    /// assert_eq!(config.check_session_count(2), Err(Error::TooManySessions));
+    /// ```
+    pub fn check_session_count(&self, open_sessions: usize) -> Result<(), Error> {
+        if open_sessions >= self.max_sessions {
+            return Err(Error::TooManySessions);
+        }
+        Ok(())
+    }
+
     /// The transport a request asks for.
     pub(crate) fn check_transport(&self, transport: Option<&str>) -> Result<Transport, Error> {
         // server.ts verify: unknown or disabled transport → code 0 (EIOP4 §1.11).
