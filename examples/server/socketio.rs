@@ -152,11 +152,13 @@ impl SocketIo {
                 ("join", _) | ("leave", _) => {
                     let room = args.first().and_then(Value::as_str).unwrap_or_default();
                     if name == "join" {
-                        self.rooms.registry().join(&namespace, sid, room);
+                        // Past the rooms-per-socket cap the join is refused
+                        // (the socket keeps the rooms it has).
+                        self.rooms.registry().join(&namespace, sid, room)
                     } else {
                         self.rooms.registry().leave(&namespace, &sid, room);
+                        Ok(())
                     }
-                    Ok(())
                 }
                 ("to-room", _) => {
                     let room = args

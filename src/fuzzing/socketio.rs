@@ -108,6 +108,9 @@ pub fn server_session(data: &[u8]) {
         decoder: DecoderConfig::for_version(version),
         connect_timeout: Duration::from_secs(20),
         ack_timeout: Duration::from_secs(3),
+        // Small enough that the harness reaches both caps.
+        max_pending_acks: 4,
+        attachment_timeout: Duration::from_secs(2),
     };
     let mut session = ServerSession::new(config, Duration::ZERO);
     let mut now = Duration::ZERO;
@@ -143,6 +146,7 @@ pub fn server_session(data: &[u8]) {
                 _ => Ok(()),
             };
         }
+        assert!(session.pending_acks() <= 4, "the pending-ack cap holds");
         sent.extend(core::iter::from_fn(|| session.poll_message()));
         if sent.len() > 1024 {
             sent.clear();

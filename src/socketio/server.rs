@@ -12,7 +12,7 @@ use super::error::{ApiMisuse, Error};
 use super::packet::{DecoderConfig, PacketType, SocketIoVersion};
 use super::reason::{CloseReason, DisconnectReason};
 use super::session::{
-    self, Dispatch, IncomingPacket, Input, SessionCore, check_event_name, session_event,
+    self, CoreLimits, Dispatch, IncomingPacket, Input, SessionCore, check_event_name, session_event,
 };
 use super::value::Value;
 
@@ -33,6 +33,20 @@ pub struct ServerConfig {
     pub connect_timeout: Duration,
     /// How long [`ServerSession::emit_with_ack`] waits for the client's ACK.
     pub ack_timeout: Duration,
+    /// Most acks awaited at once (all namespaces of the session): an
+    /// [`emit_with_ack`](ServerSession::emit_with_ack) past it fails with
+    /// [`ApiMisuse::TooManyPendingAcks`] and sends nothing. Default 1024.
+    pub max_pending_acks: usize,
+    /// How long a binary packet may stay half-received: when its attachments
+    /// have not all arrived in time the session fails with
+    /// [`Error::AttachmentTimeout`] ([`ServerEvent::Close`]; close the
+    /// transport). The timer starts at the first
+    /// [`handle_timeout`](ServerSession::handle_timeout) after the header
+    /// (inputs carry no clock; [`poll_timeout`](ServerSession::poll_timeout)
+    /// asks for that call at once). One half-received packet per session at
+    /// most, its attachments bounded by the decoder's `max_attachments` and
+    /// `max_attachment_bytes`. Default 30 s.
+    pub attachment_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -41,6 +55,8 @@ impl Default for ServerConfig {
             decoder: DecoderConfig::default(),
             connect_timeout: Duration::from_secs(45),
             ack_timeout: Duration::from_secs(30),
+            max_pending_acks: 1024,
+            attachment_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -165,7 +181,14 @@ impl ServerSession {
         let mut session = ServerSession {
             // Saturating: a clock near `Duration::MAX` never overflows.
             connect_deadline: Some(now.saturating_add(config.connect_timeout)),
-            core: SessionCore::new(config.decoder, config.ack_timeout),
+            core: SessionCore::new(
+                config.decoder,
+                CoreLimits {
+                    ack_timeout: config.ack_timeout,
+                    max_pending_acks: config.max_pending_acks,
+                    attachment_timeout: config.attachment_timeout,
+                },
+            ),
             namespaces: BTreeMap::new(),
             closed: false,
         };
@@ -330,14 +353,15 @@ impl ServerSession {
         if self.closed {
             return None;
         }
-        match (self.connect_deadline, self.core.next_ack_deadline()) {
+        match (self.connect_deadline, self.core.next_deadline()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
     }
 
     /// Fires every deadline at or before `now`: the connect timeout closes the
-    /// connection; expired acks become [`ServerEvent::AckTimeout`].
+    /// connection; expired acks become [`ServerEvent::AckTimeout`]; a binary
+    /// packet half-received for `attachment_timeout` fails the session.
     ///
     /// ```
     /// use core::time::Duration;
@@ -350,6 +374,10 @@ impl ServerSession {
         if self.closed {
             return;
         }
+        if self.core.attachments_timed_out(now) {
+            let _ = session::fail(self, Error::AttachmentTimeout);
+            return;
+        }
         self.core.expire_acks(now);
         if self.connect_deadline.is_some_and(|d| d <= now) {
             // https://github.com/socketio/socket.io-protocol#connection-to-a-namespace
@@ -359,6 +387,19 @@ impl ServerSession {
             self.core
                 .report(ServerEvent::Close(CloseReason::ConnectTimeout));
         }
+    }
+
+    /// How many [`emit_with_ack`](Self::emit_with_ack) acks are awaited (at
+    /// most [`ServerConfig::max_pending_acks`]).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{ServerConfig, ServerSession};
+    /// let s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
+    /// assert_eq!(s.pending_acks(), 0);
+    /// ```
+    pub fn pending_acks(&self) -> usize {
+        self.core.pending_acks()
     }
 
     /// The next event for the application.
@@ -520,7 +561,7 @@ impl ServerSession {
     ) -> Result<u64, ApiMisuse> {
         self.check_connected(namespace)?;
         check_event_name(name)?;
-        let (id, packet) = self.core.event_with_ack(namespace, name, &args, now);
+        let (id, packet) = self.core.event_with_ack(namespace, name, &args, now)?;
         self.core.queue(&packet);
         Ok(id)
     }

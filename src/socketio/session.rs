@@ -101,22 +101,42 @@ macro_rules! session_event {
 }
 pub(crate) use session_event;
 
+/// The limits both sessions apply (each config documents its defaults).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CoreLimits {
+    pub(crate) ack_timeout: Duration,
+    pub(crate) max_pending_acks: usize,
+    pub(crate) attachment_timeout: Duration,
+}
+
+/// The timer of a half-received binary packet. Inputs carry no clock, so it
+/// starts at the first `handle_timeout` after the header: until then the
+/// session asks to be woken at once (`Duration::ZERO`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AttachmentTimer {
+    Idle,
+    Unstarted,
+    Due(Duration),
+}
+
 /// The state both sessions hold: the reassembler, the queues and the acks.
 #[derive(Debug)]
 pub(crate) struct SessionCore<E> {
     reassembler: Reassembler,
     acks: AckTable,
-    ack_timeout: Duration,
+    limits: CoreLimits,
+    attachment_timer: AttachmentTimer,
     events: VecDeque<E>,
     messages: VecDeque<EngineMessage>,
 }
 
 impl<E: SessionEvent> SessionCore<E> {
-    pub(crate) fn new(decoder: DecoderConfig, ack_timeout: Duration) -> Self {
+    pub(crate) fn new(decoder: DecoderConfig, limits: CoreLimits) -> Self {
         SessionCore {
             reassembler: Reassembler::new(decoder),
             acks: AckTable::default(),
-            ack_timeout,
+            limits,
+            attachment_timer: AttachmentTimer::Idle,
             events: VecDeque::new(),
             messages: VecDeque::new(),
         }
@@ -128,6 +148,17 @@ impl<E: SessionEvent> SessionCore<E> {
 
     /// Reads one input; `Ok(None)` while binary attachments are awaited.
     fn read(&mut self, input: Input<'_>) -> Result<Option<IncomingPacket>, Error> {
+        let packet = self.read_packet(input);
+        self.attachment_timer = match (self.reassembler.is_reconstructing(), self.attachment_timer)
+        {
+            (false, _) => AttachmentTimer::Idle,
+            (true, AttachmentTimer::Idle) => AttachmentTimer::Unstarted,
+            (true, timer) => timer,
+        };
+        packet
+    }
+
+    fn read_packet(&mut self, input: Input<'_>) -> Result<Option<IncomingPacket>, Error> {
         match input {
             Input::Text(text) => self.read_text(text),
             Input::Message(EngineMessage::Text(bytes)) => match core::str::from_utf8(&bytes) {
@@ -158,6 +189,43 @@ impl<E: SessionEvent> SessionCore<E> {
     /// Forgets a half-received binary packet (the transport it came on is gone).
     pub(crate) fn reset_reassembly(&mut self) {
         self.reassembler.reset();
+        self.attachment_timer = AttachmentTimer::Idle;
+    }
+
+    /// When the half-received binary packet's timer wants `handle_timeout`:
+    /// at once while it has not started, then at its deadline.
+    fn next_attachment_deadline(&self) -> Option<Duration> {
+        match self.attachment_timer {
+            AttachmentTimer::Idle => None,
+            AttachmentTimer::Unstarted => Some(Duration::ZERO),
+            AttachmentTimer::Due(deadline) => Some(deadline),
+        }
+    }
+
+    /// Starts the half-received packet's timer, or reports that it expired
+    /// (the caller fails the session with [`Error::AttachmentTimeout`]).
+    pub(crate) fn attachments_timed_out(&mut self, now: Duration) -> bool {
+        match self.attachment_timer {
+            AttachmentTimer::Idle => false,
+            AttachmentTimer::Unstarted => {
+                let deadline = now.saturating_add(self.limits.attachment_timeout);
+                self.attachment_timer = AttachmentTimer::Due(deadline);
+                false
+            }
+            AttachmentTimer::Due(deadline) => deadline <= now,
+        }
+    }
+
+    pub(crate) fn pending_acks(&self) -> usize {
+        self.acks.len()
+    }
+
+    /// The earliest of the shared deadlines (acks, a half-received packet).
+    pub(crate) fn next_deadline(&self) -> Option<Duration> {
+        [self.acks.next_deadline(), self.next_attachment_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     pub(crate) fn report(&mut self, event: E) {
@@ -183,18 +251,22 @@ impl<E: SessionEvent> SessionCore<E> {
 
     /// Encodes an EVENT that asks for an ack and starts its timer: the ack is
     /// awaited until `now + ack_timeout` (saturating, so a clock near
-    /// `Duration::MAX` never overflows).
+    /// `Duration::MAX` never overflows). With `max_pending_acks` awaited
+    /// already it is [`ApiMisuse::TooManyPendingAcks`] and nothing changes.
     pub(crate) fn event_with_ack(
         &mut self,
         namespace: &str,
         name: &str,
         args: &[Value],
         now: Duration,
-    ) -> (u64, EncodedPacket) {
+    ) -> Result<(u64, EncodedPacket), ApiMisuse> {
+        if self.acks.len() >= self.limits.max_pending_acks {
+            return Err(ApiMisuse::TooManyPendingAcks);
+        }
         let id = self
             .acks
-            .register(namespace, now.saturating_add(self.ack_timeout));
-        (id, EncodedPacket::event(namespace, name, args, Some(id)))
+            .register(namespace, now.saturating_add(self.limits.ack_timeout));
+        Ok((id, EncodedPacket::event(namespace, name, args, Some(id))))
     }
 
     /// An EVENT `[name, ...args]` for the application.
@@ -235,10 +307,6 @@ impl<E: SessionEvent> SessionCore<E> {
         if let Some(reason) = reason {
             self.report(E::disconnected(namespace.into(), reason));
         }
-    }
-
-    pub(crate) fn next_ack_deadline(&self) -> Option<Duration> {
-        self.acks.next_deadline()
     }
 
     /// Reports every ack whose deadline is at or before `now` as timed out.
@@ -354,7 +422,6 @@ impl AckTable {
         id
     }
 
-    #[cfg(test)]
     fn len(&self) -> usize {
         self.waiting.len()
     }
