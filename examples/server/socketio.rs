@@ -15,11 +15,14 @@
 //! Cross-session delivery: a broadcast looks up its recipients in the room
 //! registry (its own lock, taken only by join/leave/connect/disconnect and
 //! broadcast lookups, never while waiting on anything), encodes the packet once,
-//! and drops it into each recipient's mailbox (an unbounded channel found in a
-//! lock-free `papaya` map), then wakes the recipient's timer task, which moves
-//! the mailbox into that session under that session's own lock. No session
-//! lock is ever taken by another session.
+//! and drops it into each recipient's mailbox (a channel of `MAILBOX_SLOTS`
+//! found in a lock-free `papaya` map), then wakes the recipient's timer task,
+//! which moves the mailbox into that session under that session's own lock. No
+//! session lock is ever taken by another session. A recipient whose mailbox is
+//! full has fallen that far behind: it is flagged and its timer task closes its
+//! session, rather than letting the mailbox grow.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -32,10 +35,15 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::engineio::{App, random_id};
 
+/// Packets from other sessions a session may have waiting at once.
+const MAILBOX_SLOTS: usize = 1024;
+
 /// Where other sessions drop packets for one session.
 struct Mailbox {
-    tx: mpsc::UnboundedSender<Arc<EncodedPacket>>,
+    tx: mpsc::Sender<Arc<EncodedPacket>>,
     wake: Arc<Notify>,
+    /// Set when a packet found the mailbox full: the session is closed.
+    overflowed: Arc<AtomicBool>,
 }
 
 /// What every Socket.IO session of the process shares.
@@ -79,16 +87,23 @@ impl Rooms {
             decoder: DecoderConfig::for_version(version),
             ..self.config.clone()
         };
-        let (tx, inbox) = mpsc::unbounded_channel();
+        let (tx, inbox) = mpsc::channel(MAILBOX_SLOTS);
+        let overflowed = Arc::new(AtomicBool::new(false));
         let sid = eio.sid().to_string();
-        self.mailboxes
-            .pin()
-            .insert(sid.clone(), Mailbox { tx, wake });
+        self.mailboxes.pin().insert(
+            sid.clone(),
+            Mailbox {
+                tx,
+                wake,
+                overflowed: overflowed.clone(),
+            },
+        );
         Box::new(SocketIo {
             rooms: self.clone(),
             sid,
             session: ServerSession::new(config, now),
             inbox,
+            overflowed,
         })
     }
 }
@@ -98,7 +113,9 @@ pub struct SocketIo {
     rooms: Arc<Rooms>,
     sid: String,
     session: ServerSession,
-    inbox: mpsc::UnboundedReceiver<Arc<EncodedPacket>>,
+    inbox: mpsc::Receiver<Arc<EncodedPacket>>,
+    /// A broadcast found the inbox full: close the session.
+    overflowed: Arc<AtomicBool>,
 }
 
 impl SocketIo {
@@ -204,9 +221,11 @@ impl SocketIo {
         for recipient in recipients {
             if recipient == self.sid {
                 let _ = self.session.send_encoded(&packet);
-            } else if let Some(mailbox) = mailboxes.get(&recipient)
-                && mailbox.tx.send(packet.clone()).is_ok()
-            {
+            } else if let Some(mailbox) = mailboxes.get(&recipient) {
+                if let Err(mpsc::error::TrySendError::Full(_)) = mailbox.tx.try_send(packet.clone())
+                {
+                    mailbox.overflowed.store(true, Ordering::Relaxed);
+                }
                 mailbox.wake.notify_one();
             }
         }
@@ -261,6 +280,10 @@ impl App for SocketIo {
         while let Ok(packet) = self.inbox.try_recv() {
             let _ = self.session.send_encoded(&packet);
         }
+        if self.overflowed.load(Ordering::Relaxed) {
+            // Too far behind the broadcasts it is sent: drop it.
+            eio.close(now);
+        }
         if self.session.poll_timeout().is_some_and(|t| t <= now) {
             self.session.handle_timeout(now);
         }
@@ -275,6 +298,46 @@ impl App for SocketIo {
 mod tests {
     use super::*;
     use socketwire::engineio::WebSocketOutput;
+
+    fn connected_app(rooms: &Arc<Rooms>) -> (engineio::ServerSession, Box<dyn App>) {
+        let config = engineio::ServerConfig::default();
+        let mut eio = engineio::ServerSession::open_websocket(
+            &config,
+            "EIO=4&transport=websocket",
+            Duration::ZERO,
+            crate::engineio::random_id,
+        )
+        .unwrap();
+        let mut app = rooms.new_app(&eio, Arc::new(Notify::new()), Duration::ZERO);
+        app.on_event(
+            &mut eio,
+            SessionEvent::Message(MessageData::Text("0".into())),
+            Duration::ZERO,
+        );
+        while eio.poll_websocket().is_some() {}
+        (eio, app)
+    }
+
+    /// A recipient that falls `MAILBOX_SLOTS` broadcasts behind is closed
+    /// instead of its mailbox growing: bound, `MAILBOX_SLOTS` packets queued.
+    #[test]
+    fn lagging_recipient_is_closed() {
+        let rooms = Rooms::new(Duration::from_secs(45));
+        let (mut sender_eio, mut sender) = connected_app(&rooms);
+        let (mut lagging_eio, mut lagging) = connected_app(&rooms);
+        for _ in 0..MAILBOX_SLOTS + 10 {
+            sender.on_event(
+                &mut sender_eio,
+                SessionEvent::Message(MessageData::Text(r#"2["channel","hi"]"#.into())),
+                Duration::ZERO,
+            );
+            while sender_eio.poll_websocket().is_some() {}
+        }
+        assert!(!lagging_eio.is_closed());
+        lagging.handle_timeout(&mut lagging_eio, Duration::ZERO);
+        assert!(lagging_eio.is_closed());
+        assert!(!sender_eio.is_closed());
+    }
 
     /// The socket id in the CONNECT reply is a fresh random value, not the
     /// Engine.IO sid plus a suffix (knowing a socket id must not give the sid).
