@@ -161,17 +161,13 @@ pub fn server_session(data: &[u8]) {
                 };
                 check_reply(server.handle_request(&request, now, &mut new_sid));
             }
-            4 => {
-                let query = format!("EIO={eio}&transport=websocket{b64}");
-                if let Ok(socket) = server.handle_websocket_open(&query, now, &mut new_sid) {
-                    sockets.push(socket);
-                    if sockets.len() > 16 {
-                        sockets.remove(0);
-                    }
-                }
-            }
-            5 => {
-                let query = format!("EIO={eio}&transport=websocket&sid={sid}{b64}");
+            4 | 5 => {
+                // 4: a WebSocket handshake; 5: an upgrade of session `sid`.
+                let query = if op % 14 == 4 {
+                    format!("EIO={eio}&transport=websocket{b64}")
+                } else {
+                    format!("EIO={eio}&transport=websocket&sid={sid}{b64}")
+                };
                 if let Ok(socket) = server.handle_websocket_open(&query, now, &mut new_sid) {
                     sockets.push(socket);
                     if sockets.len() > 16 {

@@ -12,8 +12,8 @@ use super::error::{ApiMisuse, Error};
 use super::packet::{DecoderConfig, PacketType, SocketIoVersion};
 use super::reason::{CloseReason, DisconnectReason};
 use super::session::{
-    self, CoreLimits, Dispatch, IncomingPacket, Input, SessionCore, check_event_name,
-    is_valid_namespace, session_event,
+    self, Dispatch, IncomingPacket, Input, SessionCore, check_event_name, is_valid_namespace,
+    session_event,
 };
 use super::value::Value;
 
@@ -181,11 +181,9 @@ impl ClientSession {
         let mut session = ClientSession {
             core: SessionCore::new(
                 config.decoder,
-                CoreLimits {
-                    ack_timeout: config.ack_timeout,
-                    max_pending_acks: config.max_pending_acks,
-                    attachment_timeout: config.attachment_timeout,
-                },
+                config.ack_timeout,
+                config.max_pending_acks,
+                config.attachment_timeout,
             ),
             namespaces: BTreeMap::new(),
             transport_open: true,

@@ -12,7 +12,7 @@ use super::error::{ApiMisuse, Error};
 use super::packet::{DecoderConfig, PacketType, SocketIoVersion};
 use super::reason::{CloseReason, DisconnectReason};
 use super::session::{
-    self, CoreLimits, Dispatch, IncomingPacket, Input, SessionCore, check_event_name, session_event,
+    self, Dispatch, IncomingPacket, Input, SessionCore, check_event_name, session_event,
 };
 use super::value::Value;
 
@@ -183,11 +183,9 @@ impl ServerSession {
             connect_deadline: Some(now.saturating_add(config.connect_timeout)),
             core: SessionCore::new(
                 config.decoder,
-                CoreLimits {
-                    ack_timeout: config.ack_timeout,
-                    max_pending_acks: config.max_pending_acks,
-                    attachment_timeout: config.attachment_timeout,
-                },
+                config.ack_timeout,
+                config.max_pending_acks,
+                config.attachment_timeout,
             ),
             namespaces: BTreeMap::new(),
             closed: false,

@@ -103,10 +103,10 @@ pub(crate) use session_event;
 
 /// The limits both sessions apply (each config documents its defaults).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct CoreLimits {
-    pub(crate) ack_timeout: Duration,
-    pub(crate) max_pending_acks: usize,
-    pub(crate) attachment_timeout: Duration,
+struct CoreLimits {
+    ack_timeout: Duration,
+    max_pending_acks: usize,
+    attachment_timeout: Duration,
 }
 
 /// The timer of a half-received binary packet. Inputs carry no clock, so it
@@ -131,11 +131,21 @@ pub(crate) struct SessionCore<E> {
 }
 
 impl<E: SessionEvent> SessionCore<E> {
-    pub(crate) fn new(decoder: DecoderConfig, limits: CoreLimits) -> Self {
+    /// A core with the acks' timeout and cap and the half-received packet timeout.
+    pub(crate) fn new(
+        decoder: DecoderConfig,
+        ack_timeout: Duration,
+        max_pending_acks: usize,
+        attachment_timeout: Duration,
+    ) -> Self {
         SessionCore {
             reassembler: Reassembler::new(decoder),
             acks: AckTable::default(),
-            limits,
+            limits: CoreLimits {
+                ack_timeout,
+                max_pending_acks,
+                attachment_timeout,
+            },
             attachment_timer: AttachmentTimer::Idle,
             events: VecDeque::new(),
             messages: VecDeque::new(),
