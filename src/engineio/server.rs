@@ -156,9 +156,10 @@ struct Entry {
 ///
 /// * **Input** — [`Server::handle_request`] for every HTTP request on the
 ///   Engine.IO path; [`Server::handle_websocket_open`] when a WebSocket upgrade
-///   request arrives (before accepting it), then
-///   [`Server::handle_websocket_text`] / [`Server::handle_websocket_binary`] for
-///   each message and [`Server::handle_websocket_closed`] when it ends;
+///   request arrives (before accepting it; it returns the sid and the socket's
+///   [`WebSocketId`]), then [`Server::handle_websocket_text`] /
+///   [`Server::handle_websocket_binary`] for each message and
+///   [`Server::handle_websocket_closed`] when it ends, each with that id;
 ///   [`Server::handle_poll_aborted`] when a waiting GET's connection drops;
 ///   [`Server::handle_timeout`] when [`Server::poll_timeout`] expires.
 /// * **Commands** — [`Server::send_text`], [`Server::send_binary`], [`Server::close`].

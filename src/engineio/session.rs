@@ -242,10 +242,12 @@ fn websocket_output(
 ///   [`Route`](super::Route) to tell a handshake from a request for a session.
 /// * **Input** — [`ServerSession::handle_request`] for every HTTP request with
 ///   this sid; [`ServerSession::handle_websocket_open`] when a WebSocket with
-///   this sid arrives (before accepting it), then
-///   [`ServerSession::handle_websocket_text`] /
+///   this sid arrives (before accepting it; it returns the socket's
+///   [`WebSocketId`], as [`ServerSession::websocket`] does for a session opened
+///   on a WebSocket), then [`ServerSession::handle_websocket_text`] /
 ///   [`ServerSession::handle_websocket_binary`] per message and
-///   [`ServerSession::handle_websocket_closed`] when it ends;
+///   [`ServerSession::handle_websocket_closed`] when it ends, each with that
+///   id (input from a socket that is no longer current is ignored);
 ///   [`ServerSession::handle_poll_aborted`] when a parked GET's connection
 ///   drops; [`ServerSession::handle_timeout`] when
 ///   [`ServerSession::poll_timeout`] expires.
@@ -254,7 +256,9 @@ fn websocket_output(
 /// * **Output** — after every input or command, drain
 ///   [`ServerSession::poll_event`], [`ServerSession::poll_long_poll`] (the
 ///   response for a GET that got [`Reply::Wait`]) and
-///   [`ServerSession::poll_websocket`], then re-arm the timer from
+///   [`ServerSession::poll_websocket`] (for the WebSocket attached when each
+///   was queued, so drain it before the next input: a later socket may
+///   replace that one), then re-arm the timer from
 ///   [`ServerSession::poll_timeout`]. Once [`ServerSession::is_closed`] and
 ///   drained, drop the session.
 ///
