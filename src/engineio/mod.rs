@@ -171,6 +171,8 @@ pub use open::OpenPacket;
 pub use packet::{EngineIoVersion, MessageKind, Packet, PacketType, utf16_len};
 pub use payload::{Jsonp, PayloadDecoder, PayloadFormat, PayloadLimits, RECORD_SEPARATOR};
 pub use server::{Route, Server, ServerEvent};
+#[cfg(feature = "getrandom")]
+pub use session::os_random_sid;
 pub use session::{
     ServerConfig, ServerSession, SessionEvent, Transport, WebSocketId, WebSocketOutput,
 };

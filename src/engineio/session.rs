@@ -131,6 +131,28 @@ impl ServerConfig {
     }
 }
 
+/// A session id from the operating system's CSPRNG (feature `getrandom`):
+/// 128 random bits as 22 base64url characters, what the [Session
+/// ids](ServerSession#session-ids) rules ask of a `new_sid` source. Draw a
+/// Socket.IO socket id with a separate call; never derive one from the other.
+///
+/// ```
+/// # #[cfg(feature = "getrandom")] {
+/// use socketwire::engineio::os_random_sid;
+/// let (a, b) = (os_random_sid(), os_random_sid());
+/// assert_eq!(a.len(), 22);
+/// assert_ne!(a, b);
+/// # }
+/// ```
+#[cfg(feature = "getrandom")]
+pub fn os_random_sid() -> String {
+    use base64::Engine as _;
+    let mut bytes = [0u8; 16];
+    // A sid that is not random grants access to someone else's session: no fallback.
+    getrandom::fill(&mut bytes).expect("operating system random source failed");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
 /// The transport a request or session uses.
 ///
 /// ```
@@ -277,7 +299,8 @@ fn websocket_output(
 /// digits), URL-safe (sids travel in query strings), unique among live
 /// sessions, and never derived from a counter, a clock or another identifier —
 /// in particular, Socket.IO socket ids are drawn separately and never derived
-/// from the sid. The library treats sids as opaque strings.
+/// from the sid. With the `getrandom` feature, `engineio::os_random_sid` is such a
+/// source. The library treats sids as opaque strings.
 ///
 /// ```
 /// use bytes::Bytes;
