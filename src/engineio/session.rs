@@ -287,6 +287,22 @@ fn websocket_output(
 /// Time is a [`Duration`] since an origin the caller picks; deadlines saturate
 /// instead of overflowing.
 ///
+/// # Limits
+///
+/// Every queue has a cap and every wait a deadline ([`ServerConfig`] fields):
+///
+/// | limit | when hit |
+/// |---|---|
+/// | `max_payload` | a larger POST is 413; a larger WebSocket message closes the session ([`Error::PayloadTooLarge`], close the socket with 1009) |
+/// | `max_packets_per_payload` | the POST closes the session (parse error) |
+/// | `max_buffered_packets` (both transports) | a send is [`ApiMisuse::BufferFull`]; a reply the peer forces closes the session |
+/// | one parked GET | an overlapping GET is 400 and closes the session; the parked one gets `1` |
+/// | `ping_timeout` | no heartbeat answer in time closes the session |
+/// | `upgrade_timeout` | an unfinished upgrade is aborted (the probing socket is closed) |
+/// | one WebSocket at a time | a second one is refused while one probes or after the upgrade; a stale socket's input is ignored ([`WebSocketId`]) |
+///
+/// [`Server`](super::Server) adds `max_sessions` ([`Error::TooManySessions`]).
+///
 /// # Session ids
 ///
 /// A sid is the session's only credential: whoever knows it can read the

@@ -140,6 +140,13 @@ enum NamespaceState {
 ///   [`ack`](Self::ack), [`send_encoded`](Self::send_encoded),
 ///   [`disconnect`](Self::disconnect).
 ///
+/// Limits: at most [`ServerConfig::max_pending_acks`] acks awaited
+/// ([`ApiMisuse::TooManyPendingAcks`]); one half-received binary packet, with
+/// at most the decoder's `max_attachments` attachments of `max_attachment_bytes`
+/// in all (counted as the memory they hold), for at most
+/// [`ServerConfig::attachment_timeout`] (then [`Error::AttachmentTimeout`]);
+/// no namespace connected within `connect_timeout` closes the session.
+///
 /// v4 (socket.io 2.x) differences: the session starts with a
 /// [`ServerEvent::Connect`] for `/` (the implicit connection, answered with
 /// `40`), CONNECT carries its auth in the namespace `?query`, the accept reply
