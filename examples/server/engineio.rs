@@ -97,14 +97,17 @@ impl State {
             while let Some(output) = self.session.poll_websocket() {
                 progressed = true;
                 let close = output == WebSocketOutput::Close;
-                let full = self.socket.as_ref().is_some_and(|(_, tx)| {
+                let sent = self.socket.as_ref().map(|(_, tx)| {
                     tx.try_send(match output {
                         WebSocketOutput::Text(t) => Outgoing::Text(Bytes::from(t)),
                         WebSocketOutput::Binary(b) => Outgoing::Binary(b),
                         WebSocketOutput::Close => Outgoing::Close,
                     })
-                    .is_err()
                 });
+                // Only a full channel means a peer that does not read; a closed
+                // one is a socket already gone, and its close event follows. A
+                // close that does not fit needs nothing: the writer is dropped.
+                let full = !close && matches!(sent, Some(Err(mpsc::error::TrySendError::Full(_))));
                 if close || full {
                     // That socket is done (e.g. an aborted probe); a later one
                     // gets its own writer. Dropping the writer ends the socket.
