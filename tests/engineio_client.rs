@@ -265,7 +265,7 @@ fn client_server_pair_polling_then_upgrade() {
         ),
         Reply::Wait
     ));
-    server
+    let (_, ws) = server
         .handle_websocket_open(
             &client.query(ClientTransport::WebSocket),
             now,
@@ -284,7 +284,9 @@ fn client_server_pair_polling_then_upgrade() {
                 ),
                 "{transmit:?}"
             );
-            server.handle_websocket_text("sid-1", &text, now).unwrap();
+            server
+                .handle_websocket_text("sid-1", ws, &text, now)
+                .unwrap();
         }
     };
     pump_client(&mut client, &mut server);
@@ -310,7 +312,7 @@ fn client_server_pair_polling_then_upgrade() {
         client.poll_transmit(&mut out),
         Some(ClientTransmit::CloseTransport)
     );
-    server.handle_websocket_closed("sid-1");
+    server.handle_websocket_closed("sid-1", ws);
     assert_eq!(
         server.poll_event(),
         Some(ServerEvent::Closed {

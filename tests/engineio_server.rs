@@ -482,7 +482,7 @@ fn upgrade_sequence() {
     let mut h = Harness::new(ServerConfig::default());
     h.open("EIO=4&transport=polling");
     assert!(matches!(h.get(V4), Reply::Wait));
-    let sid = h
+    let (sid, ws) = h
         .server
         .handle_websocket_open("EIO=4&transport=websocket&sid=s1", h.now, || unreachable!())
         .unwrap();
@@ -497,7 +497,7 @@ fn upgrade_sequence() {
         Err(socketwire::engineio::Error::BadRequest)
     );
     h.server
-        .handle_websocket_text("s1", "2probe", h.now)
+        .handle_websocket_text("s1", ws, "2probe", h.now)
         .unwrap();
     assert_eq!(h.websocket(), [WebSocketOutput::Text("3probe".into())]);
     let (_, noop) = h.server.poll_long_poll().unwrap();
@@ -511,7 +511,9 @@ fn upgrade_sequence() {
         panic!()
     };
     assert_eq!(body(&noop), "6");
-    h.server.handle_websocket_text("s1", "5", h.now).unwrap();
+    h.server
+        .handle_websocket_text("s1", ws, "5", h.now)
+        .unwrap();
     assert_eq!(h.events(), [ServerEvent::Upgraded { sid: "s1".into() }]);
     assert_eq!(
         h.websocket(),
@@ -531,7 +533,9 @@ fn upgrade_sequence() {
             .is_err()
     );
     // Messages now flow on the WebSocket, heartbeat too.
-    h.server.handle_websocket_text("s1", "4hi", h.now).unwrap();
+    h.server
+        .handle_websocket_text("s1", ws, "4hi", h.now)
+        .unwrap();
     assert_eq!(
         h.events(),
         [ServerEvent::Message {
@@ -541,8 +545,10 @@ fn upgrade_sequence() {
     );
     h.advance(25 * SEC);
     assert_eq!(h.websocket(), [WebSocketOutput::Text("2".into())]);
-    h.server.handle_websocket_text("s1", "3", h.now).unwrap();
-    h.server.handle_websocket_closed("s1");
+    h.server
+        .handle_websocket_text("s1", ws, "3", h.now)
+        .unwrap();
+    h.server.handle_websocket_closed("s1", ws);
     assert_eq!(
         h.events(),
         [ServerEvent::Closed {
@@ -556,11 +562,12 @@ fn upgrade_sequence() {
 fn upgrade_aborted_by_other_packet_and_by_timeout() {
     let mut h = Harness::new(ServerConfig::default());
     h.open("EIO=4&transport=polling");
-    h.server
+    let (_, ws) = h
+        .server
         .handle_websocket_open("EIO=4&transport=websocket&sid=s1", h.now, || unreachable!())
         .unwrap();
     h.server
-        .handle_websocket_text("s1", "4early", h.now)
+        .handle_websocket_text("s1", ws, "4early", h.now)
         .unwrap();
     assert_eq!(h.websocket(), [WebSocketOutput::Close]);
     h.server.send_text("s1", "still polling").unwrap();
@@ -580,7 +587,7 @@ fn upgrade_aborted_by_other_packet_and_by_timeout() {
 #[test]
 fn websocket_only_sessions() {
     let mut h = Harness::v3();
-    let sid = h
+    let (sid, ws) = h
         .server
         .handle_websocket_open("EIO=3&transport=websocket", h.now, || "w".into())
         .unwrap();
@@ -591,11 +598,11 @@ fn websocket_only_sessions() {
     );
     // v3: a probe ping on a WebSocket-only session is a plain heartbeat.
     h.server
-        .handle_websocket_text(&sid, "2probe", h.now)
+        .handle_websocket_text(&sid, ws, "2probe", h.now)
         .unwrap();
     assert_eq!(h.websocket(), [WebSocketOutput::Text("3".into())]);
     h.server
-        .handle_websocket_binary(&sid, Bytes::from_static(&[4, 1, 2]), h.now)
+        .handle_websocket_binary(&sid, ws, Bytes::from_static(&[4, 1, 2]), h.now)
         .unwrap();
     h.server
         .send_binary(&sid, Bytes::from_static(&[7]))
@@ -605,7 +612,7 @@ fn websocket_only_sessions() {
         [WebSocketOutput::Binary(Bytes::from_static(&[4, 7]))]
     );
     // b64: binary goes as base64 text.
-    let sid = h
+    let (sid, _) = h
         .server
         .handle_websocket_open("EIO=4&transport=websocket&b64=1", h.now, || "b".into())
         .unwrap();
@@ -729,13 +736,13 @@ fn oversize_websocket_message_closes() {
         max_payload: 4,
         ..ServerConfig::default()
     });
-    let sid = h
+    let (sid, ws) = h
         .server
         .handle_websocket_open("EIO=4&transport=websocket", h.now, || "w".into())
         .unwrap();
     h.websocket();
     assert!(matches!(
-        h.server.handle_websocket_text(&sid, "4hello", h.now),
+        h.server.handle_websocket_text(&sid, ws, "4hello", h.now),
         Err(socketwire::engineio::Error::PayloadTooLarge { len: 6, max: 4 })
     ));
     assert_eq!(h.websocket(), [WebSocketOutput::Close]);
@@ -746,11 +753,12 @@ fn oversize_websocket_message_closes() {
 fn close_during_upgrade_drops_the_probe() {
     let mut h = Harness::new(ServerConfig::default());
     h.open("EIO=4&transport=polling");
-    h.server
+    let (_, ws) = h
+        .server
         .handle_websocket_open("EIO=4&transport=websocket&sid=s1", h.now, || unreachable!())
         .unwrap();
     h.server
-        .handle_websocket_text("s1", "2probe", h.now)
+        .handle_websocket_text("s1", ws, "2probe", h.now)
         .unwrap();
     h.websocket();
     h.server.close("s1", h.now).unwrap();

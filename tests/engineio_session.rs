@@ -125,9 +125,14 @@ fn peer_errors_and_caller_errors_are_apart() {
         ..ServerConfig::default()
     };
     let mut session = polling_session(&config);
-    // A WebSocket message with no WebSocket open is the caller's bug.
+    // A WebSocket message with an id this session never handed out is the caller's bug.
+    let foreign =
+        ServerSession::open_websocket(&config, "EIO=4&transport=websocket", SEC, || "other".into())
+            .unwrap()
+            .websocket()
+            .unwrap();
     assert_eq!(
-        session.handle_websocket_text("4hi", SEC),
+        session.handle_websocket_text(foreign, "4hi", SEC),
         Err(Error::ApiMisuse(ApiMisuse::NoWebSocket))
     );
     // An oversized POST is the peer's.
@@ -135,7 +140,7 @@ fn peer_errors_and_caller_errors_are_apart() {
 
     let mut server = Server::new(config);
     assert_eq!(
-        server.handle_websocket_text("nope", "4", SEC),
+        server.handle_websocket_text("nope", foreign, "4", SEC),
         Err(Error::ApiMisuse(ApiMisuse::UnknownSid))
     );
     assert_eq!(server.close("nope", SEC), Err(ApiMisuse::UnknownSid));
@@ -206,16 +211,23 @@ fn run_bare(config: &ServerConfig) -> Trace {
     let mut trace = Trace::default();
     let mut session = polling_session(config);
     let mut now = Duration::ZERO;
+    let mut ws = None;
     for step in script() {
         match step {
             Step::Get => trace.replies.push(get(&mut session, now)),
             Step::Post(body) => trace
                 .replies
                 .push(Reply::Respond(post(&mut session, body, now))),
-            Step::WebSocketOpen => session
-                .handle_websocket_open("EIO=4&transport=websocket&sid=s1", now)
+            Step::WebSocketOpen => {
+                ws = Some(
+                    session
+                        .handle_websocket_open("EIO=4&transport=websocket&sid=s1", now)
+                        .unwrap(),
+                );
+            }
+            Step::WebSocketText(text) => session
+                .handle_websocket_text(ws.unwrap(), text, now)
                 .unwrap(),
-            Step::WebSocketText(text) => session.handle_websocket_text(text, now).unwrap(),
             Step::Send(text) => session.send_text(text).unwrap(),
             Step::Timeout(at) => {
                 now = at;
@@ -246,6 +258,7 @@ fn run_registry(config: &ServerConfig) -> Trace {
         Some(ServerEvent::Open { .. })
     ));
     let mut now = Duration::ZERO;
+    let mut ws = None;
     for step in script() {
         match step {
             Step::Get => trace.replies.push(server.handle_request(
@@ -262,11 +275,16 @@ fn run_registry(config: &ServerConfig) -> Trace {
             }
             Step::WebSocketOpen => {
                 let query = "EIO=4&transport=websocket&sid=s1";
-                server
-                    .handle_websocket_open(query, now, || unreachable!())
-                    .unwrap();
+                ws = Some(
+                    server
+                        .handle_websocket_open(query, now, || unreachable!())
+                        .unwrap()
+                        .1,
+                );
             }
-            Step::WebSocketText(text) => server.handle_websocket_text("s1", text, now).unwrap(),
+            Step::WebSocketText(text) => server
+                .handle_websocket_text("s1", ws.unwrap(), text, now)
+                .unwrap(),
             Step::Send(text) => server.send_text("s1", text).unwrap(),
             Step::Timeout(at) => {
                 now = at;
@@ -349,7 +367,7 @@ fn websocket_only_session() {
         session.poll_websocket(),
         Some(WebSocketOutput::Text("bAQID".into()))
     );
-    session.handle_websocket_closed();
+    session.handle_websocket_closed(session.websocket().unwrap());
     assert!(session.is_closed());
     assert_eq!(session.poll_timeout(), None);
 }
@@ -371,4 +389,167 @@ fn buffer_cap_and_the_close_packet() {
         panic!()
     };
     assert_eq!(&last.body[..], b"4a\x1e4b\x1e1");
+}
+
+/// Finding: a stale WebSocket (an aborted probe) must neither drive nor tear
+/// down a newer WebSocket attached to the same sid. The reference server
+/// refuses a second socket while one probes; once the probe is aborted a new
+/// one may try, and only the current socket's input counts.
+#[test]
+fn stale_websocket_is_ignored() {
+    const UPGRADE: &str = "EIO=4&transport=websocket&sid=s1";
+    let config = ServerConfig::default();
+    let mut session = polling_session(&config);
+    let a = session.handle_websocket_open(UPGRADE, SEC).unwrap();
+    // Refused while A probes, like the reference server.
+    assert_eq!(
+        session.handle_websocket_open(UPGRADE, SEC),
+        Err(Error::BadRequest)
+    );
+    // A sends something other than a probe: the upgrade aborts, A is closed.
+    session.handle_websocket_text(a, "4early", SEC).unwrap();
+    assert_eq!(session.poll_websocket(), Some(WebSocketOutput::Close));
+    let b = session.handle_websocket_open(UPGRADE, SEC).unwrap();
+    assert_ne!(a, b);
+    // A's late probe, upgrade and close change nothing.
+    session.handle_websocket_text(a, "2probe", SEC).unwrap();
+    session.handle_websocket_text(a, "5", SEC).unwrap();
+    session.handle_websocket_closed(a);
+    assert_eq!(session.poll_websocket(), None);
+    assert_eq!(session.transport(), Transport::Polling);
+    assert_eq!(session.websocket(), Some(b));
+    // B upgrades; A still cannot drive or close the session.
+    session.handle_websocket_text(b, "2probe", SEC).unwrap();
+    assert_eq!(
+        session.poll_websocket(),
+        Some(WebSocketOutput::Text("3probe".into()))
+    );
+    session.handle_websocket_text(b, "5", SEC).unwrap();
+    assert_eq!(session.transport(), Transport::WebSocket);
+    assert_eq!(session.poll_event(), Some(SessionEvent::Upgraded));
+    session.handle_websocket_text(a, "4forged", SEC).unwrap();
+    session.handle_websocket_closed(a);
+    assert_eq!(session.poll_event(), None);
+    assert!(!session.is_closed());
+    session.handle_websocket_closed(b);
+    assert_eq!(
+        session.poll_event(),
+        Some(SessionEvent::Closed(CloseReason::TransportClose))
+    );
+
+    // The registry passes the ids through: the same story by sid.
+    let mut server = Server::new(config);
+    let body = Bytes::new();
+    let handshake = request(Method::Get, "EIO=4&transport=polling", &body);
+    let _ = server.handle_request(&handshake, SEC, || "s1".into());
+    let (_, a) = server
+        .handle_websocket_open(UPGRADE, SEC, || unreachable!())
+        .unwrap();
+    server
+        .handle_websocket_text("s1", a, "4early", SEC)
+        .unwrap();
+    let (_, b) = server
+        .handle_websocket_open(UPGRADE, SEC, || unreachable!())
+        .unwrap();
+    server.handle_websocket_closed("s1", a);
+    server
+        .handle_websocket_text("s1", b, "2probe", SEC)
+        .unwrap();
+    server.handle_websocket_text("s1", b, "5", SEC).unwrap();
+    server.handle_websocket_closed("s1", a);
+    assert_eq!(
+        server.session("s1").unwrap().transport(),
+        Transport::WebSocket
+    );
+    server.handle_websocket_closed("s1", b);
+    assert_eq!(server.session_count(), 0);
+}
+
+/// Finding: WebSocket output had no cap (the send path returned before the
+/// `max_buffered_packets` check). Bound: at most `max_buffered_packets`
+/// messages wait on `poll_websocket`, plus the one final close.
+#[test]
+fn websocket_output_is_capped() {
+    let config = ServerConfig {
+        max_buffered_packets: 4,
+        allow_eio3: true,
+        ..ServerConfig::default()
+    };
+    let mut session =
+        ServerSession::open_websocket(&config, "EIO=4&transport=websocket", SEC, || "s1".into())
+            .unwrap();
+    let _open = session.poll_websocket();
+    for _ in 0..4 {
+        session.send_text("x").unwrap();
+    }
+    assert_eq!(session.send_text("x"), Err(ApiMisuse::BufferFull));
+    assert_eq!(
+        session.send_binary(Bytes::from_static(&[1])),
+        Err(ApiMisuse::BufferFull)
+    );
+    // Draining makes room again.
+    assert!(session.poll_websocket().is_some());
+    session.send_text("x").unwrap();
+
+    // v3: a ping flood whose pongs are never taken closes the session at the cap.
+    let mut v3 =
+        ServerSession::open_websocket(&config, "EIO=3&transport=websocket", SEC, || "s3".into())
+            .unwrap();
+    let ws = v3.websocket().unwrap();
+    for _ in 0..100_000 {
+        v3.handle_websocket_text(ws, "2", SEC).unwrap();
+    }
+    assert!(v3.is_closed());
+    let queued = core::iter::from_fn(|| v3.poll_websocket()).count();
+    assert!(queued <= 4 + 1, "{queued} messages queued");
+    assert!(
+        core::iter::from_fn(|| v3.poll_event())
+            .any(|e| e == SessionEvent::Closed(CloseReason::TransportError("send buffer full")))
+    );
+}
+
+/// Finding: no cap on sessions. Bound: `max_sessions` sessions; the next
+/// handshake (polling or WebSocket) gets the reference server's admission
+/// refusal, 403 `{"code":4,…}`, and closing a session makes room again.
+#[test]
+fn session_cap_refuses_handshakes() {
+    let mut server = Server::new(ServerConfig {
+        max_sessions: 3,
+        ..ServerConfig::default()
+    });
+    let body = Bytes::new();
+    let handshake = request(Method::Get, "EIO=4&transport=polling", &body);
+    let mut next = 0;
+    let mut new_sid = || {
+        next += 1;
+        format!("sid{next}")
+    };
+    for _ in 0..3 {
+        let Reply::Respond(open) = server.handle_request(&handshake, SEC, &mut new_sid) else {
+            panic!()
+        };
+        assert_eq!(open.status, 200);
+    }
+    let Reply::Respond(refused) = server.handle_request(&handshake, SEC, &mut new_sid) else {
+        panic!()
+    };
+    assert_eq!(refused.status, 403);
+    assert_eq!(
+        &refused.body[..],
+        br#"{"code":4,"message":"Too many sessions"}"#
+    );
+    assert_eq!(
+        server.handle_websocket_open("EIO=4&transport=websocket", SEC, &mut new_sid),
+        Err(Error::TooManySessions)
+    );
+    assert_eq!(server.session_count(), 3);
+    server.close("sid1", SEC).unwrap();
+    // A closing polling session still counts until its last GET or timeout.
+    server.handle_timeout(SEC * 60);
+    assert!(server.session_count() < 3);
+    assert!(
+        server
+            .handle_websocket_open("EIO=4&transport=websocket", SEC * 60, &mut new_sid)
+            .is_ok()
+    );
 }

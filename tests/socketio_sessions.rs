@@ -560,11 +560,11 @@ fn rooms_join_leave_and_targets() {
         rooms.add_socket("/", s);
     }
     rooms.add_socket("/other", 9);
-    rooms.join("/", 1, "a");
-    rooms.join("/", 2, "a");
-    rooms.join("/", 2, "b");
-    rooms.join("/", 3, "b");
-    rooms.join("/other", 9, "a");
+    rooms.join("/", 1, "a").unwrap();
+    rooms.join("/", 2, "a").unwrap();
+    rooms.join("/", 2, "b").unwrap();
+    rooms.join("/", 3, "b").unwrap();
+    rooms.join("/other", 9, "a").unwrap();
     assert_eq!(rooms.recipients("/", &Broadcast::all()), [1, 2, 3, 4]);
     assert_eq!(rooms.recipients("/", &Broadcast::all().to("a")), [1, 2]);
     assert_eq!(

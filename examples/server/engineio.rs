@@ -11,15 +11,13 @@
 //! its deadline moves earlier, when it closes, or when another session delivers
 //! something to its app (see socketio.rs).
 
-use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use socketwire::engineio::{
     Error, MessageData, Method, Reply, RequestInfo, Response, Route, ServerConfig, ServerSession,
-    SessionEvent, WebSocketOutput,
+    SessionEvent, WebSocketId, WebSocketOutput,
 };
 use socketwire::handshake::RequestHead;
 use socketwire::ws::{Connection, Event};
@@ -66,8 +64,9 @@ struct State {
     app: Box<dyn App>,
     /// The parked GET, if any.
     waiting_get: Option<oneshot::Sender<Response>>,
-    /// The writer of the session's WebSocket (the probing one during an upgrade).
-    socket: Option<mpsc::UnboundedSender<Outgoing>>,
+    /// The session's current WebSocket (the probing one during an upgrade):
+    /// its id and its writer, a channel bounded by `max_buffered_packets`.
+    socket: Option<(WebSocketId, mpsc::Sender<Outgoing>)>,
     /// The deadline the timer task sleeps until.
     armed: Option<Duration>,
 }
@@ -89,20 +88,36 @@ impl State {
                 progressed = true;
                 if let SessionEvent::Closed(_) = &event {
                     self.waiting_get = None;
-                    if let Some(tx) = self.socket.take() {
-                        let _ = tx.send(Outgoing::Close);
+                    if let Some((_, tx)) = self.socket.take() {
+                        let _ = tx.try_send(Outgoing::Close);
                     }
                 }
                 self.app.on_event(&mut self.session, event, now);
             }
             while let Some(output) = self.session.poll_websocket() {
                 progressed = true;
-                if let Some(tx) = &self.socket {
-                    let _ = tx.send(match output {
+                let close = output == WebSocketOutput::Close;
+                let sent = self.socket.as_ref().map(|(_, tx)| {
+                    tx.try_send(match output {
                         WebSocketOutput::Text(t) => Outgoing::Text(Bytes::from(t)),
                         WebSocketOutput::Binary(b) => Outgoing::Binary(b),
                         WebSocketOutput::Close => Outgoing::Close,
-                    });
+                    })
+                });
+                // Only a full channel means a peer that does not read; a closed
+                // one is a socket already gone, and its close event follows. A
+                // close that does not fit needs nothing: the writer is dropped.
+                let full = !close && matches!(sent, Some(Err(mpsc::error::TrySendError::Full(_))));
+                if close || full {
+                    // That socket is done (e.g. an aborted probe); a later one
+                    // gets its own writer. Dropping the writer ends the socket.
+                    self.socket = None;
+                }
+                if full {
+                    // The peer does not read what it is sent: the writer's
+                    // channel is full, so the session is closed rather than
+                    // buffering more (its socket closes once the channel drains).
+                    self.session.close(now);
                 }
             }
             if !progressed {
@@ -138,8 +153,6 @@ pub struct EngineIo {
     sessions: papaya::HashMap<String, Arc<Session>>,
     new_app: Box<NewApp>,
     start: Instant,
-    sid_counter: AtomicU64,
-    sid_key: std::collections::hash_map::RandomState,
 }
 
 enum Answer {
@@ -154,19 +167,11 @@ impl EngineIo {
             sessions: papaya::HashMap::new(),
             new_app,
             start: Instant::now(),
-            sid_counter: AtomicU64::new(0),
-            sid_key: Default::default(),
         })
     }
 
     fn now(&self) -> Duration {
         self.start.elapsed()
-    }
-
-    fn new_sid(&self) -> String {
-        let n = self.sid_counter.fetch_add(1, Ordering::Relaxed) + 1;
-        let h = self.sid_key.hash_one(n);
-        format!("{h:016x}{:04x}", n & 0xffff)
     }
 
     fn lookup(&self, sid: &str) -> Option<Arc<Session>> {
@@ -178,8 +183,9 @@ impl EngineIo {
     fn insert(
         self: &Arc<Self>,
         session: ServerSession,
-        socket: Option<mpsc::UnboundedSender<Outgoing>>,
+        socket: Option<mpsc::Sender<Outgoing>>,
     ) -> Arc<Session> {
+        let socket = socket.and_then(|tx| Some((session.websocket()?, tx)));
         let wake = Arc::new(Notify::new());
         let app = (self.new_app)(&session, wake.clone(), self.now());
         let handle = Arc::new(Session {
@@ -279,9 +285,13 @@ impl EngineIo {
         let answer = match Route::request(&self.config, &query) {
             Err(error) => Answer::Now(Response::error(&error)),
             Ok(Route::Handshake) => {
-                match ServerSession::open_polling(&self.config, &info, self.now(), || {
-                    self.new_sid()
-                }) {
+                let opened = self
+                    .config
+                    .check_session_count(self.sessions.len())
+                    .and_then(|()| {
+                        ServerSession::open_polling(&self.config, &info, self.now(), random_id)
+                    });
+                match opened {
                     Ok((session, response)) => {
                         self.insert(session, None);
                         Answer::Now(response)
@@ -344,32 +354,37 @@ impl EngineIo {
     fn open_websocket(
         self: &Arc<Self>,
         query: &str,
-        socket: mpsc::UnboundedSender<Outgoing>,
-    ) -> Result<Arc<Session>, Error> {
+        socket: mpsc::Sender<Outgoing>,
+    ) -> Result<(Arc<Session>, WebSocketId), Error> {
         match Route::websocket(&self.config, query)? {
             Route::Handshake => {
+                // The cap is checked before the insert, so concurrent
+                // handshakes may pass it by their number (never by more).
+                self.config.check_session_count(self.sessions.len())?;
                 let session =
-                    ServerSession::open_websocket(&self.config, query, self.now(), || {
-                        self.new_sid()
-                    })?;
-                Ok(self.insert(session, Some(socket)))
+                    ServerSession::open_websocket(&self.config, query, self.now(), random_id)?;
+                let ws = session.websocket().ok_or(Error::BadRequest)?;
+                Ok((self.insert(session, Some(socket)), ws))
             }
             Route::Session(sid) => {
                 let handle = self.lookup(sid).ok_or(Error::UnknownSid)?;
-                self.with(&handle, |state, now| {
-                    state.session.handle_websocket_open(query, now)?;
-                    state.socket = Some(socket);
-                    Ok::<(), Error>(())
+                let ws = self.with(&handle, |state, now| {
+                    let ws = state.session.handle_websocket_open(query, now)?;
+                    state.socket = Some((ws, socket));
+                    Ok::<WebSocketId, Error>(ws)
                 })?;
-                Ok(handle)
+                Ok((handle, ws))
             }
         }
     }
 
-    fn websocket_closed(&self, handle: &Session) {
+    /// WebSocket `ws` of the session ended; a stale socket's end changes nothing.
+    fn websocket_closed(&self, handle: &Session, ws: WebSocketId) {
         self.with(handle, |state, _| {
-            state.socket = None;
-            state.session.handle_websocket_closed();
+            if state.socket.as_ref().is_some_and(|(id, _)| *id == ws) {
+                state.socket = None;
+            }
+            state.session.handle_websocket_closed(ws);
         });
     }
 
@@ -380,9 +395,11 @@ impl EngineIo {
         query: &str,
         shared: &Arc<Shared>,
     ) -> std::io::Result<()> {
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let handle = match self.open_websocket(query, tx) {
-            Ok(handle) => handle,
+        // Bounded like the session's own queue: when the peer stops reading
+        // and the channel fills, `State::dispatch` closes the session.
+        let (tx, mut rx) = mpsc::channel(self.config.max_buffered_packets.max(1));
+        let (handle, ws_id) = match self.open_websocket(query, tx) {
+            Ok(opened) => opened,
             Err(error) => {
                 let mut conn = conn;
                 let response = Response::error(&error);
@@ -396,28 +413,96 @@ impl EngineIo {
             }
         };
         let Some((mut stream, mut ws)) = websocket::accept(conn, head, shared).await? else {
-            self.websocket_closed(&handle);
+            self.websocket_closed(&handle, ws_id);
             return Ok(());
         };
         let on_event = |_: &mut Connection, event: Event| match event {
             Event::Text(t) => self.with(&handle, |state, now| {
                 let text = std::str::from_utf8(&t).unwrap_or("");
-                let _ = state.session.handle_websocket_text(text, now);
+                let _ = state.session.handle_websocket_text(ws_id, text, now);
             }),
             Event::Binary(b) => self.with(&handle, |state, now| {
-                let _ = state.session.handle_websocket_binary(b, now);
+                let _ = state.session.handle_websocket_binary(ws_id, b, now);
             }),
-            Event::Closed { .. } => self.websocket_closed(&handle),
+            Event::Closed { .. } => self.websocket_closed(&handle, ws_id),
             _ => {}
         };
         let result =
             websocket::drive(&mut stream, &mut ws, on_event, Source::Channel(&mut rx)).await;
-        self.websocket_closed(&handle);
+        self.websocket_closed(&handle, ws_id);
         result
     }
+}
+
+/// A fresh identifier that grants access (an Engine.IO sid, a Socket.IO
+/// socket id): 128 bits from the operating system's CSPRNG, as 32 hex digits.
+/// Never derived from another id, so knowing one reveals nothing about another.
+pub fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("operating system random source failed");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn header(head: &RequestHead, name: &str) -> Option<String> {
     head.header(name)
         .map(|v| String::from_utf8_lossy(v).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A WebSocket whose peer never reads: the writer's channel is bounded,
+    /// and once it is full the session is closed instead of buffering more.
+    /// Bound: the channel never holds more than its capacity.
+    #[test]
+    fn full_websocket_channel_closes_the_session() {
+        let config = ServerConfig {
+            max_buffered_packets: 4,
+            ..ServerConfig::default()
+        };
+        let session = ServerSession::open_websocket(
+            &config,
+            "EIO=4&transport=websocket",
+            Duration::ZERO,
+            random_id,
+        )
+        .unwrap();
+        let (tx, rx) = mpsc::channel(config.max_buffered_packets);
+        let mut state = State {
+            socket: Some((session.websocket().unwrap(), tx)),
+            session,
+            app: Box::new(Echo),
+            waiting_get: None,
+            armed: None,
+        };
+        for _ in 0..10_000 {
+            let _ = state.session.send_text("flood");
+            state.dispatch(Duration::ZERO);
+            if state.session.is_closed() {
+                break;
+            }
+        }
+        assert!(state.session.is_closed());
+        assert!(state.socket.is_none(), "the writer is dropped");
+        assert!(rx.len() <= config.max_buffered_packets);
+    }
+
+    /// Ids carry 128 random bits: 32 hex digits, never repeated, with no
+    /// counter in clear (two consecutive ids share no suffix).
+    #[test]
+    fn ids_are_128_random_bits() {
+        let ids: Vec<String> = (0..1000).map(|_| random_id()).collect();
+        assert!(
+            ids.iter()
+                .all(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        );
+        let unique: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len());
+        let same_tail = ids.windows(2).filter(|w| w[0][28..] == w[1][28..]).count();
+        assert!(
+            same_tail < 5,
+            "{same_tail} consecutive ids share their last 16 bits"
+        );
+    }
 }

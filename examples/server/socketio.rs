@@ -15,11 +15,14 @@
 //! Cross-session delivery: a broadcast looks up its recipients in the room
 //! registry (its own lock, taken only by join/leave/connect/disconnect and
 //! broadcast lookups, never while waiting on anything), encodes the packet once,
-//! and drops it into each recipient's mailbox (an unbounded channel found in a
-//! lock-free `papaya` map), then wakes the recipient's timer task, which moves
-//! the mailbox into that session under that session's own lock. No session
-//! lock is ever taken by another session.
+//! and drops it into each recipient's mailbox (a channel of `MAILBOX_SLOTS`
+//! found in a lock-free `papaya` map), then wakes the recipient's timer task,
+//! which moves the mailbox into that session under that session's own lock. No
+//! session lock is ever taken by another session. A recipient whose mailbox is
+//! full has fallen that far behind: it is flagged and its timer task closes its
+//! session, rather than letting the mailbox grow.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,12 +33,17 @@ use socketwire::socketio::{
 };
 use tokio::sync::{Notify, mpsc};
 
-use crate::engineio::App;
+use crate::engineio::{App, random_id};
+
+/// Packets from other sessions a session may have waiting at once.
+const MAILBOX_SLOTS: usize = 1024;
 
 /// Where other sessions drop packets for one session.
 struct Mailbox {
-    tx: mpsc::UnboundedSender<Arc<EncodedPacket>>,
+    tx: mpsc::Sender<Arc<EncodedPacket>>,
     wake: Arc<Notify>,
+    /// Set when a packet found the mailbox full: the session is closed.
+    overflowed: Arc<AtomicBool>,
 }
 
 /// What every Socket.IO session of the process shares.
@@ -79,16 +87,23 @@ impl Rooms {
             decoder: DecoderConfig::for_version(version),
             ..self.config.clone()
         };
-        let (tx, inbox) = mpsc::unbounded_channel();
+        let (tx, inbox) = mpsc::channel(MAILBOX_SLOTS);
+        let overflowed = Arc::new(AtomicBool::new(false));
         let sid = eio.sid().to_string();
-        self.mailboxes
-            .pin()
-            .insert(sid.clone(), Mailbox { tx, wake });
+        self.mailboxes.pin().insert(
+            sid.clone(),
+            Mailbox {
+                tx,
+                wake,
+                overflowed: overflowed.clone(),
+            },
+        );
         Box::new(SocketIo {
             rooms: self.clone(),
             sid,
             session: ServerSession::new(config, now),
             inbox,
+            overflowed,
         })
     }
 }
@@ -98,7 +113,9 @@ pub struct SocketIo {
     rooms: Arc<Rooms>,
     sid: String,
     session: ServerSession,
-    inbox: mpsc::UnboundedReceiver<Arc<EncodedPacket>>,
+    inbox: mpsc::Receiver<Arc<EncodedPacket>>,
+    /// A broadcast found the inbox full: close the session.
+    overflowed: Arc<AtomicBool>,
 }
 
 impl SocketIo {
@@ -120,7 +137,9 @@ impl SocketIo {
                 if namespace == "/" || namespace == "/custom" =>
             {
                 self.rooms.registry().add_socket(&namespace, sid.clone());
-                let socket_id = format!("{sid}{}", namespace.len());
+                // An independent random id: socket ids are shown to other
+                // clients, so they must not reveal the Engine.IO sid.
+                let socket_id = random_id();
                 session
                     .accept(&namespace, &socket_id)
                     .and_then(|()| session.emit(&namespace, "auth", vec![auth]))
@@ -150,11 +169,13 @@ impl SocketIo {
                 ("join", _) | ("leave", _) => {
                     let room = args.first().and_then(Value::as_str).unwrap_or_default();
                     if name == "join" {
-                        self.rooms.registry().join(&namespace, sid, room);
+                        // Past the rooms-per-socket cap the join is refused
+                        // (the socket keeps the rooms it has).
+                        self.rooms.registry().join(&namespace, sid, room)
                     } else {
                         self.rooms.registry().leave(&namespace, &sid, room);
+                        Ok(())
                     }
-                    Ok(())
                 }
                 ("to-room", _) => {
                     let room = args
@@ -200,9 +221,11 @@ impl SocketIo {
         for recipient in recipients {
             if recipient == self.sid {
                 let _ = self.session.send_encoded(&packet);
-            } else if let Some(mailbox) = mailboxes.get(&recipient)
-                && mailbox.tx.send(packet.clone()).is_ok()
-            {
+            } else if let Some(mailbox) = mailboxes.get(&recipient) {
+                if let Err(mpsc::error::TrySendError::Full(_)) = mailbox.tx.try_send(packet.clone())
+                {
+                    mailbox.overflowed.store(true, Ordering::Relaxed);
+                }
                 mailbox.wake.notify_one();
             }
         }
@@ -257,6 +280,10 @@ impl App for SocketIo {
         while let Ok(packet) = self.inbox.try_recv() {
             let _ = self.session.send_encoded(&packet);
         }
+        if self.overflowed.load(Ordering::Relaxed) {
+            // Too far behind the broadcasts it is sent: drop it.
+            eio.close(now);
+        }
         if self.session.poll_timeout().is_some_and(|t| t <= now) {
             self.session.handle_timeout(now);
         }
@@ -264,5 +291,95 @@ impl App for SocketIo {
         if self.session.is_closed() {
             eio.close(now);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use socketwire::engineio::WebSocketOutput;
+
+    fn connected_app(rooms: &Arc<Rooms>) -> (engineio::ServerSession, Box<dyn App>) {
+        let config = engineio::ServerConfig::default();
+        let mut eio = engineio::ServerSession::open_websocket(
+            &config,
+            "EIO=4&transport=websocket",
+            Duration::ZERO,
+            crate::engineio::random_id,
+        )
+        .unwrap();
+        let mut app = rooms.new_app(&eio, Arc::new(Notify::new()), Duration::ZERO);
+        app.on_event(
+            &mut eio,
+            SessionEvent::Message(MessageData::Text("0".into())),
+            Duration::ZERO,
+        );
+        while eio.poll_websocket().is_some() {}
+        (eio, app)
+    }
+
+    /// A recipient that falls `MAILBOX_SLOTS` broadcasts behind is closed
+    /// instead of its mailbox growing: bound, `MAILBOX_SLOTS` packets queued.
+    #[test]
+    fn lagging_recipient_is_closed() {
+        let rooms = Rooms::new(Duration::from_secs(45));
+        let (mut sender_eio, mut sender) = connected_app(&rooms);
+        let (mut lagging_eio, mut lagging) = connected_app(&rooms);
+        for _ in 0..MAILBOX_SLOTS + 10 {
+            sender.on_event(
+                &mut sender_eio,
+                SessionEvent::Message(MessageData::Text(r#"2["channel","hi"]"#.into())),
+                Duration::ZERO,
+            );
+            while sender_eio.poll_websocket().is_some() {}
+        }
+        assert!(!lagging_eio.is_closed());
+        lagging.handle_timeout(&mut lagging_eio, Duration::ZERO);
+        assert!(lagging_eio.is_closed());
+        assert!(!sender_eio.is_closed());
+    }
+
+    /// The socket id in the CONNECT reply is a fresh random value, not the
+    /// Engine.IO sid plus a suffix (knowing a socket id must not give the sid).
+    #[test]
+    fn socket_id_is_independent_of_the_sid() {
+        let rooms = Rooms::new(Duration::from_secs(45));
+        let config = engineio::ServerConfig::default();
+        let sid = "0123456789abcdef0123456789abcdef";
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let mut eio = engineio::ServerSession::open_websocket(
+                &config,
+                "EIO=4&transport=websocket",
+                Duration::ZERO,
+                || sid.into(),
+            )
+            .unwrap();
+            let _open = eio.poll_websocket();
+            let mut app = rooms.new_app(&eio, Arc::new(Notify::new()), Duration::ZERO);
+            app.on_event(
+                &mut eio,
+                SessionEvent::Message(MessageData::Text("0".into())),
+                Duration::ZERO,
+            );
+            let Some(WebSocketOutput::Text(reply)) = eio.poll_websocket() else {
+                panic!("no CONNECT reply");
+            };
+            let socket_id = reply
+                .strip_prefix("40{\"sid\":\"")
+                .and_then(|rest| rest.strip_suffix("\"}"))
+                .expect("CONNECT reply with a sid")
+                .to_string();
+            assert!(!socket_id.contains(sid) && !sid.contains(&socket_id));
+            assert_eq!(socket_id.len(), 32);
+            ids.push(socket_id);
+            app.on_event(
+                &mut eio,
+                SessionEvent::Closed(engineio::CloseReason::TransportClose),
+                Duration::ZERO,
+            );
+        }
+        // The same sid twice gives two unrelated socket ids.
+        assert_ne!(ids[0], ids[1]);
     }
 }

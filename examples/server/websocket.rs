@@ -108,7 +108,8 @@ fn send(conn: &mut Connection, message: Outgoing) -> Result<(), socketwire::ws::
 pub enum Source<'a> {
     Nothing,
     Broadcast(&'a mut tokio::sync::broadcast::Receiver<Outgoing>),
-    Channel(&'a mut tokio::sync::mpsc::UnboundedReceiver<Outgoing>),
+    /// A bounded channel; its end (every sender dropped) closes the connection.
+    Channel(&'a mut tokio::sync::mpsc::Receiver<Outgoing>),
 }
 
 impl Source<'_> {
@@ -169,7 +170,12 @@ pub async fn drive(
                 Some(message) => {
                     let _ = send(conn, message);
                 }
-                None => outgoing_open = false,
+                None => {
+                    outgoing_open = false;
+                    if matches!(outgoing, Source::Channel(_)) {
+                        let _ = conn.close(CloseCode::NORMAL, "");
+                    }
+                }
             },
         }
     }

@@ -74,6 +74,12 @@ pub enum Error {
     Forbidden,
     /// Handshake code 5: `EIO` is not `4` and v3 is not allowed.
     UnsupportedProtocolVersion,
+    /// Handshake code 4 (HTTP 403, message "Too many sessions"): a handshake
+    /// while [`ServerConfig::max_sessions`](super::ServerConfig::max_sessions)
+    /// sessions are open. The reference server answers a refusal of its
+    /// `allowRequest` admission hook this way (code 4 with the hook's message);
+    /// clients treat it as a failed connection and retry with backoff.
+    TooManySessions,
     /// The caller used the API in a way its state does not allow (never caused by peer bytes).
     ApiMisuse(ApiMisuse),
 }
@@ -98,7 +104,7 @@ impl Error {
             Error::UnknownSid => Some(1),
             Error::BadHandshakeMethod => Some(2),
             Error::BadRequest => Some(3),
-            Error::Forbidden => Some(4),
+            Error::Forbidden | Error::TooManySessions => Some(4),
             Error::UnsupportedProtocolVersion => Some(5),
             _ => None,
         }
@@ -117,12 +123,14 @@ impl Error {
             Error::BadHandshakeMethod => "Bad handshake method",
             Error::BadRequest => "Bad request",
             Error::Forbidden => "Forbidden",
+            Error::TooManySessions => "Too many sessions",
             Error::UnsupportedProtocolVersion => "Unsupported protocol version",
             _ => return None,
         })
     }
 
-    /// The HTTP status to answer with: 403 for [`Error::Forbidden`], 413 for
+    /// The HTTP status to answer with: 403 for [`Error::Forbidden`] and
+    /// [`Error::TooManySessions`], 413 for
     /// [`Error::PayloadTooLarge`], 500 for [`Error::ApiMisuse`], 400 otherwise.
     ///
     /// ```
@@ -132,7 +140,7 @@ impl Error {
     /// ```
     pub fn status(&self) -> u16 {
         match self {
-            Error::Forbidden => 403,
+            Error::Forbidden | Error::TooManySessions => 403,
             Error::PayloadTooLarge { .. } => 413,
             Error::ApiMisuse(_) => 500,
             _ => 400,
@@ -189,9 +197,11 @@ pub enum ApiMisuse {
     UnknownSid,
     /// Sending on a session that is closed or closing.
     Closed,
-    /// Sending on a polling session whose buffer holds
-    /// [`ServerConfig::max_buffered_packets`](super::ServerConfig) packets: the
-    /// client is not polling; wait for it or close the session.
+    /// Sending on a session whose buffer holds
+    /// [`ServerConfig::max_buffered_packets`](super::ServerConfig) packets: on
+    /// polling the client is not polling, on WebSocket the caller is not
+    /// taking [`ServerSession::poll_websocket`](super::ServerSession::poll_websocket)
+    /// (or its socket is not writing); wait for it or close the session.
     BufferFull,
     /// The sid generator returned an id already in use.
     SidInUse,

@@ -105,13 +105,13 @@
 //! let (method, query, body) = request(Method::Get, "EIO=4&transport=polling", b"");
 //! let info = RequestInfo { method, query, content_type: None, body: &body };
 //! assert_eq!(Route::request(&config, query), Ok(Route::Handshake));
-//! let (mut session, open) = ServerSession::open_polling(&config, &info, now, || "sid1".into()).unwrap();
+//! let (mut session, open) = ServerSession::open_polling(&config, &info, now, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
 //! assert_eq!(open.content_type, "text/plain; charset=UTF-8");
 //! glue.drain(&mut session);
 //!
 //! // 2. A long-poll GET with nothing to send is parked.
-//! let q = "EIO=4&transport=polling&sid=sid1";
-//! assert_eq!(Route::request(&config, q), Ok(Route::Session("sid1")));
+//! let q = "EIO=4&transport=polling&sid=ZmTr8qX2vN5kL0bW7pYc3A";
+//! assert_eq!(Route::request(&config, q), Ok(Route::Session("ZmTr8qX2vN5kL0bW7pYc3A")));
 //! let empty = Bytes::new();
 //! let get = RequestInfo { method: Method::Get, query: q, content_type: None, body: &empty };
 //! assert_eq!(session.handle_request(&get, now), Reply::Wait);
@@ -127,12 +127,13 @@
 //!
 //! // 4. Upgrade: the client opens a WebSocket with the sid and probes.
 //! assert_eq!(session.handle_request(&get, now), Reply::Wait);
-//! session.handle_websocket_open("EIO=4&transport=websocket&sid=sid1", now).unwrap();
-//! session.handle_websocket_text("2probe", now).unwrap();
+//! // Each WebSocket gets its own id; input from a stale one is ignored.
+//! let ws = session.handle_websocket_open("EIO=4&transport=websocket&sid=ZmTr8qX2vN5kL0bW7pYc3A", now).unwrap();
+//! session.handle_websocket_text(ws, "2probe", now).unwrap();
 //! glue.drain(&mut session);
 //! assert_eq!(glue.websocket.pop(), Some(WebSocketOutput::Text("3probe".into())));
 //! assert_eq!(&glue.parked.take().unwrap().body[..], b"6"); // the parked GET ends with a noop
-//! session.handle_websocket_text("5", now).unwrap();
+//! session.handle_websocket_text(ws, "5", now).unwrap();
 //! glue.drain(&mut session);
 //!
 //! // 5. Timers: the v4 server pings on the WebSocket every pingInterval.
@@ -170,5 +171,9 @@ pub use open::OpenPacket;
 pub use packet::{EngineIoVersion, MessageKind, Packet, PacketType, utf16_len};
 pub use payload::{Jsonp, PayloadDecoder, PayloadFormat, PayloadLimits, RECORD_SEPARATOR};
 pub use server::{Route, Server, ServerEvent};
-pub use session::{ServerConfig, ServerSession, SessionEvent, Transport, WebSocketOutput};
+#[cfg(feature = "getrandom")]
+pub use session::os_random_sid;
+pub use session::{
+    ServerConfig, ServerSession, SessionEvent, Transport, WebSocketId, WebSocketOutput,
+};
 pub use webtransport::{decode_webtransport_frame, encode_webtransport_frame};

@@ -12,7 +12,9 @@ use super::error::{ApiMisuse, Error};
 use super::http::{Reply, RequestInfo, Response, query_param};
 use super::message::{CloseReason, MessageData};
 use super::packet::EngineIoVersion;
-use super::session::{ServerConfig, ServerSession, SessionEvent, Transport, WebSocketOutput};
+use super::session::{
+    ServerConfig, ServerSession, SessionEvent, Transport, WebSocketId, WebSocketOutput,
+};
 
 /// Where a request on the Engine.IO path goes: the first routing step, shared
 /// by [`Server`] and by glues that keep their own concurrent sid map.
@@ -75,8 +77,8 @@ impl<'q> Route<'q> {
 ///
 /// ```
 /// use socketwire::engineio::{EngineIoVersion, ServerEvent};
-/// let e = ServerEvent::Open { sid: "s".into(), version: EngineIoVersion::V4 };
-/// assert_eq!(e.sid(), "s");
+/// let e = ServerEvent::Open { sid: "ZmTr8qX2vN5kL0bW7pYc3A".into(), version: EngineIoVersion::V4 };
+/// assert_eq!(e.sid(), "ZmTr8qX2vN5kL0bW7pYc3A");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -154,9 +156,10 @@ struct Entry {
 ///
 /// * **Input** — [`Server::handle_request`] for every HTTP request on the
 ///   Engine.IO path; [`Server::handle_websocket_open`] when a WebSocket upgrade
-///   request arrives (before accepting it), then
-///   [`Server::handle_websocket_text`] / [`Server::handle_websocket_binary`] for
-///   each message and [`Server::handle_websocket_closed`] when it ends;
+///   request arrives (before accepting it; it returns the sid and the socket's
+///   [`WebSocketId`]), then [`Server::handle_websocket_text`] /
+///   [`Server::handle_websocket_binary`] for each message and
+///   [`Server::handle_websocket_closed`] when it ends, each with that id;
 ///   [`Server::handle_poll_aborted`] when a waiting GET's connection drops;
 ///   [`Server::handle_timeout`] when [`Server::poll_timeout`] expires.
 /// * **Commands** — [`Server::send_text`], [`Server::send_binary`], [`Server::close`].
@@ -166,7 +169,8 @@ struct Entry {
 ///   write on WebSockets), then re-arm the timer from [`Server::poll_timeout`].
 ///
 /// Time is a [`Duration`] since an origin the caller picks; session ids come
-/// from the caller's generator.
+/// from the caller's generator, which must be a CSPRNG giving at least 120
+/// bits per sid (see [Session ids](ServerSession#session-ids)).
 ///
 /// ```
 /// use bytes::Bytes;
@@ -179,22 +183,22 @@ struct Entry {
 /// let now = Duration::ZERO;
 ///
 /// // Handshake: the open packet comes back at once.
-/// let Reply::Respond(open) = server.handle_request(&get("EIO=4&transport=polling"), now, || "s1".into())
+/// let Reply::Respond(open) = server.handle_request(&get("EIO=4&transport=polling"), now, || "ZmTr8qX2vN5kL0bW7pYc3A".into())
 /// else { unreachable!() };
-/// assert!(open.body.starts_with(b"0{\"sid\":\"s1\""));
+/// assert!(open.body.starts_with(b"0{\"sid\":\"ZmTr8qX2vN5kL0bW7pYc3A\""));
 /// assert!(matches!(server.poll_event(), Some(ServerEvent::Open { .. })));
 ///
 /// // A long poll with nothing queued waits…
-/// let reply = server.handle_request(&get("EIO=4&transport=polling&sid=s1"), now, || unreachable!());
+/// let reply = server.handle_request(&get("EIO=4&transport=polling&sid=ZmTr8qX2vN5kL0bW7pYc3A"), now, || unreachable!());
 /// assert_eq!(reply, Reply::Wait);
 /// // …until the application sends something.
-/// server.send_text("s1", "hello").unwrap();
+/// server.send_text("ZmTr8qX2vN5kL0bW7pYc3A", "hello").unwrap();
 /// let (sid, response) = server.poll_long_poll().unwrap();
-/// assert_eq!((sid.as_str(), &response.body[..]), ("s1", &b"4hello"[..]));
+/// assert_eq!((sid.as_str(), &response.body[..]), ("ZmTr8qX2vN5kL0bW7pYc3A", &b"4hello"[..]));
 ///
 /// // The client posts a message.
 /// let body = Bytes::from_static(b"4hi");
-/// let post = RequestInfo { method: Method::Post, query: "EIO=4&transport=polling&sid=s1", content_type: None, body: &body };
+/// let post = RequestInfo { method: Method::Post, query: "EIO=4&transport=polling&sid=ZmTr8qX2vN5kL0bW7pYc3A", content_type: None, body: &body };
 /// let Reply::Respond(ok) = server.handle_request(&post, now, || unreachable!()) else { unreachable!() };
 /// assert_eq!(&ok.body[..], b"ok");
 /// assert!(matches!(server.poll_event(), Some(ServerEvent::Message { .. })));
@@ -202,7 +206,7 @@ struct Entry {
 /// // Heartbeat: the server pings after pingInterval.
 /// let t = server.poll_timeout().unwrap();
 /// server.handle_timeout(t);
-/// let reply = server.handle_request(&get("EIO=4&transport=polling&sid=s1"), t, || unreachable!());
+/// let reply = server.handle_request(&get("EIO=4&transport=polling&sid=ZmTr8qX2vN5kL0bW7pYc3A"), t, || unreachable!());
 /// let Reply::Respond(ping) = reply else { unreachable!() };
 /// assert_eq!(&ping.body[..], b"2");
 /// ```
@@ -392,7 +396,8 @@ impl Server {
     }
 
     /// Handles one HTTP request on the Engine.IO path. `new_sid` is called once
-    /// for a handshake and must return an id not in use.
+    /// for a handshake and must return a fresh CSPRNG id of at least 120 bits,
+    /// not in use (see [Session ids](ServerSession#session-ids)).
     ///
     /// ```
     /// use bytes::Bytes;
@@ -400,7 +405,7 @@ impl Server {
     /// let mut server = Server::new(ServerConfig::default());
     /// let body = Bytes::new();
     /// let req = RequestInfo { method: Method::Get, query: "EIO=3&transport=polling", content_type: None, body: &body };
-    /// let Reply::Respond(r) = server.handle_request(&req, core::time::Duration::ZERO, || "s".into()) else { panic!() };
+    /// let Reply::Respond(r) = server.handle_request(&req, core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()) else { panic!() };
     /// assert_eq!(&r.body[..], br#"{"code":5,"message":"Unsupported protocol version"}"#);
     /// ```
     pub fn handle_request(
@@ -410,14 +415,14 @@ impl Server {
         new_sid: impl FnOnce() -> String,
     ) -> Reply {
         let result = match Route::request(&self.config, request.query) {
-            Ok(Route::Handshake) => {
-                ServerSession::open_polling(&self.config, request, now, new_sid).and_then(
-                    |(session, response)| {
-                        self.insert(session)?;
-                        Ok(Reply::Respond(response))
-                    },
-                )
-            }
+            Ok(Route::Handshake) => self
+                .config
+                .check_session_count(self.sessions.len())
+                .and_then(|()| ServerSession::open_polling(&self.config, request, now, new_sid))
+                .and_then(|(session, response)| {
+                    self.insert(session)?;
+                    Ok(Reply::Respond(response))
+                }),
             Ok(Route::Session(sid)) => self
                 .with_session(sid, |session| session.handle_request(request, now))
                 .map_err(|_| Error::UnknownSid),
@@ -440,35 +445,40 @@ impl Server {
 
     /// Checks a WebSocket upgrade request (query string only) before the glue
     /// accepts it. Without `sid` it opens a WebSocket-only session (the open
-    /// packet is queued on [`Server::poll_websocket`]) and returns its sid; with
-    /// a `sid` it starts the upgrade of that polling session. On `Err`, refuse
-    /// the upgrade with [`Response::error`].
+    /// packet is queued on [`Server::poll_websocket`]); with a `sid` it starts
+    /// the upgrade of that polling session. Returns the sid and the new
+    /// WebSocket's id, to pass with that socket's messages and close (input
+    /// from a socket that is no longer the session's current one is ignored).
+    /// On `Err`, refuse the upgrade with [`Response::error`].
     ///
     /// ```
     /// use socketwire::engineio::{Server, ServerConfig, WebSocketOutput};
     /// let mut server = Server::new(ServerConfig::default());
-    /// let sid = server.handle_websocket_open("EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let (sid, _ws) = server.handle_websocket_open("EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// let (_, open) = server.poll_websocket().unwrap();
-    /// assert!(matches!(open, WebSocketOutput::Text(t) if t.starts_with("0{\"sid\":\"w\"")));
-    /// # let _ = sid;
+    /// assert!(matches!(open, WebSocketOutput::Text(t) if t.starts_with("0{\"sid\":\"ZmTr8qX2vN5kL0bW7pYc3A\"")));
+    /// assert_eq!(sid, "ZmTr8qX2vN5kL0bW7pYc3A");
     /// ```
     pub fn handle_websocket_open(
         &mut self,
         query: &str,
         now: Duration,
         new_sid: impl FnOnce() -> String,
-    ) -> Result<String, Error> {
+    ) -> Result<(String, WebSocketId), Error> {
         match Route::websocket(&self.config, query)? {
             Route::Handshake => {
+                self.config.check_session_count(self.sessions.len())?;
                 let session = ServerSession::open_websocket(&self.config, query, now, new_sid)?;
                 let sid = String::from(session.sid());
+                let ws = session.websocket().ok_or(Error::BadRequest)?;
                 self.insert(session)?;
-                Ok(sid)
+                Ok((sid, ws))
             }
             Route::Session(sid) => {
-                self.with_session(sid, |session| session.handle_websocket_open(query, now))
+                let ws = self
+                    .with_session(sid, |session| session.handle_websocket_open(query, now))
                     .map_err(|_| Error::UnknownSid)??;
-                Ok(String::from(sid))
+                Ok((String::from(sid), ws))
             }
         }
     }
@@ -480,15 +490,17 @@ impl Server {
     /// use socketwire::engineio::{ApiMisuse, Error, Server, ServerConfig};
     /// let mut server = Server::new(ServerConfig::default());
     /// let now = core::time::Duration::ZERO;
-    /// assert_eq!(server.handle_websocket_text("nope", "4x", now), Err(Error::ApiMisuse(ApiMisuse::UnknownSid)));
+    /// # let (_, ws) = Server::new(ServerConfig::default()).handle_websocket_open("EIO=4&transport=websocket", now, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+    /// assert_eq!(server.handle_websocket_text("nope", ws, "4x", now), Err(Error::ApiMisuse(ApiMisuse::UnknownSid)));
     /// ```
     pub fn handle_websocket_text(
         &mut self,
         sid: &str,
+        ws: WebSocketId,
         text: &str,
         now: Duration,
     ) -> Result<(), Error> {
-        self.with_session(sid, |session| session.handle_websocket_text(text, now))?
+        self.with_session(sid, |session| session.handle_websocket_text(ws, text, now))?
     }
 
     /// A binary message arrived on the session's WebSocket
@@ -498,27 +510,36 @@ impl Server {
     /// use socketwire::engineio::{ApiMisuse, Error, Server, ServerConfig};
     /// let mut server = Server::new(ServerConfig::default());
     /// let now = core::time::Duration::ZERO;
-    /// assert_eq!(server.handle_websocket_binary("nope", bytes::Bytes::new(), now), Err(Error::ApiMisuse(ApiMisuse::UnknownSid)));
+    /// # let (_, ws) = Server::new(ServerConfig::default()).handle_websocket_open("EIO=4&transport=websocket", now, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+    /// assert_eq!(server.handle_websocket_binary("nope", ws, bytes::Bytes::new(), now), Err(Error::ApiMisuse(ApiMisuse::UnknownSid)));
     /// ```
     pub fn handle_websocket_binary(
         &mut self,
         sid: &str,
+        ws: WebSocketId,
         data: Bytes,
         now: Duration,
     ) -> Result<(), Error> {
-        self.with_session(sid, |session| session.handle_websocket_binary(data, now))?
+        self.with_session(sid, |session| {
+            session.handle_websocket_binary(ws, data, now)
+        })?
     }
 
-    /// The session's WebSocket closed ([`ServerSession::handle_websocket_closed`]);
-    /// unknown sids are ignored.
+    /// WebSocket `ws` of a session closed
+    /// ([`ServerSession::handle_websocket_closed`]); unknown sids and stale
+    /// sockets are ignored.
     ///
     /// ```
     /// use socketwire::engineio::{Server, ServerConfig};
     /// let mut server = Server::new(ServerConfig::default());
-    /// server.handle_websocket_closed("nope");
+    /// let (sid, ws) = server.handle_websocket_open("EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+    /// server.handle_websocket_closed("nope", ws);
+    /// assert_eq!(server.session_count(), 1);
+    /// server.handle_websocket_closed(&sid, ws);
+    /// assert_eq!(server.session_count(), 0);
     /// ```
-    pub fn handle_websocket_closed(&mut self, sid: &str) {
-        let _ = self.with_session(sid, ServerSession::handle_websocket_closed);
+    pub fn handle_websocket_closed(&mut self, sid: &str, ws: WebSocketId) {
+        let _ = self.with_session(sid, |session| session.handle_websocket_closed(ws));
     }
 
     /// Fires every deadline at or before `now`: v4 pings, heartbeat timeouts,

@@ -46,10 +46,19 @@ pub struct ServerConfig {
     pub max_payload: usize,
     /// Most packets accepted in one POST body.
     pub max_packets_per_payload: usize,
-    /// Most packets buffered for a session waiting for its next GET; a send
-    /// past it fails with [`ApiMisuse::BufferFull`], a heartbeat reply past it
-    /// closes the session (`transport error`).
+    /// Most packets buffered for a session on either transport: on polling,
+    /// those waiting for the next GET; on WebSocket, the messages not yet taken
+    /// with [`ServerSession::poll_websocket`]. A send past it fails with
+    /// [`ApiMisuse::BufferFull`] (nothing is queued); a packet the peer's
+    /// input makes necessary (a pong, a ping) past it closes the
+    /// session instead (`transport error`, "send buffer full"). The final
+    /// close of a session is always queued. Default 1024.
     pub max_buffered_packets: usize,
+    /// Most sessions open at once: a handshake past it is refused with
+    /// [`Error::TooManySessions`] (HTTP 403, `{"code":4,"message":"Too many
+    /// sessions"}`). Enforced by [`Server`](super::Server); a glue with its own
+    /// sid map calls [`ServerConfig::check_session_count`]. Default 100 000.
+    pub max_sessions: usize,
     /// Accept `EIO=3` clients (JS `allowEIO3`).
     pub allow_eio3: bool,
     /// Offer HTTP long-polling.
@@ -67,6 +76,7 @@ impl Default for ServerConfig {
             max_payload: 1_000_000,
             max_packets_per_payload: 64,
             max_buffered_packets: 1024,
+            max_sessions: 100_000,
             allow_eio3: false,
             polling: true,
             websocket: true,
@@ -75,6 +85,23 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
+    /// The session cap, for a handshake while `open_sessions` sessions are
+    /// open: past [`ServerConfig::max_sessions`] it is
+    /// [`Error::TooManySessions`] (answer it with [`Response::error`]).
+    ///
+    /// ```
+    /// use socketwire::engineio::{Error, ServerConfig};
+    /// let config = ServerConfig { max_sessions: 2, ..ServerConfig::default() };
+    /// assert_eq!(config.check_session_count(1), Ok(()));
+    /// assert_eq!(config.check_session_count(2), Err(Error::TooManySessions));
+    /// ```
+    pub fn check_session_count(&self, open_sessions: usize) -> Result<(), Error> {
+        if open_sessions >= self.max_sessions {
+            return Err(Error::TooManySessions);
+        }
+        Ok(())
+    }
+
     /// The transport a request asks for.
     pub(crate) fn check_transport(&self, transport: Option<&str>) -> Result<Transport, Error> {
         // server.ts verify: unknown or disabled transport → code 0 (EIOP4 §1.11).
@@ -104,11 +131,33 @@ impl ServerConfig {
     }
 }
 
+/// A session id from the operating system's CSPRNG (feature `getrandom`):
+/// 128 random bits as 22 base64url characters, what the [Session
+/// ids](ServerSession#session-ids) rules ask of a `new_sid` source. Draw a
+/// Socket.IO socket id with a separate call; never derive one from the other.
+///
+/// ```
+/// # #[cfg(feature = "getrandom")] {
+/// use socketwire::engineio::os_random_sid;
+/// let (a, b) = (os_random_sid(), os_random_sid());
+/// assert_eq!(a.len(), 22);
+/// assert_ne!(a, b);
+/// # }
+/// ```
+#[cfg(feature = "getrandom")]
+pub fn os_random_sid() -> String {
+    use base64::Engine as _;
+    let mut bytes = [0u8; 16];
+    // A sid that is not random grants access to someone else's session: no fallback.
+    getrandom::fill(&mut bytes).expect("operating system random source failed");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
 /// The transport a request or session uses.
 ///
 /// ```
 /// use socketwire::engineio::{Transport, ServerSession, ServerConfig};
-/// let session = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+/// let session = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
 /// assert_eq!(session.transport(), Transport::WebSocket);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,6 +201,23 @@ pub enum WebSocketOutput {
     /// Close the WebSocket (normal closure).
     Close,
 }
+
+/// Names one WebSocket attached to a session: [`ServerSession::open_websocket`]
+/// (see [`ServerSession::websocket`]) and [`ServerSession::handle_websocket_open`]
+/// hand out a new one per socket, counted per session. Messages and closes
+/// are reported with it, and those from a socket that is no longer the
+/// session's current one (an aborted probe, a replaced socket) are ignored, so
+/// a stale connection can neither drive nor tear down a newer one.
+///
+/// ```
+/// use core::time::Duration;
+/// use socketwire::engineio::{ServerConfig, ServerSession};
+/// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+/// let ws = s.websocket().unwrap();
+/// assert_eq!(ws, ws);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct WebSocketId(u64);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Upgrade {
@@ -198,10 +264,12 @@ fn websocket_output(
 ///   [`Route`](super::Route) to tell a handshake from a request for a session.
 /// * **Input** — [`ServerSession::handle_request`] for every HTTP request with
 ///   this sid; [`ServerSession::handle_websocket_open`] when a WebSocket with
-///   this sid arrives (before accepting it), then
-///   [`ServerSession::handle_websocket_text`] /
+///   this sid arrives (before accepting it; it returns the socket's
+///   [`WebSocketId`], as [`ServerSession::websocket`] does for a session opened
+///   on a WebSocket), then [`ServerSession::handle_websocket_text`] /
 ///   [`ServerSession::handle_websocket_binary`] per message and
-///   [`ServerSession::handle_websocket_closed`] when it ends;
+///   [`ServerSession::handle_websocket_closed`] when it ends, each with that
+///   id (input from a socket that is no longer current is ignored);
 ///   [`ServerSession::handle_poll_aborted`] when a parked GET's connection
 ///   drops; [`ServerSession::handle_timeout`] when
 ///   [`ServerSession::poll_timeout`] expires.
@@ -210,12 +278,45 @@ fn websocket_output(
 /// * **Output** — after every input or command, drain
 ///   [`ServerSession::poll_event`], [`ServerSession::poll_long_poll`] (the
 ///   response for a GET that got [`Reply::Wait`]) and
-///   [`ServerSession::poll_websocket`], then re-arm the timer from
+///   [`ServerSession::poll_websocket`] (for the WebSocket attached when each
+///   was queued, so drain it before the next input: a later socket may
+///   replace that one), then re-arm the timer from
 ///   [`ServerSession::poll_timeout`]. Once [`ServerSession::is_closed`] and
 ///   drained, drop the session.
 ///
 /// Time is a [`Duration`] since an origin the caller picks; deadlines saturate
 /// instead of overflowing.
+///
+/// # Limits
+///
+/// Every queue has a cap and every wait a deadline ([`ServerConfig`] fields):
+///
+/// | limit | when hit |
+/// |---|---|
+/// | `max_payload` | a larger POST is 413; a larger WebSocket message closes the session ([`Error::PayloadTooLarge`], close the socket with 1009) |
+/// | `max_packets_per_payload` | the POST closes the session (parse error) |
+/// | `max_buffered_packets` (both transports) | a send is [`ApiMisuse::BufferFull`]; a reply the peer forces closes the session |
+/// | one parked GET | an overlapping GET is 400 and closes the session; the parked one gets `1` |
+/// | `ping_timeout` | no heartbeat answer in time closes the session |
+/// | `upgrade_timeout` | an unfinished upgrade is aborted (the probing socket is closed) |
+/// | one WebSocket at a time | a second one is refused while one probes or after the upgrade; a stale socket's input is ignored ([`WebSocketId`]) |
+///
+/// [`Server`](super::Server) adds `max_sessions` ([`Error::TooManySessions`]).
+///
+/// # Session ids
+///
+/// A sid is the session's only credential: whoever knows it can read the
+/// session's messages, post as its client, or attach a WebSocket to it. The
+/// `new_sid` source given to [`ServerSession::open_polling`] and
+/// [`ServerSession::open_websocket`] (and to [`Server`](super::Server)) must
+/// therefore return values from a cryptographically secure random generator
+/// (the operating system's, e.g. through `getrandom`) carrying at least 120
+/// bits of entropy (e.g. 16 random bytes as 22 base64url characters or 32 hex
+/// digits), URL-safe (sids travel in query strings), unique among live
+/// sessions, and never derived from a counter, a clock or another identifier —
+/// in particular, Socket.IO socket ids are drawn separately and never derived
+/// from the sid. With the `getrandom` feature, `engineio::os_random_sid` is such a
+/// source. The library treats sids as opaque strings.
 ///
 /// ```
 /// use bytes::Bytes;
@@ -231,18 +332,18 @@ fn websocket_output(
 ///
 /// // Handshake: the open packet comes back at once.
 /// let (mut session, open) =
-///     ServerSession::open_polling(&config, &get("EIO=4&transport=polling"), now, || "s1".into()).unwrap();
-/// assert!(open.body.starts_with(b"0{\"sid\":\"s1\""));
+///     ServerSession::open_polling(&config, &get("EIO=4&transport=polling"), now, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+/// assert!(open.body.starts_with(b"0{\"sid\":\"ZmTr8qX2vN5kL0bW7pYc3A\""));
 ///
 /// // A long poll with nothing queued waits…
-/// assert_eq!(session.handle_request(&get("EIO=4&transport=polling&sid=s1"), now), Reply::Wait);
+/// assert_eq!(session.handle_request(&get("EIO=4&transport=polling&sid=ZmTr8qX2vN5kL0bW7pYc3A"), now), Reply::Wait);
 /// // …until the application sends something.
 /// session.send_text("hello").unwrap();
 /// assert_eq!(&session.poll_long_poll().unwrap().body[..], b"4hello");
 ///
 /// // The client posts a message.
 /// let body = Bytes::from_static(b"4hi");
-/// let post = RequestInfo { method: Method::Post, query: "EIO=4&transport=polling&sid=s1", content_type: None, body: &body };
+/// let post = RequestInfo { method: Method::Post, query: "EIO=4&transport=polling&sid=ZmTr8qX2vN5kL0bW7pYc3A", content_type: None, body: &body };
 /// let Reply::Respond(ok) = session.handle_request(&post, now) else { unreachable!() };
 /// assert_eq!(&ok.body[..], b"ok");
 /// assert_eq!(session.poll_event(), Some(SessionEvent::Message(MessageData::Text("hi".into()))));
@@ -250,7 +351,7 @@ fn websocket_output(
 /// // Heartbeat: the server pings after pingInterval.
 /// let t = session.poll_timeout().unwrap();
 /// session.handle_timeout(t);
-/// let Reply::Respond(ping) = session.handle_request(&get("EIO=4&transport=polling&sid=s1"), t)
+/// let Reply::Respond(ping) = session.handle_request(&get("EIO=4&transport=polling&sid=ZmTr8qX2vN5kL0bW7pYc3A"), t)
 /// else { unreachable!() };
 /// assert_eq!(&ping.body[..], b"2");
 /// ```
@@ -280,6 +381,10 @@ pub struct ServerSession {
     /// Responses already built for the parked GET (its final packet, a noop).
     finished_polls: VecDeque<Response>,
     websocket_out: VecDeque<WebSocketOutput>,
+    /// The WebSocket whose input counts (the probing one during an upgrade).
+    websocket: Option<WebSocketId>,
+    /// WebSocket ids handed out so far.
+    websockets_opened: u64,
 }
 
 impl ServerSession {
@@ -313,20 +418,56 @@ impl ServerSession {
             events: VecDeque::new(),
             finished_polls: VecDeque::new(),
             websocket_out: VecDeque::new(),
+            websocket: None,
+            websockets_opened: 0,
         }
+    }
+
+    /// Hands out the id of a newly attached WebSocket; it becomes the current one.
+    fn attach_websocket(&mut self) -> WebSocketId {
+        let id = WebSocketId(self.websockets_opened);
+        self.websockets_opened += 1;
+        self.websocket = Some(id);
+        id
+    }
+
+    /// Whether input from `ws` counts: it must be the current WebSocket. A
+    /// stale one is ignored (`Ok(false)`); an id this session never handed
+    /// out is a caller error.
+    fn accepts_from(&self, ws: WebSocketId) -> Result<bool, ApiMisuse> {
+        if ws.0 >= self.websockets_opened {
+            return Err(ApiMisuse::NoWebSocket);
+        }
+        Ok(self.websocket == Some(ws))
+    }
+
+    /// The WebSocket currently attached (the one opened with the session by
+    /// [`ServerSession::open_websocket`], or the probing/upgraded one), if any.
+    ///
+    /// ```
+    /// use socketwire::engineio::{ServerConfig, ServerSession};
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+    /// let ws = s.websocket().unwrap();
+    /// s.handle_websocket_closed(ws);
+    /// assert_eq!(s.websocket(), None);
+    /// ```
+    pub fn websocket(&self) -> Option<WebSocketId> {
+        self.websocket
     }
 
     /// Opens a session from a handshake request (an HTTP request without
     /// `sid`): checks transport, method and `EIO`, calls `new_sid` once, and
     /// returns the session with the response carrying the open packet. On `Err`,
-    /// answer [`Response::error`]. The caller keeps sids unique.
+    /// answer [`Response::error`]. `new_sid` must return a fresh CSPRNG value
+    /// of at least 120 bits, unique among live sessions (see [Session
+    /// ids](ServerSession#session-ids)).
     ///
     /// ```
     /// use bytes::Bytes;
     /// use socketwire::engineio::{Error, Method, RequestInfo, ServerConfig, ServerSession};
     /// let body = Bytes::new();
     /// let req = RequestInfo { method: Method::Get, query: "EIO=3&transport=polling", content_type: None, body: &body };
-    /// let refused = ServerSession::open_polling(&ServerConfig::default(), &req, core::time::Duration::ZERO, || "s".into());
+    /// let refused = ServerSession::open_polling(&ServerConfig::default(), &req, core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into());
     /// assert_eq!(refused.unwrap_err(), Error::UnsupportedProtocolVersion);
     /// ```
     pub fn open_polling(
@@ -361,12 +502,13 @@ impl ServerSession {
     /// Opens a WebSocket-only session from a WebSocket upgrade request without
     /// `sid` (query string only), before the glue accepts the upgrade. The open
     /// packet waits on [`ServerSession::poll_websocket`]. On `Err`, refuse the
-    /// upgrade with [`Response::error`].
+    /// upgrade with [`Response::error`]. `new_sid` as for
+    /// [`ServerSession::open_polling`] (see [Session ids](ServerSession#session-ids)).
     ///
     /// ```
     /// use socketwire::engineio::{ServerConfig, ServerSession, WebSocketOutput};
-    /// let mut session = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
-    /// assert!(matches!(session.poll_websocket(), Some(WebSocketOutput::Text(t)) if t.starts_with("0{\"sid\":\"w\"")));
+    /// let mut session = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+    /// assert!(matches!(session.poll_websocket(), Some(WebSocketOutput::Text(t)) if t.starts_with("0{\"sid\":\"ZmTr8qX2vN5kL0bW7pYc3A\"")));
     /// ```
     pub fn open_websocket(
         config: &ServerConfig,
@@ -381,6 +523,7 @@ impl ServerSession {
         let b64 = query_param(query, "b64").is_some();
         let mut session =
             ServerSession::new(config, new_sid(), version, Transport::WebSocket, b64, now);
+        session.attach_websocket();
         let open = session.open_json();
         let output = websocket_output(&Packet::Open(&open), version, true);
         session.websocket_out.push_back(output);
@@ -411,8 +554,8 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{ServerConfig, ServerSession};
-    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
-    /// assert_eq!(s.sid(), "w");
+    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+    /// assert_eq!(s.sid(), "ZmTr8qX2vN5kL0bW7pYc3A");
     /// ```
     pub fn sid(&self) -> &str {
         &self.sid
@@ -422,7 +565,7 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{EngineIoVersion, ServerConfig, ServerSession};
-    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// assert_eq!(s.version(), EngineIoVersion::V4);
     /// ```
     pub fn version(&self) -> EngineIoVersion {
@@ -433,7 +576,7 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{ServerConfig, ServerSession, Transport};
-    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// assert_eq!(s.transport(), Transport::WebSocket);
     /// ```
     pub fn transport(&self) -> Transport {
@@ -445,8 +588,8 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{ServerConfig, ServerSession};
-    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
-    /// s.handle_websocket_closed();
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+    /// s.handle_websocket_closed(s.websocket().unwrap());
     /// assert!(s.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
@@ -457,7 +600,7 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{ServerConfig, ServerSession};
-    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// assert_eq!(s.buffered_packets(), 0);
     /// ```
     pub fn buffered_packets(&self) -> usize {
@@ -540,15 +683,20 @@ impl ServerSession {
         if self.closed || self.closing_deadline.is_some() {
             return Err(ApiMisuse::Closed);
         }
+        // One cap for both transports: the queue the packet would join.
+        let queued = match self.transport {
+            Transport::WebSocket => self.websocket_out.len(),
+            Transport::Polling => self.outbox.len(),
+        };
+        if queued >= self.config.max_buffered_packets {
+            return Err(ApiMisuse::BufferFull);
+        }
         if self.transport == Transport::WebSocket {
             let output = websocket_output(&packet.borrowed(), self.version, self.supports_binary);
             self.websocket_out.push_back(output);
-            return Ok(());
+        } else {
+            self.outbox.push_back(packet);
         }
-        if self.outbox.len() >= self.config.max_buffered_packets {
-            return Err(ApiMisuse::BufferFull);
-        }
-        self.outbox.push_back(packet);
         Ok(())
     }
 
@@ -567,8 +715,8 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{ApiMisuse, ServerConfig, ServerSession};
-    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
-    /// s.handle_websocket_closed();
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+    /// s.handle_websocket_closed(s.websocket().unwrap());
     /// assert_eq!(s.send_text("late"), Err(ApiMisuse::Closed));
     /// ```
     pub fn send_text(&mut self, text: &str) -> Result<(), ApiMisuse> {
@@ -579,7 +727,7 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{ServerConfig, ServerSession, WebSocketOutput};
-    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// let _open = s.poll_websocket();
     /// s.send_binary(bytes::Bytes::from_static(&[1])).unwrap();
     /// assert_eq!(s.poll_websocket(), Some(WebSocketOutput::Binary(bytes::Bytes::from_static(&[1]))));
@@ -595,7 +743,7 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{CloseReason, ServerConfig, ServerSession, SessionEvent};
-    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// s.close(core::time::Duration::ZERO);
     /// assert_eq!(s.poll_event(), Some(SessionEvent::Closed(CloseReason::ForcedClose)));
     /// ```
@@ -636,9 +784,9 @@ impl ServerSession {
     /// ```
     /// use bytes::Bytes;
     /// use socketwire::engineio::{Method, Reply, RequestInfo, ServerConfig, ServerSession};
-    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// let body = Bytes::new();
-    /// let req = RequestInfo { method: Method::Get, query: "EIO=4&transport=polling&sid=w", content_type: None, body: &body };
+    /// let req = RequestInfo { method: Method::Get, query: "EIO=4&transport=polling&sid=ZmTr8qX2vN5kL0bW7pYc3A", content_type: None, body: &body };
     /// let Reply::Respond(r) = s.handle_request(&req, core::time::Duration::ZERO) else { panic!() };
     /// assert_eq!(&r.body[..], br#"{"code":3,"message":"Bad request"}"#);
     /// ```
@@ -806,7 +954,7 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{ServerConfig, ServerSession};
-    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// s.handle_poll_aborted(); // no GET parked: ignored
     /// assert!(!s.is_closed());
     /// ```
@@ -822,16 +970,24 @@ impl ServerSession {
     }
 
     /// A WebSocket upgrade request carries this session's sid (query string
-    /// only): starts the upgrade of this polling session. On `Err`, refuse the
-    /// upgrade with [`Response::error`].
+    /// only): starts the upgrade of this polling session and returns the id of
+    /// the new WebSocket (pass it with that socket's messages and close). On
+    /// `Err`, refuse the upgrade with [`Response::error`]. Like the reference
+    /// server, a second WebSocket is refused while one is probing or after the
+    /// upgrade; once a probe is aborted a new one may try, and the aborted
+    /// socket's late input is ignored.
     ///
     /// ```
     /// use socketwire::engineio::{Error, ServerConfig, ServerSession};
-    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// // A second WebSocket for a WebSocket session is refused.
-    /// assert_eq!(s.handle_websocket_open("EIO=4&transport=websocket&sid=w", core::time::Duration::ZERO), Err(Error::BadRequest));
+    /// assert_eq!(s.handle_websocket_open("EIO=4&transport=websocket&sid=ZmTr8qX2vN5kL0bW7pYc3A", core::time::Duration::ZERO), Err(Error::BadRequest));
     /// ```
-    pub fn handle_websocket_open(&mut self, query: &str, now: Duration) -> Result<(), Error> {
+    pub fn handle_websocket_open(
+        &mut self,
+        query: &str,
+        now: Duration,
+    ) -> Result<WebSocketId, Error> {
         if self
             .config
             .check_transport(query_param(query, "transport"))?
@@ -854,34 +1010,54 @@ impl ServerSession {
             deadline: now.saturating_add(self.config.upgrade_timeout),
         };
         self.probe_supports_binary = query_param(query, "b64").is_none();
-        Ok(())
+        Ok(self.attach_websocket())
     }
 
-    /// A text message arrived on the session's WebSocket. A message over
+    /// A text message arrived on WebSocket `ws` (ignored unless it is the
+    /// session's current one). A message over
     /// [`ServerConfig::max_payload`] closes the session and returns
     /// [`Error::PayloadTooLarge`] (close the socket with 1009).
     ///
     /// ```
     /// use socketwire::engineio::{MessageData, ServerConfig, ServerSession, SessionEvent};
-    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
-    /// s.handle_websocket_text("4hi", core::time::Duration::ZERO).unwrap();
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+    /// let ws = s.websocket().unwrap();
+    /// s.handle_websocket_text(ws, "4hi", core::time::Duration::ZERO).unwrap();
     /// assert_eq!(s.poll_event(), Some(SessionEvent::Message(MessageData::Text("hi".into()))));
     /// ```
-    pub fn handle_websocket_text(&mut self, text: &str, now: Duration) -> Result<(), Error> {
+    pub fn handle_websocket_text(
+        &mut self,
+        ws: WebSocketId,
+        text: &str,
+        now: Duration,
+    ) -> Result<(), Error> {
+        if !self.accepts_from(ws)? {
+            return Ok(());
+        }
         self.check_websocket_message(text.len())?;
         let packet = Packet::decode_text(text, self.version);
         self.handle_websocket_packet(packet, now)
     }
 
-    /// A binary message arrived on the session's WebSocket.
+    /// A binary message arrived on WebSocket `ws` (ignored unless it is the
+    /// session's current one).
     ///
     /// ```
     /// use socketwire::engineio::{MessageData, ServerConfig, ServerSession, SessionEvent};
-    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
-    /// s.handle_websocket_binary(bytes::Bytes::from_static(&[7]), core::time::Duration::ZERO).unwrap();
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+    /// let ws = s.websocket().unwrap();
+    /// s.handle_websocket_binary(ws, bytes::Bytes::from_static(&[7]), core::time::Duration::ZERO).unwrap();
     /// assert!(matches!(s.poll_event(), Some(SessionEvent::Message(MessageData::Binary(_)))));
     /// ```
-    pub fn handle_websocket_binary(&mut self, data: Bytes, now: Duration) -> Result<(), Error> {
+    pub fn handle_websocket_binary(
+        &mut self,
+        ws: WebSocketId,
+        data: Bytes,
+        now: Duration,
+    ) -> Result<(), Error> {
+        if !self.accepts_from(ws)? {
+            return Ok(());
+        }
         self.check_websocket_message(data.len())?;
         let packet = Packet::decode_binary(&data, self.version);
         self.handle_websocket_packet(packet, now)
@@ -962,22 +1138,26 @@ impl ServerSession {
 
     fn abort_upgrade(&mut self) {
         self.upgrade = Upgrade::None;
+        // The probing socket is being closed: nothing more from it counts.
+        self.websocket = None;
         self.websocket_out.push_back(WebSocketOutput::Close);
     }
 
-    /// The session's WebSocket closed (by the peer or the network). A
-    /// WebSocket session ends; a probing WebSocket only aborts the upgrade.
+    /// WebSocket `ws` closed (by the peer or the network). If it is the
+    /// session's current one, a WebSocket session ends and a probing WebSocket
+    /// aborts the upgrade; the close of a stale socket is ignored.
     ///
     /// ```
     /// use socketwire::engineio::{CloseReason, ServerConfig, ServerSession, SessionEvent};
-    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
-    /// s.handle_websocket_closed();
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+    /// s.handle_websocket_closed(s.websocket().unwrap());
     /// assert_eq!(s.poll_event(), Some(SessionEvent::Closed(CloseReason::TransportClose)));
     /// ```
-    pub fn handle_websocket_closed(&mut self) {
-        if self.closed {
+    pub fn handle_websocket_closed(&mut self, ws: WebSocketId) {
+        if self.closed || self.accepts_from(ws) != Ok(true) {
             return;
         }
+        self.websocket = None;
         if self.transport == Transport::WebSocket {
             self.finish(CloseReason::TransportClose);
         } else if self.upgrade != Upgrade::None {
@@ -990,7 +1170,7 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{CloseReason, ServerConfig, ServerSession, SessionEvent, WebSocketOutput};
-    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// let _open = s.poll_websocket();
     /// let ping_at = s.poll_timeout().unwrap();
     /// s.handle_timeout(ping_at);
@@ -1029,7 +1209,7 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{ServerConfig, ServerSession};
-    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// assert_eq!(s.poll_timeout(), Some(core::time::Duration::from_secs(25)));
     /// ```
     pub fn poll_timeout(&self) -> Option<Duration> {
@@ -1055,7 +1235,7 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{ServerConfig, ServerSession};
-    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// assert_eq!(s.poll_event(), None);
     /// ```
     pub fn poll_event(&mut self) -> Option<SessionEvent> {
@@ -1066,7 +1246,7 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{ServerConfig, ServerSession};
-    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// assert!(!s.has_long_poll());
     /// ```
     pub fn has_long_poll(&self) -> bool {
@@ -1078,7 +1258,7 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{ServerConfig, ServerSession};
-    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// assert_eq!(s.poll_long_poll(), None);
     /// ```
     pub fn poll_long_poll(&mut self) -> Option<Response> {
@@ -1097,7 +1277,7 @@ impl ServerSession {
     ///
     /// ```
     /// use socketwire::engineio::{ServerConfig, ServerSession, WebSocketOutput};
-    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "w".into()).unwrap();
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
     /// assert!(matches!(s.poll_websocket(), Some(WebSocketOutput::Text(_)))); // the open packet
     /// assert_eq!(s.poll_websocket(), None);
     /// ```
@@ -1134,7 +1314,8 @@ mod tests {
         let mut v3 =
             ServerSession::open_websocket(&config, "EIO=3&transport=websocket", now, || "b".into())
                 .unwrap();
-        v3.handle_websocket_text("2", now).unwrap();
+        v3.handle_websocket_text(v3.websocket().unwrap(), "2", now)
+            .unwrap();
         assert_eq!(v3.poll_timeout(), Some(Duration::MAX));
         v3.close(now);
         assert!(v3.is_closed());

@@ -9,7 +9,8 @@ use bytes::{Bytes, BytesMut};
 
 use crate::engineio::{
     EngineIoVersion, Jsonp, MessageKind, Method, Packet, PayloadDecoder, PayloadFormat,
-    PayloadLimits, Reply, RequestInfo, Server, ServerConfig, decode_webtransport_frame,
+    PayloadLimits, Reply, RequestInfo, Server, ServerConfig, WebSocketId,
+    decode_webtransport_frame,
 };
 
 fn version(byte: u8) -> EngineIoVersion {
@@ -96,11 +97,15 @@ pub fn server_session(data: &[u8]) {
         max_payload: 512,
         max_packets_per_payload: 8,
         max_buffered_packets: 16,
+        // Below the four sids the harness uses, so the session cap is exercised.
+        max_sessions: 3,
         ..ServerConfig::default()
     };
     let mut server = Server::new(config);
     let mut now = Duration::ZERO;
     let mut next_id = 0u32;
+    // WebSockets handed out so far (stale ones included, to drive them too).
+    let mut sockets: Vec<(String, WebSocketId)> = Vec::new();
     let mut input = data;
     while let Some((&op, rest)) = input.split_first() {
         let Some((&arg, rest)) = rest.split_first() else {
@@ -156,22 +161,34 @@ pub fn server_session(data: &[u8]) {
                 };
                 check_reply(server.handle_request(&request, now, &mut new_sid));
             }
-            4 => {
-                let query = format!("EIO={eio}&transport=websocket{b64}");
-                let _ = server.handle_websocket_open(&query, now, &mut new_sid);
+            4 | 5 => {
+                // 4: a WebSocket handshake; 5: an upgrade of session `sid`.
+                let query = if op % 14 == 4 {
+                    format!("EIO={eio}&transport=websocket{b64}")
+                } else {
+                    format!("EIO={eio}&transport=websocket&sid={sid}{b64}")
+                };
+                if let Ok(socket) = server.handle_websocket_open(&query, now, &mut new_sid) {
+                    sockets.push(socket);
+                    if sockets.len() > 16 {
+                        sockets.remove(0);
+                    }
+                }
             }
-            5 => {
-                let query = format!("EIO={eio}&transport=websocket&sid={sid}{b64}");
-                let _ = server.handle_websocket_open(&query, now, &mut new_sid);
+            6..=8 if !sockets.is_empty() => {
+                let (sid, ws) = &sockets[usize::from(arg) % sockets.len()];
+                match op % 14 {
+                    6 => {
+                        let text = String::from_utf8_lossy(chunk);
+                        let _ = server.handle_websocket_text(sid, *ws, &text, now);
+                    }
+                    7 => {
+                        let _ = server.handle_websocket_binary(sid, *ws, body, now);
+                    }
+                    _ => server.handle_websocket_closed(sid, *ws),
+                }
             }
-            6 => {
-                let text = String::from_utf8_lossy(chunk);
-                let _ = server.handle_websocket_text(&sid, &text, now);
-            }
-            7 => {
-                let _ = server.handle_websocket_binary(&sid, body, now);
-            }
-            8 => server.handle_websocket_closed(&sid),
+            6..=8 => {}
             9 => server.handle_poll_aborted(&sid),
             10 => {
                 now += Duration::from_millis(u64::from(arg) * 500);
@@ -196,7 +213,7 @@ pub fn server_session(data: &[u8]) {
             drained += 1;
             assert!(drained < 10_000, "outputs must be finite");
         }
-        assert!(server.session_count() <= 4);
+        assert!(server.session_count() <= 3, "the session cap holds");
         for n in 0..4 {
             let sid = format!("s{n}");
             // The cap, plus the `close` packet a server close appends.

@@ -94,7 +94,8 @@ pub fn reassembler(data: &[u8]) {
 }
 
 /// Drives a server session with the conformance-suite behaviour; the first
-/// byte picks the version, every message advances time by one second.
+/// byte picks the version, every message (or `0xFD` tick) advances time by one
+/// second.
 pub fn server_session(data: &[u8]) {
     let Some((&first, rest)) = data.split_first() else {
         return;
@@ -108,15 +109,28 @@ pub fn server_session(data: &[u8]) {
         decoder: DecoderConfig::for_version(version),
         connect_timeout: Duration::from_secs(20),
         ack_timeout: Duration::from_secs(3),
+        // Small enough that the harness reaches both caps.
+        max_pending_acks: 4,
+        attachment_timeout: Duration::from_secs(2),
     };
     let mut session = ServerSession::new(config, Duration::ZERO);
     let mut now = Duration::ZERO;
     let mut sent: Vec<EngineMessage> = Vec::new();
-    for message in messages(rest) {
-        now += Duration::from_secs(1);
-        let result = session.handle_message(message);
-        if result.is_err() {
-            assert!(session.is_closed());
+    // A chunk that is the single byte `TICK` lets a second pass with no
+    // message (so a half-received packet can time out).
+    const TICK: u8 = 0xFD;
+    for chunk in rest.split(|&b| b == 0xFF) {
+        if chunk != [TICK] {
+            let Some(message) = messages(chunk).next() else {
+                continue;
+            };
+            now += Duration::from_secs(1);
+            let result = session.handle_message(message);
+            if result.is_err() {
+                assert!(session.is_closed());
+            }
+        } else {
+            now += Duration::from_secs(1);
         }
         if session.poll_timeout().is_some_and(|t| t <= now) {
             session.handle_timeout(now);
@@ -143,6 +157,7 @@ pub fn server_session(data: &[u8]) {
                 _ => Ok(()),
             };
         }
+        assert!(session.pending_acks() <= 4, "the pending-ack cap holds");
         sent.extend(core::iter::from_fn(|| session.poll_message()));
         if sent.len() > 1024 {
             sent.clear();

@@ -435,7 +435,15 @@ impl Reassembler {
             // "got binary data when not reconstructing a packet".
             return Err(Error::BinaryWhileNotReconstructing);
         };
-        let total = pending.total_bytes.saturating_add(data.len());
+        // Checked on the length first, so an oversized attachment is never copied.
+        if pending.total_bytes.saturating_add(data.len()) > self.config.max_attachment_bytes {
+            self.pending = None;
+            return Err(Error::AttachmentsTooLarge {
+                max: self.config.max_attachment_bytes,
+            });
+        }
+        let (data, pinned) = own_allocation(data);
+        let total = pending.total_bytes.saturating_add(pinned);
         if total > self.config.max_attachment_bytes {
             self.pending = None;
             return Err(Error::AttachmentsTooLarge {
@@ -469,6 +477,25 @@ impl Reassembler {
             attachments: pending.attachments,
         })
     }
+}
+
+/// An attachment in an allocation of its own, with that allocation's size.
+///
+/// A `Bytes` slice keeps its whole backing buffer alive: a 1-byte attachment
+/// cut from a 1 MB polling body (or a WebSocket read buffer) would pin the
+/// megabyte while the packet waits for its other attachments, so counting
+/// slice lengths against `max_attachment_bytes` would undercount what a
+/// half-received packet holds. `Vec::from` reuses a buffer that only this
+/// slice references (no copy) and copies the bytes out of a shared one;
+/// `shrink_to_fit` hands back any spare capacity. The attachment then pins
+/// exactly the capacity returned, which is what the cap counts. The cost is at
+/// most one copy of each attachment, bounded by `max_attachment_bytes` per
+/// packet.
+fn own_allocation(data: Bytes) -> (Bytes, usize) {
+    let mut owned = Vec::from(data);
+    owned.shrink_to_fit();
+    let pinned = owned.capacity();
+    (Bytes::from(owned), pinned)
 }
 
 /// Serializes any `T` into a [`Value`] for an event argument (helper for

@@ -30,6 +30,15 @@ pub struct ClientConfig {
     /// How long [`ClientSession::emit_with_ack`] waits (counted from the emit,
     /// even while the emit is buffered, as the JS client's `timeout()`).
     pub ack_timeout: Duration,
+    /// Most acks awaited at once: an
+    /// [`emit_with_ack`](ClientSession::emit_with_ack) past it fails with
+    /// [`ApiMisuse::TooManyPendingAcks`]. Default 1024.
+    pub max_pending_acks: usize,
+    /// How long a binary packet may stay half-received before the session
+    /// fails with [`Error::AttachmentTimeout`]; the timer starts at the first
+    /// [`handle_timeout`](ClientSession::handle_timeout) after the header.
+    /// Default 30 s.
+    pub attachment_timeout: Duration,
 }
 
 impl Default for ClientConfig {
@@ -37,6 +46,8 @@ impl Default for ClientConfig {
         ClientConfig {
             decoder: DecoderConfig::default(),
             ack_timeout: Duration::from_secs(30),
+            max_pending_acks: 1024,
+            attachment_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -168,7 +179,12 @@ impl ClientSession {
     /// ```
     pub fn new(config: ClientConfig) -> ClientSession {
         let mut session = ClientSession {
-            core: SessionCore::new(config.decoder, config.ack_timeout),
+            core: SessionCore::new(
+                config.decoder,
+                config.ack_timeout,
+                config.max_pending_acks,
+                config.attachment_timeout,
+            ),
             namespaces: BTreeMap::new(),
             transport_open: true,
         };
@@ -324,7 +340,7 @@ impl ClientSession {
         if !self.namespaces.contains_key(namespace) {
             return Err(ApiMisuse::NotConnected);
         }
-        let (id, packet) = self.core.event_with_ack(namespace, name, &args, now);
+        let (id, packet) = self.core.event_with_ack(namespace, name, &args, now)?;
         self.send_or_buffer(namespace, packet)?;
         Ok(id)
     }
@@ -483,7 +499,7 @@ impl ClientSession {
     /// ```
     #[must_use = "arm a timer for this deadline"]
     pub fn poll_timeout(&self) -> Option<Duration> {
-        self.core.next_ack_deadline()
+        self.core.next_deadline()
     }
 
     /// Expires acks whose deadline is at or before `now`.
@@ -496,6 +512,9 @@ impl ClientSession {
     /// assert_eq!(c.poll_event(), None);
     /// ```
     pub fn handle_timeout(&mut self, now: Duration) {
+        if self.core.attachments_timed_out(now) {
+            let _ = session::fail(self, Error::AttachmentTimeout);
+        }
         self.core.expire_acks(now);
     }
 

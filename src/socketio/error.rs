@@ -107,6 +107,9 @@ pub enum Error {
     UnexpectedPacket(super::PacketType),
     /// A v5 server's CONNECT reply without a `sid` (a v2.x server answered).
     MissingSid,
+    /// A binary packet's attachments did not all arrive within the session's
+    /// `attachment_timeout` (a half-received packet is not kept forever).
+    AttachmentTimeout,
 }
 
 impl Error {
@@ -136,6 +139,7 @@ impl Error {
             Error::AlreadyConnected => "namespace already connected",
             Error::UnexpectedPacket(_) => "unexpected packet type",
             Error::MissingSid => "CONNECT reply without sid",
+            Error::AttachmentTimeout => "attachments did not arrive in time",
         }
     }
 }
@@ -189,6 +193,12 @@ pub enum ApiMisuse {
     ReservedEventName,
     /// Data that cannot be serialized to JSON.
     Unserializable,
+    /// An `emit_with_ack` while the session's `max_pending_acks` acks are
+    /// still awaited: nothing is sent; wait for acks or timeouts.
+    TooManyPendingAcks,
+    /// A [`RoomRegistry::join`](super::RoomRegistry::join) past the registry's
+    /// rooms-per-socket cap: the socket stays in the rooms it has.
+    TooManyRooms,
 }
 
 impl fmt::Display for ApiMisuse {
@@ -200,6 +210,8 @@ impl fmt::Display for ApiMisuse {
             ApiMisuse::InvalidNamespace => "namespace must start with '/' and contain no ','",
             ApiMisuse::ReservedEventName => "event name is reserved",
             ApiMisuse::Unserializable => "data cannot be serialized to JSON",
+            ApiMisuse::TooManyPendingAcks => "too many acks are awaited",
+            ApiMisuse::TooManyRooms => "the socket is in too many rooms",
         })
     }
 }

@@ -107,6 +107,7 @@
 //!             let _ = match event {
 //!                 ServerEvent::Connect { namespace, auth } if namespace == "/" || namespace == "/custom" => {
 //!                     self.rooms.add_socket(&namespace, conn);
+//!                     // A real server draws socket ids from a CSPRNG, never from the sid.
 //!                     session.accept(&namespace, &format!("sid-{conn}"))
 //!                         .and_then(|()| session.emit(&namespace, "auth", vec![auth]))
 //!                 }
@@ -121,11 +122,12 @@
 //!                     ("join", _) | ("leave", _) => {
 //!                         let room = args.first().and_then(Value::as_str).unwrap_or_default();
 //!                         if name == "join" {
-//!                             self.rooms.join(&namespace, conn, room);
+//!                             // Capped per socket: past the cap it is `TooManyRooms`.
+//!                             self.rooms.join(&namespace, conn, room)
 //!                         } else {
 //!                             self.rooms.leave(&namespace, &conn, room);
+//!                             Ok(())
 //!                         }
-//!                         Ok(())
 //!                     }
 //!                     ("to-room", _) => {
 //!                         let room = args.first().and_then(Value::as_str).unwrap_or_default();

@@ -6,6 +6,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::binary::EncodedPacket;
+use super::error::ApiMisuse;
 use super::value::Value;
 
 /// The addressees of a broadcast: everyone in the namespace, or the members of
@@ -116,21 +117,53 @@ impl<S> Default for NamespaceRooms<S> {
 /// use socketwire::socketio::{Broadcast, RoomRegistry, Value};
 /// let mut rooms = RoomRegistry::new();
 /// for s in ["a", "b", "c"] { rooms.add_socket("/", s); }
-/// rooms.join("/", "a", "r1");
-/// rooms.join("/", "b", "r1");
+/// rooms.join("/", "a", "r1").unwrap();
+/// rooms.join("/", "b", "r1").unwrap();
 /// let out = rooms.broadcast_event("/", &Broadcast::all().to("r1").except_socket("a"), "new messages", &["hi".into()]);
 /// assert_eq!(out.recipients, ["b"]);
 /// assert_eq!(out.packet.text(), r#"2["new messages","hi"]"#);
 /// ```
+///
+/// # Limits
+///
+/// A socket is in at most [`RoomRegistry::DEFAULT_MAX_ROOMS_PER_SOCKET`] rooms
+/// per namespace (or the cap given to
+/// [`RoomRegistry::with_max_rooms_per_socket`]); a [`join`](Self::join) past it
+/// fails with [`ApiMisuse::TooManyRooms`] and changes nothing. Rooms exist only
+/// while they have members, so the registry holds at most sockets × cap rooms.
 #[derive(Debug)]
 pub struct RoomRegistry<S> {
     namespaces: BTreeMap<String, NamespaceRooms<S>>,
+    max_rooms_per_socket: usize,
 }
 
 impl<S> Default for RoomRegistry<S> {
     fn default() -> Self {
         RoomRegistry {
             namespaces: BTreeMap::new(),
+            max_rooms_per_socket: Self::DEFAULT_MAX_ROOMS_PER_SOCKET,
+        }
+    }
+}
+
+impl<S> RoomRegistry<S> {
+    /// The default rooms-per-socket cap (per namespace).
+    pub const DEFAULT_MAX_ROOMS_PER_SOCKET: usize = 1024;
+
+    /// An empty registry whose sockets may each join at most `max` rooms per
+    /// namespace.
+    ///
+    /// ```
+    /// use socketwire::socketio::{ApiMisuse, RoomRegistry};
+    /// let mut rooms = RoomRegistry::with_max_rooms_per_socket(1);
+    /// rooms.join("/", 1u32, "a").unwrap();
+    /// assert_eq!(rooms.join("/", 1u32, "b"), Err(ApiMisuse::TooManyRooms));
+    /// rooms.join("/", 1u32, "a").unwrap(); // already in it
+    /// ```
+    pub fn with_max_rooms_per_socket(max: usize) -> Self {
+        RoomRegistry {
+            namespaces: BTreeMap::new(),
+            max_rooms_per_socket: max,
         }
     }
 }
@@ -183,7 +216,7 @@ impl<S: Ord + Clone> RoomRegistry<S> {
     ///
     /// ```
     /// let mut rooms = socketwire::socketio::RoomRegistry::new();
-    /// rooms.join("/", 1u32, "r");
+    /// rooms.join("/", 1u32, "r").unwrap();
     /// rooms.remove_socket("/", &1);
     /// assert_eq!(rooms.members("/", "r").count(), 0);
     /// ```
@@ -206,27 +239,34 @@ impl<S: Ord + Clone> RoomRegistry<S> {
         }
     }
 
-    /// Puts `socket` in `room` (registering the socket if needed).
+    /// Puts `socket` in `room` (registering the socket if needed). Past the
+    /// rooms-per-socket cap it is [`ApiMisuse::TooManyRooms`] and nothing
+    /// changes (see [Limits](RoomRegistry#limits)).
     ///
     /// ```
     /// let mut rooms = socketwire::socketio::RoomRegistry::new();
-    /// rooms.join("/", 1u32, "r");
+    /// rooms.join("/", 1u32, "r").unwrap();
     /// assert_eq!(rooms.rooms_of("/", &1).collect::<Vec<_>>(), ["r"]);
     /// ```
-    pub fn join(&mut self, namespace: &str, socket: S, room: &str) {
+    pub fn join(&mut self, namespace: &str, socket: S, room: &str) -> Result<(), ApiMisuse> {
+        let max = self.max_rooms_per_socket;
         let ns = self.namespaces.entry(namespace.into()).or_default();
-        ns.sockets
-            .entry(socket.clone())
-            .or_default()
-            .insert(room.into());
+        let joined = ns.sockets.entry(socket.clone()).or_default();
+        if !joined.contains(room) {
+            if joined.len() >= max {
+                return Err(ApiMisuse::TooManyRooms);
+            }
+            joined.insert(room.into());
+        }
         ns.rooms.entry(room.into()).or_default().insert(socket);
+        Ok(())
     }
 
     /// Takes `socket` out of `room`.
     ///
     /// ```
     /// let mut rooms = socketwire::socketio::RoomRegistry::new();
-    /// rooms.join("/", 1u32, "r");
+    /// rooms.join("/", 1u32, "r").unwrap();
     /// rooms.leave("/", &1, "r");
     /// assert_eq!(rooms.rooms_of("/", &1).count(), 0);
     /// ```
@@ -268,7 +308,7 @@ impl<S: Ord + Clone> RoomRegistry<S> {
     ///
     /// ```
     /// let mut rooms = socketwire::socketio::RoomRegistry::new();
-    /// rooms.join("/", 2u32, "r");
+    /// rooms.join("/", 2u32, "r").unwrap();
     /// assert_eq!(rooms.members("/", "r").collect::<Vec<_>>(), [&2]);
     /// ```
     pub fn members<'a>(&'a self, namespace: &str, room: &str) -> impl Iterator<Item = &'a S> + 'a {
@@ -298,9 +338,9 @@ impl<S: Ord + Clone> RoomRegistry<S> {
     /// ```
     /// use socketwire::socketio::{Broadcast, RoomRegistry};
     /// let mut rooms = RoomRegistry::new();
-    /// rooms.join("/", 1u32, "a");
-    /// rooms.join("/", 2u32, "a");
-    /// rooms.join("/", 2u32, "b");
+    /// rooms.join("/", 1u32, "a").unwrap();
+    /// rooms.join("/", 2u32, "a").unwrap();
+    /// rooms.join("/", 2u32, "b").unwrap();
     /// rooms.add_socket("/", 3u32);
     /// assert_eq!(rooms.recipients("/", &Broadcast::all().except("b")), [1, 3]);
     /// assert_eq!(rooms.recipients("/", &Broadcast::all().to("a").to("b")), [1, 2]);

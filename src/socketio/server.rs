@@ -33,6 +33,20 @@ pub struct ServerConfig {
     pub connect_timeout: Duration,
     /// How long [`ServerSession::emit_with_ack`] waits for the client's ACK.
     pub ack_timeout: Duration,
+    /// Most acks awaited at once (all namespaces of the session): an
+    /// [`emit_with_ack`](ServerSession::emit_with_ack) past it fails with
+    /// [`ApiMisuse::TooManyPendingAcks`] and sends nothing. Default 1024.
+    pub max_pending_acks: usize,
+    /// How long a binary packet may stay half-received: when its attachments
+    /// have not all arrived in time the session fails with
+    /// [`Error::AttachmentTimeout`] ([`ServerEvent::Close`]; close the
+    /// transport). The timer starts at the first
+    /// [`handle_timeout`](ServerSession::handle_timeout) after the header
+    /// (inputs carry no clock; [`poll_timeout`](ServerSession::poll_timeout)
+    /// asks for that call at once). One half-received packet per session at
+    /// most, its attachments bounded by the decoder's `max_attachments` and
+    /// `max_attachment_bytes`. Default 30 s.
+    pub attachment_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -41,6 +55,8 @@ impl Default for ServerConfig {
             decoder: DecoderConfig::default(),
             connect_timeout: Duration::from_secs(45),
             ack_timeout: Duration::from_secs(30),
+            max_pending_acks: 1024,
+            attachment_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -124,6 +140,13 @@ enum NamespaceState {
 ///   [`ack`](Self::ack), [`send_encoded`](Self::send_encoded),
 ///   [`disconnect`](Self::disconnect).
 ///
+/// Limits: at most [`ServerConfig::max_pending_acks`] acks awaited
+/// ([`ApiMisuse::TooManyPendingAcks`]); one half-received binary packet, with
+/// at most the decoder's `max_attachments` attachments of `max_attachment_bytes`
+/// in all (counted as the memory they hold), for at most
+/// [`ServerConfig::attachment_timeout`] (then [`Error::AttachmentTimeout`]);
+/// no namespace connected within `connect_timeout` closes the session.
+///
 /// v4 (socket.io 2.x) differences: the session starts with a
 /// [`ServerEvent::Connect`] for `/` (the implicit connection, answered with
 /// `40`), CONNECT carries its auth in the namespace `?query`, the accept reply
@@ -165,7 +188,12 @@ impl ServerSession {
         let mut session = ServerSession {
             // Saturating: a clock near `Duration::MAX` never overflows.
             connect_deadline: Some(now.saturating_add(config.connect_timeout)),
-            core: SessionCore::new(config.decoder, config.ack_timeout),
+            core: SessionCore::new(
+                config.decoder,
+                config.ack_timeout,
+                config.max_pending_acks,
+                config.attachment_timeout,
+            ),
             namespaces: BTreeMap::new(),
             closed: false,
         };
@@ -330,14 +358,15 @@ impl ServerSession {
         if self.closed {
             return None;
         }
-        match (self.connect_deadline, self.core.next_ack_deadline()) {
+        match (self.connect_deadline, self.core.next_deadline()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
     }
 
     /// Fires every deadline at or before `now`: the connect timeout closes the
-    /// connection; expired acks become [`ServerEvent::AckTimeout`].
+    /// connection; expired acks become [`ServerEvent::AckTimeout`]; a binary
+    /// packet half-received for `attachment_timeout` fails the session.
     ///
     /// ```
     /// use core::time::Duration;
@@ -350,6 +379,10 @@ impl ServerSession {
         if self.closed {
             return;
         }
+        if self.core.attachments_timed_out(now) {
+            let _ = session::fail(self, Error::AttachmentTimeout);
+            return;
+        }
         self.core.expire_acks(now);
         if self.connect_deadline.is_some_and(|d| d <= now) {
             // https://github.com/socketio/socket.io-protocol#connection-to-a-namespace
@@ -359,6 +392,19 @@ impl ServerSession {
             self.core
                 .report(ServerEvent::Close(CloseReason::ConnectTimeout));
         }
+    }
+
+    /// How many [`emit_with_ack`](Self::emit_with_ack) acks are awaited (at
+    /// most [`ServerConfig::max_pending_acks`]).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{ServerConfig, ServerSession};
+    /// let s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
+    /// assert_eq!(s.pending_acks(), 0);
+    /// ```
+    pub fn pending_acks(&self) -> usize {
+        self.core.pending_acks()
     }
 
     /// The next event for the application.
@@ -402,6 +448,12 @@ impl ServerSession {
 
     /// Accepts a pending CONNECT: replies `0[/nsp,]{"sid":…}` (v5) or
     /// `0[/nsp,]` (v4). `sid` is the namespace socket's id, chosen by the caller.
+    ///
+    /// Socket ids are shown to other clients (rooms, presence lists), so `sid`
+    /// must be drawn on its own from a CSPRNG (at least 120 bits) and never
+    /// derived from the Engine.IO sid: a client that learns a socket id must
+    /// learn nothing that lets it open the Engine.IO session (upstream
+    /// Socket.IO made the two independent for this reason).
     ///
     /// ```
     /// use core::time::Duration;
@@ -514,7 +566,7 @@ impl ServerSession {
     ) -> Result<u64, ApiMisuse> {
         self.check_connected(namespace)?;
         check_event_name(name)?;
-        let (id, packet) = self.core.event_with_ack(namespace, name, &args, now);
+        let (id, packet) = self.core.event_with_ack(namespace, name, &args, now)?;
         self.core.queue(&packet);
         Ok(id)
     }

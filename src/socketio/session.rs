@@ -7,7 +7,7 @@
 //! timers of its own) and implements [`Dispatch`]; [`handle`] is the one
 //! input path of both.
 
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::time::Duration;
@@ -101,22 +101,52 @@ macro_rules! session_event {
 }
 pub(crate) use session_event;
 
+/// The limits both sessions apply (each config documents its defaults).
+#[derive(Debug, Clone, Copy)]
+struct CoreLimits {
+    ack_timeout: Duration,
+    max_pending_acks: usize,
+    attachment_timeout: Duration,
+}
+
+/// The timer of a half-received binary packet. Inputs carry no clock, so it
+/// starts at the first `handle_timeout` after the header: until then the
+/// session asks to be woken at once (`Duration::ZERO`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AttachmentTimer {
+    Idle,
+    Unstarted,
+    Due(Duration),
+}
+
 /// The state both sessions hold: the reassembler, the queues and the acks.
 #[derive(Debug)]
 pub(crate) struct SessionCore<E> {
     reassembler: Reassembler,
     acks: AckTable,
-    ack_timeout: Duration,
+    limits: CoreLimits,
+    attachment_timer: AttachmentTimer,
     events: VecDeque<E>,
     messages: VecDeque<EngineMessage>,
 }
 
 impl<E: SessionEvent> SessionCore<E> {
-    pub(crate) fn new(decoder: DecoderConfig, ack_timeout: Duration) -> Self {
+    /// A core with the acks' timeout and cap and the half-received packet timeout.
+    pub(crate) fn new(
+        decoder: DecoderConfig,
+        ack_timeout: Duration,
+        max_pending_acks: usize,
+        attachment_timeout: Duration,
+    ) -> Self {
         SessionCore {
             reassembler: Reassembler::new(decoder),
             acks: AckTable::default(),
-            ack_timeout,
+            limits: CoreLimits {
+                ack_timeout,
+                max_pending_acks,
+                attachment_timeout,
+            },
+            attachment_timer: AttachmentTimer::Idle,
             events: VecDeque::new(),
             messages: VecDeque::new(),
         }
@@ -128,6 +158,17 @@ impl<E: SessionEvent> SessionCore<E> {
 
     /// Reads one input; `Ok(None)` while binary attachments are awaited.
     fn read(&mut self, input: Input<'_>) -> Result<Option<IncomingPacket>, Error> {
+        let packet = self.read_packet(input);
+        self.attachment_timer = match (self.reassembler.is_reconstructing(), self.attachment_timer)
+        {
+            (false, _) => AttachmentTimer::Idle,
+            (true, AttachmentTimer::Idle) => AttachmentTimer::Unstarted,
+            (true, timer) => timer,
+        };
+        packet
+    }
+
+    fn read_packet(&mut self, input: Input<'_>) -> Result<Option<IncomingPacket>, Error> {
         match input {
             Input::Text(text) => self.read_text(text),
             Input::Message(EngineMessage::Text(bytes)) => match core::str::from_utf8(&bytes) {
@@ -158,6 +199,43 @@ impl<E: SessionEvent> SessionCore<E> {
     /// Forgets a half-received binary packet (the transport it came on is gone).
     pub(crate) fn reset_reassembly(&mut self) {
         self.reassembler.reset();
+        self.attachment_timer = AttachmentTimer::Idle;
+    }
+
+    /// When the half-received binary packet's timer wants `handle_timeout`:
+    /// at once while it has not started, then at its deadline.
+    fn next_attachment_deadline(&self) -> Option<Duration> {
+        match self.attachment_timer {
+            AttachmentTimer::Idle => None,
+            AttachmentTimer::Unstarted => Some(Duration::ZERO),
+            AttachmentTimer::Due(deadline) => Some(deadline),
+        }
+    }
+
+    /// Starts the half-received packet's timer, or reports that it expired
+    /// (the caller fails the session with [`Error::AttachmentTimeout`]).
+    pub(crate) fn attachments_timed_out(&mut self, now: Duration) -> bool {
+        match self.attachment_timer {
+            AttachmentTimer::Idle => false,
+            AttachmentTimer::Unstarted => {
+                let deadline = now.saturating_add(self.limits.attachment_timeout);
+                self.attachment_timer = AttachmentTimer::Due(deadline);
+                false
+            }
+            AttachmentTimer::Due(deadline) => deadline <= now,
+        }
+    }
+
+    pub(crate) fn pending_acks(&self) -> usize {
+        self.acks.len()
+    }
+
+    /// The earliest of the shared deadlines (acks, a half-received packet).
+    pub(crate) fn next_deadline(&self) -> Option<Duration> {
+        [self.acks.next_deadline(), self.next_attachment_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     pub(crate) fn report(&mut self, event: E) {
@@ -183,18 +261,22 @@ impl<E: SessionEvent> SessionCore<E> {
 
     /// Encodes an EVENT that asks for an ack and starts its timer: the ack is
     /// awaited until `now + ack_timeout` (saturating, so a clock near
-    /// `Duration::MAX` never overflows).
+    /// `Duration::MAX` never overflows). With `max_pending_acks` awaited
+    /// already it is [`ApiMisuse::TooManyPendingAcks`] and nothing changes.
     pub(crate) fn event_with_ack(
         &mut self,
         namespace: &str,
         name: &str,
         args: &[Value],
         now: Duration,
-    ) -> (u64, EncodedPacket) {
+    ) -> Result<(u64, EncodedPacket), ApiMisuse> {
+        if self.acks.len() >= self.limits.max_pending_acks {
+            return Err(ApiMisuse::TooManyPendingAcks);
+        }
         let id = self
             .acks
-            .register(namespace, now.saturating_add(self.ack_timeout));
-        (id, EncodedPacket::event(namespace, name, args, Some(id)))
+            .register(namespace, now.saturating_add(self.limits.ack_timeout));
+        Ok((id, EncodedPacket::event(namespace, name, args, Some(id))))
     }
 
     /// An EVENT `[name, ...args]` for the application.
@@ -235,10 +317,6 @@ impl<E: SessionEvent> SessionCore<E> {
         if let Some(reason) = reason {
             self.report(E::disconnected(namespace.into(), reason));
         }
-    }
-
-    pub(crate) fn next_ack_deadline(&self) -> Option<Duration> {
-        self.acks.next_deadline()
     }
 
     /// Reports every ack whose deadline is at or before `now` as timed out.
@@ -326,11 +404,19 @@ pub(crate) fn is_valid_namespace(namespace: &str) -> bool {
     namespace.starts_with('/') && !namespace.contains(',')
 }
 
-/// Acks this side is waiting for: id → (namespace, deadline).
+/// Acks this side is waiting for, indexed three ways so that no operation
+/// scans the pending acks: by id (an ACK arriving), by `(deadline, id)` (the
+/// next deadline is the first entry; expiring visits only what expires) and
+/// by `(namespace, id)` (a namespace going away visits only its own acks).
 #[derive(Debug, Default)]
 struct AckTable {
     next_id: u64,
     waiting: BTreeMap<u64, (String, Duration)>,
+    by_deadline: BTreeSet<(Duration, u64)>,
+    by_namespace: BTreeSet<(String, u64)>,
+    /// Entries looked at by `expire` and `drop_namespace` (tests count work).
+    #[cfg(test)]
+    visited: usize,
 }
 
 impl AckTable {
@@ -338,48 +424,69 @@ impl AckTable {
         let id = self.next_id;
         // Ids stay below 2^53 (JS number precision); wrapping after 2^53 acks.
         self.next_id = (self.next_id + 1) & MAX_ACK_ID;
+        // A wrapped id still waiting (2^53 acks later) is replaced, not duplicated.
+        self.remove(id);
         self.waiting.insert(id, (namespace.into(), deadline));
+        self.by_deadline.insert((deadline, id));
+        self.by_namespace.insert((namespace.into(), id));
         id
+    }
+
+    fn len(&self) -> usize {
+        self.waiting.len()
+    }
+
+    /// Removes `id` from every index; its namespace, if it was waiting.
+    fn remove(&mut self, id: u64) -> Option<String> {
+        let (namespace, deadline) = self.waiting.remove(&id)?;
+        self.by_deadline.remove(&(deadline, id));
+        self.by_namespace.remove(&(namespace.clone(), id));
+        Some(namespace)
     }
 
     /// Removes and reports whether `id` was awaited on `namespace`.
     fn complete(&mut self, namespace: &str, id: u64) -> bool {
         match self.waiting.get(&id) {
-            Some((ns, _)) if ns == namespace => {
-                self.waiting.remove(&id);
-                true
-            }
+            Some((ns, _)) if ns == namespace => self.remove(id).is_some(),
             _ => false,
         }
     }
 
     fn next_deadline(&self) -> Option<Duration> {
-        self.waiting.values().map(|(_, d)| *d).min()
+        self.by_deadline.first().map(|&(deadline, _)| deadline)
     }
 
-    /// Removes every ack whose deadline is at or before `now`.
+    /// Removes every ack whose deadline is at or before `now`, earliest first.
     fn expire(&mut self, now: Duration) -> Vec<(String, u64)> {
-        let expired: Vec<u64> = self
-            .waiting
-            .iter()
-            .filter(|(_, (_, d))| *d <= now)
-            .map(|(id, _)| *id)
-            .collect();
+        let mut expired = Vec::new();
+        while let Some(&(deadline, id)) = self.by_deadline.first() {
+            #[cfg(test)]
+            {
+                self.visited += 1;
+            }
+            if deadline > now {
+                break;
+            }
+            if let Some(namespace) = self.remove(id) {
+                expired.push((namespace, id));
+            }
+        }
         expired
-            .into_iter()
-            .filter_map(|id| self.waiting.remove(&id).map(|(ns, _)| (ns, id)))
-            .collect()
     }
 
     fn drop_namespace(&mut self, namespace: &str) -> Vec<u64> {
         let ids: Vec<u64> = self
-            .waiting
-            .iter()
-            .filter(|(_, (ns, _))| ns == namespace)
-            .map(|(id, _)| *id)
+            .by_namespace
+            .range((String::from(namespace), 0)..)
+            .take_while(|(ns, _)| ns == namespace)
+            .map(|&(_, id)| id)
             .collect();
-        for id in &ids {
-            self.waiting.remove(id);
+        #[cfg(test)]
+        {
+            self.visited += ids.len();
+        }
+        for &id in &ids {
+            self.remove(id);
         }
         ids
     }
@@ -404,5 +511,31 @@ mod tests {
         };
         assert_eq!(acks.register("/", Duration::ZERO), MAX_ACK_ID);
         assert_eq!(acks.register("/", Duration::ZERO), 0);
+    }
+
+    /// Finding: the ack table scanned every pending ack for the next deadline
+    /// and on every expiry. Bound: with 100 000 acks pending, finding the next
+    /// deadline reads one entry, expiring k acks visits k + 1 entries, and a
+    /// namespace going away visits only that namespace's acks.
+    #[test]
+    fn ack_timers_do_not_scan() {
+        let mut acks = AckTable::default();
+        for i in 0..100_000u64 {
+            let namespace = if i % 1000 == 0 { "/rare" } else { "/" };
+            acks.register(namespace, Duration::from_millis(1000 + i));
+        }
+        assert_eq!(acks.next_deadline(), Some(Duration::from_millis(1000)));
+        let expired = acks.expire(Duration::from_millis(1004));
+        assert_eq!(expired.len(), 5);
+        assert_eq!(acks.visited, 6);
+        acks.visited = 0;
+        assert_eq!(acks.drop_namespace("/rare").len(), 99);
+        assert_eq!(acks.visited, 99);
+        assert_eq!(acks.len(), 100_000 - 5 - 99);
+        assert_eq!(acks.next_deadline(), Some(Duration::from_millis(1005)));
+        assert!(acks.complete("/", 50_001));
+        assert!(!acks.complete("/", 50_001));
+        assert_eq!(acks.by_deadline.len(), acks.len());
+        assert_eq!(acks.by_namespace.len(), acks.len());
     }
 }
