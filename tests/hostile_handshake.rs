@@ -9,7 +9,8 @@
 use bytes::BytesMut;
 use socketwire::Status;
 use socketwire::handshake::{
-    HandshakeError, HeaderLimits, HeaderSlots, RequestParser, ServerHandshake,
+    ClientHandshake, ClientRequest, HandshakeError, HeaderLimits, HeaderSlots, RequestParser,
+    ServerHandshake,
 };
 
 mod counting_alloc;
@@ -185,4 +186,34 @@ fn header_block_just_over_the_cap_is_431() {
     };
     assert_eq!(error, HandshakeError::TooManyHeaders { max: 64 });
     assert_eq!(error.status(), 431);
+}
+
+/// Bound: a hostile server's response head that never ends is refused by the
+/// client with `HeadTooLarge` once its cap is reached, fed in 4 KiB reads or a
+/// byte at a time: 1 MiB of it grows the heap by less than 2 × the cap, and
+/// the byte-at-a-time feed is refused no later than the cap-th byte.
+#[test]
+fn endless_response_head_is_refused_at_the_cap() {
+    let mut endless = b"HTTP/1.1 101 Switching Protocols\r\nX-Filler: ".to_vec();
+    endless.resize(1 << 20, b'a');
+    let client = || ClientHandshake::new(&ClientRequest::new("example.com", "/", [7; 16])).unwrap();
+
+    let mut reads = client();
+    let (refused, peak, _) = heap_growth(|| {
+        endless
+            .chunks(4096)
+            .find_map(|read| reads.handle_input(read).err())
+    });
+    let Some(HandshakeError::HeadTooLarge { max }) = refused else {
+        panic!("{refused:?}")
+    };
+    println!("client, endless response head: refused at cap {max}, heap peak {peak} B");
+    assert!(max <= CAP, "{max}");
+    assert!(peak < 2 * max as isize, "heap grew by {peak}");
+
+    let mut bytes = client();
+    let refused_at = endless
+        .iter()
+        .position(|byte| bytes.handle_input(std::slice::from_ref(byte)).is_err());
+    assert_eq!(refused_at.map(|i| i + 1), Some(max));
 }
