@@ -6,9 +6,9 @@ use bytes::BytesMut;
 
 use crate::deflate::{DeflateConfig, DeflateParams, PerMessageDeflate};
 use crate::handshake::{ExtensionOffer, ExtensionParam, parse_extensions};
-use crate::ws::Role;
 use crate::ws::error::ProtocolError;
 use crate::ws::extension::PerMessageExtension;
+use crate::ws::{Config, Connection, Role};
 
 /// A few server/client configs that exercise every branch of negotiation.
 fn configs() -> [DeflateConfig; 4] {
@@ -175,4 +175,29 @@ pub fn inflate(data: &[u8]) {
         .decode(&wire, true, &mut out, limit)
         .expect("our own stream inflates");
     assert_eq!(&out[..], rest);
+}
+
+/// `connection_deflate`: a server connection with permessage-deflate under
+/// fuzzed input, driven like the other connection targets (plain and
+/// zero-copy paths must agree). Byte 0 picks the mode: bit 0 streaming, bit 1
+/// the client's `no_context_takeover`. Invariant besides those of every
+/// connection target: no message inflates past `max_message_size`, streamed
+/// or not (a streamed message counts all its fragments).
+pub fn connection(data: &[u8]) {
+    let [mode, rest @ ..] = data else {
+        return;
+    };
+    let config = Config {
+        streaming: mode & 1 != 0,
+        ..crate::fuzzing::ws::small_config()
+    };
+    let params = DeflateParams {
+        client_no_context_takeover: mode & 2 != 0,
+        ..DeflateParams::default()
+    };
+    let make = |config| {
+        let deflate = PerMessageDeflate::new(Role::Server, params, &DeflateConfig::default());
+        Connection::server(config).with_extension(deflate)
+    };
+    crate::fuzzing::ws::drive(&config, make, rest);
 }

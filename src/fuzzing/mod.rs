@@ -28,6 +28,7 @@ const TARGETS: &[&[Target]] = &[
     &[
         ("deflate_extension_header", deflate::extension_header),
         ("deflate_inflate", deflate::inflate),
+        ("connection_deflate", deflate::connection),
     ],
     #[cfg(feature = "handshake")]
     &[

@@ -30,10 +30,15 @@ pub fn frame_header(data: &[u8]) {
 /// `poll_event` and answers messages with `send_binary` + `poll_transmit`; the
 /// other reads into `input_buffer` and takes `poll_event_borrowed`, answers with
 /// `send_shared` and writes with `transmit_chunks` + `advance_transmit` in
-/// partial writes until drained. Events and output bytes must be the same.
-fn drive(make: impl Fn() -> Connection, data: &[u8]) {
+/// partial writes until drained. Events and output bytes must be the same, and
+/// no message (whole, or the sum of its fragments in streaming mode) is longer
+/// than the limit, inflated or not. Both connections are built by `make` from
+/// `config`.
+pub(crate) fn drive(config: &Config, make: impl Fn(Config) -> Connection, data: &[u8]) {
     let (sizes, input) = data.split_at(data.len().min(4));
-    let (mut plain, mut fast) = (make(), make());
+    let max_message_size = config.limits.max_message_size;
+    let mut message_len = 0u64;
+    let (mut plain, mut fast) = (make(config.clone()), make(config.clone()));
     let mut rest = input;
     let mut i = 0;
     let mut events = 0;
@@ -50,6 +55,15 @@ fn drive(make: impl Fn() -> Connection, data: &[u8]) {
             let b = fast.poll_event_borrowed().map(EventRef::into_owned);
             assert_eq!(a, b);
             let Some(event) = a else { break };
+            match &event {
+                Event::Text(data) | Event::Binary(data) => message_len = data.len() as u64,
+                Event::Fragment(f) => {
+                    message_len = if f.first { 0 } else { message_len };
+                    message_len += f.data.len() as u64;
+                }
+                _ => {}
+            }
+            assert!(message_len <= max_message_size, "{message_len} bytes");
             if let Event::Binary(data) = &event
                 && plain.send_binary(data).is_ok()
             {
@@ -95,26 +109,27 @@ fn drive(make: impl Fn() -> Connection, data: &[u8]) {
 
 /// A server connection (expects masked frames) under fuzzed input.
 pub fn connection_server(data: &[u8]) {
-    let config = Config {
-        limits: small_limits(),
-        ..Config::default()
-    };
-    drive(|| Connection::server(config.clone()), data);
+    drive(&small_config(), Connection::server, data);
 }
 
 /// A client connection (expects unmasked frames) under fuzzed input.
 pub fn connection_client(data: &[u8]) {
-    let config = Config {
-        limits: small_limits(),
-        ..Config::default()
-    };
-    drive(|| Connection::client(config.clone(), || [1, 2, 3, 4]), data);
+    drive(
+        &small_config(),
+        |c| Connection::client(c, || [1, 2, 3, 4]),
+        data,
+    );
 }
 
-fn small_limits() -> Limits {
-    Limits {
-        max_frame_size: 1 << 16,
-        max_message_size: 1 << 18,
-        max_fragments: 64,
+/// The configuration of the connection targets: small limits, so that the
+/// fuzzer reaches them.
+pub(crate) fn small_config() -> Config {
+    Config {
+        limits: Limits {
+            max_frame_size: 1 << 16,
+            max_message_size: 1 << 18,
+            max_fragments: 64,
+        },
+        ..Config::default()
     }
 }

@@ -50,7 +50,9 @@ pub trait PerMessageExtension: Send {
     /// Reverses the transform on one incoming frame's payload, appending to `out`.
     /// `fin` marks the last frame of the message. Must fail with
     /// [`ProtocolError::MessageTooBig`] as soon as `out` would grow past `max_out`
-    /// bytes, before allocating for them.
+    /// bytes, before allocating for them. `max_out` is what the message limit
+    /// leaves: in streaming mode the connection empties `out` after each call
+    /// and lowers `max_out` by the bytes it already handed out.
     fn decode(
         &mut self,
         input: &[u8],

@@ -151,7 +151,8 @@ impl MessageKind {
 pub struct Limits {
     /// Largest payload of one frame (default 16 MiB).
     pub max_frame_size: u64,
-    /// Largest message, after decompression (default 64 MiB).
+    /// Largest message, after decompression (default 64 MiB). In streaming mode
+    /// it bounds the sum of the message's fragments, inflated ones included.
     pub max_message_size: u64,
     /// Most frames in one message (default 100 000: a 4 MiB message in 64-byte
     /// fragments fits).
@@ -179,6 +180,9 @@ pub(crate) struct MessageAssembler {
     frames: usize,
     /// Wire bytes announced so far (compressed size for compressed messages).
     wire_len: u64,
+    /// Bytes inflated so far for a compressed message, those streaming mode
+    /// already handed out included: what `max_message_size` bounds.
+    inflated_len: u64,
     buffer: BytesMut,
     utf8: Utf8Validator,
 }
@@ -214,6 +218,7 @@ impl MessageAssembler {
         self.compressed = compressed;
         self.frames = 0;
         self.wire_len = 0;
+        self.inflated_len = 0;
     }
 
     /// Counts a frame of `payload_len` bytes into the open message (the read
@@ -254,6 +259,22 @@ impl MessageAssembler {
         } else {
             self.validate(chunk)
         }
+    }
+
+    /// Bytes inflated so far for the open message (buffered or handed out).
+    pub(crate) fn inflated_len(&self) -> u64 {
+        self.inflated_len
+    }
+
+    /// The bytes of the open message inflated so far that are no longer in the
+    /// buffer (streaming mode handed them out).
+    pub(crate) fn inflated_handed_out(&self) -> u64 {
+        self.inflated_len.saturating_sub(self.buffer.len() as u64)
+    }
+
+    /// Counts `len` more inflated bytes into the open message.
+    pub(crate) fn count_inflated(&mut self, len: usize) {
+        self.inflated_len = self.inflated_len.saturating_add(len as u64);
     }
 
     /// The buffer decompressed output goes into.
@@ -358,6 +379,22 @@ mod tests {
         m.validate(&[0xc3]).unwrap(); // first byte of 'é'
         // Not skipped: the open code point makes this ASCII chunk invalid.
         assert!(m.validate_with_ascii_hint(b"a", true).is_err());
+    }
+
+    #[test]
+    fn assembler_counts_inflated_bytes_per_message() {
+        let mut m = MessageAssembler::default();
+        m.open(MessageKind::Binary, true);
+        m.decompress_target().extend_from_slice(&[0; 10]);
+        m.count_inflated(10);
+        assert_eq!((m.inflated_len(), m.inflated_handed_out()), (10, 0));
+        // Streaming mode hands the buffer out: the count stays with the message.
+        let _ = m.decompress_target().split();
+        assert_eq!((m.inflated_len(), m.inflated_handed_out()), (10, 10));
+        m.finish().unwrap();
+        // The next message starts from zero.
+        m.open(MessageKind::Binary, true);
+        assert_eq!(m.inflated_len(), 0);
     }
 
     #[test]

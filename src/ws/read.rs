@@ -559,11 +559,25 @@ impl Connection {
             .as_mut()
             .ok_or(ProtocolError::ReservedBits(0b100))?;
         let limits = &self.config.limits;
+        // `max_message_size` bounds the whole inflated message, not the buffer:
+        // in streaming mode the buffer is emptied after every chunk, so the
+        // buffer's budget is the limit less what was already handed out.
+        let handed_out = self.message.inflated_handed_out();
+        let budget = limits.max_message_size.saturating_sub(handed_out);
         let buffer = self.message.decompress_target();
         let before = buffer.len();
-        ext.decode(chunk, end, buffer, limits.max_message_size)?;
+        let decoded = ext.decode(chunk, end, buffer, budget);
+        let produced = buffer.len().saturating_sub(before);
+        self.message.count_inflated(produced);
+        if let Err(error) = decoded {
+            // The extension measured the buffer; the limit is on the message.
+            if let ProtocolError::MessageTooBig { len, .. } = error {
+                check_message_len(limits, handed_out.saturating_add(len))?;
+            }
+            return Err(error);
+        }
         // The extension promises to stop at the limit; hold it to that.
-        check_message_len(limits, buffer.len() as u64)?;
+        check_message_len(limits, self.message.inflated_len())?;
         self.message.validate_buffered_from(before)?;
         if self.config.streaming {
             let data = self.message.decompress_target().split().freeze();
