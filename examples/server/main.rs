@@ -30,7 +30,7 @@
 //! | `--ws-ping-interval` | 50 s | `/echo` and `/chat` send a ping this often |
 //! | `--ws-idle-timeout` | 120 s | `/echo` and `/chat` close (1006) after this long without receiving anything (a pong counts) |
 //! | WebSocket close handshake | 10 s | the connection is dropped if the peer does not answer our close frame |
-//! | `/chat` message size | 64 KiB (`CHAT_MAX_MESSAGE`) | close with 1009, checked on the frame header |
+//! | `/chat` message size | 32 KiB (`CHAT_MAX_MESSAGE`) | close with 1009, checked on the frame header |
 //! | `/chat` broadcast ring | 64 messages (`CHAT_SLOTS`) | a reader that falls further behind is closed with 1008 |
 //! | WebSocket message on `/engine.io/`, `/socket.io/` | `--max-payload` | close with 1009, checked on the frame header |
 //! | `/echo` messages | 64 MiB (16 MiB a frame) | close with 1009 |
@@ -538,11 +538,11 @@ mod tests {
         assert_eq!(code, Some(1008));
     }
 
-    /// Bound: a `/chat` message is at most `CHAT_MAX_MESSAGE` (64 KiB); one byte
+    /// Bound: a `/chat` message is at most `CHAT_MAX_MESSAGE` (32 KiB); one byte
     /// more is refused with 1009 on its header, before any payload is sent. A
     /// message of exactly the cap goes through.
     #[tokio::test]
-    async fn chat_message_over_64_kib_is_refused_on_its_header() {
+    async fn chat_message_over_32_kib_is_refused_on_its_header() {
         let addr = start(Options::default()).await;
         let (mut ws, rest) = ws_open(addr, "/chat").await;
         let cap = usize::try_from(CHAT_MAX_MESSAGE).unwrap();
@@ -555,6 +555,32 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(close_code(&mut ws, Vec::new()).await, Some(1009));
+    }
+
+    /// A `/chat` sender's burst (more messages in one write than the ring has
+    /// slots) reaches the sender too: its own reader catches up each turn and is
+    /// not lapped.
+    #[tokio::test]
+    async fn chat_burst_larger_than_the_ring_does_not_lap_its_sender() {
+        let addr = start(Options::default()).await;
+        let (mut ws, rest) = ws_open(addr, "/chat").await;
+        let burst = 4 * crate::websocket::CHAT_SLOTS;
+        let mut bytes = Vec::new();
+        for i in 0..burst {
+            let text = format!("m{i}");
+            bytes.extend(client_header(0x1, text.len() as u64));
+            bytes.extend_from_slice(text.as_bytes());
+        }
+        ws.write_all(&bytes).await.unwrap();
+        let last = format!("m{}", burst - 1);
+        let (frames, _) =
+            read_frames(&mut ws, rest, |op, p| op == 0x8 || p == last.as_bytes()).await;
+        let texts: Vec<String> = frames
+            .iter()
+            .map(|(_, p)| String::from_utf8_lossy(p).into_owned())
+            .collect();
+        let expected: Vec<String> = (0..burst).map(|i| format!("m{i}")).collect();
+        assert_eq!(texts, expected);
     }
 
     // ------------------------------------------------------------ finding 5

@@ -20,12 +20,12 @@ use crate::{Options, Shared};
 
 /// Slots of the `/chat` broadcast ring: a reader that falls this many messages
 /// behind is closed (1008). With [`CHAT_MAX_MESSAGE`] the ring pins at most
-/// 64 × 64 KiB = 4 MiB, however many readers stop reading.
+/// 64 × 32 KiB = 2 MiB, however many readers stop reading.
 pub const CHAT_SLOTS: usize = 64;
 
 /// The largest `/chat` message (after inflation), and frame: a larger one closes
 /// the sender's connection with 1009, checked on the frame header.
-pub const CHAT_MAX_MESSAGE: u64 = 64 << 10;
+pub const CHAT_MAX_MESSAGE: u64 = 32 << 10;
 
 /// Most frames in one `/chat` message.
 const CHAT_MAX_FRAGMENTS: usize = 1024;
@@ -234,10 +234,12 @@ impl Source<'_> {
     }
 }
 
-/// Most events the drive loop takes from the connection before it writes and
-/// catches up with its source: a burst of messages in one read then cannot put
-/// more than this many broadcasts ahead of the sender's own reader, nor queue
-/// more than this many echoes before they are written.
+/// Most events the drive loop takes from the connection in one turn, and most
+/// waiting messages it takes from its source: each turn takes from the source
+/// at least as many as its events can have put there (a peer's burst goes to
+/// the ring this reader reads too, so it cannot lap its own reader), and at
+/// most this many (what a reader whose writes stall holds is bounded). Also
+/// caps the echoes queued before they are written.
 const EVENTS_PER_TURN: usize = 32;
 
 /// The drive loop's transport: the socket and its write deadline.
@@ -274,6 +276,15 @@ impl Drive<'_> {
                 closed |= matches!(event, Event::Closed { .. });
                 on_event(conn, event);
             }
+            // Catch up with the source (see EVENTS_PER_TURN).
+            let mut pulled = 0;
+            while outgoing_open
+                && pulled < EVENTS_PER_TURN
+                && let Some(next) = outgoing.try_next()
+            {
+                pulled += 1;
+                outgoing_open = outgoing.deliver(conn, next);
+            }
             // Headers and payloads in vectored writes; a partial write is resumed.
             while conn.wants_transmit() {
                 let slices: Vec<IoSlice<'_>> =
@@ -294,12 +305,7 @@ impl Drive<'_> {
                 return Ok(());
             }
             if taken == EVENTS_PER_TURN {
-                // The connection may hold more events: catch up with the source
-                // first (this peer's burst went to this reader's ring too).
-                while outgoing_open && let Some(next) = outgoing.try_next() {
-                    outgoing_open = outgoing.deliver(conn, next);
-                }
-                continue;
+                continue; // the connection may hold more events
             }
             let timer = conn
                 .poll_timeout()
