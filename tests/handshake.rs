@@ -556,6 +556,75 @@ fn plain_post_with_body_and_keep_alive() {
     ));
 }
 
+/// A request with `Transfer-Encoding` is refused, never framed by `Content-Length`
+/// (RFC 9112 §6.1, §6.3): 501 for a coding this parser does not decode, 400 when the
+/// length is ambiguous (with `Content-Length`, on HTTP/1.0, `chunked` not last). Both
+/// storages agree.
+#[test]
+fn transfer_encoding_is_refused_not_framed_by_content_length() {
+    type BodyLength = Result<Option<u64>, HandshakeError>;
+    let cases: [(&[u8], BodyLength); 6] = [
+        (
+            b"POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
+            Ok(Some(5)),
+        ),
+        (
+            b"POST /p HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+            Err(HandshakeError::UnsupportedTransferEncoding),
+        ),
+        // The smuggling shape: one reader takes the Content-Length, another the chunks.
+        (
+            b"POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /admin HTTP/1.1\r\n\r\n",
+            Err(HandshakeError::AmbiguousBodyLength),
+        ),
+        (
+            b"POST /p HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+            Err(HandshakeError::AmbiguousBodyLength),
+        ),
+        (
+            b"POST /p HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+            Err(HandshakeError::AmbiguousBodyLength),
+        ),
+        (
+            b"POST /p HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: CHUNKED\r\n\r\n",
+            Err(HandshakeError::UnsupportedTransferEncoding),
+        ),
+    ];
+    for (input, expected) in cases {
+        let outcome = both_storages(input, HeaderLimits::DEFAULT) // asserts the storages agree
+            .unwrap()
+            .complete()
+            .unwrap();
+        assert_eq!(
+            outcome.content_length,
+            expected,
+            "{:?}",
+            String::from_utf8_lossy(input)
+        );
+    }
+    let statuses = [
+        HandshakeError::UnsupportedTransferEncoding,
+        HandshakeError::AmbiguousBodyLength,
+    ]
+    .map(|error| {
+        let mut out = BytesMut::new();
+        error.write_response(&mut out);
+        let text = String::from_utf8(out.to_vec()).unwrap();
+        assert!(text.contains("\r\nConnection: close\r\n"), "{text}");
+        (
+            error.status(),
+            text.lines().next().unwrap_or("").to_string(),
+        )
+    });
+    assert_eq!(
+        statuses,
+        [
+            (501, "HTTP/1.1 501 Not Implemented".to_string()),
+            (400, "HTTP/1.1 400 Bad Request".to_string()),
+        ]
+    );
+}
+
 #[test]
 fn leftover_frames_are_preserved_across_chunks() {
     let mut input = RFC_REQUEST.to_vec();

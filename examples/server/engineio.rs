@@ -20,13 +20,36 @@ use socketwire::engineio::{
     SessionEvent, WebSocketId, WebSocketOutput,
 };
 use socketwire::handshake::RequestHead;
-use socketwire::ws::{Connection, Event};
+use socketwire::ws::{Config, Connection, Event, Limits};
 use tokio::io::AsyncReadExt;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::Shared;
 use crate::http::{self, RequestStream};
-use crate::websocket::{self, Outgoing, Source};
+use crate::websocket::{self, Drive, Outgoing, Source};
+
+/// The WebSocket limits of an Engine.IO endpoint, derived from its `max_payload`
+/// (the reference server's `maxPayload`): the session refuses a message over
+/// `max_payload`, so no frame or message may be larger, and the WebSocket layer
+/// refuses one on its frame header, before buffering or inflating anything.
+pub fn websocket_limits(config: &ServerConfig) -> Limits {
+    let max = u64::try_from(config.max_payload).unwrap_or(u64::MAX);
+    Limits {
+        max_frame_size: max,
+        max_message_size: max,
+        ..Limits::default()
+    }
+}
+
+/// The WebSocket configuration of an Engine.IO endpoint: [`websocket_limits`];
+/// no WebSocket keepalive or idle timeout (Engine.IO's own heartbeat closes a
+/// silent session, and its socket with it).
+fn websocket_config(config: &ServerConfig) -> Config {
+    Config {
+        limits: websocket_limits(config),
+        ..Config::default()
+    }
+}
 
 /// What the server does with one Engine.IO session.
 pub trait App: Send + 'static {
@@ -339,13 +362,8 @@ impl EngineIo {
         } else {
             response.content_type
         };
-        http::write_response(
-            &mut conn.stream,
-            response.status,
-            content_type,
-            &response.body,
-        )
-        .await?;
+        conn.respond(response.status, content_type, &response.body)
+            .await?;
         Ok(Some(conn))
     }
 
@@ -403,16 +421,15 @@ impl EngineIo {
             Err(error) => {
                 let mut conn = conn;
                 let response = Response::error(&error);
-                return http::write_response(
-                    &mut conn.stream,
-                    response.status,
-                    "application/json",
-                    &response.body,
-                )
-                .await;
+                return conn
+                    .respond(response.status, "application/json", &response.body)
+                    .await;
             }
         };
-        let Some((mut stream, mut ws)) = websocket::accept(conn, head, shared).await? else {
+        let write_timeout = conn.deadlines().write;
+        let config = websocket_config(&self.config);
+        let Some((mut stream, mut ws)) = websocket::accept(conn, head, shared, config).await?
+        else {
             self.websocket_closed(&handle, ws_id);
             return Ok(());
         };
@@ -427,8 +444,11 @@ impl EngineIo {
             Event::Closed { .. } => self.websocket_closed(&handle, ws_id),
             _ => {}
         };
-        let result =
-            websocket::drive(&mut stream, &mut ws, on_event, Source::Channel(&mut rx)).await;
+        let drive = Drive {
+            stream: &mut stream,
+            write_timeout,
+        };
+        let result = drive.run(&mut ws, on_event, Source::Channel(&mut rx)).await;
         self.websocket_closed(&handle, ws_id);
         result
     }
@@ -486,6 +506,22 @@ mod tests {
         assert!(state.session.is_closed());
         assert!(state.socket.is_none(), "the writer is dropped");
         assert!(rx.len() <= config.max_buffered_packets);
+    }
+
+    /// The WebSocket limits follow `max_payload`: a frame or message one byte
+    /// over it is refused by the WebSocket layer, on its header.
+    #[test]
+    fn websocket_limits_follow_max_payload() {
+        for max_payload in [1, 1000, 1_000_000] {
+            let config = ServerConfig {
+                max_payload,
+                ..ServerConfig::default()
+            };
+            let limits = websocket_limits(&config);
+            assert_eq!(limits.max_frame_size, max_payload as u64);
+            assert_eq!(limits.max_message_size, max_payload as u64);
+            assert_eq!(websocket_config(&config).limits, limits);
+        }
     }
 
     /// Ids carry 128 random bits: 32 hex digits, never repeated, with no

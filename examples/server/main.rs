@@ -4,12 +4,36 @@
 //! ```text
 //! cargo run --release --example server -- [--addr 127.0.0.1:3000] [--no-deflate]
 //!     [--ping-interval MS] [--ping-timeout MS] [--max-payload BYTES] [--allow-eio3]
+//!     [--connect-timeout MS] [--max-connections N] [--head-timeout MS]
+//!     [--body-timeout MS] [--write-timeout MS] [--ws-ping-interval MS]
+//!     [--ws-idle-timeout MS]
 //! ```
 //!
 //! Routes: `/echo` (WebSocket echo), `/chat` (WebSocket chat room: every message
 //! goes to every `/chat` client), `/` (an HTML chat page using `/chat`),
 //! `/engine.io/` (Engine.IO echo: every message, text or binary, is sent back),
 //! `/socket.io/` (Socket.IO: echo, acks, namespaces, rooms, broadcast; see socketio.rs).
+//!
+//! # Limits and deadlines
+//!
+//! Every queue has a cap and every wait a deadline; what happens when one is hit:
+//!
+//! | limit | default | when it is hit |
+//! |---|---|---|
+//! | `--max-connections` | 10 000 | a connection past it is accepted, answered `503` and closed at once (it does not wait) |
+//! | accept errors (e.g. out of file descriptors) | 10 ms doubling to 1 s | the accept loop sleeps before trying again; logged once per run of errors |
+//! | `--head-timeout` | 10 s | a request head (or an idle keep-alive connection) not complete by then: `408` and close (closed silently if nothing arrived) |
+//! | `--body-timeout` | 30 s | a request body not complete by then: `408` and close |
+//! | request body size | `--max-payload` on `/engine.io/` and `/socket.io/`, 1 KiB elsewhere | `413` and close, before the body is read |
+//! | `Transfer-Encoding` | not supported | `501` (with `Content-Length`, on HTTP/1.0 or `chunked` not last: `400`) and close |
+//! | `--write-timeout` | 30 s | a write the peer does not let finish by then closes the connection |
+//! | `--ws-ping-interval` | 50 s | `/echo` and `/chat` send a ping this often |
+//! | `--ws-idle-timeout` | 120 s | `/echo` and `/chat` close (1006) after this long without receiving anything (a pong counts) |
+//! | WebSocket close handshake | 10 s | the connection is dropped if the peer does not answer our close frame |
+//! | `/chat` message size | 32 KiB (`CHAT_MAX_MESSAGE`) | close with 1009, checked on the frame header |
+//! | `/chat` broadcast ring | 64 messages (`CHAT_SLOTS`) | a reader that falls further behind is closed with 1008 |
+//! | WebSocket message on `/engine.io/`, `/socket.io/` | `--max-payload` | close with 1009, checked on the frame header |
+//! | `/echo` messages | 64 MiB (16 MiB a frame) | close with 1009 |
 
 #![allow(missing_docs, unreachable_pub)]
 
@@ -19,8 +43,11 @@ mod socketio;
 mod websocket;
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use socketwire::handshake::RequestHead;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 
 /// Command-line options.
 #[derive(Debug, Clone)]
@@ -32,10 +59,44 @@ pub struct Options {
     pub max_payload: usize,
     pub connect_timeout_ms: u64,
     pub allow_eio3: bool,
+    /// Most connections open at once; past it a connection gets `503` and is closed.
+    pub max_connections: usize,
+    /// Deadline for a request head, from when the server starts waiting for it.
+    pub head_timeout_ms: u64,
+    /// Deadline for a request body, from the end of its head.
+    pub body_timeout_ms: u64,
+    /// Deadline for each write to the peer.
+    pub write_timeout_ms: u64,
+    /// `/echo` and `/chat`: the keepalive ping interval.
+    pub ws_ping_interval_ms: u64,
+    /// `/echo` and `/chat`: close after this long without receiving anything.
+    pub ws_idle_timeout_ms: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            addr: "127.0.0.1:3000".into(),
+            deflate: true,
+            ping_interval_ms: 25_000,
+            ping_timeout_ms: 20_000,
+            max_payload: 1_000_000,
+            connect_timeout_ms: 45_000,
+            allow_eio3: false,
+            max_connections: 10_000,
+            head_timeout_ms: 10_000,
+            body_timeout_ms: 30_000,
+            write_timeout_ms: 30_000,
+            ws_ping_interval_ms: 50_000,
+            ws_idle_timeout_ms: 120_000,
+        }
+    }
 }
 
 const USAGE: &str = "usage: server [--addr HOST:PORT] [--no-deflate] [--ping-interval MS] \
-[--ping-timeout MS] [--max-payload BYTES] [--connect-timeout MS] [--allow-eio3]";
+[--ping-timeout MS] [--max-payload BYTES] [--connect-timeout MS] [--allow-eio3] \
+[--max-connections N] [--head-timeout MS] [--body-timeout MS] [--write-timeout MS] \
+[--ws-ping-interval MS] [--ws-idle-timeout MS]";
 
 fn number<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T, String> {
     value
@@ -44,15 +105,7 @@ fn number<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T, 
 }
 
 fn parse_args() -> Result<Options, String> {
-    let mut opts = Options {
-        addr: "127.0.0.1:3000".into(),
-        deflate: true,
-        ping_interval_ms: 25_000,
-        ping_timeout_ms: 20_000,
-        max_payload: 1_000_000,
-        connect_timeout_ms: 45_000,
-        allow_eio3: false,
-    };
+    let mut opts = Options::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -63,6 +116,12 @@ fn parse_args() -> Result<Options, String> {
             "--max-payload" => opts.max_payload = number(&arg, args.next())?,
             "--connect-timeout" => opts.connect_timeout_ms = number(&arg, args.next())?,
             "--allow-eio3" => opts.allow_eio3 = true,
+            "--max-connections" => opts.max_connections = number(&arg, args.next())?,
+            "--head-timeout" => opts.head_timeout_ms = number(&arg, args.next())?,
+            "--body-timeout" => opts.body_timeout_ms = number(&arg, args.next())?,
+            "--write-timeout" => opts.write_timeout_ms = number(&arg, args.next())?,
+            "--ws-ping-interval" => opts.ws_ping_interval_ms = number(&arg, args.next())?,
+            "--ws-idle-timeout" => opts.ws_idle_timeout_ms = number(&arg, args.next())?,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -82,6 +141,15 @@ pub struct Shared {
 }
 
 impl Options {
+    /// The deadlines of one HTTP connection.
+    pub fn deadlines(&self) -> http::Deadlines {
+        http::Deadlines {
+            head: Duration::from_millis(self.head_timeout_ms),
+            body: Duration::from_millis(self.body_timeout_ms),
+            write: Duration::from_millis(self.write_timeout_ms),
+        }
+    }
+
     pub fn engineio_config(&self) -> socketwire::engineio::ServerConfig {
         socketwire::engineio::ServerConfig {
             ping_interval: std::time::Duration::from_millis(self.ping_interval_ms),
@@ -90,6 +158,115 @@ impl Options {
             allow_eio3: self.allow_eio3,
             ..Default::default()
         }
+    }
+}
+
+/// Requests on routes other than Engine.IO's may carry at most this much body.
+pub const OTHER_MAX_BODY: u64 = 1024;
+
+/// The route a request target names: its path without the query.
+pub fn route(target: &str) -> &str {
+    target.split('?').next().unwrap_or("")
+}
+
+/// `true` for the Engine.IO endpoints (`/engine.io/` and `/socket.io/`).
+fn is_engineio_route(path: &str) -> bool {
+    matches!(
+        path,
+        "/engine.io/" | "/engine.io" | "/socket.io/" | "/socket.io"
+    )
+}
+
+/// The largest body a request may carry, by its route: `--max-payload` for the
+/// Engine.IO endpoints (the POSTs of long-polling; Engine.IO answers a larger one
+/// with 413 as well), [`OTHER_MAX_BODY`] elsewhere.
+pub fn body_limit(head: &RequestHead, options: &Options) -> u64 {
+    if is_engineio_route(route(head.path())) {
+        u64::try_from(options.max_payload).unwrap_or(u64::MAX)
+    } else {
+        OTHER_MAX_BODY
+    }
+}
+
+/// How long the accept loop sleeps after `consecutive_errors` failed accepts in a
+/// row (0 for the first): 10 ms doubling up to 1 s. Accept fails at once while
+/// file descriptors are exhausted (EMFILE/ENFILE), so without this it would spin.
+pub fn accept_backoff(consecutive_errors: u32) -> Duration {
+    const FIRST: Duration = Duration::from_millis(10);
+    const MAX: Duration = Duration::from_secs(1);
+    let factor = 1u32.checked_shl(consecutive_errors).unwrap_or(u32::MAX);
+    FIRST.saturating_mul(factor).min(MAX)
+}
+
+/// What a connection past `--max-connections` is sent before it is closed.
+const TOO_MANY_CONNECTIONS: &[u8] =
+    b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+
+/// The state every connection shares: the chat ring and the two Engine.IO endpoints.
+pub fn shared(options: Options) -> Arc<Shared> {
+    let (chat, _) = tokio::sync::broadcast::channel(websocket::CHAT_SLOTS);
+    let engineio = engineio::EngineIo::new(
+        options.engineio_config(),
+        Box::new(|_, _, _| Box::new(engineio::Echo)),
+    );
+    let rooms = socketio::Rooms::new(Duration::from_millis(options.connect_timeout_ms));
+    let socketio = engineio::EngineIo::new(
+        options.engineio_config(),
+        Box::new(move |session, wake, now| rooms.new_app(session, wake, now)),
+    );
+    Arc::new(Shared {
+        options,
+        chat,
+        engineio,
+        socketio,
+    })
+}
+
+/// The accept loop. At most `--max-connections` connections are served at once: a
+/// connection past the cap is accepted, sent `503` and closed at once (it does not
+/// wait in the kernel's queue). A failed accept sleeps [`accept_backoff`] before the
+/// next; the first error of a run is logged, the rest are counted.
+pub async fn run(listener: TcpListener, shared: Arc<Shared>) {
+    let slots = Arc::new(Semaphore::new(shared.options.max_connections));
+    let mut errors: u32 = 0;
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => {
+                if errors > 1 {
+                    eprintln!("server: accept works again after {errors} errors");
+                }
+                errors = 0;
+                stream
+            }
+            Err(e) => {
+                if errors == 0 {
+                    eprintln!("server: accept: {e} (backing off)");
+                }
+                tokio::time::sleep(accept_backoff(errors)).await;
+                errors = errors.saturating_add(1);
+                continue;
+            }
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            // A fresh socket's send buffer is empty, so this small write on the
+            // plain (non-blocking) socket completes at once; dropping it closes.
+            if let Ok(mut plain) = stream.into_std() {
+                let _ = std::io::Write::write(&mut plain, TOO_MANY_CONNECTIONS);
+            }
+            continue;
+        };
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let _permit = permit; // held until the connection ends
+            if let Err(e) = serve(stream, shared).await
+                && !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::TimedOut
+                )
+            {
+                eprintln!("server: connection: {e}");
+            }
+        });
     }
 }
 
@@ -116,58 +293,20 @@ async fn main() {
     println!("  WebSocket chat:     ws://{addr}/chat");
     println!("  Engine.IO echo:     http://{addr}/engine.io/");
     println!("  Socket.IO:          http://{addr}/socket.io/");
-    let (chat, _) = tokio::sync::broadcast::channel(1024);
-    let engineio = engineio::EngineIo::new(
-        options.engineio_config(),
-        Box::new(|_, _, _| Box::new(engineio::Echo)),
-    );
-    let rooms = socketio::Rooms::new(std::time::Duration::from_millis(options.connect_timeout_ms));
-    let socketio = engineio::EngineIo::new(
-        options.engineio_config(),
-        Box::new(move |session, wake, now| rooms.new_app(session, wake, now)),
-    );
-    let shared = Arc::new(Shared {
-        options,
-        chat,
-        engineio,
-        socketio,
-    });
-    loop {
-        let (stream, _) = match listener.accept().await {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("server: accept: {e}");
-                continue;
-            }
-        };
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            if let Err(e) = serve(stream, shared).await
-                && e.kind() != std::io::ErrorKind::ConnectionReset
-            {
-                eprintln!("server: connection: {e}");
-            }
-        });
-    }
+    run(listener, shared(options)).await;
 }
 
 async fn serve(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
     let _ = stream.set_nodelay(true);
-    let mut conn = http::RequestStream::new(stream);
+    let mut conn = http::RequestStream::new(stream, shared.options.deadlines());
     loop {
-        let Some(request) = conn.next(http::MAX_BODY).await? else {
+        let Some(request) = conn.next(|head| body_limit(head, &shared.options)).await? else {
             return Ok(());
         };
-        let path = request
-            .head
-            .path()
-            .split('?')
-            .next()
-            .unwrap_or("")
-            .to_string();
+        let path = route(request.head.path()).to_string();
         match path.as_str() {
             "/echo" | "/chat" => return websocket::serve(conn, request.head, &path, shared).await,
-            "/engine.io/" | "/engine.io" | "/socket.io/" | "/socket.io" => {
+            p if is_engineio_route(p) => {
                 let endpoint = if path.starts_with("/engine.io") {
                     shared.engineio.clone()
                 } else {
@@ -180,12 +319,478 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
             }
             "/" | "/index.html" => {
                 let page = CHAT_PAGE.as_bytes();
-                http::write_response(&mut conn.stream, 200, "text/html; charset=utf-8", page)
-                    .await?
+                conn.respond(200, "text/html; charset=utf-8", page).await?
             }
-            _ => http::write_response(&mut conn.stream, 404, "text/plain", b"not found\n").await?,
+            _ => conn.respond(404, "text/plain", b"not found\n").await?,
         }
     }
 }
 
 const CHAT_PAGE: &str = include_str!("chat.html");
+
+#[cfg(test)]
+mod tests {
+    //! The glue's bounds, each proved against a server on a loopback port. The
+    //! deadlines under test are configured short (a few hundred milliseconds);
+    //! `PATIENCE` only bounds how long a test waits for what must happen.
+
+    use super::*;
+    use std::net::SocketAddr;
+
+    use bytes::Bytes;
+    use socketwire::ws::{Config, Connection};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use crate::websocket::{CHAT_MAX_MESSAGE, Drive, Outgoing, Source};
+
+    /// How long a test waits for the server; far past every deadline under test.
+    const PATIENCE: Duration = Duration::from_secs(10);
+
+    async fn start(options: Options) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(run(listener, shared(options)));
+        addr
+    }
+
+    /// Reads once into `buf`; `false` on EOF or a reset. Panics if nothing comes
+    /// within `PATIENCE`.
+    async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>) -> bool {
+        let mut chunk = [0u8; 16 * 1024];
+        match tokio::time::timeout(PATIENCE, stream.read(&mut chunk)).await {
+            Ok(Ok(0) | Err(_)) => false,
+            Ok(Ok(n)) => {
+                buf.extend_from_slice(&chunk[..n]);
+                true
+            }
+            Err(_) => panic!("the server neither answered nor closed within {PATIENCE:?}"),
+        }
+    }
+
+    /// Everything the server sends until it closes the connection.
+    async fn read_to_end(stream: &mut TcpStream) -> String {
+        let mut buf = Vec::new();
+        while read_more(stream, &mut buf).await {}
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+
+    /// Sends `request` on a new connection; everything the server sends until it
+    /// closes the connection.
+    async fn exchange(addr: SocketAddr, request: &[u8]) -> String {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(request).await.unwrap();
+        read_to_end(&mut stream).await
+    }
+
+    /// Reads one response (head and `Content-Length` body) from a kept-alive
+    /// connection; what came before EOF if the server closed first.
+    async fn read_response(stream: &mut TcpStream) -> String {
+        let mut buf = Vec::new();
+        loop {
+            let text = String::from_utf8_lossy(&buf).into_owned();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length = text[..end]
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Content-Length: "))
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .unwrap_or(0);
+                if buf.len() >= end + 4 + length {
+                    return text;
+                }
+            }
+            if !read_more(stream, &mut buf).await {
+                return text;
+            }
+        }
+    }
+
+    fn upgrade_request(target: &str) -> String {
+        format!(
+            "GET {target} HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+    }
+
+    /// Opens a WebSocket: the stream and the bytes that followed the 101's head.
+    async fn ws_open(addr: SocketAddr, target: &str) -> (TcpStream, Vec<u8>) {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(upgrade_request(target).as_bytes())
+            .await
+            .unwrap();
+        let mut buf = Vec::new();
+        loop {
+            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                assert!(
+                    buf.starts_with(b"HTTP/1.1 101 "),
+                    "{:?}",
+                    String::from_utf8_lossy(&buf)
+                );
+                return (stream, buf.split_off(end + 4));
+            }
+            assert!(
+                read_more(&mut stream, &mut buf).await,
+                "closed during the upgrade"
+            );
+        }
+    }
+
+    /// A masked client frame header (mask key 0, so the payload goes as is).
+    fn client_header(opcode: u8, len: u64) -> Vec<u8> {
+        let mut out = vec![0x80 | opcode];
+        match len {
+            0..=125 => out.push(0x80 | u8::try_from(len).unwrap()),
+            126..=0xffff => {
+                out.push(0x80 | 126);
+                out.extend_from_slice(&u16::try_from(len).unwrap().to_be_bytes());
+            }
+            _ => {
+                out.push(0x80 | 127);
+                out.extend_from_slice(&len.to_be_bytes());
+            }
+        }
+        out.extend_from_slice(&[0; 4]);
+        out
+    }
+
+    /// The first whole server frame in `buf`: opcode, payload, bytes used.
+    fn server_frame(buf: &[u8]) -> Option<(u8, Vec<u8>, usize)> {
+        let opcode = buf.first()? & 0x0f;
+        let (len, at): (usize, usize) = match buf.get(1)? & 0x7f {
+            126 => (
+                usize::from(u16::from_be_bytes(buf.get(2..4)?.try_into().ok()?)),
+                4,
+            ),
+            127 => (
+                usize::try_from(u64::from_be_bytes(buf.get(2..10)?.try_into().ok()?)).ok()?,
+                10,
+            ),
+            n => (usize::from(n), 2),
+        };
+        let payload = buf.get(at..at.checked_add(len)?)?;
+        Some((opcode, payload.to_vec(), at + len))
+    }
+
+    /// Reads server frames until `stop` says so or the connection ends: the frames
+    /// read (opcode, payload), and whether the connection ended.
+    async fn read_frames(
+        stream: &mut TcpStream,
+        mut buf: Vec<u8>,
+        stop: impl Fn(u8, &[u8]) -> bool,
+    ) -> (Vec<(u8, Vec<u8>)>, bool) {
+        let mut frames = Vec::new();
+        loop {
+            while let Some((opcode, payload, used)) = server_frame(&buf) {
+                buf.drain(..used);
+                let done = stop(opcode, &payload);
+                frames.push((opcode, payload));
+                if done {
+                    return (frames, false);
+                }
+            }
+            if !read_more(stream, &mut buf).await {
+                return (frames, true);
+            }
+        }
+    }
+
+    /// The code of the server's close frame.
+    async fn close_code(stream: &mut TcpStream, buf: Vec<u8>) -> Option<u16> {
+        let (frames, _) = read_frames(stream, buf, |op, _| op == 0x8).await;
+        let (opcode, payload) = frames.last()?;
+        (*opcode == 0x8 && payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]))
+    }
+
+    // ------------------------------------------------------------ finding 4
+
+    /// Bound: a `/chat` reader the broadcast ring laps is closed with 1008, not
+    /// left to skip messages (the ring holds at most `CHAT_SLOTS` messages).
+    #[tokio::test]
+    async fn chat_reader_that_falls_behind_the_ring_is_closed_with_1008() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        let (tx, mut rx) = tokio::sync::broadcast::channel(4);
+        for i in 0..10 {
+            tx.send(Outgoing::Text(Bytes::from(format!("m{i}"))))
+                .unwrap();
+        }
+        let mut conn = Connection::server(Config::default());
+        let drive = Drive {
+            stream: &mut server,
+            write_timeout: PATIENCE,
+        };
+        let peer = async {
+            let code = close_code(&mut client, Vec::new()).await;
+            // Answer the close so the server's side finishes at once.
+            let mut reply = client_header(0x8, 2);
+            reply.extend_from_slice(&1000u16.to_be_bytes());
+            client.write_all(&reply).await.unwrap();
+            code
+        };
+        let (served, code) = tokio::join!(
+            drive.run(&mut conn, |_, _| {}, Source::Broadcast(&mut rx)),
+            peer
+        );
+        served.unwrap();
+        assert_eq!(code, Some(1008));
+    }
+
+    /// Bound: a `/chat` message is at most `CHAT_MAX_MESSAGE` (32 KiB); one byte
+    /// more is refused with 1009 on its header, before any payload is sent. A
+    /// message of exactly the cap goes through.
+    #[tokio::test]
+    async fn chat_message_over_32_kib_is_refused_on_its_header() {
+        let addr = start(Options::default()).await;
+        let (mut ws, rest) = ws_open(addr, "/chat").await;
+        let cap = usize::try_from(CHAT_MAX_MESSAGE).unwrap();
+        let mut message = client_header(0x2, CHAT_MAX_MESSAGE);
+        message.resize(message.len() + cap, 7);
+        ws.write_all(&message).await.unwrap();
+        let (frames, _) = read_frames(&mut ws, rest, |op, _| op == 0x2).await;
+        assert_eq!(frames.last().map(|(_, p)| p.len()), Some(cap));
+        ws.write_all(&client_header(0x2, CHAT_MAX_MESSAGE + 1))
+            .await
+            .unwrap();
+        assert_eq!(close_code(&mut ws, Vec::new()).await, Some(1009));
+    }
+
+    /// A `/chat` sender's burst (more messages in one write than the ring has
+    /// slots) reaches the sender too: its own reader catches up each turn and is
+    /// not lapped.
+    #[tokio::test]
+    async fn chat_burst_larger_than_the_ring_does_not_lap_its_sender() {
+        let addr = start(Options::default()).await;
+        let (mut ws, rest) = ws_open(addr, "/chat").await;
+        let burst = 4 * crate::websocket::CHAT_SLOTS;
+        let mut bytes = Vec::new();
+        for i in 0..burst {
+            let text = format!("m{i}");
+            bytes.extend(client_header(0x1, text.len() as u64));
+            bytes.extend_from_slice(text.as_bytes());
+        }
+        ws.write_all(&bytes).await.unwrap();
+        let last = format!("m{}", burst - 1);
+        let (frames, _) =
+            read_frames(&mut ws, rest, |op, p| op == 0x8 || p == last.as_bytes()).await;
+        let texts: Vec<String> = frames
+            .iter()
+            .map(|(_, p)| String::from_utf8_lossy(p).into_owned())
+            .collect();
+        let expected: Vec<String> = (0..burst).map(|i| format!("m{i}")).collect();
+        assert_eq!(texts, expected);
+    }
+
+    // ------------------------------------------------------------ finding 5
+
+    /// Bound: on `/engine.io/` and `/socket.io/` a WebSocket message is at most
+    /// `--max-payload`: one byte more is refused with 1009 on its frame header,
+    /// before it is buffered or inflated.
+    #[tokio::test]
+    async fn engineio_websocket_message_over_max_payload_is_refused_on_its_header() {
+        let options = Options {
+            max_payload: 1000,
+            ..Options::default()
+        };
+        let addr = start(options).await;
+        for target in [
+            "/engine.io/?EIO=4&transport=websocket",
+            "/socket.io/?EIO=4&transport=websocket",
+        ] {
+            let (mut ws, rest) = ws_open(addr, target).await;
+            ws.write_all(&client_header(0x1, 1001)).await.unwrap();
+            assert_eq!(close_code(&mut ws, rest).await, Some(1009), "{target}");
+        }
+        // A message of exactly max_payload is served (echoed by /engine.io/).
+        let (mut ws, rest) = ws_open(addr, "/engine.io/?EIO=4&transport=websocket").await;
+        let text = format!("4{}", "a".repeat(999));
+        let mut message = client_header(0x1, 1000);
+        message.extend_from_slice(text.as_bytes());
+        ws.write_all(&message).await.unwrap();
+        let (frames, _) = read_frames(&mut ws, rest, |_, p| p == text.as_bytes()).await;
+        assert_eq!(frames.last().map(|(_, p)| &p[..]), Some(text.as_bytes()));
+    }
+
+    // ------------------------------------------------------------ finding 7
+
+    fn short_deadlines() -> Options {
+        Options {
+            head_timeout_ms: 200,
+            body_timeout_ms: 200,
+            ..Options::default()
+        }
+    }
+
+    /// Bound: a request head not complete within `--head-timeout` gets 408 and
+    /// the connection is closed (slowloris); a connection that sends nothing is
+    /// closed silently.
+    #[tokio::test]
+    async fn request_head_has_a_deadline() {
+        let addr = start(short_deadlines()).await;
+        let reply = exchange(addr, b"GET / HTTP/1.1\r\nHost: a\r\n").await;
+        assert!(reply.starts_with("HTTP/1.1 408 "), "{reply}");
+        assert!(reply.contains("\r\nConnection: close\r\n"), "{reply}");
+        assert_eq!(exchange(addr, b"").await, "");
+    }
+
+    /// Bound: a request body not complete within `--body-timeout` gets 408 and
+    /// the connection is closed.
+    #[tokio::test]
+    async fn request_body_has_a_deadline() {
+        let addr = start(short_deadlines()).await;
+        let request = b"POST /engine.io/?EIO=4&transport=polling&sid=x HTTP/1.1\r\n\
+Host: a\r\nContent-Length: 100\r\n\r\nonly ten b";
+        let reply = exchange(addr, request).await;
+        assert!(reply.starts_with("HTTP/1.1 408 "), "{reply}");
+    }
+
+    /// Bound: bodies are capped by route (`--max-payload` on the Engine.IO
+    /// endpoints, `OTHER_MAX_BODY` elsewhere): a larger `Content-Length` gets 413
+    /// before any of the body is read.
+    #[tokio::test]
+    async fn request_bodies_are_capped_by_route() {
+        let options = Options {
+            max_payload: 5000,
+            ..Options::default()
+        };
+        let head = |target: &str| {
+            socketwire::handshake::RequestHead::from_parts(
+                "POST",
+                socketwire::handshake::HttpVersion::HTTP_1_1,
+                target,
+                [("host", "a")],
+            )
+        };
+        assert_eq!(body_limit(&head("/engine.io/?EIO=4"), &options), 5000);
+        assert_eq!(body_limit(&head("/socket.io/?EIO=4"), &options), 5000);
+        assert_eq!(body_limit(&head("/"), &options), OTHER_MAX_BODY);
+        assert_eq!(
+            body_limit(&head("/echo?engine.io/"), &options),
+            OTHER_MAX_BODY
+        );
+        let addr = start(options).await;
+        for (target, length) in [
+            ("/", OTHER_MAX_BODY + 1),
+            ("/engine.io/?EIO=4&transport=polling&sid=x", 5001),
+            ("/socket.io/?EIO=4&transport=polling&sid=x", 5001),
+        ] {
+            let request =
+                format!("POST {target} HTTP/1.1\r\nHost: a\r\nContent-Length: {length}\r\n\r\n");
+            let reply = exchange(addr, request.as_bytes()).await;
+            assert!(reply.starts_with("HTTP/1.1 413 "), "{target}: {reply}");
+        }
+    }
+
+    /// Bound: `/echo` and `/chat` close a WebSocket that sends nothing for
+    /// `--ws-idle-timeout` (the connection's timers are driven).
+    #[tokio::test]
+    async fn silent_websocket_is_closed_after_the_idle_timeout() {
+        let addr = start(Options {
+            ws_idle_timeout_ms: 300,
+            ..Options::default()
+        })
+        .await;
+        for target in ["/echo", "/chat"] {
+            let (mut ws, rest) = ws_open(addr, target).await;
+            let (frames, ended) = read_frames(&mut ws, rest, |_, _| false).await;
+            assert!(ended, "{target}");
+            // The library says goodbye with 1001 (going away), then the socket closes.
+            assert_eq!(frames, [(0x8, 1001u16.to_be_bytes().to_vec())], "{target}");
+        }
+    }
+
+    /// Bound: `/echo` sends a keepalive ping every `--ws-ping-interval`.
+    #[tokio::test]
+    async fn websocket_keepalive_pings_are_sent() {
+        let addr = start(Options {
+            ws_ping_interval_ms: 100,
+            ..Options::default()
+        })
+        .await;
+        let (mut ws, rest) = ws_open(addr, "/echo").await;
+        let (frames, _) = read_frames(&mut ws, rest, |op, _| op == 0x9).await;
+        assert_eq!(frames.last().map(|(op, _)| *op), Some(0x9));
+    }
+
+    // ------------------------------------------------------------ finding 9
+
+    /// The accept loop's backoff: 10 ms, doubling, at most 1 s, for any count.
+    #[test]
+    fn accept_backoff_doubles_from_10_ms_to_1_s() {
+        let ms = |n| accept_backoff(n).as_millis();
+        assert_eq!(
+            [0, 1, 2, 3, 4, 5, 6, 7].map(ms),
+            [10, 20, 40, 80, 160, 320, 640, 1000]
+        );
+        assert_eq!(ms(31), 1000);
+        assert_eq!(ms(32), 1000);
+        assert_eq!(ms(u32::MAX), 1000);
+    }
+
+    /// Bound: at most `--max-connections` connections are served; one past the
+    /// cap is answered 503 and closed at once, and its slot is free again once a
+    /// connection ends.
+    #[tokio::test]
+    async fn connections_past_the_cap_get_503() {
+        let addr = start(Options {
+            max_connections: 1,
+            ..Options::default()
+        })
+        .await;
+        let request = b"GET /nowhere HTTP/1.1\r\nHost: a\r\n\r\n";
+        let mut first = TcpStream::connect(addr).await.unwrap();
+        first.write_all(request).await.unwrap();
+        let reply = read_response(&mut first).await;
+        assert!(reply.starts_with("HTTP/1.1 404 "), "{reply}");
+        let refused = exchange(addr, b"").await;
+        assert!(refused.starts_with("HTTP/1.1 503 "), "{refused}");
+        drop(first);
+        // The slot is released when the first connection's task sees its end.
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let mut next = TcpStream::connect(addr).await.unwrap();
+            next.write_all(request).await.unwrap();
+            let reply = read_response(&mut next).await;
+            if reply.starts_with("HTTP/1.1 404 ") {
+                break;
+            }
+            // Still refused: a 503 (or a reset, the request being unread).
+            assert!(
+                reply.is_empty() || reply.starts_with("HTTP/1.1 503 "),
+                "{reply}"
+            );
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the slot was never released"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    // ----------------------------------------------------------- finding 10
+
+    /// A request with `Transfer-Encoding` is refused and the connection closed,
+    /// never framed by its `Content-Length`: 501 alone, 400 with `Content-Length`
+    /// (the smuggling shape: the chunked body hides a second request).
+    #[tokio::test]
+    async fn transfer_encoding_is_refused_and_the_connection_closed() {
+        let addr = start(Options::default()).await;
+        let chunked = exchange(
+            addr,
+            b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        )
+        .await;
+        assert!(chunked.starts_with("HTTP/1.1 501 "), "{chunked}");
+        assert_eq!(chunked.matches("HTTP/1.1").count(), 1, "{chunked}");
+        let smuggled = exchange(
+            addr,
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n\
+0\r\n\r\nGET /nowhere HTTP/1.1\r\nHost: a\r\n\r\n",
+        )
+        .await;
+        assert!(smuggled.starts_with("HTTP/1.1 400 "), "{smuggled}");
+        assert_eq!(smuggled.matches("HTTP/1.1").count(), 1, "{smuggled}");
+    }
+}

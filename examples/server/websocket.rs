@@ -4,17 +4,55 @@
 
 use std::io::IoSlice;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use socketwire::deflate::DeflateConfig;
 use socketwire::handshake::{AcceptOptions, RequestHead, ServerHandshake};
 use socketwire::ws::message::MessageKind;
-use socketwire::ws::{CloseCode, Config, Connection, Event};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use socketwire::ws::{CloseCode, Config, Connection, Event, Limits};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+use tokio::sync::broadcast::error::RecvError;
 
-use crate::Shared;
 use crate::http::RequestStream;
+use crate::{Options, Shared};
+
+/// Slots of the `/chat` broadcast ring: a reader that falls this many messages
+/// behind is closed (1008). With [`CHAT_MAX_MESSAGE`] the ring pins at most
+/// 64 × 32 KiB = 2 MiB, however many readers stop reading.
+pub const CHAT_SLOTS: usize = 64;
+
+/// The largest `/chat` message (after inflation), and frame: a larger one closes
+/// the sender's connection with 1009, checked on the frame header.
+pub const CHAT_MAX_MESSAGE: u64 = 32 << 10;
+
+/// Most frames in one `/chat` message.
+const CHAT_MAX_FRAGMENTS: usize = 1024;
+
+/// The WebSocket configuration of `/echo`: the default limits (16 MiB frames,
+/// 64 MiB messages), a keepalive ping every `--ws-ping-interval`, closed after
+/// `--ws-idle-timeout` without input.
+pub fn echo_config(options: &Options) -> Config {
+    Config {
+        keepalive_interval: Some(Duration::from_millis(options.ws_ping_interval_ms)),
+        idle_timeout: Some(Duration::from_millis(options.ws_idle_timeout_ms)),
+        ..Config::default()
+    }
+}
+
+/// The WebSocket configuration of `/chat`: `/echo`'s, with messages and frames of
+/// at most [`CHAT_MAX_MESSAGE`].
+pub fn chat_config(options: &Options) -> Config {
+    Config {
+        limits: Limits {
+            max_frame_size: CHAT_MAX_MESSAGE,
+            max_message_size: CHAT_MAX_MESSAGE,
+            max_fragments: CHAT_MAX_FRAGMENTS,
+        },
+        ..echo_config(options)
+    }
+}
 
 /// A message for a connection to send, from elsewhere in the server.
 #[derive(Clone, Debug)]
@@ -26,10 +64,12 @@ pub enum Outgoing {
 }
 
 /// Answers an upgrade request: `None` if it was refused (the 400/426 reply is sent).
+/// The connection runs with `config`.
 pub async fn accept(
     mut http: RequestStream,
     head: RequestHead,
     shared: &Shared,
+    config: Config,
 ) -> std::io::Result<Option<(TcpStream, Connection)>> {
     let mut out = BytesMut::new();
     let handshake = match ServerHandshake::new(head) {
@@ -37,7 +77,7 @@ pub async fn accept(
         Err(error) => {
             // 426 + Sec-WebSocket-Version: 13 for a wrong version, 400 otherwise.
             error.write_response(&mut out);
-            http.stream.write_all(&out).await?;
+            http.write_all(&out).await?;
             return Ok(None);
         }
     };
@@ -54,8 +94,8 @@ pub async fn accept(
     if handshake.write_accept(&options, &mut out).is_err() {
         return Ok(None);
     }
-    http.stream.write_all(&out).await?;
-    let mut conn = Connection::server(Config::default());
+    http.write_all(&out).await?;
+    let mut conn = Connection::server(config);
     if let Some(accepted) = deflate {
         conn = conn.with_extension(accepted.extension);
     }
@@ -71,18 +111,33 @@ pub async fn serve(
     path: &str,
     shared: Arc<Shared>,
 ) -> std::io::Result<()> {
-    let Some((mut stream, mut conn)) = accept(http, head, &shared).await? else {
+    let write_timeout = http.deadlines().write;
+    let chat = path == "/chat";
+    let config = if chat {
+        chat_config(&shared.options)
+    } else {
+        echo_config(&shared.options)
+    };
+    let Some((mut stream, mut conn)) = accept(http, head, &shared, config).await? else {
         return Ok(());
     };
-    if path == "/chat" {
+    let drive = Drive {
+        stream: &mut stream,
+        write_timeout,
+    };
+    if chat {
         let mut rx = shared.chat.subscribe();
         let chat = shared.chat.clone();
+        // A message lent from the input buffer shares that buffer's allocation;
+        // the ring keeps an exact copy, so each slot pins only the message.
         let on_event = |_: &mut Connection, event: Event| match event {
-            Event::Text(t) => drop(chat.send(Outgoing::Text(t))),
-            Event::Binary(b) => drop(chat.send(Outgoing::Binary(b))),
+            Event::Text(t) => drop(chat.send(Outgoing::Text(Bytes::copy_from_slice(&t)))),
+            Event::Binary(b) => drop(chat.send(Outgoing::Binary(Bytes::copy_from_slice(&b)))),
             _ => {}
         };
-        drive(&mut stream, &mut conn, on_event, Source::Broadcast(&mut rx)).await
+        drive
+            .run(&mut conn, on_event, Source::Broadcast(&mut rx))
+            .await
     } else {
         let on_event = |conn: &mut Connection, event: Event| {
             let _ = match event {
@@ -91,7 +146,7 @@ pub async fn serve(
                 _ => Ok(()),
             };
         };
-        drive(&mut stream, &mut conn, on_event, Source::Nothing).await
+        drive.run(&mut conn, on_event, Source::Nothing).await
     }
 }
 
@@ -107,76 +162,180 @@ fn send(conn: &mut Connection, message: Outgoing) -> Result<(), socketwire::ws::
 /// Where a connection's messages from elsewhere in the server come from.
 pub enum Source<'a> {
     Nothing,
+    /// A bounded ring shared by every reader; a reader that falls behind by more
+    /// than its capacity is closed with 1008.
     Broadcast(&'a mut tokio::sync::broadcast::Receiver<Outgoing>),
     /// A bounded channel; its end (every sender dropped) closes the connection.
     Channel(&'a mut tokio::sync::mpsc::Receiver<Outgoing>),
 }
 
+/// What a [`Source`] gave.
+enum Next {
+    Message(Outgoing),
+    /// The source has ended.
+    Ended,
+    /// The ring moved past messages this reader had not taken yet.
+    Lagged,
+}
+
 impl Source<'_> {
-    /// The next message; `None` when the source has ended.
-    async fn next(&mut self) -> Option<Outgoing> {
+    async fn next(&mut self) -> Next {
         match self {
-            Source::Nothing => None,
-            Source::Channel(rx) => rx.recv().await,
-            Source::Broadcast(rx) => loop {
-                match rx.recv().await {
-                    Ok(message) => return Some(message),
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(_) => return None,
-                }
+            Source::Nothing => Next::Ended,
+            Source::Channel(rx) => rx.recv().await.map_or(Next::Ended, Next::Message),
+            Source::Broadcast(rx) => match rx.recv().await {
+                Ok(message) => Next::Message(message),
+                Err(RecvError::Lagged(_)) => Next::Lagged,
+                Err(RecvError::Closed) => Next::Ended,
             },
+        }
+    }
+
+    /// The next message if one is waiting, without waiting.
+    fn try_next(&mut self) -> Option<Next> {
+        use tokio::sync::broadcast::error::TryRecvError as Ring;
+        use tokio::sync::mpsc::error::TryRecvError as Channel;
+        match self {
+            Source::Nothing => Some(Next::Ended),
+            Source::Channel(rx) => match rx.try_recv() {
+                Ok(message) => Some(Next::Message(message)),
+                Err(Channel::Empty) => None,
+                Err(Channel::Disconnected) => Some(Next::Ended),
+            },
+            Source::Broadcast(rx) => match rx.try_recv() {
+                Ok(message) => Some(Next::Message(message)),
+                Err(Ring::Empty) => None,
+                Err(Ring::Lagged(_)) => Some(Next::Lagged),
+                Err(Ring::Closed) => Some(Next::Ended),
+            },
+        }
+    }
+
+    /// Hands what the source gave to `conn`; `false` once the source is done.
+    fn deliver(&self, conn: &mut Connection, next: Next) -> bool {
+        match next {
+            Next::Message(message) => {
+                let _ = send(conn, message);
+                true
+            }
+            Next::Ended => {
+                if matches!(self, Source::Channel(_)) {
+                    let _ = conn.close(CloseCode::NORMAL, "");
+                }
+                false
+            }
+            Next::Lagged => {
+                // Messages this reader never took are gone from the ring: close
+                // rather than skip them silently.
+                let _ = conn.close(CloseCode::POLICY_VIOLATION, "fell behind the broadcast");
+                false
+            }
         }
     }
 }
 
-/// The drive loop: socket bytes in, events to `on_event`, messages from
-/// `outgoing` out, until the connection closes.
-pub async fn drive(
-    stream: &mut TcpStream,
-    conn: &mut Connection,
-    mut on_event: impl FnMut(&mut Connection, Event),
-    mut outgoing: Source<'_>,
-) -> std::io::Result<()> {
-    let mut outgoing_open = true;
-    loop {
-        let mut closed = false;
-        while let Some(event) = conn.poll_event() {
-            closed |= matches!(event, Event::Closed { .. });
-            on_event(conn, event);
-        }
-        // Headers and payloads in vectored writes; a partial write is resumed.
-        while conn.wants_transmit() {
-            let slices: Vec<IoSlice<'_>> =
-                conn.transmit_chunks().take(64).map(IoSlice::new).collect();
-            let n = stream.write_vectored(&slices).await?;
-            if n == 0 {
-                return Err(std::io::ErrorKind::WriteZero.into());
+/// Most events the drive loop takes from the connection in one turn, and most
+/// waiting messages it takes from its source: each turn takes from the source
+/// at least as many as its events can have put there (a peer's burst goes to
+/// the ring this reader reads too, so it cannot lap its own reader), and at
+/// most this many (what a reader whose writes stall holds is bounded). Also
+/// caps the echoes queued before they are written.
+const EVENTS_PER_TURN: usize = 32;
+
+/// The drive loop's transport: the socket and its write deadline.
+pub struct Drive<'a> {
+    pub stream: &'a mut TcpStream,
+    /// A write the peer does not let finish within this closes the connection.
+    pub write_timeout: Duration,
+}
+
+impl Drive<'_> {
+    /// The drive loop: socket bytes in, events to `on_event`, messages from
+    /// `outgoing` out, the connection's timers (keepalive, idle, close) fired when
+    /// due, until the connection closes.
+    pub async fn run(
+        self,
+        conn: &mut Connection,
+        mut on_event: impl FnMut(&mut Connection, Event),
+        mut outgoing: Source<'_>,
+    ) -> std::io::Result<()> {
+        let Drive {
+            stream,
+            write_timeout,
+        } = self;
+        // The connection's clock: time since the loop started.
+        let origin = tokio::time::Instant::now();
+        let mut outgoing_open = true;
+        loop {
+            let mut closed = false;
+            let mut taken = 0;
+            while taken < EVENTS_PER_TURN
+                && let Some(event) = conn.poll_event()
+            {
+                taken += 1;
+                closed |= matches!(event, Event::Closed { .. });
+                on_event(conn, event);
             }
-            conn.advance_transmit(n);
-        }
-        if closed {
-            let _ = stream.shutdown().await;
-            return Ok(());
-        }
-        let input = conn.input_buffer();
-        input.reserve(64 * 1024);
-        tokio::select! {
-            n = stream.read_buf(input) => {
-                if n? == 0 {
-                    conn.handle_eof();
-                }
+            // Catch up with the source (see EVENTS_PER_TURN).
+            let mut pulled = 0;
+            while outgoing_open
+                && pulled < EVENTS_PER_TURN
+                && let Some(next) = outgoing.try_next()
+            {
+                pulled += 1;
+                outgoing_open = outgoing.deliver(conn, next);
             }
-            message = outgoing.next(), if outgoing_open => match message {
-                Some(message) => {
-                    let _ = send(conn, message);
+            // Headers and payloads in vectored writes; a partial write is resumed.
+            while conn.wants_transmit() {
+                let slices: Vec<IoSlice<'_>> =
+                    conn.transmit_chunks().take(64).map(IoSlice::new).collect();
+                let n = match tokio::time::timeout(write_timeout, stream.write_vectored(&slices))
+                    .await
+                {
+                    Ok(n) => n?,
+                    Err(_) => return Err(std::io::ErrorKind::TimedOut.into()),
+                };
+                if n == 0 {
+                    return Err(std::io::ErrorKind::WriteZero.into());
                 }
-                None => {
-                    outgoing_open = false;
-                    if matches!(outgoing, Source::Channel(_)) {
-                        let _ = conn.close(CloseCode::NORMAL, "");
+                conn.advance_transmit(n);
+            }
+            if closed {
+                let _ = stream.shutdown().await;
+                return Ok(());
+            }
+            if taken == EVENTS_PER_TURN {
+                continue; // the connection may hold more events
+            }
+            let timer = conn
+                .poll_timeout()
+                .map(|at| origin.checked_add(at).unwrap_or_else(far_future));
+            tokio::select! {
+                // Readiness first, then a read into the connection's own buffer:
+                // the buffer is only touched when bytes are there.
+                ready = stream.readable() => {
+                    ready?;
+                    let input = conn.input_buffer();
+                    input.reserve(64 * 1024);
+                    match stream.try_read_buf(input) {
+                        Ok(0) => conn.handle_eof(),
+                        Ok(_) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                        Err(e) => return Err(e),
                     }
                 }
-            },
+                () = tokio::time::sleep_until(timer.unwrap_or(origin)), if timer.is_some() => {
+                    conn.handle_timeout(origin.elapsed());
+                }
+                next = outgoing.next(), if outgoing_open => {
+                    outgoing_open = outgoing.deliver(conn, next);
+                }
+            }
         }
     }
+}
+
+/// A deadline so far away it never fires (for a timer past `Instant`'s range).
+fn far_future() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_secs(86_400 * 365)
 }

@@ -39,6 +39,15 @@ pub enum HandshakeError {
     MalformedHttp(&'static str),
     /// A `Content-Length` that is not a number, or several that disagree.
     InvalidContentLength,
+    /// A request whose body is framed by a `Transfer-Encoding` (e.g. `chunked`), which
+    /// this parser does not decode; answered with 501 (RFC 9112 §6.1). The body's end
+    /// is unknown, so close the connection after answering.
+    UnsupportedTransferEncoding,
+    /// A request whose body length cannot be trusted: `Transfer-Encoding` together
+    /// with `Content-Length` (request smuggling), on an HTTP/1.0 request, or with
+    /// `chunked` not the final coding; answered with 400 (RFC 9112 §6.1, §6.3). Close
+    /// the connection after answering.
+    AmbiguousBodyLength,
     /// The request method is not `GET` (§4.2.1 item 1).
     MethodNotGet,
     /// The request is older than HTTP/1.1 (§4.2.1 item 1).
@@ -80,18 +89,22 @@ pub enum HandshakeError {
 
 impl HandshakeError {
     /// The HTTP status a server answers this error with: 426 for a missing or
-    /// unsupported WebSocket version, 431 for an over-large head, 400 otherwise.
+    /// unsupported WebSocket version, 431 for an over-large head, 501 for a
+    /// `Transfer-Encoding` this parser does not decode, 400 otherwise.
     ///
     /// ```
     /// use socketwire::handshake::HandshakeError;
     /// assert_eq!(HandshakeError::MissingVersion.status(), 426);
     /// assert_eq!(HandshakeError::TooManyHeaders { max: 64 }.status(), 431);
+    /// assert_eq!(HandshakeError::UnsupportedTransferEncoding.status(), 501);
+    /// assert_eq!(HandshakeError::AmbiguousBodyLength.status(), 400);
     /// assert_eq!(HandshakeError::MethodNotGet.status(), 400);
     /// ```
     pub fn status(&self) -> u16 {
         match self {
             HandshakeError::MissingVersion | HandshakeError::UnsupportedVersion => 426,
             HandshakeError::HeadTooLarge { .. } | HandshakeError::TooManyHeaders { .. } => 431,
+            HandshakeError::UnsupportedTransferEncoding => 501,
             _ => 400,
         }
     }
@@ -127,6 +140,10 @@ impl HandshakeError {
                 out.put_slice(b"HTTP/1.1 431 Request Header Fields Too Large\r\n");
                 out.put_slice(b"Connection: close\r\n");
             }
+            501 => {
+                out.put_slice(b"HTTP/1.1 501 Not Implemented\r\n");
+                out.put_slice(b"Connection: close\r\n");
+            }
             _ => {
                 out.put_slice(b"HTTP/1.1 400 Bad Request\r\n");
                 out.put_slice(b"Connection: close\r\n");
@@ -145,6 +162,13 @@ impl fmt::Display for HandshakeError {
             HandshakeError::TooManyHeaders { max } => write!(f, "more than {max} header fields"),
             HandshakeError::MalformedHttp(what) => write!(f, "malformed HTTP head: {what}"),
             HandshakeError::InvalidContentLength => f.write_str("invalid Content-Length"),
+            HandshakeError::UnsupportedTransferEncoding => {
+                f.write_str("request body framed by a Transfer-Encoding, which is not supported")
+            }
+            HandshakeError::AmbiguousBodyLength => f.write_str(
+                "request body length is ambiguous (Transfer-Encoding with Content-Length, \
+                 on HTTP/1.0, or chunked not last)",
+            ),
             HandshakeError::MethodNotGet => f.write_str("upgrade request method is not GET"),
             HandshakeError::HttpVersionTooOld => f.write_str("upgrade request older than HTTP/1.1"),
             HandshakeError::MissingHost => f.write_str("no Host header"),

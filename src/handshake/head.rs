@@ -19,7 +19,7 @@ use super::fields::{
     FieldList, FieldSpan, HandshakeFieldIndex, HeaderBlock, header_accessors, span_of,
 };
 use super::parser::{HeadAt, HeadKind, HeadScanner, complete_len};
-use super::tokens::{WEBSOCKET, list_contains, trim_ows};
+use super::tokens::{CHUNKED, WEBSOCKET, list_contains, list_elements, trim_ows};
 use crate::Status;
 
 /// Caps on the size of an HTTP head, enforced while reading.
@@ -404,9 +404,19 @@ impl<S: HeadStorage> RequestHead<S> {
         r#" # let head = socketwire::handshake::RequestHead::from_parts("GET", socketwire::handshake::HttpVersion::HTTP_1_1, "/", [("Host", "a"), ("X", "1"), ("x", "2")]);"#
     );
 
-    /// The request's `Content-Length`, if any. Several equal values are accepted;
-    /// differing values, or a value that is not a decimal number, are an error
-    /// (RFC 7230 §3.3.2). (`Transfer-Encoding` is not handled here.)
+    /// The length of the request's body, as its `Content-Length` frames it: `Ok(None)`
+    /// when there is no `Content-Length` (no body). Several equal values are accepted;
+    /// differing values, or a value that is not a decimal number, are
+    /// [`HandshakeError::InvalidContentLength`] (400; RFC 9112 §6.3).
+    ///
+    /// Bodies are framed by `Content-Length` only, so a request with a
+    /// `Transfer-Encoding` field is refused here, never framed by a `Content-Length` it
+    /// also carries (two parties reading two different lengths is how requests are
+    /// smuggled): [`HandshakeError::AmbiguousBodyLength`] (400) when it comes with a
+    /// `Content-Length`, on HTTP/1.0, or with `chunked` not the final coding,
+    /// [`HandshakeError::UnsupportedTransferEncoding`] (501) otherwise. Answer with the
+    /// error's [`write_response`](HandshakeError::write_response) and close the
+    /// connection: where the body ends is unknown.
     ///
     /// ```
     /// # use socketwire::handshake::*;
@@ -414,8 +424,19 @@ impl<S: HeadStorage> RequestHead<S> {
     /// assert_eq!(head.content_length(), Ok(Some(5)));
     /// let bad = RequestHead::from_parts("POST", HttpVersion::HTTP_1_1, "/", [("content-length", "5, 6")]);
     /// assert_eq!(bad.content_length(), Err(HandshakeError::InvalidContentLength));
+    /// let chunked = RequestHead::from_parts("POST", HttpVersion::HTTP_1_1, "/", [("transfer-encoding", "chunked")]);
+    /// assert_eq!(chunked.content_length(), Err(HandshakeError::UnsupportedTransferEncoding));
+    /// let both = RequestHead::from_parts(
+    ///     "POST", HttpVersion::HTTP_1_1, "/", [("transfer-encoding", "chunked"), ("content-length", "5")],
+    /// );
+    /// assert_eq!(both.content_length(), Err(HandshakeError::AmbiguousBodyLength));
     /// ```
     pub fn content_length(&self) -> Result<Option<u64>, HandshakeError> {
+        check_no_transfer_encoding(
+            self.version,
+            self.header_values("transfer-encoding"),
+            self.header("content-length").is_some(),
+        )?;
         content_length_of(self.header_values("content-length"))
     }
 
@@ -667,8 +688,55 @@ impl HeadKind for RequestKind {
     }
 }
 
+/// Refuses a request that has a `Transfer-Encoding` field (`values` are its values):
+/// bodies are framed by `Content-Length` only. `has_content_length`: the request also
+/// has a `Content-Length` field.
+fn check_no_transfer_encoding<'a>(
+    version: HttpVersion,
+    values: impl Iterator<Item = &'a [u8]>,
+    has_content_length: bool,
+) -> Result<(), HandshakeError> {
+    let mut present = false;
+    let mut last = None;
+    for value in values {
+        present = true;
+        last = list_elements(value).last().or(last);
+    }
+    if !present {
+        return Ok(());
+    }
+    // https://www.rfc-editor.org/rfc/rfc9112#section-6.1
+    // "A server or client that receives an HTTP/1.0 message containing a
+    // Transfer-Encoding header field MUST treat the message as if the framing is
+    // faulty, even if a Content-Length is present, and close the connection after
+    // processing the message."
+    // https://www.rfc-editor.org/rfc/rfc9112#section-6.3
+    // "If a message is received with both a Transfer-Encoding and a Content-Length
+    // header field, the Transfer-Encoding overrides the Content-Length. Such a message
+    // might indicate an attempt to perform request smuggling [...] and ought to be
+    // handled as an error." and (§6.1) "Regardless, the server MUST close the
+    // connection after responding to such a request".
+    if version < HttpVersion::HTTP_1_1 || has_content_length {
+        return Err(HandshakeError::AmbiguousBodyLength);
+    }
+    // https://www.rfc-editor.org/rfc/rfc9112#section-6.3
+    // "If a Transfer-Encoding header field is present in a request and the chunked
+    // transfer coding is not the final encoding, the message body length cannot be
+    // determined reliably; the server MUST respond with the 400 (Bad Request) status
+    // code and then close the connection."
+    // The final coding is the last element of the last non-empty field value.
+    let chunked_last = last.is_some_and(|coding| CHUNKED.matches(coding));
+    if !chunked_last {
+        return Err(HandshakeError::AmbiguousBodyLength);
+    }
+    // https://www.rfc-editor.org/rfc/rfc9112#section-6.1
+    // "A server that receives a request message with a transfer coding it does not
+    // understand SHOULD respond with 501 (Not Implemented)."
+    Err(HandshakeError::UnsupportedTransferEncoding)
+}
+
 /// The `Content-Length` the values of every `Content-Length` field say: several equal
-/// values are accepted, differing or non-decimal ones are an error (RFC 7230 §3.3.2).
+/// values are accepted, differing or non-decimal ones are an error (RFC 9112 §6.3).
 pub(super) fn content_length_of<'a>(
     values: impl Iterator<Item = &'a [u8]>,
 ) -> Result<Option<u64>, HandshakeError> {
@@ -713,5 +781,28 @@ mod tests {
         assert!(head("99999999999999999999").content_length().is_err());
         let none = RequestHead::from_parts("GET", HttpVersion::HTTP_1_1, "/", [("a", "b")]);
         assert_eq!(none.content_length(), Ok(None));
+    }
+
+    /// Every `Transfer-Encoding` form is refused, with the status RFC 9112 asks for.
+    #[test]
+    fn transfer_encoding_forms() {
+        let check = |version, te: &[&str], content_length: bool| {
+            check_no_transfer_encoding(version, te.iter().map(|v| v.as_bytes()), content_length)
+        };
+        let v11 = HttpVersion::HTTP_1_1;
+        assert_eq!(check(v11, &[], false), Ok(()));
+        assert_eq!(check(v11, &[], true), Ok(()));
+        let unsupported = Err(HandshakeError::UnsupportedTransferEncoding);
+        let ambiguous = Err(HandshakeError::AmbiguousBodyLength);
+        assert_eq!(check(v11, &["chunked"], false), unsupported);
+        assert_eq!(check(v11, &["gzip, Chunked "], false), unsupported);
+        assert_eq!(check(v11, &["gzip", "chunked"], false), unsupported);
+        assert_eq!(check(v11, &["chunked", ""], false), unsupported);
+        assert_eq!(check(v11, &["chunked"], true), ambiguous);
+        assert_eq!(check(HttpVersion::HTTP_1_0, &["chunked"], false), ambiguous);
+        assert_eq!(check(v11, &["chunked, gzip"], false), ambiguous);
+        assert_eq!(check(v11, &["chunked", "identity"], false), ambiguous);
+        assert_eq!(check(v11, &[""], false), ambiguous);
+        assert_eq!(check(v11, &["xchunked"], false), ambiguous);
     }
 }

@@ -14,7 +14,8 @@
 //!   buffer and a [`HeaderSlots`] array on your stack (nothing copied or allocated).
 //!   Both are [`RequestHead<S>`](RequestHead) over a [`HeadStorage`] ([`Owned`],
 //!   [`Borrowed`]): one scanner, one set of accessors. A head also serves plain
-//!   `GET`/`POST` routes ([`RequestHead::content_length`]).
+//!   `GET`/`POST` routes ([`RequestHead::content_length`] frames a body, and refuses
+//!   one framed by `Transfer-Encoding`: 501, or 400 when the length is ambiguous).
 //! - [`ServerHandshake`] (owned) and [`ServerHandshakeRef`] (borrowed), again one
 //!   generic type, validate an upgrade request (every §4.2.1 rule, written once),
 //!   expose what the client offered, and write the `101`

@@ -136,6 +136,8 @@ pub(crate) fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
 pub(crate) const WEBSOCKET: KnownName = KnownName::new(b"websocket");
 /// The token `Connection` lists for an upgrade.
 pub(crate) const UPGRADE: KnownName = KnownName::new(b"upgrade");
+/// The transfer coding that frames a body in chunks (RFC 9112 §7.1).
+pub(crate) const CHUNKED: KnownName = KnownName::new(b"chunked");
 
 /// `true` if the list `value` has an element equal to `token`, ignoring ASCII case.
 #[inline]
