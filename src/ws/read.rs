@@ -257,9 +257,13 @@ impl Connection {
             return Ok(Next::Frame { header, header_len });
         };
         let start = at + header_len;
-        match usize::try_from(header.payload_len) {
-            Ok(len) if len <= self.input.len() - start => {
-                unmask_whole_message(&mut self.input[start..start + len], kind, header.mask)?;
+        let buffered = usize::try_from(header.payload_len)
+            .ok()
+            .and_then(|len| self.input[start..].get_mut(..len));
+        match buffered {
+            Some(payload) => {
+                let len = payload.len();
+                unmask_whole_message(payload, kind, header.mask)?;
                 Ok(Next::Whole {
                     kind,
                     header_len,
