@@ -188,10 +188,12 @@ impl Connection {
         // RFC 6455 §5.1: "The server MUST close the connection upon receiving a frame that
         // is not masked" / "A client MUST close a connection if it detects a masked frame".
         // https://www.rfc-editor.org/rfc/rfc6455#section-5.1
-        match (self.role.expects_masked_input(), h.mask.is_some()) {
-            (true, false) => return Err(ProtocolError::UnmaskedFrame),
-            (false, true) => return Err(ProtocolError::MaskedFrame),
-            _ => {}
+        if h.mask.is_some() != self.role.expects_masked_input() {
+            return Err(if h.mask.is_some() {
+                ProtocolError::MaskedFrame
+            } else {
+                ProtocolError::UnmaskedFrame
+            });
         }
         if h.opcode.is_control() {
             // RFC 6455 §5.5: "All control frames MUST have a payload length of 125 bytes or
