@@ -195,39 +195,39 @@ impl FrameHeader {
         let Some((&[b0, b1], mut rest)) = buf.split_first_chunk::<2>() else {
             return Ok(Status::Partial);
         };
-        let payload_len = match b1 & 0x7f {
-            126 => {
-                let Some((ext, tail)) = rest.split_first_chunk::<2>() else {
-                    return Ok(Status::Partial);
-                };
-                rest = tail;
-                let len = u64::from(u16::from_be_bytes(*ext));
-                // RFC 6455 §5.2: "the minimal number of bytes MUST be used to encode the length"
-                // https://www.rfc-editor.org/rfc/rfc6455#section-5.2
-                if len < 126 {
-                    return Err(ProtocolError::NonMinimalLength);
-                }
-                len
+        let short = b1 & 0x7f;
+        // The common case first: a 7-bit length, one compare.
+        let payload_len = if short < 126 {
+            u64::from(short)
+        } else if short == 126 {
+            let Some((ext, tail)) = rest.split_first_chunk::<2>() else {
+                return Ok(Status::Partial);
+            };
+            rest = tail;
+            let len = u64::from(u16::from_be_bytes(*ext));
+            // RFC 6455 §5.2: "the minimal number of bytes MUST be used to encode the length"
+            // https://www.rfc-editor.org/rfc/rfc6455#section-5.2
+            if len < 126 {
+                return Err(ProtocolError::NonMinimalLength);
             }
-            127 => {
-                let Some((ext, tail)) = rest.split_first_chunk::<8>() else {
-                    return Ok(Status::Partial);
-                };
-                rest = tail;
-                let len = u64::from_be_bytes(*ext);
-                // RFC 6455 §5.2: "the most significant bit MUST be 0"
-                // https://www.rfc-editor.org/rfc/rfc6455#section-5.2
-                if len >> 63 != 0 {
-                    return Err(ProtocolError::LengthTopBit);
-                }
-                // RFC 6455 §5.2: "the minimal number of bytes MUST be used to encode the length"
-                // https://www.rfc-editor.org/rfc/rfc6455#section-5.2
-                if len <= 0xffff {
-                    return Err(ProtocolError::NonMinimalLength);
-                }
-                len
+            len
+        } else {
+            let Some((ext, tail)) = rest.split_first_chunk::<8>() else {
+                return Ok(Status::Partial);
+            };
+            rest = tail;
+            let len = u64::from_be_bytes(*ext);
+            // RFC 6455 §5.2: "the most significant bit MUST be 0"
+            // https://www.rfc-editor.org/rfc/rfc6455#section-5.2
+            if len >> 63 != 0 {
+                return Err(ProtocolError::LengthTopBit);
             }
-            n => u64::from(n),
+            // RFC 6455 §5.2: "the minimal number of bytes MUST be used to encode the length"
+            // https://www.rfc-editor.org/rfc/rfc6455#section-5.2
+            if len <= 0xffff {
+                return Err(ProtocolError::NonMinimalLength);
+            }
+            len
         };
         let mask = if b1 & 0x80 != 0 {
             let Some((key, tail)) = rest.split_first_chunk::<4>() else {

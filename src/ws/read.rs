@@ -188,10 +188,12 @@ impl Connection {
         // RFC 6455 §5.1: "The server MUST close the connection upon receiving a frame that
         // is not masked" / "A client MUST close a connection if it detects a masked frame".
         // https://www.rfc-editor.org/rfc/rfc6455#section-5.1
-        match (self.role.expects_masked_input(), h.mask.is_some()) {
-            (true, false) => return Err(ProtocolError::UnmaskedFrame),
-            (false, true) => return Err(ProtocolError::MaskedFrame),
-            _ => {}
+        if h.mask.is_some() != self.role.expects_masked_input() {
+            return Err(if h.mask.is_some() {
+                ProtocolError::MaskedFrame
+            } else {
+                ProtocolError::UnmaskedFrame
+            });
         }
         if h.opcode.is_control() {
             // RFC 6455 §5.5: "All control frames MUST have a payload length of 125 bytes or
@@ -257,9 +259,13 @@ impl Connection {
             return Ok(Next::Frame { header, header_len });
         };
         let start = at + header_len;
-        match usize::try_from(header.payload_len) {
-            Ok(len) if len <= self.input.len() - start => {
-                unmask_whole_message(&mut self.input[start..start + len], kind, header.mask)?;
+        let buffered = usize::try_from(header.payload_len)
+            .ok()
+            .and_then(|len| self.input[start..].get_mut(..len));
+        match buffered {
+            Some(payload) => {
+                let len = payload.len();
+                unmask_whole_message(payload, kind, header.mask)?;
                 Ok(Next::Whole {
                     kind,
                     header_len,
