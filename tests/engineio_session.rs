@@ -12,18 +12,9 @@ use socketwire::engineio::{
 const SEC: Duration = Duration::from_secs(1);
 const POLL: &str = "EIO=4&transport=polling&sid=s1";
 
-fn request<'a>(method: Method, query: &'a str, body: &'a Bytes) -> RequestInfo<'a> {
-    RequestInfo {
-        method,
-        query,
-        content_type: None,
-        body,
-    }
-}
-
 fn polling_session(config: &ServerConfig) -> ServerSession {
     let body = Bytes::new();
-    let handshake = request(Method::Get, "EIO=4&transport=polling", &body);
+    let handshake = RequestInfo::new(Method::Get, "EIO=4&transport=polling", &body);
     let (session, open) =
         ServerSession::open_polling(config, &handshake, Duration::ZERO, || "s1".into()).unwrap();
     assert!(open.body.starts_with(b"0{\"sid\":\"s1\""));
@@ -32,12 +23,12 @@ fn polling_session(config: &ServerConfig) -> ServerSession {
 
 fn get(session: &mut ServerSession, now: Duration) -> Reply {
     let body = Bytes::new();
-    session.handle_request(&request(Method::Get, POLL, &body), now)
+    session.handle_request(&RequestInfo::new(Method::Get, POLL, &body), now)
 }
 
 fn post(session: &mut ServerSession, payload: &'static [u8], now: Duration) -> Response {
     let body = Bytes::from_static(payload);
-    match session.handle_request(&request(Method::Post, POLL, &body), now) {
+    match session.handle_request(&RequestInfo::new(Method::Post, POLL, &body), now) {
         Reply::Respond(response) => response,
         Reply::Wait => panic!("a POST never waits"),
     }
@@ -145,9 +136,11 @@ fn peer_errors_and_caller_errors_are_apart() {
     );
     assert_eq!(server.close("nope", SEC), Err(ApiMisuse::UnknownSid));
     let body = Bytes::new();
-    let Reply::Respond(unknown) =
-        server.handle_request(&request(Method::Get, POLL, &body), SEC, || unreachable!())
-    else {
+    let Reply::Respond(unknown) = server.handle_request(
+        &RequestInfo::new(Method::Get, POLL, &body),
+        SEC,
+        || unreachable!(),
+    ) else {
         panic!()
     };
     assert_eq!(
@@ -155,7 +148,7 @@ fn peer_errors_and_caller_errors_are_apart() {
         br#"{"code":1,"message":"Session ID unknown"}"#
     );
     // A sid generator that repeats itself is the caller's bug too (HTTP 500).
-    let handshake = request(Method::Get, "EIO=4&transport=polling", &body);
+    let handshake = RequestInfo::new(Method::Get, "EIO=4&transport=polling", &body);
     let _ = server.handle_request(&handshake, SEC, || "dup".into());
     let Reply::Respond(dup) = server.handle_request(&handshake, SEC, || "dup".into()) else {
         panic!()
@@ -251,7 +244,7 @@ fn run_registry(config: &ServerConfig) -> Trace {
     let mut trace = Trace::default();
     let mut server = Server::new(config.clone());
     let body = Bytes::new();
-    let handshake = request(Method::Get, "EIO=4&transport=polling", &body);
+    let handshake = RequestInfo::new(Method::Get, "EIO=4&transport=polling", &body);
     let _ = server.handle_request(&handshake, Duration::ZERO, || "s1".into());
     assert!(matches!(
         server.poll_event(),
@@ -262,13 +255,13 @@ fn run_registry(config: &ServerConfig) -> Trace {
     for step in script() {
         match step {
             Step::Get => trace.replies.push(server.handle_request(
-                &request(Method::Get, POLL, &body),
+                &RequestInfo::new(Method::Get, POLL, &body),
                 now,
                 || unreachable!(),
             )),
             Step::Post(payload) => {
                 let payload = Bytes::from_static(payload);
-                let post = request(Method::Post, POLL, &payload);
+                let post = RequestInfo::new(Method::Post, POLL, &payload);
                 trace
                     .replies
                     .push(server.handle_request(&post, now, || unreachable!()));
@@ -440,7 +433,7 @@ fn stale_websocket_is_ignored() {
     // The registry passes the ids through: the same story by sid.
     let mut server = Server::new(config);
     let body = Bytes::new();
-    let handshake = request(Method::Get, "EIO=4&transport=polling", &body);
+    let handshake = RequestInfo::new(Method::Get, "EIO=4&transport=polling", &body);
     let _ = server.handle_request(&handshake, SEC, || "s1".into());
     let (_, a) = server
         .handle_websocket_open(UPGRADE, SEC, || unreachable!())
@@ -518,7 +511,7 @@ fn session_cap_refuses_handshakes() {
         ..ServerConfig::default()
     });
     let body = Bytes::new();
-    let handshake = request(Method::Get, "EIO=4&transport=polling", &body);
+    let handshake = RequestInfo::new(Method::Get, "EIO=4&transport=polling", &body);
     let mut next = 0;
     let mut new_sid = || {
         next += 1;

@@ -17,15 +17,6 @@ use counting_alloc::heap_growth;
 const NOW: Duration = Duration::ZERO;
 const SID: &str = "Yc4rT9mQ2xL7vB0nK5wZ8a";
 
-fn request<'a>(method: Method, query: &'a str, body: &'a Bytes) -> RequestInfo<'a> {
-    RequestInfo {
-        method,
-        query,
-        content_type: None,
-        body,
-    }
-}
-
 fn respond(reply: Reply) -> Response {
     match reply {
         Reply::Respond(response) => response,
@@ -38,7 +29,7 @@ fn server_with_session(config: ServerConfig) -> Server {
     let mut server = Server::new(config);
     let empty = Bytes::new();
     let open = server.handle_request(
-        &request(Method::Get, "EIO=4&transport=polling", &empty),
+        &RequestInfo::new(Method::Get, "EIO=4&transport=polling", &empty),
         NOW,
         || SID.into(),
     );
@@ -73,9 +64,10 @@ fn hostile_sids_are_unknown_sessions() {
         let ws_query = format!("EIO=4&transport=websocket&sid={sid}");
         let ((), _, held) = heap_growth(|| {
             for method in [Method::Get, Method::Post] {
-                let reply = server.handle_request(&request(method, &query, &body), NOW, || {
-                    unreachable!("not a handshake")
-                });
+                let reply =
+                    server.handle_request(&RequestInfo::new(method, &query, &body), NOW, || {
+                        unreachable!("not a handshake")
+                    });
                 let response = respond(reply);
                 assert_eq!(response.status, 400);
                 assert_eq!(
@@ -98,7 +90,7 @@ fn hostile_sids_are_unknown_sessions() {
     // The real session is untouched: it still parks a GET and gets its message.
     let empty = Bytes::new();
     let get = server.handle_request(
-        &request(Method::Get, &poll_query(SID), &empty),
+        &RequestInfo::new(Method::Get, &poll_query(SID), &empty),
         NOW,
         || unreachable!(),
     );
@@ -117,7 +109,7 @@ fn hundred_thousand_polling_handshakes_against_the_cap() {
         ..ServerConfig::default()
     });
     let empty = Bytes::new();
-    let handshake = request(Method::Get, "EIO=4&transport=polling", &empty);
+    let handshake = RequestInfo::new(Method::Get, "EIO=4&transport=polling", &empty);
     let mut next = 0u32;
     let mut new_sid = || {
         next += 1;
@@ -155,7 +147,7 @@ fn overlapping_polling_gets() {
     let mut server = server_with_session(ServerConfig::default());
     let empty = Bytes::new();
     let query = poll_query(SID);
-    let get = request(Method::Get, &query, &empty);
+    let get = RequestInfo::new(Method::Get, &query, &empty);
     assert_eq!(
         server.handle_request(&get, NOW, || unreachable!()),
         Reply::Wait
@@ -193,7 +185,7 @@ fn one_megabyte_posts() {
     let mut server = server_with_session(config.clone());
     let over = Bytes::from(vec![b'4'; limit + 1]);
     let response = respond(server.handle_request(
-        &request(Method::Post, &query, &over),
+        &RequestInfo::new(Method::Post, &query, &over),
         NOW,
         || unreachable!(),
     ));
@@ -208,7 +200,7 @@ fn one_megabyte_posts() {
     tiny.pop();
     let tiny = Bytes::from(tiny);
     let response = respond(server.handle_request(
-        &request(Method::Post, &query, &tiny),
+        &RequestInfo::new(Method::Post, &query, &tiny),
         NOW,
         || unreachable!(),
     ));
@@ -230,7 +222,7 @@ fn one_megabyte_posts() {
     one[0] = b'4';
     let one = Bytes::from(one);
     let response = respond(server.handle_request(
-        &request(Method::Post, &query, &one),
+        &RequestInfo::new(Method::Post, &query, &one),
         NOW,
         || unreachable!(),
     ));
@@ -251,7 +243,7 @@ fn invalid_binary_post_on_v4_finishes_the_parked_get() {
     let query = poll_query(SID);
     assert_eq!(
         server.handle_request(
-            &request(Method::Get, &query, &empty),
+            &RequestInfo::new(Method::Get, &query, &empty),
             NOW,
             || unreachable!()
         ),
@@ -283,7 +275,7 @@ fn crafted_requests_on_one_session_never_disturb_another() {
         ..ServerConfig::default()
     });
     let empty = Bytes::new();
-    let handshake = request(Method::Get, "EIO=4&transport=polling", &empty);
+    let handshake = RequestInfo::new(Method::Get, "EIO=4&transport=polling", &empty);
     let mut sids = ["Yc4rT9mQ2xL7vB0nK5wZ8a", "Hq2wE7rT1yU6iO3pA9sD4f"].into_iter();
     for _ in 0..2 {
         respond(server.handle_request(&handshake, NOW, || sids.next().unwrap().into()));
@@ -292,7 +284,11 @@ fn crafted_requests_on_one_session_never_disturb_another() {
     let (a, b) = ("Yc4rT9mQ2xL7vB0nK5wZ8a", "Hq2wE7rT1yU6iO3pA9sD4f");
     let (qa, qb) = (poll_query(a), poll_query(b));
     assert_eq!(
-        server.handle_request(&request(Method::Get, &qb, &empty), NOW, || unreachable!()),
+        server.handle_request(
+            &RequestInfo::new(Method::Get, &qb, &empty),
+            NOW,
+            || unreachable!()
+        ),
         Reply::Wait
     );
     for _ in 0..100 {
@@ -305,15 +301,27 @@ fn crafted_requests_on_one_session_never_disturb_another() {
         Bytes::from(vec![0xff; 1024]),
     ];
     for body in &crafted {
-        let _ = server.handle_request(&request(Method::Post, &qa, body), NOW, || unreachable!());
+        let _ = server.handle_request(
+            &RequestInfo::new(Method::Post, &qa, body),
+            NOW,
+            || unreachable!(),
+        );
     }
     let _ = server.handle_websocket_open(
         &format!("EIO=4&transport=websocket&sid={a}"),
         NOW,
         || unreachable!(),
     );
-    let _ = server.handle_request(&request(Method::Get, &qa, &empty), NOW, || unreachable!());
-    let _ = server.handle_request(&request(Method::Get, &qa, &empty), NOW, || unreachable!());
+    let _ = server.handle_request(
+        &RequestInfo::new(Method::Get, &qa, &empty),
+        NOW,
+        || unreachable!(),
+    );
+    let _ = server.handle_request(
+        &RequestInfo::new(Method::Get, &qa, &empty),
+        NOW,
+        || unreachable!(),
+    );
     while let Some((sid, _)) = server.poll_long_poll() {
         assert_eq!(sid, a, "only A's GETs are answered");
     }

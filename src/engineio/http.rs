@@ -58,7 +58,24 @@ pub struct RequestInfo<'a> {
     pub body: &'a Bytes,
 }
 
-impl RequestInfo<'_> {
+impl<'a> RequestInfo<'a> {
+    /// A request with no `Content-Type` (set the field for binary polling bodies).
+    ///
+    /// ```
+    /// use socketwire::engineio::{Method, RequestInfo};
+    /// let body = bytes::Bytes::from_static(b"4hello");
+    /// let req = RequestInfo::new(Method::Post, "EIO=4&transport=polling", &body);
+    /// assert_eq!((req.method, req.content_type, &req.body[..]), (Method::Post, None, &b"4hello"[..]));
+    /// ```
+    pub fn new(method: Method, query: &'a str, body: &'a Bytes) -> RequestInfo<'a> {
+        RequestInfo {
+            method,
+            query,
+            content_type: None,
+            body,
+        }
+    }
+
     /// The raw value of a query parameter (first occurrence, not percent-decoded).
     ///
     /// ```
