@@ -320,6 +320,8 @@ const RESERVE_AHEAD: usize = 1 << 20;
 pub struct Connection {
     pub(super) role: Role,
     pub(super) config: Config,
+    /// [`read::first_frame_bound`] of `config.limits`.
+    pub(super) first_frame_bound: u64,
     pub(super) state: State,
     masks: Option<Box<dyn MaskSource>>,
     pub(super) extension: Option<Box<dyn PerMessageExtension>>,
@@ -381,6 +383,7 @@ impl Connection {
     fn new(role: Role, config: Config, masks: Option<Box<dyn MaskSource>>) -> Self {
         Connection {
             role,
+            first_frame_bound: super::read::first_frame_bound(&config.limits),
             config,
             state: State::Open,
             masks,

@@ -113,6 +113,23 @@ pub(super) fn message_event(kind: MessageKind, payload: Bytes) -> Event {
     }
 }
 
+/// The payload lengths below which the first frame of a message passes every
+/// limit the read gate checks (frame size, message size, fragment count) at
+/// once: `min(max_frame_size, max_message_size) + 1`, or 0 when `max_fragments`
+/// is 0 and no message is allowed at all. Worked out once per connection so
+/// the gate tests a first frame with one compare; any other frame, and any
+/// first frame at or over the bound, goes through the checks themselves,
+/// which say which limit it broke.
+pub(super) fn first_frame_bound(limits: &Limits) -> u64 {
+    if limits.max_fragments == 0 {
+        return 0;
+    }
+    limits
+        .max_frame_size
+        .min(limits.max_message_size)
+        .saturating_add(1)
+}
+
 /// A message of `len` bytes fits `limits`.
 fn check_message_len(limits: &Limits, len: u64) -> Result<(), ProtocolError> {
     if len > limits.max_message_size {
@@ -207,6 +224,11 @@ impl Connection {
             }
             return Ok(Admission::Frame);
         }
+        // The common case in one compare: the first frame of a message, under
+        // every limit below (see `first_frame_bound`).
+        if kind.is_some() && !self.message.is_open() && h.payload_len < self.first_frame_bound {
+            return Ok(self.admission(h, kind));
+        }
         let limits = &self.config.limits;
         if h.payload_len > limits.max_frame_size {
             return Err(ProtocolError::FrameTooBig {
@@ -229,10 +251,16 @@ impl Connection {
             });
         }
         check_message_len(limits, len)?;
-        Ok(match kind {
+        Ok(self.admission(h, kind))
+    }
+
+    /// How an admitted data frame is read: whole, or as it arrives.
+    #[inline(always)]
+    fn admission(&self, h: &FrameHeader, kind: Option<MessageKind>) -> Admission {
+        match kind {
             Some(kind) if h.fin && !h.rsv1 && !self.config.streaming => Admission::Whole(kind),
             _ => Admission::Frame,
-        })
+        }
     }
 
     /// Decodes the frame header at `input[at..]` and passes it through the
@@ -608,6 +636,58 @@ mod tests {
             mask: Some([1, 2, 3, 4]),
             payload_len: len,
         }
+    }
+
+    /// The one-compare admission of a first frame agrees with the limit checks,
+    /// in their order, on every boundary of every shape of limits.
+    #[test]
+    fn first_frame_bound_agrees_with_the_limit_checks() {
+        use ProtocolError as E;
+        let sizes = [0, 1, 2, 99, 100, 101, 150, u64::MAX >> 1, u64::MAX];
+        let mut checked = 0;
+        for max_frame_size in sizes {
+            for max_message_size in sizes {
+                for max_fragments in [0, 1, 2] {
+                    let limits = Limits {
+                        max_frame_size,
+                        max_message_size,
+                        max_fragments,
+                    };
+                    let c = Connection::server(Config {
+                        limits,
+                        ..Config::default()
+                    });
+                    for len in sizes
+                        .iter()
+                        .flat_map(|&s| [s.saturating_sub(1), s, s.saturating_add(1)])
+                    {
+                        let len = len.min(u64::MAX >> 1); // the largest length on the wire
+                        let expected = if len > max_frame_size {
+                            Err(E::FrameTooBig {
+                                len,
+                                max: max_frame_size,
+                            })
+                        } else if max_fragments == 0 {
+                            Err(E::TooManyFragments { max: 0 })
+                        } else if len > max_message_size {
+                            Err(E::MessageTooBig {
+                                len,
+                                max: max_message_size,
+                            })
+                        } else {
+                            Ok(Admission::Whole(MessageKind::Binary))
+                        };
+                        assert_eq!(
+                            c.admit_frame(&header(true, 0, 0x2, len)),
+                            expected,
+                            "{limits:?}, len {len}"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 9 * 9 * 3 * 27);
     }
 
     /// The gate's verdict on every kind of header, with no message open.
