@@ -6,8 +6,8 @@ mod util;
 use core::time::Duration;
 
 use bytes::BytesMut;
-use socketwire::ws::ClosedBy;
 use socketwire::ws::{CloseCode, Config, Connection, Event, ProtocolError, State};
+use socketwire::ws::{ClosedBy, EventRef};
 use socketwire::ws::{Limits, MessageKind};
 use util::{Pair, client_frame, drain, frame};
 
@@ -570,6 +570,63 @@ fn keepalive_and_idle_timeout() {
         }]
     ));
     assert_eq!(s.poll_timeout(), None);
+}
+
+/// Taking the input buffer is not input: a read that would block (nothing
+/// appended) leaves the idle deadline where it was; bytes appended move it,
+/// whether they are read by the fast path, the owned path or the general path.
+#[test]
+fn idle_timeout_counts_only_bytes_appended_to_the_input_buffer() {
+    let cfg = Config {
+        idle_timeout: Some(Duration::from_secs(10)),
+        ..Config::default()
+    };
+    let idle_closed = |s: &mut Connection| {
+        drain(s).iter().any(|e| {
+            matches!(
+                e,
+                Event::Closed {
+                    by: ClosedBy::IdleTimeout,
+                    ..
+                }
+            )
+        })
+    };
+    // Nothing appended: the connection goes idle on time, however often the
+    // buffer was taken.
+    let mut s = Connection::server(cfg.clone());
+    s.handle_timeout(Duration::ZERO);
+    for t in 1..10 {
+        let _ = s.input_buffer();
+        s.handle_timeout(Duration::from_secs(t));
+        assert!(s.poll_event().is_none());
+    }
+    let _ = s.input_buffer();
+    s.handle_timeout(Duration::from_secs(10));
+    assert!(idle_closed(&mut s));
+
+    // Bytes appended at 5 s push the deadline to 15 s, read by each path.
+    let ping = client_frame(true, 0x9, b"");
+    let binary = client_frame(true, 0x2, b"abc");
+    for (frame, borrowed) in [(&ping, false), (&binary, true), (&binary, false)] {
+        let mut s = Connection::server(cfg.clone());
+        s.handle_timeout(Duration::ZERO);
+        s.input_buffer().extend_from_slice(frame);
+        if borrowed {
+            assert!(matches!(
+                s.poll_event_borrowed(),
+                Some(EventRef::Binary(b"abc"))
+            ));
+        } else {
+            assert!(s.poll_event().is_some());
+        }
+        let _ = s.input_buffer(); // a later read that would block
+        s.handle_timeout(Duration::from_secs(5));
+        s.handle_timeout(Duration::from_secs(14));
+        assert!(!idle_closed(&mut s), "{frame:?}, borrowed: {borrowed}");
+        s.handle_timeout(Duration::from_secs(15));
+        assert!(idle_closed(&mut s), "{frame:?}, borrowed: {borrowed}");
+    }
 }
 
 #[test]

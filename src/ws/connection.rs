@@ -340,6 +340,9 @@ pub struct Connection {
     sending: Option<bool>,
     pub(super) events: VecDeque<Event>,
     received_since_timer: bool,
+    /// `input.len()` when [`input_buffer`](Self::input_buffer) last handed the
+    /// buffer out, or `usize::MAX`: bytes appended since count as received.
+    input_len_lent: usize,
     last_received: Option<Duration>,
     next_ping: Option<Duration>,
     close_deadline: Option<Duration>,
@@ -398,6 +401,7 @@ impl Connection {
             sending: None,
             events: VecDeque::new(),
             received_since_timer: false,
+            input_len_lent: usize::MAX,
             last_received: None,
             next_ping: None,
             close_deadline: None,
@@ -476,6 +480,9 @@ impl Connection {
     /// to 1 MiB at a time), so reading into its spare capacity completes the frame
     /// without moving the bytes already there.
     ///
+    /// Only bytes actually appended count as input for the idle timer: taking
+    /// the buffer and appending nothing (a read that would block) does not.
+    ///
     /// ```
     /// let mut c = socketwire::ws::Connection::server(Default::default());
     /// c.input_buffer().extend_from_slice(&[0x8a, 0x80, 0, 0, 0, 0]);
@@ -483,7 +490,6 @@ impl Connection {
     /// ```
     pub fn input_buffer(&mut self) -> &mut BytesMut {
         self.release_lent();
-        self.received_since_timer = true;
         // Room for the rest of a frame in progress (its length passed the limits
         // when its header was read; at most RESERVE_AHEAD at a time), so a read
         // into the spare capacity can complete it without moving what is buffered.
@@ -491,7 +497,19 @@ impl Connection {
             let missing = frame.payload_len.saturating_sub(self.input.len());
             self.input.reserve(missing.min(RESERVE_AHEAD));
         }
+        self.input_len_lent = self.input.len();
         &mut self.input
+    }
+
+    /// Counts what the caller appended to [`input_buffer`](Self::input_buffer)
+    /// since it was handed out as input received. Called before anything reads
+    /// the flag or takes bytes off the front of the buffer.
+    #[inline]
+    pub(super) fn note_appended_input(&mut self) {
+        if self.input.len() > self.input_len_lent {
+            self.received_since_timer = true;
+        }
+        self.input_len_lent = usize::MAX;
     }
 
     /// The transport reached end of file. Unless the close handshake finished,
@@ -528,6 +546,7 @@ impl Connection {
         if self.state == State::Closed {
             return;
         }
+        self.note_appended_input();
         if self.received_since_timer || self.last_received.is_none() {
             self.received_since_timer = false;
             self.last_received = Some(now);
@@ -600,6 +619,7 @@ impl Connection {
             Ready::Event(event) => event,
             Ready::Lent { kind, start, len } => {
                 // Hand the lent message out as `Bytes`: drop what precedes it, split it off.
+                self.note_appended_input();
                 bytes::Buf::advance(&mut self.input, start);
                 self.lent = 0;
                 message_event(kind, self.input.split_to(len).freeze())

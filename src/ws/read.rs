@@ -348,8 +348,10 @@ impl Connection {
         self.fail(error);
     }
 
-    /// Drops the bytes of messages lent.
+    /// Drops the bytes of messages lent (after counting what was appended to
+    /// the input buffer, before the buffer's length changes).
     pub(super) fn release_lent(&mut self) {
+        self.note_appended_input();
         if self.lent > 0 {
             bytes::Buf::advance(&mut self.input, self.lent);
             self.lent = 0;
