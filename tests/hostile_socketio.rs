@@ -124,6 +124,53 @@ fn half_received_binary_packet_times_out() {
     assert_eq!(s.poll_timeout(), None);
 }
 
+/// Bound: a session holds at most `max_namespaces` namespaces, connected or
+/// awaiting the application's answer; 100 000 CONNECTs for distinct
+/// namespaces that are never answered queue exactly that many, and the next
+/// one fails the session with `TooManyNamespaces`, after which input is ignored.
+#[test]
+fn a_hundred_thousand_unanswered_connects() {
+    let config = ServerConfig::default();
+    let max = config.max_namespaces;
+    let mut s = connected(config);
+    let mut first_error = None;
+    for i in 0..100_000 {
+        if let Err(e) = s.handle_text(&format!("0/nsp-{i},")) {
+            first_error.get_or_insert((i, e));
+        }
+    }
+    // `/` is connected, so `max - 1` more fit; the next CONNECT fails the
+    // session and the ones after it are ignored.
+    assert_eq!(
+        first_error,
+        Some((max - 1, Error::TooManyNamespaces { max }))
+    );
+    assert!(s.is_closed());
+    let events: Vec<ServerEvent> = std::iter::from_fn(|| s.poll_event()).collect();
+    let connects = events
+        .iter()
+        .filter(|e| matches!(e, ServerEvent::Connect { .. }))
+        .count();
+    assert_eq!(connects, max - 1);
+    assert!(
+        events.contains(&ServerEvent::Close(CloseReason::ProtocolError(
+            Error::TooManyNamespaces { max }
+        )))
+    );
+    // Refusing a namespace frees its place.
+    let mut s = connected(ServerConfig {
+        max_namespaces: 2,
+        ..ServerConfig::default()
+    });
+    s.handle_text("0/a,").unwrap();
+    s.refuse("/a", "no", None).unwrap();
+    s.handle_text("0/b,").unwrap();
+    assert_eq!(
+        s.handle_text("0/c,"),
+        Err(Error::TooManyNamespaces { max: 2 })
+    );
+}
+
 /// Bound: a session holds at most one half-received binary packet (a second
 /// header while one is pending fails the session, as socket.io-parser does),
 /// so 10 000 abandoned packets need 10 000 sessions, and every one of them is

@@ -103,6 +103,12 @@ pub enum Error {
     NamespaceNotConnected,
     /// A CONNECT for a namespace that is already connected or pending.
     AlreadyConnected,
+    /// A CONNECT past the session's `max_namespaces` namespaces connected or
+    /// awaiting the application's answer at once.
+    TooManyNamespaces {
+        /// The configured limit.
+        max: usize,
+    },
     /// A packet type this side never receives (e.g. CONNECT_ERROR sent to a server).
     UnexpectedPacket(super::PacketType),
     /// A v5 server's CONNECT reply without a `sid` (a v2.x server answered).
@@ -137,6 +143,7 @@ impl Error {
             Error::AttachmentsTooLarge { .. } => "attachments too large",
             Error::NamespaceNotConnected => "namespace not connected",
             Error::AlreadyConnected => "namespace already connected",
+            Error::TooManyNamespaces { .. } => "too many namespaces",
             Error::UnexpectedPacket(_) => "unexpected packet type",
             Error::MissingSid => "CONNECT reply without sid",
             Error::AttachmentTimeout => "attachments did not arrive in time",
@@ -159,6 +166,7 @@ impl fmt::Display for Error {
             Error::UnknownPacketType(Some(b)) => write!(f, "unknown packet type byte {b:#04x}"),
             Error::UnknownPacketType(None) => f.write_str("empty packet"),
             Error::TooManyAttachments { max } => write!(f, "too many attachments (max {max})"),
+            Error::TooManyNamespaces { max } => write!(f, "too many namespaces (max {max})"),
             Error::InvalidPayload(reason) => write!(f, "invalid payload: {reason}"),
             Error::AttachmentsTooLarge { max } => {
                 write!(f, "attachments larger than {max} bytes")

@@ -47,6 +47,12 @@ pub struct ServerConfig {
     /// most, its attachments bounded by the decoder's `max_attachments` and
     /// `max_attachment_bytes`. Default 30 s.
     pub attachment_timeout: Duration,
+    /// Most namespaces connected or awaiting [`accept`](ServerSession::accept) /
+    /// [`refuse`](ServerSession::refuse) at once: a CONNECT past it fails the
+    /// session with [`Error::TooManyNamespaces`] ([`ServerEvent::Close`]; close
+    /// the transport), so a client cannot queue an unbounded number of
+    /// CONNECTs for an application that answers them later. Default 64.
+    pub max_namespaces: usize,
 }
 
 impl Default for ServerConfig {
@@ -57,6 +63,7 @@ impl Default for ServerConfig {
             ack_timeout: Duration::from_secs(30),
             max_pending_acks: 1024,
             attachment_timeout: Duration::from_secs(30),
+            max_namespaces: 64,
         }
     }
 }
@@ -169,6 +176,7 @@ enum NamespaceState {
 pub struct ServerSession {
     core: SessionCore<ServerEvent>,
     namespaces: BTreeMap<String, NamespaceState>,
+    max_namespaces: usize,
     connect_deadline: Option<Duration>,
     closed: bool,
 }
@@ -195,6 +203,7 @@ impl ServerSession {
                 config.attachment_timeout,
             ),
             namespaces: BTreeMap::new(),
+            max_namespaces: config.max_namespaces,
             closed: false,
         };
         if session.version() == SocketIoVersion::V4 {
@@ -664,6 +673,14 @@ impl Dispatch for ServerSession {
                     // One CONNECT per namespace; socket.io `client.ts`: a CONNECT for
                     // a joined namespace closes the connection.
                     return session::fail(self, Error::AlreadyConnected);
+                }
+                if self.namespaces.len() >= self.max_namespaces {
+                    return session::fail(
+                        self,
+                        Error::TooManyNamespaces {
+                            max: self.max_namespaces,
+                        },
+                    );
                 }
                 self.namespaces
                     .insert(namespace.clone(), NamespaceState::Pending);
