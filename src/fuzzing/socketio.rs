@@ -109,9 +109,10 @@ pub fn server_session(data: &[u8]) {
         decoder: DecoderConfig::for_version(version),
         connect_timeout: Duration::from_secs(20),
         ack_timeout: Duration::from_secs(3),
-        // Small enough that the harness reaches both caps.
+        // Small enough that the harness reaches the caps.
         max_pending_acks: 4,
         attachment_timeout: Duration::from_secs(2),
+        max_namespaces: 3,
     };
     let mut session = ServerSession::new(config, Duration::ZERO);
     let mut now = Duration::ZERO;
