@@ -1,0 +1,2 @@
+//! socketwire on tokio: the sans-IO `socketwire` core driven over tokio's
+//! streams and timers.
