@@ -272,6 +272,7 @@ fn client_server_pair_polling_then_upgrade() {
             || unreachable!(),
         )
         .unwrap();
+    let ws = ws.id().unwrap();
     client.start_upgrade().unwrap();
     let pump_client = |client: &mut ClientSession, server: &mut Server| {
         let mut out = BytesMut::new();

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use core::time::Duration;
 use socketwire::engineio::{
     CloseReason, MessageData, Method, Reply, RequestInfo, Response, Server, ServerConfig,
-    ServerEvent, WebSocketOutput,
+    ServerEvent, WebSocketOpen, WebSocketOutput,
 };
 
 const SEC: Duration = Duration::from_secs(1);
@@ -486,15 +486,17 @@ fn upgrade_sequence() {
         .server
         .handle_websocket_open("EIO=4&transport=websocket&sid=s1", h.now, || unreachable!())
         .unwrap();
+    let ws = ws.id().unwrap();
     assert_eq!(sid, "s1");
-    // A second WebSocket with the same sid is refused while upgrading.
+    // A second WebSocket with the same sid is accepted, then closed, while
+    // upgrading (server.ts onWebSocket); the probing one is unaffected.
     assert_eq!(
         h.server.handle_websocket_open(
             "EIO=4&transport=websocket&sid=s1",
             h.now,
             || unreachable!()
         ),
-        Err(socketwire::engineio::Error::BadRequest)
+        Ok(("s1".into(), WebSocketOpen::AcceptThenClose))
     );
     h.server
         .handle_websocket_text("s1", ws, "2probe", h.now)
@@ -502,15 +504,23 @@ fn upgrade_sequence() {
     assert_eq!(h.websocket(), [WebSocketOutput::Text("3probe".into())]);
     let (_, noop) = h.server.poll_long_poll().unwrap();
     assert_eq!(body(&noop), "6");
-    // Sent while upgrading: buffered, and a GET now gets a noop.
-    h.server.send_text("s1", "buffered").unwrap();
-    h.server
-        .send_binary("s1", Bytes::from_static(&[9]))
-        .unwrap();
+    // Sent while upgrading: a GET still takes what is buffered (socket.ts
+    // flushes to the polling transport until the upgrade), an empty one gets
+    // a noop.
+    h.server.send_text("s1", "polled").unwrap();
+    let Reply::Respond(polled) = h.get(V4) else {
+        panic!()
+    };
+    assert_eq!(body(&polled), "4polled");
     let Reply::Respond(noop) = h.get(V4) else {
         panic!()
     };
     assert_eq!(body(&noop), "6");
+    // What is buffered when `5` arrives goes out on the WebSocket.
+    h.server.send_text("s1", "buffered").unwrap();
+    h.server
+        .send_binary("s1", Bytes::from_static(&[9]))
+        .unwrap();
     h.server
         .handle_websocket_text("s1", ws, "5", h.now)
         .unwrap();
@@ -522,15 +532,19 @@ fn upgrade_sequence() {
             WebSocketOutput::Binary(Bytes::from_static(&[9]))
         ]
     );
-    // Later polls with that sid are refused; so is another WebSocket.
+    // Later polls with that sid are refused; another WebSocket is accepted,
+    // then closed.
     let Reply::Respond(r) = h.get(V4) else {
         panic!()
     };
     assert_eq!((r.status, body(&r)), (400, &*error_body(3, "Bad request")));
-    assert!(
-        h.server
-            .handle_websocket_open("EIO=4&transport=websocket&sid=s1", h.now, || unreachable!())
-            .is_err()
+    assert_eq!(
+        h.server.handle_websocket_open(
+            "EIO=4&transport=websocket&sid=s1",
+            h.now,
+            || unreachable!()
+        ),
+        Ok(("s1".into(), WebSocketOpen::AcceptThenClose))
     );
     // Messages now flow on the WebSocket, heartbeat too.
     h.server
@@ -566,6 +580,7 @@ fn upgrade_aborted_by_other_packet_and_by_timeout() {
         .server
         .handle_websocket_open("EIO=4&transport=websocket&sid=s1", h.now, || unreachable!())
         .unwrap();
+    let ws = ws.id().unwrap();
     h.server
         .handle_websocket_text("s1", ws, "4early", h.now)
         .unwrap();
@@ -576,9 +591,11 @@ fn upgrade_aborted_by_other_packet_and_by_timeout() {
     };
     assert_eq!(body(&r), "4still polling");
 
-    h.server
+    let (_, open) = h
+        .server
         .handle_websocket_open("EIO=4&transport=websocket&sid=s1", h.now, || unreachable!())
         .unwrap();
+    assert!(matches!(open, WebSocketOpen::Attach(_)));
     h.advance(10 * SEC);
     assert_eq!(h.websocket(), [WebSocketOutput::Close]);
     assert_eq!(h.server.session_count(), 1);
@@ -591,6 +608,7 @@ fn websocket_only_sessions() {
         .server
         .handle_websocket_open("EIO=3&transport=websocket", h.now, || "w".into())
         .unwrap();
+    let ws = ws.id().unwrap();
     let out = h.websocket();
     assert!(
         matches!(&out[..], [WebSocketOutput::Text(t)] if t.contains(r#""upgrades":[]"#)),
@@ -740,6 +758,7 @@ fn oversize_websocket_message_closes() {
         .server
         .handle_websocket_open("EIO=4&transport=websocket", h.now, || "w".into())
         .unwrap();
+    let ws = ws.id().unwrap();
     h.websocket();
     assert!(matches!(
         h.server.handle_websocket_text(&sid, ws, "4hello", h.now),
@@ -757,6 +776,7 @@ fn close_during_upgrade_drops_the_probe() {
         .server
         .handle_websocket_open("EIO=4&transport=websocket&sid=s1", h.now, || unreachable!())
         .unwrap();
+    let ws = ws.id().unwrap();
     h.server
         .handle_websocket_text("s1", ws, "2probe", h.now)
         .unwrap();

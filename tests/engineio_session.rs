@@ -6,7 +6,8 @@ use bytes::Bytes;
 use core::time::Duration;
 use socketwire::engineio::{
     ApiMisuse, CloseReason, Error, MessageData, Method, Reply, RequestInfo, Response, Route,
-    Server, ServerConfig, ServerEvent, ServerSession, SessionEvent, Transport, WebSocketOutput,
+    Server, ServerConfig, ServerEvent, ServerSession, SessionEvent, Transport, WebSocketOpen,
+    WebSocketOutput,
 };
 
 const SEC: Duration = Duration::from_secs(1);
@@ -215,6 +216,8 @@ fn run_bare(config: &ServerConfig) -> Trace {
                 ws = Some(
                     session
                         .handle_websocket_open("EIO=4&transport=websocket&sid=s1", now)
+                        .unwrap()
+                        .id()
                         .unwrap(),
                 );
             }
@@ -272,7 +275,9 @@ fn run_registry(config: &ServerConfig) -> Trace {
                     server
                         .handle_websocket_open(query, now, || unreachable!())
                         .unwrap()
-                        .1,
+                        .1
+                        .id()
+                        .unwrap(),
                 );
             }
             Step::WebSocketText(text) => server
@@ -386,23 +391,32 @@ fn buffer_cap_and_the_close_packet() {
 
 /// Finding: a stale WebSocket (an aborted probe) must neither drive nor tear
 /// down a newer WebSocket attached to the same sid. The reference server
-/// refuses a second socket while one probes; once the probe is aborted a new
-/// one may try, and only the current socket's input counts.
+/// accepts a second socket while one probes and closes it at once; once the
+/// probe is aborted a new one may try, and only the current socket's input
+/// counts.
 #[test]
 fn stale_websocket_is_ignored() {
     const UPGRADE: &str = "EIO=4&transport=websocket&sid=s1";
     let config = ServerConfig::default();
     let mut session = polling_session(&config);
-    let a = session.handle_websocket_open(UPGRADE, SEC).unwrap();
-    // Refused while A probes, like the reference server.
+    let a = session
+        .handle_websocket_open(UPGRADE, SEC)
+        .unwrap()
+        .id()
+        .unwrap();
+    // Accepted then closed while A probes, like the reference server.
     assert_eq!(
         session.handle_websocket_open(UPGRADE, SEC),
-        Err(Error::BadRequest)
+        Ok(WebSocketOpen::AcceptThenClose)
     );
     // A sends something other than a probe: the upgrade aborts, A is closed.
     session.handle_websocket_text(a, "4early", SEC).unwrap();
     assert_eq!(session.poll_websocket(), Some(WebSocketOutput::Close));
-    let b = session.handle_websocket_open(UPGRADE, SEC).unwrap();
+    let b = session
+        .handle_websocket_open(UPGRADE, SEC)
+        .unwrap()
+        .id()
+        .unwrap();
     assert_ne!(a, b);
     // A's late probe, upgrade and close change nothing.
     session.handle_websocket_text(a, "2probe", SEC).unwrap();
@@ -438,12 +452,14 @@ fn stale_websocket_is_ignored() {
     let (_, a) = server
         .handle_websocket_open(UPGRADE, SEC, || unreachable!())
         .unwrap();
+    let a = a.id().unwrap();
     server
         .handle_websocket_text("s1", a, "4early", SEC)
         .unwrap();
     let (_, b) = server
         .handle_websocket_open(UPGRADE, SEC, || unreachable!())
         .unwrap();
+    let b = b.id().unwrap();
     server.handle_websocket_closed("s1", a);
     server
         .handle_websocket_text("s1", b, "2probe", SEC)

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use socketwire::engineio::{
     Error, MessageData, Method, Reply, RequestInfo, Response, Route, ServerConfig, ServerSession,
-    SessionEvent, WebSocketId, WebSocketOutput,
+    SessionEvent, WebSocketId, WebSocketOpen, WebSocketOutput,
 };
 use socketwire::handshake::RequestHead;
 use socketwire::ws::{Config, Connection, Event, Limits};
@@ -368,12 +368,13 @@ impl EngineIo {
     }
 
     /// Opens a WebSocket-only session, or attaches the WebSocket to the
-    /// polling session it names (the upgrade probe).
+    /// polling session it names (the upgrade probe). `Ok(None)`: the session
+    /// already has its WebSocket; accept this one, then close it.
     fn open_websocket(
         self: &Arc<Self>,
         query: &str,
         socket: mpsc::Sender<Outgoing>,
-    ) -> Result<(Arc<Session>, WebSocketId), Error> {
+    ) -> Result<Option<(Arc<Session>, WebSocketId)>, Error> {
         match Route::websocket(&self.config, query)? {
             Route::Handshake => {
                 // The cap is checked before the insert, so concurrent
@@ -382,16 +383,21 @@ impl EngineIo {
                 let session =
                     ServerSession::open_websocket(&self.config, query, self.now(), random_id)?;
                 let ws = session.websocket().ok_or(Error::BadRequest)?;
-                Ok((self.insert(session, Some(socket)), ws))
+                Ok(Some((self.insert(session, Some(socket)), ws)))
             }
             Route::Session(sid) => {
                 let handle = self.lookup(sid).ok_or(Error::UnknownSid)?;
                 let ws = self.with(&handle, |state, now| {
-                    let ws = state.session.handle_websocket_open(query, now)?;
-                    state.socket = Some((ws, socket));
-                    Ok::<WebSocketId, Error>(ws)
+                    match state.session.handle_websocket_open(query, now)? {
+                        WebSocketOpen::Attach(ws) => {
+                            state.socket = Some((ws, socket));
+                            Ok(Some(ws))
+                        }
+                        // The session keeps its socket and writer.
+                        _ => Ok::<_, Error>(None),
+                    }
                 })?;
-                Ok((handle, ws))
+                Ok(ws.map(|ws| (handle, ws)))
             }
         }
     }
@@ -417,7 +423,8 @@ impl EngineIo {
         // and the channel fills, `State::dispatch` closes the session.
         let (tx, mut rx) = mpsc::channel(self.config.max_buffered_packets.max(1));
         let (handle, ws_id) = match self.open_websocket(query, tx) {
-            Ok(opened) => opened,
+            Ok(Some(opened)) => opened,
+            Ok(None) => return self.accept_then_close(conn, head, shared).await,
             Err(error) => {
                 let mut conn = conn;
                 let response = Response::error(&error);
@@ -451,6 +458,32 @@ impl EngineIo {
         let result = drive.run(&mut ws, on_event, Source::Channel(&mut rx)).await;
         self.websocket_closed(&handle, ws_id);
         result
+    }
+
+    /// Completes the WebSocket handshake, then closes the socket at once
+    /// (normal closure) without an Engine.IO packet on it: the reference
+    /// server's answer to a second WebSocket for a session.
+    async fn accept_then_close(
+        &self,
+        conn: RequestStream,
+        head: RequestHead,
+        shared: &Arc<Shared>,
+    ) -> std::io::Result<()> {
+        let write_timeout = conn.deadlines().write;
+        let config = websocket_config(&self.config);
+        let Some((mut stream, mut ws)) = websocket::accept(conn, head, shared, config).await?
+        else {
+            return Ok(());
+        };
+        let (tx, mut rx) = mpsc::channel(1);
+        let _ = tx.try_send(Outgoing::Close);
+        let drive = Drive {
+            stream: &mut stream,
+            write_timeout,
+        };
+        drive
+            .run(&mut ws, |_, _| {}, Source::Channel(&mut rx))
+            .await
     }
 }
 

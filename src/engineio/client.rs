@@ -265,6 +265,9 @@ impl ClientSession {
     /// assert_eq!(c.handle_packet(Packet::Open("nope"), core::time::Duration::ZERO), Err(Error::InvalidOpenPacket));
     /// ```
     pub fn handle_packet(&mut self, packet: Packet<'_>, now: Duration) -> Result<(), Error> {
+        // The deadlines at or before `now` come first: a packet that arrives
+        // after the server was declared dead finds the session closed.
+        self.handle_timeout(now);
         match (self.state, packet) {
             (State::Closed, _) => Ok(()),
             (State::Opening, Packet::Open(json)) => {
@@ -460,19 +463,23 @@ impl ClientSession {
     /// c.handle_timeout(core::time::Duration::from_secs(1));
     /// ```
     pub fn handle_timeout(&mut self, now: Duration) {
-        if self.state != State::Open {
-            return;
-        }
-        if self.liveness_deadline.is_some_and(|d| d <= now) {
-            self.finish(CloseReason::PingTimeout);
-            return;
-        }
-        if self.next_ping.is_some_and(|d| d <= now) {
-            let (_, timeout) = self.heartbeat();
-            self.next_ping = None;
-            self.liveness_deadline = Some(now.saturating_add(timeout));
-            self.outbox
-                .push_back(OwnedPacket::Text(PacketType::Ping, String::new()));
+        // Each deadline fires at its own time, earliest first, so one late call
+        // has the outcome of timely calls (a ping clears `next_ping`, an
+        // expiry closes: at most two rounds).
+        while self.state == State::Open
+            && let Some(due) = self.poll_timeout().filter(|due| *due <= now)
+        {
+            if self.liveness_deadline.is_some_and(|d| d <= due) {
+                self.finish(CloseReason::PingTimeout);
+                return;
+            }
+            if self.next_ping.is_some_and(|d| d <= due) {
+                let (_, timeout) = self.heartbeat();
+                self.next_ping = None;
+                self.liveness_deadline = Some(due.saturating_add(timeout));
+                self.outbox
+                    .push_back(OwnedPacket::Text(PacketType::Ping, String::new()));
+            }
         }
     }
 

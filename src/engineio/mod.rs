@@ -39,7 +39,7 @@
 //!
 //!  HTTP GET/POST ──► session.handle_request ──► Reply::Respond(Response) ──► write now
 //!                                          └──► Reply::Wait ──► park the GET
-//!  WS upgrade ─────► session.handle_websocket_open (accept or refuse)
+//!  WS upgrade ─────► session.handle_websocket_open (attach, accept then close, or refuse)
 //!  WS message ─────► session.handle_websocket_text / _binary
 //!  timer ──────────► session.handle_timeout(now)
 //!                       │
@@ -128,7 +128,7 @@
 //! // 4. Upgrade: the client opens a WebSocket with the sid and probes.
 //! assert_eq!(session.handle_request(&get, now), Reply::Wait);
 //! // Each WebSocket gets its own id; input from a stale one is ignored.
-//! let ws = session.handle_websocket_open("EIO=4&transport=websocket&sid=ZmTr8qX2vN5kL0bW7pYc3A", now).unwrap();
+//! let ws = session.handle_websocket_open("EIO=4&transport=websocket&sid=ZmTr8qX2vN5kL0bW7pYc3A", now).unwrap().id().unwrap();
 //! session.handle_websocket_text(ws, "2probe", now).unwrap();
 //! glue.drain(&mut session);
 //! assert_eq!(glue.websocket.pop(), Some(WebSocketOutput::Text("3probe".into())));
@@ -174,6 +174,7 @@ pub use server::{Route, Server, ServerEvent};
 #[cfg(feature = "getrandom")]
 pub use session::os_random_sid;
 pub use session::{
-    ServerConfig, ServerSession, SessionEvent, Transport, WebSocketId, WebSocketOutput,
+    ServerConfig, ServerSession, SessionEvent, Transport, WebSocketId, WebSocketOpen,
+    WebSocketOutput,
 };
 pub use webtransport::{decode_webtransport_frame, encode_webtransport_frame};

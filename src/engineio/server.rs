@@ -13,7 +13,8 @@ use super::http::{Reply, RequestInfo, Response, query_param};
 use super::message::{CloseReason, MessageData};
 use super::packet::EngineIoVersion;
 use super::session::{
-    ServerConfig, ServerSession, SessionEvent, Transport, WebSocketId, WebSocketOutput,
+    ServerConfig, ServerSession, SessionEvent, Transport, WebSocketId, WebSocketOpen,
+    WebSocketOutput,
 };
 
 /// Where a request on the Engine.IO path goes: the first routing step, shared
@@ -167,6 +168,10 @@ struct Entry {
 ///   (application events), [`Server::poll_long_poll`] (responses for GETs that
 ///   were told to [`Reply::Wait`]) and [`Server::poll_websocket`] (messages to
 ///   write on WebSockets), then re-arm the timer from [`Server::poll_timeout`].
+///
+/// Every input and command that takes `now` first fires the deadlines at or
+/// before `now` ([`Server::handle_timeout`]), so its outcome does not depend
+/// on whether the caller's timer ran first.
 ///
 /// Time is a [`Duration`] since an origin the caller picks; session ids come
 /// from the caller's generator, which must be a CSPRNG giving at least 120
@@ -392,12 +397,16 @@ impl Server {
     /// assert_eq!(server.close("nope", core::time::Duration::ZERO), Err(ApiMisuse::UnknownSid));
     /// ```
     pub fn close(&mut self, sid: &str, now: Duration) -> Result<(), ApiMisuse> {
+        self.handle_timeout(now);
         self.with_session(sid, |session| session.close(now))
     }
 
     /// Handles one HTTP request on the Engine.IO path. `new_sid` is called once
     /// for a handshake and must return a fresh CSPRNG id of at least 120 bits,
-    /// not in use (see [Session ids](ServerSession#session-ids)).
+    /// not in use (see [Session ids](ServerSession#session-ids)). Like every
+    /// input taking `now`, it first fires the deadlines at or before `now`
+    /// ([`Server::handle_timeout`]): a poll that comes after its session's
+    /// heartbeat expired is `400` (unknown sid) whether or not the timer ran.
     ///
     /// ```
     /// use bytes::Bytes;
@@ -414,6 +423,7 @@ impl Server {
         now: Duration,
         new_sid: impl FnOnce() -> String,
     ) -> Reply {
+        self.handle_timeout(now);
         let result = match Route::request(&self.config, request.query) {
             Ok(Route::Handshake) => self
                 .config
@@ -445,26 +455,34 @@ impl Server {
 
     /// Checks a WebSocket upgrade request (query string only) before the glue
     /// accepts it. Without `sid` it opens a WebSocket-only session (the open
-    /// packet is queued on [`Server::poll_websocket`]); with a `sid` it starts
-    /// the upgrade of that polling session. Returns the sid and the new
-    /// WebSocket's id, to pass with that socket's messages and close (input
-    /// from a socket that is no longer the session's current one is ignored).
-    /// On `Err`, refuse the upgrade with [`Response::error`].
+    /// packet is queued on [`Server::poll_websocket`]) and returns
+    /// [`WebSocketOpen::Attach`]; with a `sid` it is
+    /// [`ServerSession::handle_websocket_open`] on that session (attach the
+    /// probing socket, or accept the socket and close it at once). Returns the
+    /// sid with the outcome; pass an attached socket's id with its messages and
+    /// close (input from a socket that is no longer the session's current one
+    /// is ignored). On `Err`, refuse the upgrade with [`Response::error`].
     ///
     /// ```
-    /// use socketwire::engineio::{Server, ServerConfig, WebSocketOutput};
+    /// use socketwire::engineio::{Server, ServerConfig, WebSocketOpen, WebSocketOutput};
     /// let mut server = Server::new(ServerConfig::default());
-    /// let (sid, _ws) = server.handle_websocket_open("EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
-    /// let (_, open) = server.poll_websocket().unwrap();
-    /// assert!(matches!(open, WebSocketOutput::Text(t) if t.starts_with("0{\"sid\":\"ZmTr8qX2vN5kL0bW7pYc3A\"")));
+    /// let now = core::time::Duration::ZERO;
+    /// let (sid, open) = server.handle_websocket_open("EIO=4&transport=websocket", now, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+    /// assert!(matches!(open, WebSocketOpen::Attach(_)));
+    /// let (_, packet) = server.poll_websocket().unwrap();
+    /// assert!(matches!(packet, WebSocketOutput::Text(t) if t.starts_with("0{\"sid\":\"ZmTr8qX2vN5kL0bW7pYc3A\"")));
     /// assert_eq!(sid, "ZmTr8qX2vN5kL0bW7pYc3A");
+    /// // A second socket for that session: accept it, then close it.
+    /// let second = server.handle_websocket_open("EIO=4&transport=websocket&sid=ZmTr8qX2vN5kL0bW7pYc3A", now, || unreachable!());
+    /// assert_eq!(second, Ok((sid, WebSocketOpen::AcceptThenClose)));
     /// ```
     pub fn handle_websocket_open(
         &mut self,
         query: &str,
         now: Duration,
         new_sid: impl FnOnce() -> String,
-    ) -> Result<(String, WebSocketId), Error> {
+    ) -> Result<(String, WebSocketOpen), Error> {
+        self.handle_timeout(now);
         match Route::websocket(&self.config, query)? {
             Route::Handshake => {
                 self.config.check_session_count(self.sessions.len())?;
@@ -472,13 +490,13 @@ impl Server {
                 let sid = String::from(session.sid());
                 let ws = session.websocket().ok_or(Error::BadRequest)?;
                 self.insert(session)?;
-                Ok((sid, ws))
+                Ok((sid, WebSocketOpen::Attach(ws)))
             }
             Route::Session(sid) => {
-                let ws = self
+                let open = self
                     .with_session(sid, |session| session.handle_websocket_open(query, now))
                     .map_err(|_| Error::UnknownSid)??;
-                Ok((String::from(sid), ws))
+                Ok((String::from(sid), open))
             }
         }
     }
@@ -500,6 +518,7 @@ impl Server {
         text: &str,
         now: Duration,
     ) -> Result<(), Error> {
+        self.handle_timeout(now);
         self.with_session(sid, |session| session.handle_websocket_text(ws, text, now))?
     }
 
@@ -520,6 +539,7 @@ impl Server {
         data: Bytes,
         now: Duration,
     ) -> Result<(), Error> {
+        self.handle_timeout(now);
         self.with_session(sid, |session| {
             session.handle_websocket_binary(ws, data, now)
         })?
@@ -552,10 +572,10 @@ impl Server {
     /// assert_eq!(server.poll_timeout(), None);
     /// ```
     pub fn handle_timeout(&mut self, now: Duration) {
-        while let Some((deadline, sid)) = self.timers.first().cloned() {
-            if deadline > now {
+        while self.poll_timeout().is_some_and(|deadline| deadline <= now) {
+            let Some((deadline, sid)) = self.timers.first().cloned() else {
                 break;
-            }
+            };
             if self
                 .with_session(&sid, |session| session.handle_timeout(now))
                 .is_err()

@@ -219,6 +219,52 @@ pub enum WebSocketOutput {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct WebSocketId(u64);
 
+/// What to do with a WebSocket upgrade request that names an existing session
+/// ([`ServerSession::handle_websocket_open`]); refusals (unknown or closed
+/// session, wrong transport) are the `Err` of that call instead.
+///
+/// ```
+/// use core::time::Duration;
+/// use socketwire::engineio::{ServerConfig, ServerSession, WebSocketOpen};
+/// let q = "EIO=4&transport=websocket&sid=ZmTr8qX2vN5kL0bW7pYc3A";
+/// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+/// // The session already has its WebSocket: accept the new one, then close it.
+/// assert_eq!(s.handle_websocket_open(q, Duration::ZERO), Ok(WebSocketOpen::AcceptThenClose));
+/// assert_eq!(WebSocketOpen::AcceptThenClose.id(), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+#[must_use = "the WebSocket must be attached or closed"]
+pub enum WebSocketOpen {
+    /// Accept the upgrade: the socket is the session's new (probing) one,
+    /// with this id for its messages and its close.
+    Attach(WebSocketId),
+    /// Accept the upgrade at the HTTP level (101), then close the socket at
+    /// once without writing a packet on it, as the reference server does
+    /// (server.ts `onWebSocket`: "transport has already been trying to
+    /// upgrade" / "had already been upgraded"): the session already has a
+    /// WebSocket (probing, upgraded, or opened on one) or is closing. The
+    /// session and its current socket are unaffected.
+    AcceptThenClose,
+}
+
+impl WebSocketOpen {
+    /// The new socket's id, when it is attached.
+    ///
+    /// ```
+    /// use socketwire::engineio::{ServerConfig, ServerSession, WebSocketOpen};
+    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+    /// let ws = s.websocket().unwrap();
+    /// assert_eq!(WebSocketOpen::Attach(ws).id(), Some(ws));
+    /// ```
+    pub fn id(self) -> Option<WebSocketId> {
+        match self {
+            WebSocketOpen::Attach(id) => Some(id),
+            WebSocketOpen::AcceptThenClose => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Upgrade {
     None,
@@ -285,7 +331,10 @@ fn websocket_output(
 ///   drained, drop the session.
 ///
 /// Time is a [`Duration`] since an origin the caller picks; deadlines saturate
-/// instead of overflowing.
+/// instead of overflowing. Every input and command that takes `now` first
+/// applies the deadlines at or before `now` (as [`ServerSession::handle_timeout`]
+/// would), so a request that arrives after a deadline meets the same session
+/// whether or not the caller's timer fired first.
 ///
 /// # Limits
 ///
@@ -299,7 +348,7 @@ fn websocket_output(
 /// | one parked GET | an overlapping GET is 400 and closes the session; the parked one gets `1` |
 /// | `ping_timeout` | no heartbeat answer in time closes the session |
 /// | `upgrade_timeout` | an unfinished upgrade is aborted (the probing socket is closed) |
-/// | one WebSocket at a time | a second one is refused while one probes or after the upgrade; a stale socket's input is ignored ([`WebSocketId`]) |
+/// | one WebSocket at a time | a second one is accepted, then closed ([`WebSocketOpen::AcceptThenClose`]) while one probes or after the upgrade; a stale socket's input is ignored ([`WebSocketId`]) |
 ///
 /// [`Server`](super::Server) adds `max_sessions` ([`Error::TooManySessions`]).
 ///
@@ -748,6 +797,7 @@ impl ServerSession {
     /// assert_eq!(s.poll_event(), Some(SessionEvent::Closed(CloseReason::ForcedClose)));
     /// ```
     pub fn close(&mut self, now: Duration) {
+        self.handle_timeout(now);
         if self.closed || self.closing_deadline.is_some() {
             return;
         }
@@ -791,6 +841,7 @@ impl ServerSession {
     /// assert_eq!(&r.body[..], br#"{"code":3,"message":"Bad request"}"#);
     /// ```
     pub fn handle_request(&mut self, request: &RequestInfo<'_>, now: Duration) -> Reply {
+        self.handle_timeout(now);
         match self.route_request(request, now) {
             Ok(reply) => reply,
             Err(error) => Reply::Respond(Response::error(&error)),
@@ -832,9 +883,11 @@ impl ServerSession {
             self.closed = true;
             return Reply::Respond(response);
         }
-        if matches!(self.upgrade, Upgrade::Probed { .. }) {
+        if matches!(self.upgrade, Upgrade::Probed { .. }) && self.outbox.is_empty() {
             // https://github.com/socketio/engine.io-protocol#upgrade — polls
-            // during the upgrade end with a noop.
+            // during the upgrade end with a noop (socket.ts writes it within
+            // 100 ms; here at once). What is buffered still goes out on
+            // polling, as socket.ts flushes to a writable polling transport.
             return Reply::Respond(self.single_response(Packet::Noop));
         }
         if self.outbox.is_empty() {
@@ -970,24 +1023,30 @@ impl ServerSession {
     }
 
     /// A WebSocket upgrade request carries this session's sid (query string
-    /// only): starts the upgrade of this polling session and returns the id of
-    /// the new WebSocket (pass it with that socket's messages and close). On
-    /// `Err`, refuse the upgrade with [`Response::error`]. Like the reference
-    /// server, a second WebSocket is refused while one is probing or after the
-    /// upgrade; once a probe is aborted a new one may try, and the aborted
-    /// socket's late input is ignored.
+    /// only), before the glue accepts it. [`WebSocketOpen::Attach`] starts the
+    /// upgrade of this polling session with a new socket (pass its id with
+    /// that socket's messages and close); [`WebSocketOpen::AcceptThenClose`]
+    /// (the session already has a WebSocket — probing, upgraded, or opened on
+    /// one — or is closing) asks the glue to complete the WebSocket handshake
+    /// and close the socket at once, leaving the session alone, as the
+    /// reference server does. On `Err` (a closed session, another transport),
+    /// refuse the upgrade with [`Response::error`]. Once a probe is aborted a
+    /// new socket may try, and the aborted socket's late input is ignored.
+    /// Deadlines at or before `now` are applied first
+    /// ([`ServerSession::handle_timeout`]).
     ///
     /// ```
-    /// use socketwire::engineio::{Error, ServerConfig, ServerSession};
+    /// use socketwire::engineio::{ServerConfig, ServerSession, WebSocketOpen};
     /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
-    /// // A second WebSocket for a WebSocket session is refused.
-    /// assert_eq!(s.handle_websocket_open("EIO=4&transport=websocket&sid=ZmTr8qX2vN5kL0bW7pYc3A", core::time::Duration::ZERO), Err(Error::BadRequest));
+    /// // A second WebSocket for a WebSocket session is accepted, then closed.
+    /// assert_eq!(s.handle_websocket_open("EIO=4&transport=websocket&sid=ZmTr8qX2vN5kL0bW7pYc3A", core::time::Duration::ZERO), Ok(WebSocketOpen::AcceptThenClose));
     /// ```
     pub fn handle_websocket_open(
         &mut self,
         query: &str,
         now: Duration,
-    ) -> Result<WebSocketId, Error> {
+    ) -> Result<WebSocketOpen, Error> {
+        self.handle_timeout(now);
         if self
             .config
             .check_transport(query_param(query, "transport"))?
@@ -996,21 +1055,25 @@ impl ServerSession {
             return Err(Error::BadRequest);
         }
         if self.closed {
+            // server.ts verify: the sid of a closed session is unknown.
             return Err(Error::UnknownSid);
         }
-        // https://github.com/socketio/engine.io-protocol#upgrade — a second
-        // WebSocket with the same sid (after or during an upgrade) is refused.
+        // server.ts onWebSocket: a WebSocket for a session that is upgrading or
+        // has upgraded is accepted, then closed ("transport has already been
+        // trying to upgrade", "transport had already been upgraded"). A
+        // session opened on a WebSocket, or closing, is treated the same way:
+        // it never moves to another socket.
         if self.transport != Transport::Polling
             || self.upgrade != Upgrade::None
             || self.closing_deadline.is_some()
         {
-            return Err(Error::BadRequest);
+            return Ok(WebSocketOpen::AcceptThenClose);
         }
         self.upgrade = Upgrade::Opened {
             deadline: now.saturating_add(self.config.upgrade_timeout),
         };
         self.probe_supports_binary = query_param(query, "b64").is_none();
-        Ok(self.attach_websocket())
+        Ok(WebSocketOpen::Attach(self.attach_websocket()))
     }
 
     /// A text message arrived on WebSocket `ws` (ignored unless it is the
@@ -1031,6 +1094,7 @@ impl ServerSession {
         text: &str,
         now: Duration,
     ) -> Result<(), Error> {
+        self.handle_timeout(now);
         if !self.accepts_from(ws)? {
             return Ok(());
         }
@@ -1055,6 +1119,7 @@ impl ServerSession {
         data: Bytes,
         now: Duration,
     ) -> Result<(), Error> {
+        self.handle_timeout(now);
         if !self.accepts_from(ws)? {
             return Ok(());
         }
@@ -1096,21 +1161,27 @@ impl ServerSession {
             return Ok(());
         }
         match (self.upgrade, packet) {
-            (Upgrade::Opened { deadline }, Ok(Packet::Ping("probe"))) => {
+            (
+                Upgrade::Opened { deadline } | Upgrade::Probed { deadline },
+                Ok(Packet::Ping("probe")),
+            ) => {
                 // https://github.com/socketio/engine.io-protocol#upgrade — answer
                 // `2probe` with `3probe` on the new transport and end the pending
-                // GET with a noop.
+                // GET with a noop. socket.ts _maybeUpgrade answers every probe,
+                // a second one too, and keeps the upgrade timer running.
                 self.upgrade = Upgrade::Probed { deadline };
                 let output = websocket_output(&Packet::Pong("probe"), self.version, true);
                 self.websocket_out.push_back(output);
-                self.end_parked_get_with_noop();
+                self.end_parked_get(PacketType::Noop);
             }
             (Upgrade::Opened { .. } | Upgrade::Probed { .. }, Ok(Packet::Upgrade)) => {
                 self.transport = Transport::WebSocket;
                 self.upgrade = Upgrade::None;
                 self.supports_binary = self.probe_supports_binary;
                 self.jsonp = None;
-                self.end_parked_get_with_noop();
+                // socket.ts clearTransport closes the polling transport; a GET
+                // still parked gets its `close` packet (polling.ts doClose).
+                self.end_parked_get(PacketType::Close);
                 // Flush what was buffered for polling on the new transport.
                 let (version, binary) = (self.version, self.supports_binary);
                 for packet in self.outbox.drain(..) {
@@ -1128,10 +1199,11 @@ impl ServerSession {
         Ok(())
     }
 
-    fn end_parked_get_with_noop(&mut self) {
+    /// Ends the parked GET, if any, with one packet of `kind`.
+    fn end_parked_get(&mut self, kind: PacketType) {
         if self.get_waiting {
             self.get_waiting = false;
-            let response = self.single_response(Packet::Noop);
+            let response = self.single_response(OwnedPacket::simple(kind).borrowed());
             self.finished_polls.push_back(response);
         }
     }
@@ -1165,8 +1237,10 @@ impl ServerSession {
         }
     }
 
-    /// Fires every deadline at or before `now`: v4 pings, heartbeat timeouts,
-    /// the upgrade timeout, and the end of a closing session.
+    /// Fires every deadline at or before `now`, earliest first and each at its
+    /// own time: v4 pings (whose pong is due `ping_timeout` after the ping was
+    /// due), heartbeat timeouts, the upgrade timeout, and the end of a closing
+    /// session. Inputs and commands taking `now` call it first themselves.
     ///
     /// ```
     /// use socketwire::engineio::{CloseReason, ServerConfig, ServerSession, SessionEvent, WebSocketOutput};
@@ -1179,28 +1253,37 @@ impl ServerSession {
     /// assert_eq!(s.poll_event(), Some(SessionEvent::Closed(CloseReason::PingTimeout)));
     /// ```
     pub fn handle_timeout(&mut self, now: Duration) {
-        if self.closed {
-            return;
+        // Each deadline fires at its own time, earliest first, so one late
+        // call has the outcome of timely calls at every deadline. Each firing
+        // closes the session or clears the deadline it fired (a ping arms the
+        // heartbeat instead), so this ends within four rounds.
+        while let Some(due) = self.poll_timeout().filter(|due| *due <= now) {
+            self.fire_deadline(due);
         }
-        if self.closing_deadline.is_some_and(|d| d <= now) {
+    }
+
+    /// Fires the deadline(s) due at `due`, the earliest one.
+    fn fire_deadline(&mut self, due: Duration) {
+        if self.closing_deadline.is_some_and(|d| d <= due) {
             // The `Closed` event went out with `close`.
             self.closed = true;
             return;
         }
-        if self.heartbeat_deadline.is_some_and(|d| d <= now) {
+        if self.heartbeat_deadline.is_some_and(|d| d <= due) {
             self.terminate(CloseReason::PingTimeout, PacketType::Close);
             return;
         }
         if let Upgrade::Opened { deadline } | Upgrade::Probed { deadline } = self.upgrade
-            && deadline <= now
+            && deadline <= due
         {
             self.abort_upgrade();
         }
-        if self.next_ping.is_some_and(|d| d <= now) {
+        if self.next_ping.is_some_and(|d| d <= due) {
             // https://github.com/socketio/engine.io-protocol#heartbeat — ping
-            // every pingInterval, expect a pong within pingTimeout.
+            // every pingInterval, expect a pong within pingTimeout (counted
+            // from when the ping was due, not from when the timer ran).
             self.next_ping = None;
-            self.heartbeat_deadline = Some(now.saturating_add(self.config.ping_timeout));
+            self.heartbeat_deadline = Some(due.saturating_add(self.config.ping_timeout));
             self.enqueue_reply(OwnedPacket::Text(PacketType::Ping, String::new()));
         }
     }

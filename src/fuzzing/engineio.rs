@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::engineio::{
     EngineIoVersion, Jsonp, MessageKind, Method, Packet, PayloadDecoder, PayloadFormat,
-    PayloadLimits, Reply, RequestInfo, Server, ServerConfig, WebSocketId,
+    PayloadLimits, Reply, RequestInfo, Server, ServerConfig, WebSocketId, WebSocketOpen,
     decode_webtransport_frame,
 };
 
@@ -168,8 +168,11 @@ pub fn server_session(data: &[u8]) {
                 } else {
                     format!("EIO={eio}&transport=websocket&sid={sid}{b64}")
                 };
-                if let Ok(socket) = server.handle_websocket_open(&query, now, &mut new_sid) {
-                    sockets.push(socket);
+                // An accepted-then-closed socket carries nothing to drive.
+                if let Ok((sid, WebSocketOpen::Attach(ws))) =
+                    server.handle_websocket_open(&query, now, &mut new_sid)
+                {
+                    sockets.push((sid, ws));
                     if sockets.len() > 16 {
                         sockets.remove(0);
                     }
