@@ -868,6 +868,9 @@ impl ServerSession {
     }
 
     fn poll_get(&mut self) -> Reply {
+        // A parked GET whose answer the glue has not taken yet is answered,
+        // so this one is no overlap.
+        self.answer_parked_get();
         if self.get_waiting {
             // polling.ts onPollRequest: overlapping GET → 400 and the session
             // closes ("overlap from client"); the first GET gets `close`.
@@ -1259,6 +1262,21 @@ impl ServerSession {
         // heartbeat instead), so this ends within four rounds.
         while let Some(due) = self.poll_timeout().filter(|due| *due <= now) {
             self.fire_deadline(due);
+            // What a deadline queued (a ping) answers a parked GET at once,
+            // so what follows sees the same session as after a timer call
+            // at `due` whose output was drained.
+            self.answer_parked_get();
+        }
+    }
+
+    /// Moves what is buffered into the parked GET's response, if both exist:
+    /// socket.ts flushes to a waiting GET at once, so a GET with an answer
+    /// ready counts as answered (taken with [`ServerSession::poll_long_poll`]).
+    fn answer_parked_get(&mut self) {
+        if self.get_waiting && !self.outbox.is_empty() {
+            self.get_waiting = false;
+            let response = self.drain_response();
+            self.finished_polls.push_back(response);
         }
     }
 
