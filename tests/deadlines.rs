@@ -258,7 +258,7 @@ proptest! {
     fn server_outcomes_do_not_depend_on_the_timer(
         v4 in any::<bool>(),
         websocket in any::<bool>(),
-        steps in prop::collection::vec((0..6u64, input()), 1..40),
+        steps in prop::collection::vec((0..6u32, input()), 1..40),
     ) {
         let mut timely = Replica::new(true);
         let mut untimed = Replica::new(false);
@@ -266,7 +266,7 @@ proptest! {
         untimed.open(v4, websocket);
         let mut now = Duration::ZERO;
         for (delta, input) in &steps {
-            now += SEC * (*delta as u32);
+            now += SEC * *delta;
             timely.step(v4, now, input);
             untimed.step(v4, now, input);
         }
@@ -279,7 +279,7 @@ proptest! {
     fn client_outcomes_do_not_depend_on_the_timer(
         v4 in any::<bool>(),
         steps in prop::collection::vec(
-            (0..6u64, prop::sample::select(vec!["2", "3", "4hi", "6", "1"])),
+            (0..6u32, prop::sample::select(vec!["2", "3", "4hi", "6", "1"])),
             1..40,
         ),
     ) {
@@ -296,7 +296,7 @@ proptest! {
             };
             feed(&mut client, open, now, &mut seen);
             for (delta, text) in &steps {
-                now += SEC * (*delta as u32);
+                now += SEC * *delta;
                 if timer {
                     client.handle_timeout(now);
                 }
