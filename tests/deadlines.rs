@@ -314,3 +314,151 @@ proptest! {
         prop_assert_eq!(run(true), run(false));
     }
 }
+
+mod socketio_sessions {
+    //! Socket.IO: `emit_with_ack` (the one input or command taking `now`)
+    //! sees the deadlines that passed, and one late `handle_timeout` fires
+    //! them in time order, as timely calls do. `handle_text` and
+    //! `handle_binary` take no `now`: both copies fire the timer before them.
+
+    use super::SEC;
+    use core::time::Duration;
+    use proptest::prelude::*;
+    use socketwire::socketio::{ServerConfig, ServerEvent, ServerSession};
+
+    fn config() -> ServerConfig {
+        ServerConfig {
+            ack_timeout: 3 * SEC,
+            attachment_timeout: 4 * SEC,
+            connect_timeout: 5 * SEC,
+            ..ServerConfig::default()
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Connect,
+        EmitWithAck,
+        /// An ACK for the `n`-th ack id handed out (modulo).
+        Ack(usize),
+        /// The header of a binary EVENT with one attachment, or its attachment.
+        BinaryHeader,
+        Attachment,
+        /// Only the timely copy's timer runs.
+        Tick,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            1 => Just(Step::Connect),
+            3 => Just(Step::EmitWithAck),
+            3 => (0..4usize).prop_map(Step::Ack),
+            1 => Just(Step::BinaryHeader),
+            1 => Just(Step::Attachment),
+            3 => Just(Step::Tick),
+        ]
+    }
+
+    struct Replica {
+        session: ServerSession,
+        ids: Vec<u64>,
+        /// Per stream: step outcomes, events, messages.
+        seen: [Vec<String>; 3],
+        timely: bool,
+    }
+
+    impl Replica {
+        fn new(timely: bool) -> Replica {
+            Replica {
+                session: ServerSession::new(config(), Duration::ZERO),
+                ids: Vec::new(),
+                seen: Default::default(),
+                timely,
+            }
+        }
+
+        fn drain(&mut self) {
+            while let Some(event) = self.session.poll_event() {
+                if let ServerEvent::Connect { namespace, .. } = &event {
+                    let namespace = namespace.clone();
+                    let _ = self.session.accept(&namespace, "a");
+                }
+                self.seen[1].push(format!("{event:?}"));
+            }
+            while let Some(message) = self.session.poll_message() {
+                self.seen[2].push(format!("{message:?}"));
+            }
+        }
+
+        fn step(&mut self, now: Duration, step: &Step) {
+            let without_now = matches!(
+                step,
+                Step::Connect | Step::Ack(_) | Step::BinaryHeader | Step::Attachment
+            );
+            if self.timely || without_now {
+                self.session.handle_timeout(now);
+                self.drain();
+            }
+            let outcome = match step {
+                Step::Connect => format!("{:?}", self.session.handle_text("0")),
+                Step::EmitWithAck => {
+                    let id = self.session.emit_with_ack("/", "q", vec![], now);
+                    if let Ok(id) = id {
+                        self.ids.push(id);
+                    }
+                    format!("{id:?}")
+                }
+                Step::Ack(n) => match self.ids.get(n % self.ids.len().max(1)) {
+                    Some(id) => format!("{:?}", self.session.handle_text(&format!("3{id}[]"))),
+                    None => String::new(),
+                },
+                Step::BinaryHeader => format!(
+                    "{:?}",
+                    self.session
+                        .handle_text(r#"51-["file",{"_placeholder":true,"num":0}]"#)
+                ),
+                Step::Attachment => format!(
+                    "{:?}",
+                    self.session
+                        .handle_binary(bytes::Bytes::from_static(&[1, 2]))
+                ),
+                Step::Tick => String::new(),
+            };
+            self.seen[0].push(outcome);
+            self.drain();
+            if without_now && self.session.poll_timeout() <= Some(now) {
+                // A binary header starts its attachment timer at the next
+                // `handle_timeout` (the input has no `now`), which
+                // `poll_timeout` asks for at once: both copies' glue obeys.
+                self.session.handle_timeout(now);
+                self.drain();
+            }
+        }
+
+        fn finish(mut self, now: Duration) -> [Vec<String>; 3] {
+            self.session.handle_timeout(now);
+            self.drain();
+            self.seen[0].push(format!("{:?}", self.session.poll_timeout()));
+            self.seen
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn server_outcomes_do_not_depend_on_the_timer(
+            steps in prop::collection::vec((0..4u32, step()), 1..40),
+        ) {
+            let mut timely = Replica::new(true);
+            let mut late = Replica::new(false);
+            let mut now = Duration::ZERO;
+            for (delta, step) in &steps {
+                now += SEC * *delta;
+                timely.step(now, step);
+                late.step(now, step);
+            }
+            prop_assert_eq!(timely.finish(now), late.finish(now));
+        }
+    }
+}

@@ -336,6 +336,8 @@ impl ClientSession {
         args: Vec<Value>,
         now: Duration,
     ) -> Result<u64, ApiMisuse> {
+        // The deadlines at or before `now` first, as if the timer had run.
+        self.handle_timeout(now);
         check_event_name(name)?;
         if !self.namespaces.contains_key(namespace) {
             return Err(ApiMisuse::NotConnected);
@@ -502,7 +504,10 @@ impl ClientSession {
         self.core.next_deadline()
     }
 
-    /// Expires acks whose deadline is at or before `now`.
+    /// Fires every deadline at or before `now`, earliest first: expired acks
+    /// become [`ClientEvent::AckTimeout`]; a binary packet half-received for
+    /// `attachment_timeout` fails the session.
+    /// [`emit_with_ack`](Self::emit_with_ack) calls it first itself.
     ///
     /// ```
     /// use core::time::Duration;
@@ -512,10 +517,9 @@ impl ClientSession {
     /// assert_eq!(c.poll_event(), None);
     /// ```
     pub fn handle_timeout(&mut self, now: Duration) {
-        if self.core.attachments_timed_out(now) {
+        if self.core.fire_deadlines(now) {
             let _ = session::fail(self, Error::AttachmentTimeout);
         }
-        self.core.expire_acks(now);
     }
 
     /// The next event for the application.

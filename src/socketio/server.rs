@@ -373,9 +373,11 @@ impl ServerSession {
         }
     }
 
-    /// Fires every deadline at or before `now`: the connect timeout closes the
-    /// connection; expired acks become [`ServerEvent::AckTimeout`]; a binary
-    /// packet half-received for `attachment_timeout` fails the session.
+    /// Fires every deadline at or before `now`, earliest first: the connect
+    /// timeout closes the connection; expired acks become
+    /// [`ServerEvent::AckTimeout`]; a binary packet half-received for
+    /// `attachment_timeout` fails the session.
+    /// [`emit_with_ack`](Self::emit_with_ack) calls it first itself.
     ///
     /// ```
     /// use core::time::Duration;
@@ -388,12 +390,14 @@ impl ServerSession {
         if self.closed {
             return;
         }
-        if self.core.attachments_timed_out(now) {
+        // In time order: what is due by the connect timeout (when that is
+        // due) fires before it.
+        let connect_due = self.connect_deadline.filter(|d| *d <= now);
+        if self.core.fire_deadlines(connect_due.unwrap_or(now)) {
             let _ = session::fail(self, Error::AttachmentTimeout);
             return;
         }
-        self.core.expire_acks(now);
-        if self.connect_deadline.is_some_and(|d| d <= now) {
+        if connect_due.is_some() {
             // https://github.com/socketio/socket.io-protocol#connection-to-a-namespace
             // The client must CONNECT; socket.io `client.ts`: no namespace
             // connected within `connectTimeout` closes the connection.
@@ -573,6 +577,9 @@ impl ServerSession {
         args: Vec<Value>,
         now: Duration,
     ) -> Result<u64, ApiMisuse> {
+        // The deadlines at or before `now` first (the connect timeout may
+        // have closed the session), as if the timer had run.
+        self.handle_timeout(now);
         self.check_connected(namespace)?;
         check_event_name(name)?;
         let (id, packet) = self.core.event_with_ack(namespace, name, &args, now)?;

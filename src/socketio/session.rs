@@ -212,17 +212,31 @@ impl<E: SessionEvent> SessionCore<E> {
         }
     }
 
-    /// Starts the half-received packet's timer, or reports that it expired
-    /// (the caller fails the session with [`Error::AttachmentTimeout`]).
-    pub(crate) fn attachments_timed_out(&mut self, now: Duration) -> bool {
+    /// Fires the shared deadlines at or before `now` in time order: the acks
+    /// due by then are reported as timed out, and a half-received packet's
+    /// timer starts or expires. `true` when it expired (the caller fails the
+    /// session with [`Error::AttachmentTimeout`]); the acks due after that
+    /// deadline are then left to the failure, as timely calls would.
+    pub(crate) fn fire_deadlines(&mut self, now: Duration) -> bool {
         match self.attachment_timer {
-            AttachmentTimer::Idle => false,
+            AttachmentTimer::Idle => {
+                self.expire_acks(now);
+                false
+            }
             AttachmentTimer::Unstarted => {
                 let deadline = now.saturating_add(self.limits.attachment_timeout);
                 self.attachment_timer = AttachmentTimer::Due(deadline);
+                self.expire_acks(now);
                 false
             }
-            AttachmentTimer::Due(deadline) => deadline <= now,
+            AttachmentTimer::Due(deadline) if deadline <= now => {
+                self.expire_acks(deadline);
+                true
+            }
+            AttachmentTimer::Due(_) => {
+                self.expire_acks(now);
+                false
+            }
         }
     }
 
@@ -320,7 +334,7 @@ impl<E: SessionEvent> SessionCore<E> {
     }
 
     /// Reports every ack whose deadline is at or before `now` as timed out.
-    pub(crate) fn expire_acks(&mut self, now: Duration) {
+    fn expire_acks(&mut self, now: Duration) {
         for (namespace, id) in self.acks.expire(now) {
             self.report(E::ack_timeout(namespace, id));
         }
