@@ -13,7 +13,7 @@
 //! | `5` while a GET is parked | clearTransport closes polling: the GET gets `1` | same |
 //! | a second `2probe` | answered with `3probe` again | same |
 //! | another packet on the probing socket | cleanup, the probing socket is closed, the packet is dropped | same |
-//! | WebSocket with the sid of a closed session | verify: 400 `UNKNOWN_SID` | `Err(Error::UnknownSid)` |
+//! | WebSocket with the sid of a closed session | verify, abortUpgrade: 400, `text/html` body `Session ID unknown` | `Err(Error::UnknownSid)`, [`Response::upgrade_error`] |
 //! | probe after the session closed | the probing socket was closed with the session | socket closed, late probe ignored |
 //! | WebSocket while a server close waits for the last GET | `_maybeUpgrade` on a closing socket | accepted then closed |
 //! | polling after the session closed | 400 `{"code":1,"message":"Session ID unknown"}` | same |
@@ -357,7 +357,12 @@ fn probe_on_a_closed_session(eio: Eio) {
     assert_eq!(body(&h.get_now()), eio.payload(&["1"]));
     let closed = h.open_websocket().unwrap_err();
     assert_eq!(closed, Error::UnknownSid);
-    assert_refused(&Response::error(&closed), 1, "Session ID unknown");
+    // server.ts abortUpgrade: 400 with the message as text/html.
+    let refusal = Response::upgrade_error(&closed);
+    assert_eq!(
+        (refusal.status, refusal.content_type, body(&refusal)),
+        (400, "text/html", "Session ID unknown")
+    );
 }
 both_versions!(probe_on_a_closed_session: probe_on_closed_session_v3, probe_on_closed_session_v4);
 

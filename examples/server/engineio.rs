@@ -427,9 +427,9 @@ impl EngineIo {
             Ok(None) => return self.accept_then_close(conn, head, shared).await,
             Err(error) => {
                 let mut conn = conn;
-                let response = Response::error(&error);
+                let response = Response::upgrade_error(&error);
                 return conn
-                    .respond(response.status, "application/json", &response.body)
+                    .respond(response.status, response.content_type, &response.body)
                     .await;
             }
         };

@@ -147,6 +147,25 @@ impl Response {
         }
     }
 
+    /// The reply that refuses a WebSocket upgrade request, as the reference
+    /// server writes it on the raw socket (server.ts `abortUpgrade`): always
+    /// `400 Bad Request`, the error's message as a `text/html` body (not the
+    /// JSON of [`Response::error`]); send it with `Connection: close`.
+    ///
+    /// ```
+    /// use socketwire::engineio::{Error, Response};
+    /// let r = Response::upgrade_error(&Error::UnknownSid);
+    /// assert_eq!((r.status, r.content_type, &r.body[..]), (400, "text/html", &b"Session ID unknown"[..]));
+    /// assert_eq!(Response::upgrade_error(&Error::Forbidden).status, 400);
+    /// ```
+    pub fn upgrade_error(error: &Error) -> Response {
+        Response {
+            status: 400,
+            content_type: "text/html",
+            body: Bytes::from(alloc::string::ToString::to_string(error)),
+        }
+    }
+
     /// `200 ok`, the answer to a POST (`text/html`, as the reference server).
     pub(crate) fn ok() -> Response {
         Response {

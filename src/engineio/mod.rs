@@ -146,7 +146,11 @@
 //! Requests the protocol refuses come back as [`Reply::Respond`] with the
 //! reference server's status and JSON body (see [`Error::handshake_code`]); a
 //! glue that runs its own admission check answers
-//! `Response::error(&Error::Forbidden)` (HTTP 403, code 4) itself.
+//! `Response::error(&Error::Forbidden)` (HTTP 403, code 4) itself. A refused
+//! WebSocket upgrade request is answered with [`Response::upgrade_error`]
+//! (always 400, the message as `text/html`, as the reference server writes it).
+//! A WebSocket for a session that already has one is accepted, then closed
+//! ([`WebSocketOpen::AcceptThenClose`]).
 
 mod backoff;
 #[cfg(feature = "json")]

@@ -461,7 +461,7 @@ impl Server {
     /// probing socket, or accept the socket and close it at once). Returns the
     /// sid with the outcome; pass an attached socket's id with its messages and
     /// close (input from a socket that is no longer the session's current one
-    /// is ignored). On `Err`, refuse the upgrade with [`Response::error`].
+    /// is ignored). On `Err`, refuse the upgrade with [`Response::upgrade_error`].
     ///
     /// ```
     /// use socketwire::engineio::{Server, ServerConfig, WebSocketOpen, WebSocketOutput};
@@ -509,6 +509,7 @@ impl Server {
     /// let mut server = Server::new(ServerConfig::default());
     /// let now = core::time::Duration::ZERO;
     /// # let (_, ws) = Server::new(ServerConfig::default()).handle_websocket_open("EIO=4&transport=websocket", now, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+    /// # let ws = ws.id().unwrap();
     /// assert_eq!(server.handle_websocket_text("nope", ws, "4x", now), Err(Error::ApiMisuse(ApiMisuse::UnknownSid)));
     /// ```
     pub fn handle_websocket_text(
@@ -530,6 +531,7 @@ impl Server {
     /// let mut server = Server::new(ServerConfig::default());
     /// let now = core::time::Duration::ZERO;
     /// # let (_, ws) = Server::new(ServerConfig::default()).handle_websocket_open("EIO=4&transport=websocket", now, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+    /// # let ws = ws.id().unwrap();
     /// assert_eq!(server.handle_websocket_binary("nope", ws, bytes::Bytes::new(), now), Err(Error::ApiMisuse(ApiMisuse::UnknownSid)));
     /// ```
     pub fn handle_websocket_binary(
@@ -552,7 +554,8 @@ impl Server {
     /// ```
     /// use socketwire::engineio::{Server, ServerConfig};
     /// let mut server = Server::new(ServerConfig::default());
-    /// let (sid, ws) = server.handle_websocket_open("EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+    /// let (sid, open) = server.handle_websocket_open("EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+    /// let ws = open.id().unwrap();
     /// server.handle_websocket_closed("nope", ws);
     /// assert_eq!(server.session_count(), 1);
     /// server.handle_websocket_closed(&sid, ws);

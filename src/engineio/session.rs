@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | Polling | handshake GET ([`ServerSession::open_polling`]) | WebSocket open with the sid (→ Probing), close |
 //! | Probing (`upgrade` = Opened) | [`ServerSession::handle_websocket_open`] | `2probe` (→ Probed), other packet / WS close / timeout (→ Polling) |
-//! | Probed | `2probe` answered with `3probe`; pending and new GETs get `6` | `5` (→ WebSocket), abort (→ Polling) |
+//! | Probed | `2probe` answered with `3probe` (a second one too); the pending GET gets `6`, new GETs what is buffered or `6` | `5` (→ WebSocket; a GET still parked gets `1`), abort (→ Polling) |
 //! | WebSocket | `5` on the probe, or a WebSocket handshake ([`ServerSession::open_websocket`]) | close |
 //! | Closing | [`ServerSession::close`] on polling with no GET waiting | next GET (gets the buffer + `1`), or `ping_timeout` |
 //! | Closed | every other end: [`ServerSession::is_closed`] | — |
@@ -551,7 +551,7 @@ impl ServerSession {
     /// Opens a WebSocket-only session from a WebSocket upgrade request without
     /// `sid` (query string only), before the glue accepts the upgrade. The open
     /// packet waits on [`ServerSession::poll_websocket`]. On `Err`, refuse the
-    /// upgrade with [`Response::error`]. `new_sid` as for
+    /// upgrade with [`Response::upgrade_error`]. `new_sid` as for
     /// [`ServerSession::open_polling`] (see [Session ids](ServerSession#session-ids)).
     ///
     /// ```
@@ -1033,7 +1033,7 @@ impl ServerSession {
     /// one — or is closing) asks the glue to complete the WebSocket handshake
     /// and close the socket at once, leaving the session alone, as the
     /// reference server does. On `Err` (a closed session, another transport),
-    /// refuse the upgrade with [`Response::error`]. Once a probe is aborted a
+    /// refuse the upgrade with [`Response::upgrade_error`]. Once a probe is aborted a
     /// new socket may try, and the aborted socket's late input is ignored.
     /// Deadlines at or before `now` are applied first
     /// ([`ServerSession::handle_timeout`]).
