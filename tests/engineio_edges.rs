@@ -173,19 +173,20 @@ impl Harness {
     }
 
     fn events(&mut self) -> Vec<ServerEvent> {
-        core::iter::from_fn(|| self.server.poll_event()).collect()
+        drained(|| self.server.poll_event())
     }
 
+    /// What was written on WebSockets (all of this session's).
     fn websocket(&mut self) -> Vec<WebSocketOutput> {
-        core::iter::from_fn(|| self.server.poll_websocket())
-            .map(|(_, m)| m)
-            .collect()
+        drained(|| self.server.poll_websocket().map(|(_, output)| output))
     }
 
+    /// The bodies of the responses for parked GETs.
     fn long_polls(&mut self) -> Vec<String> {
-        core::iter::from_fn(|| self.server.poll_long_poll())
-            .map(|(_, r)| body(&r).to_string())
-            .collect()
+        drained(|| {
+            let (_, response) = self.server.poll_long_poll()?;
+            Some(body(&response).to_string())
+        })
     }
 
     /// The WebSocket socket `ws` still carries messages both ways.
@@ -202,6 +203,11 @@ impl Harness {
         );
         assert_eq!(self.server.session_count(), 1);
     }
+}
+
+/// Everything a `poll_*` queue holds now.
+fn drained<T>(next: impl FnMut() -> Option<T>) -> Vec<T> {
+    core::iter::from_fn(next).collect()
 }
 
 fn text(t: &str) -> WebSocketOutput {

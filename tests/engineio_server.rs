@@ -490,14 +490,12 @@ fn upgrade_sequence() {
     assert_eq!(sid, "s1");
     // A second WebSocket with the same sid is accepted, then closed, while
     // upgrading (server.ts onWebSocket); the probing one is unaffected.
-    assert_eq!(
-        h.server.handle_websocket_open(
-            "EIO=4&transport=websocket&sid=s1",
-            h.now,
-            || unreachable!()
-        ),
-        Ok(("s1".into(), WebSocketOpen::AcceptThenClose))
-    );
+    let second_websocket = |h: &mut Harness| {
+        h.server
+            .handle_websocket_open("EIO=4&transport=websocket&sid=s1", h.now, || unreachable!())
+    };
+    let accept_then_close = Ok(("s1".into(), WebSocketOpen::AcceptThenClose));
+    assert_eq!(second_websocket(&mut h), accept_then_close);
     h.server
         .handle_websocket_text("s1", ws, "2probe", h.now)
         .unwrap();
@@ -538,14 +536,7 @@ fn upgrade_sequence() {
         panic!()
     };
     assert_eq!((r.status, body(&r)), (400, &*error_body(3, "Bad request")));
-    assert_eq!(
-        h.server.handle_websocket_open(
-            "EIO=4&transport=websocket&sid=s1",
-            h.now,
-            || unreachable!()
-        ),
-        Ok(("s1".into(), WebSocketOpen::AcceptThenClose))
-    );
+    assert_eq!(second_websocket(&mut h), accept_then_close);
     // Messages now flow on the WebSocket, heartbeat too.
     h.server
         .handle_websocket_text("s1", ws, "4hi", h.now)
