@@ -1033,9 +1033,9 @@ impl ServerSession {
     /// one — or is closing) asks the glue to complete the WebSocket handshake
     /// and close the socket at once, leaving the session alone, as the
     /// reference server does. On `Err` (a closed session, another transport),
-    /// refuse the upgrade with [`Response::upgrade_error`]. Once a probe is aborted a
-    /// new socket may try, and the aborted socket's late input is ignored.
-    /// Deadlines at or before `now` are applied first
+    /// refuse the upgrade with [`Response::upgrade_error`]. Once a probe is
+    /// aborted a new socket may try, and the aborted socket's late input is
+    /// ignored. Deadlines at or before `now` are applied first
     /// ([`ServerSession::handle_timeout`]).
     ///
     /// ```
