@@ -621,18 +621,26 @@ fn response_parts(bytes: &[u8]) -> http::response::Parts {
     builder.body(()).unwrap().into_parts().0
 }
 
-/// What a client made of a response: the subprotocol and the extensions' names.
+/// What a client made of a response.
+#[derive(Debug, PartialEq)]
+struct Judged {
+    protocol: Option<String>,
+    extensions: Vec<String>,
+    fields: Vec<Field>,
+}
+
+/// The subprotocol, the extensions' names and the fields of an accepted response.
 fn judged(
     accepted: Result<socketwire::handshake::AcceptedResponse, HandshakeError>,
-) -> Result<(Option<String>, Vec<String>, Vec<Field>), HandshakeError> {
-    accepted.map(|a| {
-        let extensions = a.extensions().iter().map(|e| e.name.to_string()).collect();
-        let fields = a
+) -> Result<Judged, HandshakeError> {
+    accepted.map(|a| Judged {
+        extensions: a.extensions().iter().map(|e| e.name.to_string()).collect(),
+        fields: a
             .response
             .headers()
             .map(|(n, v)| (n.to_ascii_lowercase(), v.to_vec()))
-            .collect();
-        (a.protocol, extensions, fields)
+            .collect(),
+        protocol: a.protocol,
     })
 }
 

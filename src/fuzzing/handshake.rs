@@ -104,6 +104,8 @@ pub fn request(data: &[u8]) {
 
 /// Reads everything the API shows of `head`, validates it and answers it.
 fn serve<S: HeadStorage>(head: RequestHead<S>) -> Served {
+    #[cfg(feature = "http")]
+    let from_http = http_upgrade(&head);
     let mut served = Served {
         method: head.method().into(),
         path: head.path().into(),
@@ -120,7 +122,16 @@ fn serve<S: HeadStorage>(head: RequestHead<S>) -> Served {
         out: BytesMut::new(),
     };
     let leftover_len = head.leftover().len();
-    match ServerHandshake::new(head) {
+    let handshake = ServerHandshake::new(head);
+    #[cfg(feature = "http")]
+    if let Some(from_http) = from_http {
+        let from_bytes = upgrade(&handshake, false);
+        match (&from_http, &from_bytes) {
+            (Err(HandshakeError::DuplicateHeader(_)), Err(HandshakeError::DuplicateHeader(_))) => {}
+            _ => assert_eq!(from_http, from_bytes),
+        }
+    }
+    match handshake {
         Ok(handshake) => {
             served.protocols = handshake.protocols().map(String::from).collect();
             served.extensions = handshake
@@ -147,6 +158,109 @@ fn serve<S: HeadStorage>(head: RequestHead<S>) -> Served {
         }
     }
     served
+}
+
+/// What validating and answering a request showed, in either form of the request.
+#[cfg(feature = "http")]
+type Upgrade = Result<(String, String, Option<String>, Vec<String>, BytesMut), HandshakeError>;
+
+/// The http path on `head`: the same head given as `http::request::Parts` (when the
+/// `http` crate takes its method, target, names and values), validated and answered.
+/// The caller checks it agrees with the byte path, but for which repeated field a
+/// `DuplicateHeader` names (a `HeaderMap` groups fields by name).
+#[cfg(feature = "http")]
+fn http_upgrade<S: HeadStorage>(head: &RequestHead<S>) -> Option<Upgrade> {
+    let parts = http_parts(head)?;
+    let built = RequestHead::from_http(&parts);
+    if built.path() != head.path() {
+        return None; // the http crate rewrote the target (e.g. a scheme's case)
+    }
+    assert_eq!(built.method(), head.method());
+    assert_eq!(built.version(), head.version());
+    // The same fields, grouped by name in the order names first appear.
+    let mut grouped: Vec<(String, &[u8])> = Vec::new();
+    for (name, _) in head.headers() {
+        let name = name.to_ascii_lowercase();
+        if grouped.iter().all(|(n, _)| *n != name) {
+            let values: Vec<&[u8]> = head.header_values(&name).collect();
+            grouped.extend(values.into_iter().map(|v| (name.clone(), v)));
+        }
+    }
+    assert!(
+        built
+            .headers()
+            .map(|(n, v)| (String::from(n), v))
+            .eq(grouped)
+    );
+    Some(upgrade(&ServerHandshake::from_http(&parts), true))
+}
+
+/// `head` as `http` request parts, if the `http` crate takes it.
+#[cfg(feature = "http")]
+fn http_parts<S: HeadStorage>(head: &RequestHead<S>) -> Option<http::request::Parts> {
+    let version = match head.version() {
+        HttpVersion::HTTP_1_0 => http::Version::HTTP_10,
+        HttpVersion::HTTP_1_1 => http::Version::HTTP_11,
+        _ => return None,
+    };
+    let mut request = http::Request::new(());
+    *request.method_mut() = http::Method::from_bytes(head.method().as_bytes()).ok()?;
+    *request.uri_mut() = http::Uri::try_from(head.path()).ok()?;
+    *request.version_mut() = version;
+    for (name, value) in head.headers() {
+        let name = http::HeaderName::from_bytes(name.as_bytes()).ok()?;
+        let value = http::HeaderValue::from_bytes(value).ok()?;
+        request.headers_mut().try_append(name, value).ok()?;
+    }
+    Some(request.into_parts().0)
+}
+
+/// Validates and answers; with `check_http`, also checks that the `http` forms of the
+/// answer carry the status and fields of its bytes.
+#[cfg(feature = "http")]
+fn upgrade<S: HeadStorage>(
+    handshake: &Result<ServerHandshake<S>, HandshakeError>,
+    check_http: bool,
+) -> Upgrade {
+    let mut out = BytesMut::new();
+    let handshake = match handshake {
+        Ok(handshake) => handshake,
+        Err(error) => {
+            error.write_response(&mut out);
+            if check_http {
+                let response = error.to_response();
+                assert_eq!(response.status().as_u16(), error.status());
+                assert_eq!(response.headers().len() + 2, lines(&out));
+            }
+            return Err(error.clone());
+        }
+    };
+    let options = AcceptOptions {
+        protocol: handshake.protocols().next(),
+        extensions: Some("permessage-deflate"),
+        headers: &[],
+    };
+    assert!(handshake.write_accept(&options, &mut out).is_ok());
+    if check_http {
+        let Ok(response) = handshake.accept_response(&options) else {
+            panic!("accept_response fails where write_accept does not");
+        };
+        assert_eq!(response.status(), http::StatusCode::SWITCHING_PROTOCOLS);
+        assert_eq!(response.headers().len() + 2, lines(&out));
+    }
+    Ok((
+        handshake.path().into(),
+        handshake.host().into(),
+        handshake.origin().map(String::from),
+        handshake.protocols().map(String::from).collect(),
+        out,
+    ))
+}
+
+/// The lines of a head (status line and blank line included).
+#[cfg(feature = "http")]
+fn lines(head: &[u8]) -> usize {
+    head.iter().filter(|&&b| b == b'\n').count()
 }
 
 /// Client side: the response reader and §4.1 checks, fed in random chunks.

@@ -76,9 +76,12 @@ fn head_of(method: &Method, uri: &Uri, version: Version, headers: &HeaderMap) ->
 }
 
 /// The `major.minor` of an `http` version. HTTP/2 and HTTP/3 heads cannot carry the
-/// `Connection` field (RFC 9113 §8.2.2, RFC 9114 §4.2), so their upgrade requests are
-/// refused by the validation; WebSockets over them (RFC 8441 extended CONNECT) are
+/// `Connection` field, so their upgrade requests are refused by the validation
+/// (`MissingConnectionUpgrade`); WebSockets over them (RFC 8441 extended CONNECT) are
 /// not this handshake.
+// https://www.rfc-editor.org/rfc/rfc9113#section-8.2.2
+// "An endpoint MUST NOT generate an HTTP/2 message containing connection-specific
+// header fields." (RFC 9114 §4.2 says the same of HTTP/3.)
 fn http_version(version: Version) -> HttpVersion {
     let (major, minor) = match version {
         Version::HTTP_09 => (0, 9),
