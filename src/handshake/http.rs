@@ -39,8 +39,10 @@ use super::{AcceptedResponse, ClientHandshake, HandshakeError, HandshakeMisuse, 
 impl RequestHead {
     /// Builds a head from the parts of a request a host HTTP server (hyper, axum…)
     /// already parsed: its method, version, target and every header field, repeated
-    /// ones included. Values are kept as bytes, so a value that is not UTF-8 is
-    /// refused by the validation exactly as when read from bytes.
+    /// ones included, values without their leading and trailing whitespace. Values
+    /// stay bytes ([`HeaderValue`] takes obs-text), so a `Host` or `Origin` that is not
+    /// UTF-8 is refused by the validation as when read from bytes
+    /// ([`HandshakeError::MalformedHttp`]).
     ///
     /// The target is the path and query of an origin-form URI (`/chat?room=1`, what
     /// hyper gives for HTTP/1.1); any other URI is kept whole, as the byte reader
