@@ -281,17 +281,80 @@ pub fn response(data: &[u8]) {
     let mut out = BytesMut::new();
     client.write_request(&mut out);
     for chunk in chunks(data) {
-        match client.handle_input(chunk) {
-            Ok(Status::Partial) => {}
+        let result = match client.handle_input(chunk) {
+            Ok(Status::Partial) => continue,
             Ok(Status::Complete(accepted)) => {
                 assert!(accepted.leftover.len() <= input_len);
                 assert_eq!(accepted.response.status(), 101);
                 if let Some(p) = &accepted.protocol {
                     assert!(p == "chat" || p == "superchat");
                 }
-                return;
+                Ok(accepted)
             }
-            Err(_) => return,
-        }
+            Err(error) => Err(error),
+        };
+        #[cfg(feature = "http")]
+        http_response_agrees(&client, data.get(1..).unwrap_or_default(), result);
+        #[cfg(not(feature = "http"))]
+        let _ = result;
+        return;
+    }
+}
+
+/// The client's checks on a response given as `http::response::Parts` (the head at
+/// the start of `input`, when httparse reads it whole and the `http` crate takes it)
+/// agree with its checks on the bytes, which gave `from_bytes`. The one difference
+/// allowed: which of two field errors (a repeated field, malformed extensions) comes
+/// first, since a `HeaderMap` groups fields by name.
+#[cfg(feature = "http")]
+fn http_response_agrees(
+    client: &ClientHandshake,
+    input: &[u8],
+    from_bytes: Result<crate::handshake::AcceptedResponse, HandshakeError>,
+) {
+    if let Err(
+        HandshakeError::MalformedHttp(_)
+        | HandshakeError::HeadTooLarge { .. }
+        | HandshakeError::TooManyHeaders { .. },
+    ) = from_bytes
+    {
+        return; // the head was not read: nothing to convert
+    }
+    let mut slots = [httparse::EMPTY_HEADER; 32];
+    let mut parsed = httparse::Response::new(&mut slots);
+    let Ok(httparse::Status::Complete(_)) = parsed.parse(input) else {
+        return;
+    };
+    let Ok(status) = http::StatusCode::from_u16(parsed.code.unwrap_or_default()) else {
+        return;
+    };
+    let mut response = http::Response::new(());
+    *response.status_mut() = status;
+    for field in parsed.headers.iter() {
+        let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(field.name.as_bytes()),
+            http::HeaderValue::from_bytes(field.value),
+        ) else {
+            return;
+        };
+        response.headers_mut().append(name, value);
+    }
+    let judge = |accepted: Result<crate::handshake::AcceptedResponse, HandshakeError>| {
+        accepted.map(|accepted| {
+            let extensions = accepted.extensions();
+            let names: Vec<String> = extensions.iter().map(|e| e.name.into()).collect();
+            (accepted.response.status(), accepted.protocol, names)
+        })
+    };
+    let from_http = judge(client.check_http_response(&response));
+    let from_bytes = judge(from_bytes);
+    let field_error = |result: &Result<_, HandshakeError>| {
+        matches!(
+            result,
+            Err(HandshakeError::DuplicateHeader(_) | HandshakeError::InvalidExtensionList { .. })
+        )
+    };
+    if !(field_error(&from_http) && field_error(&from_bytes)) {
+        assert_eq!(from_http, from_bytes);
     }
 }
