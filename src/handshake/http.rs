@@ -19,8 +19,10 @@
 //!
 //! - [`HeaderMap`] keeps the order of the values of one name, not the order across
 //!   names, so fields arrive grouped by name. No rule depends on that order, except
-//!   which of two different repeated fields (say `Host` and `Sec-WebSocket-Key`) a
-//!   [`HandshakeError::DuplicateHeader`] names: the request is refused either way.
+//!   which of two field errors is found first: which of two different repeated
+//!   fields (say `Host` and `Sec-WebSocket-Key`) a
+//!   [`HandshakeError::DuplicateHeader`] names, or, in a response, whether a repeated
+//!   field or malformed extensions. The head is refused either way.
 //! - The [`HeaderLimits`](super::HeaderLimits) caps are the byte reader's: a host
 //!   server applied its own while it read the head, so none is applied again here.
 
@@ -104,6 +106,12 @@ impl ServerHandshake {
     /// that validates a head read from bytes, so the outcome is the same. Answer with
     /// [`accept_response`](ServerHandshake::accept_response), or refuse with
     /// [`HandshakeError::to_response`].
+    ///
+    /// Two differences a `HeaderMap` makes: its fields come grouped by name, which
+    /// changes nothing but which of two different repeated fields a
+    /// [`HandshakeError::DuplicateHeader`] names; and the
+    /// [`HeaderLimits`](super::HeaderLimits) are not applied again (the host server's
+    /// parser applied its own caps).
     ///
     /// ```
     /// use socketwire::handshake::{HandshakeError, ServerHandshake};
