@@ -67,25 +67,32 @@ impl HeaderBlock {
         N: AsRef<str>,
         V: AsRef<[u8]>,
     {
-        let mut raw = Vec::new();
+        /// Bytes of a typical field's name and value, to size the block up front.
+        const TYPICAL_FIELD_BYTES: usize = 32;
+        /// Most fields the block is sized for before they arrive (an iterator's hint
+        /// is not a promise).
+        const MOST_EXPECTED_FIELDS: usize = 256;
+        let headers = headers.into_iter();
+        let expected_fields = headers.size_hint().0.min(MOST_EXPECTED_FIELDS);
+        let texts_len: usize = texts.iter().map(|text| text.len()).sum();
+        let mut raw = Vec::with_capacity(texts_len.saturating_add(
+            expected_fields.saturating_mul(TYPICAL_FIELD_BYTES + FIELD_ENTRY_BYTES),
+        ));
         let push = |raw: &mut Vec<u8>, bytes: &[u8]| {
             let start = raw.len();
             raw.extend_from_slice(bytes);
             (start, raw.len())
         };
         let spans = texts.map(|text| push(&mut raw, text));
-        let fields: Vec<FieldSpan> = headers
-            .into_iter()
-            .enumerate()
-            .map(|(at, (n, v))| {
-                let name = n.as_ref().as_bytes();
-                index.record(at, name);
-                FieldSpan {
-                    name: push(&mut raw, name),
-                    value: push(&mut raw, trim_ows(v.as_ref())),
-                }
-            })
-            .collect();
+        let mut fields: Vec<FieldSpan> = Vec::with_capacity(expected_fields);
+        fields.extend(headers.enumerate().map(|(at, (n, v))| {
+            let name = n.as_ref().as_bytes();
+            index.record(at, name);
+            FieldSpan {
+                name: push(&mut raw, name),
+                value: push(&mut raw, trim_ows(v.as_ref())),
+            }
+        }));
         (HeaderBlock::from_text_and_spans(raw, &fields), spans)
     }
 
