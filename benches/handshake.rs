@@ -9,6 +9,14 @@
 //! - `handshake/bare/0`: the floor - httparse into a stack array, find the key,
 //!   SHA-1 + base64, write the response by hand. No validation.
 //! - `handshake/tungstenite/0`: `tungstenite::accept` over an in-memory stream.
+//!
+//! With the `http` feature, the same request as the `http::request::Parts` a host server
+//! (hyper, axum) hands over, answered with an `http::Response<()>`:
+//!
+//! - `handshake-http/socketwire/0`: `ServerHandshake::from_http` (copies the parts into
+//!   an owned head; the same §4.2.1 checks) + `accept_response`.
+//! - `handshake-http/socketwire-bytes/0`: `from_http` + `write_accept` (the 101 as bytes).
+//! - `handshake-http/tungstenite/0`: `tungstenite::handshake::server::create_response`.
 
 use std::hint::black_box;
 use std::io::{self, Cursor, Read, Write};
@@ -146,8 +154,65 @@ fn handshake(c: &mut Criterion) {
     group.finish();
 }
 
+/// `BROWSER_REQUEST` as the request a host HTTP server hands over.
+#[cfg(feature = "http")]
+fn browser_request() -> http::Request<()> {
+    let mut slots = HeaderSlots::new();
+    let Ok(Status::Complete(head)) =
+        RequestHeadRef::parse(BROWSER_REQUEST, &mut slots, HeaderLimits::DEFAULT)
+    else {
+        panic!("complete request");
+    };
+    let mut request = http::Request::builder()
+        .method(head.method())
+        .uri(head.path());
+    for (name, value) in head.headers() {
+        request = request.header(name, value);
+    }
+    request.body(()).expect("a valid request")
+}
+
+#[cfg(feature = "http")]
+fn handshake_http(c: &mut Criterion) {
+    let mut group = c.benchmark_group("handshake-http");
+    group.throughput(Throughput::Bytes(BROWSER_REQUEST.len() as u64));
+    let request = browser_request();
+    let (parts, ()) = request.clone().into_parts();
+    let mut out = BytesMut::with_capacity(1024);
+
+    group.bench_function(BenchmarkId::new("socketwire", 0), |b| {
+        b.iter(|| {
+            let handshake = ServerHandshake::from_http(black_box(&parts)).expect("valid request");
+            let response = handshake
+                .accept_response(&AcceptOptions::default())
+                .expect("valid options");
+            black_box(response);
+        })
+    });
+    group.bench_function(BenchmarkId::new("socketwire-bytes", 0), |b| {
+        b.iter(|| {
+            out.clear();
+            let handshake = ServerHandshake::from_http(black_box(&parts)).expect("valid request");
+            handshake
+                .write_accept(&AcceptOptions::default(), &mut out)
+                .expect("valid options");
+            black_box(&out);
+        })
+    });
+    group.bench_function(BenchmarkId::new("tungstenite", 0), |b| {
+        b.iter(|| {
+            let response = tungstenite::handshake::server::create_response(black_box(&request))
+                .expect("valid request");
+            black_box(response);
+        })
+    });
+    group.finish();
+}
+
 fn main() {
     let mut criterion = Criterion::default().configure_from_args();
     handshake(&mut criterion);
+    #[cfg(feature = "http")]
+    handshake_http(&mut criterion);
     criterion.final_summary();
 }

@@ -104,6 +104,8 @@ pub fn request(data: &[u8]) {
 
 /// Reads everything the API shows of `head`, validates it and answers it.
 fn serve<S: HeadStorage>(head: RequestHead<S>) -> Served {
+    #[cfg(feature = "http")]
+    let from_http = http_upgrade(&head);
     let mut served = Served {
         method: head.method().into(),
         path: head.path().into(),
@@ -120,7 +122,16 @@ fn serve<S: HeadStorage>(head: RequestHead<S>) -> Served {
         out: BytesMut::new(),
     };
     let leftover_len = head.leftover().len();
-    match ServerHandshake::new(head) {
+    let handshake = ServerHandshake::new(head);
+    #[cfg(feature = "http")]
+    if let Some(from_http) = from_http {
+        let from_bytes = upgrade(&handshake, false);
+        match (&from_http, &from_bytes) {
+            (Err(HandshakeError::DuplicateHeader(_)), Err(HandshakeError::DuplicateHeader(_))) => {}
+            _ => assert_eq!(from_http, from_bytes),
+        }
+    }
+    match handshake {
         Ok(handshake) => {
             served.protocols = handshake.protocols().map(String::from).collect();
             served.extensions = handshake
@@ -149,6 +160,123 @@ fn serve<S: HeadStorage>(head: RequestHead<S>) -> Served {
     served
 }
 
+/// What validating and answering a request showed, in either form of the request.
+#[cfg(feature = "http")]
+type Upgrade = Result<(String, String, Option<String>, Vec<String>, BytesMut), HandshakeError>;
+
+/// The http path on `head`: the same head given as `http::request::Parts` (when the
+/// `http` crate takes its method, target, names and values), validated and answered.
+/// The caller checks it agrees with the byte path, but for which repeated field a
+/// `DuplicateHeader` names (a `HeaderMap` groups fields by name).
+#[cfg(feature = "http")]
+fn http_upgrade<S: HeadStorage>(head: &RequestHead<S>) -> Option<Upgrade> {
+    let parts = http_parts(head)?;
+    let built = RequestHead::from_http(&parts);
+    if built.path() != head.path() {
+        return None; // the http crate rewrote the target (e.g. a scheme's case)
+    }
+    assert_eq!(built.method(), head.method());
+    assert_eq!(built.version(), head.version());
+    // The same fields, grouped by name in the order names first appear.
+    let mut grouped: Vec<(String, &[u8])> = Vec::new();
+    for (name, _) in head.headers() {
+        let name = name.to_ascii_lowercase();
+        if grouped.iter().all(|(n, _)| *n != name) {
+            let values: Vec<&[u8]> = head.header_values(&name).collect();
+            grouped.extend(values.into_iter().map(|v| (name.clone(), v)));
+        }
+    }
+    assert!(
+        built
+            .headers()
+            .map(|(n, v)| (String::from(n), v))
+            .eq(grouped)
+    );
+    Some(upgrade(&ServerHandshake::from_http(&parts), true))
+}
+
+/// `head` as `http` request parts, if the `http` crate takes it.
+#[cfg(feature = "http")]
+fn http_parts<S: HeadStorage>(head: &RequestHead<S>) -> Option<http::request::Parts> {
+    let version = match head.version() {
+        HttpVersion::HTTP_1_0 => http::Version::HTTP_10,
+        HttpVersion::HTTP_1_1 => http::Version::HTTP_11,
+        _ => return None,
+    };
+    let mut request = http::Request::new(());
+    *request.method_mut() = http::Method::from_bytes(head.method().as_bytes()).ok()?;
+    *request.uri_mut() = http::Uri::try_from(head.path()).ok()?;
+    *request.version_mut() = version;
+    for (name, value) in head.headers() {
+        let name = http::HeaderName::from_bytes(name.as_bytes()).ok()?;
+        let value = http::HeaderValue::from_bytes(value).ok()?;
+        request.headers_mut().try_append(name, value).ok()?;
+    }
+    Some(request.into_parts().0)
+}
+
+/// Validates and answers; with `check_http`, also checks that the `http` forms of the
+/// answer carry the status and fields of its bytes.
+#[cfg(feature = "http")]
+fn upgrade<S: HeadStorage>(
+    handshake: &Result<ServerHandshake<S>, HandshakeError>,
+    check_http: bool,
+) -> Upgrade {
+    let mut out = BytesMut::new();
+    let handshake = match handshake {
+        Ok(handshake) => handshake,
+        Err(error) => {
+            error.write_response(&mut out);
+            if check_http {
+                same_head(&error.to_response(), &out);
+            }
+            return Err(error.clone());
+        }
+    };
+    let options = AcceptOptions {
+        protocol: handshake.protocols().next(),
+        extensions: Some("permessage-deflate"),
+        headers: &[],
+    };
+    assert!(handshake.write_accept(&options, &mut out).is_ok());
+    if check_http {
+        let Ok(response) = handshake.accept_response(&options) else {
+            panic!("accept_response fails where write_accept does not");
+        };
+        same_head(&response, &out);
+    }
+    Ok((
+        handshake.path().into(),
+        handshake.host().into(),
+        handshake.origin().map(String::from),
+        handshake.protocols().map(String::from).collect(),
+        out,
+    ))
+}
+
+/// `response` has the status and the fields, in order, of the head `bytes`.
+#[cfg(feature = "http")]
+fn same_head(response: &http::Response<()>, bytes: &[u8]) {
+    let mut slots = [httparse::EMPTY_HEADER; 16];
+    let mut parsed = httparse::Response::new(&mut slots);
+    assert!(matches!(
+        parsed.parse(bytes),
+        Ok(httparse::Status::Complete(_))
+    ));
+    assert_eq!(Some(response.status().as_u16()), parsed.code);
+    let expected: Vec<(String, &[u8])> = parsed
+        .headers
+        .iter()
+        .map(|h| (h.name.to_ascii_lowercase(), h.value))
+        .collect();
+    let fields: Vec<(String, &[u8])> = response
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.as_str().into(), v.as_bytes()))
+        .collect();
+    assert_eq!(fields, expected);
+}
+
 /// Client side: the response reader and §4.1 checks, fed in random chunks.
 pub fn response(data: &[u8]) {
     let input_len = data.len();
@@ -167,17 +295,80 @@ pub fn response(data: &[u8]) {
     let mut out = BytesMut::new();
     client.write_request(&mut out);
     for chunk in chunks(data) {
-        match client.handle_input(chunk) {
-            Ok(Status::Partial) => {}
+        let result = match client.handle_input(chunk) {
+            Ok(Status::Partial) => continue,
             Ok(Status::Complete(accepted)) => {
                 assert!(accepted.leftover.len() <= input_len);
                 assert_eq!(accepted.response.status(), 101);
                 if let Some(p) = &accepted.protocol {
                     assert!(p == "chat" || p == "superchat");
                 }
-                return;
+                Ok(accepted)
             }
-            Err(_) => return,
-        }
+            Err(error) => Err(error),
+        };
+        #[cfg(feature = "http")]
+        http_response_agrees(&client, data.get(1..).unwrap_or_default(), result);
+        #[cfg(not(feature = "http"))]
+        let _ = result;
+        return;
+    }
+}
+
+/// The client's checks on a response given as `http::response::Parts` (the head at
+/// the start of `input`, when httparse reads it whole and the `http` crate takes it)
+/// agree with its checks on the bytes, which gave `from_bytes`. The one difference
+/// allowed: which of two field errors (a repeated field, malformed extensions) comes
+/// first, since a `HeaderMap` groups fields by name.
+#[cfg(feature = "http")]
+fn http_response_agrees(
+    client: &ClientHandshake,
+    input: &[u8],
+    from_bytes: Result<crate::handshake::AcceptedResponse, HandshakeError>,
+) {
+    if let Err(
+        HandshakeError::MalformedHttp(_)
+        | HandshakeError::HeadTooLarge { .. }
+        | HandshakeError::TooManyHeaders { .. },
+    ) = from_bytes
+    {
+        return; // the head was not read: nothing to convert
+    }
+    let mut slots = [httparse::EMPTY_HEADER; 32];
+    let mut parsed = httparse::Response::new(&mut slots);
+    let Ok(httparse::Status::Complete(_)) = parsed.parse(input) else {
+        return;
+    };
+    let Ok(status) = http::StatusCode::from_u16(parsed.code.unwrap_or_default()) else {
+        return;
+    };
+    let mut response = http::Response::new(());
+    *response.status_mut() = status;
+    for field in parsed.headers.iter() {
+        let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(field.name.as_bytes()),
+            http::HeaderValue::from_bytes(field.value),
+        ) else {
+            return;
+        };
+        response.headers_mut().append(name, value);
+    }
+    let judge = |accepted: Result<crate::handshake::AcceptedResponse, HandshakeError>| {
+        accepted.map(|accepted| {
+            let extensions = accepted.extensions();
+            let names: Vec<String> = extensions.iter().map(|e| e.name.into()).collect();
+            (accepted.response.status(), accepted.protocol, names)
+        })
+    };
+    let from_http = judge(client.check_http_response(&response));
+    let from_bytes = judge(from_bytes);
+    let field_error = |result: &Result<_, HandshakeError>| {
+        matches!(
+            result,
+            Err(HandshakeError::DuplicateHeader(_) | HandshakeError::InvalidExtensionList { .. })
+        )
+    };
+    if !(field_error(&from_http) && field_error(&from_bytes)) {
+        assert_eq!(from_http, from_bytes);
     }
 }

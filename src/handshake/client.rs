@@ -256,7 +256,9 @@ impl ClientHandshake {
         self.check(response, leftover).map(Status::Complete)
     }
 
-    fn check(
+    /// The §4.1 checks of a response head, read from bytes or built from a host
+    /// client's parts: one implementation for both.
+    pub(super) fn check(
         &self,
         response: ResponseHead,
         leftover: Bytes,

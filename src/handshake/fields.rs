@@ -4,7 +4,7 @@
 
 use alloc::vec::Vec;
 
-use super::tokens::KnownName;
+use super::tokens::{KnownName, trim_ows};
 
 /// Where one header field sits in the head's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,8 +54,50 @@ impl HeaderBlock {
         }
     }
 
+    /// A block holding the `texts` (a start line's parts: method and target, or the
+    /// reason phrase; their spans are returned) and then the header fields given as
+    /// (name, value), values without their leading and trailing OWS, as a parser
+    /// would have read them. Also records in `index` where the handshake's fields are.
+    pub(super) fn from_fields<N, V, const T: usize>(
+        texts: [&[u8]; T],
+        headers: impl IntoIterator<Item = (N, V)>,
+        index: &mut HandshakeFieldIndex,
+    ) -> (HeaderBlock, [(usize, usize); T])
+    where
+        N: AsRef<str>,
+        V: AsRef<[u8]>,
+    {
+        /// Bytes of a typical field's name and value, to size the block up front.
+        const TYPICAL_FIELD_BYTES: usize = 32;
+        /// Most fields the block is sized for before they arrive (an iterator's hint
+        /// is not a promise).
+        const MOST_EXPECTED_FIELDS: usize = 256;
+        let headers = headers.into_iter();
+        let expected_fields = headers.size_hint().0.min(MOST_EXPECTED_FIELDS);
+        let texts_len: usize = texts.iter().map(|text| text.len()).sum();
+        let mut raw = Vec::with_capacity(texts_len.saturating_add(
+            expected_fields.saturating_mul(TYPICAL_FIELD_BYTES + FIELD_ENTRY_BYTES),
+        ));
+        let push = |raw: &mut Vec<u8>, bytes: &[u8]| {
+            let start = raw.len();
+            raw.extend_from_slice(bytes);
+            (start, raw.len())
+        };
+        let spans = texts.map(|text| push(&mut raw, text));
+        let mut fields: Vec<FieldSpan> = Vec::with_capacity(expected_fields);
+        fields.extend(headers.enumerate().map(|(at, (n, v))| {
+            let name = n.as_ref().as_bytes();
+            index.record(at, name);
+            FieldSpan {
+                name: push(&mut raw, name),
+                value: push(&mut raw, trim_ows(v.as_ref())),
+            }
+        }));
+        (HeaderBlock::from_text_and_spans(raw, &fields), spans)
+    }
+
     /// Appends the table for `spans` (offsets into `text`) to `text`.
-    pub(super) fn from_text_and_spans(mut text: Vec<u8>, spans: &[FieldSpan]) -> HeaderBlock {
+    fn from_text_and_spans(mut text: Vec<u8>, spans: &[FieldSpan]) -> HeaderBlock {
         let text_len = text.len();
         text.reserve_exact(spans.len().saturating_mul(FIELD_ENTRY_BYTES));
         for &span in spans {

@@ -8,16 +8,13 @@
 //! the storage (building an owned head from parts, the borrowed head's length) is
 //! written per storage. Both are read by [`RequestParser`](super::RequestParser).
 
-use alloc::vec::Vec;
 use bytes::Bytes;
 use core::fmt::Debug;
 use core::mem::MaybeUninit;
 use core::ops::Deref;
 
 use super::HandshakeError;
-use super::fields::{
-    FieldList, FieldSpan, HandshakeFieldIndex, HeaderBlock, header_accessors, span_of,
-};
+use super::fields::{FieldList, HandshakeFieldIndex, HeaderBlock, header_accessors, span_of};
 use super::parser::{HeadAt, HeadKind, HeadScanner, complete_len};
 use super::tokens::{CHUNKED, WEBSOCKET, list_contains, list_elements, trim_ows};
 use crate::Status;
@@ -524,30 +521,12 @@ impl RequestHead {
         N: AsRef<str>,
         V: AsRef<[u8]>,
     {
-        let mut raw = Vec::new();
-        let push = |raw: &mut Vec<u8>, bytes: &[u8]| {
-            let start = raw.len();
-            raw.extend_from_slice(bytes);
-            (start, raw.len())
-        };
-        let method = push(&mut raw, method.as_bytes());
-        let target = push(&mut raw, target.as_bytes());
         let mut index = HandshakeFieldIndex::default();
-        let spans: Vec<FieldSpan> = headers
-            .into_iter()
-            .enumerate()
-            .map(|(at, (n, v))| {
-                let name = n.as_ref().as_bytes();
-                index.record(at, name);
-                FieldSpan {
-                    name: push(&mut raw, name),
-                    value: push(&mut raw, trim_ows(v.as_ref())),
-                }
-            })
-            .collect();
+        let (block, [method, target]) =
+            HeaderBlock::from_fields([method.as_bytes(), target.as_bytes()], headers, &mut index);
         RequestHead {
             storage: Owned {
-                block: HeaderBlock::from_text_and_spans(raw, &spans),
+                block,
                 method,
                 target,
                 index,

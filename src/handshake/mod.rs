@@ -25,6 +25,13 @@
 //!   [`ServerHandshake::from_parts`].
 //! - [`ClientHandshake`] writes the request from a caller-supplied nonce and checks the
 //!   response (§4.1).
+//! - With the `http` feature, both sides also speak the `http` crate's types, on the
+//!   same code: `ServerHandshake::from_http` validates the `Parts` of a request hyper
+//!   or axum hands over, `ServerHandshake::accept_response` and
+//!   `HandshakeError::to_response` give the `101` or the refusal as an
+//!   `http::Response<()>`, and `ClientHandshake::to_request` /
+//!   `ClientHandshake::check_response` give the request as an `http::Request<()>` and
+//!   check the response's `Parts`.
 //! - [`parse_extensions`] parses `Sec-WebSocket-Extensions` (§9.1) in linear time;
 //!   [`accept_key`] computes `Sec-WebSocket-Accept`.
 //!
@@ -97,6 +104,9 @@ mod extensions;
 mod fields;
 mod head;
 mod headers;
+/// The handshake from and to the `http` crate's types (feature `http`).
+#[cfg(feature = "http")]
+mod http;
 mod parser;
 mod response;
 mod server;

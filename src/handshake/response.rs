@@ -76,6 +76,29 @@ impl ResponseHead {
  # let head = &accepted.response;"#
     );
 
+    /// A head from parts a host HTTP client (hyper…) already parsed: status, reason
+    /// phrase, version and the header fields as (name, value).
+    #[cfg(feature = "http")]
+    pub(super) fn from_parts<N, V>(
+        status: u16,
+        reason: &str,
+        version: HttpVersion,
+        headers: impl IntoIterator<Item = (N, V)>,
+    ) -> ResponseHead
+    where
+        N: AsRef<str>,
+        V: AsRef<[u8]>,
+    {
+        let index = &mut HandshakeFieldIndex::default();
+        let (block, [reason]) = HeaderBlock::from_fields([reason.as_bytes()], headers, index);
+        ResponseHead {
+            block,
+            status,
+            reason,
+            version,
+        }
+    }
+
     /// Every field as (name, value) bytes, in order.
     pub(super) fn raw_fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
         self.block.raw_fields()

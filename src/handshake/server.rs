@@ -546,6 +546,15 @@ impl<S: HeadStorage> ServerHandshake<S> {
         options: &AcceptOptions<'_>,
         out: &mut BytesMut,
     ) -> Result<(), HandshakeMisuse> {
+        self.check_accept(options)?;
+        write_switching_protocols(&self.accept_key(), options, out);
+        Ok(())
+    }
+
+    /// Checks `options` for a 101 answering this request: the subprotocol was
+    /// offered, the extensions follow §9.1, the extra fields cannot break the head.
+    /// Every form of the 101 is checked here.
+    pub(super) fn check_accept(&self, options: &AcceptOptions<'_>) -> Result<(), HandshakeMisuse> {
         if let Some(protocol) = options.protocol {
             // https://www.rfc-editor.org/rfc/rfc6455#section-4.2.2
             // The selected subprotocol is "one of the values ... the client sent".
@@ -557,9 +566,7 @@ impl<S: HeadStorage> ServerHandshake<S> {
             validate_extensions(extensions.as_bytes())
                 .map_err(|_| HandshakeMisuse::InvalidExtensions)?;
         }
-        check_extra_headers(options.headers)?;
-        write_switching_protocols(&self.accept_key(), options, out);
-        Ok(())
+        check_extra_headers(options.headers)
     }
 
     /// The bytes that followed the request head (the first WebSocket frames, if the
