@@ -31,6 +31,7 @@
 //! | `json` | typed Engine.IO open packets; required by `socketio` | `serde`, `serde_json` |
 //! | `socketio` | `socketio`: Socket.IO v4/v5 packets, attachments, sessions (implies `json`) | |
 //! | `getrandom` | `ws::OsRandomMask`, an OS-random mask source for clients | `getrandom` |
+//! | `http` | `handshake` from and to the `http` crate's types (hyper, axum): `ServerHandshake::from_http`, `accept_response`, `HandshakeError::to_response`, `ClientHandshake::to_request` / `check_response` (implies `std`, `handshake`) | `http` |
 #![no_std]
 #![deny(unsafe_code)] // ws::mask::simd alone allows it (SIMD dispatch)
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
