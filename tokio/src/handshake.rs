@@ -47,6 +47,19 @@ pub type ErrorResponse = http::Response<Option<String>>;
 pub trait Callback: Sized {
     /// Judges the request: `Ok` with the response to send, or `Err` with a
     /// refusal.
+    ///
+    /// ```
+    /// use socketwire_tokio::{Callback, Response};
+    /// let request = http::Request::builder().uri("/chat").body(()).unwrap();
+    /// let check = |request: &http::Request<()>, response: Response| {
+    ///     assert_eq!(request.uri().path(), "/chat");
+    ///     Ok(response)
+    /// };
+    /// assert!(check.on_request(&request, Response::new(())).is_ok());
+    /// ```
+    // The refusal is a whole response, as in tokio-tungstenite; it is built once
+    // per refused handshake, so its size does not matter.
+    #[allow(clippy::result_large_err)]
     fn on_request(self, request: &Request, response: Response) -> Result<Response, ErrorResponse>;
 }
 
@@ -54,6 +67,7 @@ impl<F> Callback for F
 where
     F: FnOnce(&Request, Response) -> Result<Response, ErrorResponse>,
 {
+    #[allow(clippy::result_large_err)]
     fn on_request(self, request: &Request, response: Response) -> Result<Response, ErrorResponse> {
         self(request, response)
     }
@@ -70,6 +84,7 @@ where
 pub struct NoCallback;
 
 impl Callback for NoCallback {
+    #[allow(clippy::result_large_err)]
     fn on_request(self, _: &Request, response: Response) -> Result<Response, ErrorResponse> {
         Ok(response)
     }
@@ -355,6 +370,12 @@ fn write_refusal(refusal: &ErrorResponse) -> BytesMut {
 /// ```
 pub trait IntoClientRequest {
     /// The request.
+    ///
+    /// ```
+    /// use socketwire_tokio::IntoClientRequest;
+    /// let request = http::Uri::from_static("ws://example.com/").into_client_request().unwrap();
+    /// assert_eq!(request.uri().host(), Some("example.com"));
+    /// ```
     fn into_client_request(self) -> Result<Request, Error>;
 }
 

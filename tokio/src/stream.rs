@@ -28,6 +28,10 @@ const READ_CHUNK: usize = 32 * 1024;
 
 /// Most messages `poll_close` keeps for the reader while it waits for the
 /// peer's close; later ones are dropped.
+///
+/// ```
+/// assert_eq!(socketwire_tokio::CLOSING_STASH, 16);
+/// ```
 pub const CLOSING_STASH: usize = 16;
 
 /// How long the last frames may take to go out once the connection closed,

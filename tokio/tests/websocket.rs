@@ -602,6 +602,7 @@ async fn split_halves_echo_from_two_tasks() {
 }
 
 #[tokio::test]
+#[allow(clippy::result_large_err)] // the callback's refusal is a whole response
 async fn callback_refuses_with_its_status_or_picks_a_subprotocol() {
     tokio::time::timeout(GUARD, async {
         let (listener, addr) = listener().await;
@@ -752,5 +753,23 @@ async fn the_client_handshake_times_out_on_a_silent_server() {
     let error = socketwire_tokio::connect_async_with_config(format!("ws://{addr}/"), config)
         .await
         .unwrap_err();
+    assert!(matches!(error, Error::HandshakeTimeout), "{error:?}");
+}
+
+#[tokio::test]
+async fn the_server_handshake_times_out_on_a_silent_client() {
+    let (listener, addr) = listener().await;
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let config = Config {
+            handshake_timeout: Some(Duration::from_millis(200)),
+            ..Config::default()
+        };
+        socketwire_tokio::accept_async_with_config(tcp, config)
+            .await
+            .unwrap_err()
+    });
+    let _tcp = TcpStream::connect(addr).await.unwrap();
+    let error = server.await.unwrap();
     assert!(matches!(error, Error::HandshakeTimeout), "{error:?}");
 }
