@@ -44,6 +44,26 @@ impl Utf8Bytes {
         simdutf8::basic::from_utf8(&self.0).unwrap_or_default()
     }
 
+    /// The length in bytes (no UTF-8 check).
+    ///
+    /// ```
+    /// assert_eq!(socketwire_tokio::Utf8Bytes::from("é").len(), 2);
+    /// ```
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the text is empty.
+    ///
+    /// ```
+    /// assert!(socketwire_tokio::Utf8Bytes::default().is_empty());
+    /// ```
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// The bytes, shared.
     ///
     /// ```

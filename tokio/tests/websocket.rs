@@ -773,3 +773,35 @@ async fn the_server_handshake_times_out_on_a_silent_client() {
     let error = server.await.unwrap();
     assert!(matches!(error, Error::HandshakeTimeout), "{error:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn sink_close_gives_up_on_a_peer_that_never_answers() {
+    let (listener, addr) = listener().await;
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let config = Config {
+            close_timeout: Some(Duration::from_secs(5)),
+            ..Config::default()
+        };
+        let mut ws = socketwire_tokio::accept_async_with_config(tcp, config)
+            .await
+            .unwrap();
+        ws.close().await.unwrap();
+        let end = ws.next().await;
+        (end, ws.next().await.is_none())
+    });
+    let (mut tcp, head) = raw_upgrade(addr, "Sec-WebSocket-Version: 13\r\n").await;
+    assert!(head.starts_with("HTTP/1.1 101"));
+    // Read the server's close, never answer it.
+    let (opcode, payload) = read_server_frame(&mut tcp).await;
+    assert_eq!((opcode, &payload[..]), (0x88, &1000u16.to_be_bytes()[..]));
+    let (end, ended) = server.await.unwrap();
+    assert!(
+        matches!(end, Some(Err(Error::Aborted(ClosedBy::CloseTimeout)))),
+        "{end:?}"
+    );
+    assert!(ended);
+    let mut rest = Vec::new();
+    tcp.read_to_end(&mut rest).await.unwrap();
+    assert!(rest.is_empty(), "the transport was shut down");
+}
