@@ -337,10 +337,38 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         Poll::Ready(())
     }
 
-    /// The context every inner poll uses: its waker wakes both the reader and
-    /// the writer, whichever registered last with the transport or the timer.
-    fn proxy_waker(&self) -> Waker {
-        self.waker.clone()
+    /// Notes `task` as the reader's or the writer's, fires due timers, and
+    /// returns the waker every inner poll uses: it wakes both the reader and the
+    /// writer, whichever registered last with the transport or the timer.
+    fn enter(&mut self, task: &Waker, side: Side) -> Waker {
+        match side {
+            Side::Reader => self.wakers.register_reader(task),
+            Side::Writer => self.wakers.register_writer(task),
+        }
+        let waker = self.waker.clone();
+        self.poll_timers(&mut Context::from_waker(&waker));
+        waker
+    }
+
+    /// One turn on the transport: writes what is pending, then reads (end of
+    /// file goes to the connection). `Pending` when there is nothing to read;
+    /// an I/O error ends the connection.
+    fn poll_transport(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let result = match self.poll_write_out(cx) {
+            Poll::Ready(Err(e)) => Err(e),
+            _ => match ready!(self.poll_read_in(cx)) {
+                Ok(0) => {
+                    self.conn.handle_eof();
+                    Ok(())
+                }
+                Ok(_) => Ok(()),
+                Err(e) => Err(e),
+            },
+        };
+        if result.is_err() {
+            self.abort();
+        }
+        Poll::Ready(result)
     }
 }
 
@@ -349,8 +377,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        this.wakers.register_reader(cx.waker());
-        let waker = this.proxy_waker();
+        let waker = this.enter(cx.waker(), Side::Reader);
         let cx = &mut Context::from_waker(&waker);
         loop {
             if let Some(message) = this.stash.pop_front() {
@@ -383,17 +410,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
             if this.closed.is_some() {
                 continue;
             }
-            if let Poll::Ready(Err(e)) = this.poll_write_out(cx) {
-                this.abort();
+            if let Err(e) = ready!(this.poll_transport(cx)) {
                 return Poll::Ready(Some(Err(Error::Io(e))));
-            }
-            match ready!(this.poll_read_in(cx)) {
-                Ok(0) => this.conn.handle_eof(),
-                Ok(_) => {}
-                Err(e) => {
-                    this.abort();
-                    return Poll::Ready(Some(Err(Error::Io(e))));
-                }
             }
         }
     }
@@ -406,10 +424,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
     /// waits until enough went out.
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let this = self.get_mut();
-        this.wakers.register_writer(cx.waker());
-        let waker = this.proxy_waker();
+        let waker = this.enter(cx.waker(), Side::Writer);
         let cx = &mut Context::from_waker(&waker);
-        this.poll_timers(cx);
         if this.closed.is_some() {
             return Poll::Ready(Err(Error::AlreadyClosed));
         }
@@ -445,10 +461,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let this = self.get_mut();
-        this.wakers.register_writer(cx.waker());
-        let waker = this.proxy_waker();
+        let waker = this.enter(cx.waker(), Side::Writer);
         let cx = &mut Context::from_waker(&waker);
-        this.poll_timers(cx);
         if this.closed.is_some() {
             ready!(this.poll_finish(cx));
             return Poll::Ready(Ok(()));
@@ -460,8 +474,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
     /// peer's close (up to the close timeout), then shuts the transport down.
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let this = self.get_mut();
-        this.wakers.register_writer(cx.waker());
-        let waker = this.proxy_waker();
+        let waker = this.enter(cx.waker(), Side::Writer);
         let cx = &mut Context::from_waker(&waker);
         if this.closed.is_none() && this.conn.state() == State::Open {
             let _ = this.conn.close(CloseCode::NORMAL, "");
@@ -483,20 +496,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
                 this.wakers.wake_reader();
                 return Poll::Ready(Ok(()));
             }
-            if let Poll::Ready(Err(e)) = this.poll_write_out(cx) {
-                this.abort();
+            if let Err(e) = ready!(this.poll_transport(cx)) {
                 return Poll::Ready(Err(Error::Io(e)));
-            }
-            match ready!(this.poll_read_in(cx)) {
-                Ok(0) => this.conn.handle_eof(),
-                Ok(_) => {}
-                Err(e) => {
-                    this.abort();
-                    return Poll::Ready(Err(Error::Io(e)));
-                }
             }
         }
     }
+}
+
+/// Which half of the stream a task is polling.
+#[derive(Clone, Copy)]
+enum Side {
+    Reader,
+    Writer,
 }
 
 /// A deadline so far away it never fires (for one past `Instant`'s range).

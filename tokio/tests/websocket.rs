@@ -1,6 +1,7 @@
 //! socketwire-tokio against real peers (tokio-tungstenite clients and servers,
 //! and hand-written frames) over TCP on 127.0.0.1.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -17,6 +18,40 @@ use tungstenite::Message as TMessage;
 
 /// A guard against a test that hangs; nothing asserts on time.
 const GUARD: Duration = Duration::from_secs(30);
+
+/// Runs a test body under [`GUARD`].
+async fn guarded<T>(body: impl Future<Output = T>) -> T {
+    tokio::time::timeout(GUARD, body)
+        .await
+        .expect("the test hung")
+}
+
+/// A server that accepts one connection with `config` and hands the stream to
+/// `run`.
+async fn serve<F, R>(config: Config, run: F) -> (SocketAddr, JoinHandle<R::Output>)
+where
+    F: FnOnce(WebSocketStream<TcpStream>) -> R + Send + 'static,
+    R: Future + Send + 'static,
+    R::Output: Send + 'static,
+{
+    let (listener, addr) = listener().await;
+    let task = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let ws = socketwire_tokio::accept_async_with_config(tcp, config)
+            .await
+            .unwrap();
+        run(ws).await
+    });
+    (addr, task)
+}
+
+/// The code of the next close frame from a tungstenite peer.
+async fn close_code(ws: &mut tokio_tungstenite::WebSocketStream<TcpStream>) -> u16 {
+    match next_message(ws).await {
+        TMessage::Close(Some(frame)) => u16::from(frame.code),
+        other => panic!("expected a close, got {other:?}"),
+    }
+}
 
 async fn listener() -> (TcpListener, SocketAddr) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -36,13 +71,7 @@ async fn echo(mut ws: WebSocketStream<TcpStream>) -> Result<(), Error> {
 
 /// A server that accepts one connection with `config` and echoes on it.
 async fn echo_server(config: Config) -> (SocketAddr, JoinHandle<Result<(), Error>>) {
-    let (listener, addr) = listener().await;
-    let task = tokio::spawn(async move {
-        let (tcp, _) = listener.accept().await?;
-        let ws = socketwire_tokio::accept_async_with_config(tcp, config).await?;
-        echo(ws).await
-    });
-    (addr, task)
+    serve(config, echo).await
 }
 
 async fn tungstenite_client(addr: SocketAddr) -> tokio_tungstenite::WebSocketStream<TcpStream> {
@@ -107,7 +136,7 @@ async fn read_server_frame(tcp: &mut TcpStream) -> (u8, Vec<u8>) {
 
 #[tokio::test]
 async fn echoes_text_binary_empty_and_one_mib_to_a_tungstenite_client() {
-    tokio::time::timeout(GUARD, async {
+    guarded(async {
         let (addr, server) = echo_server(Config::default()).await;
         let mut client = tungstenite_client(addr).await;
         let big: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
@@ -126,23 +155,20 @@ async fn echoes_text_binary_empty_and_one_mib_to_a_tungstenite_client() {
         client.close(None).await.unwrap();
         server.await.unwrap().unwrap();
     })
-    .await
-    .unwrap();
+    .await;
 }
 
 #[tokio::test]
 async fn reassembles_fragmented_input_and_interleaved_pings() {
-    tokio::time::timeout(GUARD, async {
-        let (listener, addr) = listener().await;
-        let server = tokio::spawn(async move {
-            let (tcp, _) = listener.accept().await.unwrap();
-            let mut ws = socketwire_tokio::accept_async(tcp).await.unwrap();
+    guarded(async {
+        let (addr, server) = serve(Config::default(), move |mut ws| async move {
             let mut got = Vec::new();
             for _ in 0..2 {
                 got.push(ws.next().await.unwrap().unwrap());
             }
             got
-        });
+        })
+        .await;
         let (mut tcp, head) = raw_upgrade(addr, "Sec-WebSocket-Version: 13\r\n").await;
         assert!(head.starts_with("HTTP/1.1 101"), "{head}");
         let mut bytes = client_frame(0x01, b"Hel"); // text, not final
@@ -158,13 +184,12 @@ async fn reassembles_fragmented_input_and_interleaved_pings() {
         assert_eq!(got[1], Message::text("Hello wörld"));
         assert_eq!(read_server_frame(&mut tcp).await, (0x8a, b"p".to_vec()));
     })
-    .await
-    .unwrap();
+    .await;
 }
 
 #[tokio::test]
 async fn answers_pings_while_the_application_only_reads() {
-    tokio::time::timeout(GUARD, async {
+    guarded(async {
         let (listener, addr) = listener().await;
         let (seen_tx, mut seen_rx) = tokio::sync::mpsc::channel(16);
         let server = tokio::spawn(async move {
@@ -190,21 +215,18 @@ async fn answers_pings_while_the_application_only_reads() {
         client.close(None).await.unwrap();
         server.await.unwrap();
     })
-    .await
-    .unwrap();
+    .await;
 }
 
 #[tokio::test]
 async fn close_started_by_the_client_is_echoed_with_its_code() {
-    tokio::time::timeout(GUARD, async {
-        let (listener, addr) = listener().await;
-        let server = tokio::spawn(async move {
-            let (tcp, _) = listener.accept().await.unwrap();
-            let mut ws = socketwire_tokio::accept_async(tcp).await.unwrap();
+    guarded(async {
+        let (addr, server) = serve(Config::default(), move |mut ws| async move {
             let close = ws.next().await.unwrap().unwrap();
             let end = ws.next().await;
             (close, end.is_none())
-        });
+        })
+        .await;
         let mut client = tungstenite_client(addr).await;
         let frame = tungstenite::protocol::CloseFrame {
             code: 4000.into(),
@@ -228,17 +250,13 @@ async fn close_started_by_the_client_is_echoed_with_its_code() {
         );
         assert!(ended, "the stream ends after the close handshake");
     })
-    .await
-    .unwrap();
+    .await;
 }
 
 #[tokio::test]
 async fn close_started_by_the_server_waits_for_the_answer() {
-    tokio::time::timeout(GUARD, async {
-        let (listener, addr) = listener().await;
-        let server = tokio::spawn(async move {
-            let (tcp, _) = listener.accept().await.unwrap();
-            let mut ws = socketwire_tokio::accept_async(tcp).await.unwrap();
+    guarded(async {
+        let (addr, server) = serve(Config::default(), move |mut ws| async move {
             let frame = CloseFrame {
                 code: CloseCode::GOING_AWAY,
                 reason: "restart".into(),
@@ -253,7 +271,8 @@ async fn close_started_by_the_server_waits_for_the_answer() {
             // The peer's answer was kept for the reader.
             let answer = ws.next().await;
             (answer, ws.next().await.is_none())
-        });
+        })
+        .await;
         let mut client = tungstenite_client(addr).await;
         match next_message(&mut client).await {
             TMessage::Close(Some(frame)) => {
@@ -270,34 +289,27 @@ async fn close_started_by_the_server_waits_for_the_answer() {
         );
         assert!(ended);
     })
-    .await
-    .unwrap();
+    .await;
 }
 
 #[tokio::test]
 async fn sink_close_sends_a_normal_close() {
-    tokio::time::timeout(GUARD, async {
-        let (listener, addr) = listener().await;
-        let server = tokio::spawn(async move {
-            let (tcp, _) = listener.accept().await.unwrap();
-            let mut ws = socketwire_tokio::accept_async(tcp).await.unwrap();
+    guarded(async {
+        let (addr, server) = serve(Config::default(), move |mut ws| async move {
             ws.close().await.unwrap();
-        });
+        })
+        .await;
         let mut client = tungstenite_client(addr).await;
-        match next_message(&mut client).await {
-            TMessage::Close(Some(frame)) => assert_eq!(u16::from(frame.code), 1000),
-            other => panic!("expected a close, got {other:?}"),
-        }
+        assert_eq!(close_code(&mut client).await, 1000);
         while let Some(Ok(_)) = client.next().await {}
         server.await.unwrap();
     })
-    .await
-    .unwrap();
+    .await;
 }
 
 #[tokio::test]
 async fn permessage_deflate_is_negotiated_between_our_client_and_server() {
-    tokio::time::timeout(GUARD, async {
+    guarded(async {
         let config = Config {
             deflate: Deflate::Enabled(Default::default()),
             ..Config::default()
@@ -322,13 +334,12 @@ async fn permessage_deflate_is_negotiated_between_our_client_and_server() {
         client.close().await.unwrap();
         server.await.unwrap().unwrap();
     })
-    .await
-    .unwrap();
+    .await;
 }
 
 #[tokio::test]
 async fn servers_decline_deflate_unless_enabled() {
-    tokio::time::timeout(GUARD, async {
+    guarded(async {
         let (addr, server) = echo_server(Config::default()).await;
         let (mut client, response) = socketwire_tokio::connect_async(format!("ws://{addr}/"))
             .await
@@ -343,13 +354,12 @@ async fn servers_decline_deflate_unless_enabled() {
         client.close().await.unwrap();
         server.await.unwrap().unwrap();
     })
-    .await
-    .unwrap();
+    .await;
 }
 
 #[tokio::test]
 async fn deflate_enabled_server_talks_plain_to_a_tungstenite_client() {
-    tokio::time::timeout(GUARD, async {
+    guarded(async {
         let config = Config {
             deflate: Deflate::Enabled(Default::default()),
             ..Config::default()
@@ -361,13 +371,12 @@ async fn deflate_enabled_server_talks_plain_to_a_tungstenite_client() {
         client.close(None).await.unwrap();
         server.await.unwrap().unwrap();
     })
-    .await
-    .unwrap();
+    .await;
 }
 
 #[tokio::test]
 async fn our_client_offers_deflate_to_a_tungstenite_server_that_declines() {
-    tokio::time::timeout(GUARD, async {
+    guarded(async {
         let (listener, addr) = listener().await;
         let server = tokio::spawn(async move {
             let (tcp, _) = listener.accept().await.unwrap();
@@ -395,38 +404,30 @@ async fn our_client_offers_deflate_to_a_tungstenite_server_that_declines() {
         client.close().await.unwrap();
         server.await.unwrap();
     })
-    .await
-    .unwrap();
+    .await;
 }
 
 #[tokio::test]
 async fn a_message_over_the_limit_closes_with_1009() {
-    tokio::time::timeout(GUARD, async {
-        let (listener, addr) = listener().await;
-        let server = tokio::spawn(async move {
-            let (tcp, _) = listener.accept().await.unwrap();
-            let config = Config {
-                limits: socketwire::ws::Limits {
-                    max_message_size: 1024,
-                    ..Default::default()
-                },
-                ..Config::default()
-            };
-            let mut ws = socketwire_tokio::accept_async_with_config(tcp, config)
-                .await
-                .unwrap();
+    guarded(async {
+        let config = Config {
+            limits: socketwire::ws::Limits {
+                max_message_size: 1024,
+                ..Default::default()
+            },
+            ..Config::default()
+        };
+        let (addr, server) = serve(config, move |mut ws| async move {
             let error = ws.next().await.unwrap().unwrap_err();
             (error, ws.next().await.is_none())
-        });
+        })
+        .await;
         let mut client = tungstenite_client(addr).await;
         client
             .send(TMessage::binary(vec![0u8; 2048]))
             .await
             .unwrap();
-        match next_message(&mut client).await {
-            TMessage::Close(Some(frame)) => assert_eq!(u16::from(frame.code), 1009),
-            other => panic!("expected a close, got {other:?}"),
-        }
+        assert_eq!(close_code(&mut client).await, 1009);
         let (error, ended) = server.await.unwrap();
         assert!(
             matches!(
@@ -440,25 +441,19 @@ async fn a_message_over_the_limit_closes_with_1009() {
         assert_eq!(error.close_code(), Some(CloseCode::MESSAGE_TOO_BIG));
         assert!(ended);
     })
-    .await
-    .unwrap();
+    .await;
 }
 
 #[tokio::test]
 async fn a_slow_reader_cannot_grow_the_write_buffer_past_its_bound() {
-    tokio::time::timeout(GUARD, async {
+    guarded(async {
         const MAX: usize = 64 * 1024;
         const MESSAGE: usize = 16 * 1024;
-        let (listener, addr) = listener().await;
-        let server = tokio::spawn(async move {
-            let (tcp, _) = listener.accept().await.unwrap();
-            let config = Config {
-                max_write_buffer: MAX,
-                ..Config::default()
-            };
-            let mut ws = socketwire_tokio::accept_async_with_config(tcp, config)
-                .await
-                .unwrap();
+        let config = Config {
+            max_write_buffer: MAX,
+            ..Config::default()
+        };
+        let (addr, server) = serve(config, move |mut ws| async move {
             let payload = bytes::Bytes::from(vec![1u8; MESSAGE]);
             let (mut queued, mut most_buffered, mut waited) = (0usize, 0usize, false);
             // The client never reads: the kernel's buffers fill, then ours.
@@ -482,7 +477,8 @@ async fn a_slow_reader_cannot_grow_the_write_buffer_past_its_bound() {
                 refused,
                 ws.write_buffer_len(),
             )
-        });
+        })
+        .await;
         let client = tungstenite_client(addr).await;
         let (queued, most_buffered, waited, refused, buffered) = server.await.unwrap();
         assert!(waited, "poll_ready never waited ({queued} bytes queued)");
@@ -496,8 +492,7 @@ async fn a_slow_reader_cannot_grow_the_write_buffer_past_its_bound() {
         );
         drop(client);
     })
-    .await
-    .unwrap();
+    .await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -520,19 +515,15 @@ async fn keepalive_pings_an_idle_peer() {
 
 #[tokio::test(start_paused = true)]
 async fn idle_timeout_closes_a_silent_peer() {
-    let (listener, addr) = listener().await;
-    let server = tokio::spawn(async move {
-        let (tcp, _) = listener.accept().await.unwrap();
-        let config = Config {
-            idle_timeout: Some(Duration::from_secs(30)),
-            ..Config::default()
-        };
-        let mut ws = socketwire_tokio::accept_async_with_config(tcp, config)
-            .await
-            .unwrap();
+    let config = Config {
+        idle_timeout: Some(Duration::from_secs(30)),
+        ..Config::default()
+    };
+    let (addr, server) = serve(config, move |mut ws| async move {
         let error = ws.next().await.unwrap().unwrap_err();
         (error, ws.next().await.is_none())
-    });
+    })
+    .await;
     let (mut tcp, head) = raw_upgrade(addr, "Sec-WebSocket-Version: 13\r\n").await;
     assert!(head.starts_with("HTTP/1.1 101"));
     // Silent: nothing sent, nothing read until the server gave up.
@@ -554,11 +545,8 @@ async fn idle_timeout_closes_a_silent_peer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn split_halves_echo_from_two_tasks() {
-    tokio::time::timeout(GUARD, async {
-        let (listener, addr) = listener().await;
-        let server = tokio::spawn(async move {
-            let (tcp, _) = listener.accept().await.unwrap();
-            let ws = socketwire_tokio::accept_async(tcp).await.unwrap();
+    guarded(async {
+        let (addr, server) = serve(Config::default(), move |ws| async move {
             let (mut sink, mut stream) = ws.split();
             let (tx, mut rx) = tokio::sync::mpsc::channel::<Message>(4);
             let reader = tokio::spawn(async move {
@@ -579,7 +567,8 @@ async fn split_halves_echo_from_two_tasks() {
             let count = reader.await.unwrap();
             writer.await.unwrap();
             count
-        });
+        })
+        .await;
         let mut client = tungstenite_client(addr).await;
         for i in 0..200u32 {
             let message = if i % 2 == 0 {
@@ -597,14 +586,13 @@ async fn split_halves_echo_from_two_tasks() {
         while let Some(Ok(_)) = client.next().await {}
         assert_eq!(server.await.unwrap(), 200);
     })
-    .await
-    .unwrap();
+    .await;
 }
 
 #[tokio::test]
 #[allow(clippy::result_large_err)] // the callback's refusal is a whole response
 async fn callback_refuses_with_its_status_or_picks_a_subprotocol() {
-    tokio::time::timeout(GUARD, async {
+    guarded(async {
         let (listener, addr) = listener().await;
         let server =
             tokio::spawn(async move {
@@ -667,13 +655,12 @@ async fn callback_refuses_with_its_status_or_picks_a_subprotocol() {
         ));
         assert!(results[1].is_ok());
     })
-    .await
-    .unwrap();
+    .await;
 }
 
 #[tokio::test]
 async fn bad_requests_get_their_status_before_the_error() {
-    tokio::time::timeout(GUARD, async {
+    guarded(async {
         let (listener, addr) = listener().await;
         let server = tokio::spawn(async move {
             let mut errors = Vec::new();
@@ -701,19 +688,16 @@ async fn bad_requests_get_their_status_before_the_error() {
             "{errors:?}"
         );
     })
-    .await
-    .unwrap();
+    .await;
 }
 
 #[tokio::test]
 async fn leftover_bytes_after_the_request_head_reach_the_connection() {
-    tokio::time::timeout(GUARD, async {
-        let (listener, addr) = listener().await;
-        let server = tokio::spawn(async move {
-            let (tcp, _) = listener.accept().await.unwrap();
-            let mut ws = socketwire_tokio::accept_async(tcp).await.unwrap();
+    guarded(async {
+        let (addr, server) = serve(Config::default(), move |mut ws| async move {
             ws.next().await.unwrap().unwrap()
-        });
+        })
+        .await;
         let mut tcp = TcpStream::connect(addr).await.unwrap();
         let mut bytes =
             b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -723,8 +707,7 @@ async fn leftover_bytes_after_the_request_head_reach_the_connection() {
         tcp.write_all(&bytes).await.unwrap();
         assert_eq!(server.await.unwrap(), Message::text("early"));
     })
-    .await
-    .unwrap();
+    .await;
 }
 
 #[tokio::test]
@@ -776,20 +759,16 @@ async fn the_server_handshake_times_out_on_a_silent_client() {
 
 #[tokio::test(start_paused = true)]
 async fn sink_close_gives_up_on_a_peer_that_never_answers() {
-    let (listener, addr) = listener().await;
-    let server = tokio::spawn(async move {
-        let (tcp, _) = listener.accept().await.unwrap();
-        let config = Config {
-            close_timeout: Some(Duration::from_secs(5)),
-            ..Config::default()
-        };
-        let mut ws = socketwire_tokio::accept_async_with_config(tcp, config)
-            .await
-            .unwrap();
+    let config = Config {
+        close_timeout: Some(Duration::from_secs(5)),
+        ..Config::default()
+    };
+    let (addr, server) = serve(config, move |mut ws| async move {
         ws.close().await.unwrap();
         let end = ws.next().await;
         (end, ws.next().await.is_none())
-    });
+    })
+    .await;
     let (mut tcp, head) = raw_upgrade(addr, "Sec-WebSocket-Version: 13\r\n").await;
     assert!(head.starts_with("HTTP/1.1 101"));
     // Read the server's close, never answer it.
