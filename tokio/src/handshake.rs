@@ -18,11 +18,31 @@ use tokio::net::TcpStream;
 use crate::{Config, Error, WebSocketStream};
 
 /// The request a server's [`Callback`] sees, and a client sends.
+///
+/// ```
+/// let request: socketwire_tokio::Request =
+///     http::Request::builder().uri("ws://example.com/chat").body(()).unwrap();
+/// assert_eq!(request.uri().path(), "/chat");
+/// ```
 pub type Request = http::Request<()>;
+
 /// The `101 Switching Protocols` a [`Callback`] may add headers to; what a
 /// client gets back.
+///
+/// ```
+/// let mut response = socketwire_tokio::Response::new(());
+/// response.headers_mut().insert("set-cookie", "session=1".parse().unwrap());
+/// assert_eq!(response.headers().len(), 1);
+/// ```
 pub type Response = http::Response<()>;
+
 /// A refusal from a [`Callback`]: its status, headers and body are written.
+///
+/// ```
+/// let mut refusal = socketwire_tokio::ErrorResponse::new(Some("login first".into()));
+/// *refusal.status_mut() = http::StatusCode::UNAUTHORIZED;
+/// assert_eq!(refusal.status(), 401);
+/// ```
 pub type ErrorResponse = http::Response<Option<String>>;
 
 /// Looks at an upgrade request on a server: refuse it, or add headers to the
