@@ -11,6 +11,7 @@ use std::task::{Context, Poll, Wake, Waker, ready};
 use std::time::Duration;
 
 use futures_core::Stream;
+use futures_core::stream::FusedStream;
 use futures_sink::Sink;
 use socketwire::ws::{
     CloseCode, ClosedBy, Connection, Event, MessageKind, OsRandomMask, Role, State,
@@ -96,8 +97,10 @@ pub struct WebSocketStream<S> {
     stash: VecDeque<Message>,
     /// How the connection ended, once it has.
     closed: Option<ClosedBy>,
-    /// The stream has given its last item.
+    /// The stream has given its last item (the error that ended it, if any).
     end_reported: bool,
+    /// The stream has given `None`.
+    terminated: bool,
     /// The transport was shut down (or given up on).
     shut_down: bool,
     /// The deadline of the last writes was armed.
@@ -129,6 +132,7 @@ impl<S> WebSocketStream<S> {
             stash: VecDeque::new(),
             closed: None,
             end_reported: false,
+            terminated: false,
             shut_down: false,
             finish_armed: false,
         }
@@ -385,15 +389,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
             }
             if let Some(by) = this.closed.clone() {
                 ready!(this.poll_finish(cx));
-                if this.end_reported {
-                    return Poll::Ready(None);
-                }
-                this.end_reported = true;
-                return Poll::Ready(match by {
+                let last = match by {
+                    _ if this.end_reported => None,
                     ClosedBy::Handshake => None,
                     ClosedBy::ProtocolError(e) => Some(Err(Error::Protocol(e))),
                     other => Some(Err(Error::Aborted(other))),
-                });
+                };
+                this.end_reported = true;
+                this.terminated = last.is_none();
+                return Poll::Ready(last);
             }
             this.poll_timers(cx);
             while let Some(event) = this.conn.poll_event() {
@@ -414,6 +418,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
                 return Poll::Ready(Some(Err(Error::Io(e))));
             }
         }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> FusedStream for WebSocketStream<S> {
+    /// `true` once the stream has given `None`.
+    fn is_terminated(&self) -> bool {
+        self.terminated
     }
 }
 

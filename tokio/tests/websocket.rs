@@ -5,6 +5,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use futures_util::stream::FusedStream;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use socketwire::ws::{ClosedBy, ProtocolError};
 use socketwire_tokio::{
@@ -419,7 +420,10 @@ async fn a_message_over_the_limit_closes_with_1009() {
         };
         let (addr, server) = serve(config, move |mut ws| async move {
             let error = ws.next().await.unwrap().unwrap_err();
-            (error, ws.next().await.is_none())
+            assert!(!ws.is_terminated());
+            let ended = ws.next().await.is_none();
+            assert!(ws.is_terminated());
+            (error, ended)
         })
         .await;
         let mut client = tungstenite_client(addr).await;
