@@ -788,3 +788,36 @@ async fn sink_close_gives_up_on_a_peer_that_never_answers() {
     tcp.read_to_end(&mut rest).await.unwrap();
     assert!(rest.is_empty(), "the transport was shut down");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_the_sink_half_leaves_late_messages_to_the_reader_half() {
+    guarded(async {
+        let (addr, server) = serve(Config::default(), move |ws| async move {
+            let (mut sink, mut stream) = ws.split();
+            let reader = tokio::spawn(async move {
+                let mut got = Vec::new();
+                while let Some(Ok(message)) = stream.next().await {
+                    got.push(message);
+                }
+                got
+            });
+            sink.send(Message::text("from server")).await.unwrap();
+            sink.close().await.unwrap();
+            reader.await.unwrap()
+        })
+        .await;
+        let mut client = tungstenite_client(addr).await;
+        client.send(TMessage::text("from client")).await.unwrap();
+        assert_eq!(
+            next_message(&mut client).await,
+            TMessage::text("from server")
+        );
+        assert_eq!(close_code(&mut client).await, 1000);
+        while let Some(Ok(_)) = client.next().await {}
+        let got = server.await.unwrap();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0], Message::text("from client"));
+        assert!(matches!(&got[1], Message::Close(Some(f)) if f.code == CloseCode::NORMAL));
+    })
+    .await;
+}
