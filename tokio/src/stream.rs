@@ -231,6 +231,12 @@ impl<S> WebSocketStream<S> {
         }
     }
 
+    /// The connection has closed, whether or not the reader has seen it yet
+    /// (a timer can close it while only the writer polls).
+    fn is_closed(&self) -> bool {
+        self.closed.is_some() || self.conn.state() == State::Closed
+    }
+
     /// The transport failed: the connection is over, nothing more is written.
     fn abort(&mut self) {
         self.conn.handle_eof();
@@ -437,7 +443,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
         let this = self.get_mut();
         let waker = this.enter(cx.waker(), Side::Writer);
         let cx = &mut Context::from_waker(&waker);
-        if this.closed.is_some() {
+        if this.is_closed() {
             return Poll::Ready(Err(Error::AlreadyClosed));
         }
         if this.write_buffer_len() <= this.max_write_buffer {
@@ -457,7 +463,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
     /// `max_write_buffer` bytes wait already.
     fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
         let this = self.get_mut();
-        if this.closed.is_some() {
+        if this.is_closed() {
             return Err(Error::AlreadyClosed);
         }
         let buffered = this.write_buffer_len();
@@ -474,7 +480,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
         let this = self.get_mut();
         let waker = this.enter(cx.waker(), Side::Writer);
         let cx = &mut Context::from_waker(&waker);
-        if this.closed.is_some() {
+        if this.is_closed() {
             ready!(this.poll_finish(cx));
             return Poll::Ready(Ok(()));
         }

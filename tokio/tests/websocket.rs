@@ -821,3 +821,25 @@ async fn closing_the_sink_half_leaves_late_messages_to_the_reader_half() {
     })
     .await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_writer_that_never_reads_still_sees_the_idle_timeout() {
+    let config = Config {
+        idle_timeout: Some(Duration::from_secs(30)),
+        ..Config::default()
+    };
+    let (addr, server) = serve(config, move |mut ws| async move {
+        ws.flush().await.unwrap(); // starts the connection's clock
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let refused = ws.send(Message::text("too late")).await;
+        ws.close().await.unwrap();
+        refused
+    })
+    .await;
+    let (mut tcp, head) = raw_upgrade(addr, "Sec-WebSocket-Version: 13\r\n").await;
+    assert!(head.starts_with("HTTP/1.1 101"));
+    let refused = server.await.unwrap();
+    assert!(matches!(refused, Err(Error::AlreadyClosed)), "{refused:?}");
+    let (opcode, payload) = read_server_frame(&mut tcp).await;
+    assert_eq!((opcode, &payload[..]), (0x88, &1001u16.to_be_bytes()[..]));
+}
