@@ -118,8 +118,11 @@ impl<S> fmt::Debug for WebSocketStream<S> {
 
 impl<S> WebSocketStream<S> {
     /// Wraps a connection whose handshake is done.
-    pub(crate) fn new(stream: S, conn: Connection, config: &Config) -> Self {
+    pub(crate) fn new(stream: S, mut conn: Connection, config: &Config) -> Self {
         let wakers = Arc::new(TaskWakers::default());
+        // The connection's clock starts now, not at the first poll: an idle
+        // timeout counts from here even if nobody polls for a while.
+        conn.handle_timeout(Duration::ZERO);
         WebSocketStream {
             stream,
             conn,

@@ -829,7 +829,6 @@ async fn a_writer_that_never_reads_still_sees_the_idle_timeout() {
         ..Config::default()
     };
     let (addr, server) = serve(config, move |mut ws| async move {
-        ws.flush().await.unwrap(); // starts the connection's clock
         tokio::time::sleep(Duration::from_secs(60)).await;
         let refused = ws.send(Message::text("too late")).await;
         ws.close().await.unwrap();
