@@ -198,7 +198,7 @@ impl<S> WebSocketStream<S> {
     ///
     /// ```no_run
     /// # fn f(ws: &socketwire_tokio::WebSocketStream<tokio::net::TcpStream>) {
-    /// assert!(ws.write_buffer_len() <= 1 << 20 || true);
+    /// println!("{} bytes not written yet", ws.write_buffer_len());
     /// # }
     /// ```
     pub fn write_buffer_len(&self) -> usize {
