@@ -1,2 +1,63 @@
-//! socketwire on tokio: the sans-IO `socketwire` core driven over tokio's
-//! streams and timers.
+//! WebSocket on tokio, driven by the sans-IO [`socketwire`] core, with the
+//! names a tokio-tungstenite user knows: [`accept_async`], [`connect_async`],
+//! [`WebSocketStream`] (a `Stream` + `Sink` of [`Message`]s).
+//!
+//! An echo server:
+//!
+//! ```no_run
+//! use futures_util::{SinkExt, StreamExt};
+//! use socketwire_tokio::{Config, Deflate, Message, accept_async_with_config};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), socketwire_tokio::Error> {
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:9002").await?;
+//!     loop {
+//!         let (tcp, _) = listener.accept().await?;
+//!         let config = Config { deflate: Deflate::Enabled(Default::default()), ..Config::default() };
+//!         tokio::spawn(async move {
+//!             let mut ws = accept_async_with_config(tcp, config).await?;
+//!             while let Some(message) = ws.next().await {
+//!                 if let m @ (Message::Text(_) | Message::Binary(_)) = message? {
+//!                     ws.send(m).await?;
+//!                 }
+//!             }
+//!             Ok::<_, socketwire_tokio::Error>(())
+//!         });
+//!     }
+//! }
+//! ```
+//!
+//! # How it fits together
+//!
+//! ```text
+//!  socket ──read into input_buffer()──▶ Connection ──poll_event──▶ Stream::poll_next ─▶ Message
+//!  socket ◀──write_vectored(transmit_chunks)── Connection ◀──send_shared / ping / close── Sink
+//!  tokio Sleep ──handle_timeout(time since start)──▶ Connection (keepalive, idle, close timeout)
+//! ```
+//!
+//! The protocol (framing, the close handshake, auto-pongs, limits, deflate) is
+//! all in the core; this crate owns the socket, the clock and the random
+//! source. Every bound is in [`Config`]: incoming message sizes, the write
+//! buffer (`poll_ready` waits past it), the idle and close timeouts, the
+//! handshake's head size and deadline.
+//!
+//! permessage-deflate is offered by clients and declined by servers unless
+//! [`Config::deflate`] enables it, as Node's `ws` does. `wss://` (TLS) is not
+//! supported yet: run [`client_async`] over a TLS stream of your own.
+
+mod config;
+mod error;
+mod handshake;
+mod message;
+mod stream;
+
+pub use config::{Config, Deflate};
+pub use error::Error;
+pub use handshake::{
+    Callback, ErrorResponse, IntoClientRequest, NoCallback, Request, Response, accept_async,
+    accept_async_with_config, accept_hdr_async, accept_hdr_async_with_config, client_async,
+    client_async_with_config, connect_async, connect_async_with_config,
+};
+pub use message::{CloseFrame, Message, Utf8Bytes};
+pub use socketwire::ws::{CloseCode, Role};
+pub use stream::{CLOSING_STASH, WebSocketStream};

@@ -1,0 +1,583 @@
+//! [`WebSocketStream`]: a [`Connection`] driven over an `AsyncRead + AsyncWrite`
+//! transport, as a `Stream` of messages and a `Sink` for them.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Wake, Waker, ready};
+use std::time::Duration;
+
+use futures_core::Stream;
+use futures_core::stream::FusedStream;
+use futures_sink::Sink;
+use socketwire::ws::{
+    CloseCode, ClosedBy, Connection, Event, MessageKind, OsRandomMask, Role, State,
+};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::{Instant, Sleep};
+
+use crate::{CloseFrame, Config, Error, Message, Utf8Bytes};
+
+/// Most slices handed to one vectored write.
+const MAX_SLICES: usize = 64;
+
+/// Room reserved in the input buffer before each read.
+const READ_CHUNK: usize = 32 * 1024;
+
+/// Most messages `poll_close` keeps for the reader while it waits for the
+/// peer's close; later ones are dropped.
+///
+/// ```
+/// assert_eq!(socketwire_tokio::CLOSING_STASH, 16);
+/// ```
+pub const CLOSING_STASH: usize = 16;
+
+/// How long the last frames may take to go out once the connection closed,
+/// when no `close_timeout` is configured.
+const FINISH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A WebSocket over any `AsyncRead + AsyncWrite + Unpin` transport: read it as a
+/// [`Stream`] of [`Message`]s, write to it as a [`Sink`] of them (with
+/// `futures_util`'s `StreamExt` / `SinkExt`), like tokio-tungstenite's type of the
+/// same name. The protocol is the sans-IO [`socketwire::ws::Connection`]; this
+/// type moves bytes and time.
+///
+/// - **Reading** reads straight into the connection's input buffer (no copy)
+///   and yields whole messages. Pings are answered by the connection, and the
+///   answers are written while you read, even if you never write. The stream
+///   ends (`None`) after the close handshake; a protocol error, end of file or
+///   timeout ends it with one `Err` first.
+/// - **Writing** queues frames in the connection and writes them with
+///   vectored writes. At most [`Config::max_write_buffer`] bytes (plus the
+///   message being queued) wait: `poll_ready` writes and waits while more are
+///   pending, `start_send` past the bound fails with
+///   [`Error::WriteBufferFull`].
+/// - **Timers** (keepalive pings, the idle and close timeouts) run on a tokio
+///   [`Sleep`] polled from `poll_next` and the `Sink` methods; the connection is
+///   given the time since this stream was made.
+/// - **Closing** with `SinkExt::close` sends a close (1000), waits for the peer's
+///   up to [`Config::close_timeout`], then shuts the transport down. Messages
+///   that arrive meanwhile are kept for the reader (at most [`CLOSING_STASH`]).
+///
+/// [`StreamExt::split`](https://docs.rs/futures-util/0.3/futures_util/stream/trait.StreamExt.html#method.split)
+/// gives halves that can live on two tasks; either one's I/O wakes both.
+///
+/// ```no_run
+/// use futures_util::{SinkExt, StreamExt};
+/// use socketwire_tokio::{Message, accept_async};
+/// # async fn run() -> Result<(), socketwire_tokio::Error> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:9002").await?;
+/// let (tcp, _) = listener.accept().await?;
+/// let mut ws = accept_async(tcp).await?;
+/// while let Some(message) = ws.next().await {
+///     if let m @ (Message::Text(_) | Message::Binary(_)) = message? {
+///         ws.send(m).await?;
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+pub struct WebSocketStream<S> {
+    stream: S,
+    conn: Connection,
+    max_write_buffer: usize,
+    close_timeout: Option<Duration>,
+    /// The connection's clock starts here.
+    origin: Instant,
+    /// The next deadline of the connection (then, once closed, of the last
+    /// writes).
+    timer: Option<Pin<Box<Sleep>>>,
+    /// The tasks to wake on any readiness of the transport or the timer.
+    wakers: Arc<TaskWakers>,
+    /// Wakes `wakers`: the waker every inner poll registers.
+    waker: Waker,
+    /// Messages `poll_close` read for the reader.
+    stash: VecDeque<Message>,
+    /// How the connection ended, once it has.
+    closed: Option<ClosedBy>,
+    /// The stream has given its last item (the error that ended it, if any).
+    end_reported: bool,
+    /// The stream has given `None`.
+    terminated: bool,
+    /// The transport was shut down (or given up on).
+    shut_down: bool,
+    /// The deadline of the last writes was armed.
+    finish_armed: bool,
+}
+
+impl<S> fmt::Debug for WebSocketStream<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebSocketStream")
+            .field("connection", &self.conn)
+            .field("closed", &self.closed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> WebSocketStream<S> {
+    /// Wraps a connection whose handshake is done.
+    pub(crate) fn new(stream: S, mut conn: Connection, config: &Config) -> Self {
+        let wakers = Arc::new(TaskWakers::default());
+        // The connection's clock starts now, not at the first poll: an idle
+        // timeout counts from here even if nobody polls for a while.
+        conn.handle_timeout(Duration::ZERO);
+        WebSocketStream {
+            stream,
+            conn,
+            max_write_buffer: config.max_write_buffer,
+            close_timeout: config.close_timeout,
+            origin: Instant::now(),
+            timer: None,
+            waker: Waker::from(wakers.clone()),
+            wakers,
+            stash: VecDeque::new(),
+            closed: None,
+            end_reported: false,
+            terminated: false,
+            shut_down: false,
+            finish_armed: false,
+        }
+    }
+
+    /// A WebSocket over a transport whose opening handshake was done elsewhere
+    /// (no extension is used). A client masks with keys from the OS's random
+    /// source.
+    ///
+    /// ```no_run
+    /// use socketwire::ws::Role;
+    /// use socketwire_tokio::{Config, WebSocketStream};
+    /// # async fn run(tcp: tokio::net::TcpStream) {
+    /// let ws = WebSocketStream::from_raw_socket(tcp, Role::Server, &Config::default());
+    /// # let _ = ws; }
+    /// ```
+    pub fn from_raw_socket(stream: S, role: Role, config: &Config) -> Self {
+        let core = config.connection_config();
+        let conn = match role {
+            Role::Client => Connection::client(core, OsRandomMask),
+            Role::Server => Connection::server(core),
+        };
+        WebSocketStream::new(stream, conn, config)
+    }
+
+    /// The transport.
+    ///
+    /// ```no_run
+    /// # fn f(ws: &socketwire_tokio::WebSocketStream<tokio::net::TcpStream>) {
+    /// let peer = ws.get_ref().peer_addr();
+    /// # }
+    /// ```
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    /// The transport, mutably (writing to it directly breaks the framing).
+    ///
+    /// ```no_run
+    /// # fn f(ws: &mut socketwire_tokio::WebSocketStream<tokio::net::TcpStream>) {
+    /// ws.get_mut().set_nodelay(true).unwrap();
+    /// # }
+    /// ```
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
+    /// The sans-IO connection, for its state, role and extension.
+    ///
+    /// ```no_run
+    /// # fn f(ws: &socketwire_tokio::WebSocketStream<tokio::net::TcpStream>) {
+    /// let compressed = ws.connection().has_extension();
+    /// # }
+    /// ```
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Bytes of output waiting to be written (frames queued, pongs, the close).
+    ///
+    /// ```no_run
+    /// # fn f(ws: &socketwire_tokio::WebSocketStream<tokio::net::TcpStream>) {
+    /// println!("{} bytes not written yet", ws.write_buffer_len());
+    /// # }
+    /// ```
+    pub fn write_buffer_len(&self) -> usize {
+        self.conn.transmit_chunks().map(<[u8]>::len).sum()
+    }
+
+    /// Time on the connection's clock.
+    fn now(&self) -> Duration {
+        Instant::now().saturating_duration_since(self.origin)
+    }
+
+    /// Turns a core event into what the reader gets, and notes the end.
+    fn on_event(&mut self, event: Event) -> Option<Message> {
+        match event {
+            Event::Text(text) => Some(Message::Text(Utf8Bytes::from_validated(text))),
+            Event::Binary(data) => Some(Message::Binary(data)),
+            Event::Ping(data) => Some(Message::Ping(data)),
+            Event::Pong(data) => Some(Message::Pong(data)),
+            Event::Close { code, reason } => {
+                Some(Message::Close((code != CloseCode::NO_STATUS).then(|| {
+                    CloseFrame {
+                        code,
+                        reason: reason.into(),
+                    }
+                })))
+            }
+            Event::Closed { by, .. } => {
+                self.closed = Some(by);
+                None
+            }
+            // Fragments come only in streaming mode, which is off.
+            _ => None,
+        }
+    }
+
+    /// The connection has closed, whether or not the reader has seen it yet
+    /// (a timer can close it while only the writer polls).
+    fn is_closed(&self) -> bool {
+        self.closed.is_some() || self.conn.state() == State::Closed
+    }
+
+    /// The transport failed: the connection is over, nothing more is written.
+    fn abort(&mut self) {
+        self.conn.handle_eof();
+        while self.conn.poll_event().is_some() {}
+        self.closed = Some(ClosedBy::Eof);
+        self.end_reported = true;
+        self.shut_down = true;
+    }
+
+    /// Queues a message in the connection.
+    fn queue(&mut self, message: Message) -> Result<(), Error> {
+        let result = match message {
+            Message::Text(text) => self.conn.send_shared(MessageKind::Text, text.into_bytes()),
+            Message::Binary(data) => self.conn.send_shared(MessageKind::Binary, data),
+            Message::Ping(data) => self.conn.ping(&data),
+            Message::Pong(data) => self.conn.pong(&data),
+            Message::Close(Some(frame)) => self.conn.close(frame.code, frame.reason.as_str()),
+            Message::Close(None) => self.conn.close(CloseCode::NORMAL, ""),
+        };
+        result.map_err(Error::from_misuse)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
+    /// Fires the connection's due timers and arms the sleep for the next one.
+    fn poll_timers(&mut self, cx: &mut Context<'_>) {
+        // Each call moves the connection's deadlines past `now`; two turns suffice.
+        for _ in 0..4 {
+            let Some(at) = self.conn.poll_timeout() else {
+                if !self.finish_armed {
+                    self.timer = None;
+                }
+                return;
+            };
+            let deadline = self.origin.checked_add(at).unwrap_or_else(far_future);
+            let timer = self
+                .timer
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+            if timer.deadline() != deadline {
+                timer.as_mut().reset(deadline);
+            }
+            if timer.as_mut().poll(cx).is_pending() {
+                return;
+            }
+            let now = self.now();
+            self.conn.handle_timeout(now);
+        }
+        cx.waker().wake_by_ref();
+    }
+
+    /// Writes all pending output (vectored, resuming partial writes) and flushes
+    /// the transport.
+    fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while self.conn.wants_transmit() {
+            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+            let mut count = 0;
+            for (slot, chunk) in slices.iter_mut().zip(self.conn.transmit_chunks()) {
+                *slot = IoSlice::new(chunk);
+                count += 1;
+            }
+            let n = ready!(Pin::new(&mut self.stream).poll_write_vectored(cx, &slices[..count]))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.conn.advance_transmit(n);
+        }
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    /// Reads from the transport straight into the connection's input buffer.
+    fn poll_read_in(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let input = self.conn.input_buffer();
+        input.reserve(READ_CHUNK);
+        tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, input)
+    }
+
+    /// Once the connection closed: writes the last frames (the close), then
+    /// shuts the transport down. Gives up on a peer that does not let them out
+    /// within the close timeout; write errors are ignored (the peer is gone).
+    fn poll_finish(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.shut_down {
+            return Poll::Ready(());
+        }
+        match self.poll_write_out(cx) {
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(_)) => {
+                self.shut_down = true;
+                return Poll::Ready(());
+            }
+            Poll::Pending => {
+                if !self.finish_armed {
+                    self.finish_armed = true;
+                    let wait = self.close_timeout.unwrap_or(FINISH_TIMEOUT);
+                    self.timer = Some(Box::pin(tokio::time::sleep(wait)));
+                }
+                if let Some(timer) = self.timer.as_mut()
+                    && timer.as_mut().poll(cx).is_ready()
+                {
+                    self.shut_down = true;
+                    return Poll::Ready(());
+                }
+                return Poll::Pending;
+            }
+        }
+        // Shutdown errors mean the peer is gone already.
+        let _ = ready!(Pin::new(&mut self.stream).poll_shutdown(cx));
+        self.shut_down = true;
+        Poll::Ready(())
+    }
+
+    /// Notes `task` as the reader's or the writer's, fires due timers, and
+    /// returns the waker every inner poll uses: it wakes both the reader and the
+    /// writer, whichever registered last with the transport or the timer.
+    fn enter(&mut self, task: &Waker, side: Side) -> Waker {
+        match side {
+            Side::Reader => self.wakers.register_reader(task),
+            Side::Writer => self.wakers.register_writer(task),
+        }
+        let waker = self.waker.clone();
+        self.poll_timers(&mut Context::from_waker(&waker));
+        waker
+    }
+
+    /// One turn on the transport: writes what is pending, then reads (end of
+    /// file goes to the connection). `Pending` when there is nothing to read;
+    /// an I/O error ends the connection.
+    fn poll_transport(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let result = match self.poll_write_out(cx) {
+            Poll::Ready(Err(e)) => Err(e),
+            _ => match ready!(self.poll_read_in(cx)) {
+                Ok(0) => {
+                    self.conn.handle_eof();
+                    Ok(())
+                }
+                Ok(_) => Ok(()),
+                Err(e) => Err(e),
+            },
+        };
+        if result.is_err() {
+            self.abort();
+        }
+        Poll::Ready(result)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        let waker = this.enter(cx.waker(), Side::Reader);
+        let cx = &mut Context::from_waker(&waker);
+        loop {
+            if let Some(message) = this.stash.pop_front() {
+                return Poll::Ready(Some(Ok(message)));
+            }
+            if let Some(by) = this.closed.clone() {
+                ready!(this.poll_finish(cx));
+                let last = match by {
+                    _ if this.end_reported => None,
+                    ClosedBy::Handshake => None,
+                    ClosedBy::ProtocolError(e) => Some(Err(Error::Protocol(e))),
+                    other => Some(Err(Error::Aborted(other))),
+                };
+                this.end_reported = true;
+                this.terminated = last.is_none();
+                return Poll::Ready(last);
+            }
+            this.poll_timers(cx);
+            while let Some(event) = this.conn.poll_event() {
+                if let Some(message) = this.on_event(event) {
+                    // Answers to pings (and anything else queued) go out now,
+                    // without waiting: a reader that never writes still pongs.
+                    let _ = this.poll_write_out(cx);
+                    return Poll::Ready(Some(Ok(message)));
+                }
+                if this.closed.is_some() {
+                    break;
+                }
+            }
+            if this.closed.is_some() {
+                continue;
+            }
+            if let Err(e) = ready!(this.poll_transport(cx)) {
+                return Poll::Ready(Some(Err(Error::Io(e))));
+            }
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> FusedStream for WebSocketStream<S> {
+    /// `true` once the stream has given `None`.
+    fn is_terminated(&self) -> bool {
+        self.terminated
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
+    type Error = Error;
+
+    /// Ready while at most `max_write_buffer` bytes wait; otherwise writes, and
+    /// waits until enough went out.
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        let waker = this.enter(cx.waker(), Side::Writer);
+        let cx = &mut Context::from_waker(&waker);
+        if this.is_closed() {
+            return Poll::Ready(Err(Error::AlreadyClosed));
+        }
+        if this.write_buffer_len() <= this.max_write_buffer {
+            return Poll::Ready(Ok(()));
+        }
+        match this.poll_write_out(cx) {
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(())),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(Error::Io(e))),
+            Poll::Pending if this.write_buffer_len() <= this.max_write_buffer => {
+                Poll::Ready(Ok(()))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Queues the message; fails with [`Error::WriteBufferFull`] if more than
+    /// `max_write_buffer` bytes wait already.
+    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
+        let this = self.get_mut();
+        if this.is_closed() {
+            return Err(Error::AlreadyClosed);
+        }
+        let buffered = this.write_buffer_len();
+        if buffered > this.max_write_buffer {
+            return Err(Error::WriteBufferFull {
+                buffered,
+                max: this.max_write_buffer,
+            });
+        }
+        this.queue(message)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        let waker = this.enter(cx.waker(), Side::Writer);
+        let cx = &mut Context::from_waker(&waker);
+        if this.is_closed() {
+            ready!(this.poll_finish(cx));
+            return Poll::Ready(Ok(()));
+        }
+        this.poll_write_out(cx).map_err(Error::Io)
+    }
+
+    /// Sends a close (1000) unless one was sent, writes it, waits for the
+    /// peer's close (up to the close timeout), then shuts the transport down.
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        let waker = this.enter(cx.waker(), Side::Writer);
+        let cx = &mut Context::from_waker(&waker);
+        if this.closed.is_none() && this.conn.state() == State::Open {
+            let _ = this.conn.close(CloseCode::NORMAL, "");
+        }
+        loop {
+            this.poll_timers(cx);
+            while this.closed.is_none()
+                && let Some(event) = this.conn.poll_event()
+            {
+                if let Some(message) = this.on_event(event)
+                    && this.stash.len() < CLOSING_STASH
+                {
+                    this.stash.push_back(message);
+                    this.wakers.wake_reader();
+                }
+            }
+            if this.closed.is_some() {
+                ready!(this.poll_finish(cx));
+                this.wakers.wake_reader();
+                return Poll::Ready(Ok(()));
+            }
+            if let Err(e) = ready!(this.poll_transport(cx)) {
+                return Poll::Ready(Err(Error::Io(e)));
+            }
+        }
+    }
+}
+
+/// Which half of the stream a task is polling.
+#[derive(Clone, Copy)]
+enum Side {
+    Reader,
+    Writer,
+}
+
+/// A deadline so far away it never fires (for one past `Instant`'s range).
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400 * 365)
+}
+
+/// The reader's and the writer's wakers: a `split` stream has two tasks, and
+/// the transport and the timer keep only the last waker they were polled with.
+#[derive(Default)]
+struct TaskWakers {
+    reader: Mutex<Option<Waker>>,
+    writer: Mutex<Option<Waker>>,
+}
+
+impl TaskWakers {
+    fn register(slot: &Mutex<Option<Waker>>, waker: &Waker) {
+        let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            *slot = Some(waker.clone());
+        }
+    }
+
+    fn register_reader(&self, waker: &Waker) {
+        TaskWakers::register(&self.reader, waker);
+    }
+
+    fn register_writer(&self, waker: &Waker) {
+        TaskWakers::register(&self.writer, waker);
+    }
+
+    fn wake_slot(slot: &Mutex<Option<Waker>>) {
+        let waker = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    fn wake_reader(&self) {
+        TaskWakers::wake_slot(&self.reader);
+    }
+}
+
+impl Wake for TaskWakers {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        TaskWakers::wake_slot(&self.reader);
+        TaskWakers::wake_slot(&self.writer);
+    }
+}
