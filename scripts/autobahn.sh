@@ -12,7 +12,9 @@
 # closing behaviour is not OK.
 #
 # Env: AUTOBAHN_VENV (default /opt/autobahn-venv), AUTOBAHN_REPORT (report dir, default
-# target/autobahn), SERVER_ARGS (extra example-server flags), AUTOBAHN_TIMEOUT (s, default 1800).
+# target/autobahn), SERVER_ARGS (extra example-server flags), AUTOBAHN_TIMEOUT (s, default 1800),
+# AUTOBAHN_PACKAGE / AUTOBAHN_EXAMPLE (default socketwire / server; socketwire-tokio /
+# echo_server runs the runtime crate's echo server instead).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -99,11 +101,13 @@ wstest_ok() {
 wstest_ok || install_wstest
 wstest_ok || { log "wstest install failed"; exit 2; }
 
-log "building the example server"
-cargo build --release --quiet --example server
+EXAMPLE=${AUTOBAHN_EXAMPLE:-server}
+PACKAGE=${AUTOBAHN_PACKAGE:-socketwire}
+log "building example $EXAMPLE of $PACKAGE"
+cargo build --release --quiet -p "$PACKAGE" --example "$EXAMPLE"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 # shellcheck disable=SC2086
-target/release/examples/server --addr "127.0.0.1:$PORT" ${SERVER_ARGS:-} >"$REPORT.server.log" 2>&1 &
+target/release/examples/"$EXAMPLE" --addr "127.0.0.1:$PORT" ${SERVER_ARGS:-} >"$REPORT.server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do

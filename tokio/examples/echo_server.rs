@@ -1,14 +1,10 @@
-//! Echo server for Autobahn|Testsuite, permessage-deflate on: `-- --addr 127.0.0.1:9002`.
+//! Autobahn|Testsuite echo server, permessage-deflate on: `-- --addr 127.0.0.1:9002`.
 use futures_util::{SinkExt, StreamExt};
 use socketwire_tokio::{Config, Deflate, Error, Message, accept_async_with_config};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let args: Vec<String> = std::env::args().collect();
-    let addr = args
-        .windows(2)
-        .find(|w| w[0] == "--addr")
-        .map_or("127.0.0.1:9002", |w| &w[1]);
+    let addr = std::env::args().nth(2).unwrap_or("127.0.0.1:9002".into());
     let listener = tokio::net::TcpListener::bind(addr).await?;
     loop {
         let (tcp, _) = listener.accept().await?;
