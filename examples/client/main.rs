@@ -148,7 +148,9 @@ async fn main() {
         Some(u) if !help => u.clone(),
         _ => {
             eprintln!("usage: client ws://HOST:PORT/PATH [--deflate]");
-            eprintln!("       client --autobahn ws://HOST:PORT   (Autobahn|Testsuite fuzzingserver)");
+            eprintln!(
+                "       client --autobahn ws://HOST:PORT   (Autobahn|Testsuite fuzzingserver)"
+            );
             std::process::exit(2);
         }
     };
