@@ -38,7 +38,6 @@ wstest_ok || { log "wstest install failed"; exit 2; }
 
 mkdir -p "$REPORT"
 REPORT=$(cd "$REPORT" && pwd)
-rm -rf "$REPORT/reports/clients"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
 # The spec; an empty selection would leave the client nothing to run, so refuse it up front.
@@ -57,6 +56,7 @@ json.dump(spec, open(path, "w"), indent=2)
 open(path + ".count", "w").write("%d\n" % len(selected))
 PY
 EXPECTED=$(cat "$REPORT/spec.json.count")
+rm -rf "$REPORT/reports/clients"
 
 log "building the example client"
 cargo build --release --quiet --example client
