@@ -15,7 +15,7 @@
 #
 # Env: AUTOBAHN_VENV (default /opt/autobahn-venv), AUTOBAHN_REPORT (report dir, default
 # target/autobahn-client), AUTOBAHN_TIMEOUT (s, default 3600, for the client's whole run;
-# all 517 cases take about 17 min on 2 busy cores, 12.* and 13.* nearly all of it).
+# all 517 cases took 12-17 min on 2 shared cores, 12.* and 13.* nearly all of it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
