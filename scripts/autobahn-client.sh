@@ -6,7 +6,7 @@
 #     CASES_JSON    default '["*"]'
 #     EXCLUDE_JSON  default '[]'
 #
-# Installs wstest if missing (with scripts/autobahn.sh's installer), builds the example client
+# Installs wstest if missing (scripts/autobahn-install.sh), builds the example client
 # in release, starts the fuzzing server on a free loopback port (bound to 127.0.0.1, its web
 # page off), runs the client against it (it runs every case, echoing, offering
 # permessage-deflate, then asks for the reports), stops the server, prints the counts and exits
@@ -26,15 +26,8 @@ REPORT=${AUTOBAHN_REPORT:-$PWD/target/autobahn-client}
 TIMEOUT=${AUTOBAHN_TIMEOUT:-3600}
 log() { printf '[autobahn-client] %s\n' "$*" >&2; }
 
-# The installer lives in scripts/autobahn.sh (install_wstest, wstest_ok); take its two function
-# definitions from there rather than keeping a second copy.
-installer=$(sed -n -e '/^install_wstest() {$/,/^}$/p' -e '/^wstest_ok() {$/,/^}$/p' scripts/autobahn.sh)
-case $installer in
-  *'install_wstest() {'*'wstest_ok() {'*) eval "$installer" ;;
-  *) log "scripts/autobahn.sh no longer defines install_wstest and wstest_ok"; exit 2 ;;
-esac
-wstest_ok || install_wstest
-wstest_ok || { log "wstest install failed"; exit 2; }
+# shellcheck source=scripts/autobahn-install.sh
+. scripts/autobahn-install.sh
 
 mkdir -p "$REPORT"
 REPORT=$(cd "$REPORT" && pwd)
