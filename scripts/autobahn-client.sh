@@ -98,25 +98,4 @@ if [ "$rc" -ne 0 ] || [ ! -s "$REPORT/reports/clients/index.json" ]; then
   exit 2
 fi
 
-python3 - "$REPORT/reports/clients/index.json" "$EXPECTED" <<'PY'
-import json, sys
-data = json.load(open(sys.argv[1])).get("socketwire", {})
-expected = int(sys.argv[2])
-counts = dict((b, 0) for b in ("OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED", "FAILED"))
-bad = []
-for cid, r in sorted(data.items(), key=lambda kv: [int(p) for p in kv[0].split(".")]):
-    b, c = r["behavior"], r["behaviorClose"]
-    counts[b if b in counts else "FAILED"] += 1
-    if b not in ("OK", "INFORMATIONAL", "UNIMPLEMENTED") or c not in ("OK", "INFORMATIONAL"):
-        bad.append("%s (%s, close %s)" % (cid, b, c))
-missing = expected - len(data)
-print("autobahn client: %d cases: %s" % (len(data), ", ".join(
-    "%d %s" % (counts[k], k) for k in ("OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED", "FAILED"))))
-if missing > 0:
-    print("autobahn client: %d cases did not run" % missing)
-if bad:
-    print("autobahn client: not OK: " + "; ".join(bad[:60]))
-ok = not bad and missing <= 0
-print("autobahn client: %s" % ("PASS" if ok else "FAIL"))
-sys.exit(0 if ok else 1)
-PY
+python3 scripts/autobahn-report.py "$REPORT/reports/clients/index.json" "$EXPECTED" "autobahn client"
