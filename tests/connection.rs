@@ -378,6 +378,7 @@ fn ping_flood_queues_bounded_pongs() {
             s.advance_transmit(per_write);
         }
         let pending: usize = s.transmit_chunks().map(<[u8]>::len).sum();
+        assert_eq!(s.buffered_amount(), pending);
         assert!(
             pending <= (socketwire::ws::connection::MAX_QUEUED_PONGS + 1) * 12,
             "{pending} bytes pending after writes of {per_write}"

@@ -81,6 +81,8 @@ pub(crate) fn drive(config: &Config, make: impl Fn(Config) -> Connection, data: 
         // to until the output is drained (as `poll_transmit` drains the other).
         let limit = size(i + 1) * 64 + 1;
         while fast.wants_transmit() {
+            let pending: usize = fast.transmit_chunks().map(<[u8]>::len).sum();
+            assert_eq!(fast.buffered_amount(), pending);
             let mut taken = 0;
             for chunk in fast.transmit_chunks() {
                 let n = chunk.len().min(limit - taken);
@@ -93,6 +95,7 @@ pub(crate) fn drive(config: &Config, make: impl Fn(Config) -> Connection, data: 
             assert!(taken > 0);
             fast.advance_transmit(taken);
         }
+        assert_eq!(fast.buffered_amount(), 0);
         assert_eq!(out_fast, out_plain);
         out_fast.clear();
         out_plain.clear();

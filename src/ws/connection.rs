@@ -729,6 +729,26 @@ impl Connection {
         !self.transmit.is_empty()
     }
 
+    /// Bytes of output not yet handed to the transport (frames and shared
+    /// payloads, in constant time): what a caller compares with its own cap to
+    /// stop sending, or stop reading, while a slow peer drains it (the
+    /// browser's `WebSocket.bufferedAmount`).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use socketwire::ws::{Connection, MessageKind};
+    /// let mut c = Connection::server(Default::default());
+    /// c.send_binary(&[1, 2, 3]).unwrap();
+    /// c.send_shared(MessageKind::Binary, Bytes::from(vec![0u8; 4096])).unwrap();
+    /// assert_eq!(c.buffered_amount(), 5 + 4 + 4096);
+    /// c.advance_transmit(5 + 4 + 100);
+    /// assert_eq!(c.buffered_amount(), 3996);
+    /// ```
+    #[must_use]
+    pub fn buffered_amount(&self) -> usize {
+        self.transmit.len()
+    }
+
     // -------------------------------------------------------------- commands
 
     /// Sends a whole text message.

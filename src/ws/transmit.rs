@@ -55,6 +55,8 @@ pub(super) struct TransmitQueue {
     segments: VecDeque<Segment>,
     /// Bytes of `output` covered by `Segment::Output` runs.
     output_in_segments: usize,
+    /// Bytes of the `Segment::Shared` payloads still pending.
+    shared_len: usize,
     /// Pongs waiting in the output, and where the last one is while it can still
     /// be replaced (nothing written after it, none of it gone out).
     queued_pongs: usize,
@@ -98,6 +100,7 @@ impl TransmitQueue {
         let run = self.output.len() - self.output_in_segments;
         self.segments.push_back(Segment::Output(run));
         self.output_in_segments += run;
+        self.shared_len += payload.len();
         self.segments.push_back(Segment::Shared(payload));
     }
 
@@ -114,6 +117,7 @@ impl TransmitQueue {
             }
             self.segments.clear();
             self.output_in_segments = 0;
+            self.shared_len = 0;
             self.output.clear();
         }
         self.queued_pongs = 0;
@@ -161,6 +165,7 @@ impl TransmitQueue {
                 Segment::Shared(payload) => {
                     let m = n.min(payload.len());
                     bytes::Buf::advance(payload, m);
+                    self.shared_len -= m;
                     (m, payload.is_empty())
                 }
             };
@@ -181,17 +186,9 @@ impl TransmitQueue {
         }
     }
 
-    /// Bytes pending.
+    /// Bytes pending (constant time).
     pub(super) fn len(&self) -> usize {
-        let shared: usize = self
-            .segments
-            .iter()
-            .map(|s| match s {
-                Segment::Shared(payload) => payload.len(),
-                Segment::Output(_) => 0,
-            })
-            .sum();
-        shared + self.output.len()
+        self.shared_len + self.output.len()
     }
 
     /// Whether nothing is pending.

@@ -202,7 +202,7 @@ impl<S> WebSocketStream<S> {
     /// # }
     /// ```
     pub fn write_buffer_len(&self) -> usize {
-        self.conn.transmit_chunks().map(<[u8]>::len).sum()
+        self.conn.buffered_amount()
     }
 
     /// Time on the connection's clock.
