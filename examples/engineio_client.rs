@@ -35,6 +35,9 @@
 //! still travelling on polling is lost and the reference server never sees
 //! `5` while a GET is parked (it would answer that GET with `close`).
 
+#[path = "shared/url.rs"]
+mod url;
+
 use std::collections::hash_map::RandomState;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
@@ -133,26 +136,8 @@ struct Endpoint {
 
 impl Endpoint {
     fn parse(url: &str) -> Result<Endpoint, String> {
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or("only http:// URLs are supported")?;
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/engine.io/"),
-        };
-        if authority.is_empty() {
-            return Err("missing host".into());
-        }
-        let addr = if authority.contains(':') {
-            authority.to_string()
-        } else {
-            format!("{authority}:80")
-        };
-        Ok(Endpoint {
-            addr,
-            host: authority.to_string(),
-            path: path.to_string(),
-        })
+        let (addr, host, path) = url::split(url, "http", "/engine.io/")?;
+        Ok(Endpoint { addr, host, path })
     }
 
     /// The request target for an Engine.IO query string.

@@ -16,6 +16,8 @@
 //! ```
 
 mod autobahn;
+#[path = "../shared/url.rs"]
+mod url;
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -52,22 +54,7 @@ impl Random {
 }
 
 fn parse_url(url: &str) -> Result<(String, String, String), String> {
-    let rest = url
-        .strip_prefix("ws://")
-        .ok_or("only ws:// URLs are supported")?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    if authority.is_empty() {
-        return Err("missing host".into());
-    }
-    let addr = if authority.contains(':') {
-        authority.to_string()
-    } else {
-        format!("{authority}:80")
-    };
-    Ok((addr, authority.to_string(), path.to_string()))
+    url::split(url, "ws", "/")
 }
 
 type Error = Box<dyn std::error::Error>;
