@@ -4,8 +4,7 @@
 //!
 //! The property tests drive two copies of a session with the same seeded
 //! inputs and times, one with `handle_timeout(t)` before every input and one
-//! with no timer at all (but before the inputs that take no `now`, see
-//! `Replica::step`), and require the same replies, events, long-poll
+//! with no timer at all, and require the same replies, events, long-poll
 //! responses, WebSocket output and end state.
 
 use bytes::{Bytes, BytesMut};
@@ -316,15 +315,70 @@ proptest! {
 }
 
 mod socketio_sessions {
-    //! Socket.IO: `emit_with_ack` (the one input or command taking `now`)
-    //! sees the deadlines that passed, and one late `handle_timeout` fires
-    //! them in time order, as timely calls do. `handle_text` and
-    //! `handle_binary` take no `now`: both copies fire the timer before them.
+    //! Socket.IO: `handle_text`, `handle_binary` and `emit_with_ack` see the
+    //! deadlines that passed, and one late `handle_timeout` fires them in
+    //! time order, as timely calls do.
 
     use super::SEC;
     use core::time::Duration;
     use proptest::prelude::*;
-    use socketwire::socketio::{ServerConfig, ServerEvent, ServerSession};
+    use socketwire::socketio::{
+        ClientConfig, ClientEvent, ClientSession, CloseReason, ServerConfig, ServerEvent,
+        ServerSession,
+    };
+
+    /// An ACK that comes after its ack deadline, with no timer call in
+    /// between, finds the ack timed out: `AckTimeout`, never `Ack`.
+    #[test]
+    fn ack_after_its_deadline_is_a_timeout_without_a_timer() {
+        let late = 3 * SEC + Duration::from_millis(1);
+
+        let mut s = ServerSession::new(config(), Duration::ZERO);
+        s.handle_text("0", Duration::ZERO).unwrap();
+        let _ = s.poll_event();
+        s.accept("/", "a").unwrap();
+        let id = s.emit_with_ack("/", "q", vec![], Duration::ZERO).unwrap();
+        s.handle_text(&format!("3{id}[]"), late).unwrap();
+        let events: Vec<ServerEvent> = std::iter::from_fn(|| s.poll_event()).collect();
+        assert_eq!(
+            events,
+            [ServerEvent::AckTimeout {
+                namespace: "/".into(),
+                id
+            }]
+        );
+
+        let mut c = ClientSession::new(ClientConfig {
+            ack_timeout: 3 * SEC,
+            ..ClientConfig::default()
+        });
+        c.connect("/", None).unwrap();
+        c.handle_text(r#"0{"sid":"a"}"#, Duration::ZERO).unwrap();
+        let _ = c.poll_event();
+        let id = c.emit_with_ack("/", "q", vec![], Duration::ZERO).unwrap();
+        c.handle_text(&format!("3{id}[]"), late).unwrap();
+        let events: Vec<ClientEvent> = std::iter::from_fn(|| c.poll_event()).collect();
+        assert_eq!(
+            events,
+            [ClientEvent::AckTimeout {
+                namespace: "/".into(),
+                id
+            }]
+        );
+    }
+
+    /// A CONNECT that comes after `connect_timeout`, with no timer call in
+    /// between, finds the session closed: `Close(ConnectTimeout)` and no
+    /// `Connect`.
+    #[test]
+    fn connect_after_the_connect_timeout_finds_the_session_closed_without_a_timer() {
+        let mut s = ServerSession::new(config(), Duration::ZERO);
+        assert_eq!(s.handle_text("0", 5 * SEC), Ok(()));
+        assert!(s.is_closed());
+        let events: Vec<ServerEvent> = std::iter::from_fn(|| s.poll_event()).collect();
+        assert_eq!(events, [ServerEvent::Close(CloseReason::ConnectTimeout)]);
+        assert_eq!(s.poll_message(), None);
+    }
 
     fn config() -> ServerConfig {
         ServerConfig {
@@ -391,16 +445,12 @@ mod socketio_sessions {
         }
 
         fn step(&mut self, now: Duration, step: &Step) {
-            let without_now = matches!(
-                step,
-                Step::Connect | Step::Ack(_) | Step::BinaryHeader | Step::Attachment
-            );
-            if self.timely || without_now {
+            if self.timely {
                 self.session.handle_timeout(now);
                 self.drain();
             }
             let outcome = match step {
-                Step::Connect => format!("{:?}", self.session.handle_text("0")),
+                Step::Connect => format!("{:?}", self.session.handle_text("0", now)),
                 Step::EmitWithAck => {
                     let id = self.session.emit_with_ack("/", "q", vec![], now);
                     if let Ok(id) = id {
@@ -409,30 +459,23 @@ mod socketio_sessions {
                     format!("{id:?}")
                 }
                 Step::Ack(n) => match self.ids.get(n % self.ids.len().max(1)) {
-                    Some(id) => format!("{:?}", self.session.handle_text(&format!("3{id}[]"))),
+                    Some(id) => format!("{:?}", self.session.handle_text(&format!("3{id}[]"), now)),
                     None => String::new(),
                 },
                 Step::BinaryHeader => format!(
                     "{:?}",
                     self.session
-                        .handle_text(r#"51-["file",{"_placeholder":true,"num":0}]"#)
+                        .handle_text(r#"51-["file",{"_placeholder":true,"num":0}]"#, now)
                 ),
                 Step::Attachment => format!(
                     "{:?}",
                     self.session
-                        .handle_binary(bytes::Bytes::from_static(&[1, 2]))
+                        .handle_binary(bytes::Bytes::from_static(&[1, 2]), now)
                 ),
                 Step::Tick => String::new(),
             };
             self.seen[0].push(outcome);
             self.drain();
-            if without_now && self.session.poll_timeout() <= Some(now) {
-                // A binary header starts its attachment timer at the next
-                // `handle_timeout` (the input has no `now`), which
-                // `poll_timeout` asks for at once: both copies' glue obeys.
-                self.session.handle_timeout(now);
-                self.drain();
-            }
         }
 
         fn finish(mut self, now: Duration) -> [Vec<String>; 3] {

@@ -19,7 +19,7 @@ const NOW: Duration = Duration::ZERO;
 /// A v5 session connected to `/`, outputs drained.
 fn connected(config: ServerConfig) -> ServerSession {
     let mut s = ServerSession::new(config, NOW);
-    s.handle_text("0").unwrap();
+    s.handle_text("0", NOW).unwrap();
     while s.poll_event().is_some() {}
     s.accept("/", "Kq0lYz3d8Vb1xW5nP2sT7g").unwrap();
     while s.poll_message().is_some() {}
@@ -90,17 +90,18 @@ fn pending_acks_are_capped() {
 }
 
 /// Bound: a binary packet stays half-received for at most
-/// `attachment_timeout` (default 30 s) after the first `handle_timeout` that
-/// follows its header; then the session fails with `AttachmentTimeout`.
+/// `attachment_timeout` (default 30 s) after the input that brought its
+/// header; then the session fails with `AttachmentTimeout`.
 #[test]
 fn half_received_binary_packet_times_out() {
     let mut s = connected(ServerConfig::default());
-    s.handle_text(r#"51-["upload",{"_placeholder":true,"num":0}]"#)
-        .unwrap();
-    // The session asks for a timer call at once to start the packet's clock.
-    assert_eq!(s.poll_timeout(), Some(Duration::ZERO));
     let header_seen = Duration::from_secs(100);
-    s.handle_timeout(header_seen);
+    s.handle_text(
+        r#"51-["upload",{"_placeholder":true,"num":0}]"#,
+        header_seen,
+    )
+    .unwrap();
+    // The timer started with the header: no timer call is needed to start it.
     let deadline = s.poll_timeout().unwrap();
     assert_eq!(deadline, header_seen + Duration::from_secs(30));
     s.handle_timeout(deadline - Duration::from_millis(1));
@@ -116,10 +117,13 @@ fn half_received_binary_packet_times_out() {
     );
     // A packet that completes in time leaves no timer behind.
     let mut s = connected(ServerConfig::default());
-    s.handle_text(r#"51-["upload",{"_placeholder":true,"num":0}]"#)
+    s.handle_text(
+        r#"51-["upload",{"_placeholder":true,"num":0}]"#,
+        header_seen,
+    )
+    .unwrap();
+    s.handle_binary(Bytes::from_static(&[1, 2, 3]), header_seen)
         .unwrap();
-    s.handle_timeout(header_seen);
-    s.handle_binary(Bytes::from_static(&[1, 2, 3])).unwrap();
     assert!(matches!(s.poll_event(), Some(ServerEvent::Event { .. })));
     assert_eq!(s.poll_timeout(), None);
 }
@@ -135,7 +139,7 @@ fn a_hundred_thousand_unanswered_connects() {
     let mut s = connected(config);
     let mut first_error = None;
     for i in 0..100_000 {
-        if let Err(e) = s.handle_text(&format!("0/nsp-{i},")) {
+        if let Err(e) = s.handle_text(&format!("0/nsp-{i},"), NOW) {
             first_error.get_or_insert((i, e));
         }
     }
@@ -162,11 +166,11 @@ fn a_hundred_thousand_unanswered_connects() {
         max_namespaces: 2,
         ..ServerConfig::default()
     });
-    s.handle_text("0/a,").unwrap();
+    s.handle_text("0/a,", NOW).unwrap();
     s.refuse("/a", "no", None).unwrap();
-    s.handle_text("0/b,").unwrap();
+    s.handle_text("0/b,", NOW).unwrap();
     assert_eq!(
-        s.handle_text("0/c,"),
+        s.handle_text("0/c,", NOW),
         Err(Error::TooManyNamespaces { max: 2 })
     );
 }
@@ -181,9 +185,9 @@ fn ten_thousand_abandoned_half_received_packets() {
         r#"52-["upload",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#;
     // One session: further headers are refused at once.
     let mut s = connected(ServerConfig::default());
-    s.handle_text(HEADER).unwrap();
+    s.handle_text(HEADER, NOW).unwrap();
     assert_eq!(
-        s.handle_text(HEADER),
+        s.handle_text(HEADER, NOW),
         Err(Error::PlaintextWhileReconstructing)
     );
     assert!(s.is_closed());
@@ -193,9 +197,8 @@ fn ten_thousand_abandoned_half_received_packets() {
         .collect();
     let (_, _, held) = heap_growth(|| {
         for s in &mut sessions {
-            s.handle_text(HEADER).unwrap();
-            s.handle_binary(Bytes::from_static(&[0; 16])).unwrap();
-            s.handle_timeout(NOW);
+            s.handle_text(HEADER, NOW).unwrap();
+            s.handle_binary(Bytes::from_static(&[0; 16]), NOW).unwrap();
         }
     });
     assert!(
@@ -232,13 +235,13 @@ fn attachment_slices_do_not_pin_their_buffers() {
             .collect::<Vec<_>>()
             .join(",")
     );
-    s.handle_text(&header).unwrap();
+    s.handle_text(&header, NOW).unwrap();
     let (_, peak, live) = heap_growth(|| {
         for _ in 0..9 {
             let big = Bytes::from(vec![7u8; 1_000_000]);
             let slice = big.slice(10..11);
             // The transport's buffer is still referenced while the packet is read.
-            s.handle_binary(slice).unwrap();
+            s.handle_binary(slice, NOW).unwrap();
             drop(big);
         }
     });
@@ -247,7 +250,7 @@ fn attachment_slices_do_not_pin_their_buffers() {
         live < 64 * 1024,
         "half-received attachments pin {live} bytes"
     );
-    s.handle_binary(Bytes::from_static(&[1])).unwrap();
+    s.handle_binary(Bytes::from_static(&[1]), NOW).unwrap();
     let Some(ServerEvent::Event { args, .. }) = s.poll_event() else {
         panic!()
     };
@@ -263,7 +266,7 @@ fn a_million_attachments_announced() {
     let placeholder = r#"{"_placeholder":true,"num":0}"#;
     let header = format!("51000000-[\"a\",{placeholder}]");
     let mut s = connected(ServerConfig::default());
-    let (result, peak, _) = heap_growth(|| s.handle_text(&header));
+    let (result, peak, _) = heap_growth(|| s.handle_text(&header, NOW));
     assert_eq!(result, Err(Error::TooManyAttachments { max: 10 }));
     assert!(peak < 4096, "refusal allocated {peak} bytes");
 
@@ -276,12 +279,12 @@ fn a_million_attachments_announced() {
         ..ServerConfig::default()
     };
     let mut s = connected(config);
-    let (result, peak, _) = heap_growth(|| s.handle_text(&header));
+    let (result, peak, _) = heap_growth(|| s.handle_text(&header, NOW));
     assert_eq!(result, Ok(()));
     assert!(peak < 4096, "the header reserved {peak} bytes");
     let mut accepted = 0;
     let (_, peak, _) = heap_growth(|| {
-        while s.handle_binary(Bytes::from_static(&[0; 100])).is_ok() {
+        while s.handle_binary(Bytes::from_static(&[0; 100]), NOW).is_ok() {
             accepted += 1;
         }
     });
@@ -309,17 +312,17 @@ fn crafted_packet_on_one_session_never_disturbs_another() {
         let mut a = connected(ServerConfig::default());
         let mut b = connected(ServerConfig::default());
         let id = b.emit_with_ack("/", "ping", vec![], NOW).unwrap();
-        b.handle_text(r#"51-["upload",{"_placeholder":true,"num":0}]"#)
+        b.handle_text(r#"51-["upload",{"_placeholder":true,"num":0}]"#, NOW)
             .unwrap();
-        let _ = a.handle_message(EngineMessage::Text(Bytes::from_static(input)));
-        let _ = a.handle_binary(Bytes::from_static(&[9]));
+        let _ = a.handle_message(EngineMessage::Text(Bytes::from_static(input)), NOW);
+        let _ = a.handle_binary(Bytes::from_static(&[9]), NOW);
         while a.poll_event().is_some() {}
         // B completes its packet and gets its ack as if nothing happened.
-        b.handle_binary(Bytes::from_static(&[1])).unwrap();
+        b.handle_binary(Bytes::from_static(&[1]), NOW).unwrap();
         assert!(
             matches!(b.poll_event(), Some(ServerEvent::Event { name, .. }) if name == "upload")
         );
-        b.handle_text(&format!("3{id}[]")).unwrap();
+        b.handle_text(&format!("3{id}[]"), NOW).unwrap();
         assert!(matches!(b.poll_event(), Some(ServerEvent::Ack { id: got, .. }) if got == id));
         assert!(b.is_connected("/"));
     }

@@ -98,10 +98,10 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
     // …but building a `Value` stops at serde_json's recursion limit.
     assert!(packet.data_value().unwrap().is_err());
     let mut session = ServerSession::new(ServerConfig::default(), Duration::ZERO);
-    session.handle_text("0").unwrap();
+    session.handle_text("0", Duration::ZERO).unwrap();
     let _ = session.poll_event();
     session.accept("/", "s").unwrap();
-    assert!(session.handle_text(&text).is_err());
+    assert!(session.handle_text(&text, Duration::ZERO).is_err());
 }
 
 #[test]

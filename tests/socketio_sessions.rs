@@ -52,7 +52,7 @@ fn connect_timeout_closes() {
 #[test]
 fn connect_timeout_cleared_by_accept() {
     let mut s = server();
-    s.handle_text("0").unwrap();
+    s.handle_text("0", Duration::ZERO).unwrap();
     accept_all(&mut s);
     assert_eq!(s.poll_timeout(), None);
     s.handle_timeout(100 * SEC);
@@ -62,7 +62,7 @@ fn connect_timeout_cleared_by_accept() {
 #[test]
 fn pending_connect_still_times_out() {
     let mut s = server();
-    s.handle_text("0").unwrap();
+    s.handle_text("0", Duration::ZERO).unwrap();
     let _ = s.poll_event();
     s.handle_timeout(45 * SEC);
     assert_eq!(
@@ -75,8 +75,8 @@ fn pending_connect_still_times_out() {
 #[test]
 fn server_ack_matched_by_id_and_namespace() {
     let mut s = server();
-    s.handle_text("0").unwrap();
-    s.handle_text("0/admin,").unwrap();
+    s.handle_text("0", Duration::ZERO).unwrap();
+    s.handle_text("0/admin,", Duration::ZERO).unwrap();
     accept_all(&mut s);
     let id = s.emit_with_ack("/", "q", vec![], Duration::ZERO).unwrap();
     let other = s
@@ -84,10 +84,12 @@ fn server_ack_matched_by_id_and_namespace() {
         .unwrap();
     assert_ne!(id, other);
     // An ACK on the wrong namespace or with an unknown id is ignored.
-    s.handle_text(&format!("3/admin,{id}[]")).unwrap();
-    s.handle_text("3999[]").unwrap();
+    s.handle_text(&format!("3/admin,{id}[]"), Duration::ZERO)
+        .unwrap();
+    s.handle_text("3999[]", Duration::ZERO).unwrap();
     assert_eq!(s.poll_event(), None);
-    s.handle_text(&format!("3{id}[\"ok\"]")).unwrap();
+    s.handle_text(&format!("3{id}[\"ok\"]"), Duration::ZERO)
+        .unwrap();
     assert_eq!(
         s.poll_event(),
         Some(ServerEvent::Ack {
@@ -106,17 +108,18 @@ fn server_ack_matched_by_id_and_namespace() {
         })
     );
     // A late ACK is ignored.
-    s.handle_text(&format!("3/admin,{other}[]")).unwrap();
+    s.handle_text(&format!("3/admin,{other}[]"), Duration::ZERO)
+        .unwrap();
     assert_eq!(s.poll_event(), None);
 }
 
 #[test]
 fn event_before_connect_closes_everything() {
     let mut s = server();
-    s.handle_text("0/admin,").unwrap();
+    s.handle_text("0/admin,", Duration::ZERO).unwrap();
     accept_all(&mut s);
     assert_eq!(
-        s.handle_text(r#"2["x"]"#),
+        s.handle_text(r#"2["x"]"#, Duration::ZERO),
         Err(Error::NamespaceNotConnected)
     );
     assert_eq!(
@@ -130,23 +133,26 @@ fn event_before_connect_closes_everything() {
         ]
     );
     // Input after close is ignored.
-    assert_eq!(s.handle_text("0"), Ok(()));
+    assert_eq!(s.handle_text("0", Duration::ZERO), Ok(()));
     assert_eq!(s.poll_event(), None);
 }
 
 #[test]
 fn duplicate_connect_closes() {
     let mut s = server();
-    s.handle_text("0").unwrap();
-    assert_eq!(s.handle_text("0"), Err(Error::AlreadyConnected));
+    s.handle_text("0", Duration::ZERO).unwrap();
+    assert_eq!(
+        s.handle_text("0", Duration::ZERO),
+        Err(Error::AlreadyConnected)
+    );
 }
 
 #[test]
 fn events_on_pending_namespace_close() {
     let mut s = server();
-    s.handle_text("0").unwrap();
+    s.handle_text("0", Duration::ZERO).unwrap();
     assert_eq!(
-        s.handle_text(r#"2["early"]"#),
+        s.handle_text(r#"2["early"]"#, Duration::ZERO),
         Err(Error::NamespaceNotConnected)
     );
 }
@@ -154,10 +160,10 @@ fn events_on_pending_namespace_close() {
 #[test]
 fn client_disconnect_and_transport_close() {
     let mut s = server();
-    s.handle_text("0").unwrap();
-    s.handle_text("0/admin,").unwrap();
+    s.handle_text("0", Duration::ZERO).unwrap();
+    s.handle_text("0/admin,", Duration::ZERO).unwrap();
     accept_all(&mut s);
-    s.handle_text("1/admin,").unwrap();
+    s.handle_text("1/admin,", Duration::ZERO).unwrap();
     assert_eq!(
         s.poll_event(),
         Some(ServerEvent::Disconnected {
@@ -179,10 +185,10 @@ fn client_disconnect_and_transport_close() {
 #[test]
 fn protocol_error_from_binary_flood() {
     let mut s = server();
-    s.handle_text("0").unwrap();
+    s.handle_text("0", Duration::ZERO).unwrap();
     accept_all(&mut s);
     assert_eq!(
-        s.handle_binary(Bytes::from_static(b"x")),
+        s.handle_binary(Bytes::from_static(b"x"), Duration::ZERO),
         Err(Error::BinaryWhileNotReconstructing)
     );
     assert!(s.is_closed());
@@ -193,7 +199,7 @@ fn api_misuse() {
     let mut s = server();
     assert_eq!(s.accept("/", "x"), Err(ApiMisuse::NoPendingConnect));
     assert_eq!(s.emit("/", "x", vec![]), Err(ApiMisuse::NotConnected));
-    s.handle_text("0").unwrap();
+    s.handle_text("0", Duration::ZERO).unwrap();
     accept_all(&mut s);
     assert_eq!(
         s.emit("/", "disconnect", vec![]),
@@ -205,7 +211,7 @@ fn api_misuse() {
 #[test]
 fn server_disconnect_sends_packet() {
     let mut s = server();
-    s.handle_text("0/chat,").unwrap();
+    s.handle_text("0/chat,", Duration::ZERO).unwrap();
     accept_all(&mut s);
     let _ = texts(&mut s);
     s.disconnect("/chat").unwrap();
@@ -223,9 +229,9 @@ fn v4_implicit_root_and_error_string() {
     accept_all(&mut s);
     assert_eq!(texts(&mut s), ["0"]);
     // A 2.x client may still send the root CONNECT: ignored.
-    s.handle_text("0").unwrap();
+    s.handle_text("0", Duration::ZERO).unwrap();
     assert_eq!(s.poll_event(), None);
-    s.handle_text("0/admin,").unwrap();
+    s.handle_text("0/admin,", Duration::ZERO).unwrap();
     let _ = s.poll_event();
     s.refuse("/admin", "Not authorized", None).unwrap();
     assert_eq!(texts(&mut s), [r#"4/admin,"Not authorized""#]);
@@ -239,14 +245,18 @@ fn v4_implicit_root_and_error_string() {
 #[test]
 fn binary_ack_to_server() {
     let mut s = server();
-    s.handle_text("0").unwrap();
+    s.handle_text("0", Duration::ZERO).unwrap();
     accept_all(&mut s);
     let id = s
         .emit_with_ack("/", "file?", vec![], Duration::ZERO)
         .unwrap();
-    s.handle_text(&format!(r#"61-{id}[{{"_placeholder":true,"num":0}}]"#))
+    s.handle_text(
+        &format!(r#"61-{id}[{{"_placeholder":true,"num":0}}]"#),
+        Duration::ZERO,
+    )
+    .unwrap();
+    s.handle_binary(Bytes::from_static(&[9]), Duration::ZERO)
         .unwrap();
-    s.handle_binary(Bytes::from_static(&[9])).unwrap();
     let Some(ServerEvent::Ack { args, .. }) = s.poll_event() else {
         panic!()
     };
@@ -274,7 +284,8 @@ fn client_buffers_until_connected_in_order() {
     c.emit("/chat", "c", vec![Value::Bytes(Bytes::from_static(&[7]))])
         .unwrap();
     assert_eq!(client_texts(&mut c), ["0/chat,"]);
-    c.handle_text(r#"0/chat,{"sid":"s1"}"#).unwrap();
+    c.handle_text(r#"0/chat,{"sid":"s1"}"#, Duration::ZERO)
+        .unwrap();
     assert_eq!(
         c.poll_event(),
         Some(ClientEvent::Connected {
@@ -297,7 +308,7 @@ fn client_buffers_until_connected_in_order() {
 fn client_connect_error_and_missing_sid() {
     let mut c = client();
     c.connect("/secret", None).unwrap();
-    c.handle_text(r#"4/secret,{"message":"Not authorized"}"#)
+    c.handle_text(r#"4/secret,{"message":"Not authorized"}"#, Duration::ZERO)
         .unwrap();
     let Some(ClientEvent::ConnectError { data, .. }) = c.poll_event() else {
         panic!()
@@ -310,7 +321,7 @@ fn client_connect_error_and_missing_sid() {
 
     let mut c = client();
     c.connect("/", None).unwrap();
-    assert_eq!(c.handle_text("0"), Err(Error::MissingSid));
+    assert_eq!(c.handle_text("0", Duration::ZERO), Err(Error::MissingSid));
 }
 
 #[test]
@@ -319,8 +330,9 @@ fn client_reconnects_every_namespace() {
     let auth = Value::from_json_str(r#"{"token":"t"}"#).unwrap();
     c.connect("/", Some(auth)).unwrap();
     c.connect("/admin", None).unwrap();
-    c.handle_text(r#"0{"sid":"a"}"#).unwrap();
-    c.handle_text(r#"0/admin,{"sid":"b"}"#).unwrap();
+    c.handle_text(r#"0{"sid":"a"}"#, Duration::ZERO).unwrap();
+    c.handle_text(r#"0/admin,{"sid":"b"}"#, Duration::ZERO)
+        .unwrap();
     let _ = client_texts(&mut c);
     while c.poll_event().is_some() {}
     c.handle_transport_closed();
@@ -330,7 +342,7 @@ fn client_reconnects_every_namespace() {
     assert!(client_texts(&mut c).is_empty());
     c.handle_transport_reconnected();
     assert_eq!(client_texts(&mut c), [r#"0{"token":"t"}"#, "0/admin,"]);
-    c.handle_text(r#"0{"sid":"c"}"#).unwrap();
+    c.handle_text(r#"0{"sid":"c"}"#, Duration::ZERO).unwrap();
     assert_eq!(client_texts(&mut c), [r#"2["while-down"]"#]);
 }
 
@@ -338,11 +350,12 @@ fn client_reconnects_every_namespace() {
 fn client_server_disconnect_and_ack() {
     let mut c = client();
     c.connect("/", None).unwrap();
-    c.handle_text(r#"0{"sid":"a"}"#).unwrap();
+    c.handle_text(r#"0{"sid":"a"}"#, Duration::ZERO).unwrap();
     let _ = c.poll_event();
     let id = c.emit_with_ack("/", "q", vec![], 5 * SEC).unwrap();
     assert_eq!(c.poll_timeout(), Some(35 * SEC));
-    c.handle_text(&format!("3{id}[42]")).unwrap();
+    c.handle_text(&format!("3{id}[42]"), Duration::ZERO)
+        .unwrap();
     assert_eq!(
         c.poll_event(),
         Some(ClientEvent::Ack {
@@ -351,9 +364,9 @@ fn client_server_disconnect_and_ack() {
             args: vec![42u64.into()]
         })
     );
-    c.handle_text(r#"2["hello"]"#).unwrap();
+    c.handle_text(r#"2["hello"]"#, Duration::ZERO).unwrap();
     assert!(matches!(c.poll_event(), Some(ClientEvent::Event { name, .. }) if name == "hello"));
-    c.handle_text("1").unwrap();
+    c.handle_text("1", Duration::ZERO).unwrap();
     assert_eq!(
         c.poll_event(),
         Some(ClientEvent::Disconnected {
@@ -370,14 +383,15 @@ fn client_acks_awaited_on_a_namespace_that_goes_away_time_out() {
     let mut c = client();
     c.connect("/", None).unwrap();
     c.connect("/admin", None).unwrap();
-    c.handle_text(r#"0{"sid":"a"}"#).unwrap();
-    c.handle_text(r#"0/admin,{"sid":"b"}"#).unwrap();
+    c.handle_text(r#"0{"sid":"a"}"#, Duration::ZERO).unwrap();
+    c.handle_text(r#"0/admin,{"sid":"b"}"#, Duration::ZERO)
+        .unwrap();
     while c.poll_event().is_some() {}
     let by_server = c.emit_with_ack("/", "q", vec![], Duration::ZERO).unwrap();
     let by_us = c
         .emit_with_ack("/admin", "q", vec![], Duration::ZERO)
         .unwrap();
-    c.handle_text("1").unwrap();
+    c.handle_text("1", Duration::ZERO).unwrap();
     assert_eq!(
         std::iter::from_fn(|| c.poll_event()).collect::<Vec<_>>(),
         [
@@ -408,7 +422,7 @@ fn deadlines_saturate_near_duration_max() {
 
     let mut s = ServerSession::new(ServerConfig::default(), late);
     assert_eq!(s.poll_timeout(), Some(Duration::MAX));
-    s.handle_text("0").unwrap();
+    s.handle_text("0", late).unwrap();
     accept_all(&mut s);
     let id = s.emit_with_ack("/", "q", vec![], late).unwrap();
     assert_eq!(s.poll_timeout(), Some(Duration::MAX));
@@ -451,7 +465,7 @@ fn v4_client_implicit_root_and_query_auth() {
     )
     .unwrap();
     assert_eq!(client_texts(&mut c), ["0/admin?token=a%20b,"]);
-    c.handle_text("0").unwrap();
+    c.handle_text("0", Duration::ZERO).unwrap();
     assert_eq!(
         c.poll_event(),
         Some(ClientEvent::Connected {
@@ -467,7 +481,7 @@ fn pump(c: &mut ClientSession, s: &mut ServerSession) {
     loop {
         let mut moved = false;
         while let Some(m) = c.poll_message() {
-            s.handle_message(m).unwrap();
+            s.handle_message(m, Duration::ZERO).unwrap();
             moved = true;
         }
         while let Some(event) = s.poll_event() {
@@ -489,7 +503,7 @@ fn pump(c: &mut ClientSession, s: &mut ServerSession) {
             }
         }
         while let Some(m) = s.poll_message() {
-            c.handle_message(m).unwrap();
+            c.handle_message(m, Duration::ZERO).unwrap();
             moved = true;
         }
         if !moved {
@@ -548,7 +562,10 @@ fn in_memory_pair() {
 fn engine_message_invalid_utf8_text_is_an_error() {
     let mut s = server();
     let e = s
-        .handle_message(EngineMessage::Text(Bytes::from_static(&[0xff])))
+        .handle_message(
+            EngineMessage::Text(Bytes::from_static(&[0xff])),
+            Duration::ZERO,
+        )
         .unwrap_err();
     assert_eq!(e, Error::UnknownPacketType(Some(0xff)));
 }
@@ -601,7 +618,7 @@ fn broadcast_encodes_once_and_shares_buffers() {
     let mut sessions: Vec<ServerSession> = (0..3)
         .map(|i| {
             let mut s = server();
-            s.handle_text("0").unwrap();
+            s.handle_text("0", Duration::ZERO).unwrap();
             accept_all(&mut s);
             let _ = texts(&mut s);
             rooms.add_socket("/", i);

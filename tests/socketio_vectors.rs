@@ -62,7 +62,7 @@ fn connected_server(version: SocketIoVersion) -> ServerSession {
     };
     let mut s = ServerSession::new(config, Duration::ZERO);
     if version == SocketIoVersion::V5 {
-        s.handle_text("0").unwrap();
+        s.handle_text("0", Duration::ZERO).unwrap();
     }
     assert!(matches!(s.poll_event(), Some(ServerEvent::Connect { .. })));
     s.accept("/", "sid").unwrap();
@@ -134,7 +134,7 @@ fn s4_server_connect_reply() {
         Some("oSO0OpakMV_3jnilAAAA")
     );
     let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
-    s.handle_text("0/admin,").unwrap();
+    s.handle_text("0/admin,", Duration::ZERO).unwrap();
     s.accept("/admin", "oSO0OpakMV_3jnilAAAA").unwrap();
     assert_eq!(
         text(&drain(&mut s)[0]),
@@ -173,7 +173,7 @@ fn s8_event_with_id() {
 fn s9_numeric_event_name() {
     assert!(dec(r#"2[1,"a"]"#).is_ok());
     let mut s = connected_server(SocketIoVersion::V5);
-    s.handle_text(r#"2[1,"a"]"#).unwrap();
+    s.handle_text(r#"2[1,"a"]"#, Duration::ZERO).unwrap();
     assert!(
         matches!(s.poll_event(), Some(ServerEvent::Event { name, args, .. }) if name == "1" && args == ["a".into()])
     );
@@ -301,10 +301,15 @@ fn s19_encode_escapes_record_separator() {
 #[test]
 fn s20_binary_echo() {
     let mut s = connected_server(SocketIoVersion::V5);
-    s.handle_text(r#"52-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#)
+    s.handle_text(
+        r#"52-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#,
+        Duration::ZERO,
+    )
+    .unwrap();
+    s.handle_binary(Bytes::from_static(&[1, 2, 3]), Duration::ZERO)
         .unwrap();
-    s.handle_binary(Bytes::from_static(&[1, 2, 3])).unwrap();
-    s.handle_binary(Bytes::from_static(&[4, 5, 6])).unwrap();
+    s.handle_binary(Bytes::from_static(&[4, 5, 6]), Duration::ZERO)
+        .unwrap();
     echo(&mut s);
     let out = drain(&mut s);
     assert_eq!(
@@ -326,10 +331,13 @@ fn s21_binary_ack_echo() {
     let mut s = connected_server(SocketIoVersion::V5);
     s.handle_text(
         r#"52-789["message-with-ack",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#,
+        Duration::ZERO,
     )
     .unwrap();
-    s.handle_binary(Bytes::from_static(&[1, 2, 3])).unwrap();
-    s.handle_binary(Bytes::from_static(&[4, 5, 6])).unwrap();
+    s.handle_binary(Bytes::from_static(&[1, 2, 3]), Duration::ZERO)
+        .unwrap();
+    s.handle_binary(Bytes::from_static(&[4, 5, 6]), Duration::ZERO)
+        .unwrap();
     echo(&mut s);
     let out = drain(&mut s);
     assert_eq!(
@@ -342,8 +350,11 @@ fn s21_binary_ack_echo() {
 #[test]
 fn s22_ack_echo() {
     let mut s = connected_server(SocketIoVersion::V5);
-    s.handle_text(r#"2456["message-with-ack",1,"2",{"3":[false]}]"#)
-        .unwrap();
+    s.handle_text(
+        r#"2456["message-with-ack",1,"2",{"3":[false]}]"#,
+        Duration::ZERO,
+    )
+    .unwrap();
     echo(&mut s);
     assert_eq!(text(&drain(&mut s)[0]), r#"3456[1,"2",{"3":[false]}]"#);
 }
@@ -397,9 +408,13 @@ fn s25_v4_binary_ack_xhr2_payload() {
 fn s26_v4_attachments_over_eio3_websocket() {
     // The EIO3 layer strips the `04` type byte; this layer sees `01 02 03`.
     let mut s = connected_server(SocketIoVersion::V4);
-    s.handle_text(r#"51-["message",{"_placeholder":true,"num":0}]"#)
+    s.handle_text(
+        r#"51-["message",{"_placeholder":true,"num":0}]"#,
+        Duration::ZERO,
+    )
+    .unwrap();
+    s.handle_binary(Bytes::from_static(&[1, 2, 3]), Duration::ZERO)
         .unwrap();
-    s.handle_binary(Bytes::from_static(&[1, 2, 3])).unwrap();
     echo(&mut s);
     let out = drain(&mut s);
     assert_eq!(
@@ -415,7 +430,8 @@ fn s26_v4_attachments_over_eio3_websocket() {
 #[test]
 fn s27_v4_query_auth() {
     let mut s = connected_server(SocketIoVersion::V4);
-    s.handle_text("0/admin?token=abc&x=1,").unwrap();
+    s.handle_text("0/admin?token=abc&x=1,", Duration::ZERO)
+        .unwrap();
     let Some(ServerEvent::Connect { namespace, auth }) = s.poll_event() else {
         panic!()
     };
@@ -435,7 +451,7 @@ fn s28_refusal_with_data() {
         (SocketIoVersion::V4, r#"4/secret,{"code":42}"#),
     ] {
         let mut s = connected_server(version);
-        s.handle_text("0/secret,").unwrap();
+        s.handle_text("0/secret,", Duration::ZERO).unwrap();
         let data = Value::from_json_str(r#"{"code":42}"#).unwrap();
         s.refuse("/secret", "Not authorized", Some(data)).unwrap();
         assert_eq!(text(&drain(&mut s)[0]), expected);
@@ -445,7 +461,7 @@ fn s28_refusal_with_data() {
 #[test]
 fn s29_invalid_namespace() {
     let mut s = connected_server(SocketIoVersion::V5);
-    s.handle_text("0/random,").unwrap();
+    s.handle_text("0/random,", Duration::ZERO).unwrap();
     s.refuse("/random", "Invalid namespace", None).unwrap();
     assert_eq!(
         text(&drain(&mut s)[0]),
@@ -637,7 +653,7 @@ fn x20_connect_error_received_by_server() {
     assert!(dec(r#"4{"message":"x"}"#).is_ok());
     let mut s = connected_server(SocketIoVersion::V5);
     assert_eq!(
-        s.handle_text(r#"4{"message":"x"}"#),
+        s.handle_text(r#"4{"message":"x"}"#, Duration::ZERO),
         Err(Error::UnexpectedPacket(PacketType::ConnectError))
     );
     assert!(s.is_closed());

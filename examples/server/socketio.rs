@@ -257,8 +257,8 @@ impl App for SocketIo {
         match event {
             SessionEvent::Message(data) => {
                 let result = match data {
-                    MessageData::Text(t) => self.session.handle_text(&t),
-                    MessageData::Binary(b) => self.session.handle_binary(b),
+                    MessageData::Text(t) => self.session.handle_text(&t, now),
+                    MessageData::Binary(b) => self.session.handle_binary(b, now),
                 };
                 if result.is_err() {
                     // Invalid Socket.IO input: the session is closed; drop the transport.

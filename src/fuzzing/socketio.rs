@@ -126,7 +126,7 @@ pub fn server_session(data: &[u8]) {
                 continue;
             };
             now += Duration::from_secs(1);
-            let result = session.handle_message(message);
+            let result = session.handle_message(message, now);
             if result.is_err() {
                 assert!(session.is_closed());
             }

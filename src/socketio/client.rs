@@ -35,8 +35,8 @@ pub struct ClientConfig {
     /// [`ApiMisuse::TooManyPendingAcks`]. Default 1024.
     pub max_pending_acks: usize,
     /// How long a binary packet may stay half-received before the session
-    /// fails with [`Error::AttachmentTimeout`]; the timer starts at the first
-    /// [`handle_timeout`](ClientSession::handle_timeout) after the header.
+    /// fails with [`Error::AttachmentTimeout`]; the timer starts at the `now`
+    /// of the input that brought the header.
     /// Default 30 s.
     pub attachment_timeout: Duration,
 }
@@ -157,7 +157,7 @@ struct ClientNamespace {
 /// c.emit("/", "hello", vec![]).unwrap(); // buffered
 /// assert_eq!(c.poll_message().unwrap().as_text(), Some(r#"0{"token":"123"}"#));
 /// assert_eq!(c.poll_message(), None);
-/// c.handle_text(r#"0{"sid":"abc"}"#).unwrap();
+/// c.handle_text(r#"0{"sid":"abc"}"#, Duration::ZERO).unwrap();
 /// assert!(matches!(c.poll_event(), Some(ClientEvent::Connected { .. })));
 /// assert_eq!(c.poll_message().unwrap().as_text(), Some(r#"2["hello"]"#));
 /// ```
@@ -216,10 +216,11 @@ impl ClientSession {
     /// `true` if `namespace` is connected.
     ///
     /// ```
+    /// use core::time::Duration;
     /// use socketwire::socketio::{ClientConfig, ClientSession};
     /// let mut c = ClientSession::new(ClientConfig::default());
     /// c.connect("/", None).unwrap();
-    /// c.handle_text(r#"0{"sid":"a"}"#).unwrap();
+    /// c.handle_text(r#"0{"sid":"a"}"#, Duration::ZERO).unwrap();
     /// assert!(c.is_connected("/"));
     /// ```
     pub fn is_connected(&self, namespace: &str) -> bool {
@@ -350,10 +351,11 @@ impl ClientSession {
     /// Answers a server event's ack id.
     ///
     /// ```
+    /// use core::time::Duration;
     /// use socketwire::socketio::{ClientConfig, ClientSession};
     /// let mut c = ClientSession::new(ClientConfig::default());
     /// c.connect("/", None).unwrap();
-    /// c.handle_text(r#"0{"sid":"a"}"#).unwrap();
+    /// c.handle_text(r#"0{"sid":"a"}"#, Duration::ZERO).unwrap();
     /// let _ = c.poll_message();
     /// c.ack("/", 5, vec![1u64.into()]).unwrap();
     /// assert_eq!(c.poll_message().unwrap().as_text(), Some("35[1]"));
@@ -371,10 +373,11 @@ impl ClientSession {
     /// Acks still awaited on it are reported as [`ClientEvent::AckTimeout`].
     ///
     /// ```
+    /// use core::time::Duration;
     /// use socketwire::socketio::{ClientConfig, ClientSession};
     /// let mut c = ClientSession::new(ClientConfig::default());
     /// c.connect("/", None).unwrap();
-    /// c.handle_text(r#"0{"sid":"a"}"#).unwrap();
+    /// c.handle_text(r#"0{"sid":"a"}"#, Duration::ZERO).unwrap();
     /// let _ = c.poll_message();
     /// c.disconnect("/").unwrap();
     /// assert_eq!(c.poll_message().unwrap().as_text(), Some("1"));
@@ -397,10 +400,11 @@ impl ClientSession {
     /// timers keep running.
     ///
     /// ```
+    /// use core::time::Duration;
     /// use socketwire::socketio::{ClientConfig, ClientEvent, ClientSession};
     /// let mut c = ClientSession::new(ClientConfig::default());
     /// c.connect("/", None).unwrap();
-    /// c.handle_text(r#"0{"sid":"a"}"#).unwrap();
+    /// c.handle_text(r#"0{"sid":"a"}"#, Duration::ZERO).unwrap();
     /// let _ = c.poll_event();
     /// c.handle_transport_closed();
     /// assert!(matches!(c.poll_event(), Some(ClientEvent::Disconnected { .. })));
@@ -450,47 +454,55 @@ impl ClientSession {
         }
     }
 
-    /// Feeds one decoded Engine.IO message. On `Err`, a
+    /// Feeds one decoded Engine.IO message that arrived at `now`: the
+    /// deadlines at or before `now` fire first, as
+    /// [`handle_timeout`](Self::handle_timeout) would (an ACK after its
+    /// deadline finds it timed out). On `Err`, a
     /// [`ClientEvent::Close`] is queued: close the transport.
     ///
     /// ```
+    /// use core::time::Duration;
     /// use bytes::Bytes;
     /// use socketwire::socketio::{ClientConfig, ClientSession, EngineMessage};
     /// let mut c = ClientSession::new(ClientConfig::default());
-    /// assert!(c.handle_message(EngineMessage::Binary(Bytes::from_static(b"x"))).is_err());
+    /// assert!(c.handle_message(EngineMessage::Binary(Bytes::from_static(b"x")), Duration::ZERO).is_err());
     /// ```
-    pub fn handle_message(&mut self, message: EngineMessage) -> Result<(), Error> {
-        session::handle(self, Input::Message(message))
+    pub fn handle_message(&mut self, message: EngineMessage, now: Duration) -> Result<(), Error> {
+        session::handle(self, Input::Message(message), now)
     }
 
-    /// Feeds one text message.
+    /// Feeds one text message that arrived at `now` (deadlines as in
+    /// [`handle_message`](Self::handle_message)).
     ///
     /// ```
+    /// use core::time::Duration;
     /// use socketwire::socketio::{ClientConfig, ClientEvent, ClientSession};
     /// let mut c = ClientSession::new(ClientConfig::default());
     /// c.connect("/secret", None).unwrap();
-    /// c.handle_text(r#"4/secret,{"message":"Not authorized","data":{"code":42}}"#).unwrap();
+    /// c.handle_text(r#"4/secret,{"message":"Not authorized","data":{"code":42}}"#, Duration::ZERO).unwrap();
     /// assert!(matches!(c.poll_event(), Some(ClientEvent::ConnectError { .. })));
     /// ```
-    pub fn handle_text(&mut self, text: &str) -> Result<(), Error> {
-        session::handle(self, Input::Text(text))
+    pub fn handle_text(&mut self, text: &str, now: Duration) -> Result<(), Error> {
+        session::handle(self, Input::Text(text), now)
     }
 
-    /// Feeds one binary message.
+    /// Feeds one binary message that arrived at `now` (deadlines as in
+    /// [`handle_message`](Self::handle_message)).
     ///
     /// ```
+    /// use core::time::Duration;
     /// use bytes::Bytes;
     /// use socketwire::socketio::{ClientConfig, ClientEvent, ClientSession};
     /// let mut c = ClientSession::new(ClientConfig::default());
     /// c.connect("/", None).unwrap();
-    /// c.handle_text(r#"0{"sid":"a"}"#).unwrap();
+    /// c.handle_text(r#"0{"sid":"a"}"#, Duration::ZERO).unwrap();
     /// let _ = c.poll_event();
-    /// c.handle_text(r#"51-["file",{"_placeholder":true,"num":0}]"#).unwrap();
-    /// c.handle_binary(Bytes::from_static(&[1, 2])).unwrap();
+    /// c.handle_text(r#"51-["file",{"_placeholder":true,"num":0}]"#, Duration::ZERO).unwrap();
+    /// c.handle_binary(Bytes::from_static(&[1, 2]), Duration::ZERO).unwrap();
     /// assert!(matches!(c.poll_event(), Some(ClientEvent::Event { name, .. }) if name == "file"));
     /// ```
-    pub fn handle_binary(&mut self, data: Bytes) -> Result<(), Error> {
-        session::handle(self, Input::Binary(data))
+    pub fn handle_binary(&mut self, data: Bytes, now: Duration) -> Result<(), Error> {
+        session::handle(self, Input::Binary(data), now)
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should next be called.
@@ -547,6 +559,10 @@ impl ClientSession {
 
 impl Dispatch for ClientSession {
     type Event = ClientEvent;
+
+    fn fire_timers(&mut self, now: Duration) {
+        self.handle_timeout(now);
+    }
 
     fn core(&mut self) -> &mut SessionCore<ClientEvent> {
         &mut self.core

@@ -165,7 +165,7 @@
 //!     app.sessions.insert(conn, ServerSession::new(ServerConfig::default(), now));
 //! }
 //! let mut feed = |app: &mut App, conn: ConnId, text: &str| {
-//!     app.sessions.get_mut(&conn).unwrap().handle_text(text).unwrap();
+//!     app.sessions.get_mut(&conn).unwrap().handle_text(text, now).unwrap();
 //!     app.run(conn);
 //! };
 //! let mut sent = |app: &mut App, conn: ConnId| -> Vec<String> {
@@ -188,8 +188,8 @@
 //! assert_eq!(sent(&mut app, 1), [r#"2["broadcast",1]"#]);
 //! feed(&mut app, 1, r#"52-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#);
 //! let session = app.sessions.get_mut(&1).unwrap();
-//! session.handle_message(EngineMessage::Binary(bytes::Bytes::from_static(&[1, 2, 3]))).unwrap();
-//! session.handle_message(EngineMessage::Binary(bytes::Bytes::from_static(&[4, 5, 6]))).unwrap();
+//! session.handle_message(EngineMessage::Binary(bytes::Bytes::from_static(&[1, 2, 3])), now).unwrap();
+//! session.handle_message(EngineMessage::Binary(bytes::Bytes::from_static(&[4, 5, 6])), now).unwrap();
 //! app.run(1);
 //! assert_eq!(sent(&mut app, 1)[0],
 //!     r#"52-["message-back",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#);

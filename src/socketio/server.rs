@@ -40,10 +40,8 @@ pub struct ServerConfig {
     /// How long a binary packet may stay half-received: when its attachments
     /// have not all arrived in time the session fails with
     /// [`Error::AttachmentTimeout`] ([`ServerEvent::Close`]; close the
-    /// transport). The timer starts at the first
-    /// [`handle_timeout`](ServerSession::handle_timeout) after the header
-    /// (inputs carry no clock; [`poll_timeout`](ServerSession::poll_timeout)
-    /// asks for that call at once). One half-received packet per session at
+    /// transport). The timer starts at the `now` of the input that brought
+    /// the header. One half-received packet per session at
     /// most, its attachments bounded by the decoder's `max_attachments` and
     /// `max_attachment_bytes`. Default 30 s.
     pub attachment_timeout: Duration,
@@ -164,7 +162,7 @@ enum NamespaceState {
 /// use core::time::Duration;
 /// use socketwire::socketio::{EngineMessage, ServerConfig, ServerEvent, ServerSession};
 /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
-/// s.handle_text(r#"0{"token":"123"}"#).unwrap();
+/// s.handle_text(r#"0{"token":"123"}"#, Duration::ZERO).unwrap();
 /// let Some(ServerEvent::Connect { namespace, auth }) = s.poll_event() else { panic!() };
 /// s.accept(&namespace, "sid-1").unwrap();
 /// s.emit(&namespace, "auth", vec![auth]).unwrap();
@@ -252,7 +250,7 @@ impl ServerSession {
     /// use core::time::Duration;
     /// use socketwire::socketio::{ServerConfig, ServerSession};
     /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
-    /// s.handle_text("0").unwrap();
+    /// s.handle_text("0", Duration::ZERO).unwrap();
     /// s.accept("/", "a").unwrap();
     /// assert!(s.is_connected("/"));
     /// ```
@@ -278,7 +276,11 @@ impl ServerSession {
             .map(|(ns, _)| ns.as_str())
     }
 
-    /// Feeds one decoded Engine.IO message.
+    /// Feeds one decoded Engine.IO message that arrived at `now`: the
+    /// deadlines at or before `now` fire first, as
+    /// [`handle_timeout`](Self::handle_timeout) would, so a CONNECT after
+    /// `connect_timeout` finds the session closed and an ACK after its
+    /// deadline finds it timed out.
     ///
     /// On `Err` the session has closed: the queued events end with
     /// [`ServerEvent::Close`].
@@ -288,37 +290,39 @@ impl ServerSession {
     /// use core::time::Duration;
     /// use socketwire::socketio::{EngineMessage, ServerConfig, ServerSession};
     /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
-    /// assert!(s.handle_message(EngineMessage::Text(Bytes::from_static(b"0"))).is_ok());
+    /// assert!(s.handle_message(EngineMessage::Text(Bytes::from_static(b"0")), Duration::ZERO).is_ok());
     /// ```
-    pub fn handle_message(&mut self, message: EngineMessage) -> Result<(), Error> {
-        session::handle(self, Input::Message(message))
+    pub fn handle_message(&mut self, message: EngineMessage, now: Duration) -> Result<(), Error> {
+        session::handle(self, Input::Message(message), now)
     }
 
-    /// Feeds one text message.
+    /// Feeds one text message that arrived at `now` (deadlines as in
+    /// [`handle_message`](Self::handle_message)).
     ///
     /// ```
     /// use core::time::Duration;
     /// use socketwire::socketio::{Error, ServerConfig, ServerEvent, ServerSession};
     /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
     /// // An event before any CONNECT closes the connection, as in JS.
-    /// assert_eq!(s.handle_text(r#"2["x"]"#), Err(Error::NamespaceNotConnected));
+    /// assert_eq!(s.handle_text(r#"2["x"]"#, Duration::ZERO), Err(Error::NamespaceNotConnected));
     /// assert!(matches!(s.poll_event(), Some(ServerEvent::Close(_))));
     /// ```
-    pub fn handle_text(&mut self, text: &str) -> Result<(), Error> {
-        session::handle(self, Input::Text(text))
+    pub fn handle_text(&mut self, text: &str, now: Duration) -> Result<(), Error> {
+        session::handle(self, Input::Text(text), now)
     }
 
-    /// Feeds one binary message (an attachment).
+    /// Feeds one binary message (an attachment) that arrived at `now`
+    /// (deadlines as in [`handle_message`](Self::handle_message)).
     ///
     /// ```
     /// use bytes::Bytes;
     /// use core::time::Duration;
     /// use socketwire::socketio::{Error, ServerConfig, ServerSession};
     /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
-    /// assert_eq!(s.handle_binary(Bytes::from_static(b"x")), Err(Error::BinaryWhileNotReconstructing));
+    /// assert_eq!(s.handle_binary(Bytes::from_static(b"x"), Duration::ZERO), Err(Error::BinaryWhileNotReconstructing));
     /// ```
-    pub fn handle_binary(&mut self, data: Bytes) -> Result<(), Error> {
-        session::handle(self, Input::Binary(data))
+    pub fn handle_binary(&mut self, data: Bytes, now: Duration) -> Result<(), Error> {
+        session::handle(self, Input::Binary(data), now)
     }
 
     /// Ends the session: every namespace goes away (connected ones report
@@ -342,7 +346,7 @@ impl ServerSession {
     /// use core::time::Duration;
     /// use socketwire::socketio::{ServerConfig, ServerEvent, ServerSession};
     /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
-    /// s.handle_text("0").unwrap();
+    /// s.handle_text("0", Duration::ZERO).unwrap();
     /// let _ = s.poll_event();
     /// s.accept("/", "a").unwrap();
     /// s.handle_transport_closed();
@@ -472,7 +476,7 @@ impl ServerSession {
     /// use core::time::Duration;
     /// use socketwire::socketio::{ServerConfig, ServerSession};
     /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
-    /// s.handle_text("0/admin,").unwrap();
+    /// s.handle_text("0/admin,", Duration::ZERO).unwrap();
     /// s.accept("/admin", "oSO0OpakMV_3jnilAAAA").unwrap();
     /// assert_eq!(s.poll_message().unwrap().as_text(), Some(r#"0/admin,{"sid":"oSO0OpakMV_3jnilAAAA"}"#));
     /// ```
@@ -497,7 +501,7 @@ impl ServerSession {
     /// use core::time::Duration;
     /// use socketwire::socketio::{ServerConfig, ServerSession};
     /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
-    /// s.handle_text("0/random,").unwrap();
+    /// s.handle_text("0/random,", Duration::ZERO).unwrap();
     /// s.refuse("/random", "Invalid namespace", None).unwrap();
     /// assert_eq!(s.poll_message().unwrap().as_text(), Some(r#"4/random,{"message":"Invalid namespace"}"#));
     /// ```
@@ -541,7 +545,7 @@ impl ServerSession {
     /// use core::time::Duration;
     /// use socketwire::socketio::{ServerConfig, ServerSession, Value};
     /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
-    /// s.handle_text("0").unwrap();
+    /// s.handle_text("0", Duration::ZERO).unwrap();
     /// s.accept("/", "a").unwrap();
     /// let _ = s.poll_message();
     /// s.emit("/", "message-back", vec![Value::Bytes(Bytes::from_static(&[1, 2, 3]))]).unwrap();
@@ -563,11 +567,11 @@ impl ServerSession {
     /// use core::time::Duration;
     /// use socketwire::socketio::{ServerConfig, ServerEvent, ServerSession};
     /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
-    /// s.handle_text("0").unwrap();
+    /// s.handle_text("0", Duration::ZERO).unwrap();
     /// let _ = s.poll_event();
     /// s.accept("/", "a").unwrap();
     /// let id = s.emit_with_ack("/", "ping", vec![], Duration::ZERO).unwrap();
-    /// s.handle_text(&format!("3{id}[\"pong\"]")).unwrap();
+    /// s.handle_text(&format!("3{id}[\"pong\"]"), Duration::ZERO).unwrap();
     /// assert!(matches!(s.poll_event(), Some(ServerEvent::Ack { id: i, .. }) if i == id));
     /// ```
     pub fn emit_with_ack(
@@ -593,11 +597,11 @@ impl ServerSession {
     /// use core::time::Duration;
     /// use socketwire::socketio::{ServerConfig, ServerEvent, ServerSession};
     /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
-    /// s.handle_text("0").unwrap();
+    /// s.handle_text("0", Duration::ZERO).unwrap();
     /// let _ = s.poll_event();
     /// s.accept("/", "a").unwrap();
     /// let _ = s.poll_message();
-    /// s.handle_text(r#"2456["message-with-ack",1,"2",{"3":[false]}]"#).unwrap();
+    /// s.handle_text(r#"2456["message-with-ack",1,"2",{"3":[false]}]"#, Duration::ZERO).unwrap();
     /// let Some(ServerEvent::Event { namespace, args, ack_id: Some(id), .. }) = s.poll_event() else { panic!() };
     /// s.ack(&namespace, id, args).unwrap();
     /// assert_eq!(s.poll_message().unwrap().as_text(), Some(r#"3456[1,"2",{"3":[false]}]"#));
@@ -616,7 +620,7 @@ impl ServerSession {
     /// use core::time::Duration;
     /// use socketwire::socketio::{EncodedPacket, ServerConfig, ServerSession};
     /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
-    /// s.handle_text("0").unwrap();
+    /// s.handle_text("0", Duration::ZERO).unwrap();
     /// s.accept("/", "a").unwrap();
     /// let _ = s.poll_message();
     /// s.send_encoded(&EncodedPacket::event("/", "broadcast", &[], None)).unwrap();
@@ -635,7 +639,7 @@ impl ServerSession {
     /// use core::time::Duration;
     /// use socketwire::socketio::{ServerConfig, ServerSession};
     /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
-    /// s.handle_text("0/admin,").unwrap();
+    /// s.handle_text("0/admin,", Duration::ZERO).unwrap();
     /// s.accept("/admin", "a").unwrap();
     /// let _ = s.poll_message();
     /// s.disconnect("/admin").unwrap();
@@ -653,6 +657,10 @@ impl ServerSession {
 
 impl Dispatch for ServerSession {
     type Event = ServerEvent;
+
+    fn fire_timers(&mut self, now: Duration) {
+        self.handle_timeout(now);
+    }
 
     fn core(&mut self) -> &mut SessionCore<ServerEvent> {
         &mut self.core

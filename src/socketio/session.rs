@@ -109,13 +109,11 @@ struct CoreLimits {
     attachment_timeout: Duration,
 }
 
-/// The timer of a half-received binary packet. Inputs carry no clock, so it
-/// starts at the first `handle_timeout` after the header: until then the
-/// session asks to be woken at once (`Duration::ZERO`).
+/// The timer of a half-received binary packet: it starts at the `now` of
+/// the input that brought the header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum AttachmentTimer {
     Idle,
-    Unstarted,
     Due(Duration),
 }
 
@@ -156,13 +154,16 @@ impl<E: SessionEvent> SessionCore<E> {
         self.reassembler.config().version
     }
 
-    /// Reads one input; `Ok(None)` while binary attachments are awaited.
-    fn read(&mut self, input: Input<'_>) -> Result<Option<IncomingPacket>, Error> {
+    /// Reads one input that arrived at `now`; `Ok(None)` while binary
+    /// attachments are awaited.
+    fn read(&mut self, input: Input<'_>, now: Duration) -> Result<Option<IncomingPacket>, Error> {
         let packet = self.read_packet(input);
         self.attachment_timer = match (self.reassembler.is_reconstructing(), self.attachment_timer)
         {
             (false, _) => AttachmentTimer::Idle,
-            (true, AttachmentTimer::Idle) => AttachmentTimer::Unstarted,
+            (true, AttachmentTimer::Idle) => {
+                AttachmentTimer::Due(now.saturating_add(self.limits.attachment_timeout))
+            }
             (true, timer) => timer,
         };
         packet
@@ -202,30 +203,22 @@ impl<E: SessionEvent> SessionCore<E> {
         self.attachment_timer = AttachmentTimer::Idle;
     }
 
-    /// When the half-received binary packet's timer wants `handle_timeout`:
-    /// at once while it has not started, then at its deadline.
+    /// When the half-received binary packet's timer expires.
     fn next_attachment_deadline(&self) -> Option<Duration> {
         match self.attachment_timer {
             AttachmentTimer::Idle => None,
-            AttachmentTimer::Unstarted => Some(Duration::ZERO),
             AttachmentTimer::Due(deadline) => Some(deadline),
         }
     }
 
     /// Fires the shared deadlines at or before `now` in time order: the acks
     /// due by then are reported as timed out, and a half-received packet's
-    /// timer starts or expires. `true` when it expired (the caller fails the
+    /// timer expires. `true` when it expired (the caller fails the
     /// session with [`Error::AttachmentTimeout`]); the acks due after that
     /// deadline are then left to the failure, as timely calls would.
     pub(crate) fn fire_deadlines(&mut self, now: Duration) -> bool {
         match self.attachment_timer {
             AttachmentTimer::Idle => {
-                self.expire_acks(now);
-                false
-            }
-            AttachmentTimer::Unstarted => {
-                let deadline = now.saturating_add(self.limits.attachment_timeout);
-                self.attachment_timer = AttachmentTimer::Due(deadline);
                 self.expire_acks(now);
                 false
             }
@@ -347,6 +340,9 @@ pub(crate) trait Dispatch {
 
     fn core(&mut self) -> &mut SessionCore<Self::Event>;
 
+    /// Fires every deadline at or before `now` (the session's `handle_timeout`).
+    fn fire_timers(&mut self, now: Duration);
+
     /// `true` once input is ignored (a closed server session).
     fn ignores_input(&self) -> bool;
 
@@ -357,13 +353,20 @@ pub(crate) trait Dispatch {
     fn end_on_error(&mut self, error: &Error);
 }
 
-/// The input path of both sessions: a whole packet goes to
-/// [`Dispatch::dispatch`], a peer error fails the session.
-pub(crate) fn handle<S: Dispatch>(session: &mut S, input: Input<'_>) -> Result<(), Error> {
+/// The input path of both sessions, for an input that arrived at `now`: the
+/// deadlines at or before `now` fire first (so the outcome does not depend on
+/// whether the caller's timer ran before the input), then a whole packet goes
+/// to [`Dispatch::dispatch`] and a peer error fails the session.
+pub(crate) fn handle<S: Dispatch>(
+    session: &mut S,
+    input: Input<'_>,
+    now: Duration,
+) -> Result<(), Error> {
+    session.fire_timers(now);
     if session.ignores_input() {
         return Ok(());
     }
-    match session.core().read(input) {
+    match session.core().read(input, now) {
         Ok(Some(packet)) => session.dispatch(packet),
         Ok(None) => Ok(()),
         Err(error) => fail(session, error),
