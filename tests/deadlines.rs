@@ -367,6 +367,43 @@ mod socketio_sessions {
         );
     }
 
+    /// Finding (the client proptest below): one late `handle_timeout` past a
+    /// half-received packet's deadline failed the session but left the acks
+    /// due after that deadline (and before `now`) for a later call, while
+    /// timely calls report them at once. Now the same call reports both.
+    #[test]
+    fn client_acks_due_after_an_attachment_timeout_fire_in_the_same_call() {
+        let mut c = ClientSession::new(ClientConfig {
+            ack_timeout: 3 * SEC,
+            attachment_timeout: 4 * SEC,
+            ..ClientConfig::default()
+        });
+        c.connect("/", None).unwrap();
+        c.handle_text(r#"0{"sid":"a"}"#, Duration::ZERO).unwrap();
+        let _ = c.poll_event();
+        c.handle_text(
+            r#"51-["file",{"_placeholder":true,"num":0}]"#,
+            Duration::ZERO,
+        )
+        .unwrap();
+        let id = c.emit_with_ack("/", "q", vec![], 2 * SEC).unwrap();
+        c.handle_timeout(5 * SEC);
+        let events: Vec<ClientEvent> = std::iter::from_fn(|| c.poll_event()).collect();
+        assert_eq!(
+            events,
+            [
+                ClientEvent::Close(CloseReason::ProtocolError(
+                    socketwire::socketio::Error::AttachmentTimeout
+                )),
+                ClientEvent::AckTimeout {
+                    namespace: "/".into(),
+                    id
+                }
+            ]
+        );
+        assert_eq!(c.poll_timeout(), None);
+    }
+
     /// A CONNECT that comes after `connect_timeout`, with no timer call in
     /// between, finds the session closed: `Close(ConnectTimeout)` and no
     /// `Connect`.
@@ -502,6 +539,68 @@ mod socketio_sessions {
                 late.step(now, step);
             }
             prop_assert_eq!(timely.finish(now), late.finish(now));
+        }
+
+        /// The Socket.IO client: server packets with the timer fired before
+        /// each, or never, give the same outcomes, events and messages (each
+        /// its own stream: the untimed copy learns of a deadline at its next
+        /// input, not at a `Tick`).
+        #[test]
+        fn client_outcomes_do_not_depend_on_the_timer(
+            steps in prop::collection::vec((0..4u32, step()), 1..40),
+        ) {
+            let run = |timer: bool| {
+                let mut c = ClientSession::new(ClientConfig {
+                    ack_timeout: 3 * SEC,
+                    attachment_timeout: 4 * SEC,
+                    ..ClientConfig::default()
+                });
+                c.connect("/", None).unwrap();
+                let mut ids = Vec::new();
+                let mut seen: [Vec<String>; 3] = Default::default();
+                let mut now = Duration::ZERO;
+                for (delta, step) in &steps {
+                    now += SEC * *delta;
+                    if timer {
+                        c.handle_timeout(now);
+                    }
+                    let outcome = match step {
+                        Step::Connect => c.handle_text(r#"0{"sid":"a"}"#, now),
+                        Step::EmitWithAck => {
+                            let id = c.emit_with_ack("/", "q", vec![], now);
+                            seen[0].push(format!("{id:?}"));
+                            ids.extend(id);
+                            Ok(())
+                        }
+                        Step::Ack(n) => match ids.get(n % ids.len().max(1)) {
+                            Some(id) => c.handle_text(&format!("3{id}[]"), now),
+                            None => Ok(()),
+                        },
+                        Step::BinaryHeader => c.handle_text(
+                            r#"51-["file",{"_placeholder":true,"num":0}]"#,
+                            now,
+                        ),
+                        Step::Attachment => {
+                            c.handle_binary(bytes::Bytes::from_static(&[1, 2]), now)
+                        }
+                        Step::Tick => Ok(()),
+                    };
+                    seen[0].push(format!("{outcome:?}"));
+                    while let Some(event) = c.poll_event() {
+                        seen[1].push(format!("{event:?}"));
+                    }
+                    while let Some(message) = c.poll_message() {
+                        seen[2].push(format!("{message:?}"));
+                    }
+                }
+                c.handle_timeout(now);
+                while let Some(event) = c.poll_event() {
+                    seen[1].push(format!("{event:?}"));
+                }
+                seen[0].push(format!("{:?}", c.poll_timeout()));
+                seen
+            };
+            prop_assert_eq!(run(true), run(false));
         }
     }
 }

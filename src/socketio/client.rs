@@ -531,6 +531,10 @@ impl ClientSession {
     pub fn handle_timeout(&mut self, now: Duration) {
         if self.core.fire_deadlines(now) {
             let _ = session::fail(self, Error::AttachmentTimeout);
+            // The client outlives the failure (its acks stay awaited): the
+            // acks due after the attachment deadline, up to `now`, fire too,
+            // as a timely call at each deadline would.
+            self.core.fire_deadlines(now);
         }
     }
 

@@ -215,7 +215,8 @@ impl<E: SessionEvent> SessionCore<E> {
     /// due by then are reported as timed out, and a half-received packet's
     /// timer expires. `true` when it expired (the caller fails the
     /// session with [`Error::AttachmentTimeout`]); the acks due after that
-    /// deadline are then left to the failure, as timely calls would.
+    /// deadline are left to the failure, which ends them (server), or to a
+    /// second call once the packet is forgotten (client, which goes on).
     pub(crate) fn fire_deadlines(&mut self, now: Duration) -> bool {
         match self.attachment_timer {
             AttachmentTimer::Idle => {
