@@ -24,8 +24,8 @@
 //! | errors | [`Error`] (peer, with [`Error::js_message`]), [`ApiMisuse`] (caller) |
 //!
 //! The two sessions share one core: the same input path
-//! (`handle_message` / `handle_text` / `handle_binary`, attachments reassembled
-//! on the way), the same outbound queue (`poll_message`), the same ack ids
+//! (`handle_message` / `handle_text` / `handle_binary`, each firing the
+//! deadlines at or before its `now` first, attachments reassembled on the way), the same outbound queue (`poll_message`), the same ack ids
 //! and deadlines (`emit_with_ack`, `AckTimeout`) and the same end on a peer
 //! error (`Close(CloseReason::ProtocolError)`); each adds only its own
 //! namespace rules. The names match too: `handle_transport_closed`,
