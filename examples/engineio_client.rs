@@ -35,16 +35,17 @@
 //! still travelling on polling is lost and the reference server never sees
 //! `5` while a GET is parked (it would answer that GET with `close`).
 
+#[path = "shared/random.rs"]
+mod random;
 #[path = "shared/url.rs"]
 mod url;
 
-use std::collections::hash_map::RandomState;
 use std::future::Future;
-use std::hash::{BuildHasher, Hasher};
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
+use random::Random;
 use socketwire::Status;
 use socketwire::engineio::{
     Backoff, ClientEvent, ClientSession, ClientTransmit, ClientTransport, CloseReason,
@@ -147,33 +148,10 @@ impl Endpoint {
     }
 }
 
-/// Unpredictable numbers for WebSocket nonces, mask keys and backoff jitter:
-/// SipHash keyed by the standard library's per-process random keys, over a counter.
-struct Random {
-    state: RandomState,
-    counter: u64,
-}
-
-impl Random {
-    fn new() -> Random {
-        Random {
-            state: RandomState::new(),
-            counter: 0,
-        }
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.counter += 1;
-        let mut h = self.state.build_hasher();
-        h.write_u64(self.counter);
-        h.finish()
-    }
-
-    /// A uniform sample in `[0, 1)` (32 random bits).
-    fn next_unit(&mut self) -> f64 {
-        let high = u32::try_from(self.next_u64() >> 32).unwrap_or(0);
-        f64::from(high) / 4_294_967_296.0
-    }
+/// A uniform sample in `[0, 1)` (32 random bits).
+fn next_unit(random: &mut Random) -> f64 {
+    let high = u32::try_from(random.next_u64() >> 32).unwrap_or(0);
+    f64::from(high) / 4_294_967_296.0
 }
 
 // ------------------------------------------------------------------ HTTP/1.1
@@ -948,7 +926,7 @@ async fn main() {
                 if opened {
                     backoff.reset();
                 }
-                let Some(delay) = backoff.next_delay(random.next_unit()) else {
+                let Some(delay) = backoff.next_delay(next_unit(&mut random)) else {
                     std::process::exit(1);
                 };
                 println!("reconnecting in {} ms", delay.as_millis());

@@ -16,42 +16,19 @@
 //! ```
 
 mod autobahn;
+#[path = "../shared/random.rs"]
+mod random;
 #[path = "../shared/url.rs"]
 mod url;
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
-
 use bytes::BytesMut;
+use random::Random;
 use socketwire::Status;
 use socketwire::deflate::DeflateConfig;
 use socketwire::handshake::{ClientHandshake, ClientRequest};
 use socketwire::ws::{CloseCode, Config, Connection, Event};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-
-/// Unpredictable bytes for the handshake nonce and mask keys: SipHash keyed by the
-/// standard library's per-process random keys, over a counter.
-struct Random {
-    state: RandomState,
-    counter: u64,
-}
-
-impl Random {
-    fn new() -> Self {
-        Random {
-            state: RandomState::new(),
-            counter: 0,
-        }
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.counter += 1;
-        let mut h = self.state.build_hasher();
-        h.write_u64(self.counter);
-        h.finish()
-    }
-}
 
 fn parse_url(url: &str) -> Result<(String, String, String), String> {
     url::split(url, "ws", "/")
