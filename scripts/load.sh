@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Load, soak, churn and reconnect storm against the example server, on loopback, bounded in
+# count and time. The load generator (benches/e2e, `loadgen`) is tokio-tungstenite, not
+# socketwire, and checks every echo and every broadcast it gets back.
+#
+#   scripts/load.sh            the full run (about 3 minutes):
+#                                10 000 idle connections (server RSS per connection),
+#                                10 000 connections echoing for 30 s (zero loss),
+#                                2 000 Socket.IO clients, a broadcast round, a server kill and
+#                                restart (a reconnect storm), a second round,
+#                                20 000 connect/echo/close cycles after 2 000 warm-up cycles
+#                                (server RSS growth; the bound is 10 %),
+#                                a soak of SOAK_SECONDS (default 60) at 1 000 connections.
+#   scripts/load.sh --short    the CI run: 2 000 connections, 2 000 cycles, 500 Socket.IO
+#                                clients, 30 s in all.
+#
+# Every step's JSON line goes to target/load/results.jsonl; the script exits non-zero when a
+# step loses a message, fails a connection, misses a broadcast, or churn grows the RSS by 10 %
+# or more. Env: SOAK_SECONDS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SHORT=0
+[ "${1:-}" = --short ] && SHORT=1
+OUT=target/load
+mkdir -p "$OUT"
+: >"$OUT/results.jsonl"
+log() { printf '[load] %s\n' "$*" >&2; }
+
+# 10 000 connections need 10 000 descriptors in each process (server and load generator).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+log "file descriptors: $(ulimit -n)"
+
+log "building the example server and the load generator"
+cargo build --release --quiet --example server
+cargo build --release --quiet -p socketwire-e2e --bin loadgen
+LOADGEN=target/release/loadgen
+SERVER_BIN=target/release/examples/server
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+if [ "$SHORT" = 1 ]; then
+  CONNS=2000 ECHO_S=10 CYCLES=2000 WARM_CYCLES=500 SIO_CLIENTS=500 SOAK=0
+else
+  CONNS=10000 ECHO_S=30 CYCLES=20000 WARM_CYCLES=2000 SIO_CLIENTS=2000 SOAK=${SOAK_SECONDS:-60}
+fi
+SERVER_FLAGS="--max-connections $((CONNS + 2000))"
+
+PORT=$(free_port)
+# shellcheck disable=SC2086
+$SERVER_BIN --addr "127.0.0.1:$PORT" $SERVER_FLAGS >"$OUT/server.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
+  sleep 0.1
+done
+URL="ws://127.0.0.1:$PORT/echo"
+
+failed=0
+step() {
+  local name=$1; shift
+  log "$name"
+  local line rc=0
+  line=$(timeout 600 "$LOADGEN" "$@") || rc=$?
+  echo "$line" | tee -a "$OUT/results.jsonl"
+  if [ "$rc" -ne 0 ]; then
+    log "$name FAILED (rc=$rc)"
+    failed=1
+  fi
+}
+
+step "idle: $CONNS connections held" idle --url "$URL" --connections "$CONNS" --server-pid "$SERVER"
+step "echo: $CONNS connections for ${ECHO_S}s" echo --url "$URL" --connections "$CONNS" --size 64 \
+  --inflight 1 --warmup 2 --duration "$ECHO_S" --server-pid "$SERVER" --label example
+step "churn: $CYCLES cycles" churn --url "$URL" --cycles "$CYCLES" --warmup-cycles "$WARM_CYCLES" \
+  --concurrency 64 --server-pid "$SERVER"
+growth=$(tail -n 1 "$OUT/results.jsonl" | python3 -c 'import sys,json; print(json.load(sys.stdin)["growth_percent"])')
+if python3 -c "import sys; sys.exit(0 if $growth < 10 else 1)"; then
+  log "churn RSS growth ${growth}% (< 10%)"
+else
+  log "churn RSS growth ${growth}% is 10% or more: FAILED"
+  failed=1
+fi
+if [ "$SOAK" -gt 0 ]; then
+  step "soak: 1000 connections for ${SOAK}s" echo --url "$URL" --connections 1000 --size 1024 \
+    --inflight 4 --warmup 2 --duration "$SOAK" --server-pid "$SERVER" --label soak
+fi
+kill $SERVER 2>/dev/null || true
+wait $SERVER 2>/dev/null || true
+
+# The reconnect storm: the load generator runs its own server so it can kill and restart it.
+SIO_PORT=$(free_port)
+step "socketio: $SIO_CLIENTS clients, a restart between two broadcast rounds" socketio \
+  --url "ws://127.0.0.1:$SIO_PORT/socket.io/?EIO=4&transport=websocket" --clients "$SIO_CLIENTS" \
+  --broadcasts 20 --server-cmd "$SERVER_BIN --addr 127.0.0.1:$SIO_PORT $SERVER_FLAGS"
+
+if [ "$failed" -ne 0 ]; then
+  log "FAILED (results in $OUT/results.jsonl)"
+  exit 1
+fi
+log "all steps passed (results in $OUT/results.jsonl)"
