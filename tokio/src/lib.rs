@@ -49,6 +49,7 @@ mod config;
 mod error;
 mod handshake;
 mod message;
+mod reconnect;
 mod stream;
 
 pub use config::{Config, Deflate};
@@ -59,5 +60,6 @@ pub use handshake::{
     client_async_with_config, connect_async, connect_async_with_config,
 };
 pub use message::{CloseFrame, Message, Utf8Bytes};
+pub use reconnect::{EVENT_SLOTS, Event, ReconnectConfig, ReconnectingWebSocket, SendError};
 pub use socketwire::ws::{CloseCode, Role};
 pub use stream::{CLOSING_STASH, WebSocketStream};
