@@ -45,11 +45,15 @@
 //! [`Config::deflate`] enables it, as Node's `ws` does. `wss://` (TLS) is not
 //! supported yet: run [`client_async`] over a TLS stream of your own.
 
+#[cfg(feature = "codec")]
+pub mod codec;
 mod config;
 mod error;
 mod handshake;
 mod message;
 mod stream;
+#[cfg(feature = "hyper")]
+mod upgrade;
 
 pub use config::{Config, Deflate};
 pub use error::Error;
@@ -61,3 +65,8 @@ pub use handshake::{
 pub use message::{CloseFrame, Message, Utf8Bytes};
 pub use socketwire::ws::{CloseCode, Role};
 pub use stream::{CLOSING_STASH, WebSocketStream};
+#[cfg(feature = "hyper")]
+pub use upgrade::{
+    Upgrade, UpgradeFut, UpgradeResponse, UpgradedStream, is_upgrade_request, upgrade,
+    upgrade_with_config,
+};
