@@ -1,1 +1,1 @@
-//! codec
+//! A tokio-util codec of WebSocket messages (to come).

@@ -1,1 +1,1 @@
-
+//! The tokio-util codec (to come).
