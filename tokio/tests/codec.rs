@@ -81,31 +81,26 @@ async fn echo_exchange(client: &mut tokio_tungstenite::WebSocketStream<DuplexStr
     }
 }
 
+/// A server codec echoing to a tungstenite client over a duplex whose reads
+/// give at most `max_buf_size` bytes.
+async fn echo_to_tungstenite_over(max_buf_size: usize) {
+    let (a, b) = tokio::io::duplex(max_buf_size);
+    let server = tokio::spawn(echo(framed(Role::Server, a)));
+    let mut client = tungstenite_peer(TRole::Client, b).await;
+    echo_exchange(&mut client).await;
+    drop(client);
+    server.await.unwrap().unwrap();
+}
+
 #[tokio::test]
 async fn server_codec_echoes_to_a_tungstenite_client() {
-    guarded(async {
-        let (a, b) = tokio::io::duplex(64 * 1024);
-        let server = tokio::spawn(echo(framed(Role::Server, a)));
-        let mut client = tungstenite_peer(TRole::Client, b).await;
-        echo_exchange(&mut client).await;
-        drop(client);
-        server.await.unwrap().unwrap();
-    })
-    .await;
+    guarded(echo_to_tungstenite_over(64 * 1024)).await;
 }
 
 #[tokio::test]
 async fn input_one_byte_at_a_time() {
-    guarded(async {
-        // A duplex of one byte: every read the codec's Framed makes gets one.
-        let (a, b) = tokio::io::duplex(1);
-        let server = tokio::spawn(echo(framed(Role::Server, a)));
-        let mut client = tungstenite_peer(TRole::Client, b).await;
-        echo_exchange(&mut client).await;
-        drop(client);
-        server.await.unwrap().unwrap();
-    })
-    .await;
+    // A duplex of one byte: every read the codec's Framed makes gets one.
+    guarded(echo_to_tungstenite_over(1)).await;
 }
 
 #[tokio::test]
@@ -163,12 +158,24 @@ async fn codec_against_websocket_stream() {
     .await;
 }
 
+/// A server codec with `config` in a `Framed`, and the peer's end of the
+/// duplex, on which `frames` (raw bytes) were written.
+async fn fed_server(
+    config: Config,
+    frames: &[u8],
+) -> (Framed<DuplexStream, WebSocketCodec>, DuplexStream) {
+    let (a, mut b) = tokio::io::duplex(1 << 20);
+    b.write_all(frames).await.unwrap();
+    (
+        Framed::new(a, WebSocketCodec::new(Role::Server, &config)),
+        b,
+    )
+}
+
 /// Writes `frames` raw to a server codec; returns the codec's error and the
 /// bytes it wrote after `Replies`.
 async fn server_error(config: Config, frames: &[u8]) -> (Error, Vec<u8>) {
-    let (a, mut b) = tokio::io::duplex(1 << 20);
-    let mut server = Framed::new(a, WebSocketCodec::new(Role::Server, &config));
-    b.write_all(frames).await.unwrap();
+    let (mut server, mut b) = fed_server(config, frames).await;
     let error = match server.next().await {
         Some(Err(error)) => error,
         other => panic!("expected an error, got {other:?}"),
@@ -191,52 +198,47 @@ fn close_code_of(wire: &[u8]) -> u16 {
 }
 
 #[tokio::test]
-async fn unmasked_client_frame_is_a_protocol_error_1002() {
-    guarded(async {
-        let (error, wire) = server_error(Config::default(), b"\x81\x05Hello").await;
-        assert!(matches!(error, Error::Protocol(_)), "{error:?}");
-        assert_eq!(error.close_code(), Some(CloseCode::PROTOCOL_ERROR));
-        assert_eq!(close_code_of(&wire), 1002);
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn invalid_utf8_is_1007() {
-    guarded(async {
-        // A masked text frame (mask 0) of one byte 0xff.
-        let (error, wire) = server_error(Config::default(), b"\x81\x81\0\0\0\0\xff").await;
-        assert_eq!(error.close_code(), Some(CloseCode::INVALID_PAYLOAD));
-        assert_eq!(close_code_of(&wire), 1007);
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn message_past_the_limit_is_1009_before_its_payload_arrives() {
-    guarded(async {
-        let config = Config {
-            limits: Limits {
-                max_message_size: 1000,
-                ..Limits::default()
-            },
-            ..Config::default()
-        };
-        // The header of a masked 64 KiB binary frame, and no payload.
-        let (error, wire) = server_error(config, b"\x82\xfe\xff\xff\0\0\0\0").await;
-        assert_eq!(error.close_code(), Some(CloseCode::MESSAGE_TOO_BIG));
-        assert_eq!(close_code_of(&wire), 1009);
-    })
-    .await;
+async fn protocol_errors_are_decode_errors_with_their_close_queued() {
+    let small = Config {
+        limits: Limits {
+            max_message_size: 1000,
+            ..Limits::default()
+        },
+        ..Config::default()
+    };
+    let cases: [(&str, Config, &[u8], CloseCode); 3] = [
+        (
+            "an unmasked client frame",
+            Config::default(),
+            b"\x81\x05Hello",
+            CloseCode::PROTOCOL_ERROR,
+        ),
+        (
+            "a masked text frame (mask 0) of one byte 0xff",
+            Config::default(),
+            b"\x81\x81\0\0\0\0\xff",
+            CloseCode::INVALID_PAYLOAD,
+        ),
+        (
+            "the header of a masked 64 KiB frame past the limit, no payload",
+            small,
+            b"\x82\xfe\xff\xff\0\0\0\0",
+            CloseCode::MESSAGE_TOO_BIG,
+        ),
+    ];
+    for (what, config, frames, code) in cases {
+        let (error, wire) = guarded(server_error(config, frames)).await;
+        assert!(matches!(error, Error::Protocol(_)), "{what}: {error:?}");
+        assert_eq!(error.close_code(), Some(code), "{what}");
+        assert_eq!(close_code_of(&wire), code.0, "{what}");
+    }
 }
 
 #[tokio::test]
 async fn end_of_input_without_a_close_is_aborted() {
     guarded(async {
-        let (a, mut b) = tokio::io::duplex(1024);
-        let mut server = framed(Role::Server, a);
         // A masked empty text frame, then end of file.
-        b.write_all(b"\x81\x80\0\0\0\0").await.unwrap();
+        let (mut server, b) = fed_server(Config::default(), b"\x81\x80\0\0\0\0").await;
         drop(b);
         assert_eq!(server.next().await.unwrap().unwrap(), Message::text(""));
         match server.next().await {
@@ -250,12 +252,9 @@ async fn end_of_input_without_a_close_is_aborted() {
 #[tokio::test]
 async fn replies_go_out_before_the_next_message() {
     guarded(async {
-        let (a, mut b) = tokio::io::duplex(1024);
-        let mut server = framed(Role::Server, a);
         // Two masked pings ("1", "2"), mask 0.
-        b.write_all(b"\x89\x81\0\0\0\0\x31\x89\x81\0\0\0\0\x32")
-            .await
-            .unwrap();
+        let pings = b"\x89\x81\0\0\0\0\x31\x89\x81\0\0\0\0\x32";
+        let (mut server, mut b) = fed_server(Config::default(), pings).await;
         for _ in 0..2 {
             assert!(matches!(server.next().await, Some(Ok(Message::Ping(_)))));
         }
@@ -270,10 +269,9 @@ async fn replies_go_out_before_the_next_message() {
 #[tokio::test]
 async fn sending_after_the_peers_close_fails_but_writes_the_reply() {
     guarded(async {
-        let (a, mut b) = tokio::io::duplex(1024);
-        let mut server = framed(Role::Server, a);
         // A masked close 1000, mask 0.
-        b.write_all(b"\x88\x82\0\0\0\0\x03\xe8").await.unwrap();
+        let close = b"\x88\x82\0\0\0\0\x03\xe8";
+        let (mut server, mut b) = fed_server(Config::default(), close).await;
         let Some(Ok(Message::Close(Some(frame)))) = server.next().await else {
             panic!("no close");
         };
