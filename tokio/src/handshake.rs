@@ -7,6 +7,7 @@ use std::io;
 
 use bytes::{BufMut, BytesMut};
 use socketwire::Status;
+use socketwire::deflate::AcceptedOffer;
 use socketwire::handshake::{
     AcceptOptions, ClientHandshake, ClientRequest, HandshakeError, HandshakeMisuse, HttpVersion,
     RequestHead, RequestParser, ResponseHead, ServerHandshake,
@@ -271,39 +272,80 @@ where
             return Err(Error::Refused(status));
         }
     };
-    let deflate = config
-        .deflate
-        .for_role(Role::Server)
-        .and_then(|deflate| deflate.accept_offers(&handshake.extensions()));
-    let mut protocol = None;
-    let mut headers = Vec::new();
-    for (name, value) in response.headers() {
-        let Ok(value) = value.to_str() else {
-            return Err(misuse(stream, HandshakeMisuse::InvalidHeaderValue).await);
-        };
-        if name == http::header::SEC_WEBSOCKET_PROTOCOL {
-            protocol = Some(value);
-        } else if !is_handshake_field(name) {
-            headers.push((name.as_str(), value));
-        }
-    }
-    let options = AcceptOptions {
-        protocol,
-        extensions: deflate.as_ref().map(|d| d.response.as_str()),
-        headers: &headers,
+    let answer = match ServerAnswer::new(&handshake, &response, config) {
+        Ok(answer) => answer,
+        Err(error) => return Err(misuse(stream, error).await),
     };
     let mut out = BytesMut::new();
-    if let Err(error) = handshake.write_accept(&options, &mut out) {
+    if let Err(error) = handshake.write_accept(&answer.options(), &mut out) {
         return Err(misuse(stream, error).await);
     }
     stream.write_all(&out).await?;
     stream.flush().await?;
-    let mut conn = Connection::server(config.connection_config());
-    if let Some(deflate) = deflate {
-        conn = conn.with_extension(deflate.extension);
-    }
+    let mut conn = answer.into_connection(config);
     conn.handle_input(&handshake.into_leftover());
     Ok(conn)
+}
+
+/// How a server answers a validated request, for both forms of the `101` (the
+/// bytes [`accept_hdr_async`] writes, the `http::Response` of the hyper
+/// upgrade): the subprotocol and extra fields a [`Callback`] (or the upgrade's
+/// protocol choice) put in `response`, and permessage-deflate negotiated from
+/// the request's offers as [`Config::deflate`] allows.
+pub(crate) struct ServerAnswer<'r> {
+    protocol: Option<&'r str>,
+    headers: Vec<(&'r str, &'r str)>,
+    deflate: Option<AcceptedOffer>,
+}
+
+impl<'r> ServerAnswer<'r> {
+    /// The answer to `handshake`, with the fields of `response`. Fails on a
+    /// field value that is not text.
+    pub(crate) fn new(
+        handshake: &ServerHandshake,
+        response: &'r Response,
+        config: &Config,
+    ) -> Result<ServerAnswer<'r>, HandshakeMisuse> {
+        let deflate = config
+            .deflate
+            .for_role(Role::Server)
+            .and_then(|deflate| deflate.accept_offers(&handshake.extensions()));
+        let mut protocol = None;
+        let mut headers = Vec::new();
+        for (name, value) in response.headers() {
+            let value = value
+                .to_str()
+                .map_err(|_| HandshakeMisuse::InvalidHeaderValue)?;
+            if name == http::header::SEC_WEBSOCKET_PROTOCOL {
+                protocol = Some(value);
+            } else if !is_handshake_field(name) {
+                headers.push((name.as_str(), value));
+            }
+        }
+        Ok(ServerAnswer {
+            protocol,
+            headers,
+            deflate,
+        })
+    }
+
+    /// What the core writes the `101` from.
+    pub(crate) fn options(&self) -> AcceptOptions<'_> {
+        AcceptOptions {
+            protocol: self.protocol,
+            extensions: self.deflate.as_ref().map(|d| d.response.as_str()),
+            headers: &self.headers,
+        }
+    }
+
+    /// The server connection, with the negotiated extension.
+    pub(crate) fn into_connection(self, config: &Config) -> Connection {
+        let conn = Connection::server(config.connection_config());
+        match self.deflate {
+            Some(deflate) => conn.with_extension(deflate.extension),
+            None => conn,
+        }
+    }
 }
 
 /// Our own mistake in the `101`: answer 500 and report it.

@@ -44,13 +44,48 @@
 //! permessage-deflate is offered by clients and declined by servers unless
 //! [`Config::deflate`] enables it, as Node's `ws` does. `wss://` (TLS) is not
 //! supported yet: run [`client_async`] over a TLS stream of your own.
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---------|---------|--------------|
+//! | `hyper` | on | `upgrade`, `upgrade_with_config`, `Upgrade` (subprotocols), `is_upgrade_request`: a WebSocket from a hyper 1.x service or an axum 0.8 handler (`examples/axum.rs`), validated by the core's `http` handshake functions |
+//! | `codec` | on | `codec::WebSocketCodec`: a tokio-util `Decoder` + `Encoder` of [`Message`]s for a `Framed` transport |
+//!
+//! With `default-features = false` the crate is the TCP functions and
+//! [`WebSocketStream`] alone, without hyper.
+//!
+//! In an axum handler (`axum::extract::Request`), or a hyper `service_fn`:
+//!
+//! ```no_run
+//! # #[cfg(feature = "hyper")]
+//! async fn websocket(mut request: http::Request<hyper::body::Incoming>) -> socketwire_tokio::UpgradeResponse {
+//!     match socketwire_tokio::upgrade(&mut request) {
+//!         Ok((response, websocket)) => {
+//!             tokio::spawn(async move {
+//!                 let ws = websocket.await?;
+//!                 // read and write `ws` as any WebSocketStream
+//!                 # let _ = ws;
+//!                 Ok::<_, socketwire_tokio::Error>(())
+//!             });
+//!             response
+//!         }
+//!         // 400, or 426 with `Sec-WebSocket-Version: 13`
+//!         Err(error) => error.to_response(),
+//!     }
+//! }
+//! ```
 
+#[cfg(feature = "codec")]
+pub mod codec;
 mod config;
 mod error;
 mod handshake;
 mod message;
 mod reconnect;
 mod stream;
+#[cfg(feature = "hyper")]
+mod upgrade;
 
 pub use config::{Config, Deflate};
 pub use error::Error;
@@ -63,3 +98,8 @@ pub use message::{CloseFrame, Message, Utf8Bytes};
 pub use reconnect::{EVENT_SLOTS, Event, ReconnectConfig, ReconnectingWebSocket, SendError};
 pub use socketwire::ws::{CloseCode, Role};
 pub use stream::{CLOSING_STASH, WebSocketStream};
+#[cfg(feature = "hyper")]
+pub use upgrade::{
+    Upgrade, UpgradeFut, UpgradeResponse, UpgradedStream, is_upgrade_request, upgrade,
+    upgrade_with_config,
+};

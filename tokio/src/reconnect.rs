@@ -108,6 +108,7 @@ impl ReconnectConfig {
 ///         Event::Message(m) => println!("got {m:?}"),
 ///         Event::Disconnected { retry_in, .. } => println!("lost; retry in {retry_in:?}"),
 ///         Event::Closed { .. } => break,
+///         _ => {}
 ///     }
 /// }
 /// # Ok(()) }
@@ -149,7 +150,7 @@ pub enum Event {
 /// match ws.send(Message::text("hi")) {
 ///     Ok(()) => {}
 ///     Err(SendError::Full(m)) => println!("queue full, {} bytes dropped", m.len()),
-///     Err(SendError::Closed(_)) => println!("closed"),
+///     Err(e) => println!("{e}"),
 /// }
 /// # Ok(()) }
 /// ```

@@ -212,26 +212,10 @@ impl<S> WebSocketStream<S> {
 
     /// Turns a core event into what the reader gets, and notes the end.
     fn on_event(&mut self, event: Event) -> Option<Message> {
-        match event {
-            Event::Text(text) => Some(Message::Text(Utf8Bytes::from_validated(text))),
-            Event::Binary(data) => Some(Message::Binary(data)),
-            Event::Ping(data) => Some(Message::Ping(data)),
-            Event::Pong(data) => Some(Message::Pong(data)),
-            Event::Close { code, reason } => {
-                Some(Message::Close((code != CloseCode::NO_STATUS).then(|| {
-                    CloseFrame {
-                        code,
-                        reason: reason.into(),
-                    }
-                })))
-            }
-            Event::Closed { by, .. } => {
-                self.closed = Some(by);
-                None
-            }
-            // Fragments come only in streaming mode, which is off.
-            _ => None,
+        if let Event::Closed { by, .. } = &event {
+            self.closed = Some(by.clone());
         }
+        message_of(event)
     }
 
     /// The connection has closed, whether or not the reader has seen it yet
@@ -251,16 +235,54 @@ impl<S> WebSocketStream<S> {
 
     /// Queues a message in the connection.
     fn queue(&mut self, message: Message) -> Result<(), Error> {
-        let result = match message {
-            Message::Text(text) => self.conn.send_shared(MessageKind::Text, text.into_bytes()),
-            Message::Binary(data) => self.conn.send_shared(MessageKind::Binary, data),
-            Message::Ping(data) => self.conn.ping(&data),
-            Message::Pong(data) => self.conn.pong(&data),
-            Message::Close(Some(frame)) => self.conn.close(frame.code, frame.reason.as_str()),
-            Message::Close(None) => self.conn.close(CloseCode::NORMAL, ""),
-        };
-        result.map_err(Error::from_misuse)
+        queue(&mut self.conn, message)
     }
+}
+
+/// The message a core event gives the reader (`None` for `Closed`, which ends
+/// the stream: see [`end_of`]). One mapping for the stream and the codec.
+pub(crate) fn message_of(event: Event) -> Option<Message> {
+    match event {
+        Event::Text(text) => Some(Message::Text(Utf8Bytes::from_validated(text))),
+        Event::Binary(data) => Some(Message::Binary(data)),
+        Event::Ping(data) => Some(Message::Ping(data)),
+        Event::Pong(data) => Some(Message::Pong(data)),
+        Event::Close { code, reason } => {
+            Some(Message::Close((code != CloseCode::NO_STATUS).then(|| {
+                CloseFrame {
+                    code,
+                    reason: reason.into(),
+                }
+            })))
+        }
+        // `Closed` ends the stream; fragments come only in streaming mode, which
+        // is off.
+        _ => None,
+    }
+}
+
+/// The error a connection that closed `by` ends with: none after the close
+/// handshake.
+pub(crate) fn end_of(by: ClosedBy) -> Option<Error> {
+    match by {
+        ClosedBy::Handshake => None,
+        ClosedBy::ProtocolError(e) => Some(Error::Protocol(e)),
+        other => Some(Error::Aborted(other)),
+    }
+}
+
+/// Queues a message in `conn` (sending when not open is
+/// [`Error::AlreadyClosed`]).
+pub(crate) fn queue(conn: &mut Connection, message: Message) -> Result<(), Error> {
+    let result = match message {
+        Message::Text(text) => conn.send_shared(MessageKind::Text, text.into_bytes()),
+        Message::Binary(data) => conn.send_shared(MessageKind::Binary, data),
+        Message::Ping(data) => conn.ping(&data),
+        Message::Pong(data) => conn.pong(&data),
+        Message::Close(Some(frame)) => conn.close(frame.code, frame.reason.as_str()),
+        Message::Close(None) => conn.close(CloseCode::NORMAL, ""),
+    };
+    result.map_err(Error::from_misuse)
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
@@ -400,9 +422,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
                 ready!(this.poll_finish(cx));
                 let last = match by {
                     _ if this.end_reported => None,
-                    ClosedBy::Handshake => None,
-                    ClosedBy::ProtocolError(e) => Some(Err(Error::Protocol(e))),
-                    other => Some(Err(Error::Aborted(other))),
+                    by => end_of(by).map(Err),
                 };
                 this.end_reported = true;
                 this.terminated = last.is_none();

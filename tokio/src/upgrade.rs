@@ -1,0 +1,295 @@
+//! WebSocket upgrades inside a hyper 1.x service or an axum handler (feature
+//! `hyper`): [`upgrade`] checks the request with the core's `http` handshake
+//! functions, gives back the `101` to answer with and an [`UpgradeFut`] that
+//! resolves, once hyper has handed the connection over, to a
+//! [`WebSocketStream`].
+//!
+//! ```no_run
+//! use futures_util::{SinkExt, StreamExt};
+//! use socketwire_tokio::{Message, UpgradeResponse};
+//!
+//! // A hyper `service_fn` (or an axum handler taking `axum::extract::Request`).
+//! async fn serve(mut request: http::Request<hyper::body::Incoming>) -> Result<UpgradeResponse, socketwire_tokio::Error> {
+//!     let (response, websocket) = match socketwire_tokio::upgrade(&mut request) {
+//!         Ok(upgrade) => upgrade,
+//!         // 400, or 426 with `Sec-WebSocket-Version: 13`, as the core says.
+//!         Err(error) => return Ok(error.to_response()),
+//!     };
+//!     tokio::spawn(async move {
+//!         let mut ws = websocket.await?;
+//!         while let Some(message) = ws.next().await {
+//!             if let m @ (Message::Text(_) | Message::Binary(_)) = message? {
+//!                 ws.send(m).await?;
+//!             }
+//!         }
+//!         Ok::<_, socketwire_tokio::Error>(())
+//!     });
+//!     Ok(response)
+//! }
+//! ```
+//!
+//! The server must serve its HTTP/1.1 connections with upgrades on (hyper's
+//! `serve_connection(..).with_upgrades()`; axum's `serve` does). Nothing is
+//! validated here: [`ServerHandshake::from_http_request`] runs every rule of RFC
+//! 6455 §4.2.1, and the subprotocol, extra fields and permessage-deflate are
+//! settled by the code [`accept_hdr_async`](crate::accept_hdr_async) uses.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use http_body_util::Empty;
+use hyper::upgrade::{OnUpgrade, Upgraded};
+use hyper_util::rt::TokioIo;
+use socketwire::handshake::{HttpVersion, RequestHead, ServerHandshake};
+use socketwire::ws::Connection;
+
+use crate::handshake::ServerAnswer;
+use crate::{Config, Error, Response, WebSocketStream};
+
+/// What [`upgrade`] answers with: the `101 Switching Protocols` (or, from
+/// [`Error::to_response`], a refusal), with an empty body. Return it from the
+/// hyper service or axum handler (axum takes it as an `IntoResponse`).
+///
+/// ```
+/// let refusal: socketwire_tokio::UpgradeResponse =
+///     socketwire_tokio::Error::Handshake(socketwire::handshake::HandshakeError::MissingKey).to_response();
+/// assert_eq!(refusal.status(), 400);
+/// ```
+pub type UpgradeResponse = http::Response<Empty<Bytes>>;
+
+/// The WebSocket over hyper's upgraded connection, as [`UpgradeFut`] gives it.
+///
+/// ```no_run
+/// # async fn run(websocket: socketwire_tokio::UpgradeFut) -> Result<(), socketwire_tokio::Error> {
+/// let ws: socketwire_tokio::UpgradedStream = websocket.await?;
+/// # let _ = ws; Ok(()) }
+/// ```
+pub type UpgradedStream = WebSocketStream<TokioIo<Upgraded>>;
+
+/// Whether `request` asks for a WebSocket (`Upgrade: websocket`, RFC 6455
+/// §4.2.1 item 3), to route it to [`upgrade`]. A request that asks may still be
+/// refused by `upgrade` (no key, another version, not `GET`…).
+///
+/// ```
+/// let request = http::Request::get("/ws").header("upgrade", "WebSocket").body(()).unwrap();
+/// assert!(socketwire_tokio::is_upgrade_request(&request));
+/// assert!(!socketwire_tokio::is_upgrade_request(&http::Request::get("/").body(()).unwrap()));
+/// ```
+pub fn is_upgrade_request<B>(request: &http::Request<B>) -> bool {
+    // The core's rule, on a head holding only the `Upgrade` fields.
+    let upgrade = request.headers().get_all(http::header::UPGRADE);
+    let fields = upgrade.iter().map(|value| ("upgrade", value.as_bytes()));
+    RequestHead::from_parts("GET", HttpVersion::HTTP_1_1, "/", fields).is_websocket_upgrade()
+}
+
+/// Upgrades `request` to a WebSocket with the default [`Config`] (no
+/// permessage-deflate, no subprotocol): `Ok` with the `101` to answer with and
+/// the future of the stream; `Err(`[`Error::Handshake`]`)` for a bad request,
+/// whose [`Error::to_response`] is the core's refusal (400, or 426 with
+/// `Sec-WebSocket-Version: 13`).
+///
+/// To refuse a valid request (a path, an `Origin`, a missing cookie), answer it
+/// with a response of your own instead.
+///
+/// ```no_run
+/// # async fn handler(mut request: http::Request<hyper::body::Incoming>) -> socketwire_tokio::UpgradeResponse {
+/// match socketwire_tokio::upgrade(&mut request) {
+///     Ok((response, websocket)) => {
+///         tokio::spawn(async move {
+///             let ws = websocket.await?;
+///             # let _ = ws;
+///             Ok::<_, socketwire_tokio::Error>(())
+///         });
+///         response
+///     }
+///     Err(error) => error.to_response(),
+/// }
+/// # }
+/// ```
+pub fn upgrade<B>(request: &mut http::Request<B>) -> Result<(UpgradeResponse, UpgradeFut), Error> {
+    Upgrade::new(Config::default()).upgrade(request)
+}
+
+/// [`upgrade`] with a [`Config`] (permessage-deflate, limits, timers, the write
+/// buffer bound; the handshake's head caps and timeout are the HTTP server's).
+///
+/// ```no_run
+/// use socketwire_tokio::{Config, Deflate, upgrade_with_config};
+/// # fn f(mut request: http::Request<()>) -> Result<(), socketwire_tokio::Error> {
+/// let config = Config { deflate: Deflate::Enabled(Default::default()), ..Config::default() };
+/// let (response, websocket) = upgrade_with_config(&mut request, config)?;
+/// # let _ = (response, websocket); Ok(()) }
+/// ```
+pub fn upgrade_with_config<B>(
+    request: &mut http::Request<B>,
+    config: Config,
+) -> Result<(UpgradeResponse, UpgradeFut), Error> {
+    Upgrade::new(config).upgrade(request)
+}
+
+/// An upgrade with its settings: a [`Config`] and the subprotocols the server
+/// speaks. Build it once and use it for every request.
+///
+/// ```no_run
+/// use socketwire_tokio::{Config, Upgrade};
+/// # fn f(mut request: http::Request<()>) -> Result<(), socketwire_tokio::Error> {
+/// let chat = Upgrade::new(Config::default()).protocols(["chat.v2", "chat.v1"]);
+/// let (response, websocket) = chat.upgrade(&mut request)?;
+/// let chosen = response.headers().get("sec-websocket-protocol"); // None: the client offered neither
+/// # let _ = (chosen, websocket); Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Upgrade {
+    config: Config,
+    protocols: Vec<String>,
+}
+
+impl Upgrade {
+    /// An upgrade with `config` and no subprotocol.
+    ///
+    /// ```
+    /// let upgrade = socketwire_tokio::Upgrade::new(socketwire_tokio::Config::default());
+    /// # let _ = upgrade;
+    /// ```
+    #[must_use]
+    pub fn new(config: Config) -> Upgrade {
+        Upgrade {
+            config,
+            protocols: Vec::new(),
+        }
+    }
+
+    /// The subprotocols this server speaks. The `101` selects the first one in
+    /// the client's `Sec-WebSocket-Protocol` list (the client's order of
+    /// preference, RFC 6455 §4.1) that is among them; when none is, the `101`
+    /// names no subprotocol and the client decides whether to go on.
+    ///
+    /// ```
+    /// let upgrade = socketwire_tokio::Upgrade::default().protocols(["graphql-transport-ws"]);
+    /// # let _ = upgrade;
+    /// ```
+    #[must_use]
+    pub fn protocols<I, P>(mut self, protocols: I) -> Upgrade
+    where
+        I: IntoIterator<Item = P>,
+        P: Into<String>,
+    {
+        self.protocols = protocols.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Upgrades `request` (see [`upgrade`]): validates it with
+    /// [`ServerHandshake::from_http_request`], selects the subprotocol,
+    /// negotiates permessage-deflate as [`Config::deflate`] allows, and takes
+    /// hyper's pending upgrade out of the request's extensions.
+    ///
+    /// ```no_run
+    /// # fn f(mut request: http::Request<()>) -> Result<(), socketwire_tokio::Error> {
+    /// let (response, websocket) = socketwire_tokio::Upgrade::default().upgrade(&mut request)?;
+    /// assert_eq!(response.status(), 101);
+    /// # let _ = websocket; Ok(()) }
+    /// ```
+    pub fn upgrade<B>(
+        &self,
+        request: &mut http::Request<B>,
+    ) -> Result<(UpgradeResponse, UpgradeFut), Error> {
+        let handshake = ServerHandshake::from_http_request(request)?;
+        let mut chosen = Response::new(());
+        if let Some(protocol) = handshake
+            .protocols()
+            .find(|offered| self.protocols.iter().any(|ours| ours == offered))
+        {
+            let value = http::HeaderValue::from_str(protocol)
+                .map_err(|_| socketwire::handshake::HandshakeMisuse::InvalidHeaderValue)?;
+            chosen
+                .headers_mut()
+                .insert(http::header::SEC_WEBSOCKET_PROTOCOL, value);
+        }
+        let answer = ServerAnswer::new(&handshake, &chosen, &self.config)?;
+        let response = handshake.accept_response(&answer.options())?;
+        let future = UpgradeFut {
+            on_upgrade: hyper::upgrade::on(request),
+            connection: Some(answer.into_connection(&self.config)),
+            config: self.config.clone(),
+        };
+        Ok((response.map(|()| Empty::new()), future))
+    }
+}
+
+/// The WebSocket of an accepted [`upgrade`]: resolves once hyper has sent the
+/// `101` and handed the connection over (so the response must be returned to
+/// hyper first; await this on a task of its own). Fails with [`Error::Io`] when
+/// the connection cannot be upgraded (HTTP/2, or a server without upgrades).
+///
+/// ```no_run
+/// # async fn run(websocket: socketwire_tokio::UpgradeFut) -> Result<(), socketwire_tokio::Error> {
+/// let ws = websocket.await?;
+/// let compressed = ws.connection().has_extension();
+/// # let _ = compressed; Ok(()) }
+/// ```
+#[must_use = "the WebSocket is there once this future is awaited"]
+pub struct UpgradeFut {
+    on_upgrade: OnUpgrade,
+    /// The connection the `101` set up; taken when the future resolves.
+    connection: Option<Connection>,
+    config: Config,
+}
+
+impl fmt::Debug for UpgradeFut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UpgradeFut")
+            .field("connection", &self.connection)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Future for UpgradeFut {
+    type Output = Result<UpgradedStream, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let upgraded = ready!(Pin::new(&mut this.on_upgrade).poll(cx)).map_err(io::Error::other)?;
+        // The bytes hyper read past the request come first out of `Upgraded`.
+        let Some(connection) = this.connection.take() else {
+            return Poll::Ready(Err(Error::Io(io::Error::other(
+                "UpgradeFut polled after it resolved",
+            ))));
+        };
+        Poll::Ready(Ok(WebSocketStream::new(
+            TokioIo::new(upgraded),
+            connection,
+            &this.config,
+        )))
+    }
+}
+
+impl Error {
+    /// The reply to a failed [`upgrade`]: for [`Error::Handshake`] the core's
+    /// ([`HandshakeError::to_response`](socketwire::handshake::HandshakeError::to_response):
+    /// 400, or 426 with `Sec-WebSocket-Version: 13`, and `Connection: close`);
+    /// for [`Error::Refused`] its status; for anything else (our own mistake,
+    /// such as an invalid header value in the `101`) 500.
+    ///
+    /// ```
+    /// use socketwire::handshake::HandshakeError;
+    /// let response = socketwire_tokio::Error::Handshake(HandshakeError::UnsupportedVersion).to_response();
+    /// assert_eq!(response.status(), 426);
+    /// assert_eq!(response.headers()["sec-websocket-version"], "13");
+    /// ```
+    #[must_use]
+    pub fn to_response(&self) -> UpgradeResponse {
+        let mut response = match self {
+            Error::Handshake(error) => return error.to_response().map(|()| Empty::new()),
+            _ => http::Response::new(Empty::new()),
+        };
+        *response.status_mut() = match self {
+            Error::Refused(status) => *status,
+            _ => http::StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        response
+    }
+}
