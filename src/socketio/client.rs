@@ -559,6 +559,42 @@ impl ClientSession {
     pub fn poll_message(&mut self) -> Option<EngineMessage> {
         self.core.poll_message()
     }
+
+    /// Engine.IO messages queued and not yet taken with
+    /// [`ClientSession::poll_message`].
+    ///
+    /// ```
+    /// use socketwire::socketio::{ClientConfig, ClientSession};
+    /// let mut c = ClientSession::new(ClientConfig::default());
+    /// c.connect("/", None).unwrap();
+    /// assert_eq!(c.buffered_messages(), 1);
+    /// ```
+    #[must_use]
+    pub fn buffered_messages(&self) -> usize {
+        self.core.buffered_messages()
+    }
+
+    /// Bytes queued and not yet taken with [`ClientSession::poll_message`],
+    /// in constant time, counted as the server session counts them
+    /// ([`ServerSession::buffered_amount`](super::ServerSession::buffered_amount)).
+    /// The connection's whole figure is this plus what the layers below
+    /// hold, each counted once where it is queued: the Engine.IO session's
+    /// `buffered_amount` (the messages taken from here and handed to it) and
+    /// the transport's (`ws::Connection::buffered_amount`). The modules do not
+    /// import each other, so the glue adds the three.
+    ///
+    /// ```
+    /// use socketwire::socketio::{ClientConfig, ClientSession};
+    /// let mut c = ClientSession::new(ClientConfig::default());
+    /// c.connect("/", None).unwrap();
+    /// assert_eq!(c.buffered_amount(), 1); // "0"
+    /// let _connect = c.poll_message();
+    /// assert_eq!(c.buffered_amount(), 0);
+    /// ```
+    #[must_use]
+    pub fn buffered_amount(&self) -> usize {
+        self.core.buffered_amount()
+    }
 }
 
 impl Dispatch for ClientSession {
