@@ -326,3 +326,143 @@ fn broadcast_drops_the_slow_member_and_delivers_to_the_fast_one() {
     assert_eq!(slow_most, (CAP / packet_len) * packet_len);
     assert!(slow_most <= CAP);
 }
+
+// ------------------------------------------------------------ WebSocket pongs
+
+use socketwire::ws::connection::MAX_QUEUED_PONGS;
+use socketwire::ws::{CloseCode, Config, Connection};
+
+/// A masked client ping (key 0, so the payload reads as it is).
+fn client_ping(payload: &[u8]) -> Vec<u8> {
+    let mut frame = vec![0x89, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// Splits a server's (unmasked) output into (opcode, payload) frames.
+fn server_frames(mut out: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut frames = Vec::new();
+    while !out.is_empty() {
+        let opcode = out[0] & 0x0f;
+        let (len, head) = match out[1] & 0x7f {
+            126 => (usize::from(u16::from_be_bytes([out[2], out[3]])), 4),
+            127 => panic!("no frame here is that long"),
+            n => (usize::from(n), 2),
+        };
+        frames.push((opcode, out[head..head + len].to_vec()));
+        out = &out[head + len..];
+    }
+    frames
+}
+
+fn pongs(frames: &[(u8, Vec<u8>)]) -> Vec<&[u8]> {
+    frames
+        .iter()
+        .filter(|(opcode, _)| *opcode == 0xA)
+        .map(|(_, payload)| &payload[..])
+        .collect()
+}
+
+/// A peer that pings while the application sends between its pings, and
+/// never reads: the queued pongs stay at `MAX_QUEUED_PONGS` plus the owed
+/// one, which answers the most recent ping; every message is kept.
+#[test]
+fn ping_flood_between_messages_keeps_pongs_bounded() {
+    const PINGS: u32 = 10_000;
+    let mut c = Connection::server(Config::default());
+    for i in 0..PINGS {
+        c.handle_input(&client_ping(&i.to_be_bytes()));
+        while c.poll_event().is_some() {}
+        c.send_text("x").unwrap();
+    }
+    let pending: usize = c.transmit_chunks().map(<[u8]>::len).sum();
+    assert_eq!(c.buffered_amount(), pending);
+    let mut out = bytes::BytesMut::new();
+    c.poll_transmit(&mut out);
+    let frames = server_frames(&out);
+    let pongs = pongs(&frames);
+    assert_eq!(pongs.len(), MAX_QUEUED_PONGS + 1);
+    assert_eq!(*pongs.last().unwrap(), &(PINGS - 1).to_be_bytes()[..]);
+    let texts = frames.iter().filter(|(opcode, _)| *opcode == 0x1).count();
+    assert_eq!(texts, PINGS as usize);
+    assert_eq!(pending, PINGS as usize * 3 + (MAX_QUEUED_PONGS + 1) * 6);
+}
+
+/// The same flood while the transport takes a few bytes at a time: the
+/// stream stays whole (the owed pong is never split), the pongs waiting never
+/// pass `MAX_QUEUED_PONGS + 1`, and the last pong answers the last ping.
+#[test]
+fn ping_flood_with_partial_writes_keeps_the_stream_whole() {
+    const PINGS: u32 = 5_000;
+    for per_write in [1, 2, 5, 7] {
+        let mut c = Connection::server(Config::default());
+        let mut wire = Vec::new();
+        for i in 0..PINGS {
+            c.handle_input(&client_ping(&i.to_be_bytes()));
+            while c.poll_event().is_some() {}
+            if i % 2 == 0 {
+                c.send_text("x").unwrap();
+            }
+            let mut left = per_write;
+            while left > 0 {
+                let Some(chunk) = c.transmit_chunks().next() else {
+                    break;
+                };
+                let n = chunk.len().min(left);
+                wire.extend_from_slice(&chunk[..n]);
+                c.advance_transmit(n);
+                left -= n;
+            }
+        }
+        // The pending output may start inside a frame: parse the whole
+        // stream, then count what had not wholly gone out.
+        let written = wire.len();
+        let mut out = bytes::BytesMut::new();
+        c.poll_transmit(&mut out);
+        wire.extend_from_slice(&out);
+        let frames = server_frames(&wire);
+        let pongs_all = pongs(&frames);
+        assert_eq!(
+            *pongs_all.last().unwrap(),
+            &(PINGS - 1).to_be_bytes()[..],
+            "writes of {per_write}"
+        );
+        // The pongs pending at the end (any frame not wholly written) are
+        // at most MAX_QUEUED_PONGS + 1.
+        let mut end = 0;
+        let pending_pongs = frames
+            .iter()
+            .filter(|(opcode, payload)| {
+                end += 2 + payload.len();
+                *opcode == 0xA && end > written
+            })
+            .count();
+        assert!(
+            pending_pongs <= MAX_QUEUED_PONGS + 1,
+            "writes of {per_write}: {pending_pongs} pongs pending"
+        );
+        assert!(pending_pongs > 0, "the flood outruns the writes");
+    }
+}
+
+/// An owed pong goes out before the close frame, never after it.
+#[test]
+fn owed_pong_goes_before_the_close() {
+    let mut c = Connection::server(Config::default());
+    for i in 0..(MAX_QUEUED_PONGS as u32 + 5) {
+        c.handle_input(&client_ping(&i.to_be_bytes()));
+        while c.poll_event().is_some() {}
+        c.send_text("x").unwrap();
+    }
+    c.close(CloseCode::NORMAL, "").unwrap();
+    let mut out = bytes::BytesMut::new();
+    c.poll_transmit(&mut out);
+    let frames = server_frames(&out);
+    assert_eq!(frames.last().unwrap().0, 0x8, "the close is last");
+    let pongs = pongs(&frames);
+    assert_eq!(pongs.len(), MAX_QUEUED_PONGS + 1);
+    assert_eq!(
+        *pongs.last().unwrap(),
+        &(MAX_QUEUED_PONGS as u32 + 4).to_be_bytes()[..]
+    );
+}
