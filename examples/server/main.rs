@@ -6,7 +6,7 @@
 //!     [--ping-interval MS] [--ping-timeout MS] [--max-payload BYTES] [--allow-eio3]
 //!     [--connect-timeout MS] [--max-connections N] [--head-timeout MS]
 //!     [--body-timeout MS] [--write-timeout MS] [--ws-ping-interval MS]
-//!     [--ws-idle-timeout MS]
+//!     [--ws-idle-timeout MS] [--max-backpressure BYTES]
 //! ```
 //!
 //! Routes: `/echo` (WebSocket echo), `/chat` (WebSocket chat room: every message
@@ -34,6 +34,9 @@
 //! | `/chat` broadcast ring | 64 messages (`CHAT_SLOTS`) | a reader that falls further behind is closed with 1008 |
 //! | WebSocket message on `/engine.io/`, `/socket.io/` | `--max-payload` | close with 1009, checked on the frame header |
 //! | `/echo` messages | 64 MiB (16 MiB a frame) | close with 1009 |
+//! | `--max-backpressure` (every WebSocket: its connection's unsent output plus the messages waiting in its writer's channel) | 1 MiB | the server stops reading from that WebSocket (and taking its events) until the peer drains its output below the cap; a peer that takes nothing for `--write-timeout` is closed |
+//! | Socket.IO broadcast to a member over `--max-backpressure` (its output plus its mailbox) | 1 MiB | the member gets no copy and its session is closed (`BroadcastPacket::take_over_cap`); the other recipients get the packet |
+//! | Engine.IO send buffer (`max_buffered_packets` 1024, `max_buffered_bytes` 16 MiB) | — | an echo or Socket.IO packet that does not fit closes the session (never dropped silently) |
 
 #![allow(missing_docs, unreachable_pub)]
 
@@ -71,6 +74,9 @@ pub struct Options {
     pub ws_ping_interval_ms: u64,
     /// `/echo` and `/chat`: close after this long without receiving anything.
     pub ws_idle_timeout_ms: u64,
+    /// Every WebSocket: stop reading while the server holds more than this
+    /// for it; a Socket.IO broadcast skips and closes a member over it.
+    pub max_backpressure: usize,
 }
 
 impl Default for Options {
@@ -89,6 +95,7 @@ impl Default for Options {
             write_timeout_ms: 30_000,
             ws_ping_interval_ms: 50_000,
             ws_idle_timeout_ms: 120_000,
+            max_backpressure: 1 << 20,
         }
     }
 }
@@ -96,7 +103,7 @@ impl Default for Options {
 const USAGE: &str = "usage: server [--addr HOST:PORT] [--no-deflate] [--ping-interval MS] \
 [--ping-timeout MS] [--max-payload BYTES] [--connect-timeout MS] [--allow-eio3] \
 [--max-connections N] [--head-timeout MS] [--body-timeout MS] [--write-timeout MS] \
-[--ws-ping-interval MS] [--ws-idle-timeout MS]";
+[--ws-ping-interval MS] [--ws-idle-timeout MS] [--max-backpressure BYTES]";
 
 fn number<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T, String> {
     value
@@ -122,6 +129,7 @@ fn parse_args() -> Result<Options, String> {
             "--write-timeout" => opts.write_timeout_ms = number(&arg, args.next())?,
             "--ws-ping-interval" => opts.ws_ping_interval_ms = number(&arg, args.next())?,
             "--ws-idle-timeout" => opts.ws_idle_timeout_ms = number(&arg, args.next())?,
+            "--max-backpressure" => opts.max_backpressure = number(&arg, args.next())?,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -207,12 +215,15 @@ pub fn shared(options: Options) -> Arc<Shared> {
     let (chat, _) = tokio::sync::broadcast::channel(websocket::CHAT_SLOTS);
     let engineio = engineio::EngineIo::new(
         options.engineio_config(),
-        Box::new(|_, _, _| Box::new(engineio::Echo)),
+        Box::new(|_, _, _, _| Box::new(engineio::Echo)),
     );
-    let rooms = socketio::Rooms::new(Duration::from_millis(options.connect_timeout_ms));
+    let rooms = socketio::Rooms::new(
+        Duration::from_millis(options.connect_timeout_ms),
+        options.max_backpressure,
+    );
     let socketio = engineio::EngineIo::new(
         options.engineio_config(),
-        Box::new(move |session, wake, now| rooms.new_app(session, wake, now)),
+        Box::new(move |session, wake, gauge, now| rooms.new_app(session, wake, gauge, now)),
     );
     Arc::new(Shared {
         options,
@@ -521,6 +532,8 @@ mod tests {
         let drive = Drive {
             stream: &mut server,
             write_timeout: PATIENCE,
+            max_backpressure: 1 << 20,
+            gauge: Arc::default(),
         };
         let peer = async {
             let code = close_code(&mut client, Vec::new()).await;

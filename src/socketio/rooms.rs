@@ -7,7 +7,6 @@ use alloc::vec::Vec;
 
 use super::binary::EncodedPacket;
 use super::error::ApiMisuse;
-use super::session::message_len;
 use super::value::Value;
 
 /// The addressees of a broadcast: everyone in the namespace, or the members of
@@ -190,38 +189,11 @@ pub struct BroadcastPacket<S> {
 }
 
 impl<S> BroadcastPacket<S> {
-    /// The bytes one copy of the packet adds to a recipient's
-    /// `buffered_amount` (its text plus its attachments, counted as
-    /// [`ServerSession::buffered_amount`](super::ServerSession::buffered_amount)
-    /// counts queued messages).
-    ///
-    /// ```
-    /// use socketwire::socketio::{Broadcast, RoomRegistry};
-    /// let rooms = RoomRegistry::<u32>::new();
-    /// let out = rooms.broadcast_event("/", &Broadcast::all(), "a", &[]);
-    /// assert_eq!(out.len(), r#"2["a"]"#.len());
-    /// ```
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.packet.messages().map(|m| message_len(&m)).sum()
-    }
-
-    /// Whether the packet is empty (never: an encoded packet has a type).
-    ///
-    /// ```
-    /// use socketwire::socketio::{Broadcast, RoomRegistry};
-    /// let out = RoomRegistry::<u32>::new().broadcast_event("/", &Broadcast::all(), "a", &[]);
-    /// assert!(!out.is_empty());
-    /// ```
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The backpressure rule of a broadcast: takes out of
     /// [`recipients`](Self::recipients), and returns, every recipient whose
     /// output this packet would take past `max_buffered` bytes, as
-    /// `buffered_amount(socket)` plus [`len`](Self::len). The others keep
+    /// `buffered_amount(socket)` plus the packet's
+    /// [`buffered_len`](EncodedPacket::buffered_len). The others keep
     /// their place and get the packet.
     ///
     /// Policy: a recipient taken out gets no copy, so what one slow member
@@ -248,7 +220,7 @@ impl<S> BroadcastPacket<S> {
         max_buffered: usize,
         mut buffered_amount: impl FnMut(&S) -> usize,
     ) -> Vec<S> {
-        let len = self.len();
+        let len = self.packet.buffered_len();
         let (over, within) =
             core::mem::take(&mut self.recipients)
                 .into_iter()
