@@ -575,6 +575,40 @@ mod tests {
         assert!(rx.len() <= config.max_buffered_packets);
     }
 
+    /// The gauge counts what waits in the writer's channel, exactly: added
+    /// as `dispatch` sends, taken off as the writer receives.
+    #[test]
+    fn gauge_counts_the_writer_channel() {
+        let config = ServerConfig::default();
+        let session = ServerSession::open_websocket(
+            &config,
+            "EIO=4&transport=websocket",
+            Duration::ZERO,
+            random_id,
+        )
+        .unwrap();
+        let (tx, mut rx) = mpsc::channel(8);
+        let gauge = Arc::new(OutputGauge::default());
+        let mut state = State {
+            socket: Some((session.websocket().unwrap(), tx)),
+            session,
+            app: Box::new(Echo),
+            waiting_get: None,
+            gauge: gauge.clone(),
+            armed: None,
+        };
+        state.dispatch(Duration::ZERO);
+        let open = gauge.get();
+        assert!(open > 0, "the open packet");
+        state.session.send_text("hello").unwrap();
+        state.dispatch(Duration::ZERO);
+        assert_eq!(gauge.get(), open + "4hello".len());
+        while let Ok(message) = rx.try_recv() {
+            gauge.sub(message.len());
+        }
+        assert_eq!(gauge.get(), 0);
+    }
+
     /// The WebSocket limits follow `max_payload`: a frame or message one byte
     /// over it is refused by the WebSocket layer, on its header.
     #[test]

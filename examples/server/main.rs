@@ -806,4 +806,111 @@ Host: a\r\nContent-Length: 100\r\n\r\nonly ten b";
         assert!(smuggled.starts_with("HTTP/1.1 400 "), "{smuggled}");
         assert_eq!(smuggled.matches("HTTP/1.1").count(), 1, "{smuggled}");
     }
+
+    // ------------------------------------------------------------ backpressure
+
+    /// Bound: a WebSocket peer that floods echo requests and reads slowly (not
+    /// at all at first) never has more than `--max-backpressure` plus one
+    /// echo buffered for it: the server stops reading once the output is over
+    /// the cap and resumes as the peer drains it. Every echo arrives, in
+    /// order. Counted in bytes: the largest `buffered_amount` after any echo.
+    #[tokio::test]
+    async fn websocket_peer_that_does_not_read_is_not_read_past_the_cap() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::net::TcpSocket;
+
+        use crate::websocket::OutputGauge;
+
+        const CAP: usize = 64 << 10;
+        const MESSAGE: usize = 16 << 10;
+        const MESSAGES: usize = 256; // 4 MiB each way
+        const ECHO_FRAME: usize = 4 + MESSAGE; // 0x82, 126, 16-bit length
+        // Small socket buffers (inherited by the accepted socket), so the
+        // kernel holds little of the flood.
+        let small = |socket: &TcpSocket| {
+            socket.set_send_buffer_size(16 << 10).unwrap();
+            socket.set_recv_buffer_size(16 << 10).unwrap();
+        };
+        let socket = TcpSocket::new_v4().unwrap();
+        small(&socket);
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = socket.listen(1).unwrap();
+        let socket = TcpSocket::new_v4().unwrap();
+        small(&socket);
+        let client = socket.connect(listener.local_addr().unwrap()).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+
+        let gauge = Arc::new(OutputGauge::default());
+        let peak = Arc::new(AtomicUsize::new(0));
+        let served = tokio::spawn({
+            let (gauge, peak) = (gauge.clone(), peak.clone());
+            async move {
+                let mut server = server;
+                let mut conn = Connection::server(Config::default());
+                let drive = Drive {
+                    stream: &mut server,
+                    write_timeout: PATIENCE,
+                    max_backpressure: CAP,
+                    gauge,
+                };
+                let echo = |conn: &mut Connection, event| {
+                    if let socketwire::ws::Event::Binary(b) = event {
+                        let kind = socketwire::ws::message::MessageKind::Binary;
+                        conn.send_shared(kind, b).unwrap();
+                        peak.fetch_max(conn.buffered_amount(), Ordering::Relaxed);
+                    }
+                };
+                drive.run(&mut conn, echo, Source::Nothing).await
+            }
+        });
+
+        let (mut reader, mut writer) = client.into_split();
+        let flood = tokio::spawn(async move {
+            for i in 0..MESSAGES {
+                let mut frame = client_header(0x2, MESSAGE as u64);
+                frame.resize(frame.len() + MESSAGE, (i % 251) as u8);
+                writer.write_all(&frame).await.unwrap();
+            }
+            writer
+        });
+        // Read nothing until the server holds more than the cap for us.
+        for _ in 0..10_000 {
+            if gauge.get() > CAP {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert!(gauge.get() > CAP, "the flood fills the server's output");
+        // Then drain slowly, 1 KiB a read, while the flood goes on.
+        let mut received = Vec::with_capacity(MESSAGES * ECHO_FRAME);
+        let mut chunk = [0u8; 1024];
+        while received.len() < MESSAGES * ECHO_FRAME {
+            let n = tokio::time::timeout(PATIENCE, reader.read(&mut chunk))
+                .await
+                .expect("the server resumes")
+                .unwrap();
+            assert!(n > 0, "the server closed");
+            received.extend_from_slice(&chunk[..n]);
+        }
+        let mut writer = flood.await.unwrap();
+        let mut rest = &received[..];
+        for i in 0..MESSAGES {
+            let (opcode, payload, used) = server_frame(rest).expect("a whole echo");
+            assert_eq!(opcode, 0x2);
+            assert!(payload.len() == MESSAGE && payload.iter().all(|b| *b == (i % 251) as u8));
+            rest = &rest[used..];
+        }
+        let most = peak.load(Ordering::Relaxed);
+        assert!(most > CAP, "the cap was reached ({most} bytes)");
+        assert!(
+            most <= CAP + ECHO_FRAME,
+            "{most} bytes buffered, more than the cap plus one echo"
+        );
+        // Close: the server answers and ends.
+        let mut close = client_header(0x8, 2);
+        close.extend_from_slice(&1000u16.to_be_bytes());
+        writer.write_all(&close).await.unwrap();
+        served.await.unwrap().unwrap();
+        assert_eq!(gauge.get(), 0, "the gauge is left at zero");
+    }
 }

@@ -366,6 +366,14 @@ mod tests {
     const CAP: usize = 1 << 20;
 
     fn connected_app(rooms: &Arc<Rooms>) -> (engineio::ServerSession, Box<dyn App>) {
+        connected_app_with(rooms, Arc::default())
+    }
+
+    /// A session connected to `/` whose WebSocket writer reports to `transport`.
+    fn connected_app_with(
+        rooms: &Arc<Rooms>,
+        transport: Arc<OutputGauge>,
+    ) -> (engineio::ServerSession, Box<dyn App>) {
         let config = engineio::ServerConfig::default();
         let mut eio = engineio::ServerSession::open_websocket(
             &config,
@@ -374,12 +382,7 @@ mod tests {
             crate::engineio::random_id,
         )
         .unwrap();
-        let mut app = rooms.new_app(
-            &eio,
-            Arc::new(Notify::new()),
-            Arc::default(),
-            Duration::ZERO,
-        );
+        let mut app = rooms.new_app(&eio, Arc::new(Notify::new()), transport, Duration::ZERO);
         app.on_event(
             &mut eio,
             SessionEvent::Message(MessageData::Text("0".into())),
@@ -387,6 +390,54 @@ mod tests {
         );
         while eio.poll_websocket().is_some() {}
         (eio, app)
+    }
+
+    /// The broadcast policy: a member whose writer holds the cap already
+    /// gets no copy and is closed; the fast member and the sender get the
+    /// packet. Counted in bytes: nothing is queued for the slow member.
+    #[test]
+    fn broadcast_skips_and_closes_a_member_over_the_cap() {
+        let rooms = Rooms::new(Duration::from_secs(45), CAP);
+        let (mut sender_eio, mut sender) = connected_app(&rooms);
+        let (mut fast_eio, mut fast) = connected_app(&rooms);
+        let slow_transport = Arc::new(OutputGauge::default());
+        let (mut slow_eio, mut slow) = connected_app_with(&rooms, slow_transport.clone());
+        slow_transport.add(CAP); // its socket holds the cap, unsent
+        sender.on_event(
+            &mut sender_eio,
+            SessionEvent::Message(MessageData::Text(r#"2["channel","hi"]"#.into())),
+            Duration::ZERO,
+        );
+        let broadcast = WebSocketOutput::Text(r#"42["broadcast","hi"]"#.into());
+        assert_eq!(sender_eio.poll_websocket(), Some(broadcast.clone()));
+        let slow_mailbox = rooms
+            .mailboxes
+            .pin()
+            .get(slow_eio.sid())
+            .map(Mailbox::buffered_amount);
+        assert_eq!(slow_mailbox, Some(CAP), "nothing was queued for the slow member");
+        fast.handle_timeout(&mut fast_eio, Duration::ZERO);
+        assert_eq!(fast_eio.poll_websocket(), Some(broadcast));
+        assert!(!fast_eio.is_closed());
+        slow.handle_timeout(&mut slow_eio, Duration::ZERO);
+        assert!(slow_eio.is_closed());
+        assert_eq!(slow_eio.poll_websocket(), Some(WebSocketOutput::Close));
+    }
+
+    /// A Socket.IO packet the Engine.IO session refuses (its byte cap)
+    /// closes the session: it is never dropped from a session that stays.
+    #[test]
+    fn packet_refused_by_engineio_closes_the_session() {
+        let rooms = Rooms::new(Duration::from_secs(45), CAP);
+        let (mut eio, mut app) = connected_app(&rooms);
+        let big = "x".repeat(16 << 20);
+        app.on_event(
+            &mut eio,
+            SessionEvent::Message(MessageData::Text(format!(r#"2["message","{big}"]"#))),
+            Duration::ZERO,
+        );
+        assert!(eio.is_closed());
+        assert_eq!(eio.buffered_amount(), 0);
     }
 
     /// A recipient that falls `MAILBOX_SLOTS` broadcasts behind is closed
