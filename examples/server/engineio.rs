@@ -538,6 +538,29 @@ fn header(head: &RequestHead, name: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// An echo session opened on a WebSocket whose writer is `tx`.
+    fn echo_state(
+        config: &ServerConfig,
+        tx: mpsc::Sender<Outgoing>,
+        gauge: Arc<OutputGauge>,
+    ) -> State {
+        let session = ServerSession::open_websocket(
+            config,
+            "EIO=4&transport=websocket",
+            Duration::ZERO,
+            random_id,
+        )
+        .unwrap();
+        State {
+            socket: Some((session.websocket().unwrap(), tx)),
+            session,
+            app: Box::new(Echo),
+            waiting_get: None,
+            gauge,
+            armed: None,
+        }
+    }
+
     /// A WebSocket whose peer never reads: the writer's channel is bounded,
     /// and once it is full the session is closed instead of buffering more.
     /// Bound: the channel never holds more than its capacity.
@@ -547,22 +570,8 @@ mod tests {
             max_buffered_packets: 4,
             ..ServerConfig::default()
         };
-        let session = ServerSession::open_websocket(
-            &config,
-            "EIO=4&transport=websocket",
-            Duration::ZERO,
-            random_id,
-        )
-        .unwrap();
         let (tx, rx) = mpsc::channel(config.max_buffered_packets);
-        let mut state = State {
-            socket: Some((session.websocket().unwrap(), tx)),
-            session,
-            app: Box::new(Echo),
-            waiting_get: None,
-            gauge: Arc::default(),
-            armed: None,
-        };
+        let mut state = echo_state(&config, tx, Arc::default());
         for _ in 0..10_000 {
             let _ = state.session.send_text("flood");
             state.dispatch(Duration::ZERO);
@@ -580,23 +589,9 @@ mod tests {
     #[test]
     fn gauge_counts_the_writer_channel() {
         let config = ServerConfig::default();
-        let session = ServerSession::open_websocket(
-            &config,
-            "EIO=4&transport=websocket",
-            Duration::ZERO,
-            random_id,
-        )
-        .unwrap();
         let (tx, mut rx) = mpsc::channel(8);
         let gauge = Arc::new(OutputGauge::default());
-        let mut state = State {
-            socket: Some((session.websocket().unwrap(), tx)),
-            session,
-            app: Box::new(Echo),
-            waiting_get: None,
-            gauge: gauge.clone(),
-            armed: None,
-        };
+        let mut state = echo_state(&config, tx, gauge.clone());
         state.dispatch(Duration::ZERO);
         let open = gauge.get();
         assert!(open > 0, "the open packet");

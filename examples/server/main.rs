@@ -837,7 +837,10 @@ Host: a\r\nContent-Length: 100\r\n\r\nonly ten b";
         let listener = socket.listen(1).unwrap();
         let socket = TcpSocket::new_v4().unwrap();
         small(&socket);
-        let client = socket.connect(listener.local_addr().unwrap()).await.unwrap();
+        let client = socket
+            .connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
         let (server, _) = listener.accept().await.unwrap();
 
         let gauge = Arc::new(OutputGauge::default());
@@ -865,10 +868,11 @@ Host: a\r\nContent-Length: 100\r\n\r\nonly ten b";
         });
 
         let (mut reader, mut writer) = client.into_split();
+        let fill = |i: usize| u8::try_from(i % 251).unwrap();
         let flood = tokio::spawn(async move {
             for i in 0..MESSAGES {
                 let mut frame = client_header(0x2, MESSAGE as u64);
-                frame.resize(frame.len() + MESSAGE, (i % 251) as u8);
+                frame.resize(frame.len() + MESSAGE, fill(i));
                 writer.write_all(&frame).await.unwrap();
             }
             writer
@@ -897,7 +901,7 @@ Host: a\r\nContent-Length: 100\r\n\r\nonly ten b";
         for i in 0..MESSAGES {
             let (opcode, payload, used) = server_frame(rest).expect("a whole echo");
             assert_eq!(opcode, 0x2);
-            assert!(payload.len() == MESSAGE && payload.iter().all(|b| *b == (i % 251) as u8));
+            assert!(payload.len() == MESSAGE && payload.iter().all(|b| *b == fill(i)));
             rest = &rest[used..];
         }
         let most = peak.load(Ordering::Relaxed);

@@ -415,7 +415,11 @@ mod tests {
             .pin()
             .get(slow_eio.sid())
             .map(Mailbox::buffered_amount);
-        assert_eq!(slow_mailbox, Some(CAP), "nothing was queued for the slow member");
+        assert_eq!(
+            slow_mailbox,
+            Some(CAP),
+            "nothing was queued for the slow member"
+        );
         fast.handle_timeout(&mut fast_eio, Duration::ZERO);
         assert_eq!(fast_eio.poll_websocket(), Some(broadcast));
         assert!(!fast_eio.is_closed());

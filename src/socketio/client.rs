@@ -575,13 +575,9 @@ impl ClientSession {
     }
 
     /// Bytes queued and not yet taken with [`ClientSession::poll_message`],
-    /// in constant time, counted as the server session counts them
-    /// ([`ServerSession::buffered_amount`](super::ServerSession::buffered_amount)).
-    /// The connection's whole figure is this plus what the layers below
-    /// hold, each counted once where it is queued: the Engine.IO session's
-    /// `buffered_amount` (the messages taken from here and handed to it) and
-    /// the transport's (`ws::Connection::buffered_amount`). The modules do not
-    /// import each other, so the glue adds the three.
+    /// in constant time: counted, and added to the layers' below, as
+    /// [`ServerSession::buffered_amount`](super::ServerSession::buffered_amount)
+    /// says.
     ///
     /// ```
     /// use socketwire::socketio::{ClientConfig, ClientSession};
