@@ -2,6 +2,7 @@
 //! bytes it holds exactly, the byte caps refuse a send (or close the session
 //! for a reply the peer forces), and a broadcast drops a slow member without
 //! holding up a fast one. Every bound is checked by counting bytes.
+#![cfg(all(feature = "engineio", feature = "socketio"))]
 
 use bytes::Bytes;
 use core::time::Duration;

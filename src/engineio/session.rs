@@ -375,6 +375,7 @@ impl<T: QueuedLen> CountedQueue<T> {
     }
 
     /// Takes the first `n` items (all if fewer), in order.
+    #[cfg(feature = "json")] // used by the client only
     pub(super) fn take_front(&mut self, n: usize) -> Vec<T> {
         let taken: Vec<T> = self.items.drain(..n.min(self.items.len())).collect();
         self.bytes -= taken.iter().map(QueuedLen::queued_len).sum::<usize>();
