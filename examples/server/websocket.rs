@@ -291,7 +291,10 @@ pub struct Drive<'a> {
     pub write_timeout: Duration,
     /// `--max-backpressure`: while `gauge` is over it, the loop stops reading
     /// the socket, taking its events and taking from its source, and only
-    /// writes; it resumes once the peer drained enough.
+    /// writes; it resumes once the peer drained enough. The connection's
+    /// output stays within the cap plus one turn: one echo on `/echo`, at
+    /// most [`EVENTS_PER_TURN`] ring messages on `/chat` (the catch-up that
+    /// keeps a sender from lapping its own reader).
     pub max_backpressure: usize,
     /// What the server holds for this peer; the loop publishes its
     /// connection's output here.
