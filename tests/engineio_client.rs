@@ -127,6 +127,39 @@ fn upgrade_aborts_on_a_wrong_answer() {
     assert!(client.can_upgrade());
 }
 
+/// Finding (simulation seed 874): after a POST failed the session closed,
+/// yet the packets queued behind that POST still went out in the next POST,
+/// on the dead sid. The server, whose session lived on, then delivered
+/// message 5 after losing message 4. A session that ended for any reason
+/// but `close` sends nothing more.
+#[test]
+fn nothing_queued_goes_out_after_the_session_failed() {
+    let mut client = opened(EngineIoVersion::V4, ClientTransport::Polling);
+    client.send_text("4th").unwrap();
+    assert_eq!(transmit(&mut client).unwrap().1, b"44th");
+    client.send_text("5th").unwrap();
+    // The POST carrying "4th" failed: its request finished, with an error.
+    client.handle_post_done();
+    client.handle_transport_error();
+    assert_eq!(
+        client.poll_event(),
+        Some(ClientEvent::Closed(CloseReason::TransportError(
+            "transport error"
+        )))
+    );
+    assert_eq!(transmit(&mut client), None);
+
+    // The same on a WebSocket after a heartbeat timeout.
+    let mut client = opened(EngineIoVersion::V4, ClientTransport::WebSocket);
+    client.send_text("late").unwrap();
+    client.handle_timeout(SEC * 60);
+    assert_eq!(
+        client.poll_event(),
+        Some(ClientEvent::Closed(CloseReason::PingTimeout))
+    );
+    assert_eq!(transmit(&mut client), None);
+}
+
 #[test]
 fn close_from_either_side() {
     let mut client = opened(EngineIoVersion::V4, ClientTransport::Polling);

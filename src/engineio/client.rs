@@ -403,7 +403,18 @@ impl ClientSession {
         self.probing = false;
         self.liveness_deadline = None;
         self.next_ping = None;
+        if reason != CloseReason::ForcedClose {
+            // The session is gone (transport error, timeout, server close):
+            // nothing queued may still go out on it. Only `close` flushes.
+            self.drop_queued();
+        }
         self.events.push_back(ClientEvent::Closed(reason));
+    }
+
+    /// Forgets every packet not yet transmitted.
+    fn drop_queued(&mut self) {
+        self.outbox.take_all();
+        self.probe_out.take_all();
     }
 
     fn queue(&mut self, packet: OwnedPacket) -> Result<(), ApiMisuse> {
