@@ -27,8 +27,8 @@ use socketwire::engineio::{
     ServerEvent as EioServerEvent, WebSocketOpen, WebSocketOutput,
 };
 use socketwire::socketio::{
-    self, ClientConfig, ClientEvent, ClientSession as SioClient, DisconnectReason, EngineMessage,
-    ServerEvent, ServerSession as SioServer, Value,
+    self, ClientConfig, ClientEvent, ClientSession as SioClient, DecoderConfig, DisconnectReason,
+    EngineMessage, ServerEvent, ServerSession as SioServer, SocketIoVersion, Value,
 };
 
 use net::{HttpKind, LinkId, Net, Payload, ToClient, ToServer};
@@ -120,9 +120,13 @@ struct Client {
     backoff: Backoff,
     reconnect_at: Option<Duration>,
     transport: ClientTransport,
+    /// Engine.IO v4 with Socket.IO v5, or Engine.IO v3 with Socket.IO v4.
+    version: EngineIoVersion,
     /// The application closed for good.
     closing: bool,
-    ever_opened: bool,
+    /// The Socket.IO session was told the transport closed and waits for
+    /// `handle_transport_reconnected`.
+    sio_interrupted: bool,
     /// Namespaces the application joined and did not leave.
     joined: BTreeSet<String>,
     next_seq: BTreeMap<String, u64>,
@@ -190,20 +194,37 @@ fn eio_config() -> ServerConfig {
         ping_interval: 300 * MS,
         ping_timeout: 200 * MS,
         upgrade_timeout: 400 * MS,
+        allow_eio3: true,
         ..ServerConfig::default()
     }
 }
 
-fn sio_server_config() -> socketio::ServerConfig {
+/// The Socket.IO revision carried by an Engine.IO version.
+fn sio_version(version: EngineIoVersion) -> SocketIoVersion {
+    match version {
+        EngineIoVersion::V3 => SocketIoVersion::V4,
+        _ => SocketIoVersion::V5,
+    }
+}
+
+fn sio_server_config(version: EngineIoVersion) -> socketio::ServerConfig {
     socketio::ServerConfig {
+        decoder: DecoderConfig {
+            version: sio_version(version),
+            ..DecoderConfig::default()
+        },
         connect_timeout: 2000 * MS,
         ack_timeout: 1000 * MS,
         ..socketio::ServerConfig::default()
     }
 }
 
-fn sio_client_config() -> ClientConfig {
+fn sio_client_config(version: EngineIoVersion) -> ClientConfig {
     ClientConfig {
+        decoder: DecoderConfig {
+            version: sio_version(version),
+            ..DecoderConfig::default()
+        },
         ack_timeout: 1000 * MS,
         ..ClientConfig::default()
     }
@@ -224,7 +245,7 @@ impl World {
         let mut rng = Rng::new(seed);
         let params = Params {
             clients: usize::try_from(rng.range(1, 3)).unwrap_or(1),
-            steps: usize::try_from(rng.range(60, 260)).unwrap_or(60),
+            steps: usize::try_from(rng.range(40, 180)).unwrap_or(40),
         };
         let config = eio_config();
         let mut world = World {
@@ -249,6 +270,11 @@ impl World {
         };
         trace!(world, "seed {seed:#x}: {params:?}");
         for id in 0..params.clients {
+            let version = if world.rng.chance(250) {
+                EngineIoVersion::V3
+            } else {
+                EngineIoVersion::V4
+            };
             let transport = if world.rng.chance(300) {
                 ClientTransport::WebSocket
             } else {
@@ -256,13 +282,14 @@ impl World {
             };
             let mut client = Client {
                 id,
-                sio: SioClient::new(sio_client_config()),
+                sio: SioClient::new(sio_client_config(version)),
+                version,
                 conn: None,
                 backoff: Backoff::new(100 * MS, 1000 * MS, 0.5, None),
                 reconnect_at: None,
                 transport,
                 closing: false,
-                ever_opened: false,
+                sio_interrupted: false,
                 joined: BTreeSet::new(),
                 next_seq: BTreeMap::new(),
                 streams: BTreeMap::new(),
@@ -320,7 +347,7 @@ impl World {
         self.next_conn += 1;
         let conn_id = self.next_conn;
         let transport = self.clients[id].transport;
-        let eio = EioClient::new(EngineIoVersion::V4, transport);
+        let eio = EioClient::new(self.clients[id].version, transport);
         let query = eio.query(transport);
         let mut conn = Conn {
             id: conn_id,
@@ -375,6 +402,7 @@ impl World {
         }
         let client = &mut self.clients[id];
         client.sio.handle_transport_closed();
+        client.sio_interrupted = true;
         if !client.closing {
             let random = self.rng.unit();
             let client = &mut self.clients[id];
@@ -575,11 +603,11 @@ impl World {
                 }
                 let client = &mut self.clients[id];
                 client.backoff.reset();
-                if client.ever_opened {
+                if client.sio_interrupted {
                     client.sio.handle_transport_reconnected();
+                    client.sio_interrupted = false;
                     self.stats.reconnects += 1;
                 }
-                client.ever_opened = true;
             }
             EioClientEvent::Message(data) => {
                 let result = match data {
@@ -724,6 +752,7 @@ impl World {
                         .as_ref()
                         .map(|r| (r.status, String::from_utf8_lossy(&r.body).into_owned()))
                 );
+                let version = self.clients[id].version;
                 let conn = self.clients[id].conn.as_mut().expect("connection");
                 if conn.eio.transport() != ClientTransport::Polling || conn.closed.is_some() {
                     // The polling transport is gone: its late answers do not count.
@@ -735,7 +764,12 @@ impl World {
                         if kind != HttpKind::Post {
                             let limits = PayloadLimits::default();
                             let mut failed = None;
-                            for packet in PayloadDecoder::new(&r.body, PayloadFormat::V4, limits) {
+                            let format = if r.content_type == "application/octet-stream" {
+                                PayloadFormat::V3Binary
+                            } else {
+                                PayloadFormat::text(version)
+                            };
+                            for packet in PayloadDecoder::new(&r.body, format, limits) {
                                 match packet {
                                     Ok(packet) => {
                                         if let Err(e) = conn.eio.handle_packet(packet, now) {
@@ -779,10 +813,12 @@ impl World {
                 }
             }
             ToClient::WsText { link, text } => {
-                self.client_ws_packet(link, Packet::decode_text(&text, EngineIoVersion::V4));
+                let version = self.clients[self.net.links[link].client].version;
+                self.client_ws_packet(link, Packet::decode_text(&text, version));
             }
             ToClient::WsBinary { link, data } => {
-                self.client_ws_packet(link, Packet::decode_binary(&data, EngineIoVersion::V4));
+                let version = self.clients[self.net.links[link].client].version;
+                self.client_ws_packet(link, Packet::decode_binary(&data, version));
             }
             ToClient::WsClose { link } => {
                 let id = self.net.links[link].client;
@@ -992,7 +1028,7 @@ impl World {
     fn server_opened(&mut self, sid: &str, client: usize) {
         trace!(self, "server: session {sid} for client {client}");
         let app = SessionApp {
-            sio: SioServer::new(sio_server_config(), self.now),
+            sio: SioServer::new(sio_server_config(self.clients[client].version), self.now),
             client,
             next_seq: BTreeMap::new(),
             streams: BTreeMap::new(),
@@ -1688,10 +1724,17 @@ impl World {
     /// The end of a schedule: heal, check rejoin, send markers both ways and
     /// check they arrive on the live sessions, close everything and check
     /// nothing leaks.
-    pub fn finish(&mut self) {
-        self.chaos = false;
-        trace!(self, "---- settle");
-        self.settle("rejoin", 30_000 * MS, World::all_joined);
+    /// Each client's current Engine.IO session.
+    fn current_sids(&self) -> Vec<Option<String>> {
+        self.clients
+            .iter()
+            .map(|c| c.conn.as_ref().and_then(|c| c.sid.clone()))
+            .collect()
+    }
+
+    /// Sends one final message each way on every live stream and waits for
+    /// them; `false` if a session ended meanwhile.
+    fn marker_round(&mut self) -> bool {
         // Markers: the last message of every live stream must arrive.
         let mut expect_c2s = Vec::new();
         for id in 0..self.clients.len() {
@@ -1750,11 +1793,35 @@ impl World {
             }
             missing
         };
+        let sessions = self.current_sids();
         self.markers = Some(Box::new(missing));
         self.settle("markers", 10_000 * MS, |w| {
-            w.markers.as_ref().is_some_and(|m| m(w).is_empty())
+            w.markers.as_ref().is_some_and(|m| m(w).is_empty()) || w.current_sids() != sessions
         });
-        self.markers = None;
+        let delivered = self.markers.take().is_some_and(|m| m(self).is_empty());
+        if !delivered {
+            // A session ended during the round (a heartbeat that a delay of
+            // the faulty phase had already doomed): what it carried is lost
+            // with it, by design. Again on the new sessions.
+            trace!(self, "a session ended during the marker round; again");
+        }
+        delivered
+    }
+
+    pub fn finish(&mut self) {
+        self.chaos = false;
+        trace!(self, "---- settle");
+        let mut rounds = 0;
+        loop {
+            self.settle("rejoin", 30_000 * MS, World::all_joined);
+            if self.marker_round() {
+                break;
+            }
+            rounds += 1;
+            if rounds == 5 {
+                self.fail("sessions keep ending while settling".into());
+            }
+        }
         // Acks: once their timeout has passed, each is answered or timed out.
         self.settle("acks", 5_000 * MS, |w| {
             w.clients.iter().all(|c| c.acks.is_empty())
