@@ -247,7 +247,13 @@ impl World {
             clients: usize::try_from(rng.range(1, 3)).unwrap_or(1),
             steps: usize::try_from(rng.range(40, 180)).unwrap_or(40),
         };
-        let config = eio_config();
+        let mut config = eio_config();
+        if rng.chance(200) {
+            // A small send buffer (room for a rejoin: four CONNECT replies
+            // and a ping): sends past it fail and our glue closes
+            // the session; a heartbeat past it closes the session itself.
+            config.max_buffered_packets = usize::try_from(rng.range(8, 16)).unwrap_or(8);
+        }
         let mut world = World {
             rng,
             now: Duration::ZERO,
@@ -1080,7 +1086,8 @@ impl World {
                     }
                     if let Some(reason) = match reason {
                         EioCloseReason::TransportError(why)
-                            if why != "poll connection closed prematurely" =>
+                            if why != "poll connection closed prematurely"
+                                && why != "send buffer full" =>
                         {
                             Some(why)
                         }
