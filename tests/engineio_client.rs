@@ -160,6 +160,28 @@ fn nothing_queued_goes_out_after_the_session_failed() {
     assert_eq!(transmit(&mut client), None);
 }
 
+/// Finding (simulation seed 846): `close` with a POST in flight waits to
+/// POST the rest of the queue and `close`; when that POST failed, the rest
+/// still went out, so the server (whose session lived on) received message
+/// 12 after losing messages 8 to 11. A transport error ends the flush.
+#[test]
+fn a_failed_post_ends_the_flush_of_close() {
+    let mut client = opened(EngineIoVersion::V4, ClientTransport::Polling);
+    client.send_text("8th").unwrap();
+    assert_eq!(transmit(&mut client).unwrap().1, b"48th");
+    client.send_text("12th").unwrap();
+    client.close();
+    assert_eq!(
+        client.poll_event(),
+        Some(ClientEvent::Closed(CloseReason::ForcedClose))
+    );
+    assert_eq!(transmit(&mut client), None); // the POST is still in flight
+    client.handle_post_done();
+    client.handle_transport_error(); // …and it failed
+    assert_eq!(client.poll_event(), None); // already closed
+    assert_eq!(transmit(&mut client), None);
+}
+
 #[test]
 fn close_from_either_side() {
     let mut client = opened(EngineIoVersion::V4, ClientTransport::Polling);

@@ -392,6 +392,9 @@ impl ClientSession {
     /// assert_eq!(c.poll_event(), Some(ClientEvent::Closed(CloseReason::TransportError("transport error"))));
     /// ```
     pub fn handle_transport_error(&mut self) {
+        // Also when `close` is still flushing: the transport that failed was
+        // the one the flush needed, so what is left goes nowhere.
+        self.drop_queued();
         self.finish(CloseReason::TransportError("transport error"));
     }
 
