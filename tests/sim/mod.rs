@@ -760,8 +760,17 @@ impl World {
                 );
                 let version = self.clients[id].version;
                 let conn = self.clients[id].conn.as_mut().expect("connection");
-                if conn.eio.transport() != ClientTransport::Polling || conn.closed.is_some() {
+                let failed = response.as_ref().is_none_or(|r| r.status != 200);
+                if conn.eio.transport() != ClientTransport::Polling {
                     // The polling transport is gone: its late answers do not count.
+                    self.pump_client(id);
+                    return;
+                }
+                if conn.closed.is_some() {
+                    // Closed, maybe still flushing `close`: only a failure counts.
+                    if failed {
+                        conn.eio.handle_transport_error();
+                    }
                     self.pump_client(id);
                     return;
                 }
@@ -1436,7 +1445,15 @@ impl World {
                 self.client_emit(id, &namespace, "c2s");
                 let _ = now;
             }
-            80..=92 => {
+            80..=82 => {
+                // The application closes its connection; the client then
+                // reconnects as after any other end (Socket.IO rejoins).
+                if let Some(conn) = self.clients[id].conn.as_mut() {
+                    trace!(self, "client {id}: closes its connection");
+                    conn.eio.close();
+                }
+            }
+            83..=92 => {
                 let namespace = *self.rng.pick(&NAMESPACES);
                 let client = &mut self.clients[id];
                 if client.joined.insert(namespace.into()) {
