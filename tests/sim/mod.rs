@@ -56,6 +56,8 @@ pub struct Stats {
     pub reconnects: u64,
     pub upgrades: u64,
     pub restarts: u64,
+    pub kicks: u64,
+    pub kicked_races: u64,
 }
 
 impl Stats {
@@ -67,6 +69,8 @@ impl Stats {
         self.reconnects += other.reconnects;
         self.upgrades += other.upgrades;
         self.restarts += other.restarts;
+        self.kicks += other.kicks;
+        self.kicked_races += other.kicked_races;
     }
 }
 
@@ -145,6 +149,16 @@ struct SessionApp {
     /// Client-to-server streams by namespace.
     streams: BTreeMap<String, Stream>,
     acks: BTreeMap<u64, (String, u64)>,
+    /// The application disconnected the client from a namespace on this
+    /// session.
+    kicked: bool,
+}
+
+/// What the client has in flight on a namespace the server just left reaches
+/// a server with no such namespace, which closes the whole connection (as
+/// socket.io `client.ts` `ondecoded` does, "invalid state"): by design.
+fn kicked_race(app: &SessionApp, error: &socketio::Error) -> bool {
+    app.kicked && *error == socketio::Error::NamespaceNotConnected
 }
 
 struct ServerSide {
@@ -720,6 +734,14 @@ impl World {
                 }
                 self.stats.ack_timeouts += 1;
             }
+            ClientEvent::Disconnected {
+                namespace,
+                reason: DisconnectReason::ServerDisconnect,
+            } => {
+                // The server left the namespace; the application joins it
+                // again later (a join action).
+                self.clients[id].joined.remove(&namespace);
+            }
             ClientEvent::Disconnected { namespace, reason }
                 if reason != DisconnectReason::TransportClose =>
             {
@@ -1048,6 +1070,7 @@ impl World {
             next_seq: BTreeMap::new(),
             streams: BTreeMap::new(),
             acks: BTreeMap::new(),
+            kicked: false,
         };
         if self.server.apps.insert(sid.into(), app).is_some() {
             self.fail(format!("server: sid {sid} handed out twice"));
@@ -1081,8 +1104,15 @@ impl World {
                         MessageData::Text(text) => app.sio.handle_text(&text, now),
                         MessageData::Binary(data) => app.sio.handle_binary(data, now),
                     };
-                    if let Err(e) = result {
-                        self.fail(format!("server: Socket.IO error from our client: {e:?}"));
+                    match result {
+                        Err(e) if kicked_race(app, &e) => {
+                            trace!(self, "server: {sid}: a packet for a namespace it left");
+                            self.stats.kicked_races += 1;
+                        }
+                        Err(e) => {
+                            self.fail(format!("server: Socket.IO error from our client: {e:?}"));
+                        }
+                        Ok(()) => {}
                     }
                     // The application runs after each message, before the next
                     // one (a DISCONNECT later in the same POST must not
@@ -1291,7 +1321,12 @@ impl World {
                 }
                 ServerEvent::Disconnected { .. } => {}
                 ServerEvent::Close(reason) => {
-                    if reason != socketio::CloseReason::ConnectTimeout {
+                    let by_design = match &reason {
+                        socketio::CloseReason::ConnectTimeout => true,
+                        socketio::CloseReason::ProtocolError(e) => kicked_race(app, e),
+                        _ => false,
+                    };
+                    if !by_design {
                         self.fail(format!("server: {sid} Socket.IO close {reason:?}"));
                     }
                     let _ = self.server.eio.close(sid, now);
@@ -1534,7 +1569,15 @@ impl World {
             return;
         }
         let (sid, namespace) = self.rng.pick(&targets).clone();
-        if self.rng.chance(20) {
+        if namespace != "/" && self.rng.chance(60) {
+            trace!(self, "server: disconnects {sid} from {namespace}");
+            let app = self.server.apps.get_mut(&sid).expect("app");
+            app.kicked = true;
+            self.stats.kicks += 1;
+            if let Err(e) = app.sio.disconnect(&namespace) {
+                self.fail(format!("server: disconnect {namespace}: {e:?}"));
+            }
+        } else if self.rng.chance(20) {
             trace!(self, "server: closing {sid}");
             let _ = self.server.eio.close(&sid, self.now);
         } else {
