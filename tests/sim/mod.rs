@@ -27,11 +27,12 @@ use socketwire::engineio::{
     ServerEvent as EioServerEvent, WebSocketOpen, WebSocketOutput,
 };
 use socketwire::socketio::{
-    self, ClientConfig, ClientEvent, ClientSession as SioClient, DecoderConfig, DisconnectReason,
-    EngineMessage, ServerEvent, ServerSession as SioServer, SocketIoVersion, Value,
+    self, ApiMisuse, ClientConfig, ClientEvent, ClientSession as SioClient, DecoderConfig,
+    DisconnectReason, EngineMessage, ServerEvent, ServerSession as SioServer, SocketIoVersion,
+    Value,
 };
 
-use net::{HttpKind, LinkId, Net, Payload, ToClient, ToServer};
+use net::{HttpKind, LinkId, Net, Payload, ToClient, ToServer, Ws};
 use rng::Rng;
 
 const MS: Duration = Duration::from_millis(1);
@@ -254,6 +255,81 @@ fn numbers(args: &[Value]) -> Option<Vec<u64>> {
         .collect()
 }
 
+/// The next number of a stream.
+fn next_seq(counters: &mut BTreeMap<String, u64>, namespace: &str) -> u64 {
+    let seq = counters.entry(namespace.into()).or_insert(0);
+    *seq += 1;
+    *seq
+}
+
+/// The emits both session kinds offer: with `ack_from`, an emit whose ack
+/// is awaited from then (its id is returned).
+trait Emitter {
+    fn send(
+        &mut self,
+        event: (&str, &str),
+        args: Vec<Value>,
+        ack_from: Option<Duration>,
+    ) -> Result<Option<u64>, ApiMisuse>;
+}
+
+macro_rules! emitter {
+    ($session:ty) => {
+        impl Emitter for $session {
+            fn send(
+                &mut self,
+                (namespace, name): (&str, &str),
+                args: Vec<Value>,
+                ack_from: Option<Duration>,
+            ) -> Result<Option<u64>, ApiMisuse> {
+                match ack_from {
+                    Some(now) => self.emit_with_ack(namespace, name, args, now).map(Some),
+                    None => self.emit(namespace, name, args).map(|()| None),
+                }
+            }
+        }
+    };
+}
+emitter!(SioClient);
+emitter!(SioServer);
+
+/// One session's side of the emits: its stream counters and awaited acks.
+struct EmitState<'a, S> {
+    session: &'a mut S,
+    counters: &'a mut BTreeMap<String, u64>,
+    acks: &'a mut BTreeMap<u64, (String, u64)>,
+}
+
+impl<S: Emitter> EmitState<'_, S> {
+    /// Emits the next number of `namespace`'s stream after `head`, then
+    /// `bytes` one time in ten, asking for an ack three times in ten (awaited
+    /// in `acks`). Returns the number and whether an ack was asked for.
+    fn emit_next(
+        self,
+        rng: &mut Rng,
+        now: Duration,
+        (namespace, name): (&str, &str),
+        mut args: Vec<Value>,
+        bytes: Bytes,
+    ) -> (u64, bool, Result<(), ApiMisuse>) {
+        let (with_ack, binary) = (rng.chance(300), rng.chance(100));
+        let seq = next_seq(self.counters, namespace);
+        args.push(Value::from(seq));
+        if binary {
+            args.push(Value::Bytes(bytes));
+        }
+        let result = self
+            .session
+            .send((namespace, name), args, with_ack.then_some(now))
+            .map(|id| {
+                if let Some(id) = id {
+                    self.acks.insert(id, (namespace.into(), seq));
+                }
+            });
+        (seq, with_ack, result)
+    }
+}
+
 impl World {
     pub fn new(seed: u64, traced: bool) -> (World, Params) {
         let mut rng = Rng::new(seed);
@@ -435,7 +511,10 @@ impl World {
     fn client_close_link(&mut self, link: LinkId) {
         if self.net.links[link].client_open {
             self.net.links[link].client_open = false;
-            self.send(Payload::ToServer(ToServer::WsClose { link }));
+            self.send(Payload::ToServer(ToServer::Ws {
+                link,
+                message: Ws::Close,
+            }));
         }
     }
 
@@ -589,11 +668,16 @@ impl World {
                     return;
                 };
                 let payload = match kind {
-                    engineio::MessageKind::Text => ToServer::WsText {
+                    engineio::MessageKind::Text => ToServer::Ws {
                         link,
-                        text: String::from_utf8(bytes.to_vec()).expect("text is UTF-8"),
+                        message: Ws::Text(
+                            String::from_utf8(bytes.to_vec()).expect("text is UTF-8"),
+                        ),
                     },
-                    engineio::MessageKind::Binary => ToServer::WsBinary { link, data: bytes },
+                    engineio::MessageKind::Binary => ToServer::Ws {
+                        link,
+                        message: Ws::Binary(bytes),
+                    },
                 };
                 trace!(self, "client {id}: sends {payload:?}");
                 self.send(Payload::ToServer(payload));
@@ -849,15 +933,24 @@ impl World {
                     conn.eio.handle_transport_error();
                 }
             }
-            ToClient::WsText { link, text } => {
+            ToClient::Ws {
+                link,
+                message: Ws::Text(text),
+            } => {
                 let version = self.clients[self.net.links[link].client].version;
                 self.client_ws_packet(link, Packet::decode_text(&text, version));
             }
-            ToClient::WsBinary { link, data } => {
+            ToClient::Ws {
+                link,
+                message: Ws::Binary(data),
+            } => {
                 let version = self.clients[self.net.links[link].client].version;
                 self.client_ws_packet(link, Packet::decode_binary(&data, version));
             }
-            ToClient::WsClose { link } => {
+            ToClient::Ws {
+                link,
+                message: Ws::Close,
+            } => {
                 let id = self.net.links[link].client;
                 if !self.net.links[link].client_open {
                     return;
@@ -1016,12 +1109,18 @@ impl World {
                         self.server.ws.insert(sid, link);
                     }
                     Ok((_, _)) => {
-                        self.send(Payload::ToClient(ToClient::WsClose { link }));
+                        self.send(Payload::ToClient(ToClient::Ws {
+                            link,
+                            message: Ws::Close,
+                        }));
                     }
                     Err(_) => {}
                 }
             }
-            ToServer::WsText { link, text } => {
+            ToServer::Ws {
+                link,
+                message: Ws::Text(text),
+            } => {
                 let Some((sid, ws)) = self.server_link(link) else {
                     return;
                 };
@@ -1030,7 +1129,10 @@ impl World {
                     self.fail(format!("server: ws text refused: {e:?}"));
                 }
             }
-            ToServer::WsBinary { link, data } => {
+            ToServer::Ws {
+                link,
+                message: Ws::Binary(data),
+            } => {
                 let Some((sid, ws)) = self.server_link(link) else {
                     return;
                 };
@@ -1038,7 +1140,10 @@ impl World {
                     self.fail(format!("server: ws binary refused: {e:?}"));
                 }
             }
-            ToServer::WsClose { link } => {
+            ToServer::Ws {
+                link,
+                message: Ws::Close,
+            } => {
                 let Some((sid, ws)) = self.server_link(link) else {
                     return;
                 };
@@ -1207,15 +1312,24 @@ impl World {
             trace!(self, "server: sends on ws {link} of {sid}: {output:?}");
             match output {
                 WebSocketOutput::Text(text) => {
-                    self.send(Payload::ToClient(ToClient::WsText { link, text }));
+                    self.send(Payload::ToClient(ToClient::Ws {
+                        link,
+                        message: Ws::Text(text),
+                    }));
                 }
                 WebSocketOutput::Binary(data) => {
-                    self.send(Payload::ToClient(ToClient::WsBinary { link, data }));
+                    self.send(Payload::ToClient(ToClient::Ws {
+                        link,
+                        message: Ws::Binary(data),
+                    }));
                 }
                 WebSocketOutput::Close => {
                     self.net.links[link].server_open = false;
                     self.server.ws.remove(&sid);
-                    self.send(Payload::ToClient(ToClient::WsClose { link }));
+                    self.send(Payload::ToClient(ToClient::Ws {
+                        link,
+                        message: Ws::Close,
+                    }));
                 }
             }
         }
@@ -1423,10 +1537,9 @@ impl World {
             Payload::ToClient(message) => {
                 let id = match &message {
                     ToClient::Http { client, .. } => *client,
-                    ToClient::WsOpened { link, .. }
-                    | ToClient::WsText { link, .. }
-                    | ToClient::WsBinary { link, .. }
-                    | ToClient::WsClose { link } => self.net.links[*link].client,
+                    ToClient::WsOpened { link, .. } | ToClient::Ws { link, .. } => {
+                        self.net.links[*link].client
+                    }
                 };
                 self.client_receive(message);
                 self.pump_client(id);
@@ -1522,34 +1635,22 @@ impl World {
     }
 
     fn client_emit(&mut self, id: usize, namespace: &str, name: &str) {
-        let now = self.now;
-        let with_ack = self.rng.chance(300);
-        let binary = self.rng.chance(100);
         let client = &mut self.clients[id];
-        let seq = client.next_seq.entry(namespace.into()).or_insert(0);
-        *seq += 1;
-        let seq = *seq;
-        let mut args = vec![Value::from(id as u64), Value::from(seq)];
-        if binary {
-            args.push(Value::Bytes(Bytes::from(vec![
-                u8::try_from(seq % 256)
-                    .unwrap_or(0);
-                3
-            ])));
-        }
-        if with_ack {
-            match client.sio.emit_with_ack(namespace, name, args, now) {
-                Ok(ack) => {
-                    client.acks.insert(ack, (namespace.into(), seq));
-                }
-                Err(e) => self.fail(format!("client {id}: emit_with_ack on {namespace}: {e:?}")),
-            }
-        } else if let Err(e) = client.sio.emit(namespace, name, args) {
+        let state = EmitState {
+            session: &mut client.sio,
+            counters: &mut client.next_seq,
+            acks: &mut client.acks,
+        };
+        let bytes = Bytes::from(vec![u8::try_from(id).unwrap_or(0); 3]);
+        let head = vec![Value::from(id as u64)];
+        let (seq, with_ack, result) =
+            state.emit_next(&mut self.rng, self.now, (namespace, name), head, bytes);
+        if let Err(e) = result {
             self.fail(format!("client {id}: emit on {namespace}: {e:?}"));
         }
         trace!(
             self,
-            "client {id}: emit {name} #{seq} on {namespace} ack={with_ack} binary={binary}"
+            "client {id}: emit {name} #{seq} on {namespace} ack={with_ack}"
         );
     }
 
@@ -1587,26 +1688,22 @@ impl World {
     }
 
     fn server_emit(&mut self, sid: &str, namespace: &str, name: &str) {
-        let now = self.now;
-        let with_ack = self.rng.chance(300);
-        let binary = self.rng.chance(100);
         let app = self.server.apps.get_mut(sid).expect("app");
-        let seq = app.next_seq.entry(namespace.into()).or_insert(0);
-        *seq += 1;
-        let seq = *seq;
-        let mut args = vec![Value::from(seq)];
-        if binary {
-            args.push(Value::Bytes(Bytes::from_static(&[0xde, 0xad])));
-        }
-        if with_ack {
-            match app.sio.emit_with_ack(namespace, name, args, now) {
-                Ok(ack) => {
-                    app.acks.insert(ack, (namespace.into(), seq));
-                }
-                Err(e) => self.fail(format!("server: emit_with_ack {sid} {namespace}: {e:?}")),
-            }
-        } else if let Err(e) = app.sio.emit(namespace, name, args) {
-            self.fail(format!("server: emit {sid} {namespace}: {e:?}"));
+        let state = EmitState {
+            session: &mut app.sio,
+            counters: &mut app.next_seq,
+            acks: &mut app.acks,
+        };
+        let bytes = Bytes::from_static(&[0xde, 0xad]);
+        let (seq, with_ack, result) = state.emit_next(
+            &mut self.rng,
+            self.now,
+            (namespace, name),
+            Vec::new(),
+            bytes,
+        );
+        if let Err(e) = result {
+            self.fail(format!("server: emit on {sid} {namespace}: {e:?}"));
         }
         trace!(
             self,
@@ -1672,8 +1769,14 @@ impl World {
         }
         let link = *self.rng.pick(&open);
         trace!(self, "fault: ws {link} reset");
-        self.send(Payload::ToClient(ToClient::WsClose { link }));
-        self.send(Payload::ToServer(ToServer::WsClose { link }));
+        self.send(Payload::ToClient(ToClient::Ws {
+            link,
+            message: Ws::Close,
+        }));
+        self.send(Payload::ToServer(ToServer::Ws {
+            link,
+            message: Ws::Close,
+        }));
     }
 
     /// The server process restarts: every session is lost, every connection
@@ -1696,7 +1799,10 @@ impl World {
         for link in 0..self.net.links.len() {
             if self.net.links[link].server_open {
                 self.net.links[link].server_open = false;
-                self.send(Payload::ToClient(ToClient::WsClose { link }));
+                self.send(Payload::ToClient(ToClient::Ws {
+                    link,
+                    message: Ws::Close,
+                }));
             }
         }
     }

@@ -21,6 +21,14 @@ pub enum HttpKind {
     Post,
 }
 
+/// One WebSocket message, or the end of the link, in either direction.
+#[derive(Debug)]
+pub enum Ws {
+    Text(String),
+    Binary(Bytes),
+    Close,
+}
+
 /// Something travelling to the server.
 #[derive(Debug)]
 pub enum ToServer {
@@ -41,16 +49,9 @@ pub enum ToServer {
         link: LinkId,
         query: String,
     },
-    WsText {
+    Ws {
         link: LinkId,
-        text: String,
-    },
-    WsBinary {
-        link: LinkId,
-        data: Bytes,
-    },
-    WsClose {
-        link: LinkId,
+        message: Ws,
     },
 }
 
@@ -69,16 +70,9 @@ pub enum ToClient {
         link: LinkId,
         accepted: bool,
     },
-    WsText {
+    Ws {
         link: LinkId,
-        text: String,
-    },
-    WsBinary {
-        link: LinkId,
-        data: Bytes,
-    },
-    WsClose {
-        link: LinkId,
+        message: Ws,
     },
 }
 
@@ -92,18 +86,12 @@ impl Payload {
     /// The link and direction whose order this payload keeps, if any.
     fn channel(&self) -> Option<(LinkId, bool)> {
         match self {
-            Payload::ToServer(
-                ToServer::WsOpen { link, .. }
-                | ToServer::WsText { link, .. }
-                | ToServer::WsBinary { link, .. }
-                | ToServer::WsClose { link },
-            ) => Some((*link, true)),
-            Payload::ToClient(
-                ToClient::WsOpened { link, .. }
-                | ToClient::WsText { link, .. }
-                | ToClient::WsBinary { link, .. }
-                | ToClient::WsClose { link },
-            ) => Some((*link, false)),
+            Payload::ToServer(ToServer::WsOpen { link, .. } | ToServer::Ws { link, .. }) => {
+                Some((*link, true))
+            }
+            Payload::ToClient(ToClient::WsOpened { link, .. } | ToClient::Ws { link, .. }) => {
+                Some((*link, false))
+            }
             _ => None,
         }
     }
