@@ -376,6 +376,41 @@ fn client_server_disconnect_and_ack() {
     );
 }
 
+/// Finding (simulation seeds 111164, 113819, 113946 and 122593): a client
+/// that left a namespace and joined it again, while the server's DISCONNECT
+/// for the first connection was on its way, dropped the new attempt on that
+/// DISCONNECT without any event; the server's answer to the new CONNECT was
+/// then ignored and the namespace never came back, not even on reconnect.
+/// A DISCONNECT that finds the namespace connecting is for the earlier
+/// connection: the attempt goes on.
+#[test]
+fn a_stale_disconnect_does_not_end_a_new_connection_of_the_namespace() {
+    let mut c = client();
+    c.connect("/a", None).unwrap();
+    c.handle_text(r#"0/a,{"sid":"first"}"#, Duration::ZERO)
+        .unwrap();
+    assert!(matches!(
+        c.poll_event(),
+        Some(ClientEvent::Connected { .. })
+    ));
+    c.disconnect("/a").unwrap();
+    c.connect("/a", None).unwrap();
+    assert_eq!(client_texts(&mut c), ["0/a,", "1/a,", "0/a,"]);
+    // The server had disconnected the first connection meanwhile.
+    c.handle_text("1/a,", Duration::ZERO).unwrap();
+    assert_eq!(c.poll_event(), None);
+    c.handle_text(r#"0/a,{"sid":"second"}"#, Duration::ZERO)
+        .unwrap();
+    assert_eq!(
+        c.poll_event(),
+        Some(ClientEvent::Connected {
+            namespace: "/a".into(),
+            sid: Some("second".into())
+        })
+    );
+    assert!(c.is_connected("/a"));
+}
+
 #[test]
 fn client_acks_awaited_on_a_namespace_that_goes_away_time_out() {
     // As on the server: no ACK can arrive once the namespace is gone, so the

@@ -645,13 +645,15 @@ impl Dispatch for ClientSession {
                     data: packet.data.unwrap_or_default(),
                 });
             }
-            PacketType::Disconnect => {
-                let connected = ns.state == ClientState::Connected;
+            // The server ends only a namespace it accepted, and its accept
+            // comes first on the ordered transport: a DISCONNECT that finds
+            // the namespace (re)connecting was for an earlier connection of
+            // it (the client left and joined again), and the current
+            // attempt goes on.
+            PacketType::Disconnect if ns.state == ClientState::Connected => {
                 self.namespaces.remove(&namespace);
-                self.core.leave_namespace(
-                    &namespace,
-                    connected.then_some(DisconnectReason::ServerDisconnect),
-                );
+                self.core
+                    .leave_namespace(&namespace, Some(DisconnectReason::ServerDisconnect));
             }
             PacketType::Event if ns.state == ClientState::Connected => {
                 self.core.deliver_event(namespace, packet.id, packet.data);
