@@ -5,11 +5,36 @@
 //! ([`net`]) under a virtual clock, every choice drawn from one seeded [`Rng`].
 //!
 //! The glue on both sides is what a runtime crate would do, written the way
-//! the core's docs ask (drain every queue after every input, fire the timers
-//! before each input, hold `3probe` until polling is paused). The invariants
-//! are checked as the schedule runs ([`World::fail`] panics with the message);
-//! `tests/simulation.rs` runs the seeds and replays a failing one with its
-//! trace.
+//! the core's docs ask (drain every queue after every input, run the
+//! application after each message, hold `3probe` until polling is paused).
+//! The invariants are checked as the schedule runs ([`World::fail`] panics
+//! with the message); `tests/simulation.rs` runs the seeds and replays a
+//! failing one with its trace.
+//!
+//! # Invariants
+//!
+//! * Per Engine.IO session and namespace connection, each direction's
+//!   numbered messages arrive once, in order, without a gap ([`Stream`]); no
+//!   client message reaches the server twice, on any session.
+//! * Each ack asked for is answered (with its own payload) or times out,
+//!   exactly once; none is left awaited when a session ends or at the end.
+//! * After the faults stop, every client is open and joined (on both sides)
+//!   to every namespace it asked for, and a final message each way on every
+//!   live stream arrives ([`World::finish`]).
+//! * Once every client has closed, the server holds no session, no parked
+//!   GET and no socket.
+//! * No panic; no protocol or parse error between these peers; no
+//!   `ApiMisuse` from a call the glue could not have known to be wrong.
+//!
+//! # Losses that are by design (not counted)
+//!
+//! * What is in flight or queued on a session when it ends (lost requests,
+//!   broken sockets, heartbeat timeouts, restarts), and what a server sends on
+//!   a session its client has left before the heartbeat notices.
+//! * What a client sends on a namespace the server has just left: the server
+//!   closes the connection, as socket.io's `client.ts` does ([`kicked_race`]).
+//! * Leaving a namespace whose CONNECT is unanswered is not scheduled (see
+//!   `leave_while_connecting_then_rejoin` in tests/simulation.rs).
 #![allow(dead_code, unreachable_pub)]
 
 pub mod net;
@@ -1625,7 +1650,6 @@ impl World {
 
     fn client_action(&mut self) {
         let id = usize::try_from(self.rng.below(self.clients.len() as u64)).unwrap_or(0);
-        let now = self.now;
         match self.rng.below(100) {
             0..=79 => {
                 let joined: Vec<String> = self.clients[id].joined.iter().cloned().collect();
@@ -1634,7 +1658,6 @@ impl World {
                     return;
                 }
                 self.client_emit(id, &namespace, "c2s");
-                let _ = now;
             }
             80..=82 => {
                 // The application closes its connection; the client then
