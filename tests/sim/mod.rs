@@ -503,7 +503,7 @@ impl World {
                 }));
             }
             ClientTransport::WebSocket => {
-                let link = self.net.new_link(id, conn_id);
+                let link = self.net.new_link(id, conn_id, false);
                 conn.ws = Some(link);
                 self.send(Payload::ToServer(ToServer::WsOpen { link, query }));
             }
@@ -1046,7 +1046,7 @@ impl World {
         }
         let query = conn.eio.query(ClientTransport::WebSocket);
         let conn_id = conn.id;
-        let link = self.net.new_link(id, conn_id);
+        let link = self.net.new_link(id, conn_id, false);
         self.clients[id].conn.as_mut().expect("connection").probe = Some(link);
         trace!(self, "client {id}: opening ws {link} to upgrade");
         self.send(Payload::ToServer(ToServer::WsOpen { link, query }));
@@ -1602,6 +1602,12 @@ impl World {
         let index = *self.rng.pick(&ready);
         match self.net.take(index) {
             Payload::ToServer(message) => self.server_receive(message),
+            Payload::ToClient(ToClient::WsOpened { link, .. } | ToClient::Ws { link, .. })
+                if self.net.links[link].stray =>
+            {
+                // No one reads a stray socket; its end just sees it close.
+                trace!(self, "stray ws {link}: output dropped");
+            }
             Payload::ToClient(message) => {
                 let id = match &message {
                     ToClient::Http { client, .. } => *client,
@@ -1644,6 +1650,7 @@ impl World {
                 self.advance_to(self.now + jump);
             }
             994..=995 => self.restart_server(),
+            996..=997 => self.stray_websocket(),
             _ => self.advance(5 * MS),
         }
     }
@@ -1843,6 +1850,27 @@ impl World {
             link,
             message: Ws::Close,
         }));
+    }
+
+    /// Someone else opens a WebSocket with a client's sid: while the session
+    /// polls it becomes the probe (and times out), otherwise it is accepted
+    /// and closed; the client's own upgrade must cope either way.
+    fn stray_websocket(&mut self) {
+        let live: Vec<(usize, u64, String)> = self
+            .clients
+            .iter()
+            .filter_map(|c| {
+                let conn = c.conn.as_ref().filter(|conn| conn.sid.is_some())?;
+                Some((c.id, conn.id, conn.eio.query(ClientTransport::WebSocket)))
+            })
+            .collect();
+        if live.is_empty() {
+            return;
+        }
+        let (id, conn, query) = self.rng.pick(&live).clone();
+        let link = self.net.new_link(id, conn, true);
+        trace!(self, "fault: stray ws {link} with client {id}'s sid");
+        self.send(Payload::ToServer(ToServer::WsOpen { link, query }));
     }
 
     /// The server process restarts: every session is lost, every connection

@@ -124,6 +124,10 @@ pub struct Link {
     pub server_open: bool,
     /// The client side still reads and writes it.
     pub client_open: bool,
+    /// Opened by someone else with the client's sid (another tab, a
+    /// replayed URL): it never speaks, and what the server sends on it is
+    /// read by no one.
+    pub stray: bool,
 }
 
 #[derive(Debug, Default)]
@@ -138,7 +142,7 @@ impl Net {
         self.items.push(Item { at, payload });
     }
 
-    pub fn new_link(&mut self, client: usize, conn: u64) -> LinkId {
+    pub fn new_link(&mut self, client: usize, conn: u64, stray: bool) -> LinkId {
         self.links.push(Link {
             client,
             conn,
@@ -146,6 +150,7 @@ impl Net {
             epoch: 0,
             server_open: false,
             client_open: true,
+            stray,
         });
         self.links.len() - 1
     }
