@@ -1,6 +1,6 @@
 //! permessage-deflate: compressing and inflating JSON-like messages, against
 //! raw flate2 (`Compress` / `Decompress` reused, sync flush, output into a
-//! pre-sized `Vec`) as the floor. Neither tungstenite 0.27 nor fastwebsockets exposes permessage-deflate.
+//! pre-sized `Vec`) as the floor. Neither tungstenite 0.30 nor fastwebsockets exposes permessage-deflate.
 //!
 //! Both sides run without context takeover so every iteration is an
 //! independent message.
