@@ -1,0 +1,64 @@
+//! A Socket.IO client on tokio: [`Client`], over the WebSocket transport
+//! (`transports: ['websocket']` in socket.io-client terms).
+//!
+//! The protocol is the core's: [`socketwire::engineio::ClientSession`] (the
+//! open packet, heartbeats) under [`socketwire::socketio::ClientSession`]
+//! (namespaces, acks, binary attachments, emits buffered until a namespace is
+//! connected, re-connecting every namespace after a reconnection). This module
+//! owns the socket, the clock, the random jitter and one lock around the
+//! Socket.IO session, as `quinn` wraps `quinn-proto`:
+//!
+//! ```text
+//!  Socket::emit / emit_with_ack / AckResponder::send ──lock──▶ socketio::ClientSession
+//!                                                                  │ poll_message
+//!  WebSocketStream ──Packet::decode_*──▶ engineio::ClientSession ◀─┘ send_text / send_binary
+//!        ▲                                 │ poll_event: Message ──▶ socketio handle_text / handle_binary
+//!        └──────────── poll_transmit ──────┘                          │ poll_event
+//!                                                     Ack ──▶ AckFuture   Event ──▶ Client (a Stream)
+//! ```
+//!
+//! One task per [`Client`] runs the connection; after the transport drops it
+//! reconnects with [`Backoff`] delays (socket.io-client's `Manager` defaults)
+//! and every namespace sends CONNECT again with its `auth`.
+//!
+//! Every queue has a cap and every wait a deadline:
+//!
+//! | what | bound | when it is hit |
+//! |---|---|---|
+//! | emits made while a namespace is not connected | [`ClientConfig::max_buffered_emits`] per namespace | [`EmitError::BufferFull`], nothing is queued |
+//! | acks awaited | the core's `max_pending_acks` ([`ClientConfig::session`]) | [`EmitError::Misuse`] (`TooManyPendingAcks`) |
+//! | an ack | the `timeout` given to [`Socket::emit_with_ack`], at most the core's `ack_timeout` | [`AckError::Timeout`] |
+//! | events the reader has not taken | [`EVENT_SLOTS`] | the task stops reading the socket until the reader catches up |
+//! | the WebSocket (frames, write buffer, handshake) | [`ClientConfig::websocket`] | as in [`Config`](crate::Config) |
+//!
+//! ```no_run
+//! use futures_util::StreamExt;
+//! use socketwire_tokio::socketio::{Client, ClientConfig, Event, Value};
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut client = Client::connect("http://127.0.0.1:3000", ClientConfig::default())?;
+//! client.socket().emit("hello", vec!["world".into()])?; // buffered until connected
+//! while let Some(event) = client.next().await {
+//!     match event {
+//!         Event::Connected { namespace, .. } => println!("connected to {namespace}"),
+//!         Event::Message { name, args, ack, .. } => {
+//!             println!("{name}: {args:?}");
+//!             if let Some(ack) = ack {
+//!                 ack.send(vec![Value::from("got it")])?;
+//!             }
+//!         }
+//!         Event::Closed { .. } => break,
+//!         _ => {}
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+
+mod client;
+mod driver;
+
+pub use client::{
+    AckError, AckFuture, AckResponder, Client, ClientConfig, EVENT_SLOTS, EmitError, Event, Socket,
+    Transport,
+};
+pub use socketwire::engineio::{Backoff, EngineIoVersion};
+pub use socketwire::socketio::{ApiMisuse, DisconnectReason, Value};
