@@ -212,7 +212,10 @@ impl Cli {
                 tokio::spawn(async move {
                     match pending.await {
                         Ok(args) => {
-                            println!(r#"{{"type":"ack","tag":{tag},"args":{}}}"#, args_json(&args));
+                            println!(
+                                r#"{{"type":"ack","tag":{tag},"args":{}}}"#,
+                                args_json(&args)
+                            );
                         }
                         Err(e) => println!(
                             r#"{{"type":"ack_error","tag":{tag},"error":{}}}"#,
@@ -236,10 +239,7 @@ impl Cli {
                     "" => None,
                     json => Some(Value::from_json_str(json).map_err(|e| e.to_string())?),
                 };
-                let socket = self
-                    .client
-                    .of(namespace, auth)
-                    .map_err(|e| e.to_string())?;
+                let socket = self.client.of(namespace, auth).map_err(|e| e.to_string())?;
                 self.sockets.insert(namespace.to_string(), socket);
                 Ok(())
             }

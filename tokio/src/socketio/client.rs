@@ -274,7 +274,9 @@ impl Inner {
 
     /// The `Instant` of a session deadline.
     pub(super) fn instant(&self, at: Duration) -> Instant {
-        self.start.checked_add(at).unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400))
+        self.start
+            .checked_add(at)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400))
     }
 
     /// Runs an emit under the lock, with the buffer bound; wakes the task.
@@ -289,7 +291,9 @@ impl Inner {
             return Err(EmitError::Closed);
         }
         let buffering = !shared.session.is_connected(namespace);
-        if buffering && shared.buffered.get(namespace).copied().unwrap_or(0) >= self.max_buffered_emits {
+        if buffering
+            && shared.buffered.get(namespace).copied().unwrap_or(0) >= self.max_buffered_emits
+        {
             return Err(EmitError::BufferFull {
                 max: self.max_buffered_emits,
             });
@@ -513,10 +517,9 @@ impl Socket {
     /// # Ok(()) }
     /// ```
     pub fn emit(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
-        self.inner
-            .emit(&self.namespace, |shared, _| {
-                shared.session.emit(&self.namespace, event, args)
-            })
+        self.inner.emit(&self.namespace, |shared, _| {
+            shared.session.emit(&self.namespace, event, args)
+        })
     }
 
     /// Emits `event` asking for an ack; the returned future resolves to the
@@ -685,9 +688,7 @@ struct Target {
 
 impl Target {
     fn parse(url: &str, path: &str) -> Result<Target, Error> {
-        let uri: http::Uri = url
-            .parse()
-            .map_err(|_| Error::InvalidUrl("not a URL"))?;
+        let uri: http::Uri = url.parse().map_err(|_| Error::InvalidUrl("not a URL"))?;
         match uri.scheme_str() {
             Some("http" | "ws") => {}
             Some("https" | "wss") => return Err(Error::TlsNotSupported),
@@ -727,7 +728,10 @@ impl Target {
         );
         let engine_query = session.query(socketwire::engineio::ClientTransport::WebSocket);
         match &self.query {
-            Some(query) => format!("ws://{}{}?{query}&{engine_query}", self.authority, self.path),
+            Some(query) => format!(
+                "ws://{}{}?{query}&{engine_query}",
+                self.authority, self.path
+            ),
             None => format!("ws://{}{}?{engine_query}", self.authority, self.path),
         }
     }

@@ -193,6 +193,10 @@ impl Driver {
     ) -> End {
         let left = {
             let mut shared = self.inner.lock();
+            // Before the namespaces go (which the core reports as ack timeouts).
+            for (_, slot) in shared.acks.drain() {
+                let _ = slot.send(Err(AckError::Closed));
+            }
             let namespaces = std::mem::take(&mut shared.namespaces);
             let mut left = Vec::new();
             for namespace in namespaces {
