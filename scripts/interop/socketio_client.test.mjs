@@ -89,9 +89,9 @@ function startClient(url, args = []) {
 }
 
 /** A socket.io server on `port` (0: a free one) with the handlers the tests drive. */
-async function startServer(port = 0) {
+async function startServer(port = 0, options = {}) {
   const http = createServer();
-  const io = new Server(http);
+  const io = new Server(http, options);
   const received = []; // [namespace, event, args] in arrival order
   const record = (nsp, event) => (...args) => {
     received.push([nsp, event, args.filter((a) => typeof a !== 'function')]);
@@ -142,8 +142,8 @@ async function startServer(port = 0) {
   };
 }
 
-async function session(args, body) {
-  const server = await startServer();
+async function session(args, body, options = {}) {
+  const server = await startServer(0, options);
   const client = startClient(server.url, args);
   try { await body(server, client); } finally {
     client.kill();
@@ -281,3 +281,31 @@ test('socketio_client: a server-side disconnect is not reconnected', { skip: !EX
   assert.equal(client.lines.filter((l) => l.type === 'connect').length, 1);
   await client.finish();
 }));
+
+test('socketio_client: heartbeats keep the session alive (20 pings answered on one connection)', { skip: !EXAMPLES }, () => session([], async (server, client) => {
+  await client.expect({ type: 'connect', namespace: '/' });
+  const [socket] = await server.io.fetchSockets();
+  const engine = socket.conn;
+  let pongs = 0;
+  await withTimeout(new Promise((resolve) => {
+    engine.on('packet', (packet) => { if (packet.type === 'pong' && (pongs += 1) === 20) resolve(); });
+  }), `20 pongs; got ${pongs}`);
+  assert.equal(client.lines.filter((l) => l.type === 'connect').length, 1);
+  client.send('emitack t / sum [1,1]');
+  await client.expect({ type: 'ack', tag: 't', args: [2] });
+  await client.finish();
+}, { pingInterval: 50, pingTimeout: 1000 }));
+
+test('socketio_client: --eio 3 against the server with allowEIO3 (Socket.IO v4 on Engine.IO 3)', { skip: !EXAMPLES }, () => session(['--eio', '3'], async (server, client) => {
+  const connect = await client.expect({ type: 'connect', namespace: '/' });
+  assert.equal(connect.sid, null);
+  const [socket] = await server.io.fetchSockets();
+  assert.equal(socket.conn.protocol, 3);
+  client.send('emitack t / sum [20,22]');
+  await client.expect({ type: 'ack', tag: 't', args: [42] });
+  client.send('emit / bin [{"$bin":"0102"}]');
+  await client.expect({ type: 'event', name: 'bin-back', args: [{ $bin: '0201' }, { file: { $bin: '0102' } }] });
+  client.send('connect /custom {"token":"c"}');
+  await client.expect({ type: 'connect', namespace: '/custom' });
+  await client.finish();
+}, { allowEIO3: true }));

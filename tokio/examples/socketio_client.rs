@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run -p socketwire-tokio --example socketio_client -- http://127.0.0.1:3000
 //!     [--namespace /x] [--auth JSON] [--path /socket.io/] [--reconnect-delay MS] [--no-reconnect]
+//!     [--eio 3]
 //! ```
 //!
 //! It prints one JSON object per line for each event:
@@ -37,12 +38,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use socketwire_tokio::socketio::{
-    AckResponder, Backoff, Client, ClientConfig, DisconnectReason, Event, Socket, Value,
+    AckResponder, Backoff, Client, ClientConfig, DisconnectReason, EngineIoVersion, Event, Socket,
+    SocketIoVersion, Value,
 };
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 const USAGE: &str = "usage: socketio_client URL [--namespace /x] [--auth JSON] \
-[--path /socket.io/] [--reconnect-delay MS] [--no-reconnect]";
+[--path /socket.io/] [--reconnect-delay MS] [--no-reconnect] [--eio 3]";
 
 /// How long `emitack` waits.
 const ACK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -69,6 +71,15 @@ fn parse_args() -> Result<(String, ClientConfig), String> {
                 config.reconnection = Some(Backoff::new(base, base * 5, 0.5, None));
             }
             "--no-reconnect" => config.reconnection = None,
+            "--eio" => match args.next().as_deref() {
+                // Engine.IO 3 carries Socket.IO v4 (socket.io 2.x).
+                Some("3") => {
+                    config.engineio_version = EngineIoVersion::V3;
+                    config.session.decoder.version = SocketIoVersion::V4;
+                }
+                Some("4") => {}
+                _ => return Err("--eio needs 3 or 4".into()),
+            },
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);

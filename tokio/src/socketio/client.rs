@@ -225,7 +225,9 @@ impl std::fmt::Display for AckError {
 
 impl std::error::Error for AckError {}
 
-type AckSlot = oneshot::Sender<Result<Vec<Value>, AckError>>;
+/// What an ack settles to.
+type AckResult = Result<Vec<Value>, AckError>;
+type AckSlot = oneshot::Sender<AckResult>;
 
 /// What the handles and the task share, behind one lock.
 pub(super) struct Shared {
@@ -662,7 +664,7 @@ impl AckResponder {
 #[derive(Debug)]
 #[must_use = "the ack arrives only if the future is awaited"]
 pub struct AckFuture {
-    wait: Pin<Box<tokio::time::Timeout<oneshot::Receiver<Result<Vec<Value>, AckError>>>>>,
+    wait: Pin<Box<tokio::time::Timeout<oneshot::Receiver<AckResult>>>>,
 }
 
 impl Future for AckFuture {

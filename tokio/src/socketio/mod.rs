@@ -19,7 +19,15 @@
 //!
 //! One task per [`Client`] runs the connection; after the transport drops it
 //! reconnects with [`Backoff`] delays (socket.io-client's `Manager` defaults)
-//! and every namespace sends CONNECT again with its `auth`.
+//! and every namespace sends CONNECT again with its `auth`. Emits made while a
+//! namespace is not connected wait for it; an emit that was already handed to
+//! the transport when it dropped is not sent again (as with socket.io-client:
+//! use an ack and retry when delivery matters).
+//!
+//! A socket.io 2.x server (or a 4.x one with `allowEIO3`): set
+//! [`ClientConfig::engineio_version`] to [`EngineIoVersion::V3`] and
+//! `session.decoder.version` to [`SocketIoVersion::V4`]; the server connects
+//! `/` by itself then, and `/`'s `auth` is not sent (put it in the URL's query).
 //!
 //! Every queue has a cap and every wait a deadline:
 //!
@@ -61,4 +69,4 @@ pub use client::{
     Transport,
 };
 pub use socketwire::engineio::{Backoff, EngineIoVersion};
-pub use socketwire::socketio::{ApiMisuse, DisconnectReason, Value};
+pub use socketwire::socketio::{ApiMisuse, DisconnectReason, SocketIoVersion, Value};
