@@ -7,9 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Server } from 'socket.io';
 
 const TIMEOUT = 10_000;
@@ -38,44 +39,37 @@ function matches(actual, expected) {
 function startClient(url, args = []) {
   const child = spawn(CLIENT, [url, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   const lines = [];
-  const waiters = [];
+  const changed = new EventEmitter(); // 'change' on each line and once stdout is closed
+  let closed = false;
   let stderr = '';
-  let partial = '';
   child.stderr.on('data', (chunk) => { stderr += chunk; });
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk) => {
-    partial += chunk;
-    let newline;
-    while ((newline = partial.indexOf('\n')) >= 0) {
-      lines.push(JSON.parse(partial.slice(0, newline)));
-      partial = partial.slice(newline + 1);
-      for (const w of waiters.splice(0)) w();
-    }
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    lines.push(JSON.parse(line));
+    changed.emit('change');
   });
-  const exited = new Promise((resolve) => child.once('exit', (code) => {
-    for (const w of waiters.splice(0)) w();
+  // 'close': the process has exited and every line of its stdout has been read.
+  const exited = new Promise((resolve) => child.once('close', (code) => {
+    closed = true;
+    changed.emit('change');
     resolve(code);
   }));
-  let seen = 0;
+  let cursor = 0; // lines before it were matched by an earlier `expect`
   const describe = () => `stdout so far: ${JSON.stringify(lines)}; stderr: ${stderr}`;
+  /** Index of the first unmatched line with `fields`, or -1. */
+  const find = (fields) => lines.findIndex((line, i) => i >= cursor && matches(line, fields));
   return {
     lines,
     send(line) { child.stdin.write(`${line}\n`); },
-    expect(fields) {
-      const what = JSON.stringify(fields);
-      return withTimeout(new Promise((resolve, reject) => {
-        const check = () => {
-          for (let i = seen; i < lines.length; i += 1) {
-            if (matches(lines[i], fields)) { seen = i + 1; resolve(lines[i]); return; }
-          }
-          if (child.exitCode !== null) {
-            reject(new Error(`client exited (${child.exitCode}) before ${what}; ${describe()}`));
-            return;
-          }
-          waiters.push(check);
-        };
-        check();
-      }), `${what}; ${describe()}`);
+    async expect(fields) {
+      const what = `${JSON.stringify(fields)}; ${describe()}`;
+      let found = find(fields);
+      while (found < 0) {
+        if (closed) throw new Error(`client exited (${child.exitCode}) before ${what}`);
+        await withTimeout(once(changed, 'change'), what);
+        found = find(fields);
+      }
+      cursor = found + 1;
+      return lines[found];
     },
     /** Ends stdin: the client leaves its namespaces, closes and exits 0. */
     async finish() {
@@ -84,7 +78,7 @@ function startClient(url, args = []) {
       assert.equal(code, 0, `client exit code ${code}; stderr: ${stderr}`);
       assert.ok(matches(lines.at(-1), { type: 'closed', gave_up: false }), describe());
     },
-    kill() { if (child.exitCode === null) child.kill(); },
+    kill() { if (!closed) child.kill(); },
   };
 }
 

@@ -50,10 +50,17 @@ const USAGE: &str = "usage: socketio_client URL [--namespace /x] [--auth JSON] \
 const ACK_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn parse_args() -> Result<(String, ClientConfig), String> {
-    let mut url = None;
+    let mut args = std::env::args().skip(1);
+    let mut url = match args.next() {
+        Some(help) if help == "-h" || help == "--help" => {
+            println!("{USAGE}");
+            std::process::exit(0);
+        }
+        Some(url) if !url.starts_with('-') => url,
+        _ => return Err("the first argument is the server URL".into()),
+    };
     let mut namespace = None;
     let mut config = ClientConfig::default();
-    let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--namespace" => namespace = Some(args.next().ok_or("--namespace needs a value")?),
@@ -80,16 +87,9 @@ fn parse_args() -> Result<(String, ClientConfig), String> {
                 Some("4") => {}
                 _ => return Err("--eio needs 3 or 4".into()),
             },
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            other if other.starts_with('-') => return Err(format!("unknown flag {other:?}")),
-            other if url.is_none() => url = Some(other.to_string()),
-            other => return Err(format!("unexpected argument {other:?}")),
+            other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    let mut url = url.ok_or("missing the server URL")?;
     if let Some(namespace) = namespace {
         url = format!("{}{namespace}", url.trim_end_matches('/'));
     }

@@ -69,12 +69,26 @@ async fn accept_connected(listener: &TcpListener, sid: &str) -> WebSocketStream<
     ws
 }
 
-/// The next event that is not `skip`.
+/// The next event.
 async fn next_event(client: &mut Client) -> Event {
     tokio::time::timeout(WAIT, client.next())
         .await
         .expect("an event")
         .expect("the stream is open")
+}
+
+/// A client whose `/` the hand-written server has connected (the event taken).
+async fn connected(config: ClientConfig) -> (TcpListener, Client, WebSocketStream<TcpStream>) {
+    let (listener, url) = listener().await;
+    let mut client = Client::connect(&url, config).unwrap();
+    let ws = accept_connected(&listener, "s1").await;
+    match next_event(&mut client).await {
+        Event::Connected { namespace, sid } => {
+            assert_eq!((namespace.as_str(), sid.as_deref()), ("/", Some("s1")));
+        }
+        other => panic!("{other:?}"),
+    }
+    (listener, client, ws)
 }
 
 fn fast_reconnect() -> ClientConfig {
@@ -166,13 +180,7 @@ async fn buffered_emits_are_sent_in_order_once_connected() {
 
 #[tokio::test]
 async fn acks_both_ways() {
-    let (listener, url) = listener().await;
-    let mut client = Client::connect(&url, ClientConfig::default()).unwrap();
-    let mut ws = accept_connected(&listener, "s1").await;
-    assert!(matches!(
-        next_event(&mut client).await,
-        Event::Connected { .. }
-    ));
+    let (_listener, mut client, mut ws) = connected(ClientConfig::default()).await;
 
     // The server asks; the client answers.
     send_text(&mut ws, r#"427["question",1]"#).await;
@@ -210,13 +218,7 @@ async fn acks_both_ways() {
 
 #[tokio::test]
 async fn binary_both_ways() {
-    let (listener, url) = listener().await;
-    let mut client = Client::connect(&url, ClientConfig::default()).unwrap();
-    let mut ws = accept_connected(&listener, "s1").await;
-    assert!(matches!(
-        next_event(&mut client).await,
-        Event::Connected { .. }
-    ));
+    let (_listener, mut client, mut ws) = connected(ClientConfig::default()).await;
 
     send_text(&mut ws, r#"451-["file",{"_placeholder":true,"num":0}]"#).await;
     ws.send(Message::binary(vec![1, 2, 3])).await.unwrap();
@@ -241,13 +243,7 @@ async fn binary_both_ways() {
 
 #[tokio::test]
 async fn a_refused_namespace_is_dropped() {
-    let (listener, url) = listener().await;
-    let mut client = Client::connect(&url, ClientConfig::default()).unwrap();
-    let mut ws = accept_connected(&listener, "s1").await;
-    assert!(matches!(
-        next_event(&mut client).await,
-        Event::Connected { .. }
-    ));
+    let (_listener, mut client, mut ws) = connected(ClientConfig::default()).await;
     let admin = client
         .of("/admin", Some(Value::from_json_str(r#"{"k":1}"#).unwrap()))
         .unwrap();
@@ -272,13 +268,7 @@ async fn a_refused_namespace_is_dropped() {
 
 #[tokio::test]
 async fn reconnects_every_namespace_and_flushes_what_was_emitted_while_away() {
-    let (listener, url) = listener().await;
-    let mut client = Client::connect(&url, fast_reconnect()).unwrap();
-    let mut ws = accept_connected(&listener, "s1").await;
-    assert!(matches!(
-        next_event(&mut client).await,
-        Event::Connected { .. }
-    ));
+    let (listener, mut client, mut ws) = connected(fast_reconnect()).await;
     let admin = client.of("/admin", None).unwrap();
     assert_eq!(recv_text(&mut ws).await, "40/admin,");
     send_text(&mut ws, r#"40/admin,{"sid":"a1"}"#).await;
@@ -318,17 +308,11 @@ async fn reconnects_every_namespace_and_flushes_what_was_emitted_while_away() {
 
 #[tokio::test]
 async fn without_reconnection_a_lost_transport_ends_the_client() {
-    let (listener, url) = listener().await;
-    let config = ClientConfig {
+    let (_listener, mut client, ws) = connected(ClientConfig {
         reconnection: None,
         ..ClientConfig::default()
-    };
-    let mut client = Client::connect(&url, config).unwrap();
-    let ws = accept_connected(&listener, "s1").await;
-    assert!(matches!(
-        next_event(&mut client).await,
-        Event::Connected { .. }
-    ));
+    })
+    .await;
     drop(ws);
     assert!(matches!(
         next_event(&mut client).await,
@@ -347,13 +331,7 @@ async fn without_reconnection_a_lost_transport_ends_the_client() {
 
 #[tokio::test]
 async fn a_server_disconnect_is_final_for_the_namespace() {
-    let (listener, url) = listener().await;
-    let mut client = Client::connect(&url, fast_reconnect()).unwrap();
-    let mut ws = accept_connected(&listener, "s1").await;
-    assert!(matches!(
-        next_event(&mut client).await,
-        Event::Connected { .. }
-    ));
+    let (_listener, mut client, mut ws) = connected(fast_reconnect()).await;
     send_text(&mut ws, "41").await;
     match next_event(&mut client).await {
         Event::Disconnected { namespace, reason } => {
@@ -370,13 +348,7 @@ async fn a_server_disconnect_is_final_for_the_namespace() {
 
 #[tokio::test]
 async fn close_leaves_the_namespaces_then_closes() {
-    let (listener, url) = listener().await;
-    let mut client = Client::connect(&url, ClientConfig::default()).unwrap();
-    let mut ws = accept_connected(&listener, "s1").await;
-    assert!(matches!(
-        next_event(&mut client).await,
-        Event::Connected { .. }
-    ));
+    let (_listener, mut client, mut ws) = connected(ClientConfig::default()).await;
     let pending = client
         .socket()
         .emit_with_ack("q", vec![], Duration::from_secs(30))

@@ -110,17 +110,19 @@ pub enum Event {
     /// The server accepted a namespace (the first time, or after a
     /// reconnection); its buffered emits were sent.
     Connected {
-        /// The namespace.
+        /// The namespace now connected.
         namespace: String,
-        /// The socket id the server gave (`None` from a socket.io 2.x server).
+        /// Its socket id on the server (`socket.id` there; a new one after
+        /// each reconnection; `None` from a socket.io 2.x server).
         sid: Option<String>,
     },
     /// The server refused a namespace (its middleware called `next(err)`); the
     /// namespace and its buffered emits are dropped, it is not retried.
     ConnectError {
-        /// The namespace.
+        /// The namespace refused.
         namespace: String,
-        /// `{"message":…,"data":…}`.
+        /// The middleware's error as `{"message":…,"data":…}` (`data` when
+        /// the error had one), or `{"message":"Invalid namespace"}`.
         data: Value,
     },
     /// An event from the server.
