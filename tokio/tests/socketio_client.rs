@@ -9,7 +9,9 @@ use futures_util::{SinkExt, StreamExt};
 use socketwire_tokio::socketio::{
     AckError, ApiMisuse, Backoff, Client, ClientConfig, DisconnectReason, EmitError, Event, Value,
 };
-use socketwire_tokio::{Message, WebSocketStream, accept_async};
+use socketwire_tokio::{
+    ErrorResponse, Message, Request, Response, WebSocketStream, accept_async, accept_hdr_async,
+};
 use tokio::net::{TcpListener, TcpStream};
 
 /// Every wait in these tests is bounded by this.
@@ -373,4 +375,43 @@ async fn close_leaves_the_namespaces_then_closes() {
         client.socket().emit("x", vec![]).unwrap_err(),
         EmitError::Closed
     );
+}
+
+#[tokio::test]
+async fn the_handshake_asks_for_the_websocket_transport_on_the_path() {
+    let (listener, url) = listener().await;
+    let config = ClientConfig {
+        path: "/realtime".into(),
+        ..ClientConfig::default()
+    };
+    let client = Client::connect(&format!("{url}/admin?room=1"), config).unwrap();
+    assert_eq!(client.socket().namespace(), "/admin");
+    let (tcp, _) = tokio::time::timeout(WAIT, listener.accept())
+        .await
+        .expect("a connection")
+        .unwrap();
+    let (seen_tx, seen_rx) = std::sync::mpsc::channel();
+    // The refusal type is the crate's (a whole response, as tokio-tungstenite's).
+    #[allow(clippy::result_large_err)]
+    let callback =
+        move |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
+            let offer = request
+                .headers()
+                .get("sec-websocket-extensions")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            seen_tx.send((request.uri().to_string(), offer)).unwrap();
+            Ok(response)
+        };
+    let mut ws = tokio::time::timeout(WAIT, accept_hdr_async(tcp, callback))
+        .await
+        .expect("a handshake")
+        .unwrap();
+    let (uri, offer) = seen_rx.recv().unwrap();
+    assert_eq!(uri, "/realtime/?room=1&EIO=4&transport=websocket");
+    assert!(offer.starts_with("permessage-deflate"), "{offer}");
+    send_text(&mut ws, OPEN).await;
+    // The URL's path is the main namespace.
+    assert_eq!(recv_text(&mut ws).await, "40/admin,");
 }
