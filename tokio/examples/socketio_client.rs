@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run -p socketwire-tokio --example socketio_client -- http://127.0.0.1:3000
 //!     [--namespace /x] [--auth JSON] [--path /socket.io/] [--reconnect-delay MS] [--no-reconnect]
-//!     [--eio 3]
+//!     [--eio 3] [--polling]
 //! ```
 //!
 //! It prints one JSON object per line for each event:
@@ -39,12 +39,12 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use socketwire_tokio::socketio::{
     AckResponder, Backoff, Client, ClientConfig, DisconnectReason, EngineIoVersion, Event, Socket,
-    SocketIoVersion, Value,
+    SocketIoVersion, Transport, Value,
 };
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 const USAGE: &str = "usage: socketio_client URL [--namespace /x] [--auth JSON] \
-[--path /socket.io/] [--reconnect-delay MS] [--no-reconnect] [--eio 3]";
+[--path /socket.io/] [--reconnect-delay MS] [--no-reconnect] [--eio 3] [--polling]";
 
 /// How long `emitack` waits.
 const ACK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -78,6 +78,7 @@ fn parse_args() -> Result<(String, ClientConfig), String> {
                 config.reconnection = Some(Backoff::new(base, base * 5, 0.5, None));
             }
             "--no-reconnect" => config.reconnection = None,
+            "--polling" => config.transport = Transport::Polling,
             "--eio" => match args.next().as_deref() {
                 // Engine.IO 3 carries Socket.IO v4 (socket.io 2.x).
                 Some("3") => {

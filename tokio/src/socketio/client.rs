@@ -32,6 +32,12 @@ pub enum Transport {
     /// permessage-deflate offered.
     #[default]
     WebSocket,
+    /// HTTP long-polling only (`transports: ['polling']`): a `GET` parked on
+    /// one HTTP/1.1 connection for the server's packets, a `POST` on another
+    /// for the client's; no upgrade. Each body is at most the server's
+    /// `maxPayload` (the `POST`s) and [`ClientConfig::max_polling_body`] (the
+    /// `GET`s).
+    Polling,
 }
 
 /// How a [`Client`] behaves.
@@ -73,6 +79,10 @@ pub struct ClientConfig {
     /// The WebSocket's own settings (limits, deflate, write buffer, handshake
     /// timeout).
     pub websocket: Config,
+    /// On [`Transport::Polling`], the largest `GET` response body read
+    /// (default 1 MB, the server's default `maxHttpBufferSize`); a larger one
+    /// drops the transport.
+    pub max_polling_body: usize,
 }
 
 impl Default for ClientConfig {
@@ -86,6 +96,7 @@ impl Default for ClientConfig {
             session: sio::ClientConfig::default(),
             max_buffered_emits: 1024,
             websocket: Config::default(),
+            max_polling_body: 1_000_000,
         }
     }
 }
@@ -377,19 +388,11 @@ impl Client {
             max_buffered_emits: config.max_buffered_emits,
         });
         let (event_tx, events) = mpsc::channel(EVENT_SLOTS);
-        let driver = Driver::new(
-            inner.clone(),
-            target.websocket_url(config.engineio_version),
-            config,
-            closing_rx,
-            event_tx,
-        );
+        let namespace = target.namespace.clone();
+        let driver = Driver::new(inner.clone(), target, config, closing_rx, event_tx);
         tokio::spawn(driver.run());
         Ok(Client {
-            socket: Socket {
-                namespace: target.namespace,
-                inner,
-            },
+            socket: Socket { namespace, inner },
             events,
         })
     }
@@ -683,8 +686,11 @@ impl Future for AckFuture {
 }
 
 /// Where to connect, from the URL.
-struct Target {
-    authority: String,
+pub(super) struct Target {
+    /// `host[:port]`, the `Host` header.
+    pub(super) authority: String,
+    /// `host:port` (80 when the URL has none), to connect to.
+    pub(super) address: String,
     path: String,
     query: Option<String>,
     namespace: String,
@@ -718,26 +724,32 @@ impl Target {
         }
         Ok(Target {
             authority: authority.to_string(),
+            address: format!(
+                "{}:{}",
+                authority.host(),
+                authority.port_u16().unwrap_or(80)
+            ),
             path,
             query: uri.query().filter(|q| !q.is_empty()).map(str::to_string),
             namespace,
         })
     }
 
-    /// `ws://host/path/?query&EIO=4&transport=websocket`.
-    fn websocket_url(&self, version: EngineIoVersion) -> String {
-        let session = socketwire::engineio::ClientSession::new(
-            version,
-            socketwire::engineio::ClientTransport::WebSocket,
-        );
-        let engine_query = session.query(socketwire::engineio::ClientTransport::WebSocket);
+    /// `path/?query&` + the Engine.IO query: the request target of every
+    /// request (`GET`, `POST`, the WebSocket handshake).
+    pub(super) fn request_target(&self, engine_query: &str) -> String {
         match &self.query {
-            Some(query) => format!(
-                "ws://{}{}?{query}&{engine_query}",
-                self.authority, self.path
-            ),
-            None => format!("ws://{}{}?{engine_query}", self.authority, self.path),
+            Some(query) => format!("{}?{query}&{engine_query}", self.path),
+            None => format!("{}?{engine_query}", self.path),
         }
+    }
+
+    /// `ws://host/path/?query&EIO=4&transport=websocket`.
+    pub(super) fn websocket_url(&self, version: EngineIoVersion) -> String {
+        let transport = socketwire::engineio::ClientTransport::WebSocket;
+        let session = socketwire::engineio::ClientSession::new(version, transport);
+        let target = self.request_target(&session.query(transport));
+        format!("ws://{}{target}", self.authority)
     }
 }
 

@@ -1,20 +1,29 @@
 //! The task behind a [`Client`](super::Client): connects, moves messages
-//! between the WebSocket and the two core sessions, arms their timers, reports
-//! events, and reconnects with backoff.
+//! between the transport (a WebSocket, or long-polling requests) and the two
+//! core sessions, arms their timers, reports events, and reconnects with
+//! backoff.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
 use socketwire::engineio::{
     self as eio, Backoff, ClientTransmit, ClientTransport, EngineIoVersion, MessageData,
-    MessageKind, Packet,
+    MessageKind, Packet, PayloadDecoder, PayloadFormat, PayloadLimits,
 };
-use socketwire::socketio::{ClientEvent, EngineMessage};
+use socketwire::socketio::{ClientEvent, DisconnectReason, EngineMessage};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
-use super::client::{AckError, AckResponder, ClientConfig, Event, Inner, Shared};
+use super::client::{
+    AckError, AckResponder, ClientConfig, Event, Inner, Shared, Target, Transport,
+};
 use crate::message::Utf8Bytes;
 use crate::reconnect::random_unit;
 use crate::{Config, Error, Message, WebSocketStream, connect_async_with_config};
@@ -29,11 +38,26 @@ enum End {
     Lost(Option<Error>),
 }
 
+/// One HTTP/1.1 connection of the polling transport.
+type HttpConnection = SendRequest<Full<Bytes>>;
+
+/// A polling response: the connection, back for the next request, and the
+/// body in the format its `Content-Type` says.
+type HttpAnswer = (HttpConnection, Bytes, PayloadFormat);
+
+/// A polling request under way.
+type HttpRequest = Pin<Box<dyn Future<Output = Result<HttpAnswer, Error>> + Send>>;
+
+/// How long closing may wait for the last `POST` (the `close` packet).
+const CLOSE_POST_TIMEOUT: Duration = Duration::from_secs(5);
+
 pub(super) struct Driver {
     inner: Arc<Inner>,
-    url: String,
+    target: Target,
     version: EngineIoVersion,
+    transport: Transport,
     websocket: Config,
+    max_polling_body: usize,
     backoff: Option<Backoff>,
     closing: watch::Receiver<bool>,
     events: mpsc::Sender<Event>,
@@ -42,16 +66,18 @@ pub(super) struct Driver {
 impl Driver {
     pub(super) fn new(
         inner: Arc<Inner>,
-        url: String,
+        target: Target,
         config: ClientConfig,
         closing: watch::Receiver<bool>,
         events: mpsc::Sender<Event>,
     ) -> Driver {
         Driver {
             inner,
-            url,
+            target,
             version: config.engineio_version,
+            transport: config.transport,
             websocket: config.websocket,
+            max_polling_body: config.max_polling_body,
             backoff: config.reconnection,
             closing,
             events,
@@ -63,21 +89,17 @@ impl Driver {
             if *self.closing.borrow() {
                 break false;
             }
-            let attempt = connect_async_with_config(self.url.as_str(), self.websocket.clone());
-            let opened = tokio::select! {
-                opened = attempt => opened,
-                _ = self.closing.changed() => continue,
+            let end = match self.transport {
+                Transport::Polling => self.polling().await,
+                Transport::WebSocket => self.websocket().await,
             };
-            let error = match opened {
-                Ok((ws, _)) => match self.connection(ws).await {
-                    End::Closed => break false,
-                    End::Dropped => {
-                        self.stop();
-                        return;
-                    }
-                    End::Lost(error) => error,
-                },
-                Err(error) => Some(error),
+            let error = match end {
+                End::Closed => break false,
+                End::Dropped => {
+                    self.stop();
+                    return;
+                }
+                End::Lost(error) => error,
             };
             if self.transport_lost().await.is_err() {
                 self.stop();
@@ -133,27 +155,52 @@ impl Driver {
         Ok(())
     }
 
+    /// Opens a WebSocket and runs it until it is lost or closed.
+    async fn websocket(&mut self) -> End {
+        let url = self.target.websocket_url(self.version);
+        let attempt = connect_async_with_config(url.as_str(), self.websocket.clone());
+        let opened = tokio::select! {
+            opened = attempt => opened,
+            _ = self.closing.changed() => return End::Closed,
+        };
+        match opened {
+            Ok((ws, _)) => self.websocket_connection(ws).await,
+            Err(error) => End::Lost(Some(error)),
+        }
+    }
+
+    /// The session's next deadline, either layer's.
+    fn deadline(&self, engine: &eio::ClientSession) -> impl Future<Output = ()> + use<> {
+        let shared = self.inner.lock();
+        let at = [engine.poll_timeout(), shared.session.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|at| self.inner.instant(at));
+        async move {
+            match at {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        }
+    }
+
+    /// Both layers' deadlines up to now.
+    fn fire_timers(&self, engine: &mut eio::ClientSession) {
+        let now = self.inner.now();
+        engine.handle_timeout(now);
+        self.inner.lock().session.handle_timeout(now);
+    }
+
     /// Runs one WebSocket connection until it is lost or closed.
-    async fn connection(&mut self, mut ws: WebSocketStream<TcpStream>) -> End {
+    async fn websocket_connection(&mut self, mut ws: WebSocketStream<TcpStream>) -> End {
         let mut engine = eio::ClientSession::new(self.version, ClientTransport::WebSocket);
         let mut out = BytesMut::new();
         loop {
             if let Err(end) = self.pump(&mut engine, &mut ws, &mut out).await {
                 return end;
             }
-            let deadline = {
-                let shared = self.inner.lock();
-                [engine.poll_timeout(), shared.session.poll_timeout()]
-                    .into_iter()
-                    .flatten()
-                    .min()
-            };
-            let timer = async {
-                match deadline {
-                    Some(at) => tokio::time::sleep_until(self.inner.instant(at).into()).await,
-                    None => std::future::pending().await,
-                }
-            };
+            let timer = self.deadline(&engine);
             tokio::select! {
                 biased;
                 _ = self.closing.changed() => return self.close(engine, ws, out).await,
@@ -174,11 +221,7 @@ impl Driver {
                     }
                 }
                 () = self.inner.wake.notified() => {}
-                () = timer => {
-                    let now = self.inner.now();
-                    engine.handle_timeout(now);
-                    self.inner.lock().session.handle_timeout(now);
-                }
+                () = timer => self.fire_timers(&mut engine),
             }
         }
     }
@@ -191,26 +234,7 @@ impl Driver {
         mut ws: WebSocketStream<TcpStream>,
         mut out: BytesMut,
     ) -> End {
-        let left = {
-            let mut shared = self.inner.lock();
-            // Before the namespaces go (which the core reports as ack timeouts).
-            for (_, slot) in shared.acks.drain() {
-                let _ = slot.send(Err(AckError::Closed));
-            }
-            let namespaces = std::mem::take(&mut shared.namespaces);
-            let mut left = Vec::new();
-            for namespace in namespaces {
-                if shared.session.is_connected(&namespace) {
-                    left.push(Event::Disconnected {
-                        namespace: namespace.clone(),
-                        reason: socketwire::socketio::DisconnectReason::ClientDisconnect,
-                    });
-                }
-                let _ = shared.session.disconnect(&namespace);
-                shared.forget(&namespace);
-            }
-            left
-        };
+        let left = self.leave_all();
         // The DISCONNECT packets go out before the close.
         let _ = self.pump(&mut engine, &mut ws, &mut out).await;
         engine.close();
@@ -223,6 +247,29 @@ impl Driver {
         End::Closed
     }
 
+    /// `close()`: fails the awaited acks, leaves every namespace (the
+    /// DISCONNECTs are queued) and returns the events to report once closed.
+    fn leave_all(&self) -> Vec<Event> {
+        let mut shared = self.inner.lock();
+        // Before the namespaces go (which the core reports as ack timeouts).
+        for (_, slot) in shared.acks.drain() {
+            let _ = slot.send(Err(AckError::Closed));
+        }
+        let namespaces = std::mem::take(&mut shared.namespaces);
+        let mut left = Vec::new();
+        for namespace in namespaces {
+            if shared.session.is_connected(&namespace) {
+                left.push(Event::Disconnected {
+                    namespace: namespace.clone(),
+                    reason: DisconnectReason::ClientDisconnect,
+                });
+            }
+            let _ = shared.session.disconnect(&namespace);
+            shared.forget(&namespace);
+        }
+        left
+    }
+
     /// Moves everything that is ready: Engine.IO events into the Socket.IO
     /// session, its messages into the Engine.IO session, its events to the
     /// reader, and the Engine.IO output onto the WebSocket.
@@ -232,6 +279,42 @@ impl Driver {
         ws: &mut WebSocketStream<TcpStream>,
         out: &mut BytesMut,
     ) -> Result<(), End> {
+        let lost = self.exchange(engine).await?;
+        let mut wrote = false;
+        let mut close_transport = false;
+        while let Some(transmit) = engine.poll_transmit(out) {
+            let data = out.split().freeze();
+            let message = match transmit {
+                ClientTransmit::WebSocket(MessageKind::Text)
+                | ClientTransmit::Probe(MessageKind::Text) => {
+                    Message::Text(Utf8Bytes::from_validated(data))
+                }
+                ClientTransmit::WebSocket(MessageKind::Binary)
+                | ClientTransmit::Probe(MessageKind::Binary) => Message::Binary(data),
+                ClientTransmit::CloseTransport => {
+                    close_transport = true;
+                    break;
+                }
+                // No polling on this transport.
+                ClientTransmit::Post => continue,
+            };
+            ws.feed(message).await.map_err(|e| End::Lost(Some(e)))?;
+            wrote = true;
+        }
+        if wrote {
+            ws.flush().await.map_err(|e| End::Lost(Some(e)))?;
+        }
+        if lost && !close_transport {
+            return Err(End::Lost(None));
+        }
+        Ok(())
+    }
+
+    /// The transport-independent part of a pump: Engine.IO events into the
+    /// Socket.IO session, its messages into the Engine.IO session, its events
+    /// to the reader. `Ok(true)`: the Engine.IO session closed or the server
+    /// broke the Socket.IO protocol, drop the transport.
+    async fn exchange(&mut self, engine: &mut eio::ClientSession) -> Result<bool, End> {
         let (events, lost) = {
             let now = self.inner.now();
             let mut shared = self.inner.lock();
@@ -269,34 +352,7 @@ impl Driver {
             (events, engine_closed || protocol_error)
         };
         self.report(events).await.map_err(|()| End::Dropped)?;
-        let mut wrote = false;
-        let mut close_transport = false;
-        while let Some(transmit) = engine.poll_transmit(out) {
-            let data = out.split().freeze();
-            let message = match transmit {
-                ClientTransmit::WebSocket(MessageKind::Text)
-                | ClientTransmit::Probe(MessageKind::Text) => {
-                    Message::Text(Utf8Bytes::from_validated(data))
-                }
-                ClientTransmit::WebSocket(MessageKind::Binary)
-                | ClientTransmit::Probe(MessageKind::Binary) => Message::Binary(data),
-                ClientTransmit::CloseTransport => {
-                    close_transport = true;
-                    break;
-                }
-                // No polling on this transport.
-                ClientTransmit::Post => continue,
-            };
-            ws.feed(message).await.map_err(|e| End::Lost(Some(e)))?;
-            wrote = true;
-        }
-        if wrote {
-            ws.flush().await.map_err(|e| End::Lost(Some(e)))?;
-        }
-        if lost && !close_transport {
-            return Err(End::Lost(None));
-        }
-        Ok(())
+        Ok(lost)
     }
 
     /// Turns the Socket.IO session's events into the reader's, settling acks
@@ -347,7 +403,7 @@ impl Driver {
                     }
                 }
                 ClientEvent::Disconnected { namespace, reason } => {
-                    if reason != socketwire::socketio::DisconnectReason::TransportClose {
+                    if reason != DisconnectReason::TransportClose {
                         // The server's DISCONNECT: the core dropped the namespace.
                         shared.forget(&namespace);
                     }
@@ -359,4 +415,198 @@ impl Driver {
         }
         (events, close)
     }
+}
+
+/// Opens one HTTP/1.1 connection for the polling transport.
+async fn http_connection(address: &str) -> Result<HttpConnection, Error> {
+    let tcp = TcpStream::connect(address).await?;
+    tcp.set_nodelay(true)?;
+    let (send, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+        .await
+        .map_err(http_error)?;
+    // Ends when `send` is dropped or the server closes.
+    tokio::spawn(connection);
+    Ok(send)
+}
+
+impl Driver {
+    /// A `GET` (empty `body`) or `POST` on `connection`; the response body
+    /// is read up to `max_body` bytes.
+    fn request(
+        &self,
+        mut connection: HttpConnection,
+        engine: &eio::ClientSession,
+        body: Option<Bytes>,
+        max_body: usize,
+    ) -> HttpRequest {
+        let target = self
+            .target
+            .request_target(&engine.query(ClientTransport::Polling));
+        let mut request = http::Request::builder()
+            .uri(target)
+            .header(http::header::HOST, &self.target.authority);
+        request = match &body {
+            Some(_) => request.method(http::Method::POST).header(
+                http::header::CONTENT_TYPE,
+                PayloadFormat::text(self.version).content_type(),
+            ),
+            None => request.method(http::Method::GET),
+        };
+        let request = request.body(Full::new(body.unwrap_or_default()));
+        let text = PayloadFormat::text(self.version);
+        Box::pin(async move {
+            let request = request.map_err(|_| Error::InvalidUrl("not a valid request target"))?;
+            connection.ready().await.map_err(http_error)?;
+            let response = connection.send_request(request).await.map_err(http_error)?;
+            if !response.status().is_success() {
+                return Err(Error::Refused(response.status()));
+            }
+            // An Engine.IO 3 server answers a client that did not ask for
+            // base64 (`b64=1`) in the binary framing when it has binary data.
+            let binary = PayloadFormat::V3Binary.content_type();
+            let format = match response.headers().get(http::header::CONTENT_TYPE) {
+                Some(value) if value.as_bytes() == binary.as_bytes() => PayloadFormat::V3Binary,
+                _ => text,
+            };
+            let body = Limited::new(response.into_body(), max_body)
+                .collect()
+                .await
+                .map_err(|e| Error::Io(std::io::Error::other(e)))?
+                .to_bytes();
+            Ok((connection, body, format))
+        })
+    }
+
+    /// Runs the long-polling transport until it is lost or closed: one `GET`
+    /// always parked (the first one is the handshake), one `POST` at a time
+    /// for what the session queued.
+    async fn polling(&mut self) -> End {
+        let address = self.target.address.clone();
+        let connections = async move {
+            let get = http_connection(&address).await?;
+            Ok::<_, Error>((get, http_connection(&address).await?))
+        };
+        let (get_connection, post_connection) = tokio::select! {
+            opened = connections => match opened {
+                Ok(connections) => connections,
+                Err(error) => return End::Lost(Some(error)),
+            },
+            _ = self.closing.changed() => return End::Closed,
+        };
+        let mut engine = eio::ClientSession::new(self.version, ClientTransport::Polling);
+        let limits = PayloadLimits {
+            max_payload: self.max_polling_body,
+            ..PayloadLimits::default()
+        };
+        let mut idle_get = Some(get_connection);
+        let mut idle_post = Some(post_connection);
+        let mut get: Option<HttpRequest> = None;
+        let mut post: Option<HttpRequest> = None;
+        let mut out = BytesMut::new();
+        loop {
+            match self.exchange(&mut engine).await {
+                Ok(false) => {}
+                Ok(true) => return End::Lost(None),
+                Err(end) => return end,
+            }
+            if let Some(connection) = idle_post.take() {
+                if let Some(ClientTransmit::Post) = engine.poll_transmit(&mut out) {
+                    let body = out.split().freeze();
+                    post = Some(self.request(connection, &engine, Some(body), usize::MAX));
+                } else {
+                    idle_post = Some(connection);
+                }
+            }
+            if let Some(connection) = idle_get.take() {
+                get = Some(self.request(connection, &engine, None, self.max_polling_body));
+            }
+            let timer = self.deadline(&engine);
+            tokio::select! {
+                biased;
+                _ = self.closing.changed() => {
+                    return self.close_polling(engine, post, idle_post, out).await;
+                }
+                answered = in_flight(&mut get) => {
+                    get = None;
+                    let (connection, body, format) = match answered {
+                        Ok(answered) => answered,
+                        Err(error) => return End::Lost(Some(error)),
+                    };
+                    idle_get = Some(connection);
+                    let now = self.inner.now();
+                    for packet in PayloadDecoder::new(&body, format, limits) {
+                        // An undecodable body or packet: the session closes
+                        // (`Closed(ParseError)`), the next exchange drops it.
+                        let handled = packet.and_then(|packet| engine.handle_packet(packet, now));
+                        if handled.is_err() {
+                            engine.handle_transport_error();
+                            break;
+                        }
+                    }
+                }
+                answered = in_flight(&mut post) => {
+                    post = None;
+                    engine.handle_post_done();
+                    match answered {
+                        Ok((connection, _, _)) => idle_post = Some(connection),
+                        Err(error) => return End::Lost(Some(error)),
+                    }
+                }
+                () = self.inner.wake.notified() => {}
+                () = timer => self.fire_timers(&mut engine),
+            }
+        }
+    }
+
+    /// Leaves every namespace and POSTs the DISCONNECTs with Engine.IO's
+    /// `close` (waiting at most [`CLOSE_POST_TIMEOUT`] for the POST under way
+    /// and the last one).
+    async fn close_polling(
+        &mut self,
+        mut engine: eio::ClientSession,
+        post: Option<HttpRequest>,
+        idle_post: Option<HttpConnection>,
+        mut out: BytesMut,
+    ) -> End {
+        let left = self.leave_all();
+        if self.exchange(&mut engine).await.is_err() {
+            return End::Dropped;
+        }
+        engine.close();
+        let last_post = async {
+            let connection = match (post, idle_post) {
+                (Some(under_way), _) => {
+                    let (connection, _, _) = under_way.await?;
+                    engine.handle_post_done();
+                    connection
+                }
+                (None, Some(connection)) => connection,
+                (None, None) => return Ok(()),
+            };
+            if let Some(ClientTransmit::Post) = engine.poll_transmit(&mut out) {
+                let body = out.split().freeze();
+                self.request(connection, &engine, Some(body), usize::MAX)
+                    .await?;
+            }
+            Ok::<_, Error>(())
+        };
+        let _ = tokio::time::timeout(CLOSE_POST_TIMEOUT, last_post).await;
+        if self.report(left).await.is_err() {
+            return End::Dropped;
+        }
+        End::Closed
+    }
+}
+
+/// Waits for the request under way, if any (never resolves otherwise).
+async fn in_flight(request: &mut Option<HttpRequest>) -> Result<HttpAnswer, Error> {
+    match request {
+        Some(request) => request.await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A hyper client error, as the transport failure it is.
+fn http_error(error: hyper::Error) -> Error {
+    Error::Io(std::io::Error::other(error))
 }

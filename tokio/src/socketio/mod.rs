@@ -1,5 +1,7 @@
-//! A Socket.IO client on tokio: [`Client`], over the WebSocket transport
-//! (`transports: ['websocket']` in socket.io-client terms).
+//! A Socket.IO client on tokio: [`Client`], over WebSocket
+//! (`transports: ['websocket']` in socket.io-client terms, the default) or
+//! HTTP long-polling ([`Transport::Polling`], `transports: ['polling']`, on
+//! hyper 1.x client connections); there is no upgrade from one to the other.
 //!
 //! The protocol is the core's: [`socketwire::engineio::ClientSession`] (the
 //! open packet, heartbeats) under [`socketwire::socketio::ClientSession`]
@@ -9,12 +11,13 @@
 //! Socket.IO session, as `quinn` wraps `quinn-proto`:
 //!
 //! ```text
-//!  Socket::emit / emit_with_ack / AckResponder::send ──lock──▶ socketio::ClientSession
-//!                                                                  │ poll_message
-//!  WebSocketStream ──Packet::decode_*──▶ engineio::ClientSession ◀─┘ send_text / send_binary
-//!        ▲                                 │ poll_event: Message ──▶ socketio handle_text / handle_binary
-//!        └──────────── poll_transmit ──────┘                          │ poll_event
-//!                                                     Ack ──▶ AckFuture   Event ──▶ Client (a Stream)
+//!  Socket::emit / emit_with_ack, AckResponder::send ──lock──▶ socketio::ClientSession
+//!                                                       poll_message │ ▲ handle_text / handle_binary
+//!                                           send_text / send_binary  ▼ │ poll_event: Message
+//!  WebSocket message / GET body ──decode──▶ engineio::ClientSession
+//!  WebSocket message / POST body ◀── poll_transmit ──┘
+//!  socketio::ClientSession ──poll_event──▶ Ack, AckTimeout ──▶ AckFuture
+//!                                          everything else ──▶ Client (a Stream of Event)
 //! ```
 //!
 //! One task per [`Client`] runs the connection; after the transport drops it
@@ -38,6 +41,8 @@
 //! | an ack | the `timeout` given to [`Socket::emit_with_ack`], at most the core's `ack_timeout` | [`AckError::Timeout`] |
 //! | events the reader has not taken | [`EVENT_SLOTS`] | the task stops reading the socket until the reader catches up |
 //! | the WebSocket (frames, write buffer, handshake) | [`ClientConfig::websocket`] | as in [`Config`](crate::Config) |
+//! | a polling `GET`'s body | [`ClientConfig::max_polling_body`] | the transport is dropped (and reconnected) |
+//! | requests under way (polling) | one `GET` and one `POST` | the next `POST` waits for the last one's response |
 //!
 //! ```no_run
 //! use futures_util::StreamExt;
