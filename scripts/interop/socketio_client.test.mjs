@@ -146,7 +146,7 @@ async function session(args, body, options = {}) {
 }
 
 // Every test runs on both transports.
-const TRANSPORTS = [['websocket', []], ['polling', ['--polling']]];
+const TRANSPORTS = [['websocket', []], ['polling', ['--polling']], ['upgrade', ['--upgrade']]];
 
 for (const [transport, flags] of TRANSPORTS) {
   test(`socketio_client: ${transport}: connects with auth, the server sees it`, { skip: !EXAMPLES }, () => session([...flags, '--auth', '{"token":"abc"}'], async (server, client) => {
@@ -154,7 +154,12 @@ for (const [transport, flags] of TRANSPORTS) {
     const [socket] = await server.io.fetchSockets();
     assert.equal(connect.sid, socket.id);
     assert.deepEqual(socket.handshake.auth, { token: 'abc' });
-    assert.equal(socket.conn.transport.name, transport);
+    if (transport === 'upgrade') {
+      if (socket.conn.transport.name !== 'websocket') await withTimeout(once(socket.conn, 'upgrade'), 'upgrade');
+      assert.equal(socket.conn.transport.name, 'websocket');
+    } else {
+      assert.equal(socket.conn.transport.name, transport);
+    }
     await client.expect({ type: 'event', name: 'welcome', args: [{ token: 'abc' }, socket.id], ack: null });
     await client.finish();
   }));
@@ -308,4 +313,21 @@ for (const [transport, flags] of TRANSPORTS) {
     await client.expect({ type: 'connect', namespace: '/custom' });
     await client.finish();
   }, { allowEIO3: true }));
+}
+
+for (const [transport, flags] of TRANSPORTS) {
+  test(`socketio_client: ${transport}: a burst of 90 emits from the start (through the upgrade, if any) arrives in order, once`, { skip: !EXAMPLES }, () => session(flags, async (server, client) => {
+    const sent = Array.from({ length: 90 }, (_, i) => i);
+    // Sent from the start: before the connection, on polling, during the probe, on WebSocket.
+    for (const i of sent) client.send(`emit / hello [${i}]`);
+    for (const i of sent) await client.expect({ type: 'event', name: 'hello-back', args: [i] });
+    client.send('emitack last / sum [1,2]');
+    await client.expect({ type: 'ack', tag: 'last', args: [3] });
+    const [socket] = await server.io.fetchSockets();
+    if (transport === 'upgrade' && socket.conn.transport.name !== 'websocket') await withTimeout(once(socket.conn, 'upgrade'), 'upgrade');
+    assert.deepEqual(server.received.filter(([, e]) => e === 'hello').map(([, , [n]]) => n), sent);
+    assert.equal(client.lines.filter((l) => l.type === 'event' && l.name === 'hello-back').length, sent.length);
+    assert.equal(client.lines.filter((l) => l.type === 'connect').length, 1);
+    await client.finish();
+  }));
 }

@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run -p socketwire-tokio --example socketio_client -- http://127.0.0.1:3000
 //!     [--namespace /x] [--auth JSON] [--path /socket.io/] [--reconnect-delay MS] [--no-reconnect]
-//!     [--eio 3] [--polling]
+//!     [--eio 3] [--polling | --upgrade]
 //! ```
 //!
 //! It prints one JSON object per line for each event:
@@ -44,7 +44,7 @@ use socketwire_tokio::socketio::{
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 const USAGE: &str = "usage: socketio_client URL [--namespace /x] [--auth JSON] \
-[--path /socket.io/] [--reconnect-delay MS] [--no-reconnect] [--eio 3] [--polling]";
+[--path /socket.io/] [--reconnect-delay MS] [--no-reconnect] [--eio 3] [--polling | --upgrade]";
 
 /// How long `emitack` waits.
 const ACK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -79,6 +79,7 @@ fn parse_args() -> Result<(String, ClientConfig), String> {
             }
             "--no-reconnect" => config.reconnection = None,
             "--polling" => config.transport = Transport::Polling,
+            "--upgrade" => config.transport = Transport::PollingThenWebSocket,
             "--eio" => match args.next().as_deref() {
                 // Engine.IO 3 carries Socket.IO v4 (socket.io 2.x).
                 Some("3") => {

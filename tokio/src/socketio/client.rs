@@ -36,8 +36,12 @@ pub enum Transport {
     /// one HTTP/1.1 connection for the server's packets, a `POST` on another
     /// for the client's; no upgrade. Each body is at most the server's
     /// `maxPayload` (the `POST`s) and [`ClientConfig::max_polling_body`] (the
-    /// `GET`s).
+    /// `GET`s); the packets in a body are bounded by its size only.
     Polling,
+    /// Long-polling first, upgraded to WebSocket once the server offers it
+    /// (socket.io-client's default, `transports: ['polling', 'websocket']`).
+    /// A failed probe leaves the session on polling.
+    PollingThenWebSocket,
 }
 
 /// How a [`Client`] behaves.

@@ -90,7 +90,8 @@ impl Driver {
                 break false;
             }
             let end = match self.transport {
-                Transport::Polling => self.polling().await,
+                Transport::Polling => self.polling(false).await,
+                Transport::PollingThenWebSocket => self.polling(true).await,
                 Transport::WebSocket => self.websocket().await,
             };
             let error = match end {
@@ -193,8 +194,18 @@ impl Driver {
     }
 
     /// Runs one WebSocket connection until it is lost or closed.
-    async fn websocket_connection(&mut self, mut ws: WebSocketStream<TcpStream>) -> End {
-        let mut engine = eio::ClientSession::new(self.version, ClientTransport::WebSocket);
+    async fn websocket_connection(&mut self, ws: WebSocketStream<TcpStream>) -> End {
+        let engine = eio::ClientSession::new(self.version, ClientTransport::WebSocket);
+        self.websocket_session(engine, ws).await
+    }
+
+    /// Runs `engine` on `ws` (opened on it, or upgraded to it) until it is
+    /// lost or closed.
+    async fn websocket_session(
+        &mut self,
+        mut engine: eio::ClientSession,
+        mut ws: WebSocketStream<TcpStream>,
+    ) -> End {
         let mut out = BytesMut::new();
         loop {
             if let Err(end) = self.pump(&mut engine, &mut ws, &mut out).await {
@@ -479,8 +490,11 @@ impl Driver {
 
     /// Runs the long-polling transport until it is lost or closed: one `GET`
     /// always parked (the first one is the handshake), one `POST` at a time
-    /// for what the session queued.
-    async fn polling(&mut self) -> End {
+    /// for what the session queued. With `upgrade`, a WebSocket is probed once
+    /// the server offers it; after its `3probe` polling pauses (no new `GET`)
+    /// and the answer goes to the session only once no request is under way,
+    /// as socket.io-client does, then the session goes on over the WebSocket.
+    async fn polling(&mut self, upgrade: bool) -> End {
         let address = self.target.address.clone();
         let connections = async move {
             let get = http_connection(&address).await?;
@@ -494,30 +508,78 @@ impl Driver {
             _ = self.closing.changed() => return End::Closed,
         };
         let mut engine = eio::ClientSession::new(self.version, ClientTransport::Polling);
+        // The server batches as many packets as fit in its `maxPayload`: the
+        // body bound is the only one (a packet is at least one byte).
         let limits = PayloadLimits {
             max_payload: self.max_polling_body,
-            ..PayloadLimits::default()
+            max_packets: self.max_polling_body,
         };
         let mut idle_get = Some(get_connection);
         let mut idle_post = Some(post_connection);
         let mut get: Option<HttpRequest> = None;
         let mut post: Option<HttpRequest> = None;
         let mut out = BytesMut::new();
+        let mut upgrade_tried = !upgrade;
+        let mut probe_opening: Option<ProbeOpening> = None;
+        let mut probe: Option<WebSocketStream<TcpStream>> = None;
+        // `3probe` arrived and waits for the requests under way.
+        let mut probe_answered = false;
         loop {
             match self.exchange(&mut engine).await {
                 Ok(false) => {}
                 Ok(true) => return End::Lost(None),
                 Err(end) => return end,
             }
-            if let Some(connection) = idle_post.take() {
-                if let Some(ClientTransmit::Post) = engine.poll_transmit(&mut out) {
-                    let body = out.split().freeze();
-                    post = Some(self.request(connection, &engine, Some(body), usize::MAX));
-                } else {
-                    idle_post = Some(connection);
+            if probe_answered && get.is_none() && post.is_none() {
+                engine.handle_probe_packet(Packet::Pong("probe"));
+                if let (ClientTransport::WebSocket, Some(ws)) = (engine.transport(), probe.take()) {
+                    return self.websocket_session(engine, ws).await;
+                }
+                probe_answered = false;
+            }
+            if !upgrade_tried && engine.can_upgrade() {
+                upgrade_tried = true;
+                let query = engine.query(ClientTransport::WebSocket);
+                let url = format!(
+                    "ws://{}{}",
+                    self.target.authority,
+                    self.target.request_target(&query)
+                );
+                probe_opening = Some(Box::pin(connect_async_with_config(
+                    url,
+                    self.websocket.clone(),
+                )));
+            }
+            let mut probe_wrote = false;
+            while let Some(transmit) = engine.poll_transmit(&mut out) {
+                let data = out.split().freeze();
+                match transmit {
+                    ClientTransmit::Post => {
+                        if let Some(connection) = idle_post.take() {
+                            post = Some(self.request(connection, &engine, Some(data), usize::MAX));
+                        }
+                    }
+                    ClientTransmit::Probe(kind) => {
+                        let message = match kind {
+                            MessageKind::Text => Message::Text(Utf8Bytes::from_validated(data)),
+                            MessageKind::Binary => Message::Binary(data),
+                        };
+                        if let Some(ws) = probe.as_mut() {
+                            probe_wrote |= ws.feed(message).await.is_ok();
+                        }
+                    }
+                    // Not on polling.
+                    ClientTransmit::WebSocket(_) | ClientTransmit::CloseTransport => {}
                 }
             }
-            if let Some(connection) = idle_get.take() {
+            if probe_wrote
+                && let Some(ws) = probe.as_mut()
+                && ws.flush().await.is_err()
+            {
+                engine.handle_probe_packet(Packet::Close);
+                probe = None;
+            }
+            if !probe_answered && let Some(connection) = idle_get.take() {
                 get = Some(self.request(connection, &engine, None, self.max_polling_body));
             }
             let timer = self.deadline(&engine);
@@ -525,6 +587,27 @@ impl Driver {
                 biased;
                 _ = self.closing.changed() => {
                     return self.close_polling(engine, post, idle_post, out).await;
+                }
+                opened = opening(&mut probe_opening) => {
+                    probe_opening = None;
+                    if let Ok((ws, _)) = opened && engine.start_upgrade().is_ok() {
+                        probe = Some(ws);
+                    }
+                }
+                read = probe_read(&mut probe) => {
+                    let version = self.version;
+                    let answer = match &read {
+                        Some(Ok(Message::Text(text))) => Packet::decode_text(text.as_str(), version).ok(),
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                        _ => None,
+                    };
+                    if answer == Some(Packet::Pong("probe")) {
+                        probe_answered = true;
+                    } else {
+                        // Anything else ends the upgrade; polling goes on.
+                        engine.handle_probe_packet(Packet::Close);
+                        probe = None;
+                    }
                 }
                 answered = in_flight(&mut get) => {
                     get = None;
@@ -595,6 +678,31 @@ impl Driver {
             return End::Dropped;
         }
         End::Closed
+    }
+}
+
+/// A probe WebSocket being opened.
+type ProbeOpening = Pin<
+    Box<dyn Future<Output = Result<(WebSocketStream<TcpStream>, crate::Response), Error>> + Send>,
+>;
+
+/// Waits for the probe WebSocket being opened, if any.
+async fn opening(
+    opening: &mut Option<ProbeOpening>,
+) -> Result<(WebSocketStream<TcpStream>, crate::Response), Error> {
+    match opening {
+        Some(opening) => opening.await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The probe WebSocket's next message, if there is a probe.
+async fn probe_read(
+    probe: &mut Option<WebSocketStream<TcpStream>>,
+) -> Option<Result<Message, Error>> {
+    match probe {
+        Some(ws) => ws.next().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -1,7 +1,8 @@
 //! A Socket.IO client on tokio: [`Client`], over WebSocket
-//! (`transports: ['websocket']` in socket.io-client terms, the default) or
+//! (`transports: ['websocket']` in socket.io-client terms, the default),
 //! HTTP long-polling ([`Transport::Polling`], `transports: ['polling']`, on
-//! hyper 1.x client connections); there is no upgrade from one to the other.
+//! hyper 1.x client connections), or polling upgraded to WebSocket
+//! ([`Transport::PollingThenWebSocket`], socket.io-client's default).
 //!
 //! The protocol is the core's: [`socketwire::engineio::ClientSession`] (the
 //! open packet, heartbeats) under [`socketwire::socketio::ClientSession`]
