@@ -142,11 +142,11 @@ pub enum Event {
     },
     /// An event from the server.
     Message {
-        /// The namespace.
+        /// The namespace it came on.
         namespace: String,
-        /// The event name.
+        /// The name the server emitted (`socket.emit(name, …)`).
         name: String,
-        /// The arguments after the name.
+        /// Its arguments, binary ones as [`Value::Bytes`].
         args: Vec<Value>,
         /// Present when the server awaits an ack (`emitWithAck`, or a callback
         /// as last argument): answer with [`AckResponder::send`].
@@ -156,9 +156,9 @@ pub enum Event {
     /// [`DisconnectReason::TransportClose`] it is re-connected once the
     /// transport is back; after a server or client disconnect it is not.
     Disconnected {
-        /// The namespace.
+        /// The namespace no longer connected.
         namespace: String,
-        /// Why.
+        /// Why: whether it will be re-connected depends on it.
         reason: DisconnectReason,
     },
     /// The transport could not be opened or was lost; the next attempt starts
