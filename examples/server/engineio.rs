@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use socketwire::engineio::{
-    Error, MessageData, Method, Reply, RequestInfo, Response, Route, ServerConfig, ServerSession,
-    SessionEvent, WebSocketId, WebSocketOpen, WebSocketOutput,
+    ApiMisuse, Error, MessageData, Method, Reply, RequestInfo, Response, Route, ServerConfig,
+    ServerSession, SessionEvent, WebSocketId, WebSocketOpen, WebSocketOutput,
 };
 use socketwire::handshake::RequestHead;
 use socketwire::ws::{Config, Connection, Event, Limits};
@@ -26,7 +26,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::Shared;
 use crate::http::{self, RequestStream};
-use crate::websocket::{self, Drive, Outgoing, Source};
+use crate::websocket::{self, Drive, Outgoing, OutputGauge, Source};
 
 /// The WebSocket limits of an Engine.IO endpoint, derived from its `max_payload`
 /// (the reference server's `maxPayload`): the session refuses a message over
@@ -65,18 +65,25 @@ pub trait App: Send + 'static {
 
 /// Makes the app of a new session; `wake` wakes that session's timer task,
 /// which then calls [`App::handle_timeout`].
-pub type NewApp = dyn Fn(&ServerSession, Arc<Notify>, Duration) -> Box<dyn App> + Send + Sync;
+pub type NewApp =
+    dyn Fn(&ServerSession, Arc<Notify>, Arc<OutputGauge>, Duration) -> Box<dyn App> + Send + Sync;
 
 /// Echoes every message, text or binary.
 pub struct Echo;
 
 impl App for Echo {
-    fn on_event(&mut self, session: &mut ServerSession, event: SessionEvent, _now: Duration) {
+    fn on_event(&mut self, session: &mut ServerSession, event: SessionEvent, now: Duration) {
         if let SessionEvent::Message(data) = event {
-            let _ = match data {
+            let sent = match data {
                 MessageData::Text(t) => session.send_text(&t),
                 MessageData::Binary(b) => session.send_binary(b),
             };
+            if sent == Err(ApiMisuse::BufferFull) {
+                // The peer sends faster than it takes its echoes (past
+                // `max_buffered_packets` / `max_buffered_bytes`): close it
+                // rather than drop an echo silently.
+                session.close(now);
+            }
         }
     }
 }
@@ -90,6 +97,8 @@ struct State {
     /// The session's current WebSocket (the probing one during an upgrade):
     /// its id and its writer, a channel bounded by `max_buffered_packets`.
     socket: Option<(WebSocketId, mpsc::Sender<Outgoing>)>,
+    /// The bytes in the writer's channel and its connection's output.
+    gauge: Arc<OutputGauge>,
     /// The deadline the timer task sleeps until.
     armed: Option<Duration>,
 }
@@ -121,11 +130,20 @@ impl State {
                 progressed = true;
                 let close = output == WebSocketOutput::Close;
                 let sent = self.socket.as_ref().map(|(_, tx)| {
-                    tx.try_send(match output {
+                    let message = match output {
                         WebSocketOutput::Text(t) => Outgoing::Text(Bytes::from(t)),
                         WebSocketOutput::Binary(b) => Outgoing::Binary(b),
                         WebSocketOutput::Close => Outgoing::Close,
-                    })
+                    };
+                    // Counted before it is sent, so the writer never takes
+                    // off the gauge what is not on it yet.
+                    let len = message.len();
+                    self.gauge.add(len);
+                    let sent = tx.try_send(message);
+                    if sent.is_err() {
+                        self.gauge.sub(len);
+                    }
+                    sent
                 });
                 // Only a full channel means a peer that does not read; a closed
                 // one is a socket already gone, and its close event follows. A
@@ -162,6 +180,8 @@ struct Session {
     sid: String,
     state: Mutex<State>,
     wake: Arc<Notify>,
+    /// The same gauge as the state's, for the session's WebSocket writers.
+    gauge: Arc<OutputGauge>,
 }
 
 impl Session {
@@ -210,7 +230,8 @@ impl EngineIo {
     ) -> Arc<Session> {
         let socket = socket.and_then(|tx| Some((session.websocket()?, tx)));
         let wake = Arc::new(Notify::new());
-        let app = (self.new_app)(&session, wake.clone(), self.now());
+        let gauge = Arc::new(OutputGauge::default());
+        let app = (self.new_app)(&session, wake.clone(), gauge.clone(), self.now());
         let handle = Arc::new(Session {
             sid: session.sid().to_string(),
             state: Mutex::new(State {
@@ -218,9 +239,11 @@ impl EngineIo {
                 app,
                 waiting_get: None,
                 socket,
+                gauge: gauge.clone(),
                 armed: None,
             }),
             wake,
+            gauge,
         });
         self.sessions
             .pin()
@@ -454,9 +477,17 @@ impl EngineIo {
         let drive = Drive {
             stream: &mut stream,
             write_timeout,
+            max_backpressure: shared.options.max_backpressure,
+            gauge: handle.gauge.clone(),
         };
         let result = drive.run(&mut ws, on_event, Source::Channel(&mut rx)).await;
         self.websocket_closed(&handle, ws_id);
+        // The writer is gone (dropped by `websocket_closed` at the latest):
+        // what is left in its channel leaves the gauge.
+        rx.close();
+        while let Ok(message) = rx.try_recv() {
+            handle.gauge.sub(message.len());
+        }
         result
     }
 
@@ -480,6 +511,8 @@ impl EngineIo {
         let drive = Drive {
             stream: &mut stream,
             write_timeout,
+            max_backpressure: shared.options.max_backpressure,
+            gauge: Arc::default(),
         };
         drive
             .run(&mut ws, |_, _| {}, Source::Channel(&mut rx))
@@ -505,6 +538,29 @@ fn header(head: &RequestHead, name: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// An echo session opened on a WebSocket whose writer is `tx`.
+    fn echo_state(
+        config: &ServerConfig,
+        tx: mpsc::Sender<Outgoing>,
+        gauge: Arc<OutputGauge>,
+    ) -> State {
+        let session = ServerSession::open_websocket(
+            config,
+            "EIO=4&transport=websocket",
+            Duration::ZERO,
+            random_id,
+        )
+        .unwrap();
+        State {
+            socket: Some((session.websocket().unwrap(), tx)),
+            session,
+            app: Box::new(Echo),
+            waiting_get: None,
+            gauge,
+            armed: None,
+        }
+    }
+
     /// A WebSocket whose peer never reads: the writer's channel is bounded,
     /// and once it is full the session is closed instead of buffering more.
     /// Bound: the channel never holds more than its capacity.
@@ -514,21 +570,8 @@ mod tests {
             max_buffered_packets: 4,
             ..ServerConfig::default()
         };
-        let session = ServerSession::open_websocket(
-            &config,
-            "EIO=4&transport=websocket",
-            Duration::ZERO,
-            random_id,
-        )
-        .unwrap();
         let (tx, rx) = mpsc::channel(config.max_buffered_packets);
-        let mut state = State {
-            socket: Some((session.websocket().unwrap(), tx)),
-            session,
-            app: Box::new(Echo),
-            waiting_get: None,
-            armed: None,
-        };
+        let mut state = echo_state(&config, tx, Arc::default());
         for _ in 0..10_000 {
             let _ = state.session.send_text("flood");
             state.dispatch(Duration::ZERO);
@@ -539,6 +582,26 @@ mod tests {
         assert!(state.session.is_closed());
         assert!(state.socket.is_none(), "the writer is dropped");
         assert!(rx.len() <= config.max_buffered_packets);
+    }
+
+    /// The gauge counts what waits in the writer's channel, exactly: added
+    /// as `dispatch` sends, taken off as the writer receives.
+    #[test]
+    fn gauge_counts_the_writer_channel() {
+        let config = ServerConfig::default();
+        let (tx, mut rx) = mpsc::channel(8);
+        let gauge = Arc::new(OutputGauge::default());
+        let mut state = echo_state(&config, tx, gauge.clone());
+        state.dispatch(Duration::ZERO);
+        let open = gauge.get();
+        assert!(open > 0, "the open packet");
+        state.session.send_text("hello").unwrap();
+        state.dispatch(Duration::ZERO);
+        assert_eq!(gauge.get(), open + "4hello".len());
+        while let Ok(message) = rx.try_recv() {
+            gauge.sub(message.len());
+        }
+        assert_eq!(gauge.get(), 0);
     }
 
     /// The WebSocket limits follow `max_payload`: a frame or message one byte

@@ -6,7 +6,7 @@
 //!     [--ping-interval MS] [--ping-timeout MS] [--max-payload BYTES] [--allow-eio3]
 //!     [--connect-timeout MS] [--max-connections N] [--head-timeout MS]
 //!     [--body-timeout MS] [--write-timeout MS] [--ws-ping-interval MS]
-//!     [--ws-idle-timeout MS]
+//!     [--ws-idle-timeout MS] [--max-backpressure BYTES]
 //! ```
 //!
 //! Routes: `/echo` (WebSocket echo), `/chat` (WebSocket chat room: every message
@@ -34,6 +34,9 @@
 //! | `/chat` broadcast ring | 64 messages (`CHAT_SLOTS`) | a reader that falls further behind is closed with 1008 |
 //! | WebSocket message on `/engine.io/`, `/socket.io/` | `--max-payload` | close with 1009, checked on the frame header |
 //! | `/echo` messages | 64 MiB (16 MiB a frame) | close with 1009 |
+//! | `--max-backpressure` (every WebSocket: its connection's unsent output plus the messages waiting in its writer's channel) | 1 MiB | the server stops reading from that WebSocket (and taking its events) until the peer drains its output below the cap; a peer that takes nothing for `--write-timeout` is closed |
+//! | Socket.IO broadcast to a member over `--max-backpressure` (its output plus its mailbox) | 1 MiB | the member gets no copy and its session is closed (`BroadcastPacket::take_over_cap`); the other recipients get the packet |
+//! | Engine.IO send buffer (`max_buffered_packets` 1024, `max_buffered_bytes` 16 MiB) | — | an echo or Socket.IO packet that does not fit closes the session (never dropped silently) |
 
 #![allow(missing_docs, unreachable_pub)]
 
@@ -71,6 +74,9 @@ pub struct Options {
     pub ws_ping_interval_ms: u64,
     /// `/echo` and `/chat`: close after this long without receiving anything.
     pub ws_idle_timeout_ms: u64,
+    /// Every WebSocket: stop reading while the server holds more than this
+    /// for it; a Socket.IO broadcast skips and closes a member over it.
+    pub max_backpressure: usize,
 }
 
 impl Default for Options {
@@ -89,6 +95,7 @@ impl Default for Options {
             write_timeout_ms: 30_000,
             ws_ping_interval_ms: 50_000,
             ws_idle_timeout_ms: 120_000,
+            max_backpressure: 1 << 20,
         }
     }
 }
@@ -96,7 +103,7 @@ impl Default for Options {
 const USAGE: &str = "usage: server [--addr HOST:PORT] [--no-deflate] [--ping-interval MS] \
 [--ping-timeout MS] [--max-payload BYTES] [--connect-timeout MS] [--allow-eio3] \
 [--max-connections N] [--head-timeout MS] [--body-timeout MS] [--write-timeout MS] \
-[--ws-ping-interval MS] [--ws-idle-timeout MS]";
+[--ws-ping-interval MS] [--ws-idle-timeout MS] [--max-backpressure BYTES]";
 
 fn number<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T, String> {
     value
@@ -122,6 +129,7 @@ fn parse_args() -> Result<Options, String> {
             "--write-timeout" => opts.write_timeout_ms = number(&arg, args.next())?,
             "--ws-ping-interval" => opts.ws_ping_interval_ms = number(&arg, args.next())?,
             "--ws-idle-timeout" => opts.ws_idle_timeout_ms = number(&arg, args.next())?,
+            "--max-backpressure" => opts.max_backpressure = number(&arg, args.next())?,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -207,12 +215,15 @@ pub fn shared(options: Options) -> Arc<Shared> {
     let (chat, _) = tokio::sync::broadcast::channel(websocket::CHAT_SLOTS);
     let engineio = engineio::EngineIo::new(
         options.engineio_config(),
-        Box::new(|_, _, _| Box::new(engineio::Echo)),
+        Box::new(|_, _, _, _| Box::new(engineio::Echo)),
     );
-    let rooms = socketio::Rooms::new(Duration::from_millis(options.connect_timeout_ms));
+    let rooms = socketio::Rooms::new(
+        Duration::from_millis(options.connect_timeout_ms),
+        options.max_backpressure,
+    );
     let socketio = engineio::EngineIo::new(
         options.engineio_config(),
-        Box::new(move |session, wake, now| rooms.new_app(session, wake, now)),
+        Box::new(move |session, wake, gauge, now| rooms.new_app(session, wake, gauge, now)),
     );
     Arc::new(Shared {
         options,
@@ -521,6 +532,8 @@ mod tests {
         let drive = Drive {
             stream: &mut server,
             write_timeout: PATIENCE,
+            max_backpressure: 1 << 20,
+            gauge: Arc::default(),
         };
         let peer = async {
             let code = close_code(&mut client, Vec::new()).await;
@@ -792,5 +805,116 @@ Host: a\r\nContent-Length: 100\r\n\r\nonly ten b";
         .await;
         assert!(smuggled.starts_with("HTTP/1.1 400 "), "{smuggled}");
         assert_eq!(smuggled.matches("HTTP/1.1").count(), 1, "{smuggled}");
+    }
+
+    // ------------------------------------------------------------ backpressure
+
+    /// Bound: a WebSocket peer that floods echo requests and reads slowly (not
+    /// at all at first) never has more than `--max-backpressure` plus one
+    /// echo buffered for it: the server stops reading once the output is over
+    /// the cap and resumes as the peer drains it. Every echo arrives, in
+    /// order. Counted in bytes: the largest `buffered_amount` after any echo.
+    #[tokio::test]
+    async fn websocket_peer_that_does_not_read_is_not_read_past_the_cap() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::net::TcpSocket;
+
+        use crate::websocket::OutputGauge;
+
+        const CAP: usize = 64 << 10;
+        const MESSAGE: usize = 16 << 10;
+        const MESSAGES: usize = 256; // 4 MiB each way
+        const ECHO_FRAME: usize = 4 + MESSAGE; // 0x82, 126, 16-bit length
+        // Small socket buffers (inherited by the accepted socket), so the
+        // kernel holds little of the flood.
+        let small = |socket: &TcpSocket| {
+            socket.set_send_buffer_size(16 << 10).unwrap();
+            socket.set_recv_buffer_size(16 << 10).unwrap();
+        };
+        let socket = TcpSocket::new_v4().unwrap();
+        small(&socket);
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = socket.listen(1).unwrap();
+        let socket = TcpSocket::new_v4().unwrap();
+        small(&socket);
+        let client = socket
+            .connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+
+        let gauge = Arc::new(OutputGauge::default());
+        let peak = Arc::new(AtomicUsize::new(0));
+        let served = tokio::spawn({
+            let (gauge, peak) = (gauge.clone(), peak.clone());
+            async move {
+                let mut server = server;
+                let mut conn = Connection::server(Config::default());
+                let drive = Drive {
+                    stream: &mut server,
+                    write_timeout: PATIENCE,
+                    max_backpressure: CAP,
+                    gauge,
+                };
+                let echo = |conn: &mut Connection, event| {
+                    if let socketwire::ws::Event::Binary(b) = event {
+                        let kind = socketwire::ws::message::MessageKind::Binary;
+                        conn.send_shared(kind, b).unwrap();
+                        peak.fetch_max(conn.buffered_amount(), Ordering::Relaxed);
+                    }
+                };
+                drive.run(&mut conn, echo, Source::Nothing).await
+            }
+        });
+
+        let (mut reader, mut writer) = client.into_split();
+        let fill = |i: usize| u8::try_from(i % 251).unwrap();
+        let flood = tokio::spawn(async move {
+            for i in 0..MESSAGES {
+                let mut frame = client_header(0x2, MESSAGE as u64);
+                frame.resize(frame.len() + MESSAGE, fill(i));
+                writer.write_all(&frame).await.unwrap();
+            }
+            writer
+        });
+        // Read nothing until the server holds more than the cap for us.
+        for _ in 0..10_000 {
+            if gauge.get() > CAP {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert!(gauge.get() > CAP, "the flood fills the server's output");
+        // Then drain slowly, 1 KiB a read, while the flood goes on.
+        let mut received = Vec::with_capacity(MESSAGES * ECHO_FRAME);
+        let mut chunk = [0u8; 1024];
+        while received.len() < MESSAGES * ECHO_FRAME {
+            let n = tokio::time::timeout(PATIENCE, reader.read(&mut chunk))
+                .await
+                .expect("the server resumes")
+                .unwrap();
+            assert!(n > 0, "the server closed");
+            received.extend_from_slice(&chunk[..n]);
+        }
+        let mut writer = flood.await.unwrap();
+        let mut rest = &received[..];
+        for i in 0..MESSAGES {
+            let (opcode, payload, used) = server_frame(rest).expect("a whole echo");
+            assert_eq!(opcode, 0x2);
+            assert!(payload.len() == MESSAGE && payload.iter().all(|b| *b == fill(i)));
+            rest = &rest[used..];
+        }
+        let most = peak.load(Ordering::Relaxed);
+        assert!(most > CAP, "the cap was reached ({most} bytes)");
+        assert!(
+            most <= CAP + ECHO_FRAME,
+            "{most} bytes buffered, more than the cap plus one echo"
+        );
+        // Close: the server answers and ends.
+        let mut close = client_header(0x8, 2);
+        close.extend_from_slice(&1000u16.to_be_bytes());
+        writer.write_all(&close).await.unwrap();
+        served.await.unwrap().unwrap();
+        assert_eq!(gauge.get(), 0, "the gauge is left at zero");
     }
 }

@@ -21,6 +21,14 @@
 //! session lock is ever taken by another session. A recipient whose mailbox is
 //! full has fallen that far behind: it is flagged and its timer task closes its
 //! session, rather than letting the mailbox grow.
+//!
+//! Backpressure: a broadcast skips every recipient whose figure (the bytes in
+//! its mailbox plus its WebSocket writer's [`OutputGauge`]) the packet would
+//! take past `--max-backpressure` (`BroadcastPacket::take_over_cap`): that
+//! member gets no copy and is flagged like a full mailbox, so its session is
+//! closed; the others get the packet. A packet the Engine.IO session refuses
+//! (its `max_buffered_packets` / `max_buffered_bytes`) closes the session too:
+//! a member never silently misses a packet and stays connected.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -34,6 +42,7 @@ use socketwire::socketio::{
 use tokio::sync::{Notify, mpsc};
 
 use crate::engineio::{App, random_id};
+use crate::websocket::OutputGauge;
 
 /// Packets from other sessions a session may have waiting at once.
 const MAILBOX_SLOTS: usize = 1024;
@@ -42,13 +51,27 @@ const MAILBOX_SLOTS: usize = 1024;
 struct Mailbox {
     tx: mpsc::Sender<Arc<EncodedPacket>>,
     wake: Arc<Notify>,
-    /// Set when a packet found the mailbox full: the session is closed.
+    /// Set when a packet found the mailbox full, or the recipient over its
+    /// cap: the session is closed.
     overflowed: Arc<AtomicBool>,
+    /// The bytes of the packets in the mailbox.
+    queued: Arc<OutputGauge>,
+    /// The recipient's WebSocket writer: its channel and connection output.
+    transport: Arc<OutputGauge>,
+}
+
+impl Mailbox {
+    /// The bytes held for the recipient outside its sessions.
+    fn buffered_amount(&self) -> usize {
+        self.queued.get() + self.transport.get()
+    }
 }
 
 /// What every Socket.IO session of the process shares.
 pub struct Rooms {
     config: ServerConfig,
+    /// `--max-backpressure`: a broadcast skips and closes a member over it.
+    max_backpressure: usize,
     /// Namespaces and rooms, keyed by Engine.IO sid.
     registry: Mutex<RoomRegistry<String>>,
     /// Engine.IO sid → mailbox.
@@ -56,12 +79,13 @@ pub struct Rooms {
 }
 
 impl Rooms {
-    pub fn new(connect_timeout: Duration) -> Arc<Self> {
+    pub fn new(connect_timeout: Duration, max_backpressure: usize) -> Arc<Self> {
         Arc::new(Rooms {
             config: ServerConfig {
                 connect_timeout,
                 ..ServerConfig::default()
             },
+            max_backpressure,
             registry: Mutex::new(RoomRegistry::default()),
             mailboxes: papaya::HashMap::new(),
         })
@@ -76,6 +100,7 @@ impl Rooms {
         self: &Arc<Self>,
         eio: &engineio::ServerSession,
         wake: Arc<Notify>,
+        transport: Arc<OutputGauge>,
         now: Duration,
     ) -> Box<dyn App> {
         // Engine.IO 3 carries Socket.IO v4 (socket.io 2.x), Engine.IO 4 carries v5.
@@ -89,6 +114,7 @@ impl Rooms {
         };
         let (tx, inbox) = mpsc::channel(MAILBOX_SLOTS);
         let overflowed = Arc::new(AtomicBool::new(false));
+        let queued = Arc::new(OutputGauge::default());
         let sid = eio.sid().to_string();
         self.mailboxes.pin().insert(
             sid.clone(),
@@ -96,6 +122,8 @@ impl Rooms {
                 tx,
                 wake,
                 overflowed: overflowed.clone(),
+                queued: queued.clone(),
+                transport: transport.clone(),
             },
         );
         Box::new(SocketIo {
@@ -104,6 +132,8 @@ impl Rooms {
             session: ServerSession::new(config, now),
             inbox,
             overflowed,
+            queued,
+            transport,
         })
     }
 }
@@ -116,6 +146,10 @@ pub struct SocketIo {
     inbox: mpsc::Receiver<Arc<EncodedPacket>>,
     /// A broadcast found the inbox full: close the session.
     overflowed: Arc<AtomicBool>,
+    /// The bytes in `inbox` (this session's `Mailbox::queued`).
+    queued: Arc<OutputGauge>,
+    /// This session's WebSocket writer (its `Mailbox::transport`).
+    transport: Arc<OutputGauge>,
 }
 
 impl SocketIo {
@@ -125,7 +159,7 @@ impl SocketIo {
         while let Some(event) = self.session.poll_event() {
             self.handle(eio, event, now);
         }
-        self.flush(eio);
+        self.flush(eio, now);
     }
 
     fn handle(&mut self, eio: &mut engineio::ServerSession, event: ServerEvent, now: Duration) {
@@ -215,15 +249,39 @@ impl SocketIo {
         name: &str,
         args: &[Value],
     ) {
-        let recipients = self.rooms.registry().recipients(namespace, &target);
-        let packet = Arc::new(EncodedPacket::event(namespace, name, args, None));
+        let mut out = self
+            .rooms
+            .registry()
+            .broadcast_event(namespace, &target, name, args);
         let mailboxes = self.rooms.mailboxes.pin();
-        for recipient in recipients {
+        // This session's figure: its own sessions' output plus its writer's.
+        let own = self.session.buffered_amount() + self.transport.get();
+        let over = out.take_over_cap(self.rooms.max_backpressure, |recipient| {
+            if *recipient == self.sid {
+                own
+            } else {
+                mailboxes.get(recipient).map_or(0, Mailbox::buffered_amount)
+            }
+        });
+        for recipient in over {
+            // Too slow for this broadcast: no copy, and the session is closed.
+            if let Some(mailbox) = mailboxes.get(&recipient) {
+                mailbox.overflowed.store(true, Ordering::Relaxed);
+                mailbox.wake.notify_one();
+            }
+        }
+        let len = out.packet.buffered_len();
+        let packet = Arc::new(out.packet);
+        for recipient in out.recipients {
             if recipient == self.sid {
                 let _ = self.session.send_encoded(&packet);
             } else if let Some(mailbox) = mailboxes.get(&recipient) {
+                // Counted before it is sent, so the recipient never takes off
+                // the gauge what is not on it yet.
+                mailbox.queued.add(len);
                 if let Err(mpsc::error::TrySendError::Full(_)) = mailbox.tx.try_send(packet.clone())
                 {
+                    mailbox.queued.sub(len);
                     mailbox.overflowed.store(true, Ordering::Relaxed);
                 }
                 mailbox.wake.notify_one();
@@ -231,13 +289,18 @@ impl SocketIo {
         }
     }
 
-    /// Moves the session's queued Socket.IO messages onto its Engine.IO session.
-    fn flush(&mut self, eio: &mut engineio::ServerSession) {
+    /// Moves the session's queued Socket.IO messages onto its Engine.IO
+    /// session. One that does not fit there (its packet or byte cap) closes
+    /// the session: a packet is never dropped from a session that stays.
+    fn flush(&mut self, eio: &mut engineio::ServerSession, now: Duration) {
         while let Some(message) = self.session.poll_message() {
-            let _ = match message {
+            let sent = match message {
                 EngineMessage::Text(t) => eio.send_text(std::str::from_utf8(&t).unwrap_or("")),
                 EngineMessage::Binary(b) => eio.send_binary(b),
             };
+            if sent == Err(engineio::ApiMisuse::BufferFull) {
+                eio.close(now);
+            }
         }
     }
 
@@ -278,6 +341,7 @@ impl App for SocketIo {
     fn handle_timeout(&mut self, eio: &mut engineio::ServerSession, now: Duration) {
         // Deliveries from other sessions first.
         while let Ok(packet) = self.inbox.try_recv() {
+            self.queued.sub(packet.buffered_len());
             let _ = self.session.send_encoded(&packet);
         }
         if self.overflowed.load(Ordering::Relaxed) {
@@ -299,7 +363,17 @@ mod tests {
     use super::*;
     use socketwire::engineio::WebSocketOutput;
 
+    const CAP: usize = 1 << 20;
+
     fn connected_app(rooms: &Arc<Rooms>) -> (engineio::ServerSession, Box<dyn App>) {
+        connected_app_with(rooms, Arc::default())
+    }
+
+    /// A session connected to `/` whose WebSocket writer reports to `transport`.
+    fn connected_app_with(
+        rooms: &Arc<Rooms>,
+        transport: Arc<OutputGauge>,
+    ) -> (engineio::ServerSession, Box<dyn App>) {
         let config = engineio::ServerConfig::default();
         let mut eio = engineio::ServerSession::open_websocket(
             &config,
@@ -308,7 +382,7 @@ mod tests {
             crate::engineio::random_id,
         )
         .unwrap();
-        let mut app = rooms.new_app(&eio, Arc::new(Notify::new()), Duration::ZERO);
+        let mut app = rooms.new_app(&eio, Arc::new(Notify::new()), transport, Duration::ZERO);
         app.on_event(
             &mut eio,
             SessionEvent::Message(MessageData::Text("0".into())),
@@ -318,11 +392,63 @@ mod tests {
         (eio, app)
     }
 
+    /// The broadcast policy: a member whose writer holds the cap already
+    /// gets no copy and is closed; the fast member and the sender get the
+    /// packet. Counted in bytes: nothing is queued for the slow member.
+    #[test]
+    fn broadcast_skips_and_closes_a_member_over_the_cap() {
+        let rooms = Rooms::new(Duration::from_secs(45), CAP);
+        let (mut sender_eio, mut sender) = connected_app(&rooms);
+        let (mut fast_eio, mut fast) = connected_app(&rooms);
+        let slow_transport = Arc::new(OutputGauge::default());
+        let (mut slow_eio, mut slow) = connected_app_with(&rooms, slow_transport.clone());
+        slow_transport.add(CAP); // its socket holds the cap, unsent
+        sender.on_event(
+            &mut sender_eio,
+            SessionEvent::Message(MessageData::Text(r#"2["channel","hi"]"#.into())),
+            Duration::ZERO,
+        );
+        let broadcast = WebSocketOutput::Text(r#"42["broadcast","hi"]"#.into());
+        assert_eq!(sender_eio.poll_websocket(), Some(broadcast.clone()));
+        let slow_mailbox = rooms
+            .mailboxes
+            .pin()
+            .get(slow_eio.sid())
+            .map(Mailbox::buffered_amount);
+        assert_eq!(
+            slow_mailbox,
+            Some(CAP),
+            "nothing was queued for the slow member"
+        );
+        fast.handle_timeout(&mut fast_eio, Duration::ZERO);
+        assert_eq!(fast_eio.poll_websocket(), Some(broadcast));
+        assert!(!fast_eio.is_closed());
+        slow.handle_timeout(&mut slow_eio, Duration::ZERO);
+        assert!(slow_eio.is_closed());
+        assert_eq!(slow_eio.poll_websocket(), Some(WebSocketOutput::Close));
+    }
+
+    /// A Socket.IO packet the Engine.IO session refuses (its byte cap)
+    /// closes the session: it is never dropped from a session that stays.
+    #[test]
+    fn packet_refused_by_engineio_closes_the_session() {
+        let rooms = Rooms::new(Duration::from_secs(45), CAP);
+        let (mut eio, mut app) = connected_app(&rooms);
+        let big = "x".repeat(16 << 20);
+        app.on_event(
+            &mut eio,
+            SessionEvent::Message(MessageData::Text(format!(r#"2["message","{big}"]"#))),
+            Duration::ZERO,
+        );
+        assert!(eio.is_closed());
+        assert_eq!(eio.buffered_amount(), 0);
+    }
+
     /// A recipient that falls `MAILBOX_SLOTS` broadcasts behind is closed
     /// instead of its mailbox growing: bound, `MAILBOX_SLOTS` packets queued.
     #[test]
     fn lagging_recipient_is_closed() {
-        let rooms = Rooms::new(Duration::from_secs(45));
+        let rooms = Rooms::new(Duration::from_secs(45), CAP);
         let (mut sender_eio, mut sender) = connected_app(&rooms);
         let (mut lagging_eio, mut lagging) = connected_app(&rooms);
         for _ in 0..MAILBOX_SLOTS + 10 {
@@ -343,7 +469,7 @@ mod tests {
     /// Engine.IO sid plus a suffix (knowing a socket id must not give the sid).
     #[test]
     fn socket_id_is_independent_of_the_sid() {
-        let rooms = Rooms::new(Duration::from_secs(45));
+        let rooms = Rooms::new(Duration::from_secs(45), CAP);
         let config = engineio::ServerConfig::default();
         let sid = "0123456789abcdef0123456789abcdef";
         let mut ids = Vec::new();
@@ -356,7 +482,12 @@ mod tests {
             )
             .unwrap();
             let _open = eio.poll_websocket();
-            let mut app = rooms.new_app(&eio, Arc::new(Notify::new()), Duration::ZERO);
+            let mut app = rooms.new_app(
+                &eio,
+                Arc::new(Notify::new()),
+                Arc::default(),
+                Duration::ZERO,
+            );
             app.on_event(
                 &mut eio,
                 SessionEvent::Message(MessageData::Text("0".into())),

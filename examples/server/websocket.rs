@@ -4,6 +4,7 @@
 
 use std::io::IoSlice;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -61,6 +62,39 @@ pub enum Outgoing {
     Text(Bytes),
     Binary(Bytes),
     Close,
+}
+
+impl Outgoing {
+    /// The bytes it counts for in an [`OutputGauge`]: its payload.
+    pub fn len(&self) -> usize {
+        match self {
+            Outgoing::Text(b) | Outgoing::Binary(b) => b.len(),
+            Outgoing::Close => 0,
+        }
+    }
+}
+
+/// The bytes the server holds for one peer outside its sessions: the
+/// messages in the channel to its WebSocket writer (added by the sender
+/// before it sends, taken off by the writer as it receives) and its
+/// WebSocket connection's output (`Connection::buffered_amount`, published
+/// by the drive loop). The drive loop stops reading while it is over
+/// `--max-backpressure`; a Socket.IO broadcast reads it to find slow members.
+#[derive(Debug, Default)]
+pub struct OutputGauge(AtomicUsize);
+
+impl OutputGauge {
+    pub fn add(&self, n: usize) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn sub(&self, n: usize) {
+        self.0.fetch_sub(n, Ordering::Relaxed);
+    }
+
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 /// Answers an upgrade request: `None` if it was refused (the 400/426 reply is sent).
@@ -124,6 +158,8 @@ pub async fn serve(
     let drive = Drive {
         stream: &mut stream,
         write_timeout,
+        max_backpressure: shared.options.max_backpressure,
+        gauge: Arc::default(),
     };
     if chat {
         let mut rx = shared.chat.subscribe();
@@ -212,9 +248,14 @@ impl Source<'_> {
     }
 
     /// Hands what the source gave to `conn`; `false` once the source is done.
-    fn deliver(&self, conn: &mut Connection, next: Next) -> bool {
+    /// A message from a channel leaves `gauge` (it is counted again as the
+    /// connection's output).
+    fn deliver(&self, conn: &mut Connection, next: Next, gauge: &OutputGauge) -> bool {
         match next {
             Next::Message(message) => {
+                if matches!(self, Source::Channel(_)) {
+                    gauge.sub(message.len());
+                }
                 let _ = send(conn, message);
                 true
             }
@@ -242,11 +283,35 @@ impl Source<'_> {
 /// caps the echoes queued before they are written.
 const EVENTS_PER_TURN: usize = 32;
 
-/// The drive loop's transport: the socket and its write deadline.
+/// The drive loop's transport: the socket, its write deadline and its
+/// backpressure cap.
 pub struct Drive<'a> {
     pub stream: &'a mut TcpStream,
-    /// A write the peer does not let finish within this closes the connection.
+    /// Output the peer does not take any of within this closes the connection.
     pub write_timeout: Duration,
+    /// `--max-backpressure`: while `gauge` is over it, the loop stops reading
+    /// the socket, taking its events and taking from its source, and only
+    /// writes; it resumes once the peer drained enough. The connection's
+    /// output stays within the cap plus one turn: one echo on `/echo`, at
+    /// most [`EVENTS_PER_TURN`] ring messages on `/chat` (the catch-up that
+    /// keeps a sender from lapping its own reader).
+    pub max_backpressure: usize,
+    /// What the server holds for this peer; the loop publishes its
+    /// connection's output here.
+    pub gauge: Arc<OutputGauge>,
+}
+
+/// Publishes `conn`'s output in `gauge` (the change since `published`) and
+/// returns the peer's whole figure.
+fn publish(conn: &Connection, gauge: &OutputGauge, published: &mut usize) -> usize {
+    let now = conn.buffered_amount();
+    if now > *published {
+        gauge.add(now - *published);
+    } else {
+        gauge.sub(*published - now);
+    }
+    *published = now;
+    gauge.get()
 }
 
 impl Drive<'_> {
@@ -262,77 +327,157 @@ impl Drive<'_> {
         let Drive {
             stream,
             write_timeout,
+            max_backpressure,
+            gauge,
         } = self;
-        // The connection's clock: time since the loop started.
-        let origin = tokio::time::Instant::now();
-        let mut outgoing_open = true;
-        loop {
-            let mut closed = false;
-            let mut taken = 0;
-            while taken < EVENTS_PER_TURN
-                && let Some(event) = conn.poll_event()
-            {
-                taken += 1;
-                closed |= matches!(event, Event::Closed { .. });
-                on_event(conn, event);
-            }
-            // Catch up with the source (see EVENTS_PER_TURN).
-            let mut pulled = 0;
-            while outgoing_open
-                && pulled < EVENTS_PER_TURN
-                && let Some(next) = outgoing.try_next()
-            {
-                pulled += 1;
-                outgoing_open = outgoing.deliver(conn, next);
-            }
-            // Headers and payloads in vectored writes; a partial write is resumed.
+        let mut published = 0;
+        let mut over = |conn: &Connection| publish(conn, &gauge, &mut published) > max_backpressure;
+        let result = drive(
+            stream,
+            write_timeout,
+            max_backpressure,
+            conn,
+            &mut on_event,
+            &mut outgoing,
+            &mut over,
+            &gauge,
+        )
+        .await;
+        // What this connection still holds leaves the gauge with it.
+        gauge.sub(published);
+        result
+    }
+}
+
+/// The loop of [`Drive::run`]; `over` publishes the connection's output and
+/// says whether the peer's whole figure is over the cap. Reading (and taking
+/// events) waits on the whole figure; taking from the source waits only on
+/// the connection's own output, since it moves bytes from the channel into
+/// the connection without changing the figure.
+#[allow(clippy::too_many_arguments)]
+async fn drive(
+    stream: &mut TcpStream,
+    write_timeout: Duration,
+    max_backpressure: usize,
+    conn: &mut Connection,
+    on_event: &mut impl FnMut(&mut Connection, Event),
+    outgoing: &mut Source<'_>,
+    over: &mut impl FnMut(&Connection) -> bool,
+    gauge: &OutputGauge,
+) -> std::io::Result<()> {
+    let room = |conn: &Connection| conn.buffered_amount() <= max_backpressure;
+    // The connection's clock: time since the loop started.
+    let origin = tokio::time::Instant::now();
+    let mut outgoing_open = true;
+    // When the output last stopped moving while some was pending.
+    let mut stalled_since: Option<tokio::time::Instant> = None;
+    loop {
+        let mut closed = false;
+        let mut taken = 0;
+        // Over the cap, the events wait in the connection's input (bounded
+        // by what one read brought), like the bytes not yet read.
+        while taken < EVENTS_PER_TURN
+            && !over(conn)
+            && let Some(event) = conn.poll_event()
+        {
+            taken += 1;
+            closed |= matches!(event, Event::Closed { .. });
+            on_event(conn, event);
+        }
+        let held_back = over(conn);
+        // Catch up with the source (see EVENTS_PER_TURN): at least as many
+        // as this turn's events may have put there, more while under the cap.
+        let mut pulled = 0;
+        while outgoing_open
+            && pulled < EVENTS_PER_TURN
+            && (pulled < taken || room(conn))
+            && let Some(next) = outgoing.try_next()
+        {
+            pulled += 1;
+            outgoing_open = outgoing.deliver(conn, next, gauge);
+        }
+        if closed {
+            // Flush what is left (the close frame), then end.
             while conn.wants_transmit() {
-                let slices: Vec<IoSlice<'_>> =
-                    conn.transmit_chunks().take(64).map(IoSlice::new).collect();
-                let n = match tokio::time::timeout(write_timeout, stream.write_vectored(&slices))
-                    .await
-                {
-                    Ok(n) => n?,
-                    Err(_) => return Err(std::io::ErrorKind::TimedOut.into()),
-                };
-                if n == 0 {
-                    return Err(std::io::ErrorKind::WriteZero.into());
-                }
-                conn.advance_transmit(n);
+                write_some(stream, conn, write_timeout).await?;
             }
-            if closed {
-                let _ = stream.shutdown().await;
-                return Ok(());
+            let _ = stream.shutdown().await;
+            return Ok(());
+        }
+        // Write what the socket takes now; a partial write is resumed.
+        while conn.wants_transmit() {
+            let slices: Vec<IoSlice<'_>> =
+                conn.transmit_chunks().take(64).map(IoSlice::new).collect();
+            match stream.try_write_vectored(&slices) {
+                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    conn.advance_transmit(n);
+                    stalled_since = None;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e),
             }
-            if taken == EVENTS_PER_TURN {
-                continue; // the connection may hold more events
+        }
+        let pending = conn.wants_transmit();
+        if !pending {
+            stalled_since = None;
+        } else if stalled_since.is_none() {
+            stalled_since = Some(tokio::time::Instant::now());
+        }
+        let stall_deadline = stalled_since.map_or_else(far_future, |t| t + write_timeout);
+        let over_now = over(conn);
+        let take_more = outgoing_open && room(conn);
+        if (taken == EVENTS_PER_TURN || held_back) && !over_now {
+            continue; // the connection may hold more events
+        }
+        let timer = conn
+            .poll_timeout()
+            .map(|at| origin.checked_add(at).unwrap_or_else(far_future));
+        tokio::select! {
+            // Readiness first, then a read into the connection's own buffer:
+            // the buffer is only touched when bytes are there. Not while the
+            // peer is over its cap: it must drain first.
+            ready = stream.readable(), if !over_now => {
+                ready?;
+                let input = conn.input_buffer();
+                input.reserve(64 * 1024);
+                match stream.try_read_buf(input) {
+                    Ok(0) => conn.handle_eof(),
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(e),
+                }
             }
-            let timer = conn
-                .poll_timeout()
-                .map(|at| origin.checked_add(at).unwrap_or_else(far_future));
-            tokio::select! {
-                // Readiness first, then a read into the connection's own buffer:
-                // the buffer is only touched when bytes are there.
-                ready = stream.readable() => {
-                    ready?;
-                    let input = conn.input_buffer();
-                    input.reserve(64 * 1024);
-                    match stream.try_read_buf(input) {
-                        Ok(0) => conn.handle_eof(),
-                        Ok(_) => {}
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-                () = tokio::time::sleep_until(timer.unwrap_or(origin)), if timer.is_some() => {
-                    conn.handle_timeout(origin.elapsed());
-                }
-                next = outgoing.next(), if outgoing_open => {
-                    outgoing_open = outgoing.deliver(conn, next);
-                }
+            ready = stream.writable(), if pending => {
+                ready?;
+            }
+            () = tokio::time::sleep_until(stall_deadline), if pending => {
+                return Err(std::io::ErrorKind::TimedOut.into());
+            }
+            () = tokio::time::sleep_until(timer.unwrap_or(origin)), if timer.is_some() => {
+                conn.handle_timeout(origin.elapsed());
+            }
+            next = outgoing.next(), if take_more => {
+                outgoing_open = outgoing.deliver(conn, next, gauge);
             }
         }
     }
+}
+
+/// Writes some of `conn`'s output, waiting at most `write_timeout`.
+async fn write_some(
+    stream: &mut TcpStream,
+    conn: &mut Connection,
+    write_timeout: Duration,
+) -> std::io::Result<()> {
+    let slices: Vec<IoSlice<'_>> = conn.transmit_chunks().take(64).map(IoSlice::new).collect();
+    let n = match tokio::time::timeout(write_timeout, stream.write_vectored(&slices)).await {
+        Ok(Ok(0)) => return Err(std::io::ErrorKind::WriteZero.into()),
+        Ok(n) => n?,
+        Err(_) => return Err(std::io::ErrorKind::TimedOut.into()),
+    };
+    conn.advance_transmit(n);
+    Ok(())
 }
 
 /// A deadline so far away it never fires (for a timer past `Instant`'s range).

@@ -20,6 +20,7 @@ use super::message::{CloseReason, MessageData};
 use super::open::OpenPacket;
 use super::packet::{EngineIoVersion, MessageKind, OwnedPacket, Packet, PacketType};
 use super::payload::PayloadFormat;
+use super::session::CountedQueue;
 
 /// The transport a client session is on.
 ///
@@ -135,8 +136,8 @@ pub struct ClientSession {
     state: State,
     open: Option<OpenPacket>,
     probing: bool,
-    outbox: VecDeque<OwnedPacket>,
-    probe_out: VecDeque<OwnedPacket>,
+    outbox: CountedQueue<OwnedPacket>,
+    probe_out: CountedQueue<OwnedPacket>,
     close_transport: bool,
     post_in_flight: bool,
     supports_binary: bool,
@@ -162,8 +163,8 @@ impl ClientSession {
             state: State::Opening,
             open: None,
             probing: false,
-            outbox: VecDeque::new(),
-            probe_out: VecDeque::new(),
+            outbox: CountedQueue::default(),
+            probe_out: CountedQueue::default(),
             close_transport: false,
             post_in_flight: false,
             supports_binary: true,
@@ -363,10 +364,12 @@ impl ClientSession {
             self.transport = ClientTransport::WebSocket;
             self.probe_out
                 .push_back(OwnedPacket::simple(PacketType::Upgrade));
-            self.probe_out.extend(self.outbox.drain(..));
+            for packet in self.outbox.take_all() {
+                self.probe_out.push_back(packet);
+            }
             self.events.push_back(ClientEvent::Upgraded);
         } else {
-            self.probe_out.clear();
+            self.probe_out.take_all();
         }
     }
 
@@ -506,6 +509,41 @@ impl ClientSession {
         self.events.pop_front()
     }
 
+    /// Packets queued and not yet written by
+    /// [`ClientSession::poll_transmit`] (the probe's included). Constant time.
+    ///
+    /// ```
+    /// use socketwire::engineio::{ClientSession, ClientTransport, EngineIoVersion};
+    /// let mut c = ClientSession::new(EngineIoVersion::V4, ClientTransport::Polling);
+    /// c.send_text("early").unwrap();
+    /// assert_eq!(c.buffered_packets(), 1);
+    /// ```
+    #[must_use]
+    pub fn buffered_packets(&self) -> usize {
+        self.outbox.len() + self.probe_out.len()
+    }
+
+    /// Bytes queued and not yet written by [`ClientSession::poll_transmit`],
+    /// in constant time, counted as the server session counts them
+    /// ([`ServerSession::buffered_amount`](super::ServerSession::buffered_amount)):
+    /// each packet's type character plus its data, no transport framing.
+    /// The client has no cap of its own: only the application and the
+    /// server's pings (one pong each) queue packets, so the application
+    /// compares this with its own cap before sending.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use socketwire::engineio::{ClientSession, ClientTransport, EngineIoVersion};
+    /// let mut c = ClientSession::new(EngineIoVersion::V4, ClientTransport::Polling);
+    /// c.send_text("hello").unwrap(); // "4hello"
+    /// c.send_binary(Bytes::from_static(&[1, 2, 3])).unwrap();
+    /// assert_eq!(c.buffered_amount(), 6 + 3);
+    /// ```
+    #[must_use]
+    pub fn buffered_amount(&self) -> usize {
+        self.outbox.bytes() + self.probe_out.bytes()
+    }
+
     /// Writes the next thing to send into `out` and says where it goes. On
     /// polling, everything queued goes into one POST (at most `maxPayload`
     /// bytes, at least one packet) and nothing more is POSTed until
@@ -552,7 +590,7 @@ impl ClientSession {
                     .unwrap_or(usize::MAX);
                 let mut take = 0;
                 let mut size = 0usize;
-                for packet in &self.outbox {
+                for packet in self.outbox.iter() {
                     // The packet plus an upper bound on its framing (v4: one
                     // separator; v3: up to 20 length digits and `:`).
                     let len = packet.borrowed().encoded_text_len(self.version) + 21;
@@ -562,7 +600,7 @@ impl ClientSession {
                     size = size.saturating_add(len);
                     take += 1;
                 }
-                let owned: alloc::vec::Vec<OwnedPacket> = self.outbox.drain(..take).collect();
+                let owned = self.outbox.take_front(take);
                 let packets: alloc::vec::Vec<Packet<'_>> =
                     owned.iter().map(OwnedPacket::borrowed).collect();
                 PayloadFormat::text(self.version).encode(&packets, out);

@@ -198,7 +198,9 @@ pub enum ApiMisuse {
     /// Sending on a session that is closed or closing.
     Closed,
     /// Sending on a session whose buffer holds
-    /// [`ServerConfig::max_buffered_packets`](super::ServerConfig) packets: on
+    /// [`ServerConfig::max_buffered_packets`](super::ServerConfig) packets, or
+    /// whose [`buffered_amount`](super::ServerSession::buffered_amount) the
+    /// message would take past `max_buffered_bytes` (nothing is queued): on
     /// polling the client is not polling, on WebSocket the caller is not
     /// taking [`ServerSession::poll_websocket`](super::ServerSession::poll_websocket)
     /// (or its socket is not writing); wait for it or close the session.

@@ -54,6 +54,13 @@ pub struct ServerConfig {
     /// session instead (`transport error`, "send buffer full"). The final
     /// close of a session is always queued. Default 1024.
     pub max_buffered_packets: usize,
+    /// Most bytes buffered for a session, as
+    /// [`ServerSession::buffered_amount`] counts them: a send that would take
+    /// the figure past it fails with [`ApiMisuse::BufferFull`] (nothing is
+    /// queued, so a message larger than the cap can never be sent); a packet
+    /// the peer's input makes necessary past it closes the session, as for
+    /// `max_buffered_packets`. Default 16 MiB.
+    pub max_buffered_bytes: usize,
     /// Most sessions open at once: a handshake past it is refused with
     /// [`Error::TooManySessions`] (HTTP 403, `{"code":4,"message":"Too many
     /// sessions"}`). Enforced by [`Server`](super::Server); a glue with its own
@@ -76,6 +83,7 @@ impl Default for ServerConfig {
             max_payload: 1_000_000,
             max_packets_per_payload: 64,
             max_buffered_packets: 1024,
+            max_buffered_bytes: 16 << 20,
             max_sessions: 100_000,
             allow_eio3: false,
             polling: true,
@@ -294,6 +302,104 @@ fn websocket_output(
     }
 }
 
+/// An item of an output queue, and the bytes it counts for in
+/// [`ServerSession::buffered_amount`] (and the client's).
+pub(super) trait QueuedLen {
+    /// The bytes this item holds for the peer.
+    fn queued_len(&self) -> usize;
+}
+
+impl QueuedLen for OwnedPacket {
+    /// The packet's own encoding: the type character and the data (binary
+    /// data as it is); no transport framing.
+    fn queued_len(&self) -> usize {
+        match self {
+            OwnedPacket::Text(_, text) => 1 + text.len(),
+            OwnedPacket::Binary(data) => data.len(),
+        }
+    }
+}
+
+impl QueuedLen for WebSocketOutput {
+    /// The WebSocket message's payload; a close counts for nothing.
+    fn queued_len(&self) -> usize {
+        match self {
+            WebSocketOutput::Text(text) => text.len(),
+            WebSocketOutput::Binary(data) => data.len(),
+            WebSocketOutput::Close => 0,
+        }
+    }
+}
+
+impl QueuedLen for Response {
+    /// The response body.
+    fn queued_len(&self) -> usize {
+        self.body.len()
+    }
+}
+
+/// A first-in first-out queue that keeps the sum of its items'
+/// [`QueuedLen`]: every push and pop goes through it, so the bytes buffered
+/// are known in constant time and never recounted.
+#[derive(Debug)]
+pub(super) struct CountedQueue<T> {
+    items: VecDeque<T>,
+    bytes: usize,
+}
+
+impl<T> Default for CountedQueue<T> {
+    fn default() -> Self {
+        CountedQueue {
+            items: VecDeque::new(),
+            bytes: 0,
+        }
+    }
+}
+
+impl<T: QueuedLen> CountedQueue<T> {
+    pub(super) fn push_back(&mut self, item: T) {
+        self.bytes += item.queued_len();
+        self.items.push_back(item);
+    }
+
+    pub(super) fn pop_front(&mut self) -> Option<T> {
+        let item = self.items.pop_front()?;
+        self.bytes -= item.queued_len();
+        Some(item)
+    }
+
+    /// Takes every item out, in order.
+    pub(super) fn take_all(&mut self) -> VecDeque<T> {
+        self.bytes = 0;
+        core::mem::take(&mut self.items)
+    }
+
+    /// Takes the first `n` items (all if fewer), in order.
+    #[cfg(feature = "json")] // used by the client only
+    pub(super) fn take_front(&mut self, n: usize) -> Vec<T> {
+        let taken: Vec<T> = self.items.drain(..n.min(self.items.len())).collect();
+        self.bytes -= taken.iter().map(QueuedLen::queued_len).sum::<usize>();
+        taken
+    }
+
+    pub(super) fn iter(&self) -> impl Iterator<Item = &T> + '_ {
+        self.items.iter()
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The sum of the items' [`QueuedLen`].
+    pub(super) fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
 /// One Engine.IO server session (one sid) with no I/O: the state machine of
 /// one client, whatever transport it is on.
 ///
@@ -345,6 +451,7 @@ fn websocket_output(
 /// | `max_payload` | a larger POST is 413; a larger WebSocket message closes the session ([`Error::PayloadTooLarge`], close the socket with 1009) |
 /// | `max_packets_per_payload` | the POST closes the session (parse error) |
 /// | `max_buffered_packets` (both transports) | a send is [`ApiMisuse::BufferFull`]; a reply the peer forces closes the session |
+/// | `max_buffered_bytes` ([`ServerSession::buffered_amount`], both transports) | a send that would pass it is [`ApiMisuse::BufferFull`] (nothing queued); a reply the peer forces closes the session (`transport error`, "send buffer full") |
 /// | one parked GET | an overlapping GET is 400 and closes the session; the parked one gets `1` |
 /// | `ping_timeout` | no heartbeat answer in time closes the session |
 /// | `upgrade_timeout` | an unfinished upgrade is aborted (the probing socket is closed) |
@@ -417,7 +524,7 @@ pub struct ServerSession {
     probe_supports_binary: bool,
     /// JSONP index (`j`), when the polling transport is JSONP.
     jsonp: Option<String>,
-    outbox: VecDeque<OwnedPacket>,
+    outbox: CountedQueue<OwnedPacket>,
     get_waiting: bool,
     /// v4: when to send the next ping.
     next_ping: Option<Duration>,
@@ -428,8 +535,8 @@ pub struct ServerSession {
     closed: bool,
     events: VecDeque<SessionEvent>,
     /// Responses already built for the parked GET (its final packet, a noop).
-    finished_polls: VecDeque<Response>,
-    websocket_out: VecDeque<WebSocketOutput>,
+    finished_polls: CountedQueue<Response>,
+    websocket_out: CountedQueue<WebSocketOutput>,
     /// The WebSocket whose input counts (the probing one during an upgrade).
     websocket: Option<WebSocketId>,
     /// WebSocket ids handed out so far.
@@ -458,15 +565,15 @@ impl ServerSession {
             supports_binary: !b64,
             probe_supports_binary: true,
             jsonp: None,
-            outbox: VecDeque::new(),
+            outbox: CountedQueue::default(),
             get_waiting: false,
             next_ping,
             heartbeat_deadline,
             closing_deadline: None,
             closed: false,
             events: VecDeque::new(),
-            finished_polls: VecDeque::new(),
-            websocket_out: VecDeque::new(),
+            finished_polls: CountedQueue::default(),
+            websocket_out: CountedQueue::default(),
             websocket: None,
             websockets_opened: 0,
         }
@@ -645,15 +752,51 @@ impl ServerSession {
         self.closed
     }
 
-    /// Packets buffered for the next GET (for monitoring and tests).
+    /// Packets buffered for the peer on either transport: those waiting for
+    /// the next GET, and the WebSocket messages (and close) not yet taken with
+    /// [`ServerSession::poll_websocket`]. Constant time.
     ///
     /// ```
     /// use socketwire::engineio::{ServerConfig, ServerSession};
-    /// let s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+    /// assert_eq!(s.buffered_packets(), 1); // the open packet
+    /// let _open = s.poll_websocket();
     /// assert_eq!(s.buffered_packets(), 0);
     /// ```
     pub fn buffered_packets(&self) -> usize {
-        self.outbox.len()
+        self.outbox.len() + self.websocket_out.len()
+    }
+
+    /// Bytes buffered for the peer, in constant time: what a glue compares
+    /// with its own cap (the session enforces
+    /// [`ServerConfig::max_buffered_bytes`] with it). It counts, kept as each
+    /// item is queued and taken:
+    ///
+    /// * packets waiting for the next GET: each packet's own encoding, the
+    ///   type character plus its data (binary data as it is; the payload's
+    ///   separators, length prefixes and base64 are not counted);
+    /// * responses built for a parked GET and not yet taken with
+    ///   [`ServerSession::poll_long_poll`]: their bodies;
+    /// * WebSocket messages not yet taken with
+    ///   [`ServerSession::poll_websocket`]: their payloads (a close counts 0).
+    ///
+    /// What the glue already took (a response being written, a WebSocket
+    /// connection's own output) is the glue's to count, e.g. with
+    /// `ws::Connection::buffered_amount`.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use socketwire::engineio::{ServerConfig, ServerSession};
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+    /// let _open = s.poll_websocket();
+    /// s.send_text("hello").unwrap(); // "4hello"
+    /// s.send_binary(Bytes::from_static(&[1, 2, 3])).unwrap();
+    /// assert_eq!(s.buffered_amount(), 6 + 3);
+    /// let _text = s.poll_websocket();
+    /// assert_eq!(s.buffered_amount(), 3);
+    /// ```
+    pub fn buffered_amount(&self) -> usize {
+        self.outbox.bytes() + self.finished_polls.bytes() + self.websocket_out.bytes()
     }
 
     fn polling_format(&self) -> PayloadFormat {
@@ -697,7 +840,7 @@ impl ServerSession {
     /// Drains the outbox into a polling response.
     fn drain_response(&mut self) -> Response {
         let format = self.polling_format();
-        let owned: Vec<OwnedPacket> = self.outbox.drain(..).collect();
+        let owned = self.outbox.take_all();
         let packets: Vec<Packet<'_>> = owned.iter().map(OwnedPacket::borrowed).collect();
         self.poll_response(&packets, format)
     }
@@ -742,11 +885,22 @@ impl ServerSession {
         }
         if self.transport == Transport::WebSocket {
             let output = websocket_output(&packet.borrowed(), self.version, self.supports_binary);
+            self.check_byte_cap(output.queued_len())?;
             self.websocket_out.push_back(output);
         } else {
+            self.check_byte_cap(packet.queued_len())?;
             self.outbox.push_back(packet);
         }
         Ok(())
+    }
+
+    /// The byte cap: `len` more bytes must keep
+    /// [`ServerSession::buffered_amount`] within `max_buffered_bytes`.
+    fn check_byte_cap(&self, len: usize) -> Result<(), ApiMisuse> {
+        match self.buffered_amount().checked_add(len) {
+            Some(total) if total <= self.config.max_buffered_bytes => Ok(()),
+            _ => Err(ApiMisuse::BufferFull),
+        }
     }
 
     /// Queues a packet the peer's input made necessary (a pong, a ping); a
@@ -1187,7 +1341,7 @@ impl ServerSession {
                 self.end_parked_get(PacketType::Close);
                 // Flush what was buffered for polling on the new transport.
                 let (version, binary) = (self.version, self.supports_binary);
-                for packet in self.outbox.drain(..) {
+                for packet in self.outbox.take_all() {
                     let output = websocket_output(&packet.borrowed(), version, binary);
                     self.websocket_out.push_back(output);
                 }

@@ -214,6 +214,21 @@ impl EncodedPacket {
         core::iter::once(EngineMessage::Text(self.text.clone()))
             .chain(self.attachments.iter().cloned().map(EngineMessage::Binary))
     }
+
+    /// The bytes this packet adds to a session's `buffered_amount` once
+    /// queued: its text plus its attachments (each message counted as the
+    /// sessions count queued messages).
+    ///
+    /// ```
+    /// use socketwire::socketio::EncodedPacket;
+    /// assert_eq!(EncodedPacket::event("/", "a", &[], None).buffered_len(), r#"2["a"]"#.len());
+    /// ```
+    #[must_use]
+    pub fn buffered_len(&self) -> usize {
+        self.messages()
+            .map(|message| super::session::message_len(&message))
+            .sum()
+    }
 }
 
 /// A binary packet with its attachments restored.

@@ -559,6 +559,38 @@ impl ClientSession {
     pub fn poll_message(&mut self) -> Option<EngineMessage> {
         self.core.poll_message()
     }
+
+    /// Engine.IO messages queued and not yet taken with
+    /// [`ClientSession::poll_message`].
+    ///
+    /// ```
+    /// use socketwire::socketio::{ClientConfig, ClientSession};
+    /// let mut c = ClientSession::new(ClientConfig::default());
+    /// c.connect("/", None).unwrap();
+    /// assert_eq!(c.buffered_messages(), 1);
+    /// ```
+    #[must_use]
+    pub fn buffered_messages(&self) -> usize {
+        self.core.buffered_messages()
+    }
+
+    /// Bytes queued and not yet taken with [`ClientSession::poll_message`],
+    /// in constant time: counted, and added to the layers' below, as
+    /// [`ServerSession::buffered_amount`](super::ServerSession::buffered_amount)
+    /// says.
+    ///
+    /// ```
+    /// use socketwire::socketio::{ClientConfig, ClientSession};
+    /// let mut c = ClientSession::new(ClientConfig::default());
+    /// c.connect("/", None).unwrap();
+    /// assert_eq!(c.buffered_amount(), 1); // "0"
+    /// let _connect = c.poll_message();
+    /// assert_eq!(c.buffered_amount(), 0);
+    /// ```
+    #[must_use]
+    pub fn buffered_amount(&self) -> usize {
+        self.core.buffered_amount()
+    }
 }
 
 impl Dispatch for ClientSession {

@@ -131,6 +131,9 @@ impl<S> Default for NamespaceRooms<S> {
 /// [`RoomRegistry::with_max_rooms_per_socket`]); a [`join`](Self::join) past it
 /// fails with [`ApiMisuse::TooManyRooms`] and changes nothing. Rooms exist only
 /// while they have members, so the registry holds at most sockets × cap rooms.
+/// A broadcast never queues without bound on a slow member:
+/// [`BroadcastPacket::take_over_cap`] takes out the recipients whose output
+/// is over the caller's cap (to be disconnected), and the others get the packet.
 #[derive(Debug)]
 pub struct RoomRegistry<S> {
     namespaces: BTreeMap<String, NamespaceRooms<S>>,
@@ -183,6 +186,52 @@ pub struct BroadcastPacket<S> {
     pub packet: EncodedPacket,
     /// The sockets to send it to.
     pub recipients: Vec<S>,
+}
+
+impl<S> BroadcastPacket<S> {
+    /// The backpressure rule of a broadcast: takes out of
+    /// [`recipients`](Self::recipients), and returns, every recipient whose
+    /// output this packet would take past `max_buffered` bytes, as
+    /// `buffered_amount(socket)` plus the packet's
+    /// [`buffered_len`](EncodedPacket::buffered_len). The others keep
+    /// their place and get the packet.
+    ///
+    /// Policy: a recipient taken out gets no copy, so what one slow member
+    /// holds never grows without bound and never holds up the others. The
+    /// caller then disconnects it (the example server closes its session):
+    /// a member that silently missed a broadcast could not tell. A caller
+    /// that wants Socket.IO's `volatile` delivery (skip, stay connected)
+    /// ignores the returned list instead. `buffered_amount` is the caller's
+    /// whole figure for the socket: its Socket.IO and Engine.IO sessions'
+    /// `buffered_amount` plus its transport's.
+    ///
+    /// ```
+    /// use socketwire::socketio::{Broadcast, RoomRegistry};
+    /// let mut rooms = RoomRegistry::new();
+    /// rooms.add_socket("/", "fast");
+    /// rooms.add_socket("/", "slow");
+    /// let mut out = rooms.broadcast_event("/", &Broadcast::all(), "tick", &[]);
+    /// let buffered = |s: &&str| if *s == "slow" { 1000 } else { 0 };
+    /// assert_eq!(out.take_over_cap(1000, buffered), ["slow"]);
+    /// assert_eq!(out.recipients, ["fast"]);
+    /// ```
+    pub fn take_over_cap(
+        &mut self,
+        max_buffered: usize,
+        mut buffered_amount: impl FnMut(&S) -> usize,
+    ) -> Vec<S> {
+        let len = self.packet.buffered_len();
+        let (over, within) =
+            core::mem::take(&mut self.recipients)
+                .into_iter()
+                .partition(|socket| {
+                    buffered_amount(socket)
+                        .checked_add(len)
+                        .is_none_or(|total| total > max_buffered)
+                });
+        self.recipients = within;
+        over
+    }
 }
 
 impl<S: Ord + Clone> RoomRegistry<S> {

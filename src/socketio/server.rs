@@ -450,6 +450,46 @@ impl ServerSession {
         self.core.poll_message()
     }
 
+    /// Engine.IO messages queued and not yet taken with
+    /// [`ServerSession::poll_message`] (a binary packet is its text message
+    /// plus one per attachment).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{ServerConfig, ServerSession};
+    /// let s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
+    /// assert_eq!(s.buffered_messages(), 0);
+    /// ```
+    #[must_use]
+    pub fn buffered_messages(&self) -> usize {
+        self.core.buffered_messages()
+    }
+
+    /// Bytes queued and not yet taken with [`ServerSession::poll_message`],
+    /// in constant time: each Engine.IO message's data (the packet's text,
+    /// each attachment's bytes).
+    /// The connection's whole figure is this plus what the layers below
+    /// hold, each counted once where it is queued: the Engine.IO session's
+    /// `buffered_amount` (the messages taken from here and handed to it) and
+    /// the transport's (`ws::Connection::buffered_amount`). The modules do not
+    /// import each other, so the glue adds the three.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{EngineMessage, ServerConfig, ServerEvent, ServerSession};
+    /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
+    /// s.handle_text("0", Duration::ZERO).unwrap();
+    /// assert!(matches!(s.poll_event(), Some(ServerEvent::Connect { .. })));
+    /// s.accept("/", "abc").unwrap();
+    /// assert_eq!(s.buffered_amount(), r#"0{"sid":"abc"}"#.len());
+    /// let _connect = s.poll_message();
+    /// assert_eq!(s.buffered_amount(), 0);
+    /// ```
+    #[must_use]
+    pub fn buffered_amount(&self) -> usize {
+        self.core.buffered_amount()
+    }
+
     fn take_pending(&mut self, namespace: &str) -> Result<(), ApiMisuse> {
         if self.closed {
             return Err(ApiMisuse::Closed);

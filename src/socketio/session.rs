@@ -126,6 +126,16 @@ pub(crate) struct SessionCore<E> {
     attachment_timer: AttachmentTimer,
     events: VecDeque<E>,
     messages: VecDeque<EngineMessage>,
+    /// The bytes of `messages` ([`message_len`]), kept on every push and pop.
+    message_bytes: usize,
+}
+
+/// The bytes one queued message counts for in `buffered_amount`: its
+/// payload, the Engine.IO message data (text or attachment).
+pub(crate) fn message_len(message: &EngineMessage) -> usize {
+    match message {
+        EngineMessage::Text(bytes) | EngineMessage::Binary(bytes) => bytes.len(),
+    }
 }
 
 impl<E: SessionEvent> SessionCore<E> {
@@ -147,6 +157,7 @@ impl<E: SessionEvent> SessionCore<E> {
             attachment_timer: AttachmentTimer::Idle,
             events: VecDeque::new(),
             messages: VecDeque::new(),
+            message_bytes: 0,
         }
     }
 
@@ -255,16 +266,32 @@ impl<E: SessionEvent> SessionCore<E> {
     }
 
     pub(crate) fn queue(&mut self, packet: &EncodedPacket) {
-        self.messages.extend(packet.messages());
+        for message in packet.messages() {
+            self.message_bytes += message_len(&message);
+            self.messages.push_back(message);
+        }
     }
 
     /// Drops every message not yet polled (the transport they were for is gone).
     pub(crate) fn clear_messages(&mut self) {
         self.messages.clear();
+        self.message_bytes = 0;
     }
 
     pub(crate) fn poll_message(&mut self) -> Option<EngineMessage> {
-        self.messages.pop_front()
+        let message = self.messages.pop_front()?;
+        self.message_bytes -= message_len(&message);
+        Some(message)
+    }
+
+    /// Messages queued and not yet polled.
+    pub(crate) fn buffered_messages(&self) -> usize {
+        self.messages.len()
+    }
+
+    /// Bytes of the messages queued and not yet polled (constant time).
+    pub(crate) fn buffered_amount(&self) -> usize {
+        self.message_bytes
     }
 
     /// Encodes an EVENT that asks for an ack and starts its timer: the ack is

@@ -61,8 +61,10 @@ pub struct Config {
     /// Size limits on incoming frames and messages.
     pub limits: Limits,
     /// Answer pings with pongs automatically (default on). Pongs go out in order;
-    /// at most [`MAX_QUEUED_PONGS`] wait in the output at once, the last
-    /// answering the most recent ping.
+    /// at most [`MAX_QUEUED_PONGS`] wait in the output at once (one more when
+    /// the application's messages come between the pings), the last
+    /// answering the most recent ping: a peer that pings without reading
+    /// gets its extra pongs coalesced, never an output that grows.
     pub auto_pong: bool,
     /// Hand out data frame by frame as [`Event::Fragment`] instead of whole messages.
     pub streaming: bool,
@@ -998,8 +1000,8 @@ impl Connection {
     }
 
     /// Answers a ping in order with the rest of the output; at most
-    /// [`MAX_QUEUED_PONGS`] wait at once (RFC 6455 §5.5.3 allows answering only
-    /// the most recent ping).
+    /// [`MAX_QUEUED_PONGS`] wait at once, plus one owed at the end (RFC 6455
+    /// §5.5.3 allows answering only the most recent ping).
     fn queue_pong(&mut self, payload: &[u8]) {
         let header = self.frame_header(Opcode::Pong, false, true, payload.len());
         self.transmit.write_pong(&header, payload);
@@ -1030,6 +1032,10 @@ impl Connection {
     }
 
     fn write_frame(&mut self, opcode: Opcode, rsv1: bool, fin: bool, payload: &[u8]) {
+        if opcode == Opcode::Close {
+            // Nothing goes out after a close: an owed pong goes before it.
+            self.transmit.settle_owed_pong();
+        }
         let header = self.frame_header(opcode, rsv1, fin, payload.len());
         self.transmit.write_frame(&header, payload);
     }

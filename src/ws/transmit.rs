@@ -23,7 +23,12 @@ pub const SHARED_MIN_LEN: usize = 1024;
 
 /// The most pongs waiting in the output at once. Past it, the newest ping's pong
 /// replaces the last queued one (RFC 6455 §5.5.3 allows answering only the most
-/// recent ping); the count restarts once the output is drained.
+/// recent ping); the count restarts once the output is drained. When the last
+/// one cannot be replaced (something was queued after it, or it started going
+/// out), the newest pong waits in one slot at the end of the output instead,
+/// each newer ping replacing it: however the peer's pings and the
+/// application's messages interleave, at most `MAX_QUEUED_PONGS + 1` pongs
+/// wait, the last answering the most recent ping.
 ///
 /// ```
 /// use socketwire::ws::{Connection, connection::MAX_QUEUED_PONGS};
@@ -61,21 +66,20 @@ pub(super) struct TransmitQueue {
     /// be replaced (nothing written after it, none of it gone out).
     queued_pongs: usize,
     last_pong_at: Option<(usize, usize)>,
+    /// The encoded pong owed past the cap when the last queued one could not
+    /// be replaced (empty: none). It goes out after everything else pending
+    /// and moves into `output` once all before it went out, or before a close.
+    owed_pong: BytesMut,
 }
 
 impl TransmitQueue {
     /// Appends a frame: `header`, then `payload`, masked with the header's key.
     pub(super) fn write_frame(&mut self, header: &FrameHeader, payload: &[u8]) {
-        self.output.reserve(header.encoded_len() + payload.len());
-        header.write(&mut self.output);
-        let start = self.output.len();
-        self.output.put_slice(payload);
-        if let Some(key) = header.mask {
-            super::mask::apply_mask(&mut self.output[start..], key, 0);
-        }
+        write_masked(&mut self.output, header, payload);
     }
 
-    /// Appends a pong frame, keeping at most [`MAX_QUEUED_PONGS`] pongs waiting.
+    /// Appends a pong frame, keeping at most [`MAX_QUEUED_PONGS`] pongs waiting
+    /// (plus the owed one).
     pub(super) fn write_pong(&mut self, header: &FrameHeader, payload: &[u8]) {
         if self.queued_pongs >= MAX_QUEUED_PONGS {
             // Replace the last pong only if nothing was written after it.
@@ -84,10 +88,30 @@ impl TransmitQueue {
             {
                 self.output.truncate(start);
                 self.queued_pongs -= 1;
+            } else {
+                // RFC 6455 §5.5.3: "the endpoint MAY elect to send a Pong frame
+                // for only the most recently processed Ping frame."
+                // https://www.rfc-editor.org/rfc/rfc6455#section-5.5.3
+                self.owed_pong.clear();
+                write_masked(&mut self.owed_pong, header, payload);
+                return;
             }
         }
         let start = self.output.len();
         self.write_frame(header, payload);
+        self.last_pong_at = Some((start, self.output.len()));
+        self.queued_pongs += 1;
+    }
+
+    /// Moves the owed pong, if any, to the end of `output`: before a close
+    /// frame (nothing may follow it), or once everything before it went out.
+    pub(super) fn settle_owed_pong(&mut self) {
+        if self.owed_pong.is_empty() {
+            return;
+        }
+        let start = self.output.len();
+        self.output.extend_from_slice(&self.owed_pong);
+        self.owed_pong.clear();
         self.last_pong_at = Some((start, self.output.len()));
         self.queued_pongs += 1;
     }
@@ -107,6 +131,8 @@ impl TransmitQueue {
     /// Moves everything pending to `out`; see
     /// [`Connection::poll_transmit`](super::Connection::poll_transmit).
     pub(super) fn poll(&mut self, out: &mut BytesMut) -> usize {
+        // The owed pong goes last, after everything else pending.
+        self.settle_owed_pong();
         let n = self.len();
         if out.is_empty() && self.segments.is_empty() {
             core::mem::swap(out, &mut self.output);
@@ -138,7 +164,7 @@ impl TransmitQueue {
             Segment::Shared(payload) => &payload[..],
         });
         let rest = &self.output[self.output_in_segments..];
-        runs.chain(core::iter::once(rest))
+        runs.chain([rest, &self.owed_pong[..]])
             .filter(|chunk| !chunk.is_empty())
     }
 
@@ -151,6 +177,16 @@ impl TransmitQueue {
                 let m = n.min(self.output.len());
                 bytes::Buf::advance(&mut self.output, m);
                 output_taken += m;
+                n -= m;
+                if n > 0 && !self.owed_pong.is_empty() {
+                    // All before the owed pong went out: it joins the output
+                    // (a fresh run, counted as one queued pong) and goes next.
+                    self.queued_pongs = 0;
+                    self.last_pong_at = None;
+                    output_taken = 0;
+                    self.settle_owed_pong();
+                    continue;
+                }
                 break;
             };
             let (m, done) = match segment {
@@ -177,9 +213,11 @@ impl TransmitQueue {
         // The pong bound counts pongs still waiting in the output: it restarts
         // only once everything went out. A pong that started going out can no
         // longer be replaced; one still wholly queued moves with the output.
-        if self.is_empty() {
+        if self.output.is_empty() && self.segments.is_empty() {
             self.queued_pongs = 0;
             self.last_pong_at = None;
+            // An owed pong is now all that is pending: a fresh run of one.
+            self.settle_owed_pong();
         } else if let Some((start, end)) = self.last_pong_at {
             self.last_pong_at =
                 (start >= output_taken).then(|| (start - output_taken, end - output_taken));
@@ -188,11 +226,23 @@ impl TransmitQueue {
 
     /// Bytes pending (constant time).
     pub(super) fn len(&self) -> usize {
-        self.shared_len + self.output.len()
+        self.shared_len + self.output.len() + self.owed_pong.len()
     }
 
     /// Whether nothing is pending.
     pub(super) fn is_empty(&self) -> bool {
-        self.output.is_empty() && self.segments.is_empty()
+        self.output.is_empty() && self.segments.is_empty() && self.owed_pong.is_empty()
+    }
+}
+
+/// Appends a frame to `out`: `header`, then `payload`, masked with the
+/// header's key.
+fn write_masked(out: &mut BytesMut, header: &FrameHeader, payload: &[u8]) {
+    out.reserve(header.encoded_len() + payload.len());
+    header.write(out);
+    let start = out.len();
+    out.put_slice(payload);
+    if let Some(key) = header.mask {
+        super::mask::apply_mask(&mut out[start..], key, 0);
     }
 }

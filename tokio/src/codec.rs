@@ -13,8 +13,8 @@
 //!   message, send [`Replies`] (`framed.send(Replies)`); after the decoder gave
 //!   a `Ping`, a `Close` or an error, do that (or send something) promptly.
 //!   [`WebSocketCodec::has_replies`] says whether any wait. The queue is the
-//!   core's: at most [`MAX_QUEUED_PONGS`](socketwire::ws::connection::MAX_QUEUED_PONGS) pongs
-//!   (the last answering the latest ping) and one close.
+//!   core's: at most [`MAX_QUEUED_PONGS`](socketwire::ws::connection::MAX_QUEUED_PONGS) pongs,
+//!   plus the latest one when messages come between the pings, and one close.
 //! - **No end of stream.** A decoder cannot end a `Framed` stream: after the
 //!   close handshake (or an error) decoding gives nothing more, and the stream
 //!   waits for the transport's end. A server writes its replies and then drops

@@ -58,7 +58,8 @@ pub enum Error {
     HandshakeTimeout,
     /// The URL or request cannot be used to connect (why, in a few words).
     InvalidUrl(&'static str),
-    /// A `wss://` URL: TLS is not supported by this version of the crate.
+    /// A `wss://` URL without TLS: the `rustls` feature is off (or the
+    /// connector given is `Connector::Plain`).
     TlsNotSupported,
 }
 
@@ -105,7 +106,7 @@ impl fmt::Display for Error {
             Error::Refused(status) => write!(f, "handshake refused with {status}"),
             Error::HandshakeTimeout => f.write_str("handshake timed out"),
             Error::InvalidUrl(why) => write!(f, "invalid URL: {why}"),
-            Error::TlsNotSupported => f.write_str("wss:// (TLS) is not supported yet"),
+            Error::TlsNotSupported => f.write_str("wss:// needs TLS: enable the `rustls` feature"),
         }
     }
 }

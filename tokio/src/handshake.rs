@@ -16,7 +16,7 @@ use socketwire::ws::{Connection, MaskSource, OsRandomMask, Role};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::{Config, Error, WebSocketStream};
+use crate::{Config, Connector, Error, MaybeTlsStream, WebSocketStream};
 
 /// The request a server's [`Callback`] sees, and a client sends.
 ///
@@ -475,10 +475,10 @@ impl IntoClientRequest for String {
     }
 }
 
-/// Connects to a `ws://` URL over TCP and runs the client handshake with the
-/// default [`Config`] (permessage-deflate offered). `wss://` is not supported
-/// yet: it fails with [`Error::TlsNotSupported`]; for TLS, connect the stream
-/// yourself and use [`client_async`].
+/// Connects to a `ws://` URL over TCP, or a `wss://` URL over TLS (feature
+/// `rustls`, the Mozilla roots), and runs the client handshake with the default
+/// [`Config`] (permessage-deflate offered). Without the `rustls` feature a
+/// `wss://` URL fails with [`Error::TlsNotSupported`].
 ///
 /// ```no_run
 /// use futures_util::{SinkExt, StreamExt};
@@ -491,7 +491,7 @@ impl IntoClientRequest for String {
 /// ```
 pub async fn connect_async(
     request: impl IntoClientRequest,
-) -> Result<(WebSocketStream<TcpStream>, Response), Error> {
+) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response), Error> {
     connect_async_with_config(request, Config::default()).await
 }
 
@@ -507,20 +507,49 @@ pub async fn connect_async(
 pub async fn connect_async_with_config(
     request: impl IntoClientRequest,
     config: Config,
-) -> Result<(WebSocketStream<TcpStream>, Response), Error> {
+) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response), Error> {
+    connect_async_tls_with_config(request, config, None).await
+}
+
+/// [`connect_async`] with a [`Config`] and the [`Connector`] for `wss://`
+/// (`None`: [`Connector::default_for_wss`]). A custom rustls `ClientConfig`
+/// brings your own roots, client certificates or ALPN.
+///
+/// ```no_run
+/// use socketwire_tokio::{Config, Connector, connect_async_tls_with_config};
+/// # async fn run() -> Result<(), socketwire_tokio::Error> {
+/// let connector = Connector::default_for_wss();
+/// let (ws, _) =
+///     connect_async_tls_with_config("wss://example.com/", Config::default(), Some(connector)).await?;
+/// # let _ = ws; Ok(()) }
+/// ```
+pub async fn connect_async_tls_with_config(
+    request: impl IntoClientRequest,
+    config: Config,
+    connector: Option<Connector>,
+) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response), Error> {
     let request = request.into_client_request()?;
     let uri = request.uri();
-    match uri.scheme_str() {
-        Some("ws") => {}
-        Some("wss") => return Err(Error::TlsNotSupported),
-        _ => return Err(Error::InvalidUrl("the scheme must be ws://")),
-    }
+    let tls = match uri.scheme_str() {
+        Some("ws") => false,
+        Some("wss") => true,
+        _ => return Err(Error::InvalidUrl("the scheme must be ws:// or wss://")),
+    };
     let host = uri.host().ok_or(Error::InvalidUrl("no host"))?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let port = uri.port_u16().unwrap_or(80);
-    let tcp = TcpStream::connect((host, port)).await?;
-    tcp.set_nodelay(true)?;
-    client_async_with_config(request, tcp, config).await
+    let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+    let connector = connector.unwrap_or_else(Connector::default_for_wss);
+    if tls && matches!(connector, Connector::Plain) {
+        return Err(Error::TlsNotSupported);
+    }
+    // The TCP connect and the TLS handshake count against the handshake timeout too.
+    let stream = within(config.handshake_timeout, async {
+        let tcp = TcpStream::connect((host, port)).await?;
+        tcp.set_nodelay(true)?;
+        connector.wrap(tcp, host, tls).await
+    })
+    .await?;
+    client_async_with_config(request, stream, config).await
 }
 
 /// Runs the client handshake on a connected transport with the default

@@ -87,6 +87,7 @@ mod reconnect;
 #[cfg(feature = "socketio")]
 pub mod socketio;
 mod stream;
+mod tls;
 #[cfg(feature = "hyper")]
 mod upgrade;
 
@@ -95,12 +96,14 @@ pub use error::Error;
 pub use handshake::{
     Callback, ErrorResponse, IntoClientRequest, NoCallback, Request, Response, accept_async,
     accept_async_with_config, accept_hdr_async, accept_hdr_async_with_config, client_async,
-    client_async_with_config, connect_async, connect_async_with_config,
+    client_async_with_config, connect_async, connect_async_tls_with_config,
+    connect_async_with_config,
 };
 pub use message::{CloseFrame, Message, Utf8Bytes};
 pub use reconnect::{EVENT_SLOTS, Event, ReconnectConfig, ReconnectingWebSocket, SendError};
 pub use socketwire::ws::{CloseCode, Role};
 pub use stream::{CLOSING_STASH, WebSocketStream};
+pub use tls::{Connector, MaybeTlsStream};
 #[cfg(feature = "hyper")]
 pub use upgrade::{
     Upgrade, UpgradeFut, UpgradeResponse, UpgradedStream, is_upgrade_request, upgrade,

@@ -1,26 +1,4 @@
-//! An opt-in reconnecting client: the loop browser apps hand-write around
-//! `new WebSocket(url)`.
-//!
-//! [`ReconnectingWebSocket::connect`] starts a task that owns the connection.
-//! After a close it did not ask for (the server closed, the transport failed, the
-//! heartbeat went unanswered, the handshake was refused) it reconnects after a
-//! delay from [`socketwire::engineio::Backoff`] (exponential, with jitter, as
-//! socket.io-client's `Manager`). Messages sent while it is reconnecting wait in
-//! a queue bounded in messages and bytes, and go out in order once it is back; a
-//! send past either bound is refused with [`SendError::Full`], never buffered.
-//! [`ReconnectingWebSocket::close`] runs the close handshake and stops
-//! reconnecting.
-//!
-//! What it cannot promise: a message whose send completed before the
-//! connection dropped may or may not have reached the server (TCP does not say);
-//! it is not sent again. A message whose send was still under way is sent first
-//! on the next connection, so the server may see it twice if the drop came in
-//! the middle of writing it.
-//!
-//! The heartbeat is the connection's own keepalive: a ping after
-//! [`ReconnectConfig::ping_interval`] without input, and the connection gives up
-//! (and this client reconnects) after [`ReconnectConfig::pong_timeout`] more
-//! without any.
+//! The opt-in reconnecting client: [`ReconnectingWebSocket`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -32,8 +10,8 @@ use futures_util::{SinkExt, StreamExt};
 use socketwire::engineio::Backoff;
 use tokio::sync::{mpsc, watch};
 
-use crate::handshake::{IntoClientRequest, Request, Response, connect_async_with_config};
-use crate::{CloseFrame, Config, Error, Message};
+use crate::handshake::{IntoClientRequest, Request, Response, connect_async_tls_with_config};
+use crate::{CloseFrame, Config, Connector, Error, MaybeTlsStream, Message, WebSocketStream};
 
 /// Events the reader gets, in order, until [`Event::Closed`].
 pub const EVENT_SLOTS: usize = 64;
@@ -68,6 +46,8 @@ pub struct ReconnectConfig {
     /// handshake timeout). Its keepalive and idle timeout are set from
     /// `ping_interval` and `pong_timeout`.
     pub websocket: Config,
+    /// How `wss://` is secured (default `None`: [`Connector::default_for_wss`]).
+    pub connector: Option<Connector>,
 }
 
 impl Default for ReconnectConfig {
@@ -79,6 +59,7 @@ impl Default for ReconnectConfig {
             max_queued_messages: 1024,
             max_queued_bytes: 1 << 20,
             websocket: Config::default(),
+            connector: None,
         }
     }
 }
@@ -175,7 +156,29 @@ impl std::fmt::Display for SendError {
 
 impl std::error::Error for SendError {}
 
-/// A WebSocket client that reconnects; see the [module docs](self).
+/// An opt-in reconnecting client: the loop browser apps hand-write around
+/// `new WebSocket(url)`.
+///
+/// [`ReconnectingWebSocket::connect`] starts a task that owns the connection.
+/// After a close it did not ask for (the server closed, the transport failed, the
+/// heartbeat went unanswered, the handshake was refused) it reconnects after a
+/// delay from [`socketwire::engineio::Backoff`] (exponential, with jitter, as
+/// socket.io-client's `Manager`). Messages sent while it is reconnecting wait in
+/// a queue bounded in messages and bytes, and go out in order once it is back; a
+/// send past either bound is refused with [`SendError::Full`], never buffered.
+/// [`ReconnectingWebSocket::close`] runs the close handshake and stops
+/// reconnecting.
+///
+/// What it cannot promise: a message whose send completed before the
+/// connection dropped may or may not have reached the server (TCP does not say);
+/// it is not sent again. A message whose send was still under way is sent first
+/// on the next connection, so the server may see it twice if the drop came in
+/// the middle of writing it.
+///
+/// The heartbeat is the connection's own keepalive: a ping after
+/// [`ReconnectConfig::ping_interval`] without input, and the connection gives up
+/// (and this client reconnects) after [`ReconnectConfig::pong_timeout`] more
+/// without any.
 ///
 /// ```no_run
 /// use futures_util::StreamExt;
@@ -200,7 +203,8 @@ pub struct ReconnectingWebSocket {
 impl ReconnectingWebSocket {
     /// Starts the client on the current tokio runtime; the first
     /// [`Event`] says whether the first connection opened. Fails only on a
-    /// request that is not a `ws://` URL or request.
+    /// request that is not a `ws://` URL or request (or `wss://` with the
+    /// `rustls` feature).
     ///
     /// ```no_run
     /// use socketwire_tokio::{ReconnectConfig, ReconnectingWebSocket};
@@ -213,12 +217,15 @@ impl ReconnectingWebSocket {
         config: ReconnectConfig,
     ) -> Result<ReconnectingWebSocket, Error> {
         let request = request.into_client_request()?;
-        if request.uri().scheme_str() != Some("ws") {
-            return Err(if request.uri().scheme_str() == Some("wss") {
-                Error::TlsNotSupported
-            } else {
-                Error::InvalidUrl("the scheme must be ws://")
-            });
+        let connector = config
+            .connector
+            .clone()
+            .unwrap_or_else(Connector::default_for_wss);
+        match request.uri().scheme_str() {
+            Some("ws") => {}
+            Some("wss") if !matches!(connector, Connector::Plain) => {}
+            Some("wss") => return Err(Error::TlsNotSupported),
+            _ => return Err(Error::InvalidUrl("the scheme must be ws:// or wss://")),
         }
         let (outgoing, queue) = mpsc::channel(config.max_queued_messages.max(1));
         let (closing, close_rx) = watch::channel(None);
@@ -227,6 +234,7 @@ impl ReconnectingWebSocket {
         let task = Task {
             request,
             config: config.connection_config(),
+            connector,
             backoff: config.backoff.clone(),
             queue,
             queued_bytes: queued_bytes.clone(),
@@ -323,6 +331,7 @@ impl Stream for ReconnectingWebSocket {
 struct Task {
     request: Request,
     config: Config,
+    connector: Connector,
     backoff: Backoff,
     queue: mpsc::Receiver<Message>,
     queued_bytes: Arc<AtomicUsize>,
@@ -354,8 +363,11 @@ impl Task {
                 let _ = self.events.send(Event::Closed { gave_up: false }).await;
                 return;
             }
-            let attempt =
-                connect_async_with_config(clone_request(&self.request), self.config.clone());
+            let attempt = connect_async_tls_with_config(
+                clone_request(&self.request),
+                self.config.clone(),
+                Some(self.connector.clone()),
+            );
             let opened = tokio::select! {
                 opened = attempt => opened,
                 _ = self.closing.changed() => continue,
@@ -410,7 +422,7 @@ impl Task {
 
     /// Runs one connection: the server's messages to the reader, the queue to
     /// the server, until it is lost or closed.
-    async fn session(&mut self, ws: crate::WebSocketStream<tokio::net::TcpStream>) -> End {
+    async fn session(&mut self, ws: WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>) -> End {
         let (mut sink, mut stream) = ws.split();
         let events = self.events.clone();
         let reading = async {

@@ -294,8 +294,9 @@ async fn gives_up_when_the_attempts_run_out() {
     );
 }
 
+#[cfg(not(feature = "rustls"))]
 #[test]
-fn a_wss_url_is_refused_up_front() {
+fn a_wss_url_is_refused_up_front_without_tls() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -715,10 +715,14 @@ async fn leftover_bytes_after_the_request_head_reach_the_connection() {
 }
 
 #[tokio::test]
-async fn wss_urls_are_refused_with_a_typed_error() {
-    let error = socketwire_tokio::connect_async("wss://127.0.0.1:1/")
-        .await
-        .unwrap_err();
+async fn wss_urls_without_tls_are_refused_with_a_typed_error() {
+    let error = socketwire_tokio::connect_async_tls_with_config(
+        "wss://127.0.0.1:1/",
+        socketwire_tokio::Config::default(),
+        Some(socketwire_tokio::Connector::Plain),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(error, Error::TlsNotSupported), "{error:?}");
     let error = socketwire_tokio::connect_async("http://127.0.0.1:1/")
         .await

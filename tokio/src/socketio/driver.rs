@@ -26,7 +26,7 @@ use super::client::{
 };
 use crate::message::Utf8Bytes;
 use crate::reconnect::random_unit;
-use crate::{Config, Error, Message, WebSocketStream, connect_async_with_config};
+use crate::{Config, Error, MaybeTlsStream, Message, WebSocketStream, connect_async_with_config};
 
 /// How one connection ended.
 enum End {
@@ -37,6 +37,9 @@ enum End {
     /// Lost: reconnect.
     Lost(Option<Error>),
 }
+
+/// The client's WebSocket (plain TCP: the URL is `http://` or `ws://`).
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// One HTTP/1.1 connection of the polling transport.
 type HttpConnection = SendRequest<Full<Bytes>>;
@@ -194,18 +197,14 @@ impl Driver {
     }
 
     /// Runs one WebSocket connection until it is lost or closed.
-    async fn websocket_connection(&mut self, ws: WebSocketStream<TcpStream>) -> End {
+    async fn websocket_connection(&mut self, ws: Ws) -> End {
         let engine = eio::ClientSession::new(self.version, ClientTransport::WebSocket);
         self.websocket_session(engine, ws).await
     }
 
     /// Runs `engine` on `ws` (opened on it, or upgraded to it) until it is
     /// lost or closed.
-    async fn websocket_session(
-        &mut self,
-        mut engine: eio::ClientSession,
-        mut ws: WebSocketStream<TcpStream>,
-    ) -> End {
+    async fn websocket_session(&mut self, mut engine: eio::ClientSession, mut ws: Ws) -> End {
         let mut out = BytesMut::new();
         loop {
             if let Err(end) = self.pump(&mut engine, &mut ws, &mut out).await {
@@ -242,7 +241,7 @@ impl Driver {
     async fn close(
         &mut self,
         mut engine: eio::ClientSession,
-        mut ws: WebSocketStream<TcpStream>,
+        mut ws: Ws,
         mut out: BytesMut,
     ) -> End {
         let left = self.leave_all();
@@ -287,7 +286,7 @@ impl Driver {
     async fn pump(
         &mut self,
         engine: &mut eio::ClientSession,
-        ws: &mut WebSocketStream<TcpStream>,
+        ws: &mut Ws,
         out: &mut BytesMut,
     ) -> Result<(), End> {
         let lost = self.exchange(engine).await?;
@@ -521,7 +520,7 @@ impl Driver {
         let mut out = BytesMut::new();
         let mut upgrade_tried = !upgrade;
         let mut probe_opening: Option<ProbeOpening> = None;
-        let mut probe: Option<WebSocketStream<TcpStream>> = None;
+        let mut probe: Option<Ws> = None;
         // `3probe` arrived and waits for the requests under way.
         let mut probe_answered = false;
         loop {
@@ -682,14 +681,10 @@ impl Driver {
 }
 
 /// A probe WebSocket being opened.
-type ProbeOpening = Pin<
-    Box<dyn Future<Output = Result<(WebSocketStream<TcpStream>, crate::Response), Error>> + Send>,
->;
+type ProbeOpening = Pin<Box<dyn Future<Output = Result<(Ws, crate::Response), Error>> + Send>>;
 
 /// Waits for the probe WebSocket being opened, if any.
-async fn opening(
-    opening: &mut Option<ProbeOpening>,
-) -> Result<(WebSocketStream<TcpStream>, crate::Response), Error> {
+async fn opening(opening: &mut Option<ProbeOpening>) -> Result<(Ws, crate::Response), Error> {
     match opening {
         Some(opening) => opening.await,
         None => std::future::pending().await,
@@ -697,9 +692,7 @@ async fn opening(
 }
 
 /// The probe WebSocket's next message, if there is a probe.
-async fn probe_read(
-    probe: &mut Option<WebSocketStream<TcpStream>>,
-) -> Option<Result<Message, Error>> {
+async fn probe_read(probe: &mut Option<Ws>) -> Option<Result<Message, Error>> {
     match probe {
         Some(ws) => ws.next().await,
         None => std::future::pending().await,
