@@ -415,3 +415,90 @@ async fn the_handshake_asks_for_the_websocket_transport_on_the_path() {
     // The URL's path is the main namespace.
     assert_eq!(recv_text(&mut ws).await, "40/admin,");
 }
+
+/// `https://` URLs over rustls, with a connector that trusts a certificate made
+/// for the test.
+#[cfg(feature = "rustls")]
+mod tls {
+    use std::sync::Arc;
+
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    use socketwire_tokio::Connector;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn https_url_runs_the_websocket_over_tls() {
+        let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let cert = CertificateDer::from(made.cert.der().to_vec());
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(made.signing_key.serialize_der()));
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(cert.clone()).unwrap();
+        let client = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let server = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert], key)
+            .unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let config = ClientConfig {
+            tls: Some(Connector::Rustls(Arc::new(client))),
+            ..ClientConfig::default()
+        };
+        let mut client = Client::connect(&format!("https://localhost:{port}"), config).unwrap();
+
+        let (tcp, _) = tokio::time::timeout(WAIT, listener.accept())
+            .await
+            .expect("a connection")
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+        let tls = tokio::time::timeout(WAIT, acceptor.accept(tcp))
+            .await
+            .expect("a TLS handshake")
+            .unwrap();
+        let mut ws = tokio::time::timeout(WAIT, accept_async(tls))
+            .await
+            .expect("a WebSocket handshake")
+            .unwrap();
+        ws.send(Message::text(OPEN)).await.unwrap();
+        let first = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(first.to_text(), Some("40"));
+        ws.send(Message::text(r#"40{"sid":"t1"}"#)).await.unwrap();
+        assert!(matches!(
+            next_event(&mut client).await,
+            Event::Connected { sid: Some(sid), .. } if sid == "t1"
+        ));
+        client.socket().emit("secure", vec![]).unwrap();
+        let emitted = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(emitted.to_text(), Some(r#"42["secure"]"#));
+    }
+}
+
+#[cfg(not(feature = "rustls"))]
+#[test]
+fn an_https_url_is_refused_up_front_without_tls() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _guard = runtime.enter();
+    assert!(matches!(
+        Client::connect("https://localhost:1", ClientConfig::default()),
+        Err(socketwire_tokio::Error::TlsNotSupported)
+    ));
+}

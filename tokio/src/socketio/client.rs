@@ -14,7 +14,7 @@ use socketwire::socketio::{self as sio, ApiMisuse, DisconnectReason, Value};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 use super::driver::Driver;
-use crate::{Config, Error};
+use crate::{Config, Connector, Error};
 
 /// Events the reader gets, in order, before the task waits for it to read.
 pub const EVENT_SLOTS: usize = 64;
@@ -83,6 +83,11 @@ pub struct ClientConfig {
     /// The WebSocket's own settings (limits, deflate, write buffer, handshake
     /// timeout).
     pub websocket: Config,
+    /// How `https://` and `wss://` URLs are secured (`None`:
+    /// [`Connector::default_for_wss`], rustls with the Mozilla roots under the
+    /// `rustls` feature); bring a rustls configuration of your own for other
+    /// roots or client certificates.
+    pub tls: Option<Connector>,
     /// On [`Transport::Polling`], the largest `GET` response body read
     /// (default 1 MB, the server's default `maxHttpBufferSize`); a larger one
     /// drops the transport.
@@ -101,6 +106,7 @@ impl Default for ClientConfig {
             max_buffered_emits: 1024,
             websocket: Config::default(),
             max_polling_body: 1_000_000,
+            tls: None,
         }
     }
 }
@@ -355,8 +361,10 @@ impl Client {
     /// namespace: `/`, or the URL's path (`http://host:3000/admin` is
     /// namespace `/admin`, as with socket.io-client's `io(url)`). The URL's
     /// query goes on the handshake. The first events say whether it connected.
-    /// Fails only on a URL that cannot be used: not `http://` or `ws://`
-    /// ([`Error::TlsNotSupported`] for `https://` and `wss://`), no host.
+    /// Fails only on a URL that cannot be used: not `http(s)://` or
+    /// `ws(s)://`, no host, or TLS without a connector
+    /// ([`Error::TlsNotSupported`]: `https://` without the `rustls` feature or
+    /// [`ClientConfig::tls`]).
     ///
     /// ```no_run
     /// use socketwire_tokio::socketio::{Client, ClientConfig};
@@ -367,6 +375,13 @@ impl Client {
     /// ```
     pub fn connect(url: &str, config: ClientConfig) -> Result<Client, Error> {
         let target = Target::parse(url, &config.path)?;
+        let connector = config
+            .tls
+            .clone()
+            .unwrap_or_else(Connector::default_for_wss);
+        if target.tls && matches!(connector, Connector::Plain) {
+            return Err(Error::TlsNotSupported);
+        }
         let mut session = sio::ClientSession::new(config.session.clone());
         // Nothing is open yet: every namespace waits for the first Engine.IO
         // open, which the task reports as a reconnection.
@@ -393,7 +408,14 @@ impl Client {
         });
         let (event_tx, events) = mpsc::channel(EVENT_SLOTS);
         let namespace = target.namespace.clone();
-        let driver = Driver::new(inner.clone(), target, config, closing_rx, event_tx);
+        let driver = Driver::new(
+            inner.clone(),
+            target,
+            connector,
+            config,
+            closing_rx,
+            event_tx,
+        );
         tokio::spawn(driver.run());
         Ok(Client {
             socket: Socket { namespace, inner },
@@ -693,8 +715,12 @@ impl Future for AckFuture {
 pub(super) struct Target {
     /// `host[:port]`, the `Host` header.
     pub(super) authority: String,
-    /// `host:port` (80 when the URL has none), to connect to.
+    /// `host:port` (80, or 443 with TLS, when the URL has none), to connect to.
     pub(super) address: String,
+    /// The host, also the TLS server name.
+    pub(super) host: String,
+    /// `https://` or `wss://`.
+    pub(super) tls: bool,
     path: String,
     query: Option<String>,
     namespace: String,
@@ -703,11 +729,15 @@ pub(super) struct Target {
 impl Target {
     fn parse(url: &str, path: &str) -> Result<Target, Error> {
         let uri: http::Uri = url.parse().map_err(|_| Error::InvalidUrl("not a URL"))?;
-        match uri.scheme_str() {
-            Some("http" | "ws") => {}
-            Some("https" | "wss") => return Err(Error::TlsNotSupported),
-            _ => return Err(Error::InvalidUrl("the scheme must be http:// or ws://")),
-        }
+        let tls = match uri.scheme_str() {
+            Some("http" | "ws") => false,
+            Some("https" | "wss") => true,
+            _ => {
+                return Err(Error::InvalidUrl(
+                    "the scheme must be http(s):// or ws(s)://",
+                ));
+            }
+        };
         let authority = uri
             .authority()
             .ok_or(Error::InvalidUrl("the URL has no host"))?;
@@ -731,8 +761,14 @@ impl Target {
             address: format!(
                 "{}:{}",
                 authority.host(),
-                authority.port_u16().unwrap_or(80)
+                authority.port_u16().unwrap_or(if tls { 443 } else { 80 })
             ),
+            host: authority
+                .host()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string(),
+            tls,
             path,
             query: uri.query().filter(|q| !q.is_empty()).map(str::to_string),
             namespace,
@@ -748,12 +784,18 @@ impl Target {
         }
     }
 
-    /// `ws://host/path/?query&EIO=4&transport=websocket`.
+    /// `ws://host/path/?query&EIO=4&transport=websocket` (`wss://` with TLS).
     pub(super) fn websocket_url(&self, version: EngineIoVersion) -> String {
         let transport = socketwire::engineio::ClientTransport::WebSocket;
         let session = socketwire::engineio::ClientSession::new(version, transport);
-        let target = self.request_target(&session.query(transport));
-        format!("ws://{}{target}", self.authority)
+        self.websocket_url_for(&session.query(transport))
+    }
+
+    /// The WebSocket URL with `engine_query` (the upgrade's has the `sid`).
+    pub(super) fn websocket_url_for(&self, engine_query: &str) -> String {
+        let scheme = if self.tls { "wss" } else { "ws" };
+        let target = self.request_target(engine_query);
+        format!("{scheme}://{}{target}", self.authority)
     }
 }
 
@@ -775,10 +817,12 @@ mod tests {
             t.websocket_url(EngineIoVersion::V3),
             "ws://h:1/sio/?x=1&EIO=3&transport=websocket"
         );
-        assert!(matches!(
-            Target::parse("https://h/", "/socket.io/"),
-            Err(Error::TlsNotSupported)
-        ));
+        let t = Target::parse("https://[::1]/", "/socket.io/").unwrap();
+        assert_eq!((t.address.as_str(), t.host.as_str()), ("[::1]:443", "::1"));
+        assert_eq!(
+            t.websocket_url(EngineIoVersion::V4),
+            "wss://[::1]/socket.io/?EIO=4&transport=websocket"
+        );
         assert!(matches!(
             Target::parse("ftp://h/", "/socket.io/"),
             Err(Error::InvalidUrl(_))

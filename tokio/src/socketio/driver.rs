@@ -26,7 +26,10 @@ use super::client::{
 };
 use crate::message::Utf8Bytes;
 use crate::reconnect::random_unit;
-use crate::{Config, Error, MaybeTlsStream, Message, WebSocketStream, connect_async_with_config};
+use crate::{
+    Config, Connector, Error, MaybeTlsStream, Message, WebSocketStream,
+    connect_async_tls_with_config,
+};
 
 /// How one connection ended.
 enum End {
@@ -38,7 +41,7 @@ enum End {
     Lost(Option<Error>),
 }
 
-/// The client's WebSocket (plain TCP: the URL is `http://` or `ws://`).
+/// The client's WebSocket (TLS for `https://` and `wss://` URLs).
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// One HTTP/1.1 connection of the polling transport.
@@ -57,6 +60,7 @@ const CLOSE_POST_TIMEOUT: Duration = Duration::from_secs(5);
 pub(super) struct Driver {
     inner: Arc<Inner>,
     target: Target,
+    connector: Connector,
     version: EngineIoVersion,
     transport: Transport,
     websocket: Config,
@@ -70,6 +74,7 @@ impl Driver {
     pub(super) fn new(
         inner: Arc<Inner>,
         target: Target,
+        connector: Connector,
         config: ClientConfig,
         closing: watch::Receiver<bool>,
         events: mpsc::Sender<Event>,
@@ -77,6 +82,7 @@ impl Driver {
         Driver {
             inner,
             target,
+            connector,
             version: config.engineio_version,
             transport: config.transport,
             websocket: config.websocket,
@@ -162,7 +168,9 @@ impl Driver {
     /// Opens a WebSocket and runs it until it is lost or closed.
     async fn websocket(&mut self) -> End {
         let url = self.target.websocket_url(self.version);
-        let attempt = connect_async_with_config(url.as_str(), self.websocket.clone());
+        let connector = Some(self.connector.clone());
+        let attempt =
+            connect_async_tls_with_config(url.as_str(), self.websocket.clone(), connector);
         let opened = tokio::select! {
             opened = attempt => opened,
             _ = self.closing.changed() => return End::Closed,
@@ -427,11 +435,23 @@ impl Driver {
     }
 }
 
-/// Opens one HTTP/1.1 connection for the polling transport.
-async fn http_connection(address: &str) -> Result<HttpConnection, Error> {
-    let tcp = TcpStream::connect(address).await?;
+/// Where and how the polling transport connects.
+struct HttpEndpoint {
+    address: String,
+    host: String,
+    tls: bool,
+    connector: Connector,
+}
+
+/// Opens one HTTP/1.1 connection (TLS for `https://`) for the polling transport.
+async fn http_connection(endpoint: &HttpEndpoint) -> Result<HttpConnection, Error> {
+    let tcp = TcpStream::connect(&endpoint.address).await?;
     tcp.set_nodelay(true)?;
-    let (send, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+    let stream = endpoint
+        .connector
+        .wrap(tcp, &endpoint.host, endpoint.tls)
+        .await?;
+    let (send, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(http_error)?;
     // Ends when `send` is dropped or the server closes.
@@ -494,10 +514,15 @@ impl Driver {
     /// and the answer goes to the session only once no request is under way,
     /// as socket.io-client does, then the session goes on over the WebSocket.
     async fn polling(&mut self, upgrade: bool) -> End {
-        let address = self.target.address.clone();
+        let endpoint = HttpEndpoint {
+            address: self.target.address.clone(),
+            host: self.target.host.clone(),
+            tls: self.target.tls,
+            connector: self.connector.clone(),
+        };
         let connections = async move {
-            let get = http_connection(&address).await?;
-            Ok::<_, Error>((get, http_connection(&address).await?))
+            let get = http_connection(&endpoint).await?;
+            Ok::<_, Error>((get, http_connection(&endpoint).await?))
         };
         let (get_connection, post_connection) = tokio::select! {
             opened = connections => match opened {
@@ -538,15 +563,14 @@ impl Driver {
             }
             if !upgrade_tried && engine.can_upgrade() {
                 upgrade_tried = true;
-                let query = engine.query(ClientTransport::WebSocket);
-                let url = format!(
-                    "ws://{}{}",
-                    self.target.authority,
-                    self.target.request_target(&query)
-                );
-                probe_opening = Some(Box::pin(connect_async_with_config(
+                let url = self
+                    .target
+                    .websocket_url_for(&engine.query(ClientTransport::WebSocket));
+                let connector = Some(self.connector.clone());
+                probe_opening = Some(Box::pin(connect_async_tls_with_config(
                     url,
                     self.websocket.clone(),
+                    connector,
                 )));
             }
             let mut probe_wrote = false;
