@@ -3,6 +3,8 @@
 //! HTTP long-polling ([`Transport::Polling`], `transports: ['polling']`, on
 //! hyper 1.x client connections), or polling upgraded to WebSocket
 //! ([`Transport::PollingThenWebSocket`], socket.io-client's default).
+//! `https://` and `wss://` URLs go over TLS with [`ClientConfig::tls`]
+//! (rustls with the Mozilla roots by default, under the `rustls` feature).
 //!
 //! The protocol is the core's: [`socketwire::engineio::ClientSession`] (the
 //! open packet, heartbeats) under [`socketwire::socketio::ClientSession`]
