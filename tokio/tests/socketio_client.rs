@@ -12,6 +12,7 @@ use socketwire_tokio::socketio::{
 use socketwire_tokio::{
     ErrorResponse, Message, Request, Response, WebSocketStream, accept_async, accept_hdr_async,
 };
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 
 /// Every wait in these tests is bounded by this.
@@ -26,13 +27,18 @@ async fn listener() -> (TcpListener, String) {
     (listener, url)
 }
 
-/// Accepts one WebSocket and sends the Engine.IO open packet.
-async fn accept(listener: &TcpListener) -> WebSocketStream<TcpStream> {
+/// The client's next TCP connection.
+async fn accept_tcp(listener: &TcpListener) -> TcpStream {
     let (tcp, _) = tokio::time::timeout(WAIT, listener.accept())
         .await
         .expect("a connection")
         .unwrap();
-    let mut ws = tokio::time::timeout(WAIT, accept_async(tcp))
+    tcp
+}
+
+/// Runs the server handshake on `stream` and sends the Engine.IO open packet.
+async fn open<S: AsyncRead + AsyncWrite + Unpin>(stream: S) -> WebSocketStream<S> {
+    let mut ws = tokio::time::timeout(WAIT, accept_async(stream))
         .await
         .expect("a handshake")
         .unwrap();
@@ -40,8 +46,13 @@ async fn accept(listener: &TcpListener) -> WebSocketStream<TcpStream> {
     ws
 }
 
+/// Accepts one WebSocket and sends the Engine.IO open packet.
+async fn accept(listener: &TcpListener) -> WebSocketStream<TcpStream> {
+    open(accept_tcp(listener).await).await
+}
+
 /// The next data message the client sent.
-async fn recv(ws: &mut WebSocketStream<TcpStream>) -> Message {
+async fn recv<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocketStream<S>) -> Message {
     loop {
         let message = tokio::time::timeout(WAIT, ws.next())
             .await
@@ -54,12 +65,12 @@ async fn recv(ws: &mut WebSocketStream<TcpStream>) -> Message {
     }
 }
 
-async fn recv_text(ws: &mut WebSocketStream<TcpStream>) -> String {
+async fn recv_text<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocketStream<S>) -> String {
     let message = recv(ws).await;
     message.to_text().expect("a text message").to_string()
 }
 
-async fn send_text(ws: &mut WebSocketStream<TcpStream>, text: &str) {
+async fn send_text<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocketStream<S>, text: &str) {
     ws.send(Message::text(text)).await.unwrap();
 }
 
@@ -432,60 +443,38 @@ mod tls {
         let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
         let cert = CertificateDer::from(made.cert.der().to_vec());
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(made.signing_key.serialize_der()));
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add(cert.clone()).unwrap();
-        let client = rustls::ClientConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
+        let mut trusted = rustls::RootCertStore::empty();
+        trusted.add(cert.clone()).unwrap();
+        // The process-wide default provider: the one crypto feature enabled (ring).
+        let client_tls = rustls::ClientConfig::builder()
+            .with_root_certificates(trusted)
             .with_no_client_auth();
-        let server = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
+        let server_tls = rustls::ServerConfig::builder()
             .with_no_client_auth()
             .with_single_cert(vec![cert], key)
             .unwrap();
+
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let config = ClientConfig {
-            tls: Some(Connector::Rustls(Arc::new(client))),
+            tls: Some(Connector::Rustls(Arc::new(client_tls))),
             ..ClientConfig::default()
         };
         let mut client = Client::connect(&format!("https://localhost:{port}"), config).unwrap();
-
-        let (tcp, _) = tokio::time::timeout(WAIT, listener.accept())
-            .await
-            .expect("a connection")
-            .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
-        let tls = tokio::time::timeout(WAIT, acceptor.accept(tcp))
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_tls));
+        let tls = tokio::time::timeout(WAIT, acceptor.accept(accept_tcp(&listener).await))
             .await
             .expect("a TLS handshake")
             .unwrap();
-        let mut ws = tokio::time::timeout(WAIT, accept_async(tls))
-            .await
-            .expect("a WebSocket handshake")
-            .unwrap();
-        ws.send(Message::text(OPEN)).await.unwrap();
-        let first = tokio::time::timeout(WAIT, ws.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        assert_eq!(first.to_text(), Some("40"));
-        ws.send(Message::text(r#"40{"sid":"t1"}"#)).await.unwrap();
+        let mut ws = open(tls).await;
+        assert_eq!(recv_text(&mut ws).await, "40");
+        send_text(&mut ws, r#"40{"sid":"t1"}"#).await;
         assert!(matches!(
             next_event(&mut client).await,
             Event::Connected { sid: Some(sid), .. } if sid == "t1"
         ));
         client.socket().emit("secure", vec![]).unwrap();
-        let emitted = tokio::time::timeout(WAIT, ws.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        assert_eq!(emitted.to_text(), Some(r#"42["secure"]"#));
+        assert_eq!(recv_text(&mut ws).await, r#"42["secure"]"#);
     }
 }
 
