@@ -51,6 +51,7 @@
 //! |---------|---------|--------------|
 //! | `hyper` | on | `upgrade`, `upgrade_with_config`, `Upgrade` (subprotocols), `is_upgrade_request`: a WebSocket from a hyper 1.x service or an axum 0.8 handler (`examples/axum.rs`), validated by the core's `http` handshake functions |
 //! | `codec` | on | `codec::WebSocketCodec`: a tokio-util `Decoder` + `Encoder` of [`Message`]s for a `Framed` transport |
+//! | `socketio` | on | `socketio::Client`: a Socket.IO client (namespaces, acks both ways, binary, emits buffered until connected, reconnection with backoff) over WebSocket, HTTP long-polling (hyper 1.x client) or polling upgraded to WebSocket (`examples/socketio_client.rs`) |
 //!
 //! With `default-features = false` the crate is the TCP functions and
 //! [`WebSocketStream`] alone, without hyper.
@@ -83,6 +84,8 @@ mod error;
 mod handshake;
 mod message;
 mod reconnect;
+#[cfg(feature = "socketio")]
+pub mod socketio;
 mod stream;
 mod tls;
 #[cfg(feature = "hyper")]

@@ -500,7 +500,7 @@ fn clone_request(request: &Request) -> Request {
 }
 
 /// A uniform sample in `[0, 1)` from the OS's random source, for the jitter.
-fn random_unit() -> f64 {
+pub(crate) fn random_unit() -> f64 {
     let bits = getrandom::u32().unwrap_or(0);
     f64::from(bits) / (f64::from(u32::MAX) + 1.0)
 }
