@@ -31,7 +31,9 @@ log() { printf '[autobahn-client] %s\n' "$*" >&2; }
 
 mkdir -p "$REPORT"
 REPORT=$(cd "$REPORT" && pwd)
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# shellcheck source=scripts/ports.sh
+. scripts/ports.sh
+PORT=$(free_port)
 
 # The spec; an empty selection would leave the client nothing to run, so refuse it up front.
 PYTHONWARNINGS=ignore "$VENV/bin/python" - "$REPORT/spec.json" "ws://127.0.0.1:$PORT" \
@@ -72,12 +74,7 @@ sys.argv = ["wstest"] + sys.argv[1:]
 wstest.run()
 ' -m fuzzingserver -s spec.json --webport=0) >"$REPORT/wstest.log" 2>&1 &
 SERVER=$!
-for _ in $(seq 1 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-  kill -0 "$SERVER" 2>/dev/null || break
-  sleep 0.1
-done
-if ! (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+if ! wait_port "$PORT"; then
   log "the fuzzing server did not start listening on 127.0.0.1:$PORT"
   tail -n 20 "$REPORT/wstest.log" >&2
   exit 2

@@ -32,15 +32,14 @@ EXAMPLE=${AUTOBAHN_EXAMPLE:-server}
 PACKAGE=${AUTOBAHN_PACKAGE:-socketwire}
 log "building example $EXAMPLE of $PACKAGE"
 cargo build --release --quiet -p "$PACKAGE" --example "$EXAMPLE"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# shellcheck source=scripts/ports.sh
+. scripts/ports.sh
+PORT=$(free_port)
 # shellcheck disable=SC2086
 target/release/examples/"$EXAMPLE" --addr "127.0.0.1:$PORT" ${SERVER_ARGS:-} >"$REPORT.server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-  sleep 0.1
-done
+wait_port "$PORT" || { log "the server did not start listening"; exit 2; }
 
 mkdir -p "$REPORT"
 cat > "$REPORT/spec.json" <<SPEC

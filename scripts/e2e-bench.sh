@@ -41,9 +41,8 @@ if [[ " $SERVERS " == *" node-ws "* ]]; then
   (cd scripts/interop && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+# shellcheck source=scripts/ports.sh
+. scripts/ports.sh
 
 declare -A PID URL
 PIDS=()
@@ -64,10 +63,7 @@ for name in $SERVERS; do
   PID[$name]=$!
   PIDS+=($!)
   URL[$name]="ws://127.0.0.1:$port$path"
-  for _ in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    sleep 0.1
-  done
+  wait_port "$port" || { log "$name did not start listening"; exit 2; }
   log "$name: pid ${PID[$name]}, ${URL[$name]}"
 done
 

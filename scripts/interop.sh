@@ -12,7 +12,8 @@ command -v node >/dev/null || { log "node is required"; exit 2; }
 (cd scripts/interop && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 cargo build --release --quiet --examples
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=scripts/ports.sh
+. scripts/ports.sh
 SERVERS=()
 cleanup() { for pid in "${SERVERS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done; }
 trap cleanup EXIT
@@ -22,7 +23,7 @@ start_server() { # start_server VAR ARGS... : starts the example server, sets VA
   local port; port=$(free_port)
   target/release/examples/server --addr "127.0.0.1:$port" "$@" >"target/interop-server-$port.log" 2>&1 &
   SERVERS+=($!)
-  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  wait_port "$port" || { log "the example server did not start listening"; exit 2; }
   printf -v "$var" '%s' "$port"
 }
 

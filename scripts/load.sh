@@ -37,9 +37,8 @@ cargo build --release --quiet -p socketwire-e2e --bin loadgen
 LOADGEN=target/release/loadgen
 SERVER_BIN=target/release/examples/server
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+# shellcheck source=scripts/ports.sh
+. scripts/ports.sh
 
 if [ "$SHORT" = 1 ]; then
   CONNS=2000 ECHO_S=10 CYCLES=2000 WARM_CYCLES=500 SIO_CLIENTS=500 SOAK=0
@@ -53,10 +52,7 @@ PORT=$(free_port)
 $SERVER_BIN --addr "127.0.0.1:$PORT" $SERVER_FLAGS >"$OUT/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-  sleep 0.1
-done
+wait_port "$PORT" || { log "the server did not start listening"; exit 2; }
 URL="ws://127.0.0.1:$PORT/echo"
 
 failed=0
