@@ -683,3 +683,39 @@ fn broadcast_encodes_once_and_shares_buffers() {
             .is_none()
     );
 }
+
+#[test]
+fn emits_buffered_before_the_connection_are_bounded_and_a_full_buffer_registers_no_ack() {
+    let mut c = ClientSession::new(ClientConfig {
+        max_buffered_emits: 2,
+        ..Default::default()
+    });
+    c.connect("/", None).unwrap();
+    c.emit("/", "a", vec![]).unwrap();
+    let id = c.emit_with_ack("/", "b", vec![], Duration::ZERO).unwrap();
+    assert_eq!(c.emit("/", "c", vec![]), Err(ApiMisuse::BufferFull));
+    assert_eq!(
+        c.emit_with_ack("/", "d", vec![], Duration::ZERO),
+        Err(ApiMisuse::BufferFull)
+    );
+    // Only the one ack that was buffered times out: the refused one left nothing.
+    c.handle_timeout(Duration::from_secs(30));
+    let timeouts: Vec<_> = std::iter::from_fn(|| c.poll_event())
+        .filter(|e| matches!(e, ClientEvent::AckTimeout { .. }))
+        .collect();
+    assert_eq!(
+        timeouts,
+        [ClientEvent::AckTimeout {
+            namespace: "/".into(),
+            id
+        }]
+    );
+    // Once connected, the buffer is sent and emits go straight out again.
+    c.handle_text(r#"0{"sid":"s"}"#, Duration::from_secs(30))
+        .unwrap();
+    let sent = std::iter::from_fn(|| c.poll_message()).count();
+    assert_eq!(sent, 3, "CONNECT and the two buffered emits");
+    for _ in 0..5 {
+        c.emit("/", "e", vec![]).unwrap();
+    }
+}

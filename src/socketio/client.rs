@@ -39,6 +39,10 @@ pub struct ClientConfig {
     /// of the input that brought the header.
     /// Default 30 s.
     pub attachment_timeout: Duration,
+    /// Most emits (and acked emits) buffered per namespace while it is not
+    /// connected: past it they fail with [`ApiMisuse::BufferFull`] and nothing
+    /// is buffered. Default 1024.
+    pub max_buffered_emits: usize,
 }
 
 impl Default for ClientConfig {
@@ -48,6 +52,7 @@ impl Default for ClientConfig {
             ack_timeout: Duration::from_secs(30),
             max_pending_acks: 1024,
             attachment_timeout: Duration::from_secs(30),
+            max_buffered_emits: 1024,
         }
     }
 }
@@ -166,6 +171,7 @@ pub struct ClientSession {
     core: SessionCore<ClientEvent>,
     namespaces: BTreeMap<String, ClientNamespace>,
     transport_open: bool,
+    max_buffered_emits: usize,
 }
 
 impl ClientSession {
@@ -187,6 +193,7 @@ impl ClientSession {
             ),
             namespaces: BTreeMap::new(),
             transport_open: true,
+            max_buffered_emits: config.max_buffered_emits,
         };
         if session.version() == SocketIoVersion::V4 {
             // https://github.com/socketio/socket.io-protocol/tree/v4#connection-to-the-default-namespace
@@ -291,7 +298,21 @@ impl ClientSession {
         Ok(())
     }
 
+    /// Whether `namespace` can take one more packet: connected (sent at once)
+    /// or with room in its buffer.
+    fn check_room(&self, namespace: &str) -> Result<(), ApiMisuse> {
+        let ns = self
+            .namespaces
+            .get(namespace)
+            .ok_or(ApiMisuse::NotConnected)?;
+        if ns.state != ClientState::Connected && ns.buffer.len() >= self.max_buffered_emits {
+            return Err(ApiMisuse::BufferFull);
+        }
+        Ok(())
+    }
+
     fn send_or_buffer(&mut self, namespace: &str, packet: EncodedPacket) -> Result<(), ApiMisuse> {
+        self.check_room(namespace)?;
         let ns = self
             .namespaces
             .get_mut(namespace)
@@ -340,9 +361,8 @@ impl ClientSession {
         // The deadlines at or before `now` first, as if the timer had run.
         self.handle_timeout(now);
         check_event_name(name)?;
-        if !self.namespaces.contains_key(namespace) {
-            return Err(ApiMisuse::NotConnected);
-        }
+        // Before the ack is registered, so a full buffer leaves no ack behind.
+        self.check_room(namespace)?;
         let (id, packet) = self.core.event_with_ack(namespace, name, &args, now)?;
         self.send_or_buffer(namespace, packet)?;
         Ok(id)

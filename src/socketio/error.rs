@@ -207,6 +207,10 @@ pub enum ApiMisuse {
     /// A [`RoomRegistry::join`](super::RoomRegistry::join) past the registry's
     /// rooms-per-socket cap: the socket stays in the rooms it has.
     TooManyRooms,
+    /// An emit on a namespace that is not connected yet while
+    /// [`ClientConfig::max_buffered_emits`](super::ClientConfig::max_buffered_emits)
+    /// emits already wait for it: nothing is buffered.
+    BufferFull,
 }
 
 impl fmt::Display for ApiMisuse {
@@ -220,6 +224,7 @@ impl fmt::Display for ApiMisuse {
             ApiMisuse::Unserializable => "data cannot be serialized to JSON",
             ApiMisuse::TooManyPendingAcks => "too many acks are awaited",
             ApiMisuse::TooManyRooms => "the socket is in too many rooms",
+            ApiMisuse::BufferFull => "too many emits are buffered for this namespace",
         })
     }
 }

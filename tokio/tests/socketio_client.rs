@@ -121,7 +121,10 @@ async fn emits_before_the_connection_are_bounded_per_namespace() {
     // A listener that never answers the handshake: the client stays connecting.
     let (_listener, url) = listener().await;
     let config = ClientConfig {
-        max_buffered_emits: 3,
+        session: socketwire::socketio::ClientConfig {
+            max_buffered_emits: 3,
+            ..Default::default()
+        },
         ..ClientConfig::default()
     };
     let client = Client::connect(&url, config).unwrap();
@@ -162,7 +165,10 @@ async fn buffered_emits_are_sent_in_order_once_connected() {
     let (listener, url) = listener().await;
     let config = ClientConfig {
         auth: Some(Value::from_json_str(r#"{"token":"t"}"#).unwrap()),
-        max_buffered_emits: 3,
+        session: socketwire::socketio::ClientConfig {
+            max_buffered_emits: 3,
+            ..Default::default()
+        },
         ..ClientConfig::default()
     };
     let mut client = Client::connect(&url, config).unwrap();

@@ -74,12 +74,11 @@ pub struct ClientConfig {
     /// The transport (WebSocket only, for now).
     pub transport: Transport,
     /// The core session's settings: decoder limits and Socket.IO version, the
-    /// longest ack wait (`ack_timeout`, default 30 s) and the most acks awaited
-    /// (`max_pending_acks`, default 1024).
+    /// longest ack wait (`ack_timeout`, default 30 s), the most acks awaited
+    /// (`max_pending_acks`, default 1024) and the most emits buffered per
+    /// namespace while it is not connected (`max_buffered_emits`, default 1024;
+    /// past it [`Socket::emit`] fails with [`EmitError::BufferFull`]).
     pub session: sio::ClientConfig,
-    /// Most emits buffered per namespace while it is not connected (default
-    /// 1024); past it [`Socket::emit`] fails with [`EmitError::BufferFull`].
-    pub max_buffered_emits: usize,
     /// The WebSocket's own settings (limits, deflate, write buffer, handshake
     /// timeout).
     pub websocket: Config,
@@ -103,7 +102,6 @@ impl Default for ClientConfig {
             engineio_version: EngineIoVersion::V4,
             transport: Transport::WebSocket,
             session: sio::ClientConfig::default(),
-            max_buffered_emits: 1024,
             websocket: Config::default(),
             max_polling_body: 1_000_000,
             tls: None,
@@ -196,7 +194,7 @@ pub enum Event {
 #[non_exhaustive]
 pub enum EmitError {
     /// The namespace is not connected and already holds `max`
-    /// ([`ClientConfig::max_buffered_emits`]) buffered emits; nothing was queued.
+    /// (`ClientConfig::session.max_buffered_emits`) buffered emits; nothing was queued.
     BufferFull {
         /// The configured bound.
         max: usize,
@@ -258,8 +256,6 @@ pub(super) struct Shared {
     pub(super) session: sio::ClientSession,
     /// Awaited acks, by namespace and id.
     pub(super) acks: HashMap<(String, u64), AckSlot>,
-    /// Emits buffered in the core per namespace while it is not connected.
-    pub(super) buffered: HashMap<String, usize>,
     /// The namespaces asked for and not left or refused, in order.
     pub(super) namespaces: Vec<String>,
     /// Events made by the handles (a client disconnect), for the task to report.
@@ -271,7 +267,6 @@ pub(super) struct Shared {
 impl Shared {
     /// Forgets a namespace that was left or refused.
     pub(super) fn forget(&mut self, namespace: &str) {
-        self.buffered.remove(namespace);
         self.namespaces.retain(|ns| ns != namespace);
     }
 }
@@ -307,7 +302,6 @@ impl Inner {
     /// Runs an emit under the lock, with the buffer bound; wakes the task.
     fn emit<T>(
         &self,
-        namespace: &str,
         emit: impl FnOnce(&mut Shared, Duration) -> Result<T, ApiMisuse>,
     ) -> Result<T, EmitError> {
         let now = self.now();
@@ -315,18 +309,13 @@ impl Inner {
         if shared.closed || *self.closing.borrow() {
             return Err(EmitError::Closed);
         }
-        let buffering = !shared.session.is_connected(namespace);
-        if buffering
-            && shared.buffered.get(namespace).copied().unwrap_or(0) >= self.max_buffered_emits
-        {
-            return Err(EmitError::BufferFull {
+        // The buffer's bound is the core session's (`max_buffered_emits`).
+        let out = emit(&mut shared, now).map_err(|e| match e {
+            ApiMisuse::BufferFull => EmitError::BufferFull {
                 max: self.max_buffered_emits,
-            });
-        }
-        let out = emit(&mut shared, now).map_err(EmitError::Misuse)?;
-        if buffering {
-            *shared.buffered.entry(namespace.into()).or_default() += 1;
-        }
+            },
+            e => EmitError::Misuse(e),
+        })?;
         drop(shared);
         self.wake.notify_one();
         Ok(out)
@@ -393,7 +382,6 @@ impl Client {
         let shared = Shared {
             session,
             acks: HashMap::new(),
-            buffered: HashMap::new(),
             namespaces: vec![target.namespace.clone()],
             local_events: Vec::new(),
             closed: false,
@@ -404,7 +392,7 @@ impl Client {
             wake: Notify::new(),
             closing,
             start: Instant::now(),
-            max_buffered_emits: config.max_buffered_emits,
+            max_buffered_emits: config.session.max_buffered_emits,
         });
         let (event_tx, events) = mpsc::channel(EVENT_SLOTS);
         let namespace = target.namespace.clone();
@@ -550,9 +538,8 @@ impl Socket {
     /// # Ok(()) }
     /// ```
     pub fn emit(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
-        self.inner.emit(&self.namespace, |shared, _| {
-            shared.session.emit(&self.namespace, event, args)
-        })
+        self.inner
+            .emit(|shared, _| shared.session.emit(&self.namespace, event, args))
     }
 
     /// Emits `event` asking for an ack; the returned future resolves to the
@@ -574,7 +561,7 @@ impl Socket {
         timeout: Duration,
     ) -> Result<AckFuture, EmitError> {
         let (tx, rx) = oneshot::channel();
-        self.inner.emit(&self.namespace, |shared, now| {
+        self.inner.emit(|shared, now| {
             let id = shared
                 .session
                 .emit_with_ack(&self.namespace, event, args, now)?;

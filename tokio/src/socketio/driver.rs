@@ -381,7 +381,6 @@ impl Driver {
         while let Some(event) = shared.session.poll_event() {
             match event {
                 ClientEvent::Connected { namespace, sid } => {
-                    shared.buffered.remove(&namespace);
                     events.push(Event::Connected { namespace, sid });
                 }
                 ClientEvent::ConnectError { namespace, data } => {

@@ -39,7 +39,7 @@
 //!
 //! | what | bound | when it is hit |
 //! |---|---|---|
-//! | emits made while a namespace is not connected | [`ClientConfig::max_buffered_emits`] per namespace | [`EmitError::BufferFull`], nothing is queued |
+//! | emits made while a namespace is not connected | `ClientConfig::session.max_buffered_emits` (the core's bound) per namespace | [`EmitError::BufferFull`], nothing is queued |
 //! | acks awaited | the core's `max_pending_acks` ([`ClientConfig::session`]) | [`EmitError::Misuse`] (`TooManyPendingAcks`) |
 //! | an ack | the `timeout` given to [`Socket::emit_with_ack`], at most the core's `ack_timeout` | [`AckError::Timeout`] |
 //! | events the reader has not taken | [`EVENT_SLOTS`] | the task stops reading the socket until the reader catches up |
