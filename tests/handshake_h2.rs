@@ -72,6 +72,25 @@ fn the_rfc_8441_example() {
     assert_eq!(response.headers()["sec-websocket-protocol"], "chat");
 }
 
+// https://www.rfc-editor.org/rfc/rfc9220#section-3
+// The extended CONNECT of RFC 8441 on an HTTP/3 request stream: the same checks.
+#[test]
+fn the_same_request_over_http3() {
+    let mut parts = connect("https://server.example.com/chat", &[VERSION]);
+    parts.version = http::Version::HTTP_3;
+    let connect = ExtendedConnect::from_http(&parts, Some("websocket")).unwrap();
+    assert_eq!(connect.path(), "/chat");
+    let response = connect.accept_response(&AcceptOptions::default()).unwrap();
+    assert_eq!(response.status(), 200);
+    parts
+        .headers
+        .insert("connection", "Upgrade".parse().unwrap());
+    assert_eq!(
+        ExtendedConnect::from_http(&parts, Some("websocket")).unwrap_err(),
+        ExtendedConnectError::ConnectionSpecificField("Connection")
+    );
+}
+
 #[test]
 fn the_client_builds_the_rfc_example_and_reads_its_answer() {
     let request = ClientRequest {
