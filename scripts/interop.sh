@@ -11,6 +11,8 @@ log() { printf '[interop] %s\n' "$*" >&2; }
 command -v node >/dev/null || { log "node is required"; exit 2; }
 (cd scripts/interop && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 cargo build --release --quiet --examples
+# The HTTP/2 server (RFC 8441 extended CONNECT) needs two features off by default.
+cargo build --release --quiet -p socketwire-tokio --features http2,rustls --example h2_server
 
 # shellcheck source=scripts/ports.sh
 . scripts/ports.sh

@@ -372,3 +372,162 @@ fn http_response_agrees(
         assert_eq!(from_http, from_bytes);
     }
 }
+
+/// WebSockets over HTTP/2 (RFC 8441): an extended CONNECT from bytes, as lines: the
+/// method, the URI, the `:protocol` (empty for none), then `name: value` fields.
+/// Never panics; a refusal has a 400 or 501 and names the version exactly when the
+/// version is wrong; an acceptance answers a 200 without connection fields, and
+/// agrees with the HTTP/1.1 upgrade of the same fields (the one set of RFC 6455
+/// rules); the same fields as a `200` for an offering client are judged without
+/// panic and only ever choose what was offered.
+#[cfg(feature = "http")]
+pub fn extended_connect(data: &[u8]) {
+    use crate::handshake::{ExtendedConnect, ExtendedConnectClient, ExtendedConnectError};
+
+    let mut lines = data.split(|&b| b == b'\n');
+    let (Some(method), Some(uri), Some(protocol)) = (lines.next(), lines.next(), lines.next())
+    else {
+        return;
+    };
+    let (Ok(method), Ok(uri)) = (http::Method::from_bytes(method), http::Uri::try_from(uri)) else {
+        return;
+    };
+    let protocol = core::str::from_utf8(protocol)
+        .ok()
+        .filter(|p| !p.is_empty());
+    let mut request = http::Request::new(());
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.version_mut() = http::Version::HTTP_2;
+    for line in lines {
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let value = line[colon + 1..].trim_ascii();
+        let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(&line[..colon]),
+            http::HeaderValue::from_bytes(value),
+        ) else {
+            continue;
+        };
+        request.headers_mut().append(name, value);
+    }
+
+    let judged = ExtendedConnect::from_http_request(&request, protocol);
+    match &judged {
+        Ok(connect) => {
+            let response = connect
+                .accept_response(&AcceptOptions::default())
+                .expect("the default answer is valid");
+            assert_eq!(response.status(), 200);
+            for name in ["connection", "upgrade", "sec-websocket-accept"] {
+                assert!(response.headers().get(name).is_none());
+            }
+        }
+        Err(error) => {
+            assert!(matches!(error.status(), 400 | 501), "{error}");
+            let is_version = matches!(
+                error,
+                ExtendedConnectError::Handshake(
+                    HandshakeError::MissingVersion | HandshakeError::UnsupportedVersion
+                )
+            );
+            let response = error.to_response();
+            assert_eq!(
+                response.headers().get("sec-websocket-version").is_some(),
+                is_version
+            );
+        }
+    }
+
+    // The one set of rules: the HTTP/1.1 upgrade of the same fields decides alike.
+    let authority = request.uri().authority().map(|a| String::from(a.as_str()));
+    let path = request
+        .uri()
+        .path_and_query()
+        .map(|p| String::from(p.as_str()));
+    let passed_h2_checks = match &judged {
+        Ok(_) => true,
+        Err(ExtendedConnectError::Handshake(_)) => true,
+        Err(_) => false,
+    };
+    if let (true, Some(authority), Some(path)) = (passed_h2_checks, authority, path) {
+        let mut upgrade = http::Request::get(path.as_str());
+        upgrade = upgrade
+            .header("host", authority.as_str())
+            .header("upgrade", "websocket")
+            .header("connection", "Upgrade")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==");
+        for (name, value) in request.headers() {
+            if name != "host" && name != "sec-websocket-key" {
+                upgrade = upgrade.header(name, value);
+            }
+        }
+        if let Ok(upgrade) = upgrade.body(()) {
+            let h1 = ServerHandshake::from_http_request(&upgrade);
+            match (&judged, &h1) {
+                (Ok(h2), Ok(h1)) => {
+                    assert!(h2.protocols().eq(h1.protocols()));
+                    assert_eq!(h2.extensions(), h1.extensions());
+                }
+                // A field-order difference: which of two repeated fields is named.
+                (
+                    Err(ExtendedConnectError::Handshake(HandshakeError::DuplicateHeader(_))),
+                    Err(_),
+                )
+                | (Err(_), Err(HandshakeError::DuplicateHeader(_))) => {}
+                (Err(ExtendedConnectError::Handshake(h2)), Err(h1)) => assert_eq!(h2, h1),
+                (h2, h1) => panic!("h2 {:?} but h1 {:?}", h2.as_ref().err(), h1.as_ref().err()),
+            }
+        }
+    }
+
+    // The client side: the fields as the server's 200 to a client that offered.
+    let offer = ClientRequest {
+        protocols: &["chat", "superchat"],
+        extensions: Some("permessage-deflate"),
+        ..ClientRequest::new("example.com", "/", [0; 16])
+    };
+    let client = ExtendedConnectClient::new(&offer, "https").expect("a valid offer");
+    let mut response = http::Response::new(());
+    *response.headers_mut() = request.headers().clone();
+    if let Ok(accepted) = client.check_http_response(&response) {
+        assert!(matches!(
+            accepted.protocol.as_deref(),
+            None | Some("chat" | "superchat")
+        ));
+        assert!(
+            accepted
+                .extensions()
+                .iter()
+                .all(|e| e.name.eq_ignore_ascii_case("permessage-deflate"))
+        );
+    }
+}
+
+#[cfg(all(test, feature = "http"))]
+mod extended_connect_mixed {
+    // The seeds are the corpus in fuzz/corpus/handshake_extended_connect/ (the RFC 8441
+    // §5.1 example and the refusals), run by the corpus test in src/fuzzing/mod.rs.
+
+    proptest::proptest! {
+        /// Requests put together from the seeds' lines pass the harness.
+        #[test]
+        fn mixed_requests_pass_the_harness(
+            head in proptest::sample::select(&["CONNECT\nhttps://a/chat\nwebsocket", "CONNECT\nhttp://a:80/?q\nWebSocket", "CONNECT\nhttps://a/\n", "CONNECT\na:1\nwebsocket"][..]),
+            fields in proptest::collection::vec(proptest::sample::select(&[
+                "sec-websocket-version: 13", "sec-websocket-version: 8", "sec-websocket-protocol: chat",
+                "sec-websocket-protocol: a b", "sec-websocket-protocol: ", "sec-websocket-extensions: permessage-deflate",
+                "sec-websocket-extensions: x;=", "sec-websocket-extensions: other", "origin: http://o", "host: b",
+                "sec-websocket-key: k", "connection: Upgrade", "upgrade: websocket", "sec-websocket-accept: x",
+            ][..]), 0..8),
+        ) {
+            let mut data = alloc::string::String::from(head);
+            for field in fields {
+                data.push('\n');
+                data.push_str(field);
+            }
+            super::extended_connect(data.as_bytes());
+        }
+    }
+}

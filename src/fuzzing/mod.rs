@@ -35,6 +35,8 @@ const TARGETS: &[&[Target]] = &[
         ("handshake_request", handshake::request),
         ("handshake_response", handshake::response),
     ],
+    #[cfg(feature = "http")]
+    &[("handshake_extended_connect", handshake::extended_connect)],
     #[cfg(feature = "engineio")]
     &[
         ("engineio_packet", engineio::packet),

@@ -86,12 +86,12 @@ fn head_of(method: &Method, uri: &Uri, version: Version, headers: &HeaderMap) ->
 
 /// The `major.minor` of an `http` version. HTTP/2 and HTTP/3 heads cannot carry the
 /// `Connection` field, so their upgrade requests are refused by the validation
-/// (`MissingConnectionUpgrade`); WebSockets over them (RFC 8441 extended CONNECT) are
-/// not this handshake.
+/// (`MissingConnectionUpgrade`); WebSockets over them (RFC 8441 / RFC 9220 extended
+/// CONNECT) are [`ExtendedConnect`](super::ExtendedConnect)'s.
 // https://www.rfc-editor.org/rfc/rfc9113#section-8.2.2
 // "An endpoint MUST NOT generate an HTTP/2 message containing connection-specific
 // header fields." (RFC 9114 §4.2 says the same of HTTP/3.)
-fn http_version(version: Version) -> HttpVersion {
+pub(super) fn http_version(version: Version) -> HttpVersion {
     let (major, minor) = match version {
         Version::HTTP_09 => (0, 9),
         Version::HTTP_10 => (1, 0),
@@ -203,34 +203,53 @@ impl<S: HeadStorage> ServerHandshake<S> {
         // The fields `write_accept` writes, in its order (the tests hold the two
         // forms equal), built directly: a 101 answers every accepted connection.
         let mut fields = HeaderMap::new();
-        let mut add = |name: HeaderName, value: HeaderValue| {
-            fields
-                .try_append(name, value)
-                .map_err(|_| HandshakeMisuse::InvalidHeaderValue)
-        };
-        let value = |text: &[u8]| {
-            HeaderValue::from_bytes(text).map_err(|_| HandshakeMisuse::InvalidHeaderValue)
-        };
-        add(UPGRADE, HeaderValue::from_static("websocket"))?;
-        add(CONNECTION, HeaderValue::from_static("Upgrade"))?;
-        add(SEC_WEBSOCKET_ACCEPT, value(&self.accept_key())?)?;
-        if let Some(protocol) = options.protocol {
-            add(SEC_WEBSOCKET_PROTOCOL, value(protocol.as_bytes())?)?;
-        }
-        if let Some(extensions) = options.extensions {
-            add(SEC_WEBSOCKET_EXTENSIONS, value(extensions.as_bytes())?)?;
-        }
-        for (name, text) in options.headers {
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| HandshakeMisuse::InvalidHeaderName)?;
-            add(name, value(text.as_bytes())?)?;
-        }
+        fields.append(UPGRADE, HeaderValue::from_static("websocket"));
+        fields.append(CONNECTION, HeaderValue::from_static("Upgrade"));
+        fields.append(SEC_WEBSOCKET_ACCEPT, field_value(&self.accept_key())?);
+        append_accept_options(&mut fields, options)?;
         let mut response = Response::new(());
         *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
         *response.version_mut() = Version::HTTP_11;
         *response.headers_mut() = fields;
         Ok(response)
     }
+}
+
+/// A field value the caller chose, or [`HandshakeMisuse::InvalidHeaderValue`].
+fn field_value(text: &[u8]) -> Result<HeaderValue, HandshakeMisuse> {
+    HeaderValue::from_bytes(text).map_err(|_| HandshakeMisuse::InvalidHeaderValue)
+}
+
+/// Appends what an accepting response carries besides its status, after
+/// [`ServerHandshake::check_accept`]: the chosen subprotocol, the extensions and the
+/// extra fields, in [`write_accept`](ServerHandshake::write_accept)'s order. The
+/// HTTP/1.1 `101` and the HTTP/2 and HTTP/3 `200` of an extended CONNECT
+/// ([`ExtendedConnect::accept_response`](super::ExtendedConnect::accept_response))
+/// both add them here.
+pub(super) fn append_accept_options(
+    fields: &mut HeaderMap,
+    options: &AcceptOptions<'_>,
+) -> Result<(), HandshakeMisuse> {
+    let mut add = |name: HeaderName, value: HeaderValue| {
+        fields
+            .try_append(name, value)
+            .map_err(|_| HandshakeMisuse::InvalidHeaderValue)
+    };
+    if let Some(protocol) = options.protocol {
+        add(SEC_WEBSOCKET_PROTOCOL, field_value(protocol.as_bytes())?)?;
+    }
+    if let Some(extensions) = options.extensions {
+        add(
+            SEC_WEBSOCKET_EXTENSIONS,
+            field_value(extensions.as_bytes())?,
+        )?;
+    }
+    for (name, text) in options.headers {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| HandshakeMisuse::InvalidHeaderName)?;
+        add(name, field_value(text.as_bytes())?)?;
+    }
+    Ok(())
 }
 
 impl HandshakeError {
@@ -364,7 +383,11 @@ impl ClientHandshake {
 }
 
 /// The response head of a response given as `http` parts.
-fn response_head_of(status: StatusCode, version: Version, headers: &HeaderMap) -> ResponseHead {
+pub(super) fn response_head_of(
+    status: StatusCode,
+    version: Version,
+    headers: &HeaderMap,
+) -> ResponseHead {
     let reason = status.canonical_reason().unwrap_or_default();
     ResponseHead::from_parts(status.as_u16(), reason, http_version(version), headers)
 }

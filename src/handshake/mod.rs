@@ -102,6 +102,9 @@ mod client;
 mod error;
 mod extensions;
 mod fields;
+/// WebSockets over HTTP/2 and HTTP/3: the extended CONNECT (feature `http`).
+#[cfg(feature = "http")]
+mod h2;
 mod head;
 mod headers;
 /// The handshake from and to the `http` crate's types (feature `http`).
@@ -115,6 +118,8 @@ mod tokens;
 pub use client::{AcceptedResponse, ClientHandshake, ClientRequest};
 pub use error::{HandshakeError, HandshakeMisuse};
 pub use extensions::{ExtensionOffer, ExtensionParam, parse_extensions};
+#[cfg(feature = "http")]
+pub use h2::{ExtendedConnect, ExtendedConnectClient, ExtendedConnectError, WEBSOCKET_PROTOCOL};
 pub use head::{
     Borrowed, HeadStorage, HeaderLimits, HeaderSlots, HttpVersion, Owned, RequestHead,
     RequestHeadRef,

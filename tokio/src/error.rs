@@ -52,7 +52,8 @@ pub enum Error {
     /// The server answered our permessage-deflate offer with parameters we did
     /// not offer or cannot use.
     Deflate(NegotiationError),
-    /// The server's callback refused the request with this status.
+    /// The server's callback refused the request with this status, or an
+    /// HTTP/2 extended CONNECT was refused with it (400, 501).
     Refused(http::StatusCode),
     /// The opening handshake did not finish within `handshake_timeout`.
     HandshakeTimeout,

@@ -44,6 +44,8 @@ use bytes::Bytes;
 use http_body_util::Empty;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
+#[cfg(feature = "http2")]
+use socketwire::handshake::{ExtendedConnect, ExtendedConnectError};
 use socketwire::handshake::{HttpVersion, RequestHead, ServerHandshake};
 use socketwire::ws::Connection;
 
@@ -71,8 +73,10 @@ pub type UpgradeResponse = http::Response<Empty<Bytes>>;
 pub type UpgradedStream = WebSocketStream<TokioIo<Upgraded>>;
 
 /// Whether `request` asks for a WebSocket (`Upgrade: websocket`, RFC 6455
-/// §4.2.1 item 3), to route it to [`upgrade`]. A request that asks may still be
-/// refused by `upgrade` (no key, another version, not `GET`…).
+/// §4.2.1 item 3; with the `http2` feature also an HTTP/2 `CONNECT` with
+/// `:protocol = websocket`, RFC 8441 §5), to route it to [`upgrade`]. A request
+/// that asks may still be refused by `upgrade` (no key, another version, not
+/// `GET`…).
 ///
 /// ```
 /// let request = http::Request::get("/ws").header("upgrade", "WebSocket").body(()).unwrap();
@@ -80,6 +84,18 @@ pub type UpgradedStream = WebSocketStream<TokioIo<Upgraded>>;
 /// assert!(!socketwire_tokio::is_upgrade_request(&http::Request::get("/").body(()).unwrap()));
 /// ```
 pub fn is_upgrade_request<B>(request: &http::Request<B>) -> bool {
+    // An HTTP/2 extended CONNECT asks with `:protocol = websocket` (RFC 8441 §5).
+    #[cfg(feature = "http2")]
+    if request.method() == http::Method::CONNECT {
+        return request
+            .extensions()
+            .get::<hyper::ext::Protocol>()
+            .is_some_and(|protocol| {
+                protocol
+                    .as_str()
+                    .eq_ignore_ascii_case(socketwire::handshake::WEBSOCKET_PROTOCOL)
+            });
+    }
     // The core's rule, on a head holding only the `Upgrade` fields.
     let upgrade = request.headers().get_all(http::header::UPGRADE);
     let fields = upgrade.iter().map(|value| ("upgrade", value.as_bytes()));
@@ -197,7 +213,49 @@ impl Upgrade {
         &self,
         request: &mut http::Request<B>,
     ) -> Result<(UpgradeResponse, UpgradeFut), Error> {
+        #[cfg(feature = "http2")]
+        if request.method() == http::Method::CONNECT {
+            return self.extended_connect(request);
+        }
         let handshake = ServerHandshake::from_http_request(request)?;
+        let chosen = self.choose_protocol(&handshake)?;
+        let answer = ServerAnswer::new(&handshake, &chosen, &self.config)?;
+        let response = handshake.accept_response(&answer.options())?;
+        Ok((
+            response.map(|()| Empty::new()),
+            self.future(request, answer),
+        ))
+    }
+
+    /// An HTTP/2 extended CONNECT (RFC 8441): validated by the core's
+    /// [`ExtendedConnect`], answered with a `200`; the same subprotocol choice and
+    /// permessage-deflate negotiation as the HTTP/1.1 upgrade.
+    #[cfg(feature = "http2")]
+    fn extended_connect<B>(
+        &self,
+        request: &mut http::Request<B>,
+    ) -> Result<(UpgradeResponse, UpgradeFut), Error> {
+        let protocol = request.extensions().get::<hyper::ext::Protocol>();
+        let connect = ExtendedConnect::from_http_request(request, protocol.map(|p| p.as_str()))
+            .map_err(|error| match error {
+                ExtendedConnectError::Handshake(error) => Error::Handshake(error),
+                refused => Error::Refused(
+                    http::StatusCode::from_u16(refused.status())
+                        .unwrap_or(http::StatusCode::BAD_REQUEST),
+                ),
+            })?;
+        let chosen = self.choose_protocol(connect.handshake())?;
+        let answer = ServerAnswer::new(connect.handshake(), &chosen, &self.config)?;
+        let response = connect.accept_response(&answer.options())?;
+        Ok((
+            response.map(|()| Empty::new()),
+            self.future(request, answer),
+        ))
+    }
+
+    /// The first subprotocol of the client's list that this server speaks, in a
+    /// response's `Sec-WebSocket-Protocol` (empty when none is).
+    fn choose_protocol(&self, handshake: &ServerHandshake) -> Result<Response, Error> {
         let mut chosen = Response::new(());
         if let Some(protocol) = handshake
             .protocols()
@@ -209,21 +267,24 @@ impl Upgrade {
                 .headers_mut()
                 .insert(http::header::SEC_WEBSOCKET_PROTOCOL, value);
         }
-        let answer = ServerAnswer::new(&handshake, &chosen, &self.config)?;
-        let response = handshake.accept_response(&answer.options())?;
-        let future = UpgradeFut {
+        Ok(chosen)
+    }
+
+    /// The WebSocket once hyper hands the connection (or the HTTP/2 stream) over.
+    fn future<B>(&self, request: &mut http::Request<B>, answer: ServerAnswer<'_>) -> UpgradeFut {
+        UpgradeFut {
             on_upgrade: hyper::upgrade::on(request),
             connection: Some(answer.into_connection(&self.config)),
             config: self.config.clone(),
-        };
-        Ok((response.map(|()| Empty::new()), future))
+        }
     }
 }
 
 /// The WebSocket of an accepted [`upgrade`]: resolves once hyper has sent the
-/// `101` and handed the connection over (so the response must be returned to
-/// hyper first; await this on a task of its own). Fails with [`Error::Io`] when
-/// the connection cannot be upgraded (HTTP/2, or a server without upgrades).
+/// `101` (or, over HTTP/2, the `200`) and handed the connection (the stream)
+/// over, so the response must be returned to hyper first; await this on a task
+/// of its own. Fails with [`Error::Io`] when the connection cannot be upgraded
+/// (an HTTP/1.1 server without upgrades).
 ///
 /// ```no_run
 /// # async fn run(websocket: socketwire_tokio::UpgradeFut) -> Result<(), socketwire_tokio::Error> {
@@ -268,11 +329,46 @@ impl Future for UpgradeFut {
 }
 
 impl Error {
-    /// The reply to a failed [`upgrade`]: for [`Error::Handshake`] the core's
+    /// The reply to a failed [`upgrade`] of a request of `version`: over HTTP/2
+    /// and HTTP/3 (feature `http2`) a handshake error is the core's
+    /// [`ExtendedConnectError::to_response`](socketwire::handshake::ExtendedConnectError::to_response)
+    /// (a version error is a 400 with `Sec-WebSocket-Version: 13`: HTTP/2 has no
+    /// 426, and no `Connection` field); otherwise as
+    /// [`to_response`](Error::to_response).
+    ///
+    /// ```
+    /// use socketwire::handshake::HandshakeError;
+    /// let error = socketwire_tokio::Error::Handshake(HandshakeError::UnsupportedVersion);
+    /// assert_eq!(error.to_response_for(http::Version::HTTP_11).status(), 426);
+    /// # #[cfg(feature = "http2")] {
+    /// let response = error.to_response_for(http::Version::HTTP_2);
+    /// assert_eq!(response.status(), 400);
+    /// assert_eq!(response.headers()["sec-websocket-version"], "13");
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn to_response_for(&self, version: http::Version) -> UpgradeResponse {
+        // Without the `http2` feature every request is answered as HTTP/1.1.
+        #[cfg(not(feature = "http2"))]
+        let _ = version;
+        match self {
+            #[cfg(feature = "http2")]
+            Error::Handshake(error) if version >= http::Version::HTTP_2 => {
+                ExtendedConnectError::Handshake(error.clone())
+                    .to_response()
+                    .map(|()| Empty::new())
+            }
+            _ => self.to_response(),
+        }
+    }
+
+    /// The reply to a failed [`upgrade`] of an HTTP/1.1 request: for
+    /// [`Error::Handshake`] the core's
     /// ([`HandshakeError::to_response`](socketwire::handshake::HandshakeError::to_response):
     /// 400, or 426 with `Sec-WebSocket-Version: 13`, and `Connection: close`);
     /// for [`Error::Refused`] its status; for anything else (our own mistake,
-    /// such as an invalid header value in the `101`) 500.
+    /// such as an invalid header value in the `101`) 500. For a request of any
+    /// version, use [`to_response_for`](Error::to_response_for).
     ///
     /// ```
     /// use socketwire::handshake::HandshakeError;
