@@ -71,6 +71,8 @@
 
 mod client;
 mod driver;
+#[cfg(feature = "socketio-server")]
+pub mod server;
 
 pub use client::{
     AckError, AckFuture, AckResponder, Client, ClientConfig, EVENT_SLOTS, EmitError, Event, Socket,

@@ -1,0 +1,1713 @@
+//! A Socket.IO server on tokio: [`SocketIo`] (the handle: namespaces,
+//! broadcasts) and [`SocketIoService`] (a tower `Service` of HTTP requests to
+//! mount at `/socket.io/`), over Engine.IO long-polling and WebSocket (the
+//! crate's own [`Upgrade`]), with the names a socketioxide user knows.
+//!
+//! The protocol is the core's: one [`engineio::ServerSession`] under one
+//! [`socketio::ServerSession`](CoreSession) per client connection, and one
+//! [`RoomRegistry`] for the server. This module owns the tasks, the clock, the
+//! channels and the random ids:
+//!
+//! ```text
+//!  GET / POST ──Service::call──▶ session task ◀── WebSocket reader
+//!  SocketRef::emit, AckSender::send ──command──▶ │ (owns both core sessions)
+//!  BroadcastOperator::emit ──mailbox (same channel)─▶ │ ──▶ WebSocket writer / parked GET
+//!                       session task ──events──▶ socket task (connect handler, `on` handlers, `on_disconnect`)
+//! ```
+//!
+//! Each client connection has one session task that alone owns its core
+//! sessions: every request, WebSocket message, command and broadcast for it is
+//! a message on that task's bounded channel, so no session ever locks another.
+//! The room registry has its own lock, held only while a join, leave or
+//! broadcast lookup runs (never across an await).
+//!
+//! Every queue has a cap and every wait a deadline:
+//!
+//! | what | bound | when it is hit |
+//! |---|---|---|
+//! | commands and broadcasts waiting for a session | [`COMMAND_SLOTS`] | an emit fails with [`SendError::Full`]; a broadcast flags the member, whose session is closed |
+//! | a member's buffered bytes at a broadcast | [`SocketIoConfig::max_backpressure`] | that member gets no copy and its session is closed |
+//! | events waiting for a socket's handlers | [`EVENT_SLOTS`] | the session is closed |
+//! | emits made in the connect handler, before the accept | [`EVENT_SLOTS`] | later ones are dropped |
+//! | a WebSocket's writer | the Engine.IO `max_buffered_packets` | the session is closed |
+//! | a POST body | [`SocketIoConfig::max_http_body`] | `413`, the session is unaffected |
+//! | reading a POST body | [`SocketIoConfig::request_timeout`] | `408` |
+//! | an ack | the core's `ack_timeout` | [`AckError::Timeout`] |
+//!
+//! ```no_run
+//! use socketwire_tokio::socketio::server::{SocketIo, SocketRef};
+//! use socketwire_tokio::socketio::Value;
+//! # async fn run() -> std::io::Result<()> {
+//! let (service, io) = SocketIo::new(Default::default());
+//! io.ns("/", |socket: SocketRef, auth: Value| async move {
+//!     socket.on("message", |socket: SocketRef, args: Vec<Value>, _ack| async move {
+//!         let _ = socket.emit("message-back", args);
+//!     });
+//!     Ok(())
+//! });
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! socketwire_tokio::socketio::server::serve(listener, service).await
+//! # }
+//! ```
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Body;
+use socketwire::engineio::{
+    self, MessageData, Method, Reply, RequestInfo, Response, Route, SessionEvent, WebSocketId,
+    WebSocketOpen, WebSocketOutput,
+};
+use socketwire::socketio::{
+    Broadcast, DisconnectReason, EncodedPacket, EngineMessage, RoomRegistry,
+    ServerEvent as CoreEvent, ServerSession as CoreSession, Value,
+};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{Config, Message, Upgrade};
+
+/// Commands and broadcasts one session task may have waiting.
+pub const COMMAND_SLOTS: usize = 1024;
+
+/// Events one socket's handlers may have waiting.
+pub const EVENT_SLOTS: usize = 256;
+
+/// The server's settings.
+///
+/// ```
+/// use socketwire_tokio::socketio::server::SocketIoConfig;
+/// let config = SocketIoConfig { max_backpressure: 4 << 20, ..SocketIoConfig::default() };
+/// assert_eq!(config.engineio.max_payload, 1_000_000);
+/// ```
+#[derive(Debug, Clone)]
+pub struct SocketIoConfig {
+    /// Engine.IO: heartbeats, payload and buffer caps, transports, sessions.
+    pub engineio: engineio::ServerConfig,
+    /// Socket.IO: connect and ack timeouts, decoder limits (its version is set
+    /// per connection from the Engine.IO version).
+    pub socketio: socketwire::socketio::ServerConfig,
+    /// The WebSocket settings (permessage-deflate, the write buffer); its
+    /// frame and message limits are replaced by the Engine.IO `max_payload`.
+    pub websocket: Config,
+    /// A broadcast skips, and closes, a member whose buffered bytes (its core
+    /// sessions', its mailbox's and its WebSocket writer's) the packet would
+    /// take past this. Default 1 MiB.
+    pub max_backpressure: usize,
+    /// Most bytes of a POST body (`413` past it). Default: the Engine.IO
+    /// `max_payload`.
+    pub max_http_body: usize,
+    /// A POST body must arrive within this (`408`). Default 10 s.
+    pub request_timeout: Duration,
+}
+
+impl Default for SocketIoConfig {
+    fn default() -> Self {
+        let engineio = engineio::ServerConfig::default();
+        SocketIoConfig {
+            max_http_body: engineio.max_payload,
+            engineio,
+            socketio: Default::default(),
+            websocket: Config::default(),
+            max_backpressure: 1 << 20,
+            request_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Why an emit was not queued.
+///
+/// ```
+/// use socketwire_tokio::socketio::server::SendError;
+/// assert_ne!(SendError::Full, SendError::Closed);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The session's command channel holds [`COMMAND_SLOTS`] already.
+    Full,
+    /// The session is closed.
+    Closed,
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SendError::Full => "the session's command channel is full",
+            SendError::Closed => "the session is closed",
+        })
+    }
+}
+
+impl std::error::Error for SendError {}
+
+/// Why [`SocketRef::emit_with_ack`] has no answer.
+///
+/// ```
+/// use socketwire_tokio::socketio::server::AckError;
+/// assert_ne!(AckError::Timeout, AckError::Closed);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AckError {
+    /// No ack within the core's `ack_timeout`.
+    Timeout,
+    /// The emit was refused (see [`SendError`]) or the core refused it (too many acks awaited).
+    Refused,
+    /// The socket disconnected before the ack.
+    Closed,
+}
+
+impl std::fmt::Display for AckError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AckError::Timeout => "no ack in time",
+            AckError::Refused => "the emit was refused",
+            AckError::Closed => "the socket disconnected",
+        })
+    }
+}
+
+impl std::error::Error for AckError {}
+
+/// A connect handler's refusal: the client gets a CONNECT_ERROR with this message.
+///
+/// ```
+/// use socketwire_tokio::socketio::server::ConnectError;
+/// let refusal = ConnectError::new("bad token");
+/// assert_eq!(refusal.message(), "bad token");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectError(String);
+
+impl ConnectError {
+    /// A refusal with `message` (socket.io-client's `connect_error` message).
+    ///
+    /// ```
+    /// let _ = socketwire_tokio::socketio::server::ConnectError::new("forbidden");
+    /// ```
+    pub fn new(message: impl Into<String>) -> ConnectError {
+        ConnectError(message.into())
+    }
+
+    /// The message sent to the client.
+    ///
+    /// ```
+    /// assert_eq!(socketwire_tokio::socketio::server::ConnectError::new("x").message(), "x");
+    /// ```
+    pub fn message(&self) -> &str {
+        &self.0
+    }
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+type ConnectHandler =
+    Arc<dyn Fn(SocketRef, Value) -> BoxFuture<Result<(), ConnectError>> + Send + Sync>;
+type EventHandler = Arc<dyn Fn(SocketRef, Vec<Value>, AckSender) -> BoxFuture<()> + Send + Sync>;
+type DisconnectHandler = Arc<dyn Fn(SocketRef, DisconnectReason) -> BoxFuture<()> + Send + Sync>;
+
+/// Where a session task answers an `emit_with_ack`.
+type AckReply = oneshot::Sender<Result<Vec<Value>, AckError>>;
+
+/// What one session task is sent.
+enum Command {
+    /// A polling request for this session.
+    Request {
+        method: Method,
+        query: String,
+        content_type: Option<String>,
+        body: Bytes,
+        reply: oneshot::Sender<Response>,
+    },
+    /// The parked GET's client went away.
+    PollAborted,
+    /// A WebSocket for this session (the upgrade probe).
+    WebSocketOpen {
+        query: String,
+        writer: mpsc::Sender<WebSocketOutput>,
+        reply: oneshot::Sender<Result<Option<WebSocketId>, engineio::Error>>,
+    },
+    WebSocketText(WebSocketId, String),
+    WebSocketBinary(WebSocketId, Bytes),
+    WebSocketClosed(WebSocketId),
+    /// A connect handler's answer.
+    Connected {
+        namespace: String,
+        result: Result<(), ConnectError>,
+    },
+    Emit {
+        namespace: String,
+        event: String,
+        args: Vec<Value>,
+        ack: Option<AckReply>,
+    },
+    Ack {
+        namespace: String,
+        id: u64,
+        args: Vec<Value>,
+    },
+    Disconnect {
+        namespace: String,
+    },
+    /// A packet from a broadcast (counted in the mailbox's `queued`).
+    Broadcast(Arc<EncodedPacket>),
+    /// Look at the overflow flag.
+    Wake,
+}
+
+/// How other tasks reach one session task: its mailbox and its figures.
+struct SessionHandle {
+    tx: mpsc::Sender<Command>,
+    /// Set when a broadcast found the mailbox full or the member over its cap.
+    overflowed: AtomicBool,
+    /// Bytes of broadcasts in the mailbox plus bytes in the WebSocket writer.
+    queued: AtomicUsize,
+    /// The core sessions' `buffered_amount`, as of the task's last step.
+    buffered: AtomicUsize,
+}
+
+impl SessionHandle {
+    fn buffered_amount(&self) -> usize {
+        self.queued.load(Ordering::Relaxed) + self.buffered.load(Ordering::Relaxed)
+    }
+
+    /// Flags the session as too far behind and wakes its task to close it.
+    fn overflow(&self) {
+        self.overflowed.store(true, Ordering::Relaxed);
+        let _ = self.tx.try_send(Command::Wake);
+    }
+}
+
+struct Inner {
+    config: SocketIoConfig,
+    /// Engine.IO sid → its session task. Held only for a lookup, insert or removal.
+    sessions: Mutex<HashMap<String, Arc<SessionHandle>>>,
+    /// Namespace → connect handler.
+    namespaces: Mutex<HashMap<String, ConnectHandler>>,
+    /// Namespaces and rooms, keyed by Engine.IO sid.
+    rooms: Mutex<RoomRegistry<String>>,
+    start: Instant,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Inner {
+    fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    fn session(&self, sid: &str) -> Option<Arc<SessionHandle>> {
+        lock(&self.sessions).get(sid).cloned()
+    }
+
+    /// Delivers `event` to the `target` of `namespace`: encoded once, then
+    /// dropped into each member's mailbox; a member over the backpressure cap
+    /// or with a full mailbox gets no copy and is closed.
+    fn broadcast(&self, namespace: &str, target: &Broadcast<String>, event: &str, args: &[Value]) {
+        let mut out = lock(&self.rooms).broadcast_event(namespace, target, event, args);
+        let sessions = lock(&self.sessions);
+        let over = out.take_over_cap(self.config.max_backpressure, |sid| {
+            sessions.get(sid).map_or(0, |s| s.buffered_amount())
+        });
+        for sid in over {
+            if let Some(session) = sessions.get(&sid) {
+                session.overflow();
+            }
+        }
+        let len = out.packet.buffered_len();
+        let packet = Arc::new(out.packet);
+        for sid in out.recipients {
+            let Some(session) = sessions.get(&sid) else {
+                continue;
+            };
+            // Counted before it is sent, so the task never takes off what is not on yet.
+            session.queued.fetch_add(len, Ordering::Relaxed);
+            if session
+                .tx
+                .try_send(Command::Broadcast(packet.clone()))
+                .is_err()
+            {
+                session.queued.fetch_sub(len, Ordering::Relaxed);
+                session.overflow();
+            }
+        }
+    }
+}
+
+/// The server's handle: namespaces and broadcasts. Cheap to clone.
+///
+/// ```no_run
+/// use socketwire_tokio::socketio::server::{SocketIo, SocketRef};
+/// use socketwire_tokio::socketio::Value;
+/// let (service, io) = SocketIo::new(Default::default());
+/// io.ns("/", |_socket: SocketRef, _auth: Value| async move { Ok(()) });
+/// io.to("lobby").emit("hello", vec![Value::from("everyone")]);
+/// # let _ = service;
+/// ```
+#[derive(Clone)]
+pub struct SocketIo {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for SocketIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketIo").finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`SocketIo`] from a [`SocketIoConfig`].
+///
+/// ```
+/// use std::time::Duration;
+/// let (service, io) = socketwire_tokio::socketio::server::SocketIo::builder()
+///     .ping_interval(Duration::from_secs(10))
+///     .max_backpressure(1 << 16)
+///     .build();
+/// # let _ = (service, io);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct SocketIoBuilder {
+    config: SocketIoConfig,
+}
+
+impl SocketIoBuilder {
+    /// Engine.IO's `pingInterval`.
+    ///
+    /// ```
+    /// let _ = socketwire_tokio::socketio::server::SocketIo::builder().ping_interval(std::time::Duration::from_secs(5));
+    /// ```
+    pub fn ping_interval(mut self, interval: Duration) -> Self {
+        self.config.engineio.ping_interval = interval;
+        self
+    }
+
+    /// Engine.IO's `pingTimeout`.
+    ///
+    /// ```
+    /// let _ = socketwire_tokio::socketio::server::SocketIo::builder().ping_timeout(std::time::Duration::from_secs(5));
+    /// ```
+    pub fn ping_timeout(mut self, timeout: Duration) -> Self {
+        self.config.engineio.ping_timeout = timeout;
+        self
+    }
+
+    /// [`SocketIoConfig::max_backpressure`].
+    ///
+    /// ```
+    /// let _ = socketwire_tokio::socketio::server::SocketIo::builder().max_backpressure(1 << 20);
+    /// ```
+    pub fn max_backpressure(mut self, bytes: usize) -> Self {
+        self.config.max_backpressure = bytes;
+        self
+    }
+
+    /// The WebSocket settings (e.g. permessage-deflate).
+    ///
+    /// ```
+    /// use socketwire_tokio::{Config, Deflate};
+    /// let _ = socketwire_tokio::socketio::server::SocketIo::builder()
+    ///     .websocket(Config { deflate: Deflate::Enabled(Default::default()), ..Config::default() });
+    /// ```
+    pub fn websocket(mut self, config: Config) -> Self {
+        self.config.websocket = config;
+        self
+    }
+
+    /// The service to mount and the handle.
+    ///
+    /// ```
+    /// let (service, io) = socketwire_tokio::socketio::server::SocketIo::builder().build();
+    /// # let _ = (service, io);
+    /// ```
+    pub fn build(self) -> (SocketIoService, SocketIo) {
+        SocketIo::new(self.config)
+    }
+}
+
+impl SocketIo {
+    /// A builder with the default [`SocketIoConfig`].
+    ///
+    /// ```
+    /// let (_service, _io) = socketwire_tokio::socketio::server::SocketIo::builder().build();
+    /// ```
+    pub fn builder() -> SocketIoBuilder {
+        SocketIoBuilder::default()
+    }
+
+    /// The service to mount at `/socket.io/` and the handle.
+    ///
+    /// ```
+    /// use socketwire_tokio::socketio::server::{SocketIo, SocketIoConfig};
+    /// let (_service, _io) = SocketIo::new(SocketIoConfig::default());
+    /// ```
+    pub fn new(config: SocketIoConfig) -> (SocketIoService, SocketIo) {
+        let inner = Arc::new(Inner {
+            config,
+            sessions: Mutex::default(),
+            namespaces: Mutex::default(),
+            rooms: Mutex::new(RoomRegistry::new()),
+            start: Instant::now(),
+        });
+        (
+            SocketIoService {
+                inner: inner.clone(),
+            },
+            SocketIo { inner },
+        )
+    }
+
+    /// Serves `namespace`: `handler` runs for each connection with the
+    /// CONNECT's `auth`; `Ok` accepts it (after the handler returns, so the
+    /// `on` handlers it registers see every event), `Err` refuses it.
+    /// Namespaces without a handler are refused with "Invalid namespace".
+    ///
+    /// ```no_run
+    /// use socketwire_tokio::socketio::server::{ConnectError, SocketIo, SocketRef};
+    /// use socketwire_tokio::socketio::Value;
+    /// let (_service, io) = SocketIo::new(Default::default());
+    /// io.ns("/admin", |_socket: SocketRef, auth: Value| async move {
+    ///     match auth.get("token").and_then(Value::as_str) {
+    ///         Some("secret") => Ok(()),
+    ///         _ => Err(ConnectError::new("forbidden")),
+    ///     }
+    /// });
+    /// ```
+    pub fn ns<F, Fut>(&self, namespace: &str, handler: F)
+    where
+        F: Fn(SocketRef, Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
+    {
+        let handler: ConnectHandler = Arc::new(move |socket, auth| Box::pin(handler(socket, auth)));
+        lock(&self.inner.namespaces).insert(namespace.to_string(), handler);
+    }
+
+    /// Broadcasts on namespace `namespace` (the other methods use `/`).
+    ///
+    /// ```no_run
+    /// # let (_s, io) = socketwire_tokio::socketio::server::SocketIo::new(Default::default());
+    /// io.of("/admin").emit("notice", vec![]);
+    /// ```
+    pub fn of(&self, namespace: &str) -> BroadcastOperator {
+        BroadcastOperator {
+            inner: self.inner.clone(),
+            namespace: namespace.to_string(),
+            target: Broadcast::all(),
+        }
+    }
+
+    /// Everyone in `room` of `/`.
+    ///
+    /// ```no_run
+    /// # let (_s, io) = socketwire_tokio::socketio::server::SocketIo::new(Default::default());
+    /// io.to("lobby").emit("hello", vec![]);
+    /// ```
+    pub fn to(&self, room: &str) -> BroadcastOperator {
+        self.of("/").to(room)
+    }
+
+    /// Everyone in `/` but the members of `room`.
+    ///
+    /// ```no_run
+    /// # let (_s, io) = socketwire_tokio::socketio::server::SocketIo::new(Default::default());
+    /// io.except("muted").emit("hello", vec![]);
+    /// ```
+    pub fn except(&self, room: &str) -> BroadcastOperator {
+        self.of("/").except(room)
+    }
+
+    /// Sends `event` to everyone connected to `/`.
+    ///
+    /// ```no_run
+    /// # let (_s, io) = socketwire_tokio::socketio::server::SocketIo::new(Default::default());
+    /// io.emit("tick", vec![1u64.into()]);
+    /// ```
+    pub fn emit(&self, event: &str, args: Vec<Value>) {
+        self.of("/").emit(event, args);
+    }
+
+    /// The Engine.IO sessions open now.
+    ///
+    /// ```no_run
+    /// # let (_s, io) = socketwire_tokio::socketio::server::SocketIo::new(Default::default());
+    /// assert_eq!(io.session_count(), 0);
+    /// ```
+    pub fn session_count(&self) -> usize {
+        lock(&self.inner.sessions).len()
+    }
+}
+
+/// A broadcast's target: a namespace, rooms to reach and rooms (or a socket) to skip.
+///
+/// ```no_run
+/// # let (_s, io) = socketwire_tokio::socketio::server::SocketIo::new(Default::default());
+/// io.to("a").to("b").except("muted").emit("news", vec![]);
+/// ```
+#[derive(Clone)]
+pub struct BroadcastOperator {
+    inner: Arc<Inner>,
+    namespace: String,
+    target: Broadcast<String>,
+}
+
+impl std::fmt::Debug for BroadcastOperator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BroadcastOperator")
+            .field("namespace", &self.namespace)
+            .field("target", &self.target)
+            .finish()
+    }
+}
+
+impl BroadcastOperator {
+    /// Adds `room` to the rooms reached.
+    ///
+    /// ```no_run
+    /// # let (_s, io) = socketwire_tokio::socketio::server::SocketIo::new(Default::default());
+    /// io.to("a").to("b").emit("news", vec![]);
+    /// ```
+    pub fn to(mut self, room: &str) -> Self {
+        self.target = self.target.to(room);
+        self
+    }
+
+    /// Skips the members of `room`.
+    ///
+    /// ```no_run
+    /// # let (_s, io) = socketwire_tokio::socketio::server::SocketIo::new(Default::default());
+    /// io.except("muted").emit("news", vec![]);
+    /// ```
+    pub fn except(mut self, room: &str) -> Self {
+        self.target = self.target.except(room);
+        self
+    }
+
+    /// Sends `event` to every target member, encoded once. A member over
+    /// [`SocketIoConfig::max_backpressure`] or with a full mailbox gets no
+    /// copy and its session is closed.
+    ///
+    /// ```no_run
+    /// # let (_s, io) = socketwire_tokio::socketio::server::SocketIo::new(Default::default());
+    /// io.to("lobby").emit("news", vec!["hi".into()]);
+    /// ```
+    pub fn emit(&self, event: &str, args: Vec<Value>) {
+        self.inner
+            .broadcast(&self.namespace, &self.target, event, &args);
+    }
+}
+
+#[derive(Default)]
+struct Handlers {
+    events: HashMap<String, EventHandler>,
+    disconnect: Option<DisconnectHandler>,
+}
+
+/// A connected socket (one client on one namespace). Cheap to clone.
+///
+/// ```no_run
+/// use socketwire_tokio::socketio::server::{AckSender, SocketIo, SocketRef};
+/// use socketwire_tokio::socketio::Value;
+/// # let (_s, io) = SocketIo::new(Default::default());
+/// io.ns("/", |socket: SocketRef, _auth: Value| async move {
+///     socket.on("ping", |_socket: SocketRef, args: Vec<Value>, ack: AckSender| async move {
+///         let _ = ack.send(args);
+///     });
+///     Ok(())
+/// });
+/// ```
+#[derive(Clone)]
+pub struct SocketRef {
+    socket: Arc<SocketShared>,
+}
+
+struct SocketShared {
+    id: String,
+    namespace: String,
+    sid: String,
+    tx: mpsc::Sender<Command>,
+    inner: Arc<Inner>,
+    handlers: Mutex<Handlers>,
+}
+
+impl std::fmt::Debug for SocketRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketRef")
+            .field("id", &self.socket.id)
+            .field("namespace", &self.socket.namespace)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SocketRef {
+    /// The socket id (128 random bits, independent of the Engine.IO sid).
+    ///
+    /// ```no_run
+    /// # fn f(socket: socketwire_tokio::socketio::server::SocketRef) {
+    /// println!("{}", socket.id());
+    /// # }
+    /// ```
+    pub fn id(&self) -> &str {
+        &self.socket.id
+    }
+
+    /// The namespace.
+    ///
+    /// ```no_run
+    /// # fn f(socket: socketwire_tokio::socketio::server::SocketRef) {
+    /// assert!(socket.ns().starts_with('/'));
+    /// # }
+    /// ```
+    pub fn ns(&self) -> &str {
+        &self.socket.namespace
+    }
+
+    /// Runs `handler` for each `event` from the client, one event at a time
+    /// in the order they came; `ack` answers the client's ack (a no-op when
+    /// it asked for none).
+    ///
+    /// ```no_run
+    /// # use socketwire_tokio::socketio::{server::{AckSender, SocketRef}, Value};
+    /// # fn f(socket: SocketRef) {
+    /// socket.on("message-with-ack", |_s: SocketRef, args: Vec<Value>, ack: AckSender| async move {
+    ///     let _ = ack.send(args);
+    /// });
+    /// # }
+    /// ```
+    pub fn on<F, Fut>(&self, event: &str, handler: F)
+    where
+        F: Fn(SocketRef, Vec<Value>, AckSender) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let handler: EventHandler =
+            Arc::new(move |socket, args, ack| Box::pin(handler(socket, args, ack)));
+        lock(&self.socket.handlers)
+            .events
+            .insert(event.to_string(), handler);
+    }
+
+    /// Runs `handler` once the socket is disconnected (after its queued events).
+    ///
+    /// ```no_run
+    /// # use socketwire_tokio::socketio::{server::SocketRef, DisconnectReason};
+    /// # fn f(socket: SocketRef) {
+    /// socket.on_disconnect(|s: SocketRef, reason: DisconnectReason| async move {
+    ///     println!("{} left: {reason:?}", s.id());
+    /// });
+    /// # }
+    /// ```
+    pub fn on_disconnect<F, Fut>(&self, handler: F)
+    where
+        F: Fn(SocketRef, DisconnectReason) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let handler: DisconnectHandler =
+            Arc::new(move |socket, reason| Box::pin(handler(socket, reason)));
+        lock(&self.socket.handlers).disconnect = Some(handler);
+    }
+
+    fn command(&self, command: Command) -> Result<(), SendError> {
+        self.socket.tx.try_send(command).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => SendError::Full,
+            mpsc::error::TrySendError::Closed(_) => SendError::Closed,
+        })
+    }
+
+    /// Sends `event` to this client.
+    ///
+    /// ```no_run
+    /// # fn f(socket: socketwire_tokio::socketio::server::SocketRef) {
+    /// socket.emit("hello", vec!["world".into()]).unwrap();
+    /// # }
+    /// ```
+    pub fn emit(&self, event: &str, args: Vec<Value>) -> Result<(), SendError> {
+        self.command(Command::Emit {
+            namespace: self.socket.namespace.clone(),
+            event: event.to_string(),
+            args,
+            ack: None,
+        })
+    }
+
+    /// Sends `event` asking for an ack; resolves to the client's ack args.
+    ///
+    /// ```no_run
+    /// # async fn f(socket: socketwire_tokio::socketio::server::SocketRef) {
+    /// let answer = socket.emit_with_ack("question", vec![]).await;
+    /// # }
+    /// ```
+    pub async fn emit_with_ack(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+    ) -> Result<Vec<Value>, AckError> {
+        let (tx, rx) = oneshot::channel();
+        self.command(Command::Emit {
+            namespace: self.socket.namespace.clone(),
+            event: event.to_string(),
+            args,
+            ack: Some(tx),
+        })
+        .map_err(|_| AckError::Refused)?;
+        rx.await.unwrap_or(Err(AckError::Closed))
+    }
+
+    /// Joins `room` (refused past the registry's rooms-per-socket cap).
+    ///
+    /// ```no_run
+    /// # fn f(socket: socketwire_tokio::socketio::server::SocketRef) {
+    /// socket.join("lobby").unwrap();
+    /// # }
+    /// ```
+    pub fn join(&self, room: &str) -> Result<(), socketwire::socketio::ApiMisuse> {
+        let s = &self.socket;
+        lock(&s.inner.rooms).join(&s.namespace, s.sid.clone(), room)
+    }
+
+    /// Leaves `room`.
+    ///
+    /// ```no_run
+    /// # fn f(socket: socketwire_tokio::socketio::server::SocketRef) {
+    /// socket.leave("lobby");
+    /// # }
+    /// ```
+    pub fn leave(&self, room: &str) {
+        let s = &self.socket;
+        lock(&s.inner.rooms).leave(&s.namespace, &s.sid, room);
+    }
+
+    /// The other members of `room` (this socket excluded).
+    ///
+    /// ```no_run
+    /// # fn f(socket: socketwire_tokio::socketio::server::SocketRef) {
+    /// socket.to("lobby").emit("news", vec![]);
+    /// # }
+    /// ```
+    pub fn to(&self, room: &str) -> BroadcastOperator {
+        self.broadcast().to(room)
+    }
+
+    /// Everyone on this namespace but this socket.
+    ///
+    /// ```no_run
+    /// # fn f(socket: socketwire_tokio::socketio::server::SocketRef) {
+    /// socket.broadcast().emit("joined", vec![]);
+    /// # }
+    /// ```
+    pub fn broadcast(&self) -> BroadcastOperator {
+        let s = &self.socket;
+        BroadcastOperator {
+            inner: s.inner.clone(),
+            namespace: s.namespace.clone(),
+            target: Broadcast::all().except_socket(s.sid.clone()),
+        }
+    }
+
+    /// Disconnects the client from this namespace (sends DISCONNECT).
+    ///
+    /// ```no_run
+    /// # fn f(socket: socketwire_tokio::socketio::server::SocketRef) {
+    /// let _ = socket.disconnect();
+    /// # }
+    /// ```
+    pub fn disconnect(&self) -> Result<(), SendError> {
+        self.command(Command::Disconnect {
+            namespace: self.socket.namespace.clone(),
+        })
+    }
+}
+
+/// Answers one event's ack; a no-op when the client asked for none.
+///
+/// ```no_run
+/// # fn f(ack: socketwire_tokio::socketio::server::AckSender) {
+/// let _ = ack.send(vec!["ok".into()]);
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct AckSender {
+    socket: SocketRef,
+    id: Option<u64>,
+}
+
+impl AckSender {
+    /// Whether the client asked for an ack.
+    ///
+    /// ```no_run
+    /// # fn f(ack: socketwire_tokio::socketio::server::AckSender) {
+    /// if ack.is_requested() { let _ = ack.send(vec![]); }
+    /// # }
+    /// ```
+    pub fn is_requested(&self) -> bool {
+        self.id.is_some()
+    }
+
+    /// Sends the ack with `args`.
+    ///
+    /// ```no_run
+    /// # fn f(ack: socketwire_tokio::socketio::server::AckSender) {
+    /// let _ = ack.send(vec![1u64.into()]);
+    /// # }
+    /// ```
+    pub fn send(self, args: Vec<Value>) -> Result<(), SendError> {
+        let Some(id) = self.id else { return Ok(()) };
+        self.socket.command(Command::Ack {
+            namespace: self.socket.socket.namespace.clone(),
+            id,
+            args,
+        })
+    }
+}
+
+/// What a socket task is sent.
+enum SocketEvent {
+    Event {
+        name: String,
+        args: Vec<Value>,
+        ack_id: Option<u64>,
+    },
+    Disconnected(DisconnectReason),
+}
+
+/// One namespace of a session, as the session task sees it.
+struct NamespaceState {
+    socket_id: String,
+    events: mpsc::Sender<SocketEvent>,
+    /// `None` once accepted; before, the commands its connect handler made.
+    pending: Option<Vec<Command>>,
+}
+
+/// The session task: sole owner of one connection's core sessions.
+struct SessionTask {
+    inner: Arc<Inner>,
+    handle: Arc<SessionHandle>,
+    sid: String,
+    eio: engineio::ServerSession,
+    sio: CoreSession,
+    commands: mpsc::Receiver<Command>,
+    waiting_get: Option<oneshot::Sender<Response>>,
+    socket: Option<(WebSocketId, mpsc::Sender<WebSocketOutput>)>,
+    namespaces: HashMap<String, NamespaceState>,
+    acks: HashMap<(String, u64), AckReply>,
+}
+
+impl SessionTask {
+    /// Registers a new session and starts its task.
+    fn spawn(
+        inner: &Arc<Inner>,
+        eio: engineio::ServerSession,
+        socket: Option<mpsc::Sender<WebSocketOutput>>,
+    ) -> Arc<SessionHandle> {
+        let (tx, commands) = mpsc::channel(COMMAND_SLOTS);
+        let handle = Arc::new(SessionHandle {
+            tx,
+            overflowed: AtomicBool::new(false),
+            queued: AtomicUsize::new(0),
+            buffered: AtomicUsize::new(0),
+        });
+        let version = match eio.version() {
+            engineio::EngineIoVersion::V3 => socketwire::socketio::SocketIoVersion::V4,
+            engineio::EngineIoVersion::V4 => socketwire::socketio::SocketIoVersion::V5,
+        };
+        let mut config = inner.config.socketio.clone();
+        config.decoder = socketwire::socketio::DecoderConfig {
+            version,
+            ..config.decoder
+        };
+        let sid = eio.sid().to_string();
+        let task = SessionTask {
+            inner: inner.clone(),
+            handle: handle.clone(),
+            socket: socket.and_then(|tx| Some((eio.websocket()?, tx))),
+            sid: sid.clone(),
+            eio,
+            sio: CoreSession::new(config, inner.now()),
+            commands,
+            waiting_get: None,
+            namespaces: HashMap::new(),
+            acks: HashMap::new(),
+        };
+        lock(&inner.sessions).insert(sid, handle.clone());
+        tokio::spawn(task.run());
+        handle
+    }
+
+    async fn run(mut self) {
+        loop {
+            self.dispatch();
+            if self.eio.is_closed() {
+                break;
+            }
+            let deadline = [self.eio.poll_timeout(), self.sio.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min();
+            let sleep = async {
+                match deadline {
+                    Some(d) => {
+                        let at = tokio::time::Instant::from_std(self.inner.start + d);
+                        tokio::time::sleep_until(at).await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                command = self.commands.recv() => match command {
+                    Some(command) => self.handle(command),
+                    None => break,
+                },
+                () = sleep => {
+                    let now = self.inner.now();
+                    self.eio.handle_timeout(now);
+                    self.sio.handle_timeout(now);
+                }
+            }
+            if self.handle.overflowed.load(Ordering::Relaxed) {
+                // Too far behind the broadcasts it is sent: drop it.
+                self.eio.close(self.inner.now());
+            }
+        }
+        self.finish();
+    }
+
+    fn handle(&mut self, command: Command) {
+        let now = self.inner.now();
+        match command {
+            Command::Request {
+                method,
+                query,
+                content_type,
+                body,
+                reply,
+            } => {
+                let info = RequestInfo {
+                    method,
+                    query: &query,
+                    content_type: content_type.as_deref(),
+                    body: &body,
+                };
+                match self.eio.handle_request(&info, now) {
+                    Reply::Respond(response) => {
+                        let _ = reply.send(response);
+                    }
+                    Reply::Wait => self.waiting_get = Some(reply),
+                }
+            }
+            Command::PollAborted => {
+                self.waiting_get = None;
+                self.eio.handle_poll_aborted();
+            }
+            Command::WebSocketOpen {
+                query,
+                writer,
+                reply,
+            } => {
+                let answer = match self.eio.handle_websocket_open(&query, now) {
+                    Ok(WebSocketOpen::Attach(ws)) => {
+                        self.socket = Some((ws, writer));
+                        Ok(Some(ws))
+                    }
+                    Ok(_) => Ok(None),
+                    Err(error) => Err(error),
+                };
+                let _ = reply.send(answer);
+            }
+            Command::WebSocketText(ws, text) => {
+                let _ = self.eio.handle_websocket_text(ws, &text, now);
+            }
+            Command::WebSocketBinary(ws, data) => {
+                let _ = self.eio.handle_websocket_binary(ws, data, now);
+            }
+            Command::WebSocketClosed(ws) => {
+                if self.socket.as_ref().is_some_and(|(id, _)| *id == ws) {
+                    self.socket = None;
+                }
+                self.eio.handle_websocket_closed(ws);
+            }
+            Command::Connected { namespace, result } => self.connected(namespace, result),
+            Command::Broadcast(packet) => {
+                self.handle
+                    .queued
+                    .fetch_sub(packet.buffered_len(), Ordering::Relaxed);
+                // Not connected (any more) to its namespace: nothing to deliver.
+                let _ = self.sio.send_encoded(&packet);
+            }
+            Command::Wake => {}
+            command @ (Command::Emit { .. } | Command::Ack { .. } | Command::Disconnect { .. }) => {
+                self.socket_command(command, now)
+            }
+        }
+    }
+
+    /// A command of a socket: queued while its namespace awaits its connect
+    /// handler, run once it is accepted.
+    fn socket_command(&mut self, command: Command, now: Duration) {
+        let namespace = match &command {
+            Command::Emit { namespace, .. }
+            | Command::Ack { namespace, .. }
+            | Command::Disconnect { namespace } => namespace.clone(),
+            _ => return,
+        };
+        if let Some(NamespaceState {
+            pending: Some(pending),
+            ..
+        }) = self.namespaces.get_mut(&namespace)
+        {
+            if pending.len() < EVENT_SLOTS {
+                pending.push(command);
+            }
+            return;
+        }
+        match command {
+            Command::Emit {
+                namespace,
+                event,
+                args,
+                ack: None,
+            } => {
+                let _ = self.sio.emit(&namespace, &event, args);
+            }
+            Command::Emit {
+                namespace,
+                event,
+                args,
+                ack: Some(reply),
+            } => match self.sio.emit_with_ack(&namespace, &event, args, now) {
+                Ok(id) => {
+                    self.acks.insert((namespace, id), reply);
+                }
+                Err(_) => {
+                    let _ = reply.send(Err(AckError::Refused));
+                }
+            },
+            Command::Ack {
+                namespace,
+                id,
+                args,
+            } => {
+                let _ = self.sio.ack(&namespace, id, args);
+            }
+            Command::Disconnect { namespace } if self.sio.disconnect(&namespace).is_ok() => {
+                self.leave(&namespace, DisconnectReason::ServerDisconnect);
+            }
+            _ => {}
+        }
+    }
+
+    fn connected(&mut self, namespace: String, result: Result<(), ConnectError>) {
+        let Some(state) = self.namespaces.get_mut(&namespace) else {
+            return;
+        };
+        match result {
+            Ok(()) => {
+                let pending = state.pending.take().unwrap_or_default();
+                if self.sio.accept(&namespace, &state.socket_id).is_err() {
+                    self.namespaces.remove(&namespace);
+                    return;
+                }
+                lock(&self.inner.rooms).add_socket(&namespace, self.sid.clone());
+                let now = self.inner.now();
+                for command in pending {
+                    self.socket_command(command, now);
+                }
+            }
+            Err(refusal) => {
+                self.namespaces.remove(&namespace);
+                let _ = self.sio.refuse(&namespace, refusal.message(), None);
+            }
+        }
+    }
+
+    /// The socket of `namespace` is gone: out of its rooms, its acks failed,
+    /// its task told why.
+    fn leave(&mut self, namespace: &str, reason: DisconnectReason) {
+        lock(&self.inner.rooms).remove_socket(namespace, &self.sid);
+        let gone: Vec<(String, u64)> = self
+            .acks
+            .keys()
+            .filter(|(ns, _)| ns == namespace)
+            .cloned()
+            .collect();
+        for key in gone {
+            if let Some(reply) = self.acks.remove(&key) {
+                let _ = reply.send(Err(AckError::Closed));
+            }
+        }
+        if let Some(state) = self.namespaces.remove(namespace) {
+            // Its queued events first, then the disconnect: the task runs them in order.
+            let events = state.events;
+            tokio::spawn(async move {
+                let _ = events.send(SocketEvent::Disconnected(reason)).await;
+            });
+        }
+    }
+
+    fn on_core_event(&mut self, event: CoreEvent) {
+        let now = self.inner.now();
+        match event {
+            CoreEvent::Connect { namespace, auth } => {
+                let handler = lock(&self.inner.namespaces).get(&namespace).cloned();
+                let Some(handler) = handler else {
+                    let _ = self.sio.refuse(&namespace, "Invalid namespace", None);
+                    return;
+                };
+                if self.namespaces.contains_key(&namespace) {
+                    return;
+                }
+                let (events, rx) = mpsc::channel(EVENT_SLOTS);
+                // An independent random id: socket ids are shown to other
+                // clients, so they must not reveal the Engine.IO sid.
+                let socket_id = engineio::os_random_sid();
+                let socket = SocketRef {
+                    socket: Arc::new(SocketShared {
+                        id: socket_id.clone(),
+                        namespace: namespace.clone(),
+                        sid: self.sid.clone(),
+                        tx: self.handle.tx.clone(),
+                        inner: self.inner.clone(),
+                        handlers: Mutex::default(),
+                    }),
+                };
+                self.namespaces.insert(
+                    namespace.clone(),
+                    NamespaceState {
+                        socket_id,
+                        events,
+                        pending: Some(Vec::new()),
+                    },
+                );
+                tokio::spawn(run_socket(socket, handler, auth, rx));
+            }
+            CoreEvent::Event {
+                namespace,
+                name,
+                args,
+                ack_id,
+            } => {
+                let Some(state) = self.namespaces.get(&namespace) else {
+                    return;
+                };
+                let event = SocketEvent::Event { name, args, ack_id };
+                if state.events.try_send(event).is_err() {
+                    // Its handlers are EVENT_SLOTS events behind: drop the client.
+                    self.eio.close(now);
+                }
+            }
+            CoreEvent::Ack {
+                namespace,
+                id,
+                args,
+            } => {
+                if let Some(reply) = self.acks.remove(&(namespace, id)) {
+                    let _ = reply.send(Ok(args));
+                }
+            }
+            CoreEvent::AckTimeout { namespace, id } => {
+                if let Some(reply) = self.acks.remove(&(namespace, id)) {
+                    let _ = reply.send(Err(AckError::Timeout));
+                }
+            }
+            CoreEvent::Disconnected { namespace, reason } => self.leave(&namespace, reason),
+            CoreEvent::Close(_) => self.eio.close(now),
+            _ => {}
+        }
+    }
+
+    /// Drains every output of both core sessions, and what reacting to them produces.
+    fn dispatch(&mut self) {
+        let now = self.inner.now();
+        loop {
+            let mut progressed = false;
+            while let Some(response) = self.eio.poll_long_poll() {
+                progressed = true;
+                if let Some(reply) = self.waiting_get.take() {
+                    let _ = reply.send(response);
+                }
+            }
+            while let Some(event) = self.eio.poll_event() {
+                progressed = true;
+                match event {
+                    SessionEvent::Message(data) => {
+                        let result = match data {
+                            MessageData::Text(t) => self.sio.handle_text(&t, now),
+                            MessageData::Binary(b) => self.sio.handle_binary(b, now),
+                        };
+                        if result.is_err() {
+                            self.eio.close(now);
+                        }
+                    }
+                    SessionEvent::Closed(_) => {
+                        self.waiting_get = None;
+                        if let Some((_, tx)) = self.socket.take() {
+                            let _ = tx.try_send(WebSocketOutput::Close);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            while let Some(event) = self.sio.poll_event() {
+                progressed = true;
+                self.on_core_event(event);
+            }
+            while let Some(message) = self.sio.poll_message() {
+                progressed = true;
+                let sent = match message {
+                    EngineMessage::Text(t) => {
+                        self.eio.send_text(std::str::from_utf8(&t).unwrap_or(""))
+                    }
+                    EngineMessage::Binary(b) => self.eio.send_binary(b),
+                };
+                if sent.is_err() {
+                    // Past the Engine.IO buffer caps: a packet is never dropped
+                    // from a session that stays.
+                    self.eio.close(now);
+                }
+            }
+            while let Some(output) = self.eio.poll_websocket() {
+                progressed = true;
+                let close = output == WebSocketOutput::Close;
+                let len = websocket_output_len(&output);
+                let sent = self.socket.as_ref().map(|(_, tx)| {
+                    self.handle.queued.fetch_add(len, Ordering::Relaxed);
+                    let sent = tx.try_send(output);
+                    if sent.is_err() {
+                        self.handle.queued.fetch_sub(len, Ordering::Relaxed);
+                    }
+                    sent
+                });
+                let full = !close && matches!(sent, Some(Err(mpsc::error::TrySendError::Full(_))));
+                if close || full {
+                    self.socket = None;
+                }
+                if full {
+                    // The peer does not read what it is sent.
+                    self.eio.close(now);
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+        let buffered = self.eio.buffered_amount() + self.sio.buffered_amount();
+        self.handle.buffered.store(buffered, Ordering::Relaxed);
+    }
+
+    /// The session is over: out of the map and every room, sockets told.
+    fn finish(mut self) {
+        lock(&self.inner.sessions).remove(&self.sid);
+        self.sio.handle_transport_closed();
+        let namespaces: Vec<String> = self.namespaces.keys().cloned().collect();
+        for namespace in namespaces {
+            self.leave(&namespace, DisconnectReason::TransportClose);
+        }
+        for (_, reply) in self.acks.drain() {
+            let _ = reply.send(Err(AckError::Closed));
+        }
+        if let Some((_, tx)) = self.socket.take() {
+            let _ = tx.try_send(WebSocketOutput::Close);
+        }
+    }
+}
+
+fn websocket_output_len(output: &WebSocketOutput) -> usize {
+    match output {
+        WebSocketOutput::Text(t) => t.len(),
+        WebSocketOutput::Binary(b) => b.len(),
+        _ => 0,
+    }
+}
+
+/// One socket's task: its connect handler, then its events in order, then
+/// its disconnect handler.
+async fn run_socket(
+    socket: SocketRef,
+    handler: ConnectHandler,
+    auth: Value,
+    mut events: mpsc::Receiver<SocketEvent>,
+) {
+    let result = handler(socket.clone(), auth).await;
+    let refused = result.is_err();
+    let namespace = socket.socket.namespace.clone();
+    if socket
+        .socket
+        .tx
+        .send(Command::Connected { namespace, result })
+        .await
+        .is_err()
+        || refused
+    {
+        return;
+    }
+    while let Some(event) = events.recv().await {
+        match event {
+            SocketEvent::Event { name, args, ack_id } => {
+                let handler = lock(&socket.socket.handlers).events.get(&name).cloned();
+                if let Some(handler) = handler {
+                    let ack = AckSender {
+                        socket: socket.clone(),
+                        id: ack_id,
+                    };
+                    handler(socket.clone(), args, ack).await;
+                }
+            }
+            SocketEvent::Disconnected(reason) => {
+                let handler = lock(&socket.socket.handlers).disconnect.take();
+                if let Some(handler) = handler {
+                    handler(socket.clone(), reason).await;
+                }
+                // The handlers hold clones of the socket: drop them so it can go.
+                *lock(&socket.socket.handlers) = Handlers::default();
+                return;
+            }
+        }
+    }
+}
+
+/// The HTTP response of the service.
+pub type SocketIoResponse = http::Response<Full<Bytes>>;
+
+/// The tower `Service` of the server: mount it at `/socket.io/` (axum:
+/// `Router::new().route_service("/socket.io/", service)`). It answers every
+/// request it is given as an Engine.IO request (the path is not checked).
+///
+/// ```no_run
+/// let (service, _io) = socketwire_tokio::socketio::server::SocketIo::new(Default::default());
+/// let app: axum::Router = axum::Router::new().route_service("/socket.io/", service);
+/// ```
+#[derive(Clone)]
+pub struct SocketIoService {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for SocketIoService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketIoService").finish_non_exhaustive()
+    }
+}
+
+fn engineio_response(response: Response) -> SocketIoResponse {
+    let content_type = if response.content_type.is_empty() {
+        "text/plain"
+    } else {
+        response.content_type
+    };
+    http::Response::builder()
+        .status(response.status)
+        .header(http::header::CONTENT_TYPE, content_type)
+        .body(Full::new(response.body))
+        .unwrap_or_default()
+}
+
+fn status(status: http::StatusCode) -> SocketIoResponse {
+    let mut response = SocketIoResponse::default();
+    *response.status_mut() = status;
+    response
+}
+
+/// Sends `PollAborted` if the parked GET's response future is dropped first.
+struct PollGuard {
+    session: Arc<SessionHandle>,
+    armed: bool,
+}
+
+impl Drop for PollGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = self.session.tx.try_send(Command::PollAborted);
+        }
+    }
+}
+
+impl SocketIoService {
+    async fn call_inner<B>(self, mut request: http::Request<B>) -> SocketIoResponse
+    where
+        B: Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let inner = self.inner;
+        let query = request.uri().query().unwrap_or("").to_string();
+        if crate::is_upgrade_request(&request) {
+            return websocket(&inner, &mut request, &query).await;
+        }
+        let method = Method::from_name(request.method().as_str());
+        let content_type = request
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let limited = Limited::new(request.into_body(), inner.config.max_http_body);
+        let body = match tokio::time::timeout(inner.config.request_timeout, limited.collect()).await
+        {
+            Err(_) => return status(http::StatusCode::REQUEST_TIMEOUT),
+            Ok(Err(_)) => return status(http::StatusCode::PAYLOAD_TOO_LARGE),
+            Ok(Ok(collected)) => collected.to_bytes(),
+        };
+        let session = match Route::request(&inner.config.engineio, &query) {
+            Err(error) => return engineio_response(Response::error(&error)),
+            Ok(Route::Handshake) => {
+                let info = RequestInfo {
+                    method,
+                    query: &query,
+                    content_type: content_type.as_deref(),
+                    body: &body,
+                };
+                let count = lock(&inner.sessions).len();
+                let opened = inner
+                    .config
+                    .engineio
+                    .check_session_count(count)
+                    .and_then(|()| {
+                        engineio::ServerSession::open_polling(
+                            &inner.config.engineio,
+                            &info,
+                            inner.now(),
+                            engineio::os_random_sid,
+                        )
+                    });
+                return match opened {
+                    Ok((session, response)) => {
+                        SessionTask::spawn(&inner, session, None);
+                        engineio_response(response)
+                    }
+                    Err(error) => engineio_response(Response::error(&error)),
+                };
+            }
+            Ok(Route::Session(sid)) => match inner.session(sid) {
+                Some(session) => session,
+                None => return engineio_response(Response::error(&engineio::Error::UnknownSid)),
+            },
+        };
+        let (reply, rx) = oneshot::channel();
+        let command = Command::Request {
+            method,
+            query,
+            content_type,
+            body,
+            reply,
+        };
+        if session.tx.send(command).await.is_err() {
+            return engineio_response(Response::error(&engineio::Error::UnknownSid));
+        }
+        let mut guard = PollGuard {
+            session,
+            armed: true,
+        };
+        let answer = rx.await;
+        guard.armed = false;
+        match answer {
+            Ok(response) => engineio_response(response),
+            Err(_) => engineio_response(Response::error(&engineio::Error::UnknownSid)),
+        }
+    }
+}
+
+/// The WebSocket settings of the server: the user's, with frame and message
+/// caps at the Engine.IO `max_payload` (no Engine.IO message can be larger)
+/// and no WebSocket-level keepalive (Engine.IO's heartbeat does that).
+fn websocket_config(config: &SocketIoConfig) -> Config {
+    let max = u64::try_from(config.engineio.max_payload).unwrap_or(u64::MAX);
+    let mut websocket = config.websocket.clone();
+    websocket.limits.max_frame_size = max;
+    websocket.limits.max_message_size = max;
+    websocket
+}
+
+/// Opens a WebSocket-only session, or attaches the WebSocket to the polling
+/// session it names (the upgrade probe), then answers `101` and runs the
+/// socket in its own task.
+async fn websocket<B>(
+    inner: &Arc<Inner>,
+    request: &mut http::Request<B>,
+    query: &str,
+) -> SocketIoResponse {
+    let config = &inner.config.engineio;
+    let (writer, outputs) = mpsc::channel(config.max_buffered_packets.max(1));
+    let opened: Result<Option<(Arc<SessionHandle>, WebSocketId)>, engineio::Error> = async {
+        match Route::websocket(config, query)? {
+            Route::Handshake => {
+                // Checked before the insert: concurrent handshakes may pass it
+                // by their number, never by more.
+                config.check_session_count(lock(&inner.sessions).len())?;
+                let session = engineio::ServerSession::open_websocket(
+                    config,
+                    query,
+                    inner.now(),
+                    engineio::os_random_sid,
+                )?;
+                let ws = session.websocket().ok_or(engineio::Error::BadRequest)?;
+                Ok(Some((SessionTask::spawn(inner, session, Some(writer)), ws)))
+            }
+            Route::Session(sid) => {
+                let session = inner.session(sid).ok_or(engineio::Error::UnknownSid)?;
+                let (reply, rx) = oneshot::channel();
+                let command = Command::WebSocketOpen {
+                    query: query.to_string(),
+                    writer,
+                    reply,
+                };
+                session
+                    .tx
+                    .send(command)
+                    .await
+                    .map_err(|_| engineio::Error::UnknownSid)?;
+                let ws = rx.await.map_err(|_| engineio::Error::UnknownSid)??;
+                Ok(ws.map(|ws| (session, ws)))
+            }
+        }
+    }
+    .await;
+    let attached = match opened {
+        Ok(attached) => attached,
+        Err(error) => return engineio_response(Response::upgrade_error(&error)),
+    };
+    let upgrade = Upgrade::new(websocket_config(&inner.config));
+    let (response, websocket) = match upgrade.upgrade(request) {
+        Ok(upgraded) => upgraded,
+        Err(error) => {
+            if let Some((session, ws)) = attached {
+                let _ = session.tx.send(Command::WebSocketClosed(ws)).await;
+            }
+            let response = error.to_response();
+            let (parts, _) = response.into_parts();
+            return http::Response::from_parts(parts, Full::default());
+        }
+    };
+    tokio::spawn(async move {
+        let Ok(stream) = websocket.await else {
+            if let Some((session, ws)) = attached {
+                let _ = session.tx.send(Command::WebSocketClosed(ws)).await;
+            }
+            return;
+        };
+        match attached {
+            Some((session, ws)) => pump(stream, session, ws, outputs).await,
+            // The session has its WebSocket already: accept this one, then close it.
+            None => {
+                let mut stream = stream;
+                let _ = stream.close().await;
+            }
+        }
+    });
+    let (parts, _) = response.into_parts();
+    http::Response::from_parts(parts, Full::default())
+}
+
+/// Moves one WebSocket's messages to its session task and the task's output
+/// to the socket, until either side ends.
+async fn pump(
+    stream: crate::UpgradedStream,
+    session: Arc<SessionHandle>,
+    ws: WebSocketId,
+    mut outputs: mpsc::Receiver<WebSocketOutput>,
+) {
+    let (mut sink, mut stream) = stream.split();
+    loop {
+        tokio::select! {
+            message = stream.next() => {
+                let command = match message {
+                    Some(Ok(Message::Text(text))) => Command::WebSocketText(ws, text.as_str().to_string()),
+                    Some(Ok(Message::Binary(data))) => Command::WebSocketBinary(ws, data),
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                    Some(Ok(_)) => continue,
+                };
+                if session.tx.send(command).await.is_err() {
+                    break;
+                }
+            }
+            output = outputs.recv() => {
+                let message = match output {
+                    Some(WebSocketOutput::Text(text)) => {
+                        session.queued.fetch_sub(text.len(), Ordering::Relaxed);
+                        Message::text(text)
+                    }
+                    Some(WebSocketOutput::Binary(data)) => {
+                        session.queued.fetch_sub(data.len(), Ordering::Relaxed);
+                        Message::Binary(data)
+                    }
+                    Some(_) | None => {
+                        let _ = sink.close().await;
+                        break;
+                    }
+                };
+                if sink.send(message).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = session.tx.send(Command::WebSocketClosed(ws)).await;
+    // What is left in the writer's channel leaves the figure.
+    outputs.close();
+    while let Ok(output) = outputs.try_recv() {
+        session
+            .queued
+            .fetch_sub(websocket_output_len(&output), Ordering::Relaxed);
+    }
+}
+
+impl<B> tower_service::Service<http::Request<B>> for SocketIoService
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = SocketIoResponse;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<SocketIoResponse, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let service = self.clone();
+        Box::pin(async move { Ok(service.call_inner(request).await) })
+    }
+}
+
+/// Serves `service` on `listener` with hyper 1.x's HTTP/1.1 server, for
+/// users without a framework: `/socket.io/` goes to the service, anything
+/// else is `404`. Runs until accepting fails.
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// let (service, _io) = socketwire_tokio::socketio::server::SocketIo::new(Default::default());
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// socketwire_tokio::socketio::server::serve(listener, service).await
+/// # }
+/// ```
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    service: SocketIoService,
+) -> std::io::Result<()> {
+    loop {
+        let (tcp, _) = listener.accept().await?;
+        let service = service.clone();
+        tokio::spawn(async move {
+            let handler =
+                hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
+                    let service = service.clone();
+                    async move {
+                        if request.uri().path().starts_with("/socket.io/") {
+                            Ok::<_, Infallible>(service.call_inner(request).await)
+                        } else {
+                            Ok(status(http::StatusCode::NOT_FOUND))
+                        }
+                    }
+                });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(tcp), handler)
+                .with_upgrades();
+            let _ = connection.await;
+        });
+    }
+}

@@ -1,0 +1,330 @@
+//! `socketio::server` against the crate's own `socketio::Client`, over
+//! WebSocket and over long-polling: connect with auth and refusals, events
+//! both ways (binary included), acks both ways, rooms, broadcasts, and
+//! disconnects from either side.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use socketwire_tokio::socketio::server::{AckSender, ConnectError, SocketIo, SocketRef, serve};
+use socketwire_tokio::socketio::{
+    AckResponder, Client, ClientConfig, DisconnectReason, Event, Transport, Value,
+};
+use tokio::sync::mpsc;
+
+/// Every wait in these tests is bounded by this.
+const WAIT: Duration = Duration::from_secs(5);
+
+/// Events looked at, at most, while waiting for one.
+const MAX_EVENTS: usize = 50;
+
+const TRANSPORTS: [Transport; 3] = [
+    Transport::WebSocket,
+    Transport::Polling,
+    Transport::PollingThenWebSocket,
+];
+
+/// The example's behaviour, plus `bye` (the server disconnects the socket);
+/// every disconnect's reason goes to `disconnects`.
+async fn on_connect(
+    socket: SocketRef,
+    auth: Value,
+    disconnects: mpsc::UnboundedSender<DisconnectReason>,
+) -> Result<(), ConnectError> {
+    if auth.get("refuse") == Some(&Value::Bool(true)) {
+        return Err(ConnectError::new("not allowed"));
+    }
+    socket.on(
+        "message",
+        |s: SocketRef, args: Vec<Value>, _: AckSender| async move {
+            s.emit("message-back", args).unwrap();
+        },
+    );
+    socket.on(
+        "message-with-ack",
+        |_: SocketRef, args: Vec<Value>, ack: AckSender| async move {
+            ack.send(args).unwrap();
+        },
+    );
+    socket.on(
+        "join",
+        |s: SocketRef, args: Vec<Value>, _: AckSender| async move {
+            s.join(args[0].as_str().unwrap()).unwrap();
+        },
+    );
+    socket.on(
+        "to-room",
+        |s: SocketRef, args: Vec<Value>, _: AckSender| async move {
+            s.to(args[0].as_str().unwrap())
+                .emit("new messages", args[1..].to_vec());
+        },
+    );
+    socket.on(
+        "channel",
+        |s: SocketRef, args: Vec<Value>, _: AckSender| async move {
+            s.broadcast().emit("broadcast", args.clone());
+            s.emit("broadcast", args).unwrap();
+        },
+    );
+    socket.on(
+        "request-ack",
+        |s: SocketRef, args: Vec<Value>, _: AckSender| async move {
+            tokio::spawn(async move {
+                if let Ok(answer) = s.emit_with_ack("ack-request", args).await {
+                    s.emit("ack-received", answer).unwrap();
+                }
+            });
+        },
+    );
+    socket.on(
+        "bye",
+        |s: SocketRef, _: Vec<Value>, _: AckSender| async move {
+            s.disconnect().unwrap();
+        },
+    );
+    socket.on_disconnect(move |_: SocketRef, reason: DisconnectReason| {
+        let disconnects = disconnects.clone();
+        async move {
+            let _ = disconnects.send(reason);
+        }
+    });
+    socket.emit("auth", vec![auth]).unwrap();
+    Ok(())
+}
+
+struct Server {
+    url: String,
+    io: SocketIo,
+    disconnects: mpsc::UnboundedReceiver<DisconnectReason>,
+}
+
+async fn server() -> Server {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (service, io) = SocketIo::new(Default::default());
+    let (tx, disconnects) = mpsc::unbounded_channel();
+    io.ns("/", move |socket: SocketRef, auth: Value| {
+        on_connect(socket, auth, tx.clone())
+    });
+    tokio::spawn(serve(listener, service));
+    Server {
+        url,
+        io,
+        disconnects,
+    }
+}
+
+fn client(url: &str, transport: Transport, auth: Option<Value>) -> Client {
+    let config = ClientConfig {
+        transport,
+        auth,
+        reconnection: None,
+        ..ClientConfig::default()
+    };
+    Client::connect(url, config).unwrap()
+}
+
+async fn next(client: &mut Client) -> Event {
+    tokio::time::timeout(WAIT, client.next())
+        .await
+        .expect("an event")
+        .expect("the client is open")
+}
+
+/// The next event message, skipping connection events.
+async fn message(client: &mut Client) -> (String, Vec<Value>, Option<AckResponder>) {
+    for _ in 0..MAX_EVENTS {
+        if let Event::Message {
+            name, args, ack, ..
+        } = next(client).await
+        {
+            return (name, args, ack);
+        }
+    }
+    panic!("no message in {MAX_EVENTS} events");
+}
+
+/// Connects and takes the `auth` event (the server's proof that `/` is connected).
+async fn connected(url: &str, transport: Transport) -> Client {
+    let mut c = client(url, transport, None);
+    let (name, _, _) = message(&mut c).await;
+    assert_eq!(name, "auth");
+    c
+}
+
+/// A round trip through the socket's handlers: every event emitted before
+/// it has been handled once it returns.
+async fn barrier(client: &Client) {
+    let ack = client
+        .socket()
+        .emit_with_ack("message-with-ack", vec!["barrier".into()], WAIT)
+        .unwrap();
+    assert_eq!(
+        tokio::time::timeout(WAIT, ack).await.unwrap().unwrap(),
+        [Value::from("barrier")]
+    );
+}
+
+#[tokio::test]
+async fn connect_with_auth_and_echo() {
+    let server = server().await;
+    for transport in TRANSPORTS {
+        let auth = Value::from_json_str(r#"{"token":"abc"}"#).unwrap();
+        let mut c = client(&server.url, transport, Some(auth.clone()));
+        let Event::Connected { namespace, sid } = next(&mut c).await else {
+            panic!("not connected first");
+        };
+        assert_eq!(namespace, "/");
+        assert_eq!(sid.map(|s| s.len()), Some(22), "a random socket id");
+        assert_eq!(message(&mut c).await.1, [auth]);
+        let args = vec![
+            Value::from(1u64),
+            Value::from("two"),
+            Value::Bytes(Bytes::from_static(&[0, 1, 2, 255])),
+        ];
+        c.socket().emit("message", args.clone()).unwrap();
+        let (name, back, _) = message(&mut c).await;
+        assert_eq!(
+            (name.as_str(), back),
+            ("message-back", args),
+            "{transport:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn refusals() {
+    let server = server().await;
+    for transport in TRANSPORTS {
+        let auth = Value::from_json_str(r#"{"refuse":true}"#).unwrap();
+        let mut c = client(&server.url, transport, Some(auth));
+        let Event::ConnectError { data, .. } = next(&mut c).await else {
+            panic!("not refused");
+        };
+        assert_eq!(
+            data.get("message").and_then(Value::as_str),
+            Some("not allowed")
+        );
+        let c = client(&server.url, transport, None);
+        let _other = c.of("/nowhere", None).unwrap();
+        let mut c = c;
+        for _ in 0..MAX_EVENTS {
+            if let Event::ConnectError { namespace, data } = next(&mut c).await {
+                assert_eq!(namespace, "/nowhere");
+                assert_eq!(
+                    data.get("message").and_then(Value::as_str),
+                    Some("Invalid namespace")
+                );
+                break;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn acks_both_ways() {
+    let server = server().await;
+    for transport in TRANSPORTS {
+        let mut c = connected(&server.url, transport).await;
+        let binary = Value::Bytes(Bytes::from_static(b"\x00bin"));
+        let ack = c
+            .socket()
+            .emit_with_ack("message-with-ack", vec![1u64.into(), binary.clone()], WAIT)
+            .unwrap();
+        let answer = tokio::time::timeout(WAIT, ack).await.unwrap().unwrap();
+        assert_eq!(answer, [Value::from(1u64), binary]);
+        c.socket().emit("request-ack", vec!["q".into()]).unwrap();
+        let (name, args, ack) = message(&mut c).await;
+        assert_eq!(
+            (name.as_str(), args.as_slice()),
+            ("ack-request", &[Value::from("q")][..])
+        );
+        ack.expect("an ack id").send(vec!["a".into()]).unwrap();
+        let (name, args, _) = message(&mut c).await;
+        assert_eq!(
+            (name.as_str(), args),
+            ("ack-received", vec![Value::from("a")])
+        );
+    }
+}
+
+#[tokio::test]
+async fn rooms_and_broadcasts() {
+    let server = server().await;
+    for transport in TRANSPORTS {
+        let mut a = connected(&server.url, transport).await;
+        let mut b = connected(&server.url, transport).await;
+        let mut c = connected(&server.url, transport).await;
+        for member in [&a, &b] {
+            member.socket().emit("join", vec!["r".into()]).unwrap();
+            barrier(member).await;
+        }
+        // a's events run in order: `to-room` reaches b alone, then `channel` everyone.
+        a.socket()
+            .emit("to-room", vec!["r".into(), "hi".into()])
+            .unwrap();
+        a.socket().emit("channel", vec!["all".into()]).unwrap();
+        let (name, args, _) = message(&mut b).await;
+        assert_eq!(
+            (name.as_str(), args),
+            ("new messages", vec![Value::from("hi")])
+        );
+        for client in [&mut a, &mut b, &mut c] {
+            let (name, args, _) = message(client).await;
+            assert_eq!(
+                (name.as_str(), args),
+                ("broadcast", vec![Value::from("all")]),
+                "{transport:?}"
+            );
+        }
+        // From the handle: a room, everyone but a room, everyone.
+        server.io.to("r").emit("to-r", vec![]);
+        server.io.except("r").emit("not-r", vec![]);
+        server.io.emit("everyone", vec![]);
+        for (client, first) in [(&mut a, "to-r"), (&mut b, "to-r"), (&mut c, "not-r")] {
+            assert_eq!(message(client).await.0, first);
+            assert_eq!(message(client).await.0, "everyone");
+        }
+        for client in [a, b, c] {
+            client.close();
+        }
+    }
+}
+
+#[tokio::test]
+async fn disconnects_from_either_side() {
+    let mut server = server().await;
+    for transport in TRANSPORTS {
+        let mut c = connected(&server.url, transport).await;
+        c.socket().emit("bye", vec![]).unwrap();
+        for _ in 0..MAX_EVENTS {
+            if let Event::Disconnected { reason, .. } = next(&mut c).await {
+                assert_eq!(reason, DisconnectReason::ServerDisconnect);
+                break;
+            }
+        }
+        let reason = tokio::time::timeout(WAIT, server.disconnects.recv())
+            .await
+            .unwrap();
+        assert_eq!(reason, Some(DisconnectReason::ServerDisconnect));
+
+        let c = connected(&server.url, transport).await;
+        c.socket().disconnect().unwrap();
+        let reason = tokio::time::timeout(WAIT, server.disconnects.recv())
+            .await
+            .unwrap();
+        assert_eq!(
+            reason,
+            Some(DisconnectReason::ClientDisconnect),
+            "{transport:?}"
+        );
+
+        let c = connected(&server.url, transport).await;
+        c.close();
+        let reason = tokio::time::timeout(WAIT, server.disconnects.recv())
+            .await
+            .unwrap();
+        assert!(reason.is_some(), "the transport closed");
+    }
+}
