@@ -8,7 +8,8 @@
 //! `channel` (data) goes to everyone as `broadcast` (data); `request-ack`
 //! (args) emits `ack-request` (args) asking for an ack, and the client's ack
 //! comes back as `ack-received` (ack args). An auth of `{"refuse":true}` is
-//! refused with `not allowed`; other namespaces are refused.
+//! refused with `not allowed`. `/custom` emits `auth` on connect; other
+//! namespaces are refused with `Invalid namespace`.
 use axum::Router;
 use socketwire_tokio::socketio::Value;
 use socketwire_tokio::socketio::server::{AckSender, ConnectError, SocketIo, SocketRef};
@@ -24,6 +25,11 @@ async fn main() -> std::io::Result<()> {
     }
     let (service, io) = SocketIo::builder().build();
     io.ns("/", on_connect);
+    io.ns("/custom", |socket: SocketRef, auth: Value| async move {
+        socket
+            .emit("auth", vec![auth])
+            .map_err(|e| ConnectError::new(e.to_string()))
+    });
     let app = Router::new().route_service("/socket.io/", service);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on {}", listener.local_addr()?);
