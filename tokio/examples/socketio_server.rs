@@ -1,4 +1,5 @@
-//! A Socket.IO server in axum 0.8: the service mounted at `/socket.io/`.
+//! A Socket.IO server in axum 0.8: the layer takes `/socket.io/`, the router
+//! the rest (a line of text at `/`).
 //! `-- --addr 127.0.0.1:3000`.
 //!
 //! Behaviour: on a connection to `/`, emit `auth` with the handshake auth;
@@ -11,6 +12,7 @@
 //! refused with `not allowed`. `/custom` emits `auth` on connect; other
 //! namespaces are refused with `Invalid namespace`.
 use axum::Router;
+use axum::routing::get;
 use socketwire_tokio::socketio::Value;
 use socketwire_tokio::socketio::server::{AckSender, ConnectError, SocketIo, SocketRef};
 
@@ -23,14 +25,16 @@ async fn main() -> std::io::Result<()> {
             addr = args.next().unwrap_or(addr);
         }
     }
-    let (service, io) = SocketIo::builder().build();
+    let (layer, io) = SocketIo::builder().build_layer();
     io.ns("/", on_connect);
     io.ns("/custom", |socket: SocketRef, auth: Value| async move {
         socket
             .emit("auth", vec![auth])
             .map_err(|e| ConnectError::new(e.to_string()))
     });
-    let app = Router::new().route_service("/socket.io/", service);
+    let app = Router::new()
+        .route("/", get(|| async { "Socket.IO at /socket.io/\n" }))
+        .layer(layer);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on {}", listener.local_addr()?);
     axum::serve(listener, app).await

@@ -7,10 +7,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use socketwire_tokio::socketio::server::{AckSender, ConnectError, SocketIo, SocketRef, serve};
+use socketwire_tokio::socketio::server::{
+    AckSender, ConnectError, SocketIo, SocketIoConfig, SocketRef, serve,
+};
 use socketwire_tokio::socketio::{
     AckResponder, Client, ClientConfig, DisconnectReason, Event, Transport, Value,
 };
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 /// Every wait in these tests is bounded by this.
@@ -100,9 +103,13 @@ struct Server {
 }
 
 async fn server() -> Server {
+    server_with(SocketIoConfig::default()).await
+}
+
+async fn server_with(config: SocketIoConfig) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let (service, io) = SocketIo::new(Default::default());
+    let (service, io) = SocketIo::new(config);
     let (tx, disconnects) = mpsc::unbounded_channel();
     io.ns("/", move |socket: SocketRef, auth: Value| {
         on_connect(socket, auth, tx.clone())
@@ -326,5 +333,111 @@ async fn disconnects_from_either_side() {
             .await
             .unwrap();
         assert!(reason.is_some(), "the transport closed");
+    }
+}
+
+/// The layer in an axum router: `/socket.io/` to the server, the rest to the router.
+#[tokio::test]
+async fn axum_layer() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (layer, io) = SocketIo::new_layer(Default::default());
+    let (tx, _disconnects) = mpsc::unbounded_channel();
+    io.ns("/", move |socket: SocketRef, auth: Value| {
+        on_connect(socket, auth, tx.clone())
+    });
+    let app = axum::Router::new()
+        .route("/", axum::routing::get(|| async { "the app" }))
+        .layer(layer);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let url = format!("http://{addr}");
+    for transport in TRANSPORTS {
+        let mut c = connected(&url, transport).await;
+        c.socket()
+            .emit("message", vec!["through axum".into()])
+            .unwrap();
+        assert_eq!(message(&mut c).await.1, [Value::from("through axum")]);
+    }
+    let response = http_exchange(
+        &addr.to_string(),
+        "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(
+        response.starts_with("HTTP/1.1 200") && response.ends_with("the app"),
+        "{response}"
+    );
+}
+
+/// One HTTP/1.1 exchange on a fresh connection (the request asks to close it).
+async fn http_exchange(addr: &str, request: &str) -> String {
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(WAIT, tcp.read_to_end(&mut response))
+        .await
+        .unwrap()
+        .unwrap();
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+/// A POST body over `max_http_body` is refused with 413 (counted in bytes:
+/// one byte over), and the session stays usable.
+#[tokio::test]
+async fn post_body_cap() {
+    let config = SocketIoConfig {
+        max_http_body: 100,
+        ..SocketIoConfig::default()
+    };
+    let server = server_with(config).await;
+    let addr = server.url.trim_start_matches("http://");
+    let open = http_exchange(
+        addr,
+        "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let sid = open
+        .split("\"sid\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("an open packet")
+        .to_string();
+    let post = |body: String| {
+        format!(
+            "POST /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let over = http_exchange(addr, &post(format!("4{}", "x".repeat(100)))).await;
+    assert!(over.starts_with("HTTP/1.1 413"), "{over}");
+    let within = http_exchange(addr, &post(format!("4{}", "x".repeat(99)))).await;
+    assert!(within.starts_with("HTTP/1.1 200"), "{within}");
+}
+
+/// A broadcast that would take a member past `max_backpressure` is not
+/// queued for it, and its session is closed; a member within the cap gets it.
+/// Counted in bytes: the cap sits between the small and the big packet.
+#[tokio::test]
+async fn broadcast_over_the_backpressure_cap_closes_the_member() {
+    let config = SocketIoConfig {
+        max_backpressure: 200,
+        ..SocketIoConfig::default()
+    };
+    let server = server_with(config).await;
+    for transport in TRANSPORTS {
+        let mut c = connected(&server.url, transport).await;
+        server.io.emit("small", vec!["x".repeat(10).into()]);
+        assert_eq!(message(&mut c).await.0, "small");
+        server.io.emit("big", vec!["x".repeat(300).into()]);
+        for _ in 0..MAX_EVENTS {
+            match next(&mut c).await {
+                Event::Message { name, .. } => panic!("{name} was delivered over the cap"),
+                Event::Disconnected { reason, .. } => {
+                    assert_eq!(reason, DisconnectReason::TransportClose, "{transport:?}");
+                    break;
+                }
+                _ => {}
+            }
+        }
     }
 }

@@ -432,6 +432,16 @@ impl SocketIoBuilder {
     pub fn build(self) -> (SocketIoService, SocketIo) {
         SocketIo::new(self.config)
     }
+
+    /// The layer to wrap an application with (it takes `/socket.io/`) and the handle.
+    ///
+    /// ```
+    /// let (layer, io) = socketwire_tokio::socketio::server::SocketIo::builder().build_layer();
+    /// # let _ = (layer, io);
+    /// ```
+    pub fn build_layer(self) -> (SocketIoLayer, SocketIo) {
+        SocketIo::new_layer(self.config)
+    }
 }
 
 impl SocketIo {
@@ -464,6 +474,21 @@ impl SocketIo {
             },
             SocketIo { inner },
         )
+    }
+
+    /// The layer to wrap an application with and the handle: requests under
+    /// `/socket.io/` go to the server, the others to the application.
+    ///
+    /// ```no_run
+    /// use socketwire_tokio::socketio::server::SocketIo;
+    /// let (layer, _io) = SocketIo::new_layer(Default::default());
+    /// let app: axum::Router = axum::Router::new()
+    ///     .route("/", axum::routing::get(|| async { "hello" }))
+    ///     .layer(layer);
+    /// ```
+    pub fn new_layer(config: SocketIoConfig) -> (SocketIoLayer, SocketIo) {
+        let (service, io) = SocketIo::new(config);
+        (SocketIoLayer { service }, io)
     }
 
     /// Serves `namespace`: `handler` runs for each connection with the
@@ -1709,5 +1734,72 @@ pub async fn serve(
                 .with_upgrades();
             let _ = connection.await;
         });
+    }
+}
+
+/// A tower `Layer`: requests whose path starts with `/socket.io/` go to the
+/// Socket.IO server, the others to the wrapped service. From
+/// [`SocketIo::new_layer`].
+///
+/// ```no_run
+/// let (layer, _io) = socketwire_tokio::socketio::server::SocketIo::new_layer(Default::default());
+/// let app: axum::Router = axum::Router::new().layer(layer);
+/// ```
+#[derive(Debug, Clone)]
+pub struct SocketIoLayer {
+    service: SocketIoService,
+}
+
+impl<S> tower_layer::Layer<S> for SocketIoLayer {
+    type Service = SocketIoLayerService<S>;
+
+    fn layer(&self, inner: S) -> SocketIoLayerService<S> {
+        SocketIoLayerService {
+            service: self.service.clone(),
+            inner,
+        }
+    }
+}
+
+/// The service a [`SocketIoLayer`] makes: `/socket.io/` to the server, the
+/// rest to `S`.
+///
+/// ```no_run
+/// use tower_layer::Layer;
+/// let (layer, _io) = socketwire_tokio::socketio::server::SocketIo::new_layer(Default::default());
+/// let app = axum::Router::<()>::new();
+/// let _service = layer.layer(app);
+/// ```
+#[derive(Debug, Clone)]
+pub struct SocketIoLayerService<S> {
+    service: SocketIoService,
+    inner: S,
+}
+
+impl<S, B, ResBody> tower_service::Service<http::Request<B>> for SocketIoLayerService<S>
+where
+    S: tower_service::Service<http::Request<B>, Response = http::Response<ResBody>>,
+    S::Future: Send + 'static,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = http::Response<http_body_util::Either<Full<Bytes>, ResBody>>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        use http_body_util::Either;
+        if request.uri().path().starts_with("/socket.io/") {
+            let service = self.service.clone();
+            Box::pin(async move { Ok(service.call_inner(request).await.map(Either::Left)) })
+        } else {
+            let future = self.inner.call(request);
+            Box::pin(async move { Ok(future.await?.map(Either::Right)) })
+        }
     }
 }
