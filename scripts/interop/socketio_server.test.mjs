@@ -4,9 +4,11 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
+import io2 from 'socket.io-client-v2';
 
 const TIMEOUT = 10_000;
 const URL = process.env.SOCKETIO_SERVER_URL;
+const URL_EIO3 = process.env.SOCKETIO_SERVER_URL_EIO3;
 const sockets = [];
 after(() => sockets.forEach((s) => s.close()));
 
@@ -18,8 +20,8 @@ function withTimeout(promise, what) {
   ]);
 }
 
-function client(url, options = {}) {
-  const socket = io(url, { forceNew: true, reconnection: false, ...options });
+function client(url, options = {}, factory = io) {
+  const socket = factory(url, { forceNew: true, reconnection: false, ...options });
   sockets.push(socket);
   return socket;
 }
@@ -99,3 +101,21 @@ for (const [name, options] of TRANSPORTS) {
     for (const got of await Promise.all(all)) assert.deepEqual(got, ['to everyone']);
   });
 }
+
+test('socket.io-client 2 (SIO v4 / EIO 3): connect, emit, ack and binary', { skip: !URL_EIO3 }, async () => {
+  const socket = client(URL_EIO3, {}, io2);
+  await next(socket, 'connect');
+  socket.emit('message', 1, 'two', { three: 3 });
+  assert.deepEqual(await next(socket, 'message-back'), [1, 'two', { three: 3 }]);
+  const ack = await withTimeout(new Promise((resolve) => socket.emit('message-with-ack', 'x', 2, (...args) => resolve(args))), 'ack');
+  assert.deepEqual(ack, ['x', 2]);
+  socket.emit('message', Buffer.from([9, 8, 7]), { inner: Buffer.from('zz') });
+  const [bin, obj] = await next(socket, 'message-back');
+  assert.ok(Buffer.from(bin).equals(Buffer.from([9, 8, 7])));
+  assert.equal(Buffer.from(obj.inner).toString(), 'zz');
+  const custom = client(`${URL_EIO3}/custom`, {}, io2);
+  await next(custom, 'auth');
+  const refused = client(`${URL_EIO3}/nope`, {}, io2);
+  const [err] = await next(refused, 'error');
+  assert.deepEqual(err, 'Invalid namespace');
+});

@@ -1,6 +1,7 @@
 //! A Socket.IO server in axum 0.8: the layer takes `/socket.io/`, the router
 //! the rest (a line of text at `/`).
-//! `-- --addr 127.0.0.1:3000`.
+//! `-- --addr 127.0.0.1:3000 [--allow-eio3]` (`--allow-eio3`: socket.io 2.x
+//! clients too).
 //!
 //! Behaviour: on a connection to `/`, emit `auth` with the handshake auth;
 //! `message` is echoed as `message-back` (binary included); `message-with-ack`
@@ -20,12 +21,15 @@ use socketwire_tokio::socketio::server::{AckSender, ConnectError, SocketIo, Sock
 async fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
     let mut addr = String::from("127.0.0.1:3000");
+    let mut allow_eio3 = false;
     while let Some(arg) = args.next() {
-        if arg == "--addr" {
-            addr = args.next().unwrap_or(addr);
+        match arg.as_str() {
+            "--addr" => addr = args.next().unwrap_or(addr),
+            "--allow-eio3" => allow_eio3 = true,
+            _ => {}
         }
     }
-    let (layer, io) = SocketIo::builder().build_layer();
+    let (layer, io) = SocketIo::builder().allow_eio3(allow_eio3).build_layer();
     io.ns("/", on_connect);
     io.ns("/custom", |socket: SocketRef, auth: Value| async move {
         socket

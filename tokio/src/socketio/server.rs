@@ -401,6 +401,16 @@ impl SocketIoBuilder {
         self
     }
 
+    /// Accept Engine.IO 3 clients (socket.io 2.x, Socket.IO v4; JS `allowEIO3`).
+    ///
+    /// ```
+    /// let _ = socketwire_tokio::socketio::server::SocketIo::builder().allow_eio3(true);
+    /// ```
+    pub fn allow_eio3(mut self, allow: bool) -> Self {
+        self.config.engineio.allow_eio3 = allow;
+        self
+    }
+
     /// [`SocketIoConfig::max_backpressure`].
     ///
     /// ```
