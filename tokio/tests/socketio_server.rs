@@ -8,7 +8,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use socketwire_tokio::socketio::server::{
-    AckSender, ConnectError, SocketIo, SocketIoConfig, SocketRef, serve,
+    AckSender, COMMAND_SLOTS, ConnectError, EVENT_SLOTS, SendError, SocketIo, SocketIoConfig,
+    SocketRef, serve,
 };
 use socketwire_tokio::socketio::{
     AckResponder, Client, ClientConfig, DisconnectReason, Event, Transport, Value,
@@ -78,6 +79,30 @@ async fn on_connect(
                     s.emit("ack-received", answer).unwrap();
                 }
             });
+        },
+    );
+    socket.on(
+        "stall",
+        |_: SocketRef, _: Vec<Value>, _: AckSender| async move {
+            std::future::pending::<()>().await;
+        },
+    );
+    socket.on(
+        "flood",
+        |s: SocketRef, _: Vec<Value>, _: AckSender| async move {
+            // No await between the emits: the session task cannot drain its channel.
+            let refused = (0..=COMMAND_SLOTS)
+                .filter(|_| s.emit("flooded", vec![]) == Err(SendError::Full))
+                .count();
+            // Then report, once the task has made room (bounded: 10 000 tries).
+            for _ in 0..10_000 {
+                tokio::task::yield_now().await;
+                if s.emit("flood-result", vec![(refused as u64).into()])
+                    .is_ok()
+                {
+                    break;
+                }
+            }
         },
     );
     socket.on(
@@ -439,5 +464,88 @@ async fn broadcast_over_the_backpressure_cap_closes_the_member() {
                 _ => {}
             }
         }
+    }
+}
+
+/// permessage-deflate per the `websocket` config: offered by the client,
+/// accepted by a server that enables it.
+#[tokio::test]
+async fn permessage_deflate_per_config() {
+    let config = SocketIoConfig {
+        websocket: socketwire_tokio::Config {
+            deflate: socketwire_tokio::Deflate::Enabled(Default::default()),
+            ..socketwire_tokio::Config::default()
+        },
+        ..SocketIoConfig::default()
+    };
+    let server = server_with(config).await;
+    let addr = server.url.trim_start_matches("http://");
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n";
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    // Bounded: a head of at most 4 KiB.
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 4096 {
+        tokio::time::timeout(WAIT, tcp.read_exact(&mut byte))
+            .await
+            .unwrap()
+            .unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 101"), "{head}");
+    assert!(
+        head.contains("sec-websocket-extensions: permessage-deflate"),
+        "{head}"
+    );
+    // And a client works through it.
+    let mut c = connected(&server.url, Transport::WebSocket).await;
+    c.socket()
+        .emit("message", vec!["x".repeat(1000).into()])
+        .unwrap();
+    assert_eq!(message(&mut c).await.1, [Value::from("x".repeat(1000))]);
+}
+
+/// Emits past `COMMAND_SLOTS` waiting for the session task fail with
+/// `SendError::Full` instead of queueing: counted, at least one of
+/// `COMMAND_SLOTS + 1` emits made without yielding is refused.
+#[tokio::test]
+async fn command_channel_cap() {
+    let server = server().await;
+    let mut c = connected(&server.url, Transport::WebSocket).await;
+    c.socket().emit("flood", vec![]).unwrap();
+    for flooded in 0..COMMAND_SLOTS + 10 {
+        let (name, args, _) = message(&mut c).await;
+        if name == "flood-result" {
+            let refused = args[0].to_json().as_u64().unwrap();
+            assert!(refused >= 1, "{refused} emits refused");
+            assert_eq!(flooded + refused as usize, COMMAND_SLOTS + 1);
+            return;
+        }
+    }
+    panic!("no flood-result");
+}
+
+/// A client whose events wait more than `EVENT_SLOTS` for its handlers is
+/// disconnected rather than queueing more.
+#[tokio::test]
+async fn event_queue_cap() {
+    let server = server().await;
+    for transport in [Transport::WebSocket, Transport::Polling] {
+        let mut c = connected(&server.url, transport).await;
+        c.socket().emit("stall", vec![]).unwrap();
+        for _ in 0..=EVENT_SLOTS {
+            c.socket().emit("message", vec![]).unwrap();
+        }
+        let mut disconnected = false;
+        for _ in 0..MAX_EVENTS {
+            if let Event::Disconnected { reason, .. } = next(&mut c).await {
+                assert_eq!(reason, DisconnectReason::TransportClose);
+                disconnected = true;
+                break;
+            }
+        }
+        assert!(disconnected, "{transport:?}");
     }
 }
