@@ -1521,6 +1521,8 @@ impl SocketIoService {
                 None => return engineio_response(Response::error(&engineio::Error::UnknownSid)),
             },
         };
+        // Only a GET parks; a POST is answered at once.
+        let parks = matches!(method, Method::Get);
         let (reply, rx) = oneshot::channel();
         let command = Command::Request {
             method,
@@ -1534,7 +1536,7 @@ impl SocketIoService {
         }
         let mut guard = PollGuard {
             session,
-            armed: true,
+            armed: parks,
         };
         let answer = rx.await;
         guard.armed = false;
