@@ -549,3 +549,66 @@ async fn event_queue_cap() {
         assert!(disconnected, "{transport:?}");
     }
 }
+
+/// A WebSocket peer that never reads: its session is closed (its writer
+/// channel or the backpressure cap), and the socket is dropped once a write
+/// misses `write_timeout`, so the server ends the TCP connection. Bounded by
+/// count: at most 10 000 broadcasts of 64 KiB.
+#[tokio::test]
+async fn websocket_peer_that_never_reads_is_dropped() {
+    let config = SocketIoConfig {
+        write_timeout: Duration::from_millis(100),
+        ..SocketIoConfig::default()
+    };
+    let server = server_with(config).await;
+    let addr = server.url.trim_start_matches("http://");
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    // CONNECT to `/`, masked as a client must: the text "40".
+    tcp.write_all(&[0x81, 0x82, 0, 0, 0, 0, b'4', b'0'])
+        .await
+        .unwrap();
+    // Read up to the CONNECT reply (bounded: 4 KiB), so the socket is connected.
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    while !seen.ends_with(b"40{\"sid\"") && seen.len() < 4096 {
+        tokio::time::timeout(WAIT, tcp.read_exact(&mut byte))
+            .await
+            .unwrap()
+            .unwrap();
+        seen.push(byte[0]);
+    }
+    assert_eq!(server.io.session_count(), 1);
+    let payload = Value::from("x".repeat(64 << 10));
+    let mut closed = false;
+    for _ in 0..10_000 {
+        if server.io.session_count() == 0 {
+            closed = true;
+            break;
+        }
+        server.io.emit("flood", vec![payload.clone()]);
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert!(closed, "the session was not closed");
+    // The server drops the socket: reading it to the end finishes (bounded by WAIT).
+    let mut sink = Vec::new();
+    let mut total = 0usize;
+    let read = tokio::time::timeout(WAIT, async {
+        let mut buffer = vec![0u8; 64 << 10];
+        loop {
+            match tcp.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    total += n;
+                    sink.extend_from_slice(&buffer[..n.min(16)])
+                }
+            }
+        }
+    })
+    .await;
+    assert!(
+        read.is_ok(),
+        "the connection stayed open after {total} bytes"
+    );
+}

@@ -32,6 +32,7 @@
 //! | a WebSocket's writer | the Engine.IO `max_buffered_packets` | the session is closed |
 //! | a POST body | [`SocketIoConfig::max_http_body`] | `413`, the session is unaffected |
 //! | reading a POST body | [`SocketIoConfig::request_timeout`] | `408` |
+//! | writing a WebSocket message | [`SocketIoConfig::write_timeout`] | the socket is dropped |
 //! | an ack | the core's `ack_timeout` | [`AckError::Timeout`] |
 //!
 //! ```no_run
@@ -107,6 +108,9 @@ pub struct SocketIoConfig {
     pub max_http_body: usize,
     /// A POST body must arrive within this (`408`). Default 10 s.
     pub request_timeout: Duration,
+    /// A WebSocket message must be written within this, or the socket is
+    /// dropped (a peer that stops reading). Default 10 s.
+    pub write_timeout: Duration,
 }
 
 impl Default for SocketIoConfig {
@@ -119,6 +123,7 @@ impl Default for SocketIoConfig {
             websocket: Config::default(),
             max_backpressure: 1 << 20,
             request_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -1618,6 +1623,7 @@ async fn websocket<B>(
             return http::Response::from_parts(parts, Full::default());
         }
     };
+    let write_timeout = inner.config.write_timeout;
     tokio::spawn(async move {
         let Ok(stream) = websocket.await else {
             if let Some((session, ws)) = attached {
@@ -1626,11 +1632,11 @@ async fn websocket<B>(
             return;
         };
         match attached {
-            Some((session, ws)) => pump(stream, session, ws, outputs).await,
+            Some((session, ws)) => pump(stream, session, ws, outputs, write_timeout).await,
             // The session has its WebSocket already: accept this one, then close it.
             None => {
                 let mut stream = stream;
-                let _ = stream.close().await;
+                let _ = tokio::time::timeout(write_timeout, stream.close()).await;
             }
         }
     });
@@ -1645,6 +1651,7 @@ async fn pump(
     session: Arc<SessionHandle>,
     ws: WebSocketId,
     mut outputs: mpsc::Receiver<WebSocketOutput>,
+    write_timeout: Duration,
 ) {
     let (mut sink, mut stream) = stream.split();
     loop {
@@ -1671,12 +1678,14 @@ async fn pump(
                         Message::Binary(data)
                     }
                     Some(_) | None => {
-                        let _ = sink.close().await;
+                        let _ = tokio::time::timeout(write_timeout, sink.close()).await;
                         break;
                     }
                 };
-                if sink.send(message).await.is_err() {
-                    break;
+                // A peer that stops reading: past the deadline the socket is dropped.
+                match tokio::time::timeout(write_timeout, sink.send(message)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) | Err(_) => break,
                 }
             }
         }
