@@ -612,3 +612,36 @@ async fn websocket_peer_that_never_reads_is_dropped() {
         "the connection stayed open after {total} bytes"
     );
 }
+
+/// Heartbeats: a WebSocket peer that never answers the server's pings has
+/// its session closed (Engine.IO `pingInterval` + `pingTimeout`); one that
+/// answers (the client) stays connected over many ping intervals. Bounded
+/// by count: at most 1 000 looks, 10 ms apart.
+#[tokio::test]
+async fn heartbeats() {
+    let mut config = SocketIoConfig::default();
+    config.engineio.ping_interval = Duration::from_millis(100);
+    config.engineio.ping_timeout = Duration::from_millis(200);
+    let server = server_with(config).await;
+    let mut live = connected(&server.url, Transport::WebSocket).await;
+    let addr = server.url.trim_start_matches("http://");
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut counts = Vec::new();
+    for _ in 0..1000 {
+        let count = server.io.session_count();
+        counts.push(count);
+        if counts.contains(&2) && count == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(counts.contains(&2), "the silent peer's session opened");
+    assert_eq!(counts.last(), Some(&1), "the silent peer's session closed");
+    // The live client answered every ping meanwhile.
+    live.socket()
+        .emit("message", vec!["still here".into()])
+        .unwrap();
+    assert_eq!(message(&mut live).await.1, [Value::from("still here")]);
+}
