@@ -1,41 +1,11 @@
 // Interop with the real npm socket.io-client: 4.x (Socket.IO v5 / Engine.IO 4) against
 // the example server's /socket.io/, and 2.x (Socket.IO v4 / Engine.IO 3) against a
 // server started with --allow-eio3. Needs HTTP_URL and HTTP_URL_EIO3.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { io } from 'socket.io-client';
-import io2 from 'socket.io-client-v2';
+import { clients, collect, next, roomsAndBroadcast, socketIo2, withTimeout } from './socketio-cases.mjs';
 
-const TIMEOUT = 10_000;
-const sockets = [];
-after(() => sockets.forEach((s) => s.close()));
-
-function withTimeout(promise, what) {
-  let timer;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timeout: ${what}`)), TIMEOUT); }),
-  ]);
-}
-
-function client(url, options = {}, factory = io) {
-  const socket = factory(url, { forceNew: true, reconnectionDelay: 100, reconnectionDelayMax: 200, ...options });
-  sockets.push(socket);
-  return socket;
-}
-
-/** Resolves with the args of the next `event` on `socket`. */
-function next(socket, event) {
-  return withTimeout(new Promise((resolve) => socket.once(event, (...args) => resolve(args))), event);
-}
-
-/** Resolves with every `event` seen within `ms`. */
-function collect(socket, event, ms) {
-  const seen = [];
-  const handler = (...args) => seen.push(args);
-  socket.on(event, handler);
-  return new Promise((resolve) => setTimeout(() => { socket.off(event, handler); resolve(seen); }, ms));
-}
+const client = clients({ reconnectionDelay: 100, reconnectionDelayMax: 200 });
 
 const V4 = process.env.HTTP_URL;
 const V2 = process.env.HTTP_URL_EIO3;
@@ -86,29 +56,8 @@ test('socket.io-client 4: binary with several attachments', async () => {
   assert.equal(Buffer.from(ack[0]).toString(), 'bin');
 });
 
-test('socket.io-client 4: rooms reach only the other members; broadcast reaches all', async () => {
-  const [a, b, c] = [client(V4), client(V4), client(V4)];
-  await Promise.all([a, b, c].map((s) => next(s, 'connect')));
-  a.emit('join', 'room1');
-  b.emit('join', 'room1');
-  // A round trip on each socket makes sure the joins were processed.
-  await Promise.all([a, b].map((s) => withTimeout(s.emitWithAck('message-with-ack', 'sync'), 'sync')));
-  const seenA = collect(a, 'new messages', 500);
-  const seenB = next(b, 'new messages');
-  const seenC = collect(c, 'new messages', 500);
-  a.emit('to-room', 'room1', { hello: 'room' });
-  assert.deepEqual(await seenB, [{ hello: 'room' }]);
-  assert.deepEqual(await seenA, [], 'the sender does not get its own room message');
-  assert.deepEqual(await seenC, [], 'non-members do not get it');
-  b.emit('leave', 'room1');
-  await withTimeout(b.emitWithAck('message-with-ack', 'sync'), 'sync');
-  const afterLeave = collect(b, 'new messages', 400);
-  a.emit('to-room', 'room1', 'again');
-  assert.deepEqual(await afterLeave, []);
-  const all = [a, b, c].map((s) => next(s, 'broadcast'));
-  c.emit('channel', 'to everyone');
-  for (const got of await Promise.all(all)) assert.deepEqual(got, ['to everyone']);
-});
+test('socket.io-client 4: rooms reach only the other members; broadcast reaches all', () =>
+  roomsAndBroadcast(client, V4));
 
 test('socket.io-client 4: emits before connect are buffered and flushed in order', async () => {
   const socket = client(V4, { autoConnect: false });
@@ -141,20 +90,4 @@ test('socket.io-client 4: reconnects after the server drops the transport', asyn
   assert.deepEqual(await next(socket, 'message-back'), ['after reconnect']);
 });
 
-test('socket.io-client 2 (SIO v4 / EIO 3): connect, emit, ack and binary', async () => {
-  const socket = client(V2, {}, io2);
-  await next(socket, 'connect');
-  socket.emit('message', 1, 'two', { three: 3 });
-  assert.deepEqual(await next(socket, 'message-back'), [1, 'two', { three: 3 }]);
-  const ack = await withTimeout(new Promise((resolve) => socket.emit('message-with-ack', 'x', 2, (...args) => resolve(args))), 'ack');
-  assert.deepEqual(ack, ['x', 2]);
-  socket.emit('message', Buffer.from([9, 8, 7]), { inner: Buffer.from('zz') });
-  const [bin, obj] = await next(socket, 'message-back');
-  assert.ok(Buffer.from(bin).equals(Buffer.from([9, 8, 7])));
-  assert.equal(Buffer.from(obj.inner).toString(), 'zz');
-  const custom = client(`${V2}/custom`, {}, io2);
-  await next(custom, 'auth');
-  const refused = client(`${V2}/nope`, {}, io2);
-  const [err] = await next(refused, 'error');
-  assert.deepEqual(err, 'Invalid namespace');
-});
+test('socket.io-client 2 (SIO v4 / EIO 3): connect, emit, ack and binary', () => socketIo2(client, V2));
