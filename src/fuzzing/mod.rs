@@ -54,7 +54,6 @@ const TARGETS: &[&[Target]] = &[
 #[cfg(all(test, feature = "std"))]
 mod tests {
     use std::path::Path;
-    use std::vec::Vec;
 
     /// Every committed seed passes its target's harness (which asserts the layer's
     /// invariants), so `cargo test` catches a broken invariant before a fuzz run does.
@@ -84,7 +83,7 @@ mod tests {
     #[cfg(all(feature = "deflate", feature = "engineio", feature = "socketio"))]
     fn every_fuzz_target_is_in_the_table() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/fuzz_targets");
-        let mut targets: Vec<_> = std::fs::read_dir(dir)
+        let mut targets: std::vec::Vec<_> = std::fs::read_dir(dir)
             .unwrap()
             .map(|entry| {
                 entry
@@ -97,7 +96,7 @@ mod tests {
             })
             .collect();
         targets.sort();
-        let mut known: Vec<_> = super::TARGETS
+        let mut known: std::vec::Vec<_> = super::TARGETS
             .iter()
             .copied()
             .flatten()
