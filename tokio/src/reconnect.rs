@@ -40,7 +40,9 @@ pub struct ReconnectConfig {
     pub pong_timeout: Duration,
     /// Most messages waiting to be sent (default 1024).
     pub max_queued_messages: usize,
-    /// Most payload bytes waiting to be sent (default 1 MiB).
+    /// Most payload bytes waiting to be sent (default 1 MiB). An empty queue
+    /// takes one message of any size (the connection's own limits still
+    /// apply), so the queue holds at most this plus one message.
     pub max_queued_bytes: usize,
     /// The connection's own configuration (limits, deflate, write buffer,
     /// handshake timeout). Its keepalive and idle timeout are set from
@@ -138,8 +140,8 @@ pub enum Event {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum SendError {
-    /// The queue holds `max_queued_messages` messages or `max_queued_bytes`
-    /// bytes already.
+    /// The queue holds `max_queued_messages` messages, or it is not empty and
+    /// the message would take it past `max_queued_bytes`.
     Full(Message),
     /// The client is closing or closed.
     Closed(Message),
@@ -273,8 +275,8 @@ impl ReconnectingWebSocket {
             self.queued_bytes
                 .fetch_update(Ordering::AcqRel, Ordering::Acquire, |queued| {
                     let total = queued.checked_add(len)?;
-                    (total <= self.max_queued_bytes || queued == 0 && len <= self.max_queued_bytes)
-                        .then_some(total)
+                    // A message larger than the byte bound still goes out alone.
+                    (total <= self.max_queued_bytes || queued == 0).then_some(total)
                 });
         if admitted.is_err() {
             return Err(SendError::Full(message));

@@ -209,6 +209,21 @@ async fn the_queue_is_bounded_in_messages_and_in_bytes() {
         ws.send(Message::binary(vec![0; 1])),
         Err(SendError::Full(_))
     ));
+
+    // An empty queue takes one message over the byte bound (or it could never be sent),
+    // and nothing after it.
+    let config = ReconnectConfig {
+        max_queued_messages: 100,
+        max_queued_bytes: 10,
+        ..fast()
+    };
+    let ws = ReconnectingWebSocket::connect(url.as_str(), config).unwrap();
+    ws.send(Message::binary(vec![0; 20])).unwrap();
+    assert_eq!(ws.queued_bytes(), 20);
+    assert!(matches!(
+        ws.send(Message::binary(vec![0; 1])),
+        Err(SendError::Full(_))
+    ));
 }
 
 #[tokio::test]
