@@ -530,18 +530,11 @@ pub async fn connect_async_tls_with_config(
 ) -> Result<(WebSocketStream<MaybeTlsStream<TcpStream>>, Response), Error> {
     let request = request.into_client_request()?;
     let uri = request.uri();
-    let tls = match uri.scheme_str() {
-        Some("ws") => false,
-        Some("wss") => true,
-        _ => return Err(Error::InvalidUrl("the scheme must be ws:// or wss://")),
-    };
+    let tls = Connector::websocket_tls(uri)?;
     let host = uri.host().ok_or(Error::InvalidUrl("no host"))?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
-    let connector = connector.unwrap_or_else(Connector::default_for_wss);
-    if tls && matches!(connector, Connector::Plain) {
-        return Err(Error::TlsNotSupported);
-    }
+    let connector = Connector::resolve(connector, tls)?;
     // The TCP connect and the TLS handshake count against the handshake timeout too.
     let stream = within(config.handshake_timeout, async {
         let tcp = TcpStream::connect((host, port)).await?;

@@ -219,16 +219,8 @@ impl ReconnectingWebSocket {
         config: ReconnectConfig,
     ) -> Result<ReconnectingWebSocket, Error> {
         let request = request.into_client_request()?;
-        let connector = config
-            .connector
-            .clone()
-            .unwrap_or_else(Connector::default_for_wss);
-        match request.uri().scheme_str() {
-            Some("ws") => {}
-            Some("wss") if !matches!(connector, Connector::Plain) => {}
-            Some("wss") => return Err(Error::TlsNotSupported),
-            _ => return Err(Error::InvalidUrl("the scheme must be ws:// or wss://")),
-        }
+        let tls = Connector::websocket_tls(request.uri())?;
+        let connector = Connector::resolve(config.connector.clone(), tls)?;
         let (outgoing, queue) = mpsc::channel(config.max_queued_messages.max(1));
         let (closing, close_rx) = watch::channel(None);
         let (event_tx, events) = mpsc::channel(EVENT_SLOTS);

@@ -90,6 +90,33 @@ impl Connector {
         Connector::Plain
     }
 
+    /// The connector for a connection (`None`: [`Connector::default_for_wss`]),
+    /// refused up front with [`Error::TlsNotSupported`](crate::Error::TlsNotSupported)
+    /// when `tls` is asked of a plain one: the one check every client entry point
+    /// makes before it connects.
+    pub(crate) fn resolve(
+        connector: Option<Connector>,
+        tls: bool,
+    ) -> Result<Connector, crate::Error> {
+        let connector = connector.unwrap_or_else(Connector::default_for_wss);
+        if tls && matches!(connector, Connector::Plain) {
+            return Err(crate::Error::TlsNotSupported);
+        }
+        Ok(connector)
+    }
+
+    /// Whether a WebSocket URL asks for TLS: `ws://` no, `wss://` yes, any
+    /// other scheme is an [`Error::InvalidUrl`](crate::Error::InvalidUrl).
+    pub(crate) fn websocket_tls(uri: &http::Uri) -> Result<bool, crate::Error> {
+        match uri.scheme_str() {
+            Some("ws") => Ok(false),
+            Some("wss") => Ok(true),
+            _ => Err(crate::Error::InvalidUrl(
+                "the scheme must be ws:// or wss://",
+            )),
+        }
+    }
+
     /// Wraps `tcp` for `host`: TLS when `tls`, plain otherwise.
     pub(crate) async fn wrap<S>(
         &self,

@@ -364,13 +364,7 @@ impl Client {
     /// ```
     pub fn connect(url: &str, config: ClientConfig) -> Result<Client, Error> {
         let target = Target::parse(url, &config.path)?;
-        let connector = config
-            .tls
-            .clone()
-            .unwrap_or_else(Connector::default_for_wss);
-        if target.tls && matches!(connector, Connector::Plain) {
-            return Err(Error::TlsNotSupported);
-        }
+        let connector = Connector::resolve(config.tls.clone(), target.tls)?;
         let mut session = sio::ClientSession::new(config.session.clone());
         // Nothing is open yet: every namespace waits for the first Engine.IO
         // open, which the task reports as a reconnection.
