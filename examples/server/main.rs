@@ -9,6 +9,8 @@
 //!     [--ws-idle-timeout MS] [--max-backpressure BYTES]
 //! ```
 //!
+//! `--help` lists every flag with its default (the flags are parsed by clap).
+//!
 //! Routes: `/echo` (WebSocket echo), `/chat` (WebSocket chat room: every message
 //! goes to every `/chat` client), `/` (an HTML chat page using `/chat`),
 //! `/engine.io/` (Engine.IO echo: every message, text or binary, is sent back),
@@ -52,92 +54,69 @@ use socketwire::handshake::RequestHead;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
-/// Command-line options.
-#[derive(Debug, Clone)]
+/// Command-line options (`--help` lists them with their defaults).
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    name = "server",
+    about = "socketwire example server: WebSocket echo and chat, a browser chat page, \
+             Engine.IO and Socket.IO"
+)]
 pub struct Options {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:3000")]
     pub addr: String,
+    /// Turn permessage-deflate (RFC 7692) off on every WebSocket route.
+    #[arg(long = "no-deflate", action = clap::ArgAction::SetFalse)]
     pub deflate: bool,
+    /// Engine.IO ping interval, in milliseconds.
+    #[arg(long = "ping-interval", value_name = "MS", default_value_t = 25_000)]
     pub ping_interval_ms: u64,
+    /// Engine.IO ping timeout, in milliseconds.
+    #[arg(long = "ping-timeout", value_name = "MS", default_value_t = 20_000)]
     pub ping_timeout_ms: u64,
+    /// Largest Engine.IO message and polling body, in bytes.
+    #[arg(
+        long = "max-payload",
+        value_name = "BYTES",
+        default_value_t = 1_000_000
+    )]
     pub max_payload: usize,
+    /// Socket.IO: close a session that connects no namespace within this time, in milliseconds.
+    #[arg(long = "connect-timeout", value_name = "MS", default_value_t = 45_000)]
     pub connect_timeout_ms: u64,
+    /// Also serve Engine.IO v3 (socket.io 2.x clients).
+    #[arg(long = "allow-eio3")]
     pub allow_eio3: bool,
     /// Most connections open at once; past it a connection gets `503` and is closed.
+    #[arg(long = "max-connections", value_name = "N", default_value_t = 10_000)]
     pub max_connections: usize,
-    /// Deadline for a request head, from when the server starts waiting for it.
+    /// Deadline for a request head, from when the server starts waiting for it, in milliseconds.
+    #[arg(long = "head-timeout", value_name = "MS", default_value_t = 10_000)]
     pub head_timeout_ms: u64,
-    /// Deadline for a request body, from the end of its head.
+    /// Deadline for a request body, from the end of its head, in milliseconds.
+    #[arg(long = "body-timeout", value_name = "MS", default_value_t = 30_000)]
     pub body_timeout_ms: u64,
-    /// Deadline for each write to the peer.
+    /// Deadline for each write to the peer, in milliseconds.
+    #[arg(long = "write-timeout", value_name = "MS", default_value_t = 30_000)]
     pub write_timeout_ms: u64,
-    /// `/echo` and `/chat`: the keepalive ping interval.
+    /// `/echo` and `/chat`: the keepalive ping interval, in milliseconds.
+    #[arg(long = "ws-ping-interval", value_name = "MS", default_value_t = 50_000)]
     pub ws_ping_interval_ms: u64,
-    /// `/echo` and `/chat`: close after this long without receiving anything.
+    /// `/echo` and `/chat`: close after this long without receiving anything, in milliseconds.
+    #[arg(long = "ws-idle-timeout", value_name = "MS", default_value_t = 120_000)]
     pub ws_idle_timeout_ms: u64,
-    /// Every WebSocket: stop reading while the server holds more than this
-    /// for it; a Socket.IO broadcast skips and closes a member over it.
+    /// Every WebSocket: stop reading while the server holds more than this for it;
+    /// a Socket.IO broadcast skips and closes a member over it.
+    #[arg(long = "max-backpressure", value_name = "BYTES", default_value_t = 1 << 20)]
     pub max_backpressure: usize,
 }
 
 impl Default for Options {
+    /// The defaults `--help` shows: the options of a command line without flags
+    /// (one list of defaults, the flags' own).
     fn default() -> Self {
-        Options {
-            addr: "127.0.0.1:3000".into(),
-            deflate: true,
-            ping_interval_ms: 25_000,
-            ping_timeout_ms: 20_000,
-            max_payload: 1_000_000,
-            connect_timeout_ms: 45_000,
-            allow_eio3: false,
-            max_connections: 10_000,
-            head_timeout_ms: 10_000,
-            body_timeout_ms: 30_000,
-            write_timeout_ms: 30_000,
-            ws_ping_interval_ms: 50_000,
-            ws_idle_timeout_ms: 120_000,
-            max_backpressure: 1 << 20,
-        }
+        <Options as clap::Parser>::parse_from(["server"])
     }
-}
-
-const USAGE: &str = "usage: server [--addr HOST:PORT] [--no-deflate] [--ping-interval MS] \
-[--ping-timeout MS] [--max-payload BYTES] [--connect-timeout MS] [--allow-eio3] \
-[--max-connections N] [--head-timeout MS] [--body-timeout MS] [--write-timeout MS] \
-[--ws-ping-interval MS] [--ws-idle-timeout MS] [--max-backpressure BYTES]";
-
-fn number<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T, String> {
-    value
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| format!("{flag} needs a number"))
-}
-
-fn parse_args() -> Result<Options, String> {
-    let mut opts = Options::default();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--addr" => opts.addr = args.next().ok_or("--addr needs a value")?,
-            "--no-deflate" => opts.deflate = false,
-            "--ping-interval" => opts.ping_interval_ms = number(&arg, args.next())?,
-            "--ping-timeout" => opts.ping_timeout_ms = number(&arg, args.next())?,
-            "--max-payload" => opts.max_payload = number(&arg, args.next())?,
-            "--connect-timeout" => opts.connect_timeout_ms = number(&arg, args.next())?,
-            "--allow-eio3" => opts.allow_eio3 = true,
-            "--max-connections" => opts.max_connections = number(&arg, args.next())?,
-            "--head-timeout" => opts.head_timeout_ms = number(&arg, args.next())?,
-            "--body-timeout" => opts.body_timeout_ms = number(&arg, args.next())?,
-            "--write-timeout" => opts.write_timeout_ms = number(&arg, args.next())?,
-            "--ws-ping-interval" => opts.ws_ping_interval_ms = number(&arg, args.next())?,
-            "--ws-idle-timeout" => opts.ws_idle_timeout_ms = number(&arg, args.next())?,
-            "--max-backpressure" => opts.max_backpressure = number(&arg, args.next())?,
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown argument {other:?} (try --help)")),
-        }
-    }
-    Ok(opts)
 }
 
 /// State shared by all connections.
@@ -283,13 +262,7 @@ pub async fn run(listener: TcpListener, shared: Arc<Shared>) {
 
 #[tokio::main]
 async fn main() {
-    let options = match parse_args() {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("server: {e}");
-            std::process::exit(2);
-        }
-    };
+    let options = <Options as clap::Parser>::parse();
     let listener = match TcpListener::bind(&options.addr).await {
         Ok(l) => l,
         Err(e) => {
@@ -341,11 +314,37 @@ const CHAT_PAGE: &str = include_str!("chat.html");
 
 #[cfg(test)]
 mod tests {
+
     //! The glue's bounds, each proved against a server on a loopback port. The
     //! deadlines under test are configured short (a few hundred milliseconds);
     //! `PATIENCE` only bounds how long a test waits for what must happen.
 
     use super::*;
+
+    #[test]
+    fn flags_parse_and_defaults_match_the_help() {
+        use clap::Parser as _;
+        let o = Options::try_parse_from([
+            "server",
+            "--no-deflate",
+            "--ping-interval",
+            "300",
+            "--allow-eio3",
+            "--addr",
+            "127.0.0.1:0",
+        ])
+        .expect("valid flags");
+        assert!(!o.deflate && o.allow_eio3);
+        assert_eq!((o.ping_interval_ms, o.addr.as_str()), (300, "127.0.0.1:0"));
+        let d = Options::default();
+        assert!(d.deflate && !d.allow_eio3);
+        assert_eq!(
+            (d.ping_interval_ms, d.max_backpressure, d.max_connections),
+            (25_000, 1 << 20, 10_000)
+        );
+        assert!(Options::try_parse_from(["server", "--ping-interval", "soon"]).is_err());
+        assert!(Options::try_parse_from(["server", "--no-such-flag"]).is_err());
+    }
     use std::net::SocketAddr;
 
     use bytes::Bytes;
