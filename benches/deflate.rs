@@ -208,5 +208,74 @@ fn bench_echo(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_deflate, bench_echo);
+/// A message to 1 000 connections without context takeover: each connection
+/// compressing for itself (`send_text`), against compressed once
+/// (`Connection::prepare`) and sent as shared bytes by each
+/// (`send_prepared`); a plain broadcast (no extension) of the same message as
+/// the floor. Output drained into one buffer, as a writer would.
+fn bench_broadcast(c: &mut Criterion) {
+    use bytes::Bytes;
+    use socketwire::deflate::DeflatePool;
+    use socketwire::ws::{Config, Connection, MessageKind};
+    const RECIPIENTS: usize = 1000;
+    let mut group = c.benchmark_group("broadcast_1000");
+    group.sample_size(10);
+    let pool = DeflatePool::new(4);
+    for size in [1024usize, 16 * 1024] {
+        let text = String::from_utf8(json_message(size)).expect("ASCII");
+        let payload = Bytes::from(text.clone());
+        group.throughput(Throughput::Elements(RECIPIENTS as u64));
+        let deflated = || {
+            (0..RECIPIENTS)
+                .map(|_| {
+                    Connection::server(Config::default()).with_extension(
+                        PerMessageDeflate::new(Role::Server, params(), &DeflateConfig::default())
+                            .with_pool(&pool),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut out = BytesMut::with_capacity(4 * size);
+        let mut each = deflated();
+        group.bench_function(BenchmarkId::new("compress-each", size), |b| {
+            b.iter(|| {
+                for conn in each.iter_mut() {
+                    conn.send_text(&text).expect("open");
+                    conn.poll_transmit(&mut out);
+                    out.clear();
+                }
+            })
+        });
+        let mut once = deflated();
+        group.bench_function(BenchmarkId::new("compress-once", size), |b| {
+            b.iter(|| {
+                let message = once[0]
+                    .prepare(MessageKind::Text, payload.clone())
+                    .expect("valid");
+                for conn in once.iter_mut() {
+                    conn.send_prepared(&message).expect("open");
+                    conn.poll_transmit(&mut out);
+                    out.clear();
+                }
+            })
+        });
+        let mut plain: Vec<Connection> = (0..RECIPIENTS)
+            .map(|_| Connection::server(Config::default()))
+            .collect();
+        group.bench_function(BenchmarkId::new("plain", size), |b| {
+            b.iter(|| {
+                for conn in plain.iter_mut() {
+                    conn.send_shared(MessageKind::Text, payload.clone())
+                        .expect("open");
+                    conn.poll_transmit(&mut out);
+                    black_box(out.len());
+                    out.clear();
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_deflate, bench_echo, bench_broadcast);
 criterion_main!(benches);

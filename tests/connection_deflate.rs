@@ -204,19 +204,36 @@ fn zip_bomb_closes_with_1009_and_memory_stays_bounded() {
         max_message_size: 64 << 10,
         ..Limits::default()
     };
-    // The deflate state: what building the extension costs (inflate window and state).
-    let before_state = HEAP.current_usage();
     let ext = PerMessageDeflate::new(
         Role::Server,
         DeflateParams::default(),
         &DeflateConfig::default(),
     );
-    let deflate_state = HEAP.current_usage() - before_state;
     let mut server = Connection::server(Config {
         limits,
         ..Config::default()
     })
     .with_extension(ext);
+    // The deflate state (inflate window and state, output scratch) comes with
+    // the first compressed message: one small message first, so what follows
+    // measures the bomb alone; `deflate_state` is what that message left.
+    let mut small = Compress::new(Compression::best(), false);
+    let mut hello = Vec::with_capacity(64);
+    small
+        .compress_vec(b"hello", &mut hello, FlushCompress::Sync)
+        .unwrap();
+    hello.truncate(hello.len() - 4);
+    let mut first = vec![0xc2, 0x80 | hello.len() as u8];
+    first.extend_from_slice(&key);
+    first.extend(hello.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    let before_state = HEAP.current_usage();
+    server.handle_input(&first);
+    let Some(Event::Binary(hello)) = server.poll_event() else {
+        panic!("the small message did not arrive")
+    };
+    assert_eq!(&hello[..], b"hello");
+    drop(hello);
+    let deflate_state = HEAP.current_usage() - before_state;
     let mut events = Vec::with_capacity(4);
     let base = HEAP.current_usage();
     HEAP.reset_peak_usage();

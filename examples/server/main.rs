@@ -6,7 +6,7 @@
 //!     [--ping-interval MS] [--ping-timeout MS] [--max-payload BYTES] [--allow-eio3]
 //!     [--connect-timeout MS] [--max-connections N] [--head-timeout MS]
 //!     [--body-timeout MS] [--write-timeout MS] [--ws-ping-interval MS]
-//!     [--ws-idle-timeout MS] [--max-backpressure BYTES]
+//!     [--ws-idle-timeout MS] [--max-backpressure BYTES] [--deflate-no-context-takeover]
 //! ```
 //!
 //! `--help` lists every flag with its default (the flags are parsed by clap).
@@ -68,6 +68,11 @@ pub struct Options {
     /// Turn permessage-deflate (RFC 7692) off on every WebSocket route.
     #[arg(long = "no-deflate", action = clap::ArgAction::SetFalse)]
     pub deflate: bool,
+    /// permessage-deflate without context takeover both ways: connections borrow
+    /// their compression state per message from one pool (an idle connection
+    /// holds none) and each `/chat` message is compressed once for all readers.
+    #[arg(long = "deflate-no-context-takeover")]
+    pub deflate_no_context_takeover: bool,
     /// Engine.IO ping interval, in milliseconds.
     #[arg(long = "ping-interval", value_name = "MS", default_value_t = 25_000)]
     pub ping_interval_ms: u64,
@@ -123,6 +128,9 @@ impl Default for Options {
 pub struct Shared {
     pub options: Options,
     pub chat: tokio::sync::broadcast::Sender<websocket::Outgoing>,
+    /// Compression states lent per message to connections that reset them
+    /// after each message (at most 64 idle ones kept).
+    pub deflate_pool: socketwire::deflate::DeflatePool,
     pub engineio: Arc<engineio::EngineIo>,
     pub socketio: Arc<engineio::EngineIo>,
 }
@@ -207,6 +215,7 @@ pub fn shared(options: Options) -> Arc<Shared> {
     Arc::new(Shared {
         options,
         chat,
+        deflate_pool: socketwire::deflate::DeflatePool::new(64),
         engineio,
         socketio,
     })

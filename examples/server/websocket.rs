@@ -10,6 +10,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use socketwire::deflate::DeflateConfig;
 use socketwire::handshake::{AcceptOptions, RequestHead, ServerHandshake};
+use socketwire::ws::PreparedMessage;
 use socketwire::ws::message::MessageKind;
 use socketwire::ws::{CloseCode, Config, Connection, Event, Limits};
 use tokio::io::AsyncWriteExt;
@@ -61,6 +62,9 @@ pub enum Outgoing {
     /// Valid UTF-8 text.
     Text(Bytes),
     Binary(Bytes),
+    /// A `/chat` message for every reader: compressed once when the readers'
+    /// permessage-deflate has no context takeover (`--deflate-no-context-takeover`).
+    Prepared(PreparedMessage),
     Close,
 }
 
@@ -69,6 +73,7 @@ impl Outgoing {
     pub fn len(&self) -> usize {
         match self {
             Outgoing::Text(b) | Outgoing::Binary(b) => b.len(),
+            Outgoing::Prepared(m) => m.payload().len(),
             Outgoing::Close => 0,
         }
     }
@@ -97,6 +102,19 @@ impl OutputGauge {
     }
 }
 
+/// What the server asks of permessage-deflate: the defaults, or with
+/// `--deflate-no-context-takeover` both sides reset their compressor after
+/// every message (RFC 7692 §7.1.1), so a connection borrows its compression
+/// state from the server's pool for one message at a time and a `/chat`
+/// message is compressed once for all its readers.
+pub fn deflate_config(options: &Options) -> DeflateConfig {
+    DeflateConfig {
+        server_no_context_takeover: options.deflate_no_context_takeover,
+        client_no_context_takeover: options.deflate_no_context_takeover,
+        ..DeflateConfig::default()
+    }
+}
+
 /// Answers an upgrade request: `None` if it was refused (the 400/426 reply is sent).
 /// The connection runs with `config`.
 pub async fn accept(
@@ -117,7 +135,7 @@ pub async fn accept(
     };
     // permessage-deflate: accept the first offer we can (unless --no-deflate).
     let deflate = if shared.options.deflate {
-        DeflateConfig::default().accept_offers(&handshake.extensions())
+        deflate_config(&shared.options).accept_offers(&handshake.extensions())
     } else {
         None
     };
@@ -131,7 +149,7 @@ pub async fn accept(
     http.write_all(&out).await?;
     let mut conn = Connection::server(config);
     if let Some(accepted) = deflate {
-        conn = conn.with_extension(accepted.extension);
+        conn = conn.with_extension(accepted.extension.with_pool(&shared.deflate_pool));
     }
     conn.handle_input(&handshake.into_leftover());
     conn.handle_input(&http.take_carry());
@@ -165,11 +183,18 @@ pub async fn serve(
         let mut rx = shared.chat.subscribe();
         let chat = shared.chat.clone();
         // A message lent from the input buffer shares that buffer's allocation;
-        // the ring keeps an exact copy, so each slot pins only the message.
-        let on_event = |_: &mut Connection, event: Event| match event {
-            Event::Text(t) => drop(chat.send(Outgoing::Text(Bytes::copy_from_slice(&t)))),
-            Event::Binary(b) => drop(chat.send(Outgoing::Binary(Bytes::copy_from_slice(&b)))),
-            _ => {}
+        // the ring keeps an exact copy, so each slot pins only the message. It
+        // is prepared once (checked, and compressed when the readers' deflate
+        // resets per message) and every reader sends the same bytes.
+        let on_event = |conn: &mut Connection, event: Event| {
+            let (kind, payload) = match event {
+                Event::Text(t) => (MessageKind::Text, Bytes::copy_from_slice(&t)),
+                Event::Binary(b) => (MessageKind::Binary, Bytes::copy_from_slice(&b)),
+                _ => return,
+            };
+            if let Ok(message) = conn.prepare(kind, payload) {
+                drop(chat.send(Outgoing::Prepared(message)));
+            }
         };
         drive
             .run(&mut conn, on_event, Source::Broadcast(&mut rx))
@@ -191,6 +216,7 @@ fn send(conn: &mut Connection, message: Outgoing) -> Result<(), socketwire::ws::
         // Payloads are shared `Bytes`: large ones go out without being copied.
         Outgoing::Text(t) => conn.send_shared(MessageKind::Text, t),
         Outgoing::Binary(b) => conn.send_shared(MessageKind::Binary, b),
+        Outgoing::Prepared(m) => conn.send_prepared(&m),
         Outgoing::Close => conn.close(CloseCode::NORMAL, ""),
     }
 }

@@ -76,8 +76,10 @@ mod config;
 mod error;
 mod negotiation;
 mod per_message;
+mod pool;
 
 pub use config::DeflateConfig;
 pub use error::NegotiationError;
 pub use negotiation::{AcceptedOffer, DeflateParams, EXTENSION_NAME};
 pub use per_message::PerMessageDeflate;
+pub use pool::DeflatePool;

@@ -43,6 +43,7 @@ use super::error::{ApiMisuse, ProtocolError};
 use super::extension::PerMessageExtension;
 use super::frame::{FrameHeader, Opcode};
 use super::message::{Limits, MessageAssembler, MessageKind, Utf8Validator};
+use super::prepared::PreparedMessage;
 use super::read::{ReadingFrame, Ready, message_event};
 use super::role::Role;
 use super::transmit::TransmitQueue;
@@ -514,6 +515,41 @@ impl Connection {
         self.input_len_lent = usize::MAX;
     }
 
+    /// Frees the buffers a quiet connection keeps for reuse: the input
+    /// buffer once everything in it was read, the output buffers once
+    /// everything went out, the scratch for compressed payloads and the
+    /// reassembly buffer between messages, the event queue once it is empty.
+    /// Nothing pending is lost, and the next message allocates what it needs
+    /// again. A connection keeps them otherwise, so that messages of a steady
+    /// size allocate nothing; call this when a connection goes quiet (for
+    /// instance when a read finds nothing to read), so that many idle
+    /// connections hold only their inline size plus a few dozen bytes.
+    ///
+    /// ```
+    /// use socketwire::ws::{Connection, Event};
+    /// let mut c = Connection::server(Default::default());
+    /// c.handle_input(&[0x82, 0x83, 0, 0, 0, 0, 1, 2, 3]); // masked binary [1, 2, 3]
+    /// assert!(matches!(c.poll_event(), Some(Event::Binary(_))));
+    /// c.send_binary(&[4; 200]).unwrap();
+    /// c.release_buffers(); // keeps the 204 bytes still to send
+    /// let mut out = bytes::BytesMut::new();
+    /// c.poll_transmit(&mut out);
+    /// assert_eq!(out.len(), 204);
+    /// c.release_buffers(); // now frees the output buffer too
+    /// ```
+    pub fn release_buffers(&mut self) {
+        self.release_lent();
+        if self.input.is_empty() {
+            self.input = BytesMut::new();
+        }
+        self.transmit.release_if_empty();
+        self.compressed = BytesMut::new();
+        self.message.release_buffer();
+        if self.events.is_empty() {
+            self.events = VecDeque::new();
+        }
+    }
+
     /// The transport reached end of file. Unless the close handshake finished,
     /// this yields `Event::Closed` with code 1006 (reported locally, never sent).
     ///
@@ -793,26 +829,95 @@ impl Connection {
     /// assert_eq!(&out[..], &[0x81, 2, b'h', b'i']);
     /// ```
     pub fn send_shared(&mut self, kind: MessageKind, payload: Bytes) -> Result<(), ApiMisuse> {
-        let opcode = match kind {
-            MessageKind::Text => {
-                if simdutf8::basic::from_utf8(&payload).is_err() {
-                    return Err(ApiMisuse::InvalidUtf8);
-                }
-                Opcode::Text
-            }
-            MessageKind::Binary => Opcode::Binary,
-        };
+        if kind == MessageKind::Text && simdutf8::basic::from_utf8(&payload).is_err() {
+            return Err(ApiMisuse::InvalidUtf8);
+        }
+        self.send_validated(opcode_of(kind), payload)
+    }
+
+    /// Prepares `payload` for sending to many connections: checked once and,
+    /// when this connection's extension compresses whole messages without
+    /// context ([`PerMessageExtension::shared_encoding`]), compressed once with
+    /// a state of its own. Send it with [`send_prepared`](Self::send_prepared)
+    /// on every recipient (this one included).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use socketwire::ws::{Connection, MessageKind};
+    /// let mut c = Connection::server(Default::default());
+    /// let message = c.prepare(MessageKind::Binary, Bytes::from_static(&[1, 2, 3]))?;
+    /// assert!(message.encoded().is_none()); // no extension: sent as it is
+    /// c.send_prepared(&message)?;
+    /// # Ok::<(), socketwire::ws::ApiMisuse>(())
+    /// ```
+    pub fn prepare(&self, kind: MessageKind, payload: Bytes) -> Result<PreparedMessage, ApiMisuse> {
+        let mut message = PreparedMessage::new(kind, payload)?;
+        if let Some(extension) = self.extension.as_deref() {
+            message.encode_with(extension);
+        }
+        Ok(message)
+    }
+
+    /// Sends a [`PreparedMessage`]. Where this connection's extension names
+    /// the key the message was encoded under, the encoded bytes go out as
+    /// they are (RSV1 set, RFC 7692 §6): the broadcast was compressed once.
+    /// Otherwise this is [`send_shared`](Self::send_shared) of the plain
+    /// payload (compressed here if the extension wants it), without checking
+    /// the UTF-8 again.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use socketwire::ws::{Connection, MessageKind, PreparedMessage};
+    /// let message = PreparedMessage::new(MessageKind::Text, Bytes::from_static(b"hi"))?;
+    /// let mut c = Connection::server(Default::default());
+    /// c.send_prepared(&message)?;
+    /// let mut out = bytes::BytesMut::new();
+    /// c.poll_transmit(&mut out);
+    /// assert_eq!(&out[..], &[0x81, 2, b'h', b'i']);
+    /// # Ok::<(), socketwire::ws::ApiMisuse>(())
+    /// ```
+    pub fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), ApiMisuse> {
+        let opcode = opcode_of(message.kind());
+        let len = message.payload().len();
+        let shared = self
+            .extension
+            .as_ref()
+            .and_then(|e| e.shared_encoding(len))
+            .and_then(|key| message.encoded_for(key));
+        if let Some(encoded) = shared {
+            self.check_can_start_message()?;
+            // RFC 7692 §6: RSV1 is set on the first frame of a compressed message.
+            // https://www.rfc-editor.org/rfc/rfc7692#section-6
+            self.write_whole_frame(opcode, true, encoded.clone());
+            return Ok(());
+        }
+        self.send_validated(opcode, message.payload().clone())
+    }
+
+    /// Sends a whole message whose text (if text) is known to be UTF-8.
+    fn send_validated(&mut self, opcode: Opcode, payload: Bytes) -> Result<(), ApiMisuse> {
         let compress = self
             .extension
             .as_ref()
             .is_some_and(|e| e.should_encode(payload.len()));
-        if compress || self.role.masks_outgoing() || payload.len() < SHARED_MIN_LEN {
+        if compress {
             return self.send_message(opcode, &payload);
         }
         self.check_can_start_message()?;
-        let header = FrameHeader::new(opcode, payload.len() as u64);
-        self.transmit.write_shared(&header, payload);
+        self.write_whole_frame(opcode, false, payload);
         Ok(())
+    }
+
+    /// Writes a one-frame message whose payload goes out as it is. A server
+    /// does not copy a payload of [`SHARED_MIN_LEN`] bytes or more: it is
+    /// queued as its own chunk; a client masks a copy (RFC 6455 §5.3).
+    fn write_whole_frame(&mut self, opcode: Opcode, rsv1: bool, payload: Bytes) {
+        if self.role.masks_outgoing() || payload.len() < SHARED_MIN_LEN {
+            self.write_frame(opcode, rsv1, true, &payload);
+        } else {
+            let header = self.frame_header(opcode, rsv1, true, payload.len());
+            self.transmit.write_shared(&header, payload);
+        }
     }
 
     fn send_message(&mut self, opcode: Opcode, data: &[u8]) -> Result<(), ApiMisuse> {
@@ -847,10 +952,7 @@ impl Connection {
         let (opcode, compress) = match self.sending {
             Some(compress) => (Opcode::Continuation, compress),
             None => {
-                let op = match kind {
-                    MessageKind::Text => Opcode::Text,
-                    MessageKind::Binary => Opcode::Binary,
-                };
+                let op = opcode_of(kind);
                 // The length of a streamed message is unknown until its last frame.
                 let len = if fin { data.len() } else { usize::MAX };
                 let compress = self
@@ -1056,6 +1158,14 @@ impl Connection {
             mask,
             payload_len: len as u64,
         }
+    }
+}
+
+/// The opcode of the first frame of a `kind` message.
+fn opcode_of(kind: MessageKind) -> Opcode {
+    match kind {
+        MessageKind::Text => Opcode::Text,
+        MessageKind::Binary => Opcode::Binary,
     }
 }
 

@@ -60,6 +60,53 @@ pub trait PerMessageExtension: Send {
         out: &mut BytesMut,
         max_out: u64,
     ) -> Result<(), ProtocolError>;
+
+    /// When this extension would transform a whole outgoing message of `len`
+    /// bytes in a way that depends on nothing but the message (for
+    /// permessage-deflate: our side resets its compressor after every message,
+    /// `*_no_context_takeover`): a key naming that transform. Two extensions
+    /// that return equal keys turn the same message into the same bytes, so a
+    /// message sent to many connections is encoded once
+    /// ([`PreparedMessage`](super::PreparedMessage)). `None` (the default):
+    /// the transform depends on this connection's history, or the message is
+    /// not transformed at all ([`should_encode`](Self::should_encode) says no).
+    fn shared_encoding(&self, len: usize) -> Option<EncodingKey> {
+        let _ = len;
+        None
+    }
+
+    /// Transforms the whole message `input` as the encoding named by
+    /// [`shared_encoding`](Self::shared_encoding), appending to `out`, without
+    /// touching this connection's own state (a message being streamed through
+    /// [`encode`](Self::encode) is not disturbed). Returns `false`, writing
+    /// nothing, when there is no shared encoding (the default).
+    fn encode_shared(&self, input: &[u8], out: &mut BytesMut) -> bool {
+        let _ = (input, out);
+        false
+    }
+}
+
+/// Names a stateless transform of whole messages (see
+/// [`PerMessageExtension::shared_encoding`]): the extension chooses the number,
+/// which must change with every parameter that changes the output bytes.
+///
+/// ```
+/// use socketwire::ws::extension::EncodingKey;
+/// assert_eq!(EncodingKey::new(7), EncodingKey::new(7));
+/// assert_ne!(EncodingKey::new(7), EncodingKey::new(8));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EncodingKey(u64);
+
+impl EncodingKey {
+    /// A key from the extension's own numbering.
+    ///
+    /// ```
+    /// let _ = socketwire::ws::extension::EncodingKey::new(0x7692_0609);
+    /// ```
+    pub const fn new(id: u64) -> EncodingKey {
+        EncodingKey(id)
+    }
 }
 
 impl<T: PerMessageExtension + ?Sized> PerMessageExtension for Box<T> {
@@ -77,5 +124,11 @@ impl<T: PerMessageExtension + ?Sized> PerMessageExtension for Box<T> {
         max_out: u64,
     ) -> Result<(), ProtocolError> {
         (**self).decode(input, fin, out, max_out)
+    }
+    fn shared_encoding(&self, len: usize) -> Option<EncodingKey> {
+        (**self).shared_encoding(len)
+    }
+    fn encode_shared(&self, input: &[u8], out: &mut BytesMut) -> bool {
+        (**self).encode_shared(input, out)
     }
 }

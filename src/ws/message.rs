@@ -188,6 +188,13 @@ pub(crate) struct MessageAssembler {
 }
 
 impl MessageAssembler {
+    /// Frees the reassembly buffer when no message is open.
+    pub(crate) fn release_buffer(&mut self) {
+        if !self.is_open() {
+            self.buffer = BytesMut::new();
+        }
+    }
+
     /// Whether a message is open (its first frame seen, its last not yet).
     pub(crate) fn is_open(&self) -> bool {
         self.kind.is_some()

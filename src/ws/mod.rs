@@ -29,6 +29,7 @@ pub mod extension;
 pub mod frame;
 pub mod mask;
 pub mod message;
+mod prepared;
 mod read;
 mod role;
 mod transmit;
@@ -40,4 +41,5 @@ pub use connection::{ClosedBy, Config, Connection, Event, EventRef, Fragment, Ma
 pub use error::{ApiMisuse, ProtocolError};
 pub use frame::{FrameHeader, Opcode};
 pub use message::{Limits, MessageKind};
+pub use prepared::PreparedMessage;
 pub use role::Role;

@@ -229,6 +229,17 @@ impl TransmitQueue {
         self.shared_len + self.output.len() + self.owed_pong.len()
     }
 
+    /// Frees the buffers when nothing is pending (they are allocated again by
+    /// the next write).
+    pub(super) fn release_if_empty(&mut self) {
+        if self.is_empty() {
+            self.output = BytesMut::new();
+            self.segments = VecDeque::new();
+            self.owed_pong = BytesMut::new();
+            self.output_in_segments = 0;
+        }
+    }
+
     /// Whether nothing is pending.
     pub(super) fn is_empty(&self) -> bool {
         self.output.is_empty() && self.segments.is_empty() && self.owed_pong.is_empty()
