@@ -456,6 +456,120 @@ fn bench_encode(c: &mut Criterion) {
     group.finish();
 }
 
+/// A client sending payloads it already owns (built by the application into
+/// a buffer, as a serializer does): `send_binary` copies each into the output
+/// and masks the copy; `send_owned` masks the buffer in place and queues it
+/// (header and payload then go out in one vectored write). The buffers are
+/// made outside the timing, for every variant.
+fn bench_client_encode(c: &mut Criterion) {
+    let mut group = c.benchmark_group("client_encode");
+    let rt = runtime();
+    for size in MESSAGE_SIZES {
+        let count = frame_count(size);
+        group.throughput(Throughput::Elements(count as u64));
+        let payload = vec![0x42u8; size];
+        let buffers = || {
+            (0..count)
+                .map(|_| BytesMut::from(&payload[..]))
+                .collect::<Vec<_>>()
+        };
+
+        group.bench_function(BenchmarkId::new("socketwire-copy", size), |b| {
+            let mut conn = Connection::client(Config::default(), || [1, 2, 3, 4]);
+            let mut out = BytesMut::new();
+            let mut stream = MemoryStream::writing(Rc::default());
+            b.iter_batched(
+                buffers,
+                |buffers| {
+                    stream.written.borrow_mut().clear();
+                    for buffer in &buffers {
+                        conn.send_binary(buffer).expect("send");
+                        conn.poll_transmit(&mut out);
+                        io::Write::write_all(&mut stream, &out).expect("write");
+                        out.clear();
+                    }
+                    // Freed inside the timing, as `send_owned` frees its buffers.
+                    drop(buffers);
+                },
+                criterion::BatchSize::LargeInput,
+            )
+        });
+
+        group.bench_function(BenchmarkId::new("socketwire-owned", size), |b| {
+            let mut conn = Connection::client(Config::default(), || [1, 2, 3, 4]);
+            let mut stream = MemoryStream::writing(Rc::default());
+            b.iter_batched(
+                buffers,
+                |buffers| {
+                    stream.written.borrow_mut().clear();
+                    for buffer in buffers {
+                        conn.send_owned(MessageKind::Binary, buffer).expect("send");
+                        while conn.wants_transmit() {
+                            let mut slices = [io::IoSlice::new(&[]); 4];
+                            let mut used = 0;
+                            for (slot, chunk) in slices.iter_mut().zip(conn.transmit_chunks()) {
+                                *slot = io::IoSlice::new(chunk);
+                                used += 1;
+                            }
+                            let n = io::Write::write_vectored(&mut stream, &slices[..used])
+                                .expect("write");
+                            conn.advance_transmit(n);
+                        }
+                    }
+                },
+                criterion::BatchSize::LargeInput,
+            )
+        });
+
+        group.bench_function(BenchmarkId::new("tungstenite", size), |b| {
+            let written: Rc<RefCell<Vec<u8>>> = Rc::default();
+            let stream = MemoryStream::writing(Rc::clone(&written));
+            let mut ws = tungstenite::WebSocket::from_raw_socket(
+                stream,
+                tungstenite::protocol::Role::Client,
+                None,
+            );
+            b.iter_batched(
+                buffers,
+                |buffers| {
+                    written.borrow_mut().clear();
+                    for buffer in buffers {
+                        ws.write(tungstenite::Message::Binary(buffer.freeze()))
+                            .expect("write");
+                    }
+                    ws.flush().expect("flush");
+                },
+                criterion::BatchSize::LargeInput,
+            )
+        });
+
+        group.bench_function(BenchmarkId::new("fastwebsockets", size), |b| {
+            let written: Rc<RefCell<Vec<u8>>> = Rc::default();
+            let stream = MemoryStream::writing(Rc::clone(&written));
+            let mut ws =
+                fastwebsockets::WebSocket::after_handshake(stream, fastwebsockets::Role::Client);
+            b.iter_batched(
+                buffers,
+                |mut buffers| {
+                    written.borrow_mut().clear();
+                    rt.block_on(async {
+                        for buffer in buffers.iter_mut() {
+                            let frame = fastwebsockets::Frame::binary(
+                                fastwebsockets::Payload::BorrowedMut(&mut buffer[..]),
+                            );
+                            ws.write_frame(frame).await.expect("write");
+                        }
+                        ws.flush().await.expect("flush");
+                    });
+                    drop(buffers);
+                },
+                criterion::BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
 // ------------------------------------------------------------------ UTF-8
 
 fn bench_utf8(c: &mut Criterion) {
@@ -482,5 +596,12 @@ fn bench_utf8(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_mask, bench_decode, bench_encode, bench_utf8);
+criterion_group!(
+    benches,
+    bench_mask,
+    bench_decode,
+    bench_encode,
+    bench_client_encode,
+    bench_utf8
+);
 criterion_main!(benches);

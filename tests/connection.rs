@@ -704,3 +704,40 @@ fn pair_exchanges_messages_both_ways() {
         vec![Event::Pong("?".into()), Event::Text("hello client".into())]
     );
 }
+
+#[test]
+fn client_send_owned_masks_in_place_and_arrives_intact() {
+    let mut p = Pair::new(Config::default());
+    let text: String = (0..3000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let binary: Vec<u8> = (0..5000u32).map(|i| (i * 7) as u8).collect();
+    p.client.send_text("before").unwrap();
+    p.client
+        .send_owned(MessageKind::Text, BytesMut::from(text.as_bytes()))
+        .unwrap();
+    p.client
+        .send_owned(MessageKind::Binary, BytesMut::from(&binary[..]))
+        .unwrap();
+    // Short payloads are copied, as send_binary does.
+    p.client
+        .send_owned(MessageKind::Binary, BytesMut::from(&b"short"[..]))
+        .unwrap();
+    assert!(
+        p.client
+            .send_owned(MessageKind::Text, BytesMut::from(&b"\xff\xfe"[..]))
+            .is_err()
+    );
+    let ev = p.deliver_to_server();
+    assert_eq!(ev.len(), 4, "{ev:?}");
+    assert_eq!(ev[0], Event::Text("before".into()));
+    assert!(matches!(&ev[1], Event::Text(t) if t[..] == *text.as_bytes()));
+    assert!(matches!(&ev[2], Event::Binary(b) if b[..] == binary[..]));
+    assert!(matches!(&ev[3], Event::Binary(b) if &b[..] == b"short"));
+    // A server queues the buffer as it is.
+    p.server
+        .send_owned(MessageKind::Binary, BytesMut::from(&binary[..]))
+        .unwrap();
+    let ev = p.deliver_to_client();
+    assert!(matches!(&ev[..], [Event::Binary(b)] if b[..] == binary[..]));
+}

@@ -835,6 +835,51 @@ impl Connection {
         self.send_validated(opcode_of(kind), payload)
     }
 
+    /// Sends a whole message whose payload the caller hands over, to be
+    /// changed in place: a client masks it where it lies (RFC 6455 §5.3) and
+    /// queues it without copying, as a server queues a
+    /// [`send_shared`](Self::send_shared) payload. Below [`SHARED_MIN_LEN`]
+    /// bytes, or when the message is compressed, it is copied as
+    /// [`send_binary`](Self::send_binary) copies. Text must be valid UTF-8
+    /// ([`ApiMisuse::InvalidUtf8`] if not, and nothing is changed).
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use socketwire::ws::{Connection, MessageKind, connection::SHARED_MIN_LEN};
+    /// let mut c = Connection::client(Default::default(), || [1, 2, 3, 4]);
+    /// let payload = BytesMut::from(&vec![0u8; SHARED_MIN_LEN][..]);
+    /// c.send_owned(MessageKind::Binary, payload)?;
+    /// // The header, then the payload masked in place: two chunks, no copy.
+    /// let chunks: Vec<&[u8]> = c.transmit_chunks().collect();
+    /// assert_eq!(chunks[0], [0x82, 0xfe, 0x04, 0x00, 1, 2, 3, 4]);
+    /// assert_eq!(&chunks[1][..4], [1, 2, 3, 4]); // zeros masked with the key
+    /// # Ok::<(), socketwire::ws::ApiMisuse>(())
+    /// ```
+    pub fn send_owned(
+        &mut self,
+        kind: MessageKind,
+        mut payload: BytesMut,
+    ) -> Result<(), ApiMisuse> {
+        if kind == MessageKind::Text && simdutf8::basic::from_utf8(&payload).is_err() {
+            return Err(ApiMisuse::InvalidUtf8);
+        }
+        let opcode = opcode_of(kind);
+        let compress = self
+            .extension
+            .as_ref()
+            .is_some_and(|e| e.should_encode(payload.len()));
+        if compress || payload.len() < SHARED_MIN_LEN {
+            return self.send_message(opcode, &payload);
+        }
+        self.check_can_start_message()?;
+        let header = self.frame_header(opcode, false, true, payload.len());
+        if let Some(key) = header.mask {
+            super::mask::apply_mask(&mut payload, key, 0);
+        }
+        self.transmit.write_shared(&header, payload.freeze());
+        Ok(())
+    }
+
     /// Prepares `payload` for sending to many connections: checked once and,
     /// when this connection's extension compresses whole messages without
     /// context ([`PerMessageExtension::shared_encoding`]), compressed once with

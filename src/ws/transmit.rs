@@ -116,7 +116,8 @@ impl TransmitQueue {
         self.queued_pongs += 1;
     }
 
-    /// Appends an unmasked frame whose payload is queued as it is, not copied.
+    /// Appends a frame whose payload is queued as it is, not copied (already
+    /// masked with the header's key, if it has one).
     pub(super) fn write_shared(&mut self, header: &FrameHeader, payload: Bytes) {
         header.write(&mut self.output);
         // A pong written before this payload can no longer be replaced.
