@@ -711,7 +711,7 @@ fn client_send_owned_masks_in_place_and_arrives_intact() {
     let text: String = (0..3000)
         .map(|i| char::from(b'a' + (i % 26) as u8))
         .collect();
-    let binary: Vec<u8> = (0..5000u32).map(|i| (i * 7) as u8).collect();
+    let binary: Vec<u8> = (0..5000u32).map(|i| (i * 7).to_le_bytes()[0]).collect();
     p.client.send_text("before").unwrap();
     p.client
         .send_owned(MessageKind::Text, BytesMut::from(text.as_bytes()))
