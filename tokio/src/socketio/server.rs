@@ -773,6 +773,8 @@ pub struct SocketRef {
 struct SocketShared {
     id: String,
     recovered: bool,
+    /// Its own emits are recorded for recovery (recovery on, a v5 client).
+    recorded: bool,
     namespace: String,
     sid: String,
     tx: mpsc::Sender<Command>,
@@ -888,7 +890,7 @@ impl SocketRef {
     /// ```
     pub fn emit(&self, event: &str, args: Vec<Value>) -> Result<(), SendError> {
         let inner = &self.socket.inner;
-        if let Some(store) = &inner.recovery {
+        if let Some(store) = inner.recovery.as_ref().filter(|_| self.socket.recorded) {
             return inner.emit_recorded(store, &self.socket, event, args);
         }
         self.command(Command::Emit {
@@ -1433,6 +1435,7 @@ impl SessionTask {
             socket: Arc::new(SocketShared {
                 id: socket_id.clone(),
                 recovered: restored.is_some(),
+                recorded: self.recovery,
                 namespace: namespace.clone(),
                 sid: self.sid.clone(),
                 tx: self.handle.tx.clone(),
