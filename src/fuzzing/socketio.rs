@@ -97,7 +97,8 @@ pub fn reassembler(data: &[u8]) {
 /// Drives a server session with the conformance-suite behaviour; the first
 /// byte picks the version (bit 0) and connection state recovery (bit 1 clear:
 /// on, with a small [`RecoveryStore`] whose caps the harness reaches), every
-/// message (or `0xFD` tick) advances time by one second. With recovery, a
+/// message (or `0xFD` tick) advances time by one second; `0xFC` drops the
+/// transport and a new connection follows. With recovery, a
 /// CONNECT with hostile `pid` / `offset` must come out as an ordinary
 /// CONNECT or a typed [`ServerEvent::Resume`], and the store stays in its
 /// caps.
@@ -127,14 +128,19 @@ pub fn server_session(data: &[u8]) {
         max_sessions: 2,
     };
     let mut store = RecoveryStore::new(recovery, u64::from(first));
-    let mut session = ServerSession::new(config, Duration::ZERO);
+    let mut session = ServerSession::new(config.clone(), Duration::ZERO);
     let mut now = Duration::ZERO;
     let mut sent: Vec<EngineMessage> = Vec::new();
     // A chunk that is the single byte `TICK` lets a second pass with no
     // message (so a half-received packet can time out).
     const TICK: u8 = 0xFD;
+    // `DROP`: the transport drops; a new connection follows (which may resume).
+    const DROP: u8 = 0xFC;
     for chunk in rest.split(|&b| b == 0xFF) {
-        if chunk != [TICK] {
+        let dropped = chunk == [DROP];
+        if dropped {
+            session.handle_transport_closed();
+        } else if chunk != [TICK] {
             let Some(message) = messages(chunk).next() else {
                 continue;
             };
@@ -201,6 +207,9 @@ pub fn server_session(data: &[u8]) {
         sent.extend(core::iter::from_fn(|| session.poll_message()));
         if sent.len() > 1024 {
             sent.clear();
+        }
+        if dropped {
+            session = ServerSession::new(config.clone(), now);
         }
     }
     session.handle_transport_closed();
