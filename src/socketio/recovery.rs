@@ -1,108 +1,7 @@
 //! Connection state recovery (socket.io ≥ 4.6, Socket.IO v5), sans-IO: the
 //! log of recoverable packets with their offsets, and the sessions of sockets
 //! that went away, kept for `max_disconnection_duration`.
-//!
-//! How it goes, as in socket.io's `SessionAwareAdapter`:
-//!
-//! 1. The server accepts a socket with a private session id `pid` as well as
-//!    its `sid` ([`ServerSession::accept_with_pid`]); `pid` is never shown to
-//!    other clients.
-//! 2. Each packet eligible for recovery (an EVENT that is not volatile and
-//!    asks for no ack) is recorded before it is sent
-//!    ([`RecoveryStore::record_event`]): it gets the next offset, written as
-//!    the **last element of its data**, so the client remembers the offset of
-//!    the last packet it handled. The packet is encoded once, offset included,
-//!    and the same [`EncodedPacket`] goes to the live recipients and into the
-//!    log.
-//! 3. A socket that goes away for a recoverable reason (its transport closed)
-//!    is kept as a [`DisconnectedSession`] ([`RecoveryStore::persist`]).
-//! 4. The client reconnects with `0{"pid":…,"offset":…,…auth}`; with
-//!    [`ServerConfig::connection_state_recovery`] on, the session reports it
-//!    as [`ServerEvent::Resume`] with a parsed [`ResumeRequest`].
-//!    [`RecoveryStore::restore`] takes the session out and collects, in
-//!    order, every packet after the offset that targeted the socket's rooms;
-//!    [`ServerSession::accept_recovered`] answers with the old `sid` and `pid`
-//!    and queues them. The client sees `socket.recovered === true`. If the
-//!    store cannot restore ([`NotRecovered`]), the application accepts an
-//!    ordinary new socket (new `sid`, new `pid`) and the client sees
-//!    `recovered === false`.
-//!
-//! The client (socket.io-client 4.x) does not strip the offset: its event
-//! handlers see it as one more argument.
-//!
-//! ## Offsets and other stores
-//!
-//! An offset is an [`Offset`]: this in-memory store numbers its packets with
-//! consecutive integers ([`Offset::Sequence`], written in decimal), starting
-//! at a value the caller picks; a store on Redis Streams (the
-//! `@socket.io/redis-streams-adapter` format) uses the stream entry ids
-//! ([`Offset::Stream`], `^\d+-\d+$`). [`Offset::parse`] tells the two apart,
-//! so a CONNECT's offset is typed before any store looks at it, and a store
-//! refuses the kind it does not issue. Such a store keeps the same records
-//! ([`DisconnectedSession`], a [`PacketTarget`] per packet) and the same rule
-//! for what a session is sent back ([`PacketTarget::includes`]); only where
-//! they live changes (`XADD`, `GETDEL sio:session:<pid>`, `XRANGE` from the
-//! offset), which is why this module offers types and one in-memory store
-//! rather than a trait: a network-backed store answers asynchronously and
-//! lives in the runtime crate.
-//!
-//! ## Limits
-//!
-//! Everything is bounded ([`RecoveryConfig`]): the log holds at most
-//! `max_packets` packets and `max_bytes` bytes (the oldest go first, as a
-//! stream's `MAXLEN`); at most `max_sessions` sessions are kept (the oldest
-//! go first); both expire after `max_disconnection_duration`. What a cap
-//! drops is reported as [`Evicted`]. A session whose packets were dropped
-//! can no longer be recovered ([`NotRecovered::OffsetUnavailable`]) and
-//! reconnects as a new socket. A CONNECT's `pid` and `offset` are bounded
-//! ([`MAX_PID_LEN`], [`MAX_OFFSET_LEN`]) and parsed digit by digit before any
-//! lookup.
-//!
-//! There is no clock and no RNG here: every call that ages something takes
-//! `now`, and `pid`s come from the caller (a CSPRNG, as socket ids).
-//!
-//! ```
-//! use core::time::Duration;
-//! use socketwire::socketio::{
-//!     DisconnectedSession, PacketTarget, RecoveryConfig, RecoveryStore, ServerConfig, ServerEvent,
-//!     ServerSession, Value,
-//! };
-//! let config = ServerConfig { connection_state_recovery: true, ..Default::default() };
-//! let mut store = RecoveryStore::new(RecoveryConfig::default(), 0);
-//! let t = Duration::from_secs(1);
-//!
-//! // First connection: accepted with a pid; one event recorded and sent.
-//! let mut s = ServerSession::new(config.clone(), t);
-//! s.handle_text("0", t).unwrap();
-//! let _ = s.poll_event();
-//! s.accept_with_pid("/", "sid-1", "pid-1").unwrap();
-//! let first = store.record_event("/", PacketTarget::socket("sid-1"), "news", vec![1u64.into()], t);
-//! s.send_encoded(&first.packet).unwrap();
-//! let sent: Vec<_> = std::iter::from_fn(|| s.poll_message()).collect();
-//! assert_eq!(sent[0].as_text(), Some(r#"0{"sid":"sid-1","pid":"pid-1"}"#));
-//! assert_eq!(sent[1].as_text(), Some(r#"2["news",1,"0"]"#));
-//!
-//! // The transport drops; the socket is kept; an event is emitted meanwhile.
-//! s.handle_transport_closed();
-//! store.persist(DisconnectedSession::new("/", "sid-1", "pid-1", vec!["room".into()]), t);
-//! let _missed = store.record_event("/", PacketTarget::all().to("room"), "news", vec![2u64.into()], t);
-//!
-//! // The client comes back with its pid and last offset.
-//! let mut s = ServerSession::new(config, t);
-//! s.handle_text(r#"0{"pid":"pid-1","offset":"0"}"#, t).unwrap();
-//! let Some(ServerEvent::Resume { namespace, request, .. }) = s.poll_event() else { panic!() };
-//! let restored = store.restore(&namespace, &request, t).unwrap();
-//! assert_eq!(restored.rooms, ["room"]);
-//! s.accept_recovered(&namespace, &restored).unwrap();
-//! let sent: Vec<_> = std::iter::from_fn(|| s.poll_message()).collect();
-//! assert_eq!(sent[0].as_text(), Some(r#"0{"sid":"sid-1","pid":"pid-1"}"#));
-//! assert_eq!(sent[1].as_text(), Some(r#"2["news",2,"1"]"#));
-//! ```
-//!
-//! [`ServerSession::accept_with_pid`]: super::ServerSession::accept_with_pid
-//! [`ServerSession::accept_recovered`]: super::ServerSession::accept_recovered
-//! [`ServerConfig::connection_state_recovery`]: super::ServerConfig::connection_state_recovery
-//! [`ServerEvent::Resume`]: super::ServerEvent::Resume
+//! See [`RecoveryStore`] for the whole flow.
 
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::string::{String, ToString};
@@ -618,7 +517,7 @@ struct KeptSession {
 
 /// The in-memory recovery store of one server: the log of recorded packets
 /// ([`Offset::Sequence`] offsets, consecutive) and the sessions of sockets
-/// that went away. See the [module docs](self) for the whole flow.
+/// that went away.
 ///
 /// Every call that ages something takes `now` and first drops what is older
 /// than `max_disconnection_duration`; a `now` earlier than one seen before
@@ -626,12 +525,108 @@ struct KeptSession {
 /// O(1) amortized, restoring is O(log sessions + packets after the offset),
 /// expiry visits only what expires.
 ///
+/// How it goes, as in socket.io's `SessionAwareAdapter`:
+///
+/// 1. The server accepts a socket with a private session id `pid` as well as
+///    its `sid` ([`ServerSession::accept_with_pid`]); `pid` is never shown to
+///    other clients.
+/// 2. Each packet eligible for recovery (an EVENT that is not volatile and
+///    asks for no ack) is recorded before it is sent
+///    ([`RecoveryStore::record_event`]): it gets the next offset, written as
+///    the **last element of its data**, so the client remembers the offset of
+///    the last packet it handled. The packet is encoded once, offset included,
+///    and the same [`EncodedPacket`] goes to the live recipients and into the
+///    log.
+/// 3. A socket that goes away for a recoverable reason (its transport closed)
+///    is kept as a [`DisconnectedSession`] ([`RecoveryStore::persist`]).
+/// 4. The client reconnects with `0{"pid":…,"offset":…,…auth}`; with
+///    [`ServerConfig::connection_state_recovery`] on, the session reports it
+///    as [`ServerEvent::Resume`] with a parsed [`ResumeRequest`].
+///    [`RecoveryStore::restore`] takes the session out and collects, in
+///    order, every packet after the offset that targeted the socket's rooms;
+///    [`ServerSession::accept_recovered`] answers with the old `sid` and `pid`
+///    and queues them. The client sees `socket.recovered === true`. If the
+///    store cannot restore ([`NotRecovered`]), the application accepts an
+///    ordinary new socket (new `sid`, new `pid`) and the client sees
+///    `recovered === false`.
+///
+/// The client (socket.io-client 4.x) does not strip the offset: its event
+/// handlers see it as one more argument.
+///
+/// # Offsets and other stores
+///
+/// An offset is an [`Offset`]: this in-memory store numbers its packets with
+/// consecutive integers ([`Offset::Sequence`], written in decimal), starting
+/// at a value the caller picks; a store on Redis Streams (the
+/// `@socket.io/redis-streams-adapter` format) uses the stream entry ids
+/// ([`Offset::Stream`], `^\d+-\d+$`). [`Offset::parse`] tells the two apart,
+/// so a CONNECT's offset is typed before any store looks at it, and a store
+/// refuses the kind it does not issue. Such a store keeps the same records
+/// ([`DisconnectedSession`], a [`PacketTarget`] per packet) and the same rule
+/// for what a session is sent back ([`PacketTarget::includes`]); only where
+/// they live changes (`XADD`, `GETDEL sio:session:<pid>`, `XRANGE` from the
+/// offset), which is why this module offers types and one in-memory store
+/// rather than a trait: a network-backed store answers asynchronously and
+/// lives in the runtime crate.
+///
+/// # Limits
+///
+/// Everything is bounded ([`RecoveryConfig`]): the log holds at most
+/// `max_packets` packets and `max_bytes` bytes (the oldest go first, as a
+/// stream's `MAXLEN`); at most `max_sessions` sessions are kept (the oldest
+/// go first); both expire after `max_disconnection_duration`. What a cap
+/// drops is reported as [`Evicted`]. A session whose packets were dropped
+/// can no longer be recovered ([`NotRecovered::OffsetUnavailable`]) and
+/// reconnects as a new socket. A CONNECT's `pid` and `offset` are bounded
+/// ([`MAX_PID_LEN`], [`MAX_OFFSET_LEN`]) and parsed digit by digit before any
+/// lookup.
+///
+/// There is no clock and no RNG here: every call that ages something takes
+/// `now`, and `pid`s come from the caller (a CSPRNG, as socket ids).
+///
 /// ```
 /// use core::time::Duration;
-/// use socketwire::socketio::{RecoveryConfig, RecoveryStore};
-/// let store = RecoveryStore::new(RecoveryConfig::default(), 1000);
-/// assert_eq!((store.packets(), store.sessions()), (0, 0));
+/// use socketwire::socketio::{
+///     DisconnectedSession, PacketTarget, RecoveryConfig, RecoveryStore, ServerConfig, ServerEvent,
+///     ServerSession, Value,
+/// };
+/// let config = ServerConfig { connection_state_recovery: true, ..Default::default() };
+/// let mut store = RecoveryStore::new(RecoveryConfig::default(), 0);
+/// let t = Duration::from_secs(1);
+///
+/// // First connection: accepted with a pid; one event recorded and sent.
+/// let mut s = ServerSession::new(config.clone(), t);
+/// s.handle_text("0", t).unwrap();
+/// let _ = s.poll_event();
+/// s.accept_with_pid("/", "sid-1", "pid-1").unwrap();
+/// let first = store.record_event("/", PacketTarget::socket("sid-1"), "news", vec![1u64.into()], t);
+/// s.send_encoded(&first.packet).unwrap();
+/// let sent: Vec<_> = std::iter::from_fn(|| s.poll_message()).collect();
+/// assert_eq!(sent[0].as_text(), Some(r#"0{"sid":"sid-1","pid":"pid-1"}"#));
+/// assert_eq!(sent[1].as_text(), Some(r#"2["news",1,"0"]"#));
+///
+/// // The transport drops; the socket is kept; an event is emitted meanwhile.
+/// s.handle_transport_closed();
+/// store.persist(DisconnectedSession::new("/", "sid-1", "pid-1", vec!["room".into()]), t);
+/// let _missed = store.record_event("/", PacketTarget::all().to("room"), "news", vec![2u64.into()], t);
+///
+/// // The client comes back with its pid and last offset.
+/// let mut s = ServerSession::new(config, t);
+/// s.handle_text(r#"0{"pid":"pid-1","offset":"0"}"#, t).unwrap();
+/// let Some(ServerEvent::Resume { namespace, request, .. }) = s.poll_event() else { panic!() };
+/// let restored = store.restore(&namespace, &request, t).unwrap();
+/// assert_eq!(restored.rooms, ["room"]);
+/// s.accept_recovered(&namespace, &restored).unwrap();
+/// let sent: Vec<_> = std::iter::from_fn(|| s.poll_message()).collect();
+/// assert_eq!(sent[0].as_text(), Some(r#"0{"sid":"sid-1","pid":"pid-1"}"#));
+/// assert_eq!(sent[1].as_text(), Some(r#"2["news",2,"1"]"#));
 /// ```
+///
+/// [`ServerSession::accept_with_pid`]: super::ServerSession::accept_with_pid
+/// [`ServerSession::accept_recovered`]: super::ServerSession::accept_recovered
+/// [`ServerConfig::connection_state_recovery`]: super::ServerConfig::connection_state_recovery
+/// [`ServerEvent::Resume`]: super::ServerEvent::Resume
+///
 #[derive(Debug)]
 pub struct RecoveryStore {
     config: RecoveryConfig,
