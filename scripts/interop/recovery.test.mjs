@@ -8,9 +8,9 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { io } from 'socket.io-client';
+import { next, withTimeout } from './socketio-cases.mjs';
 
 const BIN = fileURLToPath(new URL('../../target/release/examples/socketio_server', import.meta.url));
-const TIMEOUT = 10_000;
 /** Events emitted to the absent socket, per target (its room, its id). */
 const N = 25;
 
@@ -20,18 +20,6 @@ after(() => {
   sockets.forEach((s) => s.close());
   children.forEach((c) => c.kill());
 });
-
-function withTimeout(promise, what) {
-  let timer;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timeout: ${what}`)), TIMEOUT); }),
-  ]);
-}
-
-function next(socket, event) {
-  return withTimeout(new Promise((resolve) => socket.once(event, (...args) => resolve(args))), event);
-}
 
 /** Starts the example server on 127.0.0.1:0; resolves with its URL once it listens. */
 function startServer(args) {

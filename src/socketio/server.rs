@@ -163,7 +163,9 @@ enum NamespaceState {
 /// * **Output**: [`poll_event`](Self::poll_event) until `None`, then
 ///   [`poll_message`](Self::poll_message) until `None` (send each on the
 ///   Engine.IO session), then re-arm the timer from `poll_timeout`.
-/// * **Commands**: [`accept`](Self::accept), [`refuse`](Self::refuse),
+/// * **Commands**: [`accept`](Self::accept) (with recovery:
+///   [`accept_with_pid`](Self::accept_with_pid),
+///   [`accept_recovered`](Self::accept_recovered)), [`refuse`](Self::refuse),
 ///   [`emit`](Self::emit), [`emit_with_ack`](Self::emit_with_ack),
 ///   [`ack`](Self::ack), [`send_encoded`](Self::send_encoded),
 ///   [`disconnect`](Self::disconnect).
