@@ -1,5 +1,6 @@
 //! The server side of one Socket.IO connection (one Engine.IO session), sans-IO.
 
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -105,8 +106,9 @@ pub enum ServerEvent {
         namespace: String,
         /// The whole CONNECT payload (`pid` and `offset` included, as socket.io's `handshake.auth`).
         auth: Value,
-        /// The parsed `pid` and `offset`.
-        request: ResumeRequest,
+        /// The parsed `pid` and `offset` (boxed: the event stays as small as
+        /// the others, so an idle session's event queue holds no more).
+        request: Box<ResumeRequest>,
     },
     /// An event from the client.
     Event {
@@ -842,7 +844,7 @@ impl Dispatch for ServerSession {
                         Ok(Some(request)) => ServerEvent::Resume {
                             namespace,
                             auth,
-                            request,
+                            request: Box::new(request),
                         },
                         _ => ServerEvent::Connect { namespace, auth },
                     },

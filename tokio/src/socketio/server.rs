@@ -1465,7 +1465,7 @@ impl SessionTask {
                 namespace,
                 auth,
                 request,
-            } => self.open_socket(namespace, auth, Some(request)),
+            } => self.open_socket(namespace, auth, Some(*request)),
             CoreEvent::Event {
                 namespace,
                 name,
