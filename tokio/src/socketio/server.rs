@@ -519,6 +519,14 @@ impl SocketIoBuilder {
     /// other bounds are [`RecoveryConfig`]'s defaults; set
     /// [`SocketIoConfig::recovery`] for others.
     ///
+    /// The namespace's connect handler runs for a recovered socket too (it
+    /// may refuse it; socket.io's `skipMiddlewares` has no counterpart, as
+    /// the handler is both middleware and `connection` listener here):
+    /// check [`SocketRef::recovered`] to skip a welcome. Acks and
+    /// `emit_with_ack` are not recorded (an ack cannot be replayed), nor is
+    /// the socket's `data` (this server has none). Only a transport that
+    /// went away keeps the session; a DISCONNECT from either side ends it.
+    ///
     /// ```
     /// use std::time::Duration;
     /// let _ = socketwire_tokio::socketio::server::SocketIo::builder()
