@@ -126,3 +126,25 @@ for (const [name, options] of TRANSPORTS) {
     assert.notEqual(a.id, id);
   });
 }
+
+test('websocket only: the TCP connection is cut (no close frame); the client recovers', { skip }, async () => {
+  const url = await startServer([]);
+  const a = client(url, { transports: ['websocket'], reconnectionDelay: 300, randomizationFactor: 0 });
+  await next(a, 'auth');
+  const id = a.id;
+  a.emit('join', 'r');
+  await sync(a);
+  const got = [];
+  a.on('new messages', (value) => got.push(value));
+  const back = next(a, 'recovered');
+  const b = client(url, { transports: ['websocket'], reconnection: false });
+  await next(b, 'auth');
+  a.io.engine.transport.ws._socket.destroy(); // node's `ws`: its net.Socket
+  for (let i = 0; i < N; i++) b.emit('to-room', 'r', i);
+  await sync(b);
+  await back;
+  assert.equal(a.recovered, true);
+  assert.equal(a.id, id);
+  await sync(a);
+  assert.deepEqual(got, [...Array(N).keys()]);
+});
