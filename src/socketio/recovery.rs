@@ -15,10 +15,24 @@ use super::value::Value;
 
 /// The longest `pid` a CONNECT may carry (bytes); a longer one is
 /// [`InvalidResume::PidTooLong`] and the CONNECT is an ordinary one.
+///
+/// ```
+/// use socketwire::socketio::{InvalidResume, MAX_PID_LEN, ResumeRequest, Value};
+/// let pid = "p".repeat(MAX_PID_LEN + 1);
+/// let auth = Value::Object(vec![("pid".into(), pid.into()), ("offset".into(), "0".into())]);
+/// assert_eq!(ResumeRequest::from_auth(&auth), Err(InvalidResume::PidTooLong));
+/// ```
 pub const MAX_PID_LEN: usize = 64;
 
 /// The longest offset a CONNECT may carry (bytes): two `u64` in decimal and
 /// a dash (a stream id).
+///
+/// ```
+/// use socketwire::socketio::{MAX_OFFSET_LEN, Offset};
+/// let longest = format!("{}-{}", u64::MAX, u64::MAX);
+/// assert_eq!(longest.len(), MAX_OFFSET_LEN);
+/// assert!(Offset::parse(&longest).is_ok());
+/// ```
 pub const MAX_OFFSET_LEN: usize = 41;
 
 /// The position of a recorded packet: what the client sends back as `offset`.
@@ -303,7 +317,13 @@ impl PacketTarget {
         sid: &str,
         rooms: impl IntoIterator<Item = &'a str> + Clone,
     ) -> bool {
-        let member = |room: &String| room == sid || rooms.clone().into_iter().any(|r| r == room);
+        self.includes_member(|room| room == sid || rooms.clone().into_iter().any(|r| r == room))
+    }
+
+    /// [`includes`](Self::includes) with the membership test given (the
+    /// socket's own id counts as one of its rooms).
+    fn includes_member(&self, is_member: impl Fn(&str) -> bool) -> bool {
+        let member = |room: &String| is_member(room);
         (self.rooms.is_empty() || self.rooms.iter().any(member)) && !self.except.iter().any(member)
     }
 
@@ -857,7 +877,9 @@ impl RecoveryStore {
     /// Keeps the session of a socket that went away for a recoverable reason
     /// (its transport closed), stamped `now`. A session already kept with the
     /// same namespace and pid is replaced; past `max_sessions` the oldest is
-    /// dropped.
+    /// dropped. Sessions count against `max_sessions` only (their rooms are
+    /// bounded by the caller's rooms-per-socket cap); one whose names alone
+    /// exceed `max_bytes` is not kept.
     ///
     /// ```
     /// use core::time::Duration;
@@ -932,14 +954,14 @@ impl RecoveryStore {
         }
         let session = kept.session;
         let skip = usize::try_from(offset + 1 - self.first).unwrap_or(usize::MAX);
-        let rooms = || session.rooms.iter().map(String::as_str);
+        // Looked up, not scanned: a session may hold many rooms.
+        let rooms: BTreeSet<&str> = session.rooms.iter().map(String::as_str).collect();
+        let is_member = |room: &str| room == session.sid || rooms.contains(room);
         let missed = self
             .log
             .iter()
             .skip(skip)
-            .filter(|entry| {
-                entry.namespace == namespace && entry.target.includes(&session.sid, rooms())
-            })
+            .filter(|entry| entry.namespace == namespace && entry.target.includes_member(is_member))
             .map(|entry| entry.packet.clone())
             .collect();
         Ok(RecoveredSession {
