@@ -837,18 +837,18 @@ impl Dispatch for ServerSession {
                 }
                 self.namespaces
                     .insert(namespace.clone(), NamespaceState::Pending);
-                let event = match self.recovery && !v4 {
-                    // A `pid` / `offset` that are not usable make an ordinary
-                    // CONNECT, as in socket.io `namespace.ts` `_createSocket`.
-                    true => match ResumeRequest::from_auth(&auth) {
-                        Ok(Some(request)) => ServerEvent::Resume {
-                            namespace,
-                            auth,
-                            request: Box::new(request),
-                        },
-                        _ => ServerEvent::Connect { namespace, auth },
+                // A `pid` / `offset` that are not usable make an ordinary
+                // CONNECT, as in socket.io `namespace.ts` `_createSocket`.
+                let resume = (self.recovery && !v4)
+                    .then(|| ResumeRequest::from_auth(&auth).ok().flatten())
+                    .flatten();
+                let event = match resume {
+                    Some(request) => ServerEvent::Resume {
+                        namespace,
+                        auth,
+                        request: Box::new(request),
                     },
-                    false => ServerEvent::Connect { namespace, auth },
+                    None => ServerEvent::Connect { namespace, auth },
                 };
                 self.core.report(event);
                 Ok(())
