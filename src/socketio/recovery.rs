@@ -820,6 +820,38 @@ impl RecoveryStore {
         mut args: Vec<Value>,
         now: Duration,
     ) -> Recorded {
+        self.record(namespace, target, now, |offset| {
+            // https://socket.io/docs/v4/connection-state-recovery
+            // The offset is the last element of the data, so that the client
+            // knows the id of the last packet it handled (socket.io-adapter
+            // `SessionAwareAdapter.broadcast`).
+            args.push(Value::String(offset.to_string()));
+            EncodedPacket::event(namespace, name, &args, None)
+        })
+    }
+
+    /// [`record_event`](Self::record_event) with the encoding left to
+    /// `encode`, which gets the packet's offset: for an encoder other than
+    /// [`EncodedPacket::event`] (another wire format). It must put the
+    /// offset, as a string, as the last element of the EVENT's data, and is
+    /// called once.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{EncodedPacket, PacketTarget, RecoveryConfig, RecoveryStore};
+    /// let mut store = RecoveryStore::new(RecoveryConfig::default(), 7);
+    /// let recorded = store.record("/", PacketTarget::all(), Duration::ZERO, |offset| {
+    ///     EncodedPacket::event("/", "tick", &[offset.to_string().into()], None)
+    /// });
+    /// assert_eq!(recorded.packet.text(), r#"2["tick","7"]"#);
+    /// ```
+    pub fn record(
+        &mut self,
+        namespace: &str,
+        target: PacketTarget,
+        now: Duration,
+        encode: impl FnOnce(Offset) -> EncodedPacket,
+    ) -> Recorded {
         let mut evicted = self.prune(now);
         let now = self.latest;
         if self.next == u64::MAX {
@@ -834,12 +866,7 @@ impl RecoveryStore {
         }
         let offset = Offset::Sequence(self.next);
         self.next += 1;
-        // https://socket.io/docs/v4/connection-state-recovery
-        // The offset is the last element of the data, so that the client
-        // knows the id of the last packet it handled (socket.io-adapter
-        // `SessionAwareAdapter.broadcast`).
-        args.push(Value::String(offset.to_string()));
-        let packet = EncodedPacket::event(namespace, name, &args, None);
+        let packet = encode(offset);
         let bytes = packet.buffered_len() + namespace.len() + target.bytes();
         if bytes > self.config.max_bytes || self.config.max_packets == 0 {
             // Too big to keep: sent, not kept; the packets before it can no
