@@ -2,7 +2,9 @@
 //! (`socketioxide-parser-common`), same fixtures, same groups.
 //!
 //! Ids: `socketio/<impl>/<case>` within the groups `header_decode`,
-//! `full_decode` and `encode_attachments`.
+//! `full_decode` and `encode_attachments`; `socketio/recovery` holds
+//! socketwire alone: a broadcast encoded plain and with its offset recorded,
+//! and the replay of 1 000 missed packets to a recovered socket.
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 
 use std::hint::black_box;
@@ -12,7 +14,11 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde::ser::{Serialize, Serializer};
 use socketioxide_core::parser::{Parse, ParseConfig, ParserState};
 use socketioxide_parser_common::CommonParser;
-use socketwire::socketio::{DecoderConfig, EncodedPacket, Packet, Reassembled, Reassembler, Value};
+use socketwire::socketio::{
+    Broadcast, DecoderConfig, DisconnectedSession, EncodedPacket, Offset, Packet, PacketTarget,
+    Reassembled, Reassembler, RecoveryConfig, RecoveryStore, ResumeRequest, RoomRegistry,
+    ServerConfig, ServerSession, Value,
+};
 
 const EVENT: &str = r#"2["event",{"foo":"bar","arr":[1,2,3]}]"#;
 const EVENT_NSP_ACK: &str =
@@ -202,5 +208,77 @@ fn encode_attachments(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, header_decode, full_decode, encode_attachments);
+/// Connection state recovery: what the offset adds to one broadcast (encoded
+/// once either way), and a recovered socket's replay of 1 000 packets
+/// (restore from the store, queue on the session, drain).
+fn recovery(c: &mut Criterion) {
+    use std::time::Duration;
+    let mut group = c.benchmark_group("socketio/recovery");
+    let args = vec![Value::from_json_str(r#"{"foo":"bar","arr":[1,2,3]}"#).unwrap()];
+    let mut rooms = RoomRegistry::new();
+    for sid in 0..100u32 {
+        rooms.join("/", sid, "room").unwrap();
+    }
+    let target = Broadcast::all().to("room");
+    let len = rooms
+        .broadcast_event("/", &target, "event", &args)
+        .packet
+        .buffered_len();
+    group.throughput(Throughput::Bytes(len as u64));
+    group.bench_function("socketwire/broadcast_plain", |b| {
+        b.iter(|| rooms.broadcast_event("/", black_box(&target), "event", &args))
+    });
+    let mut store = RecoveryStore::new(RecoveryConfig::default(), 1 << 40);
+    group.bench_function("socketwire/broadcast_with_offset", |b| {
+        b.iter(|| {
+            let recipients = rooms.recipients("/", black_box(&target));
+            let log_target = PacketTarget::all().to("room");
+            let recorded =
+                store.record_event("/", log_target, "event", args.clone(), Duration::ZERO);
+            (recorded.packet, recipients)
+        })
+    });
+
+    const MISSED: usize = 1000;
+    let mut store = RecoveryStore::new(RecoveryConfig::default(), 0);
+    for i in 0..=MISSED * 2 {
+        let target = if i % 2 == 0 {
+            PacketTarget::all().to("room")
+        } else {
+            PacketTarget::all().to("other")
+        };
+        let _ = store.record_event("/", target, "event", args.clone(), Duration::ZERO);
+    }
+    let session = DisconnectedSession::new("/", "sid", "pid", vec!["room".into()]);
+    let request = ResumeRequest {
+        pid: "pid".into(),
+        offset: Offset::Sequence(0),
+    };
+    let config = ServerConfig {
+        connection_state_recovery: true,
+        ..ServerConfig::default()
+    };
+    let replayed = len * MISSED;
+    group.throughput(Throughput::Bytes(replayed as u64));
+    group.bench_function("socketwire/replay_1000", |b| {
+        b.iter(|| {
+            let _ = store.persist(session.clone(), Duration::ZERO);
+            let restored = store.restore("/", &request, Duration::ZERO).unwrap();
+            let mut s = ServerSession::new(config.clone(), Duration::ZERO);
+            s.handle_text(r#"0{"pid":"pid","offset":"0"}"#, Duration::ZERO)
+                .unwrap();
+            s.accept_recovered("/", &restored).unwrap();
+            std::iter::from_fn(|| s.poll_message()).count()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    header_decode,
+    full_decode,
+    encode_attachments,
+    recovery
+);
 criterion_main!(benches);

@@ -8,7 +8,8 @@ use core::time::Duration;
 use bytes::Bytes;
 
 use crate::socketio::{
-    DecoderConfig, EngineMessage, Packet, Reassembled, Reassembler, ServerConfig, ServerEvent,
+    DecoderConfig, DisconnectReason, DisconnectedSession, EngineMessage, Packet, PacketTarget,
+    Reassembled, Reassembler, RecoveryConfig, RecoveryStore, ServerConfig, ServerEvent,
     ServerSession, SocketIoVersion,
 };
 
@@ -94,8 +95,13 @@ pub fn reassembler(data: &[u8]) {
 }
 
 /// Drives a server session with the conformance-suite behaviour; the first
-/// byte picks the version, every message (or `0xFD` tick) advances time by one
-/// second.
+/// byte picks the version (bit 0) and connection state recovery (bit 1 clear:
+/// on, with a small [`RecoveryStore`] whose caps the harness reaches), every
+/// message (or `0xFD` tick) advances time by one second; `0xFC` drops the
+/// transport and a new connection follows. With recovery, a
+/// CONNECT with hostile `pid` / `offset` must come out as an ordinary
+/// CONNECT or a typed [`ServerEvent::Resume`], and the store stays in its
+/// caps.
 pub fn server_session(data: &[u8]) {
     let Some((&first, rest)) = data.split_first() else {
         return;
@@ -113,15 +119,28 @@ pub fn server_session(data: &[u8]) {
         max_pending_acks: 4,
         attachment_timeout: Duration::from_secs(2),
         max_namespaces: 3,
+        connection_state_recovery: first & 2 == 0,
     };
-    let mut session = ServerSession::new(config, Duration::ZERO);
+    let recovery = RecoveryConfig {
+        max_disconnection_duration: Duration::from_secs(5),
+        max_packets: 8,
+        max_bytes: 512,
+        max_sessions: 2,
+    };
+    let mut store = RecoveryStore::new(recovery, u64::from(first));
+    let mut session = ServerSession::new(config.clone(), Duration::ZERO);
     let mut now = Duration::ZERO;
     let mut sent: Vec<EngineMessage> = Vec::new();
     // A chunk that is the single byte `TICK` lets a second pass with no
     // message (so a half-received packet can time out).
     const TICK: u8 = 0xFD;
+    // `DROP`: the transport drops; a new connection follows (which may resume).
+    const DROP: u8 = 0xFC;
     for chunk in rest.split(|&b| b == 0xFF) {
-        if chunk != [TICK] {
+        let dropped = chunk == [DROP];
+        if dropped {
+            session.handle_transport_closed();
+        } else if chunk != [TICK] {
             let Some(message) = messages(chunk).next() else {
                 continue;
             };
@@ -138,8 +157,17 @@ pub fn server_session(data: &[u8]) {
         }
         while let Some(event) = session.poll_event() {
             let _ = match event {
+                ServerEvent::Resume {
+                    namespace, request, ..
+                } => {
+                    assert!(request.pid.len() <= crate::socketio::MAX_PID_LEN);
+                    match store.restore(&namespace, &request, now) {
+                        Ok(restored) => session.accept_recovered(&namespace, &restored),
+                        Err(_) => session.accept_with_pid(&namespace, "sid", "pid"),
+                    }
+                }
                 ServerEvent::Connect { namespace, auth } if namespace.len() % 3 != 0 => session
-                    .accept(&namespace, "sid")
+                    .accept_with_pid(&namespace, "sid", "pid")
                     .and_then(|()| session.emit(&namespace, "auth", alloc::vec![auth])),
                 ServerEvent::Connect { namespace, .. } => {
                     session.refuse(&namespace, "Invalid namespace", None)
@@ -152,16 +180,36 @@ pub fn server_session(data: &[u8]) {
                 } => session.ack(&namespace, id, args),
                 ServerEvent::Event {
                     namespace, args, ..
+                } if args.len() % 2 == 0 => {
+                    let target = PacketTarget::socket("sid");
+                    let recorded =
+                        store.record_event(&namespace, target, "message-back", args, now);
+                    session.send_encoded(&recorded.packet)
+                }
+                ServerEvent::Event {
+                    namespace, args, ..
                 } => session
                     .emit_with_ack(&namespace, "message-back", args, now)
                     .map(|_| ()),
+                ServerEvent::Disconnected {
+                    namespace,
+                    reason: DisconnectReason::TransportClose,
+                } => {
+                    let kept = DisconnectedSession::new(&namespace, "sid", "pid", alloc::vec![]);
+                    let _ = store.persist(kept, now);
+                    Ok(())
+                }
                 _ => Ok(()),
             };
         }
         assert!(session.pending_acks() <= 4, "the pending-ack cap holds");
+        assert!(store.packets() <= 8 && store.bytes() <= 512 && store.sessions() <= 2);
         sent.extend(core::iter::from_fn(|| session.poll_message()));
         if sent.len() > 1024 {
             sent.clear();
+        }
+        if dropped {
+            session = ServerSession::new(config.clone(), now);
         }
     }
     session.handle_transport_closed();

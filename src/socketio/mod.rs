@@ -21,6 +21,7 @@
 //! | attachments | [`EncodedPacket`] (placeholders out), [`Reassembler`] (placeholders in), [`BinaryPacket`] |
 //! | sessions | [`ServerSession`] / [`ServerEvent`], [`ClientSession`] / [`ClientEvent`], why they end: [`DisconnectReason`], [`CloseReason`] |
 //! | rooms | [`RoomRegistry`], [`Broadcast`], [`BroadcastPacket`] |
+//! | connection state recovery | [`RecoveryStore`] (offsets, missed packets, sessions), [`ResumeRequest`], [`Offset`], [`PacketTarget`] |
 //! | errors | [`Error`] (peer, with [`Error::js_message`]), [`ApiMisuse`] (caller) |
 //!
 //! The two sessions share one core: the same input path
@@ -201,6 +202,7 @@ mod client;
 mod error;
 mod packet;
 mod reason;
+mod recovery;
 mod rooms;
 mod server;
 mod session;
@@ -211,6 +213,11 @@ pub use client::{ClientConfig, ClientEvent, ClientSession};
 pub use error::{ApiMisuse, Error, InvalidPayload};
 pub use packet::{DecoderConfig, MAX_ACK_ID, Packet, PacketType, RESERVED_EVENTS, SocketIoVersion};
 pub use reason::{CloseReason, DisconnectReason};
+pub use recovery::{
+    DisconnectedSession, Evicted, InvalidResume, MAX_OFFSET_LEN, MAX_PID_LEN, NotRecovered, Offset,
+    OffsetError, PacketTarget, Recorded, RecoveredSession, RecoveryConfig, RecoveryStore,
+    ResumeRequest,
+};
 pub use rooms::{Broadcast, BroadcastPacket, RoomRegistry};
 pub use server::{ServerConfig, ServerEvent, ServerSession};
 pub use value::Value;

@@ -88,6 +88,24 @@ impl<S> Broadcast<S> {
     pub fn rooms(&self) -> &[String] {
         &self.to
     }
+
+    /// The rooms left out.
+    ///
+    /// ```
+    /// assert_eq!(socketwire::socketio::Broadcast::<u32>::all().except("x").except_rooms(), ["x".to_string()]);
+    /// ```
+    pub fn except_rooms(&self) -> &[String] {
+        &self.except
+    }
+
+    /// The socket left out, if any.
+    ///
+    /// ```
+    /// assert_eq!(socketwire::socketio::Broadcast::all().except_socket(3u32).excepted_socket(), Some(&3));
+    /// ```
+    pub fn excepted_socket(&self) -> Option<&S> {
+        self.except_socket.as_ref()
+    }
 }
 
 #[derive(Debug)]

@@ -1,5 +1,6 @@
 //! The server side of one Socket.IO connection (one Engine.IO session), sans-IO.
 
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -11,6 +12,7 @@ use super::binary::{EncodedPacket, EngineMessage};
 use super::error::{ApiMisuse, Error};
 use super::packet::{DecoderConfig, PacketType, SocketIoVersion};
 use super::reason::{CloseReason, DisconnectReason};
+use super::recovery::{RecoveredSession, ResumeRequest};
 use super::session::{
     self, Dispatch, IncomingPacket, Input, SessionCore, check_event_name, session_event,
 };
@@ -51,6 +53,13 @@ pub struct ServerConfig {
     /// the transport), so a client cannot queue an unbounded number of
     /// CONNECTs for an application that answers them later. Default 64.
     pub max_namespaces: usize,
+    /// Connection state recovery (v5 only; socket.io `connectionStateRecovery`):
+    /// a CONNECT carrying string `pid` and `offset` is reported as
+    /// [`ServerEvent::Resume`] instead of [`ServerEvent::Connect`]. The
+    /// application keeps a [`RecoveryStore`](super::RecoveryStore) and
+    /// accepts with [`ServerSession::accept_with_pid`] or
+    /// [`ServerSession::accept_recovered`]. Default off.
+    pub connection_state_recovery: bool,
 }
 
 impl Default for ServerConfig {
@@ -62,6 +71,7 @@ impl Default for ServerConfig {
             max_pending_acks: 1024,
             attachment_timeout: Duration::from_secs(30),
             max_namespaces: 64,
+            connection_state_recovery: false,
         }
     }
 }
@@ -84,6 +94,21 @@ pub enum ServerEvent {
         namespace: String,
         /// The auth payload.
         auth: Value,
+    },
+    /// A returning client asks to recover its socket (only with
+    /// [`ServerConfig::connection_state_recovery`]): look `request` up in the
+    /// [`RecoveryStore`](super::RecoveryStore), then answer with
+    /// [`ServerSession::accept_recovered`], or (not found) with
+    /// [`ServerSession::accept_with_pid`] as a new socket, or
+    /// [`ServerSession::refuse`].
+    Resume {
+        /// The namespace.
+        namespace: String,
+        /// The whole CONNECT payload (`pid` and `offset` included, as socket.io's `handshake.auth`).
+        auth: Value,
+        /// The parsed `pid` and `offset` (boxed: the event stays as small as
+        /// the others, so an idle session's event queue holds no more).
+        request: Box<ResumeRequest>,
     },
     /// An event from the client.
     Event {
@@ -140,7 +165,9 @@ enum NamespaceState {
 /// * **Output**: [`poll_event`](Self::poll_event) until `None`, then
 ///   [`poll_message`](Self::poll_message) until `None` (send each on the
 ///   Engine.IO session), then re-arm the timer from `poll_timeout`.
-/// * **Commands**: [`accept`](Self::accept), [`refuse`](Self::refuse),
+/// * **Commands**: [`accept`](Self::accept) (with recovery:
+///   [`accept_with_pid`](Self::accept_with_pid),
+///   [`accept_recovered`](Self::accept_recovered)), [`refuse`](Self::refuse),
 ///   [`emit`](Self::emit), [`emit_with_ack`](Self::emit_with_ack),
 ///   [`ack`](Self::ack), [`send_encoded`](Self::send_encoded),
 ///   [`disconnect`](Self::disconnect).
@@ -175,6 +202,7 @@ pub struct ServerSession {
     core: SessionCore<ServerEvent>,
     namespaces: BTreeMap<String, NamespaceState>,
     max_namespaces: usize,
+    recovery: bool,
     connect_deadline: Option<Duration>,
     closed: bool,
 }
@@ -202,6 +230,7 @@ impl ServerSession {
             ),
             namespaces: BTreeMap::new(),
             max_namespaces: config.max_namespaces,
+            recovery: config.connection_state_recovery,
             closed: false,
         };
         if session.version() == SocketIoVersion::V4 {
@@ -521,12 +550,81 @@ impl ServerSession {
     /// assert_eq!(s.poll_message().unwrap().as_text(), Some(r#"0/admin,{"sid":"oSO0OpakMV_3jnilAAAA"}"#));
     /// ```
     pub fn accept(&mut self, namespace: &str, sid: &str) -> Result<(), ApiMisuse> {
+        self.accept_as(namespace, sid, None)
+    }
+
+    /// Accepts a pending CONNECT (or [`ServerEvent::Resume`]) with a private
+    /// session id for connection state recovery:
+    /// `0[/nsp,]{"sid":…,"pid":…}` (v5; v4 has no recovery and replies `0`).
+    /// `pid` is drawn from a CSPRNG like `sid`, on its own, and shown to no
+    /// other client.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{ServerConfig, ServerSession};
+    /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
+    /// s.handle_text("0", Duration::ZERO).unwrap();
+    /// s.accept_with_pid("/", "sid-1", "pid-1").unwrap();
+    /// assert_eq!(s.poll_message().unwrap().as_text(), Some(r#"0{"sid":"sid-1","pid":"pid-1"}"#));
+    /// ```
+    pub fn accept_with_pid(
+        &mut self,
+        namespace: &str,
+        sid: &str,
+        pid: &str,
+    ) -> Result<(), ApiMisuse> {
+        self.accept_as(namespace, sid, Some(pid))
+    }
+
+    /// Accepts a [`ServerEvent::Resume`] the store could restore: replies
+    /// with the old `sid` and `pid` (so socket.io-client sets
+    /// `socket.recovered`), then queues the missed packets in order.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{EncodedPacket, RecoveredSession, ServerConfig, ServerSession, Value};
+    /// let mut s = ServerSession::new(ServerConfig::default(), Duration::ZERO);
+    /// s.handle_text(r#"0{"pid":"p","offset":"3"}"#, Duration::ZERO).unwrap();
+    /// let restored = RecoveredSession {
+    ///     sid: "s".into(), pid: "p".into(), rooms: vec![], data: Value::Null,
+    ///     missed: vec![EncodedPacket::event("/", "news", &["4".into()], None)],
+    /// };
+    /// s.accept_recovered("/", &restored).unwrap();
+    /// assert_eq!(s.poll_message().unwrap().as_text(), Some(r#"0{"sid":"s","pid":"p"}"#));
+    /// assert_eq!(s.poll_message().unwrap().as_text(), Some(r#"2["news","4"]"#));
+    /// ```
+    pub fn accept_recovered(
+        &mut self,
+        namespace: &str,
+        session: &RecoveredSession,
+    ) -> Result<(), ApiMisuse> {
+        self.accept_as(namespace, &session.sid, Some(&session.pid))?;
+        for packet in &session.missed {
+            self.send_encoded(packet)?;
+        }
+        Ok(())
+    }
+
+    fn accept_as(
+        &mut self,
+        namespace: &str,
+        sid: &str,
+        pid: Option<&str>,
+    ) -> Result<(), ApiMisuse> {
         self.take_pending(namespace)?;
         self.connect_deadline = None;
         let packet = match self.version() {
             SocketIoVersion::V5 => {
-                let data = Value::Object(alloc::vec![("sid".into(), sid.into())]);
-                EncodedPacket::new(PacketType::Connect, namespace, None, Some(&data))
+                let mut pairs = alloc::vec![("sid".into(), sid.into())];
+                if let Some(pid) = pid {
+                    pairs.push(("pid".into(), pid.into()));
+                }
+                EncodedPacket::new(
+                    PacketType::Connect,
+                    namespace,
+                    None,
+                    Some(&Value::Object(pairs)),
+                )
             }
             SocketIoVersion::V4 => EncodedPacket::new(PacketType::Connect, namespace, None, None),
         };
@@ -739,7 +837,20 @@ impl Dispatch for ServerSession {
                 }
                 self.namespaces
                     .insert(namespace.clone(), NamespaceState::Pending);
-                self.core.report(ServerEvent::Connect { namespace, auth });
+                // A `pid` / `offset` that are not usable make an ordinary
+                // CONNECT, as in socket.io `namespace.ts` `_createSocket`.
+                let resume = (self.recovery && !v4)
+                    .then(|| ResumeRequest::from_auth(&auth).ok().flatten())
+                    .flatten();
+                let event = match resume {
+                    Some(request) => ServerEvent::Resume {
+                        namespace,
+                        auth,
+                        request: Box::new(request),
+                    },
+                    None => ServerEvent::Connect { namespace, auth },
+                };
+                self.core.report(event);
                 Ok(())
             }
             kind => {

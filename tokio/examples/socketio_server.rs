@@ -1,7 +1,9 @@
 //! A Socket.IO server in axum 0.8: the layer takes `/socket.io/`, the router
 //! the rest (a line of text at `/`).
-//! `-- --addr 127.0.0.1:3000 [--allow-eio3]` (`--allow-eio3`: socket.io 2.x
-//! clients too).
+//! `-- --addr 127.0.0.1:3000 [--allow-eio3] [--recovery [--max-disconnection-ms N]]`
+//! (`--allow-eio3`: socket.io 2.x clients too; `--recovery`: connection state
+//! recovery, for `N` ms, default 120 000: every event then carries its offset
+//! as a last argument).
 //!
 //! Behaviour: on a connection to `/`, emit `auth` with the handshake auth;
 //! `message` is echoed as `message-back` (binary included); `message-with-ack`
@@ -10,8 +12,13 @@
 //! `channel` (data) goes to everyone as `broadcast` (data); `request-ack`
 //! (args) emits `ack-request` (args) asking for an ack, and the client's ack
 //! comes back as `ack-received` (ack args). An auth of `{"refuse":true}` is
-//! refused with `not allowed`. `/custom` emits `auth` on connect; other
+//! refused with `not allowed`. Every socket is in the room of its own id, so
+//! `to-room` with a socket id reaches that socket. With `--recovery`, `auth`
+//! is only emitted to a new socket, and a recovered one gets `recovered`
+//! (its id). `/custom` emits `auth` on connect; other
 //! namespaces are refused with `Invalid namespace`.
+use std::time::Duration;
+
 use axum::Router;
 use axum::routing::get;
 use socketwire_tokio::socketio::Value;
@@ -22,14 +29,26 @@ async fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
     let mut addr = String::from("127.0.0.1:3000");
     let mut allow_eio3 = false;
+    let mut recovery = false;
+    let mut max_disconnection = Duration::from_secs(120);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--addr" => addr = args.next().unwrap_or(addr),
             "--allow-eio3" => allow_eio3 = true,
+            "--recovery" => recovery = true,
+            "--max-disconnection-ms" => {
+                if let Some(ms) = args.next().and_then(|ms| ms.parse().ok()) {
+                    max_disconnection = Duration::from_millis(ms);
+                }
+            }
             _ => {}
         }
     }
-    let (layer, io) = SocketIo::builder().allow_eio3(allow_eio3).build_layer();
+    let mut builder = SocketIo::builder().allow_eio3(allow_eio3);
+    if recovery {
+        builder = builder.connection_state_recovery(max_disconnection);
+    }
+    let (layer, io) = builder.build_layer();
     io.ns("/", on_connect);
     io.ns("/custom", |socket: SocketRef, auth: Value| async move {
         socket
@@ -102,8 +121,13 @@ async fn on_connect(socket: SocketRef, auth: Value) -> Result<(), ConnectError> 
             });
         },
     );
+    let greeting = if socket.recovered() {
+        ("recovered", vec![socket.id().into()])
+    } else {
+        ("auth", vec![auth])
+    };
     socket
-        .emit("auth", vec![auth])
+        .emit(greeting.0, greeting.1)
         .map_err(|e| ConnectError::new(e.to_string()))?;
     Ok(())
 }

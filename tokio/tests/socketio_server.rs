@@ -1,7 +1,9 @@
 //! `socketio::server` against the crate's own `socketio::Client`, over
 //! WebSocket and over long-polling: connect with auth and refusals, events
 //! both ways (binary included), acks both ways, rooms, broadcasts, and
-//! disconnects from either side.
+//! disconnects from either side; connection state recovery with a client that
+//! writes the packets itself over a WebSocket (so the test sees the wire:
+//! `pid` in the CONNECT reply, offsets as the last argument, the replay).
 
 use std::time::Duration;
 
@@ -117,6 +119,9 @@ async fn on_connect(
             let _ = disconnects.send(reason);
         }
     });
+    if socket.recovered() {
+        socket.emit("recovered", vec![]).unwrap();
+    }
     socket.emit("auth", vec![auth]).unwrap();
     Ok(())
 }
@@ -644,4 +649,235 @@ async fn heartbeats() {
         .emit("message", vec!["still here".into()])
         .unwrap();
     assert_eq!(message(&mut live).await.1, [Value::from("still here")]);
+}
+
+// Connection state recovery, over a hand-driven WebSocket client.
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+/// Opens an Engine.IO v4 WebSocket session (the open packet is read).
+async fn open_ws(url: &str) -> Ws {
+    let addr = url.strip_prefix("http://").unwrap();
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let ws_url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
+    let (mut ws, _) = tokio_tungstenite::client_async(ws_url, tcp).await.unwrap();
+    assert!(recv(&mut ws).await.starts_with("0{"));
+    ws
+}
+
+/// The next Engine.IO text message that is not a ping (pings are answered).
+async fn recv(ws: &mut Ws) -> String {
+    use tokio_tungstenite::tungstenite::Message;
+    for _ in 0..MAX_EVENTS {
+        let message = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("a message")
+            .expect("the socket is open")
+            .unwrap();
+        if let Message::Text(text) = message {
+            if text.as_str() == "2" {
+                futures_util::SinkExt::send(ws, Message::text("3"))
+                    .await
+                    .unwrap();
+                continue;
+            }
+            return text.as_str().to_string();
+        }
+    }
+    panic!("no message in {MAX_EVENTS}");
+}
+
+/// Sends one Socket.IO packet (an Engine.IO message `4…`).
+async fn send(ws: &mut Ws, packet: &str) {
+    let message = tokio_tungstenite::tungstenite::Message::text(format!("4{packet}"));
+    futures_util::SinkExt::send(ws, message).await.unwrap();
+}
+
+/// A Socket.IO EVENT as the server sent it: its data array.
+fn event(message: &str) -> Vec<Value> {
+    let data = message.strip_prefix("42").expect("an EVENT");
+    Value::from_json_str(data)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .to_vec()
+}
+
+/// The CONNECT reply's `sid` and `pid`.
+fn connect_reply(message: &str) -> (String, Option<String>) {
+    let data = Value::from_json_str(message.strip_prefix("40").expect("a CONNECT")).unwrap();
+    (
+        data.get("sid").and_then(Value::as_str).unwrap().to_string(),
+        data.get("pid").and_then(Value::as_str).map(String::from),
+    )
+}
+
+/// The offset a packet carries: its last argument.
+fn offset(data: &[Value]) -> String {
+    data.last().unwrap().as_str().unwrap().to_string()
+}
+
+/// Connects, reads the CONNECT reply and the `auth`: (sid, pid, last offset).
+async fn ws_connect(ws: &mut Ws, auth: &str) -> (String, Option<String>, String) {
+    send(ws, &format!("0{auth}")).await;
+    let (sid, pid) = connect_reply(&recv(ws).await);
+    let hello = event(&recv(ws).await);
+    assert_eq!(hello[0], Value::from("auth"));
+    (sid, pid, offset(&hello))
+}
+
+/// A round trip through the socket's handlers (its ack carries no offset).
+async fn ws_barrier(ws: &mut Ws) {
+    send(ws, r#"21["message-with-ack"]"#).await;
+    assert_eq!(recv(ws).await, "431[]");
+}
+
+async fn disconnected(server: &mut Server) -> DisconnectReason {
+    tokio::time::timeout(WAIT, server.disconnects.recv())
+        .await
+        .expect("a disconnect")
+        .unwrap()
+}
+
+/// A socket that connects and whose transport drops: its sid and the auth
+/// that resumes it.
+async fn connect_and_drop(server: &mut Server) -> (String, String) {
+    let mut ws = open_ws(&server.url).await;
+    let (sid, pid, last) = ws_connect(&mut ws, "").await;
+    drop(ws);
+    assert_eq!(disconnected(server).await, DisconnectReason::TransportClose);
+    let resume = format!(r#"{{"pid":"{}","offset":"{last}"}}"#, pid.unwrap());
+    (sid, resume)
+}
+
+async fn recovering(window: Duration) -> Server {
+    server_with(SocketIoConfig {
+        recovery: Some(socketwire::socketio::RecoveryConfig {
+            max_disconnection_duration: window,
+            ..Default::default()
+        }),
+        ..SocketIoConfig::default()
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_dropped_client_recovers_its_id_rooms_and_missed_events_in_order() {
+    let mut server = recovering(Duration::from_secs(60)).await;
+    let mut a = open_ws(&server.url).await;
+    let (sid, pid, _) = ws_connect(&mut a, "").await;
+    let pid = pid.expect("a pid with recovery on");
+    assert_ne!(sid, pid);
+    send(&mut a, r#"2["join","r"]"#).await;
+    send(&mut a, r#"2["message","live"]"#).await;
+    let live = event(&recv(&mut a).await);
+    assert_eq!(
+        live[..2],
+        [Value::from("message-back"), Value::from("live")]
+    );
+    let last = offset(&live);
+    ws_barrier(&mut a).await;
+
+    // The transport drops without a DISCONNECT.
+    drop(a);
+    assert_eq!(
+        disconnected(&mut server).await,
+        DisconnectReason::TransportClose
+    );
+
+    // Meanwhile another client makes the server emit to the room and to the socket.
+    let mut b = open_ws(&server.url).await;
+    let _ = ws_connect(&mut b, "").await;
+    const N: u64 = 20;
+    for i in 0..N {
+        send(&mut b, &format!(r#"2["to-room","r",{i}]"#)).await;
+        send(&mut b, &format!(r#"2["to-room","{sid}",{}]"#, 100 + i)).await;
+    }
+    ws_barrier(&mut b).await;
+
+    // A comes back with its pid and the offset of the last packet it handled.
+    let mut a = open_ws(&server.url).await;
+    send(&mut a, &format!(r#"0{{"pid":"{pid}","offset":"{last}"}}"#)).await;
+    assert_eq!(connect_reply(&recv(&mut a).await), (sid.clone(), Some(pid)));
+    let mut offsets = Vec::new();
+    for i in 0..N {
+        for expected in [i, 100 + i] {
+            let missed = event(&recv(&mut a).await);
+            assert_eq!(missed[..2], [Value::from("new messages"), expected.into()]);
+            offsets.push(offset(&missed).parse::<u64>().unwrap());
+        }
+    }
+    assert!(offsets.windows(2).all(|w| w[0] < w[1]), "in offset order");
+    // Then what the connect handler emitted (it saw `recovered()`), after the replay.
+    assert_eq!(event(&recv(&mut a).await)[0], Value::from("recovered"));
+    assert_eq!(event(&recv(&mut a).await)[0], Value::from("auth"));
+    // Still in its room.
+    send(&mut b, r#"2["to-room","r","after"]"#).await;
+    assert_eq!(
+        event(&recv(&mut a).await)[..2],
+        [Value::from("new messages"), Value::from("after")]
+    );
+}
+
+#[tokio::test]
+async fn unknown_stale_or_hostile_resumes_are_new_sockets() {
+    let mut server = recovering(Duration::from_secs(60)).await;
+    let long = "p".repeat(10_000);
+    // Kept open, so no disconnect is reported in between.
+    let mut open_sockets = Vec::new();
+    for auth in [
+        r#"{"pid":"nobody","offset":"0"}"#.to_string(),
+        format!(r#"{{"pid":"{long}","offset":"0"}}"#),
+        r#"{"pid":"x","offset":"99999999999999999999999"}"#.to_string(),
+        r#"{"pid":"x","offset":1}"#.to_string(),
+        r#"{"pid":"x"}"#.to_string(),
+    ] {
+        let mut ws = open_ws(&server.url).await;
+        // A new socket: no `recovered` before its `auth`, a new pid.
+        let (_, pid, _) = ws_connect(&mut ws, &auth).await;
+        assert!(pid.is_some_and(|pid| pid != "x" && pid != "nobody"));
+        open_sockets.push(ws);
+    }
+
+    // A pid is good once: a second resume with it is a new socket.
+    let (sid, resume) = connect_and_drop(&mut server).await;
+    let mut again = open_ws(&server.url).await;
+    send(&mut again, &format!("0{resume}")).await;
+    assert_eq!(connect_reply(&recv(&mut again).await).0, sid);
+    assert_eq!(event(&recv(&mut again).await)[0], Value::from("recovered"));
+    let mut third = open_ws(&server.url).await;
+    let (other, _, _) = ws_connect(&mut third, &resume).await;
+    assert_ne!(other, sid, "restored once only");
+}
+
+#[tokio::test]
+async fn past_max_disconnection_duration_the_client_is_a_new_socket() {
+    let mut server = recovering(Duration::from_millis(50)).await;
+    let (sid, resume) = connect_and_drop(&mut server).await;
+    // Well past the window (a wait, not a timed assertion).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut a = open_ws(&server.url).await;
+    let (new_sid, _, _) = ws_connect(&mut a, &resume).await;
+    assert_ne!(new_sid, sid);
+}
+
+#[tokio::test]
+async fn a_client_disconnect_is_not_kept_and_without_recovery_no_pid_or_offset() {
+    let mut server = recovering(Duration::from_secs(60)).await;
+    let mut a = open_ws(&server.url).await;
+    let (sid, pid, last) = ws_connect(&mut a, "").await;
+    send(&mut a, "1").await;
+    assert_eq!(
+        disconnected(&mut server).await,
+        DisconnectReason::ClientDisconnect
+    );
+    let resume = format!(r#"{{"pid":"{}","offset":"{last}"}}"#, pid.unwrap());
+    let (again, _, _) = ws_connect(&mut a, &resume).await;
+    assert_ne!(again, sid);
+
+    let plain = server_with(SocketIoConfig::default()).await;
+    let mut ws = open_ws(&plain.url).await;
+    send(&mut ws, "0").await;
+    assert_eq!(connect_reply(&recv(&mut ws).await).1, None);
+    assert_eq!(recv(&mut ws).await, r#"42["auth",{}]"#, "no offset");
 }

@@ -28,7 +28,8 @@
 //! | commands and broadcasts waiting for a session | [`COMMAND_SLOTS`] | an emit fails with [`SendError::Full`]; a broadcast flags the member, whose session is closed |
 //! | a member's buffered bytes at a broadcast | [`SocketIoConfig::max_backpressure`] | that member gets no copy and its session is closed |
 //! | events waiting for a socket's handlers | [`EVENT_SLOTS`] | the session is closed |
-//! | emits made in the connect handler, before the accept | [`EVENT_SLOTS`] | later ones are dropped |
+//! | emits made in the connect handler, before the accept | [`EVENT_SLOTS`] | later ones are dropped (with recovery on, the session is closed: the client recovers them) |
+//! | the recovery log and the sessions kept | [`RecoveryConfig`] (packets, bytes, sessions, `max_disconnection_duration`) | the oldest go; a client whose packets went reconnects as a new socket |
 //! | a WebSocket's writer | the Engine.IO `max_buffered_packets` | the session is closed |
 //! | a POST body | [`SocketIoConfig::max_http_body`] | `413`, the session is unaffected |
 //! | reading a POST body | [`SocketIoConfig::request_timeout`] | `408` |
@@ -69,7 +70,8 @@ use socketwire::engineio::{
     WebSocketOpen, WebSocketOutput,
 };
 use socketwire::socketio::{
-    Broadcast, DisconnectReason, EncodedPacket, EngineMessage, RoomRegistry,
+    Broadcast, BroadcastPacket, DisconnectReason, DisconnectedSession, EncodedPacket,
+    EngineMessage, PacketTarget, RecoveredSession, RecoveryConfig, RecoveryStore, RoomRegistry,
     ServerEvent as CoreEvent, ServerSession as CoreSession, Value,
 };
 use tokio::sync::{mpsc, oneshot};
@@ -111,6 +113,10 @@ pub struct SocketIoConfig {
     /// A WebSocket message must be written within this, or the socket is
     /// dropped (a peer that stops reading). Default 10 s.
     pub write_timeout: Duration,
+    /// Connection state recovery (socket.io `connectionStateRecovery`; Socket.IO
+    /// v5 clients): `None` (the default) turns it off. See
+    /// [`SocketIoBuilder::connection_state_recovery`].
+    pub recovery: Option<RecoveryConfig>,
 }
 
 impl Default for SocketIoConfig {
@@ -124,6 +130,7 @@ impl Default for SocketIoConfig {
             max_backpressure: 1 << 20,
             request_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(10),
+            recovery: None,
         }
     }
 }
@@ -299,6 +306,11 @@ struct Inner {
     namespaces: Mutex<HashMap<String, ConnectHandler>>,
     /// Namespaces and rooms, keyed by Engine.IO sid.
     rooms: Mutex<RoomRegistry<String>>,
+    /// The recovery log and the sessions kept, with recovery on. Locked
+    /// before `rooms` and `sessions` when both are needed, and held while a
+    /// recorded packet is put in its recipients' mailboxes, so every mailbox
+    /// gets the packets in offset order.
+    recovery: Option<Mutex<RecoveryStore>>,
     start: Instant,
 }
 
@@ -318,8 +330,30 @@ impl Inner {
     /// Delivers `event` to the `target` of `namespace`: encoded once, then
     /// dropped into each member's mailbox; a member over the backpressure cap
     /// or with a full mailbox gets no copy and is closed.
-    fn broadcast(&self, namespace: &str, target: &Broadcast<String>, event: &str, args: &[Value]) {
-        let mut out = lock(&self.rooms).broadcast_event(namespace, target, event, args);
+    fn broadcast(
+        &self,
+        namespace: &str,
+        target: &Broadcast<String>,
+        event: &str,
+        args: Vec<Value>,
+    ) {
+        // With recovery, the packet gets its offset and goes into the log
+        // (encoded once, offset included) under the store's lock.
+        let mut store = self.recovery.as_ref().map(lock);
+        let mut out = match store.as_deref_mut() {
+            Some(store) => {
+                // This server excepts sockets by the room of their id, never by
+                // `except_socket`, so the target is all in room names.
+                let log_target = PacketTarget::from_broadcast(target, String::clone);
+                let recipients = lock(&self.rooms).recipients(namespace, target);
+                let recorded = store.record_event(namespace, log_target, event, args, self.now());
+                BroadcastPacket {
+                    packet: recorded.packet,
+                    recipients,
+                }
+            }
+            None => lock(&self.rooms).broadcast_event(namespace, target, event, &args),
+        };
         let sessions = lock(&self.sessions);
         let over = out.take_over_cap(self.config.max_backpressure, |sid| {
             sessions.get(sid).map_or(0, |s| s.buffered_amount())
@@ -346,6 +380,43 @@ impl Inner {
                 session.overflow();
             }
         }
+        drop(sessions);
+        drop(store);
+    }
+
+    /// With recovery: a socket's own emit, recorded (for the room of its id)
+    /// and put in its session's mailbox under the store's lock, as a
+    /// broadcast is. Recorded even when the session is gone, so a client that
+    /// recovers the socket gets it.
+    fn emit_recorded(
+        &self,
+        store: &Mutex<RecoveryStore>,
+        socket: &SocketShared,
+        event: &str,
+        args: Vec<Value>,
+    ) -> Result<(), SendError> {
+        let mut store = lock(store);
+        let target = PacketTarget::socket(&socket.id);
+        let recorded = store.record_event(&socket.namespace, target, event, args, self.now());
+        let session = self.session(&socket.sid).ok_or(SendError::Closed)?;
+        let len = recorded.packet.buffered_len();
+        session.queued.fetch_add(len, Ordering::Relaxed);
+        let sent = session
+            .tx
+            .try_send(Command::Broadcast(Arc::new(recorded.packet)));
+        drop(store);
+        sent.map_err(|e| {
+            session.queued.fetch_sub(len, Ordering::Relaxed);
+            match e {
+                mpsc::error::TrySendError::Full(_) => {
+                    // Dropping it would leave a hole the client cannot see:
+                    // close the session; the client recovers the packet.
+                    session.overflow();
+                    SendError::Full
+                }
+                mpsc::error::TrySendError::Closed(_) => SendError::Closed,
+            }
+        })
     }
 }
 
@@ -438,6 +509,37 @@ impl SocketIoBuilder {
         self
     }
 
+    /// Turns on connection state recovery (socket.io `connectionStateRecovery`)
+    /// for Socket.IO v5 clients: a client whose transport dropped and that
+    /// comes back within `max_disconnection_duration` gets its socket id, its
+    /// rooms and every packet emitted to it meanwhile, in order, and
+    /// [`SocketRef::recovered`] is `true` (socket.io-client's
+    /// `socket.recovered`). Every event emitted without an ack then carries
+    /// its offset as its last argument (the client's handlers see it). The
+    /// other bounds are [`RecoveryConfig`]'s defaults; set
+    /// [`SocketIoConfig::recovery`] for others.
+    ///
+    /// The namespace's connect handler runs for a recovered socket too (it
+    /// may refuse it; socket.io's `skipMiddlewares` has no counterpart, as
+    /// the handler is both middleware and `connection` listener here):
+    /// check [`SocketRef::recovered`] to skip a welcome. Acks and
+    /// `emit_with_ack` are not recorded (an ack cannot be replayed), nor is
+    /// the socket's `data` (this server has none). Only a transport that
+    /// went away keeps the session; a DISCONNECT from either side ends it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let _ = socketwire_tokio::socketio::server::SocketIo::builder()
+    ///     .connection_state_recovery(Duration::from_secs(120));
+    /// ```
+    pub fn connection_state_recovery(mut self, max_disconnection_duration: Duration) -> Self {
+        self.config.recovery = Some(RecoveryConfig {
+            max_disconnection_duration,
+            ..RecoveryConfig::default()
+        });
+        self
+    }
+
     /// The service to mount and the handle.
     ///
     /// ```
@@ -476,11 +578,18 @@ impl SocketIo {
     /// let (_service, _io) = SocketIo::new(SocketIoConfig::default());
     /// ```
     pub fn new(config: SocketIoConfig) -> (SocketIoService, SocketIo) {
+        // A random first offset (below 2^62: room for more packets than a
+        // server sends): offsets tell nothing of the packets sent before.
+        let recovery = config.recovery.clone().map(|recovery| {
+            let first = getrandom::u64().unwrap_or(0) >> 2;
+            Mutex::new(RecoveryStore::new(recovery, first))
+        });
         let inner = Arc::new(Inner {
             config,
             sessions: Mutex::default(),
             namespaces: Mutex::default(),
             rooms: Mutex::new(RoomRegistry::new()),
+            recovery,
             start: Instant::now(),
         });
         (
@@ -641,7 +750,7 @@ impl BroadcastOperator {
     /// ```
     pub fn emit(&self, event: &str, args: Vec<Value>) {
         self.inner
-            .broadcast(&self.namespace, &self.target, event, &args);
+            .broadcast(&self.namespace, &self.target, event, args);
     }
 }
 
@@ -671,6 +780,9 @@ pub struct SocketRef {
 
 struct SocketShared {
     id: String,
+    recovered: bool,
+    /// Its own emits are recorded for recovery (recovery on, a v5 client).
+    recorded: bool,
     namespace: String,
     sid: String,
     tx: mpsc::Sender<Command>,
@@ -697,6 +809,20 @@ impl SocketRef {
     /// ```
     pub fn id(&self) -> &str {
         &self.socket.id
+    }
+
+    /// Whether this socket was recovered after its transport dropped (see
+    /// [`SocketIoBuilder::connection_state_recovery`]): it has its old id and
+    /// rooms, and the packets it missed were sent before anything it emits
+    /// from its connect handler.
+    ///
+    /// ```no_run
+    /// # fn f(socket: socketwire_tokio::socketio::server::SocketRef) {
+    /// if !socket.recovered() { let _ = socket.emit("welcome", vec![]); }
+    /// # }
+    /// ```
+    pub fn recovered(&self) -> bool {
+        self.socket.recovered
     }
 
     /// The namespace.
@@ -761,7 +887,9 @@ impl SocketRef {
         })
     }
 
-    /// Sends `event` to this client.
+    /// Sends `event` to this client. With recovery on, the event is
+    /// recorded for the socket's recovery first (so even on a socket whose
+    /// transport is gone, it reaches the client if it recovers the socket).
     ///
     /// ```no_run
     /// # fn f(socket: socketwire_tokio::socketio::server::SocketRef) {
@@ -769,6 +897,10 @@ impl SocketRef {
     /// # }
     /// ```
     pub fn emit(&self, event: &str, args: Vec<Value>) -> Result<(), SendError> {
+        let inner = &self.socket.inner;
+        if let Some(store) = inner.recovery.as_ref().filter(|_| self.socket.recorded) {
+            return inner.emit_recorded(store, &self.socket, event, args);
+        }
         self.command(Command::Emit {
             namespace: self.socket.namespace.clone(),
             event: event.to_string(),
@@ -844,10 +976,12 @@ impl SocketRef {
     /// ```
     pub fn broadcast(&self) -> BroadcastOperator {
         let s = &self.socket;
+        // Every socket is in the room of its id (as in socket.io), so the
+        // sender is left out by that room, which the recovery log keeps too.
         BroadcastOperator {
             inner: s.inner.clone(),
             namespace: s.namespace.clone(),
-            target: Broadcast::all().except_socket(s.sid.clone()),
+            target: Broadcast::all().except(s.id.clone()),
         }
     }
 
@@ -920,8 +1054,15 @@ enum SocketEvent {
 /// One namespace of a session, as the session task sees it.
 struct NamespaceState {
     socket_id: String,
+    /// The private session id, with recovery on (v5).
+    pid: Option<String>,
+    /// A recovered socket's session, until it is accepted (its missed packets).
+    recovered: Option<RecoveredSession>,
+    /// Whether it was recovered (it is in its rooms from the CONNECT on).
+    was_recovered: bool,
     events: mpsc::Sender<SocketEvent>,
-    /// `None` once accepted; before, the commands its connect handler made.
+    /// `None` once accepted; before, the commands its connect handler made
+    /// and the packets recorded for it meanwhile.
     pending: Option<Vec<Command>>,
 }
 
@@ -937,6 +1078,8 @@ struct SessionTask {
     socket: Option<(WebSocketId, mpsc::Sender<WebSocketOutput>)>,
     namespaces: HashMap<String, NamespaceState>,
     acks: HashMap<(String, u64), AckReply>,
+    /// Connection state recovery is on and the client speaks v5.
+    recovery: bool,
 }
 
 impl SessionTask {
@@ -962,6 +1105,9 @@ impl SessionTask {
             version,
             ..config.decoder
         };
+        let recovery =
+            inner.recovery.is_some() && version == socketwire::socketio::SocketIoVersion::V5;
+        config.connection_state_recovery = recovery;
         let sid = eio.sid().to_string();
         let task = SessionTask {
             inner: inner.clone(),
@@ -974,6 +1120,7 @@ impl SessionTask {
             waiting_get: None,
             namespaces: HashMap::new(),
             acks: HashMap::new(),
+            recovery,
         };
         lock(&inner.sessions).insert(sid, handle.clone());
         tokio::spawn(task.run());
@@ -1077,8 +1224,7 @@ impl SessionTask {
                 self.handle
                     .queued
                     .fetch_sub(packet.buffered_len(), Ordering::Relaxed);
-                // Not connected (any more) to its namespace: nothing to deliver.
-                let _ = self.sio.send_encoded(&packet);
+                self.socket_command(Command::Broadcast(packet), now);
             }
             Command::Wake => {}
             command @ (Command::Emit { .. } | Command::Ack { .. } | Command::Disconnect { .. }) => {
@@ -1087,13 +1233,14 @@ impl SessionTask {
         }
     }
 
-    /// A command of a socket: queued while its namespace awaits its connect
-    /// handler, run once it is accepted.
+    /// A command of a socket, or a packet for it: queued while its namespace
+    /// awaits its connect handler, run once it is accepted.
     fn socket_command(&mut self, command: Command, now: Duration) {
         let namespace = match &command {
             Command::Emit { namespace, .. }
             | Command::Ack { namespace, .. }
             | Command::Disconnect { namespace } => namespace.clone(),
+            Command::Broadcast(packet) => packet.namespace().to_string(),
             _ => return,
         };
         if let Some(NamespaceState {
@@ -1103,10 +1250,18 @@ impl SessionTask {
         {
             if pending.len() < EVENT_SLOTS {
                 pending.push(command);
+            } else if matches!(command, Command::Broadcast(_)) {
+                // A packet with an offset cannot be dropped unseen: close;
+                // with recovery the client gets it back.
+                self.eio.close(now);
             }
             return;
         }
         match command {
+            Command::Broadcast(packet) => {
+                // Not connected (any more) to its namespace: nothing to deliver.
+                let _ = self.sio.send_encoded(&packet);
+            }
             Command::Emit {
                 namespace,
                 event,
@@ -1149,17 +1304,35 @@ impl SessionTask {
         match result {
             Ok(()) => {
                 let pending = state.pending.take().unwrap_or_default();
-                if self.sio.accept(&namespace, &state.socket_id).is_err() {
+                let accepted = match (state.recovered.take(), &state.pid) {
+                    (Some(restored), _) => self.sio.accept_recovered(&namespace, &restored),
+                    (None, Some(pid)) => {
+                        self.sio.accept_with_pid(&namespace, &state.socket_id, pid)
+                    }
+                    (None, None) => self.sio.accept(&namespace, &state.socket_id),
+                };
+                if accepted.is_err() {
+                    // The session closed meanwhile: a recovered socket is kept again.
+                    self.leave_rooms(&namespace, &DisconnectReason::TransportClose);
                     self.namespaces.remove(&namespace);
                     return;
                 }
-                lock(&self.inner.rooms).add_socket(&namespace, self.sid.clone());
+                {
+                    // Every socket is in the room of its own id, as in socket.io.
+                    let mut rooms = lock(&self.inner.rooms);
+                    rooms.add_socket(&namespace, self.sid.clone());
+                    let _ = rooms.join(&namespace, self.sid.clone(), &state.socket_id);
+                }
                 let now = self.inner.now();
                 for command in pending {
                     self.socket_command(command, now);
                 }
             }
             Err(refusal) => {
+                if state.was_recovered {
+                    // It was put back in its rooms at the CONNECT.
+                    lock(&self.inner.rooms).remove_socket(&namespace, &self.sid);
+                }
                 self.namespaces.remove(&namespace);
                 let _ = self.sio.refuse(&namespace, refusal.message(), None);
             }
@@ -1169,7 +1342,7 @@ impl SessionTask {
     /// The socket of `namespace` is gone: out of its rooms, its acks failed,
     /// its task told why.
     fn leave(&mut self, namespace: &str, reason: DisconnectReason) {
-        lock(&self.inner.rooms).remove_socket(namespace, &self.sid);
+        self.leave_rooms(namespace, &reason);
         let gone: Vec<(String, u64)> = self
             .acks
             .keys()
@@ -1190,42 +1363,117 @@ impl SessionTask {
         }
     }
 
+    /// Takes the socket of `namespace` out of its rooms; with recovery, a
+    /// socket whose transport closed is kept in the store first (with the
+    /// rooms it was in), if its client knows its pid (it was accepted, or
+    /// recovered and not accepted yet: the client may try again).
+    fn leave_rooms(&mut self, namespace: &str, reason: &DisconnectReason) {
+        let keep = self.namespaces.get(namespace).and_then(|state| {
+            let known = state.pending.is_none() || state.was_recovered;
+            let pid = state.pid.as_ref().filter(|_| known)?;
+            Some((state.socket_id.clone(), pid.clone()))
+        });
+        // socket.io `RECOVERABLE_DISCONNECT_REASONS`: the transport went away.
+        let recoverable = *reason == DisconnectReason::TransportClose;
+        let store = self.inner.recovery.as_ref().filter(|_| recoverable);
+        match (store, keep) {
+            (Some(store), Some((socket_id, pid))) => {
+                let mut store = lock(store);
+                let mut rooms = lock(&self.inner.rooms);
+                let joined = rooms
+                    .rooms_of(namespace, &self.sid)
+                    .map(String::from)
+                    .collect();
+                rooms.remove_socket(namespace, &self.sid);
+                drop(rooms);
+                let session = DisconnectedSession::new(namespace, &socket_id, &pid, joined);
+                let _ = store.persist(session, self.inner.now());
+            }
+            _ => lock(&self.inner.rooms).remove_socket(namespace, &self.sid),
+        }
+    }
+
+    /// A CONNECT (or a resume) of `namespace`: the socket is made, its
+    /// connect handler started; a resume the store can serve restores the
+    /// socket's id and rooms at once (under the store's lock, so no packet
+    /// recorded from then on misses it) and its missed packets wait for the
+    /// accept.
+    fn open_socket(
+        &mut self,
+        namespace: String,
+        auth: Value,
+        resume: Option<socketwire::socketio::ResumeRequest>,
+    ) {
+        let handler = lock(&self.inner.namespaces).get(&namespace).cloned();
+        let Some(handler) = handler else {
+            let _ = self.sio.refuse(&namespace, "Invalid namespace", None);
+            return;
+        };
+        if self.namespaces.contains_key(&namespace) {
+            return;
+        }
+        let restored = match (&self.inner.recovery, resume) {
+            (Some(store), Some(request)) => {
+                let mut store = lock(store);
+                match store.restore(&namespace, &request, self.inner.now()) {
+                    Ok(restored) => {
+                        let mut rooms = lock(&self.inner.rooms);
+                        rooms.add_socket(&namespace, self.sid.clone());
+                        for room in restored.rooms.iter().chain([&restored.sid]) {
+                            let _ = rooms.join(&namespace, self.sid.clone(), room);
+                        }
+                        Some(restored)
+                    }
+                    Err(_) => None,
+                }
+            }
+            _ => None,
+        };
+        let (events, rx) = mpsc::channel(EVENT_SLOTS);
+        let (socket_id, pid) = match &restored {
+            Some(restored) => (restored.sid.clone(), Some(restored.pid.clone())),
+            // Independent random ids: socket ids are shown to other clients,
+            // so they must not reveal the Engine.IO sid; the pid is private.
+            None => (
+                engineio::os_random_sid(),
+                self.recovery.then(engineio::os_random_sid),
+            ),
+        };
+        let socket = SocketRef {
+            socket: Arc::new(SocketShared {
+                id: socket_id.clone(),
+                recovered: restored.is_some(),
+                recorded: self.recovery,
+                namespace: namespace.clone(),
+                sid: self.sid.clone(),
+                tx: self.handle.tx.clone(),
+                inner: self.inner.clone(),
+                handlers: Mutex::default(),
+            }),
+        };
+        self.namespaces.insert(
+            namespace,
+            NamespaceState {
+                socket_id,
+                pid,
+                was_recovered: restored.is_some(),
+                recovered: restored,
+                events,
+                pending: Some(Vec::new()),
+            },
+        );
+        tokio::spawn(run_socket(socket, handler, auth, rx));
+    }
+
     fn on_core_event(&mut self, event: CoreEvent) {
         let now = self.inner.now();
         match event {
-            CoreEvent::Connect { namespace, auth } => {
-                let handler = lock(&self.inner.namespaces).get(&namespace).cloned();
-                let Some(handler) = handler else {
-                    let _ = self.sio.refuse(&namespace, "Invalid namespace", None);
-                    return;
-                };
-                if self.namespaces.contains_key(&namespace) {
-                    return;
-                }
-                let (events, rx) = mpsc::channel(EVENT_SLOTS);
-                // An independent random id: socket ids are shown to other
-                // clients, so they must not reveal the Engine.IO sid.
-                let socket_id = engineio::os_random_sid();
-                let socket = SocketRef {
-                    socket: Arc::new(SocketShared {
-                        id: socket_id.clone(),
-                        namespace: namespace.clone(),
-                        sid: self.sid.clone(),
-                        tx: self.handle.tx.clone(),
-                        inner: self.inner.clone(),
-                        handlers: Mutex::default(),
-                    }),
-                };
-                self.namespaces.insert(
-                    namespace.clone(),
-                    NamespaceState {
-                        socket_id,
-                        events,
-                        pending: Some(Vec::new()),
-                    },
-                );
-                tokio::spawn(run_socket(socket, handler, auth, rx));
-            }
+            CoreEvent::Connect { namespace, auth } => self.open_socket(namespace, auth, None),
+            CoreEvent::Resume {
+                namespace,
+                auth,
+                request,
+            } => self.open_socket(namespace, auth, Some(*request)),
             CoreEvent::Event {
                 namespace,
                 name,
