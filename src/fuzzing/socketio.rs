@@ -8,8 +8,8 @@ use core::time::Duration;
 use bytes::Bytes;
 
 use crate::socketio::{
-    DecoderConfig, EngineMessage, Packet, Reassembled, Reassembler, ServerConfig, ServerEvent,
-    ServerSession, SocketIoVersion,
+    DecoderConfig, EngineMessage, Packet, Parser, Reassembled, Reassembler, ServerConfig,
+    ServerEvent, ServerSession, SocketIoVersion,
 };
 
 fn configs() -> [DecoderConfig; 4] {
@@ -113,6 +113,7 @@ pub fn server_session(data: &[u8]) {
         max_pending_acks: 4,
         attachment_timeout: Duration::from_secs(2),
         max_namespaces: 3,
+        parser: Parser::Json,
     };
     let mut session = ServerSession::new(config, Duration::ZERO);
     let mut now = Duration::ZERO;

@@ -202,6 +202,7 @@ mod error;
 #[cfg(feature = "msgpack")]
 pub mod msgpack;
 mod packet;
+mod parser;
 mod reason;
 mod rooms;
 mod server;
@@ -212,6 +213,7 @@ pub use binary::{BinaryPacket, EncodedPacket, EngineMessage, Reassembled, Reasse
 pub use client::{ClientConfig, ClientEvent, ClientSession};
 pub use error::{ApiMisuse, Error, InvalidPayload};
 pub use packet::{DecoderConfig, MAX_ACK_ID, Packet, PacketType, RESERVED_EVENTS, SocketIoVersion};
+pub use parser::Parser;
 pub use reason::{CloseReason, DisconnectReason};
 pub use rooms::{Broadcast, BroadcastPacket, RoomRegistry};
 pub use server::{ServerConfig, ServerEvent, ServerSession};
