@@ -231,6 +231,7 @@ fn msgpack(c: &mut Criterion) {
         let json = Parser::Json.event("/custom_nsp", "event", args, Some(12));
         let packed = Parser::Msgpack.event("/custom_nsp", "event", args, Some(12));
         let wire = packed.text_bytes().clone();
+        assert!(MsgpackPacket::decode(&wire, &config).is_ok());
         group.throughput(Throughput::Bytes(wire.len() as u64));
         group.bench_function(format!("msgpack_decode/{name}"), |b| {
             b.iter(|| MsgpackPacket::decode(black_box(&wire), &config).ok())
@@ -241,6 +242,10 @@ fn msgpack(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(json.buffered_len() as u64));
         let text = json.text().to_owned();
         let attachments = json.attachments().to_vec();
+        assert_eq!(
+            attachments.is_empty(),
+            !args.iter().any(Value::contains_bytes)
+        );
         group.bench_function(format!("json_decode/{name}"), |b| {
             b.iter(|| {
                 let mut r = Reassembler::new(config.clone());

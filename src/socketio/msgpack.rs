@@ -748,10 +748,11 @@ fn write_number(buf: &mut ByteBuf, n: &serde_json::Number) {
         let _ = wr::write_sint(buf, i);
     } else {
         let f = n.as_f64().unwrap_or(f64::NAN);
-        if f.is_finite() && f.floor() == f && (0.0..TWO_POW_64).contains(&f) {
-            // Integral and in range: the cast is exact.
+        // In range, the casts truncate toward zero: they give `f` back iff it
+        // is an integer (no `floor` in `core`).
+        if (0.0..TWO_POW_64).contains(&f) && (f as u64) as f64 == f {
             let _ = wr::write_uint(buf, f as u64);
-        } else if f.is_finite() && f.floor() == f && (-TWO_POW_63..0.0).contains(&f) {
+        } else if (-TWO_POW_63..0.0).contains(&f) && (f as i64) as f64 == f {
             let _ = wr::write_sint(buf, f as i64);
         } else {
             let _ = wr::write_f64(buf, f);
