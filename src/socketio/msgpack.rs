@@ -33,10 +33,10 @@
 //! | float32, float64 | `Number` (f64) | |
 //! | float NaN, ±infinity | `Null` | JSON cannot hold them; `JSON.stringify` writes `null` |
 //! | str | `String` | UTF-8 checked: invalid UTF-8 is [`MsgpackError::InvalidUtf8`] (notepack would put U+FFFD) |
-//! | bin, ext 8/16/32 type 0 (notepack's old ArrayBuffer) | `Bytes`, a zero-copy slice of the input | |
+//! | bin, ext 8/16/32 type 0 (notepack 2.x's ArrayBuffer and typed arrays) | `Bytes`, a zero-copy slice of the input | |
 //! | array | `Array` | |
 //! | map | `Object`, keys in input order, duplicates kept | keys must be str; int keys become their decimal string (JS does `String(key)`); any other key is [`MsgpackError::InvalidMapKey`] |
-//! | timestamp ext −1 (32, 64, 96 bit), fixext8 type 0 (notepack's old Date) | `Number`: milliseconds since the epoch, truncated; `Null` outside JS's Date range (±8.64e15 ms) | what `date.getTime()` gives; an invalid Date is `null` in JSON |
+//! | timestamp ext −1 (32, 64, 96 bit), fixext8 type 0 (notepack 2.x's Date: i64 ms) | `Number`: milliseconds since the epoch, truncated; `Null` outside JS's Date range (±8.64e15 ms) | what `date.getTime()` gives; an invalid Date is `null` in JSON |
 //! | any other ext | `Array([type, Bytes(data)])` (a nesting level) | what notepack returns |
 //! | `0xc1` | [`MsgpackError::ReservedMarker`] | never used by MessagePack |
 //!
@@ -618,9 +618,9 @@ impl Decoder<'_> {
         Ok(match (meta.typeid, len, fixed) {
             // notepack: fixext1 type 0 is `undefined`.
             (0, 1, true) => Value::Null,
-            // notepack: fixext8 type 0 is its old Date, i64 ms since the epoch.
+            // fixext8 type 0 is notepack 2.x's Date, i64 ms since the epoch.
             (0, 8, true) => date_ms(i128::from(i64::from_be_bytes(array(&data)))),
-            // notepack: ext 8/16/32 type 0 is its old ArrayBuffer.
+            // ext 8/16/32 type 0 is notepack 2.x's ArrayBuffer (and typed arrays).
             (0, _, false) => Value::Bytes(data),
             // https://github.com/msgpack/msgpack/blob/master/spec.md#timestamp-extension-type
             // timestamp 32: u32 seconds.
@@ -963,13 +963,13 @@ mod tests {
 
     #[test]
     fn dates_outside_the_js_range_are_null() {
-        // old Date of i64::MAX ms; timestamp 96 of i64::MIN seconds
+        // a 2.x Date of i64::MAX ms; timestamp 96 of i64::MIN seconds
         assert_eq!(decode(&hex("d7007fffffffffffffff")), Ok(Value::Null));
         assert_eq!(
             decode(&hex("c70cff000000008000000000000000")),
             Ok(Value::Null)
         );
-        // exactly the JS maximum, 8.64e15 ms, as an old Date
+        // exactly the JS maximum, 8.64e15 ms, as a 2.x Date
         assert_eq!(
             decode(&hex("d700001eb208c2dc0000")),
             Ok(json("8640000000000000"))
