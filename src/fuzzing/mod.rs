@@ -49,6 +49,8 @@ const TARGETS: &[&[Target]] = &[
         ("socketio_reassembler", socketio::reassembler),
         ("socketio_server_session", socketio::server_session),
     ],
+    #[cfg(feature = "msgpack")]
+    &[("socketio_msgpack", socketio::msgpack_packet)],
 ];
 
 #[cfg(all(test, feature = "std"))]
@@ -80,7 +82,12 @@ mod tests {
 
     /// The table above names every target in `fuzz/fuzz_targets/` (with all features).
     #[test]
-    #[cfg(all(feature = "deflate", feature = "engineio", feature = "socketio"))]
+    #[cfg(all(
+        feature = "deflate",
+        feature = "engineio",
+        feature = "socketio",
+        feature = "msgpack"
+    ))]
     fn every_fuzz_target_is_in_the_table() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/fuzz_targets");
         let mut targets: std::vec::Vec<_> = std::fs::read_dir(dir)

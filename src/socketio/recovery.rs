@@ -10,6 +10,7 @@ use core::fmt;
 use core::time::Duration;
 
 use super::binary::EncodedPacket;
+use super::parser::Parser;
 use super::rooms::Broadcast;
 use super::value::Value;
 
@@ -817,6 +818,28 @@ impl RecoveryStore {
         namespace: &str,
         target: PacketTarget,
         name: &str,
+        args: Vec<Value>,
+        now: Duration,
+    ) -> Recorded {
+        self.record_event_in(Parser::Json, namespace, target, name, args, now)
+    }
+
+    /// [`record_event`](Self::record_event) encoded in `parser`'s wire
+    /// format (the sessions' [`ServerConfig::parser`](super::ServerConfig::parser)).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use socketwire::socketio::{PacketTarget, Parser, RecoveryConfig, RecoveryStore};
+    /// let mut store = RecoveryStore::new(RecoveryConfig::default(), 7);
+    /// let recorded = store.record_event_in(Parser::Json, "/", PacketTarget::all(), "a", vec![], Duration::ZERO);
+    /// assert_eq!(recorded.packet.text(), r#"2["a","7"]"#);
+    /// ```
+    pub fn record_event_in(
+        &mut self,
+        parser: Parser,
+        namespace: &str,
+        target: PacketTarget,
+        name: &str,
         mut args: Vec<Value>,
         now: Duration,
     ) -> Recorded {
@@ -826,7 +849,7 @@ impl RecoveryStore {
             // knows the id of the last packet it handled (socket.io-adapter
             // `SessionAwareAdapter.broadcast`).
             args.push(Value::String(offset.to_string()));
-            EncodedPacket::event(namespace, name, &args, None)
+            parser.event(namespace, name, &args, None)
         })
     }
 

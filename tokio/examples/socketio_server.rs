@@ -1,9 +1,11 @@
 //! A Socket.IO server in axum 0.8: the layer takes `/socket.io/`, the router
 //! the rest (a line of text at `/`).
-//! `-- --addr 127.0.0.1:3000 [--allow-eio3] [--recovery [--max-disconnection-ms N]]`
-//! (`--allow-eio3`: socket.io 2.x clients too; `--recovery`: connection state
-//! recovery, for `N` ms, default 120 000: every event then carries its offset
-//! as a last argument).
+//! `-- --addr 127.0.0.1:3000 [--allow-eio3] [--parser json|msgpack]
+//! [--recovery [--max-disconnection-ms N]]` (`--allow-eio3`: socket.io 2.x
+//! clients too; `--parser msgpack`: clients with
+//! `parser: require("socket.io-msgpack-parser")`; `--recovery`: connection
+//! state recovery, for `N` ms, default 120 000: every event then carries its
+//! offset as a last argument).
 //!
 //! Behaviour: on a connection to `/`, emit `auth` with the handshake auth;
 //! `message` is echoed as `message-back` (binary included); `message-with-ack`
@@ -21,8 +23,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use socketwire_tokio::socketio::Value;
 use socketwire_tokio::socketio::server::{AckSender, ConnectError, SocketIo, SocketRef};
+use socketwire_tokio::socketio::{Parser, Value};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -31,6 +33,7 @@ async fn main() -> std::io::Result<()> {
     let mut allow_eio3 = false;
     let mut recovery = false;
     let mut max_disconnection = Duration::from_secs(120);
+    let mut parser = Parser::Json;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--addr" => addr = args.next().unwrap_or(addr),
@@ -41,10 +44,18 @@ async fn main() -> std::io::Result<()> {
                     max_disconnection = Duration::from_millis(ms);
                 }
             }
+            "--parser" => match args.next().as_deref() {
+                Some("json") => parser = Parser::Json,
+                Some("msgpack") => parser = Parser::Msgpack,
+                _ => {
+                    eprintln!("--parser needs json or msgpack");
+                    std::process::exit(2);
+                }
+            },
             _ => {}
         }
     }
-    let mut builder = SocketIo::builder().allow_eio3(allow_eio3);
+    let mut builder = SocketIo::builder().allow_eio3(allow_eio3).parser(parser);
     if recovery {
         builder = builder.connection_state_recovery(max_disconnection);
     }

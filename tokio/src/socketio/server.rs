@@ -71,8 +71,8 @@ use socketwire::engineio::{
 };
 use socketwire::socketio::{
     Broadcast, BroadcastPacket, DisconnectReason, DisconnectedSession, EncodedPacket,
-    EngineMessage, PacketTarget, RecoveredSession, RecoveryConfig, RecoveryStore, RoomRegistry,
-    ServerEvent as CoreEvent, ServerSession as CoreSession, Value,
+    EngineMessage, PacketTarget, Parser, RecoveredSession, RecoveryConfig, RecoveryStore,
+    RoomRegistry, ServerEvent as CoreEvent, ServerSession as CoreSession, Value,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -337,6 +337,7 @@ impl Inner {
         event: &str,
         args: Vec<Value>,
     ) {
+        let parser = self.config.socketio.parser;
         // With recovery, the packet gets its offset and goes into the log
         // (encoded once, offset included) under the store's lock.
         let mut store = self.recovery.as_ref().map(lock);
@@ -346,13 +347,17 @@ impl Inner {
                 // `except_socket`, so the target is all in room names.
                 let log_target = PacketTarget::from_broadcast(target, String::clone);
                 let recipients = lock(&self.rooms).recipients(namespace, target);
-                let recorded = store.record_event(namespace, log_target, event, args, self.now());
+                let recorded =
+                    store.record_event_in(parser, namespace, log_target, event, args, self.now());
                 BroadcastPacket {
                     packet: recorded.packet,
                     recipients,
                 }
             }
-            None => lock(&self.rooms).broadcast_event(namespace, target, event, &args),
+            None => {
+                let packet = parser.event(namespace, event, &args, None);
+                lock(&self.rooms).broadcast_encoded(target, packet)
+            }
         };
         let sessions = lock(&self.sessions);
         let over = out.take_over_cap(self.config.max_backpressure, |sid| {
@@ -397,7 +402,9 @@ impl Inner {
     ) -> Result<(), SendError> {
         let mut store = lock(store);
         let target = PacketTarget::socket(&socket.id);
-        let recorded = store.record_event(&socket.namespace, target, event, args, self.now());
+        let parser = self.config.socketio.parser;
+        let recorded =
+            store.record_event_in(parser, &socket.namespace, target, event, args, self.now());
         let session = self.session(&socket.sid).ok_or(SendError::Closed)?;
         let len = recorded.packet.buffered_len();
         session.queued.fetch_add(len, Ordering::Relaxed);
@@ -494,6 +501,19 @@ impl SocketIoBuilder {
     /// ```
     pub fn max_backpressure(mut self, bytes: usize) -> Self {
         self.config.max_backpressure = bytes;
+        self
+    }
+
+    /// The wire format of every client (socket.io's `parser` option; all
+    /// clients must use the same): [`Parser::Json`] by default, or
+    /// [`Parser::Msgpack`] for clients with `parser: require("socket.io-msgpack-parser")`.
+    ///
+    /// ```
+    /// use socketwire_tokio::socketio::Parser;
+    /// let _ = socketwire_tokio::socketio::server::SocketIo::builder().parser(Parser::Msgpack);
+    /// ```
+    pub fn parser(mut self, parser: Parser) -> Self {
+        self.config.socketio.parser = parser;
         self
     }
 
