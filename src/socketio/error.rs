@@ -116,6 +116,10 @@ pub enum Error {
     /// A binary packet's attachments did not all arrive within the session's
     /// `attachment_timeout` (a half-received packet is not kept forever).
     AttachmentTimeout,
+    /// A binary packet that is not valid MessagePack under the session's
+    /// [`MsgpackLimits`](super::msgpack::MsgpackLimits) (the msgpack parser).
+    #[cfg(feature = "msgpack")]
+    Msgpack(super::msgpack::MsgpackError),
 }
 
 impl Error {
@@ -147,6 +151,8 @@ impl Error {
             Error::UnexpectedPacket(_) => "unexpected packet type",
             Error::MissingSid => "CONNECT reply without sid",
             Error::AttachmentTimeout => "attachments did not arrive in time",
+            #[cfg(feature = "msgpack")]
+            Error::Msgpack(_) => "invalid msgpack",
         }
     }
 }
@@ -154,6 +160,13 @@ impl Error {
 impl From<InvalidPayload> for Error {
     fn from(reason: InvalidPayload) -> Self {
         Error::InvalidPayload(reason)
+    }
+}
+
+#[cfg(feature = "msgpack")]
+impl From<super::msgpack::MsgpackError> for Error {
+    fn from(e: super::msgpack::MsgpackError) -> Self {
+        Error::Msgpack(e)
     }
 }
 
@@ -172,6 +185,8 @@ impl fmt::Display for Error {
                 write!(f, "attachments larger than {max} bytes")
             }
             Error::UnexpectedPacket(kind) => write!(f, "unexpected packet type {kind:?}"),
+            #[cfg(feature = "msgpack")]
+            Error::Msgpack(e) => write!(f, "invalid msgpack: {e}"),
             other => f.write_str(other.js_message()),
         }
     }

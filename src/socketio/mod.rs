@@ -199,6 +199,8 @@
 mod binary;
 mod client;
 mod error;
+#[cfg(feature = "msgpack")]
+pub mod msgpack;
 mod packet;
 mod reason;
 mod rooms;
