@@ -22,6 +22,7 @@
 //! | sessions | [`ServerSession`] / [`ServerEvent`], [`ClientSession`] / [`ClientEvent`], why they end: [`DisconnectReason`], [`CloseReason`] |
 //! | rooms | [`RoomRegistry`], [`Broadcast`], [`BroadcastPacket`] |
 //! | errors | [`Error`] (peer, with [`Error::js_message`]), [`ApiMisuse`] (caller) |
+//! | cluster (feature `adapter`) | [`adapter`]: Redis / ClusterAdapter messages, channel names, [`adapter::ClusterNode`] |
 //!
 //! The two sessions share one core: the same input path
 //! (`handle_message` / `handle_text` / `handle_binary`, each firing the
@@ -196,6 +197,8 @@
 //! ```
 #![cfg(feature = "json")]
 
+#[cfg(feature = "adapter")]
+pub mod adapter;
 mod binary;
 mod client;
 mod error;
