@@ -375,3 +375,627 @@ fn room_lists_are_capped() {
     );
     assert!(ClassicRequest::decode(&Bytes::from(text), &limits()).is_ok());
 }
+
+// ---- the cluster state machine, nodes wired through an in-memory pub/sub ----
+
+mod simulation {
+    use core::time::Duration;
+
+    use socketwire::socketio::RoomRegistry;
+    use socketwire::socketio::Value;
+    use socketwire::socketio::adapter::{
+        AdapterPacket, ApiMisuse, BroadcastOptions, ClusterNode, Flags, LeaveReason, NodeConfig,
+        NodeEvent, Publish, Transport,
+    };
+
+    type Sid = u32;
+
+    struct Member {
+        node: ClusterNode<Sid>,
+        rooms: RoomRegistry<Sid>,
+        /// A silent member publishes nothing and runs no timers.
+        silent: bool,
+        /// A member that drops fetchSockets and serverSideEmit requests.
+        deaf: bool,
+        events: Vec<NodeEvent<Sid>>,
+    }
+
+    struct Cluster {
+        members: Vec<Member>,
+        now: Duration,
+        delivered: usize,
+    }
+
+    fn config() -> NodeConfig {
+        NodeConfig::default()
+    }
+
+    impl Cluster {
+        fn new(uids: &[&str], config: NodeConfig) -> Cluster {
+            let members = uids
+                .iter()
+                .map(|uid| Member {
+                    node: ClusterNode::new(uid, "/", config.clone(), Duration::ZERO),
+                    rooms: RoomRegistry::new(),
+                    silent: false,
+                    deaf: false,
+                    events: Vec::new(),
+                })
+                .collect();
+            let mut cluster = Cluster {
+                members,
+                now: Duration::ZERO,
+                delivered: 0,
+            };
+            cluster.pump();
+            // Everyone met everyone: those NodeJoined events are not what the tests look at.
+            for i in 0..cluster.members.len() {
+                cluster.take_events(i);
+            }
+            cluster
+        }
+
+        /// Delivers every queued publish to every subscriber, and lets each
+        /// member's glue answer the requests it gets, until nothing moves
+        /// (bounded: 1000 rounds).
+        fn pump(&mut self) {
+            for _ in 0..1000 {
+                let mut moved = false;
+                for i in 0..self.members.len() {
+                    self.answer(i);
+                    if self.members[i].silent {
+                        while self.members[i].node.poll_publish().is_some() {}
+                        continue;
+                    }
+                    while let Some(publish) = self.members[i].node.poll_publish() {
+                        moved = true;
+                        let Publish::Channel {
+                            channel, payload, ..
+                        } = publish
+                        else {
+                            panic!("pub/sub only")
+                        };
+                        for j in 0..self.members.len() {
+                            let m = &mut self.members[j];
+                            if j == i
+                                || !m.node.subscriptions().contains(&channel)
+                                    && !channel.starts_with("socket.io#/#room")
+                            {
+                                continue;
+                            }
+                            self.delivered += 1;
+                            m.node
+                                .handle_message(&channel, &payload, self.now, &m.rooms)
+                                .unwrap();
+                        }
+                    }
+                }
+                if !moved {
+                    return;
+                }
+            }
+            panic!("cluster does not settle");
+        }
+
+        /// The glue of member `i`: answers what it is asked, keeps the rest.
+        fn answer(&mut self, i: usize) {
+            let m = &mut self.members[i];
+            while let Some(event) = m.node.poll_event() {
+                match &event {
+                    NodeEvent::FetchSockets { sockets, reply } if !m.deaf => {
+                        let details = sockets.iter().map(|s| Value::from(u64::from(*s))).collect();
+                        m.node.respond_fetch_sockets(reply, details).unwrap();
+                    }
+                    NodeEvent::ServerSideEmit {
+                        reply: Some(reply), ..
+                    } if !m.deaf => {
+                        m.node
+                            .respond_server_side_emit(reply, Some(m.node.uid().into()))
+                            .unwrap();
+                    }
+                    NodeEvent::Broadcast {
+                        recipients,
+                        ack: Some(reply),
+                        ..
+                    } => {
+                        for sid in recipients {
+                            m.node
+                                .broadcast_ack(reply, Some(u64::from(*sid).into()))
+                                .unwrap();
+                        }
+                    }
+                    _ => {}
+                }
+                m.events.push(event);
+            }
+        }
+
+        /// Advances the clock to `until`, firing every member's deadlines on the way.
+        fn run_until(&mut self, until: Duration) {
+            for _ in 0..10_000 {
+                let next = self
+                    .members
+                    .iter()
+                    .filter(|m| !m.silent)
+                    .filter_map(|m| m.node.poll_timeout())
+                    .min()
+                    .filter(|&t| t <= until);
+                let Some(at) = next else { break };
+                self.now = self.now.max(at);
+                for m in self.members.iter_mut().filter(|m| !m.silent) {
+                    m.node.handle_timeout(self.now);
+                }
+                self.pump();
+            }
+            self.now = until;
+            self.pump();
+        }
+
+        fn take_events(&mut self, i: usize) -> Vec<NodeEvent<Sid>> {
+            self.answer(i);
+            core::mem::take(&mut self.members[i].events)
+        }
+    }
+
+    #[test]
+    fn heartbeats_introduce_nodes_and_a_silent_one_expires() {
+        let mut c = Cluster::new(&["a", "b", "c"], config());
+        for (i, m) in c.members.iter().enumerate() {
+            assert_eq!(m.node.nodes().count(), 2, "member {i}");
+        }
+        // c stops: a and b drop it once 10 s passed since its last word.
+        c.members[2].silent = true;
+        c.run_until(Duration::from_secs(9));
+        assert_eq!(c.members[0].node.nodes().count(), 2);
+        c.run_until(Duration::from_secs(11));
+        for i in 0..2 {
+            let left: Vec<_> = c
+                .take_events(i)
+                .into_iter()
+                .filter(|e| matches!(e, NodeEvent::NodeLeft { .. }))
+                .collect();
+            assert_eq!(
+                left,
+                [NodeEvent::NodeLeft {
+                    uid: "c".into(),
+                    reason: LeaveReason::Expired
+                }]
+            );
+            assert_eq!(
+                c.members[i].node.nodes().collect::<Vec<_>>(),
+                [if i == 0 { "b" } else { "a" }]
+            );
+        }
+        // Live nodes kept each other: a heartbeat every 5 s, so a bounded number of deliveries.
+        assert!(c.delivered < 40, "{}", c.delivered);
+    }
+
+    #[test]
+    fn adapter_close_removes_the_node_and_ends_requests_waiting_for_it() {
+        let mut c = Cluster::new(&["a", "b"], config());
+        c.members[1].deaf = true;
+        c.members[0]
+            .node
+            .fetch_sockets("r1", BroadcastOptions::default(), c.now)
+            .unwrap();
+        c.pump();
+        c.members[1].node.close(c.now);
+        c.pump();
+        let events = c.take_events(0);
+        assert!(events.contains(&NodeEvent::NodeLeft {
+            uid: "b".into(),
+            reason: LeaveReason::Closed
+        }));
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, NodeEvent::FetchSocketsDone { missing: 0, .. }))
+        );
+        assert_eq!(c.members[0].node.pending_requests(), 0);
+    }
+
+    #[test]
+    fn fetch_sockets_aggregates_and_times_out_on_a_node_that_does_not_answer() {
+        let mut c = Cluster::new(&["a", "b", "c"], config());
+        c.members[1].rooms.join("/", 10, "r").unwrap();
+        c.members[1].rooms.join("/", 11, "r").unwrap();
+        c.members[2].rooms.join("/", 20, "r").unwrap();
+        // Everyone answers: done at once, with the other nodes' sockets.
+        let opts = BroadcastOptions {
+            rooms: vec!["r".into()],
+            ..BroadcastOptions::default()
+        };
+        c.members[0]
+            .node
+            .fetch_sockets("all", opts.clone(), c.now)
+            .unwrap();
+        c.pump();
+        let done: Vec<_> = c.take_events(0);
+        let [
+            NodeEvent::FetchSocketsDone {
+                request_id,
+                sockets,
+                missing: 0,
+                truncated: false,
+            },
+        ] = &done[..]
+        else {
+            panic!("{done:?}")
+        };
+        assert_eq!(request_id, "all");
+        let mut got: Vec<u64> = sockets
+            .iter()
+            .map(|v| v.to_json().as_u64().unwrap())
+            .collect();
+        got.sort();
+        assert_eq!(got, [10, 11, 20]);
+        // c does not answer: a's request ends at its deadline with b's sockets.
+        c.members[2].deaf = true;
+        c.members[0]
+            .node
+            .fetch_sockets("some", opts, c.now)
+            .unwrap();
+        c.pump();
+        assert!(c.take_events(0).is_empty());
+        assert_eq!(
+            c.members[0].node.poll_timeout(),
+            Some(Duration::from_secs(5))
+        );
+        c.run_until(Duration::from_secs(5));
+        let done: Vec<_> = c
+            .take_events(0)
+            .into_iter()
+            .filter(|e| matches!(e, NodeEvent::FetchSocketsDone { .. }))
+            .collect();
+        let [
+            NodeEvent::FetchSocketsDone {
+                sockets,
+                missing: 1,
+                ..
+            },
+        ] = &done[..]
+        else {
+            panic!("{done:?}")
+        };
+        assert_eq!(sockets.len(), 2);
+    }
+
+    #[test]
+    fn an_answer_after_the_timeout_is_ignored() {
+        let mut c = Cluster::new(&["a", "b"], config());
+        c.members[1].deaf = true;
+        c.members[0]
+            .node
+            .server_side_emit_with_ack("late", vec!["ping".into()], c.now)
+            .unwrap();
+        c.pump();
+        // b keeps the request for later.
+        let asked = c.take_events(1);
+        let Some(NodeEvent::ServerSideEmit {
+            reply: Some(reply), ..
+        }) = asked
+            .into_iter()
+            .find(|e| matches!(e, NodeEvent::ServerSideEmit { .. }))
+        else {
+            panic!()
+        };
+        c.run_until(Duration::from_secs(5));
+        let done: Vec<_> = c
+            .take_events(0)
+            .into_iter()
+            .filter(|e| matches!(e, NodeEvent::ServerSideEmitDone { .. }))
+            .collect();
+        assert_eq!(
+            done,
+            [NodeEvent::ServerSideEmitDone {
+                request_id: "late".into(),
+                responses: vec![],
+                missing: 1,
+                truncated: false
+            }]
+        );
+        c.members[1]
+            .node
+            .respond_server_side_emit(&reply, Some("pong".into()))
+            .unwrap();
+        c.pump();
+        assert!(
+            c.take_events(0)
+                .iter()
+                .all(|e| !matches!(e, NodeEvent::ServerSideEmitDone { .. }))
+        );
+        assert_eq!(c.members[0].node.pending_requests(), 0);
+    }
+
+    #[test]
+    fn broadcast_with_ack_counts_clients_and_acks() {
+        let mut c = Cluster::new(&["a", "b", "c"], config());
+        for sid in [10, 11] {
+            c.members[1].rooms.join("/", sid, "r").unwrap();
+        }
+        c.members[2].rooms.join("/", 20, "r").unwrap();
+        c.members[2].rooms.join("/", 21, "other").unwrap();
+        let opts = BroadcastOptions {
+            rooms: vec!["r".into()],
+            flags: Some(Flags::new().with("timeout", 1000u64.into())),
+            ..BroadcastOptions::default()
+        };
+        let packet = AdapterPacket::event(vec!["ack-me".into()]);
+        c.members[0]
+            .node
+            .broadcast_with_ack("b1", packet, opts, c.now)
+            .unwrap();
+        c.pump();
+        let done = c.take_events(0);
+        let [
+            NodeEvent::BroadcastAckDone {
+                client_count: 3,
+                acks,
+                missing: 0,
+                truncated: false,
+                ..
+            },
+        ] = &done[..]
+        else {
+            panic!("{done:?}")
+        };
+        let mut acks: Vec<u64> = acks.iter().map(|v| v.to_json().as_u64().unwrap()).collect();
+        acks.sort();
+        assert_eq!(acks, [10, 11, 20]);
+        // The recipients were chosen by the room registry.
+        let got: Vec<_> = c.take_events(2);
+        assert!(got.iter().any(|e| matches!(e, NodeEvent::Broadcast { recipients, ack: Some(_), .. } if recipients == &[20])));
+    }
+
+    #[test]
+    fn broadcast_with_ack_ends_at_its_flags_timeout() {
+        let mut c = Cluster::new(&["a", "b"], config());
+        c.members[1].rooms.add_socket("/", 1);
+        c.members[1].silent = true; // never sends its client count
+        let opts = BroadcastOptions {
+            flags: Some(Flags::new().with("timeout", 250u64.into())),
+            ..BroadcastOptions::default()
+        };
+        c.members[0]
+            .node
+            .broadcast_with_ack("b2", AdapterPacket::event(vec!["e".into()]), opts, c.now)
+            .unwrap();
+        c.pump();
+        assert_eq!(
+            c.members[0].node.poll_timeout(),
+            Some(Duration::from_millis(250))
+        );
+        c.run_until(Duration::from_millis(250));
+        let done: Vec<_> = c
+            .take_events(0)
+            .into_iter()
+            .filter(|e| matches!(e, NodeEvent::BroadcastAckDone { .. }))
+            .collect();
+        assert!(
+            matches!(
+                &done[..],
+                [NodeEvent::BroadcastAckDone {
+                    client_count: 0,
+                    missing: 1,
+                    ..
+                }]
+            ),
+            "{done:?}"
+        );
+    }
+
+    #[test]
+    fn broadcasts_and_room_commands_reach_the_addressed_local_sockets() {
+        let mut c = Cluster::new(&["a", "b"], config());
+        let b = &mut c.members[1].rooms;
+        b.join("/", 1, "r").unwrap();
+        b.join("/", 2, "r").unwrap();
+        b.join("/", 2, "muted").unwrap();
+        b.add_socket("/", 3);
+        let to_r_not_muted = BroadcastOptions {
+            rooms: vec!["r".into()],
+            except: vec!["muted".into()],
+            flags: None,
+        };
+        let a = &mut c.members[0].node;
+        a.broadcast(
+            AdapterPacket::event(vec!["x".into()]),
+            to_r_not_muted.clone(),
+            c.now,
+        )
+        .unwrap();
+        a.sockets_join(to_r_not_muted.clone(), vec!["vip".into()], c.now)
+            .unwrap();
+        a.sockets_leave(BroadcastOptions::default(), vec!["r".into()], c.now)
+            .unwrap();
+        a.disconnect_sockets(to_r_not_muted, true, c.now).unwrap();
+        a.server_side_emit(vec!["hello".into()], c.now).unwrap();
+        let local = BroadcastOptions {
+            flags: Some(Flags::new().with("local", true.into())),
+            ..BroadcastOptions::default()
+        };
+        a.broadcast(AdapterPacket::event(vec!["local".into()]), local, c.now)
+            .unwrap();
+        c.pump();
+        let events = c.take_events(1);
+        assert_eq!(events.len(), 5, "{events:?}");
+        assert!(
+            matches!(&events[0], NodeEvent::Broadcast { recipients, ack: None, .. } if recipients == &[1])
+        );
+        assert!(
+            matches!(&events[1], NodeEvent::SocketsJoin { sockets, rooms } if sockets == &[1] && rooms == &["vip"])
+        );
+        assert!(
+            matches!(&events[2], NodeEvent::SocketsLeave { sockets, .. } if sockets == &[1, 2, 3])
+        );
+        assert!(
+            matches!(&events[3], NodeEvent::DisconnectSockets { sockets, close: true } if sockets == &[1])
+        );
+        assert!(matches!(
+            &events[4],
+            NodeEvent::ServerSideEmit { reply: None, .. }
+        ));
+    }
+
+    #[test]
+    fn pending_requests_nodes_and_answers_are_capped() {
+        let tight = NodeConfig {
+            max_pending_requests: 2,
+            max_responses_per_request: 1,
+            ..config()
+        };
+        let mut c = Cluster::new(&["a", "b"], tight.clone());
+        let a = &mut c.members[0].node;
+        a.fetch_sockets("1", BroadcastOptions::default(), c.now)
+            .unwrap();
+        assert_eq!(
+            a.fetch_sockets("1", BroadcastOptions::default(), c.now),
+            Err(ApiMisuse::DuplicateRequestId)
+        );
+        a.server_side_emit_with_ack("2", vec![], c.now).unwrap();
+        assert_eq!(
+            a.fetch_sockets("3", BroadcastOptions::default(), c.now),
+            Err(ApiMisuse::TooManyPendingRequests)
+        );
+        assert_eq!(a.pending_requests(), 2);
+        c.members[1].rooms.add_socket("/", 1);
+        c.members[1].rooms.add_socket("/", 2);
+        c.pump();
+        let done = c.take_events(0);
+        assert!(done.iter().any(|e| matches!(e, NodeEvent::FetchSocketsDone { sockets, truncated: true, .. } if sockets.len() == 1)));
+        // Nodes: past the cap, newcomers are not remembered.
+        let one = NodeConfig {
+            max_nodes: 1,
+            ..config()
+        };
+        let c = Cluster::new(&["a", "b", "c"], one);
+        assert_eq!(c.members[0].node.nodes().count(), 1);
+        assert!(c.members[0].node.dropped() > 0);
+        // The outbound queue: past it, commands are refused.
+        let mut node = ClusterNode::<Sid>::new(
+            "q",
+            "/",
+            NodeConfig {
+                max_queued_publishes: 2,
+                ..config()
+            },
+            Duration::ZERO,
+        );
+        node.server_side_emit(vec![], Duration::ZERO).unwrap(); // the initial heartbeat is the first
+        assert_eq!(
+            node.server_side_emit(vec![], Duration::ZERO),
+            Err(ApiMisuse::PublishQueueFull)
+        );
+    }
+
+    #[test]
+    fn without_heartbeats_the_server_count_says_how_many_answers_to_wait_for() {
+        let mut node = ClusterNode::<Sid>::new(
+            "a",
+            "/",
+            NodeConfig {
+                heartbeats: false,
+                ..config()
+            },
+            Duration::ZERO,
+        );
+        node.set_server_count(3);
+        node.fetch_sockets("r", BroadcastOptions::default(), Duration::ZERO)
+            .unwrap();
+        assert!(node.poll_publish().is_some());
+        let rooms = RoomRegistry::new();
+        for uid in ["b", "c", "d"] {
+            let answer = format!(
+                r#"{{"type":8,"data":{{"requestId":"r","sockets":["{uid}"]}},"uid":"{uid}","nsp":"/"}}"#
+            );
+            node.handle_message("socket.io#/#a#", &answer.into(), Duration::ZERO, &rooms)
+                .unwrap();
+        }
+        // Two answers end it; the third is for an ended request.
+        let [
+            NodeEvent::FetchSocketsDone {
+                sockets,
+                missing: 0,
+                ..
+            },
+        ] = &core::iter::from_fn(|| node.poll_event()).collect::<Vec<_>>()[..]
+        else {
+            panic!()
+        };
+        assert_eq!(sockets.len(), 2);
+    }
+
+    #[test]
+    fn transports_route_messages_like_the_js_adapters() {
+        let one_room = BroadcastOptions {
+            rooms: vec!["room1".into()],
+            ..BroadcastOptions::default()
+        };
+        let sid_room = BroadcastOptions {
+            rooms: vec!["K8817S40kWcxPHL8AAAH".into()],
+            ..BroadcastOptions::default()
+        };
+        let sharded = NodeConfig {
+            heartbeats: false,
+            transport: Transport::Sharded {
+                dynamic_rooms: true,
+            },
+            ..config()
+        };
+        let mut node = ClusterNode::<Sid>::new("u", "/", sharded, Duration::ZERO);
+        node.set_server_count(2);
+        let p = || AdapterPacket::event(vec!["e".into()]);
+        node.broadcast(p(), one_room.clone(), Duration::ZERO)
+            .unwrap();
+        node.broadcast(p(), sid_room, Duration::ZERO).unwrap();
+        node.broadcast_with_ack("r", p(), one_room.clone(), Duration::ZERO)
+            .unwrap();
+        let channels: Vec<_> = core::iter::from_fn(|| node.poll_publish())
+            .map(|p| match p {
+                Publish::Channel {
+                    channel,
+                    sharded: true,
+                    ..
+                } => channel,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            channels,
+            ["socket.io#/#room1#", "socket.io#/#", "socket.io#/#"]
+        );
+
+        let streams = NodeConfig {
+            heartbeats: false,
+            transport: Transport::Streams {
+                stream: "socket.io".into(),
+                sharded_pubsub: false,
+            },
+            ..config()
+        };
+        let mut node = ClusterNode::<Sid>::new("u", "/", streams, Duration::ZERO);
+        node.set_server_count(2);
+        node.broadcast(p(), one_room.clone(), Duration::ZERO)
+            .unwrap();
+        node.fetch_sockets("f", BroadcastOptions::default(), Duration::ZERO)
+            .unwrap();
+        match node.poll_publish() {
+            Some(Publish::Stream { stream, entry }) => assert_eq!(
+                (stream.as_str(), entry.message_type.as_str()),
+                ("socket.io", "3")
+            ),
+            other => panic!("{other:?}"),
+        }
+        match node.poll_publish() {
+            Some(Publish::Channel {
+                channel,
+                payload,
+                sharded: false,
+            }) => {
+                assert_eq!(channel, "socket.io#/#");
+                assert_ne!(payload[0], b'{'); // always msgpack on pub/sub
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
