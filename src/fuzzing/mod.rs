@@ -2,6 +2,8 @@
 //! Each asserts the invariants of its layer (no panic, consumed ≤ input, round trips).
 #![allow(missing_docs)]
 
+#[cfg(feature = "adapter")]
+pub mod adapter;
 #[cfg(feature = "deflate")]
 pub mod deflate;
 #[cfg(feature = "engineio")]
@@ -49,6 +51,11 @@ const TARGETS: &[&[Target]] = &[
         ("socketio_reassembler", socketio::reassembler),
         ("socketio_server_session", socketio::server_session),
     ],
+    #[cfg(feature = "adapter")]
+    &[
+        ("adapter_message", adapter::message),
+        ("adapter_node", adapter::node),
+    ],
 ];
 
 #[cfg(all(test, feature = "std"))]
@@ -80,7 +87,12 @@ mod tests {
 
     /// The table above names every target in `fuzz/fuzz_targets/` (with all features).
     #[test]
-    #[cfg(all(feature = "deflate", feature = "engineio", feature = "socketio"))]
+    #[cfg(all(
+        feature = "deflate",
+        feature = "engineio",
+        feature = "socketio",
+        feature = "adapter"
+    ))]
     fn every_fuzz_target_is_in_the_table() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/fuzz_targets");
         let mut targets: std::vec::Vec<_> = std::fs::read_dir(dir)
