@@ -457,10 +457,12 @@ mod simulation {
                         };
                         for j in 0..self.members.len() {
                             let m = &mut self.members[j];
-                            if j == i
-                                || !m.node.subscriptions().contains(&channel)
-                                    && !channel.starts_with("socket.io#/#room")
-                            {
+                            let subscribed = m.node.subscriptions().iter().any(|s| {
+                                s.channel == channel
+                                    || s.pattern
+                                        && channel.starts_with(s.channel.trim_end_matches('*'))
+                            });
+                            if j == i || !subscribed {
                                 continue;
                             }
                             self.delivered += 1;

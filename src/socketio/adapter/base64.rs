@@ -44,7 +44,7 @@ fn sextet(c: u8) -> Option<u32> {
 // https://www.rfc-editor.org/rfc/rfc4648#section-3.3
 // "Implementations MUST reject the encoded data if it contains characters outside the base alphabet"
 pub(crate) fn decode(input: &[u8]) -> Option<Vec<u8>> {
-    if input.len() % 4 != 0 {
+    if !input.len().is_multiple_of(4) {
         return None;
     }
     let mut out = Vec::with_capacity(input.len() / 4 * 3);

@@ -93,6 +93,8 @@ pub enum ApiMisuse {
     /// [`NodeConfig::max_queued_publishes`](super::NodeConfig) messages wait
     /// in [`ClusterNode::poll_publish`](super::ClusterNode::poll_publish).
     PublishQueueFull,
+    /// The transport has no such request (allRooms outside the classic adapter).
+    Unsupported,
     /// The node was closed ([`ClusterNode::close`](super::ClusterNode::close)).
     Closed,
 }
@@ -104,6 +106,7 @@ impl fmt::Display for ApiMisuse {
             ApiMisuse::DuplicateRequestId => "request id already pending",
             ApiMisuse::UnknownRequest => "no such pending request",
             ApiMisuse::PublishQueueFull => "cluster publish queue full",
+            ApiMisuse::Unsupported => "not supported by this adapter transport",
             ApiMisuse::Closed => "cluster node closed",
         })
     }

@@ -42,7 +42,9 @@ mod node;
 mod payload;
 
 pub use error::{ApiMisuse, Error};
-pub use node::{ClusterNode, LeaveReason, NodeConfig, NodeEvent, Publish, Reply, Transport};
+pub use node::{
+    ClusterNode, LeaveReason, NodeConfig, NodeEvent, Publish, Reply, Subscription, Transport,
+};
 pub use payload::{
     AdapterPacket, BroadcastOptions, DecodeLimits, Encoding, Flags, decode_payload, encode_payload,
 };

@@ -9,7 +9,7 @@ use core::time::Duration;
 use bytes::Bytes;
 
 use super::channel::{ChannelKind, Channels};
-use super::classic::EMITTER_UID;
+use super::classic::{ClassicBroadcast, ClassicRequest, ClassicResponse, EMITTER_UID, RequestBody};
 use super::cluster::{ClusterBody, ClusterMessage, StreamEntry};
 use super::error::{ApiMisuse, Error};
 use super::payload::{AdapterPacket, BroadcastOptions, DecodeLimits, Encoding};
@@ -45,6 +45,33 @@ pub enum Transport {
         /// `useShardedPubSub`.
         sharded_pubsub: bool,
     },
+    /// The classic Redis adapter (`createAdapter`): broadcasts msgpack on
+    /// `<key>#<nsp>#[<room>#]`, requests on `<key>-request#<nsp>#`, responses
+    /// on `<key>-response#<nsp>#` (or `…#<requester uid>#` with
+    /// `specific_response_channel`, the adapter's
+    /// `publishOnSpecificResponseChannel`). No heartbeats: the server count is
+    /// `PUBSUB NUMSUB <key>-request#<nsp>#` ([`ClusterNode::set_server_count`]).
+    Classic {
+        /// `publishOnSpecificResponseChannel`.
+        specific_response_channel: bool,
+    },
+}
+
+/// One subscription the glue makes for a node.
+///
+/// ```
+/// use socketwire::socketio::adapter::{ClusterNode, NodeConfig, Subscription};
+/// let node = ClusterNode::<u32>::new("u1", "/", NodeConfig::default(), core::time::Duration::ZERO);
+/// assert_eq!(node.subscriptions()[0], Subscription { channel: "socket.io#/#".into(), pattern: false, sharded: false });
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    /// The channel, or the glob pattern when `pattern`.
+    pub channel: String,
+    /// `PSUBSCRIBE` (the classic broadcast channels `<key>#<nsp>#*`).
+    pub pattern: bool,
+    /// `SSUBSCRIBE` (sharded pub/sub).
+    pub sharded: bool,
 }
 
 /// The node's settings. Every queue and wait has its cap here.
@@ -62,7 +89,7 @@ pub struct NodeConfig {
     /// How messages travel; default [`Transport::PubSub`].
     pub transport: Transport,
     /// Whether nodes announce themselves (`ClusterAdapterWithHeartbeat`):
-    /// then the node list comes from heartbeats. Without, the glue gives the
+    /// then the node list comes from heartbeats (never with [`Transport::Classic`]). Without, the glue gives the
     /// server count ([`ClusterNode::set_server_count`], from `PUBSUB NUMSUB`
     /// or `SHARDNUMSUB`), as the sharded and streams adapters do. Default on.
     pub heartbeats: bool,
@@ -267,6 +294,24 @@ pub enum NodeEvent<S> {
         /// More answers than the cap arrived.
         truncated: bool,
     },
+    /// Another node asks for every room (classic ALL_ROOMS); the node answered
+    /// already from the room registry. For information.
+    AllRoomsAsked {
+        /// Who asked.
+        reply: Reply,
+    },
+    /// An allRooms of this node ended (classic only): the other nodes' rooms,
+    /// each once, sorted.
+    AllRoomsDone {
+        /// The request.
+        request_id: String,
+        /// Their rooms.
+        rooms: Vec<String>,
+        /// Nodes that did not answer in time.
+        missing: usize,
+        /// More answers than the cap arrived.
+        truncated: bool,
+    },
     /// A broadcast with ack of this node ended: every node sent its client
     /// count and every client acked, or the timeout passed.
     BroadcastAckDone {
@@ -315,6 +360,7 @@ impl Awaiting {
 
 #[derive(Debug)]
 enum PendingKind {
+    AllRooms,
     FetchSockets,
     ServerSideEmit,
     BroadcastAck { client_count: u64 },
@@ -480,16 +526,62 @@ impl<S: Ord + Clone> ClusterNode<S> {
         &self.channels
     }
 
-    /// The pub/sub channels to subscribe to: the namespace's main channel and
-    /// this node's response channel (`SSUBSCRIBE` with a sharded transport).
+    /// The pub/sub channels to subscribe to. ClusterAdapter transports: the
+    /// namespace's main channel and this node's response channel (`SSUBSCRIBE`
+    /// when sharded). Classic: `PSUBSCRIBE <key>#<nsp>#*`, the request, the
+    /// response and this node's specific response channel (as the JS adapter).
     ///
     /// ```
-    /// # use socketwire::socketio::adapter::{ClusterNode, NodeConfig};
+    /// # use socketwire::socketio::adapter::{ClusterNode, NodeConfig, Transport};
     /// let node = ClusterNode::<u32>::new("u1", "/", NodeConfig::default(), core::time::Duration::ZERO);
-    /// assert_eq!(node.subscriptions(), ["socket.io#/#", "socket.io#/#u1#"]);
+    /// let channels: Vec<_> = node.subscriptions().into_iter().map(|s| s.channel).collect();
+    /// assert_eq!(channels, ["socket.io#/#", "socket.io#/#u1#"]);
+    /// let classic = NodeConfig { transport: Transport::Classic { specific_response_channel: false }, ..NodeConfig::default() };
+    /// let node = ClusterNode::<u32>::new("u1", "/", classic, core::time::Duration::ZERO);
+    /// let channels: Vec<_> = node.subscriptions().into_iter().map(|s| s.channel).collect();
+    /// assert_eq!(channels, ["socket.io#/#*", "socket.io-request#/#", "socket.io-response#/#", "socket.io-response#/#u1#"]);
     /// ```
-    pub fn subscriptions(&self) -> [String; 2] {
-        [self.channels.broadcast(None), self.channels.node(&self.uid)]
+    pub fn subscriptions(&self) -> Vec<Subscription> {
+        let plain = |channel: String| Subscription {
+            channel,
+            pattern: false,
+            sharded: false,
+        };
+        match &self.config.transport {
+            Transport::Classic { .. } => alloc::vec![
+                Subscription {
+                    channel: alloc::format!("{}*", self.channels.broadcast(None)),
+                    pattern: true,
+                    sharded: false
+                },
+                plain(self.channels.classic_request()),
+                plain(self.channels.classic_response(None)),
+                plain(self.channels.classic_response(Some(&self.uid))),
+            ],
+            transport => {
+                let sharded = matches!(
+                    transport,
+                    Transport::Sharded { .. }
+                        | Transport::Streams {
+                            sharded_pubsub: true,
+                            ..
+                        }
+                );
+                [self.channels.broadcast(None), self.channels.node(&self.uid)]
+                    .into_iter()
+                    .map(|channel| Subscription {
+                        channel,
+                        pattern: false,
+                        sharded,
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// Heartbeats are on and the transport has them.
+    fn heartbeats(&self) -> bool {
+        self.config.heartbeats && !matches!(self.config.transport, Transport::Classic { .. })
     }
 
     /// The other nodes heard from (heartbeat mode).
@@ -561,6 +653,9 @@ impl<S: Ord + Clone> ClusterNode<S> {
         rooms: &RoomRegistry<S>,
     ) -> Result<(), Error> {
         self.handle_timeout(now);
+        if matches!(self.config.transport, Transport::Classic { .. }) {
+            return self.handle_classic(channel, payload, now, rooms);
+        }
         match self.channels.parse_cluster(channel) {
             Some(ChannelKind::Main | ChannelKind::Room(_)) => {}
             _ => return Ok(()),
@@ -591,7 +686,140 @@ impl<S: Ord + Clone> ClusterNode<S> {
         Ok(())
     }
 
-    /// The one input path of both transports.
+    /// The classic adapter's input: its messages are read, then go down the
+    /// same path as the ClusterAdapter's (ALL_ROOMS, which only it has, apart).
+    fn handle_classic(
+        &mut self,
+        channel: &str,
+        payload: &Bytes,
+        now: Duration,
+        rooms: &RoomRegistry<S>,
+    ) -> Result<(), Error> {
+        let limits = &self.config.limits;
+        let namespace = String::from(self.channels.namespace());
+        let message = match self.channels.parse_classic(channel) {
+            None => return Ok(()),
+            Some(ChannelKind::Main | ChannelKind::Room(_)) => {
+                let b = ClassicBroadcast::decode(payload, limits)?;
+                let nsp = String::from(b.namespace());
+                let body = ClusterBody::Broadcast {
+                    packet: b.packet,
+                    request_id: None,
+                    opts: b.opts,
+                };
+                ClusterMessage {
+                    uid: b.uid,
+                    nsp,
+                    body,
+                }
+            }
+            Some(ChannelKind::Request) => {
+                let r = ClassicRequest::decode(payload, limits)?;
+                let body = match (r.body, r.request_id) {
+                    (RequestBody::AllRooms, Some(request_id)) => {
+                        if r.uid != self.uid && !self.closed {
+                            let names = rooms.room_names(&namespace).map(String::from).collect();
+                            let reply = Reply {
+                                uid: r.uid,
+                                request_id,
+                            };
+                            let response = ClassicResponse::AllRooms {
+                                request_id: reply.request_id.clone(),
+                                rooms: names,
+                            };
+                            let publish = self.classic_response(&reply.uid, &response);
+                            self.push_automatic(publish);
+                            self.push_event(NodeEvent::AllRoomsAsked { reply });
+                        }
+                        return Ok(());
+                    }
+                    (RequestBody::Join { opts, rooms }, _) => {
+                        ClusterBody::SocketsJoin { opts, rooms }
+                    }
+                    (RequestBody::Leave { opts, rooms }, _) => {
+                        ClusterBody::SocketsLeave { opts, rooms }
+                    }
+                    (RequestBody::Disconnect { opts, close }, _) => {
+                        ClusterBody::DisconnectSockets { opts, close }
+                    }
+                    (RequestBody::Fetch { opts }, Some(request_id)) => {
+                        ClusterBody::FetchSockets { opts, request_id }
+                    }
+                    (RequestBody::ServerSideEmit { data }, request_id) => {
+                        ClusterBody::ServerSideEmit {
+                            request_id,
+                            packet: data,
+                        }
+                    }
+                    (RequestBody::Broadcast { packet, opts }, Some(id)) => ClusterBody::Broadcast {
+                        packet,
+                        request_id: Some(id),
+                        opts,
+                    },
+                    // SOCKETS (socket.io < 4) is not answered.
+                    _ => return Ok(()),
+                };
+                ClusterMessage {
+                    uid: r.uid,
+                    nsp: namespace,
+                    body,
+                }
+            }
+            Some(ChannelKind::Response(to)) => {
+                if to.is_some_and(|uid| uid != self.uid) {
+                    return Ok(());
+                }
+                let body = match ClassicResponse::decode(payload, limits)? {
+                    ClassicResponse::AllRooms { request_id, rooms } => {
+                        // Classic responses carry no uid: counted, not named.
+                        let kind = |k: &PendingKind| matches!(k, PendingKind::AllRooms);
+                        self.on_response("", &request_id, kind, |pending, cap| {
+                            rooms
+                                .into_iter()
+                                .for_each(|r| pending.keep(Value::String(r), cap));
+                        });
+                        return Ok(());
+                    }
+                    ClassicResponse::Sockets {
+                        request_id,
+                        sockets,
+                    } => ClusterBody::FetchSocketsResponse {
+                        request_id,
+                        sockets,
+                    },
+                    ClassicResponse::ServerSideEmit { request_id, data } => {
+                        ClusterBody::ServerSideEmitResponse {
+                            request_id,
+                            packet: data,
+                        }
+                    }
+                    ClassicResponse::BroadcastClientCount {
+                        request_id,
+                        client_count,
+                    } => ClusterBody::BroadcastClientCount {
+                        request_id,
+                        client_count,
+                    },
+                    ClassicResponse::BroadcastAck { request_id, packet } => {
+                        ClusterBody::BroadcastAck {
+                            request_id,
+                            packet: Some(packet),
+                        }
+                    }
+                };
+                // A classic response names no sender; the empty uid is never ours.
+                ClusterMessage {
+                    uid: String::new(),
+                    nsp: namespace,
+                    body,
+                }
+            }
+        };
+        self.handle_cluster_message(message, now, rooms);
+        Ok(())
+    }
+
+    /// The one input path of every transport.
     fn handle_cluster_message(
         &mut self,
         message: ClusterMessage,
@@ -601,7 +829,7 @@ impl<S: Ord + Clone> ClusterNode<S> {
         if message.uid == self.uid || message.nsp != self.channels.namespace() || self.closed {
             return;
         }
-        if self.config.heartbeats && message.uid != EMITTER_UID {
+        if self.heartbeats() && message.uid != EMITTER_UID {
             self.saw_node(&message.uid, now);
         }
         let namespace = String::from(self.channels.namespace());
@@ -609,7 +837,7 @@ impl<S: Ord + Clone> ClusterNode<S> {
         let from = message.uid;
         match message.body {
             ClusterBody::InitialHeartbeat => {
-                if self.config.heartbeats {
+                if self.heartbeats() {
                     self.publish_automatic(ClusterBody::Heartbeat, Route::Main, now);
                 }
             }
@@ -685,33 +913,26 @@ impl<S: Ord + Clone> ClusterNode<S> {
                 request_id,
                 sockets,
             } => {
-                self.on_response(&from, &request_id, |pending, cap| {
-                    if matches!(pending.kind, PendingKind::FetchSockets) {
-                        sockets.into_iter().for_each(|s| pending.keep(s, cap));
-                        return true;
-                    }
-                    false
+                let kind = |k: &PendingKind| matches!(k, PendingKind::FetchSockets);
+                self.on_response(&from, &request_id, kind, |pending, cap| {
+                    sockets.into_iter().for_each(|s| pending.keep(s, cap));
                 });
             }
             ClusterBody::ServerSideEmitResponse { request_id, packet } => {
-                self.on_response(&from, &request_id, |pending, cap| {
-                    if matches!(pending.kind, PendingKind::ServerSideEmit) {
-                        pending.keep(packet.unwrap_or_default(), cap);
-                        return true;
-                    }
-                    false
+                let kind = |k: &PendingKind| matches!(k, PendingKind::ServerSideEmit);
+                self.on_response(&from, &request_id, kind, |pending, cap| {
+                    pending.keep(packet.unwrap_or_default(), cap);
                 });
             }
             ClusterBody::BroadcastClientCount {
                 request_id,
                 client_count: count,
             } => {
-                self.on_response(&from, &request_id, |pending, _| match &mut pending.kind {
-                    PendingKind::BroadcastAck { client_count } => {
+                let kind = |k: &PendingKind| matches!(k, PendingKind::BroadcastAck { .. });
+                self.on_response(&from, &request_id, kind, |pending, _| {
+                    if let PendingKind::BroadcastAck { client_count } = &mut pending.kind {
                         *client_count = client_count.saturating_add(count);
-                        true
                     }
-                    _ => false,
                 });
             }
             ClusterBody::BroadcastAck { request_id, packet } => {
@@ -732,20 +953,21 @@ impl<S: Ord + Clone> ClusterNode<S> {
         }
     }
 
-    /// An answer to one of this node's requests: `apply` takes it (and says
-    /// whether its kind matched); an answer to an unknown or ended request is
-    /// ignored.
+    /// An answer to one of this node's requests, of the `kind` the request is:
+    /// counted against who must answer, then `apply` keeps it. An answer to an
+    /// unknown or ended request, or of another kind, is ignored.
     fn on_response(
         &mut self,
         from: &str,
         request_id: &str,
-        apply: impl FnOnce(&mut Pending, usize) -> bool,
+        kind: impl Fn(&PendingKind) -> bool,
+        apply: impl FnOnce(&mut Pending, usize),
     ) {
         let cap = self.config.max_responses_per_request;
         let Some(pending) = self.pending.get_mut(request_id) else {
             return;
         };
-        if !pending.awaiting.answered(from) {
+        if !kind(&pending.kind) || !pending.awaiting.answered(from) {
             return;
         }
         apply(pending, cap);
@@ -776,7 +998,7 @@ impl<S: Ord + Clone> ClusterNode<S> {
         for id in expired {
             self.finish(&id);
         }
-        if self.config.heartbeats {
+        if self.heartbeats() {
             let timeout = self.config.heartbeat_timeout;
             let silent: Vec<String> = self
                 .nodes
@@ -803,7 +1025,7 @@ impl<S: Ord + Clone> ClusterNode<S> {
     pub fn poll_timeout(&self) -> Option<Duration> {
         let requests = self.pending.values().map(|p| p.deadline);
         let mut earliest = requests.min();
-        if self.config.heartbeats && !self.closed {
+        if self.heartbeats() && !self.closed {
             let timeout = self.config.heartbeat_timeout;
             let expiries = self.nodes.values().map(|seen| seen.saturating_add(timeout));
             for at in expiries.chain(self.next_heartbeat) {
@@ -1089,6 +1311,43 @@ impl<S: Ord + Clone> ClusterNode<S> {
         self.respond(reply, body)
     }
 
+    /// Asks every other node for its rooms (classic only: the ClusterAdapter
+    /// has no such request); ends with [`NodeEvent::AllRoomsDone`]. Other
+    /// transports: [`ApiMisuse::Unsupported`].
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use socketwire::socketio::adapter::{ApiMisuse, ClusterNode, NodeConfig, NodeEvent, Publish, Transport};
+    /// let classic = NodeConfig { transport: Transport::Classic { specific_response_channel: false }, ..NodeConfig::default() };
+    /// let mut node = ClusterNode::<u32>::new("u", "/", classic, Duration::ZERO);
+    /// node.set_server_count(2);
+    /// node.all_rooms("r1", Duration::ZERO).unwrap();
+    /// assert!(matches!(node.poll_publish(), Some(Publish::Channel { channel, .. }) if channel == "socket.io-request#/#"));
+    /// let mut other = ClusterNode::<u32>::new("u", "/", NodeConfig::default(), Duration::ZERO);
+    /// assert_eq!(other.all_rooms("r1", Duration::ZERO), Err(ApiMisuse::Unsupported));
+    /// ```
+    pub fn all_rooms(&mut self, request_id: &str, now: Duration) -> Result<(), ApiMisuse> {
+        if !matches!(self.config.transport, Transport::Classic { .. }) {
+            return Err(ApiMisuse::Unsupported);
+        }
+        let timeout = self.config.request_timeout;
+        if self.register(request_id, PendingKind::AllRooms, timeout, now)? {
+            let body = RequestBody::AllRooms;
+            let request = ClassicRequest {
+                uid: self.uid.clone(),
+                request_id: Some(request_id.into()),
+                body,
+            };
+            let channel = self.channels.classic_request();
+            self.publishes.push_back(Publish::Channel {
+                channel,
+                payload: request.encode(),
+                sharded: false,
+            });
+        }
+        Ok(())
+    }
+
     /// Leaves the cluster: ADAPTER_CLOSE is published (with heartbeats), the
     /// pending requests end, later commands are [`ApiMisuse::Closed`].
     ///
@@ -1102,7 +1361,7 @@ impl<S: Ord + Clone> ClusterNode<S> {
         if self.closed {
             return;
         }
-        if self.config.heartbeats {
+        if self.heartbeats() {
             self.publish_automatic(ClusterBody::AdapterClose, Route::Main, now);
         }
         let ids: Vec<String> = self.pending.keys().cloned().collect();
@@ -1146,6 +1405,21 @@ impl<S: Ord + Clone> ClusterNode<S> {
         body: ClusterBody,
         now: Duration,
     ) -> Result<(), ApiMisuse> {
+        if self.register(request_id, kind, timeout, now)? {
+            self.publish(body, Route::Main, now);
+        }
+        Ok(())
+    }
+
+    /// Registers a request; `true` when it waits for answers (publish it),
+    /// `false` when nobody is there to answer and it already ended.
+    fn register(
+        &mut self,
+        request_id: &str,
+        kind: PendingKind,
+        timeout: Duration,
+        now: Duration,
+    ) -> Result<bool, ApiMisuse> {
         self.check_can_publish()?;
         if self.pending.contains_key(request_id) {
             return Err(ApiMisuse::DuplicateRequestId);
@@ -1153,7 +1427,7 @@ impl<S: Ord + Clone> ClusterNode<S> {
         if self.pending.len() >= self.config.max_pending_requests {
             return Err(ApiMisuse::TooManyPendingRequests);
         }
-        let awaiting = if self.config.heartbeats {
+        let awaiting = if self.heartbeats() {
             Awaiting::Nodes(self.nodes.keys().cloned().collect())
         } else {
             Awaiting::Count(self.server_count - 1)
@@ -1170,10 +1444,8 @@ impl<S: Ord + Clone> ClusterNode<S> {
         self.pending.insert(request_id.into(), pending);
         if complete {
             self.finish(request_id);
-        } else {
-            self.publish(body, Route::Main, now);
         }
-        Ok(())
+        Ok(!complete)
     }
 
     /// Ends a request: its result event.
@@ -1184,6 +1456,22 @@ impl<S: Ord + Clone> ClusterNode<S> {
         let request_id = String::from(request_id);
         let missing = p.awaiting.missing();
         let event = match p.kind {
+            PendingKind::AllRooms => {
+                let rooms: BTreeSet<String> = p
+                    .values
+                    .into_iter()
+                    .filter_map(|v| match v {
+                        Value::String(s) => Some(s),
+                        _ => None,
+                    })
+                    .collect();
+                NodeEvent::AllRoomsDone {
+                    request_id,
+                    rooms: rooms.into_iter().collect(),
+                    missing,
+                    truncated: p.truncated,
+                }
+            }
             PendingKind::FetchSockets => NodeEvent::FetchSocketsDone {
                 request_id,
                 sockets: p.values,
@@ -1261,6 +1549,15 @@ impl<S: Ord + Clone> ClusterNode<S> {
         self.publish(body, route, now);
     }
 
+    /// [`publish_automatic`](Self::publish_automatic) for a message already encoded.
+    fn push_automatic(&mut self, publish: Publish) {
+        if self.publishes.len() >= self.config.max_queued_publishes {
+            self.dropped = self.dropped.saturating_add(1);
+        } else {
+            self.publishes.push_back(publish);
+        }
+    }
+
     /// The one place a message is encoded and routed for the transport.
     fn publish(&mut self, body: ClusterBody, route: Route<'_>, now: Duration) {
         let message = ClusterMessage {
@@ -1269,6 +1566,10 @@ impl<S: Ord + Clone> ClusterNode<S> {
             body,
         };
         let publish = match (&self.config.transport, &route) {
+            (Transport::Classic { .. }, _) => match self.classic_publish(message, &route) {
+                Some(publish) => publish,
+                None => return,
+            },
             (Transport::PubSub, _) => Publish::Channel {
                 channel: self.channel_for(&route, None),
                 payload: message.encode(message.encoding()),
@@ -1306,8 +1607,161 @@ impl<S: Ord + Clone> ClusterNode<S> {
         self.publishes.push_back(publish);
         // ClusterAdapterWithHeartbeat re-arms its heartbeat on every publish
         // (not on responses).
-        if self.config.heartbeats && matches!(route, Route::Main) {
+        if self.heartbeats() && matches!(route, Route::Main) {
             self.next_heartbeat = Some(now.saturating_add(self.config.heartbeat_interval));
+        }
+    }
+
+    /// The classic adapter's form of a message (`None`: it has none, as for
+    /// heartbeats). Its requests carry `{rooms, except}` without flags, except
+    /// the broadcast; its packets name their namespace.
+    fn classic_publish(&self, message: ClusterMessage, route: &Route<'_>) -> Option<Publish> {
+        let ClusterMessage { uid, nsp, body } = message;
+        let with_nsp = |packet: AdapterPacket| AdapterPacket {
+            nsp: Some(nsp.clone()),
+            ..packet
+        };
+        let no_flags = |opts: BroadcastOptions| BroadcastOptions {
+            flags: None,
+            ..opts
+        };
+        let requester = match route {
+            Route::Node(requester) => *requester,
+            Route::Main => "",
+        };
+        let request = |request_id: Option<String>, body: RequestBody| Publish::Channel {
+            channel: self.channels.classic_request(),
+            payload: ClassicRequest {
+                uid: uid.clone(),
+                request_id,
+                body,
+            }
+            .encode(),
+            sharded: false,
+        };
+        let response = |response: ClassicResponse| self.classic_response(requester, &response);
+        Some(match body {
+            ClusterBody::InitialHeartbeat | ClusterBody::Heartbeat | ClusterBody::AdapterClose => {
+                return None;
+            }
+            ClusterBody::Broadcast {
+                packet,
+                request_id: None,
+                opts,
+            } => {
+                // https://github.com/socketio/socket.io-redis-adapter (index.ts `broadcast`):
+                // exactly one room goes to that room's channel.
+                let room = match opts.rooms.as_slice() {
+                    [room] => Some(room.as_str()),
+                    _ => None,
+                };
+                let channel = self.channels.broadcast(room);
+                let payload = ClassicBroadcast {
+                    uid: uid.clone(),
+                    packet: with_nsp(packet),
+                    opts,
+                }
+                .encode();
+                Publish::Channel {
+                    channel,
+                    payload,
+                    sharded: false,
+                }
+            }
+            ClusterBody::Broadcast {
+                packet,
+                request_id,
+                opts,
+            } => request(
+                request_id,
+                RequestBody::Broadcast {
+                    packet: with_nsp(packet),
+                    opts,
+                },
+            ),
+            ClusterBody::SocketsJoin { opts, rooms } => request(
+                None,
+                RequestBody::Join {
+                    opts: no_flags(opts),
+                    rooms,
+                },
+            ),
+            ClusterBody::SocketsLeave { opts, rooms } => request(
+                None,
+                RequestBody::Leave {
+                    opts: no_flags(opts),
+                    rooms,
+                },
+            ),
+            ClusterBody::DisconnectSockets { opts, close } => request(
+                None,
+                RequestBody::Disconnect {
+                    opts: no_flags(opts),
+                    close,
+                },
+            ),
+            ClusterBody::FetchSockets { opts, request_id } => request(
+                Some(request_id),
+                RequestBody::Fetch {
+                    opts: no_flags(opts),
+                },
+            ),
+            ClusterBody::ServerSideEmit { request_id, packet } => {
+                request(request_id, RequestBody::ServerSideEmit { data: packet })
+            }
+            ClusterBody::FetchSocketsResponse {
+                request_id,
+                sockets,
+            } => response(ClassicResponse::Sockets {
+                request_id,
+                sockets,
+            }),
+            ClusterBody::ServerSideEmitResponse { request_id, packet } => {
+                // The JS adapter answers a server-side emit on the shared
+                // response channel whatever `publishOnSpecificResponseChannel` says.
+                let payload = ClassicResponse::ServerSideEmit {
+                    request_id,
+                    data: packet,
+                }
+                .encode();
+                Publish::Channel {
+                    channel: self.channels.classic_response(None),
+                    payload,
+                    sharded: false,
+                }
+            }
+            ClusterBody::BroadcastClientCount {
+                request_id,
+                client_count,
+            } => response(ClassicResponse::BroadcastClientCount {
+                request_id,
+                client_count,
+            }),
+            ClusterBody::BroadcastAck { request_id, packet } => {
+                response(ClassicResponse::BroadcastAck {
+                    request_id,
+                    packet: packet.unwrap_or_default(),
+                })
+            }
+        })
+    }
+
+    /// A classic response to `requester`: on its specific channel when so
+    /// configured, on the shared one otherwise.
+    fn classic_response(&self, requester: &str, response: &ClassicResponse) -> Publish {
+        let specific = matches!(
+            self.config.transport,
+            Transport::Classic {
+                specific_response_channel: true
+            }
+        );
+        let channel = self
+            .channels
+            .classic_response(specific.then_some(requester));
+        Publish::Channel {
+            channel,
+            payload: response.encode(),
+            sharded: false,
         }
     }
 
