@@ -1001,3 +1001,304 @@ mod simulation {
         }
     }
 }
+
+// ---- the classic transport, and a node's output against the captured bytes ----
+
+mod classic_node {
+    use core::time::Duration;
+
+    use bytes::Bytes;
+    use socketwire::socketio::adapter::{
+        AdapterPacket, BroadcastOptions, ClusterNode, Flags, NodeConfig, NodeEvent, Publish,
+        Transport,
+    };
+    use socketwire::socketio::{RoomRegistry, Value};
+
+    fn classic(specific_response_channel: bool) -> NodeConfig {
+        NodeConfig {
+            transport: Transport::Classic {
+                specific_response_channel,
+            },
+            ..NodeConfig::default()
+        }
+    }
+
+    /// Delivers `from`'s publishes to `to` when `to` subscribed (exactly or by pattern).
+    fn deliver(
+        from: &mut ClusterNode<u32>,
+        to: &mut ClusterNode<u32>,
+        rooms: &RoomRegistry<u32>,
+    ) -> usize {
+        let mut n = 0;
+        while let Some(Publish::Channel {
+            channel,
+            payload,
+            sharded: false,
+        }) = from.poll_publish()
+        {
+            let subscribed = to.subscriptions().iter().any(|s| {
+                s.channel == channel
+                    || s.pattern && channel.starts_with(s.channel.trim_end_matches('*'))
+            });
+            if subscribed {
+                to.handle_message(&channel, &payload, Duration::ZERO, rooms)
+                    .unwrap();
+                n += 1;
+            }
+        }
+        n
+    }
+
+    #[test]
+    fn two_classic_nodes_answer_each_other() {
+        for specific in [false, true] {
+            let t0 = Duration::ZERO;
+            let mut a = ClusterNode::<u32>::new("aaaaaa", "/", classic(specific), t0);
+            let mut b = ClusterNode::<u32>::new("bbbbbb", "/", classic(specific), t0);
+            a.set_server_count(2);
+            b.set_server_count(2);
+            let (rooms_a, mut rooms_b) = (RoomRegistry::new(), RoomRegistry::new());
+            rooms_b.join("/", 1, "r").unwrap();
+            rooms_b.join("/", 2, "s").unwrap();
+            assert_eq!(
+                a.poll_publish(),
+                None,
+                "no heartbeats in the classic adapter"
+            );
+
+            a.all_rooms("q1", t0).unwrap();
+            a.fetch_sockets(
+                "q2",
+                BroadcastOptions {
+                    rooms: vec!["r".into()],
+                    ..Default::default()
+                },
+                t0,
+            )
+            .unwrap();
+            a.server_side_emit_with_ack("q3", vec!["hi".into()], t0)
+                .unwrap();
+            let opts = BroadcastOptions {
+                flags: Some(Flags::new().with("timeout", 500u64.into())),
+                ..Default::default()
+            };
+            a.broadcast_with_ack("q4", AdapterPacket::event(vec!["ack".into()]), opts, t0)
+                .unwrap();
+            assert_eq!(deliver(&mut a, &mut b, &rooms_b), 4);
+            while let Some(event) = b.poll_event() {
+                match event {
+                    NodeEvent::FetchSockets { sockets, reply } => {
+                        assert_eq!(sockets, [1]);
+                        b.respond_fetch_sockets(&reply, vec![Value::from("sock-1")])
+                            .unwrap();
+                    }
+                    NodeEvent::ServerSideEmit {
+                        reply: Some(reply), ..
+                    } => b
+                        .respond_server_side_emit(&reply, Some("pong".into()))
+                        .unwrap(),
+                    NodeEvent::Broadcast {
+                        recipients,
+                        ack: Some(reply),
+                        ..
+                    } => {
+                        for sid in recipients {
+                            b.broadcast_ack(&reply, Some(u64::from(sid).into()))
+                                .unwrap();
+                        }
+                    }
+                    NodeEvent::AllRoomsAsked { .. } => {}
+                    other => panic!("{other:?}"),
+                }
+            }
+            deliver(&mut b, &mut a, &rooms_a);
+            let events: Vec<_> = core::iter::from_fn(|| a.poll_event()).collect();
+            assert_eq!(events.len(), 4, "{events:?}");
+            assert!(events.contains(&NodeEvent::AllRoomsDone {
+                request_id: "q1".into(),
+                rooms: vec!["r".into(), "s".into()],
+                missing: 0,
+                truncated: false
+            }));
+            assert!(events.iter().any(|e| matches!(e, NodeEvent::FetchSocketsDone { sockets, missing: 0, .. } if sockets == &[Value::from("sock-1")])));
+            assert!(events.iter().any(|e| matches!(e, NodeEvent::ServerSideEmitDone { responses, .. } if responses == &[Value::from("pong")])));
+            assert!(events.iter().any(|e| matches!(e, NodeEvent::BroadcastAckDone { client_count: 2, acks, .. } if acks.len() == 2)));
+            assert_eq!(a.pending_requests(), 0);
+        }
+    }
+
+    #[test]
+    fn a_classic_broadcast_to_one_room_goes_to_the_room_channel() {
+        let mut a = ClusterNode::<u32>::new("aaaaaa", "/chat", classic(false), Duration::ZERO);
+        let opts = BroadcastOptions {
+            rooms: vec!["r1".into()],
+            ..Default::default()
+        };
+        a.broadcast(AdapterPacket::event(vec!["e".into()]), opts, Duration::ZERO)
+            .unwrap();
+        let Some(Publish::Channel {
+            channel, payload, ..
+        }) = a.poll_publish()
+        else {
+            panic!()
+        };
+        assert_eq!(channel, "socket.io#/chat#r1#");
+        let b = socketwire::socketio::adapter::classic::ClassicBroadcast::decode(
+            &payload,
+            &Default::default(),
+        )
+        .unwrap();
+        assert_eq!(b.packet.nsp.as_deref(), Some("/chat"));
+    }
+
+    /// What a node publishes for an operation is what socket.io publishes, byte
+    /// for byte, given the same uid and request id.
+    #[test]
+    fn a_node_publishes_the_captured_bytes() {
+        let (doc, records) = super::captured();
+        let find = |adapter: &str, op: &str, channel: &str| -> Bytes {
+            records
+                .iter()
+                .find(|r| r.adapter == adapter && r.op == op && r.channel == channel)
+                .and_then(|r| r.payload.clone())
+                .unwrap_or_else(|| panic!("{adapter} {op} {channel}"))
+        };
+        let request_id = |payload: &Bytes| -> String {
+            let v = socketwire::socketio::adapter::decode_payload(payload, &Default::default())
+                .unwrap();
+            let v = v.get("data").unwrap_or(&v).clone();
+            v.get("requestId").and_then(Value::as_str).unwrap().into()
+        };
+        let t0 = Duration::ZERO;
+        let next = |node: &mut ClusterNode<u32>| match node.poll_publish() {
+            Some(Publish::Channel {
+                channel, payload, ..
+            }) => (channel, payload),
+            other => panic!("{other:?}"),
+        };
+
+        // Classic.
+        let uid = super::uid(&doc, "classic", 0);
+        let mut node = ClusterNode::<u32>::new(&uid, "/", classic(false), t0);
+        node.set_server_count(2);
+        let room1 = BroadcastOptions {
+            rooms: vec!["room1".into()],
+            flags: Some(Flags::new()),
+            except: vec![],
+        };
+        node.broadcast(
+            AdapterPacket::event(vec!["ev".into(), "r".into()]),
+            room1.clone(),
+            t0,
+        )
+        .unwrap();
+        assert_eq!(
+            next(&mut node),
+            (
+                "socket.io#/#room1#".into(),
+                find("classic", "broadcast_room", "socket.io#/#room1#")
+            )
+        );
+        let captured = find("classic", "all_rooms", "socket.io-request#/#");
+        node.all_rooms(&request_id(&captured), t0).unwrap();
+        assert_eq!(next(&mut node).1, captured);
+        let captured = find("classic", "fetch_sockets", "socket.io-request#/#");
+        node.fetch_sockets(&request_id(&captured), BroadcastOptions::default(), t0)
+            .unwrap();
+        assert_eq!(next(&mut node).1, captured);
+        node.sockets_join(BroadcastOptions::default(), vec!["room3".into()], t0)
+            .unwrap();
+        assert_eq!(
+            next(&mut node).1,
+            find("classic", "sockets_join", "socket.io-request#/#")
+        );
+        let nobody = BroadcastOptions {
+            rooms: vec!["nobody".into()],
+            ..Default::default()
+        };
+        node.disconnect_sockets(nobody.clone(), true, t0).unwrap();
+        assert_eq!(
+            next(&mut node).1,
+            find("classic", "disconnect_sockets", "socket.io-request#/#")
+        );
+        let captured = find("classic", "broadcast_ack", "socket.io-request#/#");
+        let ack_opts = BroadcastOptions {
+            flags: Some(Flags::new().with("timeout", 1000u64.into())),
+            ..Default::default()
+        };
+        node.broadcast_with_ack(
+            &request_id(&captured),
+            AdapterPacket::event(vec!["ack-me".into(), "q".into()]),
+            ack_opts.clone(),
+            t0,
+        )
+        .unwrap();
+        assert_eq!(next(&mut node).1, captured);
+
+        // Sharded (dynamic rooms) and the heartbeat adapter.
+        let uid = super::uid(&doc, "sharded", 0);
+        let sharded = NodeConfig {
+            heartbeats: false,
+            transport: Transport::Sharded {
+                dynamic_rooms: true,
+            },
+            ..NodeConfig::default()
+        };
+        let mut node = ClusterNode::<u32>::new(&uid, "/", sharded, t0);
+        node.set_server_count(3);
+        node.broadcast(
+            AdapterPacket::event(vec!["ev".into(), "r".into()]),
+            room1,
+            t0,
+        )
+        .unwrap();
+        assert_eq!(
+            next(&mut node),
+            (
+                "socket.io#/#room1#".into(),
+                find("sharded", "broadcast_room", "socket.io#/#room1#")
+            )
+        );
+        node.disconnect_sockets(
+            BroadcastOptions {
+                flags: Some(Flags::new()),
+                ..nobody
+            },
+            true,
+            t0,
+        )
+        .unwrap();
+        assert_eq!(
+            next(&mut node).1,
+            find("sharded", "disconnect_sockets", "socket.io#/#")
+        );
+        let captured = find("sharded", "broadcast_ack", "socket.io#/#");
+        node.broadcast_with_ack(
+            &request_id(&captured),
+            AdapterPacket::event(vec!["ack-me".into(), "q".into()]),
+            ack_opts,
+            t0,
+        )
+        .unwrap();
+        assert_eq!(next(&mut node).1, captured);
+
+        let uid = super::uid(&doc, "heartbeat", 0);
+        let config = NodeConfig {
+            prefix: "socket.io-heartbeat".into(),
+            ..NodeConfig::default()
+        };
+        let mut node = ClusterNode::<u32>::new(&uid, "/", config, t0);
+        let hello = records
+            .iter()
+            .find(|r| {
+                r.adapter == "heartbeat"
+                    && r.payload.as_ref().is_some_and(|p| {
+                        p.starts_with(b"{\"type\":1,")
+                            && p.windows(uid.len()).any(|w| w == uid.as_bytes())
+                    })
+            })
+            .and_then(|r| r.payload.clone())
+            .unwrap();
+        assert_eq!(next(&mut node), ("socket.io-heartbeat#/#".into(), hello));
+    }
+}
