@@ -230,3 +230,75 @@ pub fn stream_name(name: &str, stream_count: u32, namespace: &str) -> String {
         _ => name.into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{ChannelKind, Channels, stream_name};
+
+    #[test]
+    fn channel_names_parse_back() {
+        let c = Channels::new("socket.io", "/chat");
+        let table: &[(&str, Option<ChannelKind<'_>>, Option<ChannelKind<'_>>)] = &[
+            // channel, classic reading, cluster reading
+            (
+                "socket.io#/chat#",
+                Some(ChannelKind::Main),
+                Some(ChannelKind::Main),
+            ),
+            (
+                "socket.io#/chat#r#",
+                Some(ChannelKind::Room("r")),
+                Some(ChannelKind::Room("r")),
+            ),
+            (
+                "socket.io#/chat#a#b#",
+                Some(ChannelKind::Room("a#b")),
+                Some(ChannelKind::Room("a#b")),
+            ),
+            ("socket.io#/chat##", None, None),
+            ("socket.io#/chat#r", None, None),
+            ("socket.io#/chatroom#", None, None),
+            ("socket.io#/#", None, None),
+            ("socket.io-request#/chat#", Some(ChannelKind::Request), None),
+            ("socket.io-request#/chat#x#", None, None),
+            (
+                "socket.io-response#/chat#",
+                Some(ChannelKind::Response(None)),
+                None,
+            ),
+            (
+                "socket.io-response#/chat#u1#",
+                Some(ChannelKind::Response(Some("u1"))),
+                None,
+            ),
+            ("socket.io-response#/chat#u1", None, None),
+            ("other#/chat#", None, None),
+            ("", None, None),
+        ];
+        for &(channel, classic, cluster) in table {
+            assert_eq!(c.parse_classic(channel), classic, "{channel}");
+            assert_eq!(c.parse_cluster(channel), cluster, "{channel}");
+        }
+        for built in [
+            c.broadcast(None),
+            c.broadcast(Some("x")),
+            c.classic_request(),
+            c.classic_response(None),
+            c.classic_response(Some("u")),
+        ] {
+            assert!(c.parse_classic(&built).is_some(), "{built}");
+        }
+    }
+
+    #[test]
+    fn stream_names_follow_the_js_hash() {
+        // Values from Node: `hashCode(nsp) % n` as the streams adapter computes it.
+        assert_eq!(stream_name("socket.io", 0, "/"), "socket.io");
+        assert_eq!(stream_name("socket.io", 4, "/chat"), "socket.io-3");
+        assert_eq!(
+            stream_name("socket.io", 7, "/ñamespace-😀-long-name"),
+            "socket.io--4"
+        );
+        assert_eq!(stream_name("socket.io", 5, "/abcdefghij"), "socket.io-3");
+    }
+}

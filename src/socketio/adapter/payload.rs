@@ -478,3 +478,125 @@ impl AdapterPacket {
         object(pairs)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec;
+
+    use bytes::Bytes;
+
+    use super::{
+        AdapterPacket, BroadcastOptions, DecodeLimits, Error, Fields, decode_payload, value_u64,
+    };
+    use crate::socketio::Value;
+
+    fn json(text: &str) -> Value {
+        Value::from_json_str(text).unwrap()
+    }
+
+    #[test]
+    fn numbers_read_as_u64_only_when_exact() {
+        for (text, expected) in [
+            ("0", Some(0)),
+            ("42", Some(42)),
+            ("42.0", Some(42)),
+            ("42.5", None),
+            ("-1", None),
+            ("-0.0", Some(0)),
+            ("9007199254740992.0", None),
+            ("18446744073709551615", Some(u64::MAX)),
+            ("\"1\"", None),
+        ] {
+            assert_eq!(value_u64(&json(text)), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn fields_say_what_is_wrong() {
+        let limits = DecodeLimits::default();
+        let v = json(r#"{"s":"x","n":1,"b":true,"l":["a",2],"bad":[{}]}"#);
+        let f = Fields::new(&v, &limits).unwrap();
+        assert_eq!(f.string("missing"), Err(Error::MissingField("missing")));
+        assert_eq!(f.string("n"), Err(Error::InvalidField("n")));
+        assert_eq!(f.u64("s"), Err(Error::InvalidField("s")));
+        assert_eq!(f.opt_bool("b"), Ok(Some(true)));
+        assert_eq!(f.rooms("l"), Ok(vec!["a".into(), "2".into()]));
+        assert_eq!(f.rooms("bad"), Err(Error::InvalidField("bad")));
+        assert_eq!(f.rooms("missing"), Ok(vec![]));
+        assert!(matches!(
+            Fields::new(&json("[1]"), &limits),
+            Err(Error::NotAnObject)
+        ));
+    }
+
+    #[test]
+    fn payloads_are_bounded_and_typed() {
+        let limits = DecodeLimits {
+            max_payload_len: 8,
+            ..DecodeLimits::default()
+        };
+        assert_eq!(
+            decode_payload(&Bytes::from_static(b"{\"a\":12345}"), &limits),
+            Err(Error::TooLarge { len: 11, max: 8 })
+        );
+        assert_eq!(
+            decode_payload(&Bytes::from_static(b"{nope"), &limits),
+            Err(Error::InvalidJson)
+        );
+        assert_eq!(
+            decode_payload(&Bytes::from_static(&[b'{', 0xff]), &limits),
+            Err(Error::InvalidJson)
+        );
+        assert!(matches!(
+            decode_payload(&Bytes::from_static(&[0xc1]), &limits),
+            Err(Error::Msgpack(_))
+        ));
+        let deep = DecodeLimits {
+            msgpack: crate::socketio::msgpack::MsgpackLimits { max_depth: 2 },
+            ..DecodeLimits::default()
+        };
+        assert!(matches!(
+            decode_payload(&Bytes::from_static(&[0x91, 0x91, 0x91, 0x01]), &deep),
+            Err(Error::Msgpack(_))
+        ));
+    }
+
+    #[test]
+    fn options_and_packets_refuse_wrong_shapes() {
+        let limits = DecodeLimits::default();
+        assert_eq!(
+            BroadcastOptions::from_value(&json("[]"), &limits),
+            Err(Error::InvalidField("opts"))
+        );
+        assert_eq!(
+            BroadcastOptions::from_value(&json(r#"{"flags":1}"#), &limits),
+            Err(Error::InvalidField("flags"))
+        );
+        assert_eq!(
+            BroadcastOptions::from_value(&json(r#"{"rooms":"r"}"#), &limits),
+            Err(Error::InvalidField("rooms"))
+        );
+        assert_eq!(
+            AdapterPacket::from_value(&json(r#"{"type":300,"data":[]}"#), &limits),
+            Err(Error::InvalidField("type"))
+        );
+        assert_eq!(
+            AdapterPacket::from_value(&json(r#"{"type":2,"data":{}}"#), &limits),
+            Err(Error::InvalidField("data"))
+        );
+        assert_eq!(
+            AdapterPacket::from_value(&json(r#"{"type":2}"#), &limits),
+            Err(Error::MissingField("data"))
+        );
+        let opts = BroadcastOptions::from_value(
+            &json(r#"{"rooms":["a"],"except":["b"],"flags":{"local":true}}"#),
+            &limits,
+        )
+        .unwrap();
+        assert!(opts.is_local());
+        assert_eq!(
+            opts.to_value().to_json_string(),
+            r#"{"rooms":["a"],"except":["b"],"flags":{"local":true}}"#
+        );
+    }
+}
