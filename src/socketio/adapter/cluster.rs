@@ -194,6 +194,9 @@ impl ClusterBody {
         let no_data = || Value::object();
         let empty = no_data();
         let data_value = data.unwrap_or(&empty);
+        if !(1..=13).contains(&message_type) {
+            return Err(Error::UnknownType(message_type));
+        }
         let needs_data = !matches!(message_type, 1 | 2 | 13);
         if needs_data && data.is_none() {
             return Err(Error::MissingField("data"));

@@ -227,7 +227,7 @@ pub(crate) fn string_list(items: &[String]) -> Value {
 /// let opts = BroadcastOptions { rooms: vec!["r".into()], ..BroadcastOptions::default() };
 /// assert_eq!(opts.to_value().to_json_string(), r#"{"rooms":["r"],"except":[],"flags":{}}"#);
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BroadcastOptions {
     /// Members of any of these rooms (empty: the whole namespace).
     pub rooms: Vec<String>,
@@ -236,6 +236,18 @@ pub struct BroadcastOptions {
     /// The emit flags (`None`: the field is absent, as in the classic
     /// adapter's socketsJoin and fetchSockets requests).
     pub flags: Option<Flags>,
+}
+
+/// Everyone, no flags: `{rooms: [], except: [], flags: {}}`, what socket.io's
+/// `io.emit` hands its adapter.
+impl Default for BroadcastOptions {
+    fn default() -> Self {
+        BroadcastOptions {
+            rooms: Vec::new(),
+            except: Vec::new(),
+            flags: Some(Flags::new()),
+        }
+    }
 }
 
 impl BroadcastOptions {
