@@ -533,6 +533,19 @@ mod simulation {
             self.pump();
         }
 
+        /// The requests of member `i` that ended.
+        fn results(&mut self, i: usize) -> Vec<NodeEvent<Sid>> {
+            let done = |e: &NodeEvent<Sid>| {
+                matches!(
+                    e,
+                    NodeEvent::FetchSocketsDone { .. }
+                        | NodeEvent::ServerSideEmitDone { .. }
+                        | NodeEvent::BroadcastAckDone { .. }
+                )
+            };
+            self.take_events(i).into_iter().filter(done).collect()
+        }
+
         fn take_events(&mut self, i: usize) -> Vec<NodeEvent<Sid>> {
             self.answer(i);
             core::mem::take(&mut self.members[i].events)
@@ -644,11 +657,7 @@ mod simulation {
             Some(Duration::from_secs(5))
         );
         c.run_until(Duration::from_secs(5));
-        let done: Vec<_> = c
-            .take_events(0)
-            .into_iter()
-            .filter(|e| matches!(e, NodeEvent::FetchSocketsDone { .. }))
-            .collect();
+        let done: Vec<_> = c.results(0);
         let [
             NodeEvent::FetchSocketsDone {
                 sockets,
@@ -682,11 +691,7 @@ mod simulation {
             panic!()
         };
         c.run_until(Duration::from_secs(5));
-        let done: Vec<_> = c
-            .take_events(0)
-            .into_iter()
-            .filter(|e| matches!(e, NodeEvent::ServerSideEmitDone { .. }))
-            .collect();
+        let done: Vec<_> = c.results(0);
         assert_eq!(
             done,
             [NodeEvent::ServerSideEmitDone {
@@ -768,11 +773,7 @@ mod simulation {
             Some(Duration::from_millis(250))
         );
         c.run_until(Duration::from_millis(250));
-        let done: Vec<_> = c
-            .take_events(0)
-            .into_iter()
-            .filter(|e| matches!(e, NodeEvent::BroadcastAckDone { .. }))
-            .collect();
+        let done: Vec<_> = c.results(0);
         assert!(
             matches!(
                 &done[..],

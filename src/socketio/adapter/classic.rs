@@ -214,7 +214,7 @@ impl ClassicRequest {
     pub fn decode(payload: &Bytes, limits: &DecodeLimits) -> Result<ClassicRequest, Error> {
         let value = decode_payload(payload, limits)?;
         let f = Fields::new(&value, limits)?;
-        let opts = || BroadcastOptions::from_value(f.required("opts")?, limits);
+        let opts = || f.opts(limits);
         let body = match f.u64("type")? {
             0 => RequestBody::Sockets {
                 rooms: f.rooms("rooms")?,

@@ -202,7 +202,7 @@ impl ClusterBody {
             return Err(Error::MissingField("data"));
         }
         let f = Fields::new(data_value, limits).map_err(|_| Error::InvalidField("data"))?;
-        let opts = || BroadcastOptions::from_value(f.required("opts")?, limits);
+        let opts = || f.opts(limits);
         Ok(match message_type {
             1 => ClusterBody::InitialHeartbeat,
             2 => ClusterBody::Heartbeat,

@@ -1074,9 +1074,6 @@ impl<S: Ord + Clone> ClusterNode<S> {
         opts: BroadcastOptions,
         now: Duration,
     ) -> Result<(), ApiMisuse> {
-        if opts.is_local() {
-            return Ok(());
-        }
         self.command(
             ClusterBody::Broadcast {
                 packet,
@@ -1191,12 +1188,16 @@ impl<S: Ord + Clone> ClusterNode<S> {
         self.request(request_id, PendingKind::ServerSideEmit, timeout, body, now)
     }
 
-    /// Makes the sockets `opts` addresses on the other nodes join `rooms`.
+    /// Makes the sockets `opts` addresses on the other nodes join `rooms`
+    /// (`io.socketsJoin`).
     ///
     /// ```
-    /// # use socketwire::socketio::adapter::{BroadcastOptions, ClusterNode, NodeConfig};
-    /// let mut node = ClusterNode::<u32>::new("u", "/", NodeConfig { heartbeats: false, ..NodeConfig::default() }, core::time::Duration::ZERO);
+    /// use socketwire::socketio::adapter::{BroadcastOptions, ClusterNode, NodeConfig, Publish};
+    /// let config = NodeConfig { heartbeats: false, ..NodeConfig::default() };
+    /// let mut node = ClusterNode::<u32>::new("u", "/", config, core::time::Duration::ZERO);
     /// node.sockets_join(BroadcastOptions::default(), vec!["r".into()], core::time::Duration::ZERO).unwrap();
+    /// let Some(Publish::Channel { payload, .. }) = node.poll_publish() else { panic!() };
+    /// assert_eq!(&payload[..], br#"{"type":4,"data":{"opts":{"rooms":[],"except":[],"flags":{}},"rooms":["r"]},"uid":"u","nsp":"/"}"#);
     /// ```
     pub fn sockets_join(
         &mut self,
@@ -1204,18 +1205,19 @@ impl<S: Ord + Clone> ClusterNode<S> {
         rooms: Vec<String>,
         now: Duration,
     ) -> Result<(), ApiMisuse> {
-        if opts.is_local() {
-            return Ok(());
-        }
         self.command(ClusterBody::SocketsJoin { opts, rooms }, now)
     }
 
-    /// Makes the sockets `opts` addresses on the other nodes leave `rooms`.
+    /// Makes the sockets `opts` addresses on the other nodes leave `rooms`
+    /// (`io.socketsLeave`). With `flags.local` nothing is published, as for
+    /// every command.
     ///
     /// ```
-    /// # use socketwire::socketio::adapter::{BroadcastOptions, ClusterNode, NodeConfig};
+    /// use socketwire::socketio::adapter::{BroadcastOptions, ClusterNode, Flags, NodeConfig};
     /// let mut node = ClusterNode::<u32>::new("u", "/", NodeConfig { heartbeats: false, ..NodeConfig::default() }, core::time::Duration::ZERO);
-    /// node.sockets_leave(BroadcastOptions::default(), vec!["r".into()], core::time::Duration::ZERO).unwrap();
+    /// let local = BroadcastOptions { flags: Some(Flags::new().with("local", true.into())), ..BroadcastOptions::default() };
+    /// node.sockets_leave(local, vec!["r".into()], core::time::Duration::ZERO).unwrap();
+    /// assert_eq!(node.poll_publish(), None);
     /// ```
     pub fn sockets_leave(
         &mut self,
@@ -1223,18 +1225,21 @@ impl<S: Ord + Clone> ClusterNode<S> {
         rooms: Vec<String>,
         now: Duration,
     ) -> Result<(), ApiMisuse> {
-        if opts.is_local() {
-            return Ok(());
-        }
         self.command(ClusterBody::SocketsLeave { opts, rooms }, now)
     }
 
-    /// Disconnects the sockets `opts` addresses on the other nodes.
+    /// Disconnects the sockets `opts` addresses on the other nodes
+    /// (`io.disconnectSockets(close)`).
     ///
     /// ```
-    /// # use socketwire::socketio::adapter::{BroadcastOptions, ClusterNode, NodeConfig};
+    /// use socketwire::socketio::adapter::cluster::{ClusterBody, ClusterMessage};
+    /// use socketwire::socketio::adapter::{BroadcastOptions, ClusterNode, NodeConfig, Publish};
     /// let mut node = ClusterNode::<u32>::new("u", "/", NodeConfig { heartbeats: false, ..NodeConfig::default() }, core::time::Duration::ZERO);
-    /// node.disconnect_sockets(BroadcastOptions::default(), true, core::time::Duration::ZERO).unwrap();
+    /// let opts = BroadcastOptions { rooms: vec!["r".into()], ..BroadcastOptions::default() };
+    /// node.disconnect_sockets(opts, true, core::time::Duration::ZERO).unwrap();
+    /// let Some(Publish::Channel { payload, .. }) = node.poll_publish() else { panic!() };
+    /// let sent = ClusterMessage::decode(&payload, &Default::default()).unwrap();
+    /// assert!(matches!(sent.body, ClusterBody::DisconnectSockets { close: Some(true), .. }));
     /// ```
     pub fn disconnect_sockets(
         &mut self,
@@ -1242,9 +1247,6 @@ impl<S: Ord + Clone> ClusterNode<S> {
         close: bool,
         now: Duration,
     ) -> Result<(), ApiMisuse> {
-        if opts.is_local() {
-            return Ok(());
-        }
         self.command(
             ClusterBody::DisconnectSockets {
                 opts,
@@ -1331,7 +1333,7 @@ impl<S: Ord + Clone> ClusterNode<S> {
             return Err(ApiMisuse::Unsupported);
         }
         let timeout = self.config.request_timeout;
-        if self.register(request_id, PendingKind::AllRooms, timeout, now)? {
+        if self.register(request_id, PendingKind::AllRooms, timeout, false, now)? {
             let body = RequestBody::AllRooms;
             let request = ClassicRequest {
                 uid: self.uid.clone(),
@@ -1374,7 +1376,12 @@ impl<S: Ord + Clone> ClusterNode<S> {
 
     // ---- internals ---------------------------------------------------------
 
+    /// Publishes a command, unless its options say `local` (then it is this
+    /// node's alone, as socket.io's `io.local`).
     fn command(&mut self, body: ClusterBody, now: Duration) -> Result<(), ApiMisuse> {
+        if options_of(&body).is_some_and(BroadcastOptions::is_local) {
+            return Ok(());
+        }
         self.check_can_publish()?;
         self.publish(body, Route::Main, now);
         Ok(())
@@ -1405,7 +1412,8 @@ impl<S: Ord + Clone> ClusterNode<S> {
         body: ClusterBody,
         now: Duration,
     ) -> Result<(), ApiMisuse> {
-        if self.register(request_id, kind, timeout, now)? {
+        let local = options_of(&body).is_some_and(BroadcastOptions::is_local);
+        if self.register(request_id, kind, timeout, local, now)? {
             self.publish(body, Route::Main, now);
         }
         Ok(())
@@ -1413,11 +1421,13 @@ impl<S: Ord + Clone> ClusterNode<S> {
 
     /// Registers a request; `true` when it waits for answers (publish it),
     /// `false` when nobody is there to answer and it already ended.
+    /// A `local` request asks nobody and ends at once.
     fn register(
         &mut self,
         request_id: &str,
         kind: PendingKind,
         timeout: Duration,
+        local: bool,
         now: Duration,
     ) -> Result<bool, ApiMisuse> {
         self.check_can_publish()?;
@@ -1427,7 +1437,9 @@ impl<S: Ord + Clone> ClusterNode<S> {
         if self.pending.len() >= self.config.max_pending_requests {
             return Err(ApiMisuse::TooManyPendingRequests);
         }
-        let awaiting = if self.heartbeats() {
+        let awaiting = if local {
+            Awaiting::Count(0)
+        } else if self.heartbeats() {
             Awaiting::Nodes(self.nodes.keys().cloned().collect())
         } else {
             Awaiting::Count(self.server_count - 1)
@@ -1785,6 +1797,18 @@ fn dynamic_room(body: &ClusterBody) -> Option<&str> {
             [room] if room.chars().count() != 20 => Some(room),
             _ => None,
         },
+        _ => None,
+    }
+}
+
+/// The addressees of a command, for those that have them.
+fn options_of(body: &ClusterBody) -> Option<&BroadcastOptions> {
+    match body {
+        ClusterBody::Broadcast { opts, .. }
+        | ClusterBody::SocketsJoin { opts, .. }
+        | ClusterBody::SocketsLeave { opts, .. }
+        | ClusterBody::DisconnectSockets { opts, .. }
+        | ClusterBody::FetchSockets { opts, .. } => Some(opts),
         _ => None,
     }
 }

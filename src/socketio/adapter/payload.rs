@@ -154,6 +154,11 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// The `opts` field (`{rooms, except, flags?}`), required.
+    pub(crate) fn opts(&self, limits: &DecodeLimits) -> Result<BroadcastOptions, Error> {
+        BroadcastOptions::from_value(self.required("opts")?, limits)
+    }
+
     /// A list of room names; missing means empty (JS `new Set(undefined)`).
     pub(crate) fn rooms(&self, name: &'static str) -> Result<Vec<String>, Error> {
         match self.value(name) {
