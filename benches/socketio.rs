@@ -2,7 +2,8 @@
 //! (`socketioxide-parser-common`), same fixtures, same groups.
 //!
 //! Ids: `socketio/<impl>/<case>` within the groups `header_decode`,
-//! `full_decode` and `encode_attachments`.
+//! `full_decode` and `encode_attachments`; the group `msgpack` sets the
+//! socket.io-msgpack-parser format against the JSON one on the same packets.
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 
 use std::hint::black_box;
@@ -202,5 +203,77 @@ fn encode_attachments(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, header_decode, full_decode, encode_attachments);
+/// The same EVENT (`/custom_nsp`, id 12, an object, a string, a number and a
+/// bool; then with two 1 KiB blobs) through both parsers, decoded into a
+/// `Value` and encoded from one.
+fn msgpack(c: &mut Criterion) {
+    use socketwire::socketio::Parser;
+    use socketwire::socketio::msgpack::MsgpackPacket;
+
+    let mut group = c.benchmark_group("socketio/msgpack");
+    let config = DecoderConfig::default();
+    let (_, data) = Packet::decode_value(EVENT_NSP_ACK, &config).unwrap();
+    let Some(Value::Array(mut items)) = data else {
+        unreachable!("EVENT data is an array")
+    };
+    let args = items.split_off(1);
+    let binary_args = [
+        Value::Bytes(Bytes::from(vec![7u8; 1024])),
+        Value::Object(vec![
+            ("foo".into(), "bar".into()),
+            ("file".into(), Value::Bytes(Bytes::from(vec![9u8; 1024]))),
+        ]),
+    ];
+    for (name, args) in [
+        ("event_nsp_ack", &args[..]),
+        ("two_1k_blobs", &binary_args[..]),
+    ] {
+        let json = Parser::Json.event("/custom_nsp", "event", args, Some(12));
+        let packed = Parser::Msgpack.event("/custom_nsp", "event", args, Some(12));
+        let wire = packed.text_bytes().clone();
+        assert!(MsgpackPacket::decode(&wire, &config).is_ok());
+        group.throughput(Throughput::Bytes(wire.len() as u64));
+        group.bench_function(format!("msgpack_decode/{name}"), |b| {
+            b.iter(|| MsgpackPacket::decode(black_box(&wire), &config).ok())
+        });
+        group.bench_function(format!("msgpack_encode/{name}"), |b| {
+            b.iter(|| Parser::Msgpack.event("/custom_nsp", "event", black_box(args), Some(12)))
+        });
+        group.throughput(Throughput::Bytes(json.buffered_len() as u64));
+        let text = json.text().to_owned();
+        let attachments = json.attachments().to_vec();
+        assert_eq!(
+            attachments.is_empty(),
+            !args.iter().any(Value::contains_bytes)
+        );
+        group.bench_function(format!("json_decode/{name}"), |b| {
+            b.iter(|| {
+                let mut r = Reassembler::new(config.clone());
+                match r.handle_text_value(black_box(&text)).ok()? {
+                    (Reassembled::Text(_), data) => data.map(|_| ()),
+                    (Reassembled::Pending, _) => {
+                        let mut done = None;
+                        for attachment in &attachments {
+                            done = r.handle_binary(attachment.clone()).ok()?;
+                        }
+                        done.map(|_| ())
+                    }
+                    (Reassembled::Binary(_), _) => Some(()),
+                }
+            })
+        });
+        group.bench_function(format!("json_encode/{name}"), |b| {
+            b.iter(|| Parser::Json.event("/custom_nsp", "event", black_box(args), Some(12)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    header_decode,
+    full_decode,
+    encode_attachments,
+    msgpack
+);
 criterion_main!(benches);

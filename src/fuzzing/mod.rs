@@ -51,6 +51,8 @@ const TARGETS: &[&[Target]] = &[
         ("socketio_reassembler", socketio::reassembler),
         ("socketio_server_session", socketio::server_session),
     ],
+    #[cfg(feature = "msgpack")]
+    &[("socketio_msgpack", socketio::msgpack_packet)],
     #[cfg(feature = "adapter")]
     &[
         ("adapter_message", adapter::message),
@@ -91,6 +93,7 @@ mod tests {
         feature = "deflate",
         feature = "engineio",
         feature = "socketio",
+        feature = "msgpack",
         feature = "adapter"
     ))]
     fn every_fuzz_target_is_in_the_table() {

@@ -8,6 +8,7 @@ use bytes::Bytes;
 
 use super::error::{ApiMisuse, Error};
 use super::packet::{DecoderConfig, Packet, PacketType, SocketIoVersion, write_header_bytes};
+use super::parser::Parser;
 use super::value::{Value, write_args_with_placeholders};
 
 /// One decoded Engine.IO message payload, as the Socket.IO layer sends or
@@ -47,8 +48,9 @@ impl EngineMessage {
 }
 
 /// A packet encoded once: the text header packet and its attachments in
-/// `num` order. Cheap to clone (reference-counted buffers), which is how a
-/// broadcast is encoded once for all recipients.
+/// `num` order, or (built by [`Parser::Msgpack`](super::Parser)) the one
+/// binary msgpack message. Cheap to clone (reference-counted buffers), which is
+/// how a broadcast is encoded once for all recipients.
 ///
 /// ```
 /// use bytes::Bytes;
@@ -59,9 +61,11 @@ impl EngineMessage {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodedPacket {
+    /// The text packet, or the msgpack packet.
     text: Bytes,
     attachments: Vec<Bytes>,
     namespace: String,
+    parser: Parser,
 }
 
 impl EncodedPacket {
@@ -153,21 +157,55 @@ impl EncodedPacket {
             text: Bytes::from(out),
             attachments,
             namespace: namespace.into(),
+            parser: Parser::Json,
         }
     }
 
-    /// The text packet.
+    /// One socket.io-msgpack-parser packet.
+    #[cfg(feature = "msgpack")]
+    pub(crate) fn msgpack(
+        kind: PacketType,
+        namespace: &str,
+        id: Option<u64>,
+        data: Option<super::msgpack::PacketData<'_>>,
+    ) -> EncodedPacket {
+        let mut out = Vec::new();
+        super::msgpack::encode_packet(&mut out, kind, namespace, id, data);
+        EncodedPacket {
+            text: Bytes::from(out),
+            attachments: Vec::new(),
+            namespace: namespace.into(),
+            parser: Parser::Msgpack,
+        }
+    }
+
+    /// The wire format this packet was encoded in; a session queues only
+    /// packets of its own.
+    ///
+    /// ```
+    /// use socketwire::socketio::{EncodedPacket, Parser};
+    /// assert_eq!(EncodedPacket::event("/", "a", &[], None).parser(), Parser::Json);
+    /// ```
+    pub fn parser(&self) -> Parser {
+        self.parser
+    }
+
+    /// The text packet (empty for a msgpack packet, which is binary).
     ///
     /// ```
     /// use socketwire::socketio::EncodedPacket;
     /// assert_eq!(EncodedPacket::ack("/", 12, &[]).text(), "312[]");
     /// ```
     pub fn text(&self) -> &str {
+        if self.parser != Parser::Json {
+            return "";
+        }
         // Built only from `str` pieces and serde_json output, so always UTF-8.
         core::str::from_utf8(&self.text).unwrap_or_default()
     }
 
-    /// The text packet as shared bytes.
+    /// The first message's payload as shared bytes: the text packet, or the
+    /// msgpack packet.
     ///
     /// ```
     /// use socketwire::socketio::EncodedPacket;
@@ -203,7 +241,7 @@ impl EncodedPacket {
     }
 
     /// The Engine.IO messages to send, in order: the text packet, then each
-    /// attachment as a binary message.
+    /// attachment as a binary message; a msgpack packet is one binary message.
     ///
     /// ```
     /// use socketwire::socketio::{EncodedPacket, EngineMessage};
@@ -211,8 +249,12 @@ impl EncodedPacket {
     /// assert!(matches!(msgs[..], [EngineMessage::Text(_)]));
     /// ```
     pub fn messages(&self) -> impl Iterator<Item = EngineMessage> + '_ {
-        core::iter::once(EngineMessage::Text(self.text.clone()))
-            .chain(self.attachments.iter().cloned().map(EngineMessage::Binary))
+        let first = match self.parser {
+            Parser::Json => EngineMessage::Text(self.text.clone()),
+            #[cfg(feature = "msgpack")]
+            Parser::Msgpack => EngineMessage::Binary(self.text.clone()),
+        };
+        core::iter::once(first).chain(self.attachments.iter().cloned().map(EngineMessage::Binary))
     }
 
     /// The bytes this packet adds to a session's `buffered_amount` once

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use super::binary::{EncodedPacket, EngineMessage};
 use super::error::{ApiMisuse, Error};
 use super::packet::{DecoderConfig, PacketType, SocketIoVersion};
+use super::parser::Parser;
 use super::reason::{CloseReason, DisconnectReason};
 use super::session::{
     self, Dispatch, IncomingPacket, Input, SessionCore, check_event_name, is_valid_namespace,
@@ -43,12 +44,17 @@ pub struct ClientConfig {
     /// connected: past it they fail with [`ApiMisuse::BufferFull`] and nothing
     /// is buffered. Default 1024.
     pub max_buffered_emits: usize,
+    /// The wire format, as the peer's `parser` option: [`Parser::Json`]
+    /// (default) or `Parser::Msgpack` (socket.io-msgpack-parser, feature
+    /// `msgpack`). Every packet is sent and read in it.
+    pub parser: Parser,
 }
 
 impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
             decoder: DecoderConfig::default(),
+            parser: Parser::Json,
             ack_timeout: Duration::from_secs(30),
             max_pending_acks: 1024,
             attachment_timeout: Duration::from_secs(30),
@@ -187,6 +193,7 @@ impl ClientSession {
         let mut session = ClientSession {
             core: SessionCore::new(
                 config.decoder,
+                config.parser,
                 config.ack_timeout,
                 config.max_pending_acks,
                 config.attachment_timeout,
@@ -238,7 +245,11 @@ impl ClientSession {
 
     fn connect_packet(&self, namespace: &str, auth: Option<&Value>) -> EncodedPacket {
         match self.version() {
-            SocketIoVersion::V5 => EncodedPacket::new(PacketType::Connect, namespace, None, auth),
+            SocketIoVersion::V5 => {
+                self.core
+                    .parser()
+                    .packet(PacketType::Connect, namespace, None, auth)
+            }
             SocketIoVersion::V4 => {
                 // SIO v4: CONNECT carries no JSON; auth goes into the `?query`.
                 let mut with_query = String::from(namespace);
@@ -256,7 +267,9 @@ impl ClientSession {
                         sep = '&';
                     }
                 }
-                EncodedPacket::new(PacketType::Connect, &with_query, None, None)
+                self.core
+                    .parser()
+                    .packet(PacketType::Connect, &with_query, None, None)
             }
         }
     }
@@ -335,7 +348,7 @@ impl ClientSession {
     /// ```
     pub fn emit(&mut self, namespace: &str, name: &str, args: Vec<Value>) -> Result<(), ApiMisuse> {
         check_event_name(name)?;
-        let packet = EncodedPacket::event(namespace, name, &args, None);
+        let packet = self.core.parser().event(namespace, name, &args, None);
         self.send_or_buffer(namespace, packet)
     }
 
@@ -384,7 +397,7 @@ impl ClientSession {
         if !self.is_connected(namespace) {
             return Err(ApiMisuse::NotConnected);
         }
-        let packet = EncodedPacket::ack(namespace, id, &args);
+        let packet = self.core.parser().ack(namespace, id, &args);
         self.core.queue(&packet);
         Ok(())
     }
@@ -408,7 +421,10 @@ impl ClientSession {
             .remove(namespace)
             .ok_or(ApiMisuse::NotConnected)?;
         if ns.state == ClientState::Connected && self.transport_open {
-            let packet = EncodedPacket::new(PacketType::Disconnect, namespace, None, None);
+            let packet = self
+                .core
+                .parser()
+                .packet(PacketType::Disconnect, namespace, None, None);
             self.core.queue(&packet);
         }
         self.core.leave_namespace(namespace, None);

@@ -226,6 +226,9 @@ pub enum ApiMisuse {
     /// [`ClientConfig::max_buffered_emits`](super::ClientConfig::max_buffered_emits)
     /// emits already wait for it: nothing is buffered.
     BufferFull,
+    /// [`send_encoded`](super::ServerSession::send_encoded) of a packet
+    /// encoded by another [`Parser`](super::Parser) than the session's.
+    ParserMismatch,
 }
 
 impl fmt::Display for ApiMisuse {
@@ -240,6 +243,7 @@ impl fmt::Display for ApiMisuse {
             ApiMisuse::TooManyPendingAcks => "too many acks are awaited",
             ApiMisuse::TooManyRooms => "the socket is in too many rooms",
             ApiMisuse::BufferFull => "too many emits are buffered for this namespace",
+            ApiMisuse::ParserMismatch => "the packet was encoded by another parser",
         })
     }
 }

@@ -4,7 +4,8 @@
 //! This module works on *decoded Engine.IO message payloads* — text as `&str`,
 //! binary as [`Bytes`](bytes::Bytes) — and imports neither the WebSocket nor the
 //! Engine.IO layer: the glue between them lives in the application. It needs
-//! `serde_json`, so it exists only with the `json` feature (on by default).
+//! `serde_json`, so it exists only with the `json` feature (on by default);
+//! the msgpack wire format needs the `msgpack` feature (on by default, on rmp).
 //!
 //! ```text
 //!  Engine.IO message ──► Reassembler ──► Packet / BinaryPacket ──► ServerSession ──► poll_event
@@ -21,6 +22,8 @@
 //! | attachments | [`EncodedPacket`] (placeholders out), [`Reassembler`] (placeholders in), [`BinaryPacket`] |
 //! | sessions | [`ServerSession`] / [`ServerEvent`], [`ClientSession`] / [`ClientEvent`], why they end: [`DisconnectReason`], [`CloseReason`] |
 //! | rooms | [`RoomRegistry`], [`Broadcast`], [`BroadcastPacket`] |
+//! | wire format | [`Parser`] (`ServerConfig::parser`, `ClientConfig::parser`): JSON text (default) or msgpack |
+//! | msgpack (feature `msgpack`) | [`msgpack::MsgpackPacket`] (socket.io-msgpack-parser: one map per packet, binary inline), [`msgpack::decode_value`] / [`msgpack::encode_value`] (notepack.io-compatible, depth- and size-bounded), [`msgpack::MsgpackLimits`], [`msgpack::MsgpackError`] |
 //! | errors | [`Error`] (peer, with [`Error::js_message`]), [`ApiMisuse`] (caller) |
 //! | cluster (feature `adapter`) | [`adapter`]: Redis / ClusterAdapter messages, channel names, [`adapter::ClusterNode`] |
 //!
@@ -75,6 +78,32 @@
 //! BINARY_EVENT/BINARY_ACK and returns the text packet plus the attachments.
 //! The [`Reassembler`] takes the header, then N binary messages, and restores
 //! each placeholder by its `num` (not by position in the document).
+//!
+//! ## The msgpack parser
+//!
+//! With [`Parser::Msgpack`] in the session's config (feature `msgpack`), each
+//! packet is one binary Engine.IO message holding a msgpack map
+//! `{type, data, nsp, id}` with blobs inline, as socket.io-msgpack-parser 3.x
+//! sends; a text message is a peer error. It is decoded under the same rules
+//! as the JSON format (the same functions check payload shapes, reserved
+//! names, ack ids and namespaces), nesting bounded by
+//! [`DecoderConfig::msgpack`] and every length checked against the input left.
+//!
+//! ```
+//! # #[cfg(feature = "msgpack")] {
+//! use core::time::Duration;
+//! use bytes::Bytes;
+//! use socketwire::socketio::{EngineMessage, Parser, ServerConfig, ServerEvent, ServerSession};
+//! let config = ServerConfig { parser: Parser::Msgpack, ..ServerConfig::default() };
+//! let mut s = ServerSession::new(config, Duration::ZERO);
+//! // {type: 0, nsp: "/"} from socket.io-client with socket.io-msgpack-parser
+//! let connect = Bytes::from_static(b"\x82\xa4type\x00\xa3nsp\xa1/");
+//! s.handle_message(EngineMessage::Binary(connect), Duration::ZERO).unwrap();
+//! assert!(matches!(s.poll_event(), Some(ServerEvent::Connect { .. })));
+//! s.accept("/", "sid-1").unwrap();
+//! assert!(matches!(s.poll_message(), Some(EngineMessage::Binary(_))));
+//! # }
+//! ```
 //!
 //! ## Drive loop (server)
 //!
@@ -205,6 +234,7 @@ mod error;
 #[cfg(feature = "msgpack")]
 pub mod msgpack;
 mod packet;
+mod parser;
 mod reason;
 mod rooms;
 mod server;
@@ -215,6 +245,7 @@ pub use binary::{BinaryPacket, EncodedPacket, EngineMessage, Reassembled, Reasse
 pub use client::{ClientConfig, ClientEvent, ClientSession};
 pub use error::{ApiMisuse, Error, InvalidPayload};
 pub use packet::{DecoderConfig, MAX_ACK_ID, Packet, PacketType, RESERVED_EVENTS, SocketIoVersion};
+pub use parser::Parser;
 pub use reason::{CloseReason, DisconnectReason};
 pub use rooms::{Broadcast, BroadcastPacket, RoomRegistry};
 pub use server::{ServerConfig, ServerEvent, ServerSession};

@@ -152,6 +152,9 @@ pub struct DecoderConfig {
     pub lenient_id_on_any_type: bool,
     /// A placeholder with a fractional `num` in range becomes `null` (Q10).
     pub lenient_placeholder_num: bool,
+    /// Nesting bound of the msgpack parser ([`Parser::Msgpack`](super::Parser::Msgpack)).
+    #[cfg(feature = "msgpack")]
+    pub msgpack: super::msgpack::MsgpackLimits,
 }
 
 impl Default for DecoderConfig {
@@ -165,6 +168,8 @@ impl Default for DecoderConfig {
             lenient_ack_without_id: false,
             lenient_id_on_any_type: false,
             lenient_placeholder_num: false,
+            #[cfg(feature = "msgpack")]
+            msgpack: super::msgpack::MsgpackLimits::default(),
         }
     }
 }
@@ -367,15 +372,9 @@ impl<'a> Packet<'a> {
                 }
                 i += 1;
             }
-            let allowed = kind.is_event() || kind.is_ack() || config.lenient_id_on_any_type;
-            if !allowed {
-                return Err(Error::InvalidAckId);
-            }
             id = Some(value);
-        } else if kind.is_ack() && !config.lenient_ack_without_id {
-            // An ACK answers an id; without one it can match nothing (X19).
-            return Err(Error::InvalidAckId);
         }
+        check_ack_id(kind, id, config)?;
 
         let data = if i < bytes.len() {
             Some(&text[i..])
@@ -406,7 +405,7 @@ impl<'a> Packet<'a> {
         };
         let shape: JsonShape = serde_json::from_str(data)
             .map_err(|_| Error::InvalidPayload(InvalidPayload::InvalidJson))?;
-        self.check_shape(shape, config)
+        check_shape(self.kind, shape, config)
     }
 
     /// Decodes, validates and builds the data as a [`Value`](super::Value) with a
@@ -427,18 +426,14 @@ impl<'a> Packet<'a> {
             return Ok((packet, None));
         };
         let value = super::Value::from_json_str(data)?;
-        packet.check_shape(JsonShape::of(&value), config)?;
+        check_value(packet.kind, &value, config)?;
         Ok((packet, Some(value)))
     }
 
     /// The checks that need no JSON parse; `None` if there is no data.
     fn precheck_data(&self, config: &DecoderConfig) -> Result<Option<&'a str>, Error> {
         let Some(data) = self.data else {
-            let needs_data =
-                self.kind.is_event() || self.kind.is_ack() || self.kind == PacketType::ConnectError;
-            if needs_data && !config.lenient_missing_data {
-                return Err(InvalidPayload::MissingData.into());
-            }
+            check_data_presence(self.kind, false, config)?;
             return Ok(None);
         };
         // JS reads a leading space as an ack-id digit (Q3); refuse it rather than
@@ -446,44 +441,8 @@ impl<'a> Packet<'a> {
         if data.starts_with([' ', '\t', '\n', '\r']) {
             return Err(InvalidPayload::LeadingWhitespace.into());
         }
-        // socket.io-parser isPayloadValid: DISCONNECT carries nothing.
-        if self.kind == PacketType::Disconnect {
-            return Err(InvalidPayload::DisconnectWithData.into());
-        }
+        check_data_presence(self.kind, true, config)?;
         Ok(Some(data))
-    }
-
-    /// socket.io-parser `isPayloadValid`, per type and version.
-    fn check_shape(&self, shape: JsonShape, config: &DecoderConfig) -> Result<(), Error> {
-        let v5 = config.version == SocketIoVersion::V5;
-        let reason = match (self.kind, shape.kind) {
-            // https://github.com/socketio/socket.io-protocol#0---connect
-            // v5: the CONNECT payload is an object; v4 also lets arrays and null through.
-            (PacketType::Connect, JsonKind::Object) => None,
-            (PacketType::Connect, JsonKind::Array | JsonKind::Null) if !v5 => None,
-            (PacketType::Connect, _) => Some(InvalidPayload::ConnectNotObject),
-            // https://github.com/socketio/socket.io-protocol#1---disconnect
-            (PacketType::Disconnect, _) => Some(InvalidPayload::DisconnectWithData),
-            // https://github.com/socketio/socket.io-protocol#2---event
-            // The payload is a non-empty array whose first element is the event name.
-            (PacketType::Event | PacketType::BinaryEvent, JsonKind::Array) => match shape.first {
-                None => Some(InvalidPayload::EventEmpty),
-                Some(JsonKind::Number) => None,
-                Some(JsonKind::String { reserved }) => {
-                    (reserved && v5).then_some(InvalidPayload::ReservedEventName)
-                }
-                Some(_) => Some(InvalidPayload::EventNameNotString),
-            },
-            (PacketType::Event | PacketType::BinaryEvent, _) => Some(InvalidPayload::EventNotArray),
-            // https://github.com/socketio/socket.io-protocol#3---ack
-            (PacketType::Ack | PacketType::BinaryAck, JsonKind::Array) => None,
-            (PacketType::Ack | PacketType::BinaryAck, _) => Some(InvalidPayload::AckNotArray),
-            // https://github.com/socketio/socket.io-protocol#4---connect_error
-            (PacketType::ConnectError, JsonKind::String { .. } | JsonKind::Object) => None,
-            (PacketType::ConnectError, JsonKind::Array | JsonKind::Null) if !v5 => None,
-            (PacketType::ConnectError, _) => Some(InvalidPayload::ConnectErrorNotObject),
-        };
-        reason.map_or(Ok(()), |r| Err(r.into()))
     }
 
     /// The raw JSON data as a slice of `source`, the `Bytes` this packet was
@@ -570,6 +529,89 @@ impl<'a> Packet<'a> {
         }
         n + self.data.map_or(0, str::len)
     }
+}
+
+/// The ack id rules of both parsers: an id only on EVENT and ACK (Q6), up to
+/// [`MAX_ACK_ID`] (Q5), and an ACK always has one (X19).
+pub(crate) fn check_ack_id(
+    kind: PacketType,
+    id: Option<u64>,
+    config: &DecoderConfig,
+) -> Result<(), Error> {
+    match id {
+        // https://github.com/socketio/socket.io-protocol#acknowledgement
+        // Ids are JS numbers, exact up to 2^53 - 1.
+        Some(id) if id > MAX_ACK_ID => Err(Error::InvalidAckId),
+        Some(_) if !(kind.is_event() || kind.is_ack() || config.lenient_id_on_any_type) => {
+            Err(Error::InvalidAckId)
+        }
+        // An ACK answers an id; without one it can match nothing (X19).
+        None if kind.is_ack() && !config.lenient_ack_without_id => Err(Error::InvalidAckId),
+        _ => Ok(()),
+    }
+}
+
+/// Whether a packet of `kind` may have data or may lack it, for both parsers
+/// (`has_data`: the packet carries data).
+pub(crate) fn check_data_presence(
+    kind: PacketType,
+    has_data: bool,
+    config: &DecoderConfig,
+) -> Result<(), Error> {
+    if has_data {
+        // socket.io-parser isPayloadValid: DISCONNECT carries nothing.
+        if kind == PacketType::Disconnect {
+            return Err(InvalidPayload::DisconnectWithData.into());
+        }
+    } else {
+        let needs_data = kind.is_event() || kind.is_ack() || kind == PacketType::ConnectError;
+        if needs_data && !config.lenient_missing_data {
+            return Err(InvalidPayload::MissingData.into());
+        }
+    }
+    Ok(())
+}
+
+/// socket.io-parser `isPayloadValid` on decoded data, for both parsers.
+pub(crate) fn check_value(
+    kind: PacketType,
+    data: &super::Value,
+    config: &DecoderConfig,
+) -> Result<(), Error> {
+    check_shape(kind, JsonShape::of(data), config)
+}
+
+/// socket.io-parser `isPayloadValid`, per type and version.
+fn check_shape(kind: PacketType, shape: JsonShape, config: &DecoderConfig) -> Result<(), Error> {
+    let v5 = config.version == SocketIoVersion::V5;
+    let reason = match (kind, shape.kind) {
+        // https://github.com/socketio/socket.io-protocol#0---connect
+        // v5: the CONNECT payload is an object; v4 also lets arrays and null through.
+        (PacketType::Connect, JsonKind::Object) => None,
+        (PacketType::Connect, JsonKind::Array | JsonKind::Null) if !v5 => None,
+        (PacketType::Connect, _) => Some(InvalidPayload::ConnectNotObject),
+        // https://github.com/socketio/socket.io-protocol#1---disconnect
+        (PacketType::Disconnect, _) => Some(InvalidPayload::DisconnectWithData),
+        // https://github.com/socketio/socket.io-protocol#2---event
+        // The payload is a non-empty array whose first element is the event name.
+        (PacketType::Event | PacketType::BinaryEvent, JsonKind::Array) => match shape.first {
+            None => Some(InvalidPayload::EventEmpty),
+            Some(JsonKind::Number) => None,
+            Some(JsonKind::String { reserved }) => {
+                (reserved && v5).then_some(InvalidPayload::ReservedEventName)
+            }
+            Some(_) => Some(InvalidPayload::EventNameNotString),
+        },
+        (PacketType::Event | PacketType::BinaryEvent, _) => Some(InvalidPayload::EventNotArray),
+        // https://github.com/socketio/socket.io-protocol#3---ack
+        (PacketType::Ack | PacketType::BinaryAck, JsonKind::Array) => None,
+        (PacketType::Ack | PacketType::BinaryAck, _) => Some(InvalidPayload::AckNotArray),
+        // https://github.com/socketio/socket.io-protocol#4---connect_error
+        (PacketType::ConnectError, JsonKind::String { .. } | JsonKind::Object) => None,
+        (PacketType::ConnectError, JsonKind::Array | JsonKind::Null) if !v5 => None,
+        (PacketType::ConnectError, _) => Some(InvalidPayload::ConnectErrorNotObject),
+    };
+    reason.map_or(Ok(()), |r| Err(r.into()))
 }
 
 fn decimal_len(mut n: u64) -> usize {

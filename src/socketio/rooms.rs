@@ -457,9 +457,27 @@ impl<S: Ord + Clone> RoomRegistry<S> {
         name: &str,
         args: &[Value],
     ) -> BroadcastPacket<S> {
-        BroadcastPacket {
-            packet: EncodedPacket::event(namespace, name, args, None),
-            recipients: self.recipients(namespace, target),
-        }
+        self.broadcast_encoded(target, EncodedPacket::event(namespace, name, args, None))
+    }
+
+    /// Lists the recipients of a packet encoded once, in its namespace: how a
+    /// server that speaks another [`Parser`](super::Parser) broadcasts.
+    ///
+    /// ```
+    /// use socketwire::socketio::{Broadcast, Parser, RoomRegistry};
+    /// let mut rooms = RoomRegistry::new();
+    /// rooms.add_socket("/chat", "x");
+    /// let packet = Parser::default().event("/chat", "broadcast", &[], None);
+    /// let out = rooms.broadcast_encoded(&Broadcast::all(), packet);
+    /// assert_eq!(out.recipients, ["x"]);
+    /// ```
+    #[must_use = "queue the packet on every recipient's session"]
+    pub fn broadcast_encoded(
+        &self,
+        target: &Broadcast<S>,
+        packet: EncodedPacket,
+    ) -> BroadcastPacket<S> {
+        let recipients = self.recipients(packet.namespace(), target);
+        BroadcastPacket { packet, recipients }
     }
 }

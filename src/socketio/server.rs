@@ -10,6 +10,7 @@ use bytes::Bytes;
 use super::binary::{EncodedPacket, EngineMessage};
 use super::error::{ApiMisuse, Error};
 use super::packet::{DecoderConfig, PacketType, SocketIoVersion};
+use super::parser::Parser;
 use super::reason::{CloseReason, DisconnectReason};
 use super::session::{
     self, Dispatch, IncomingPacket, Input, SessionCore, check_event_name, session_event,
@@ -51,12 +52,17 @@ pub struct ServerConfig {
     /// the transport), so a client cannot queue an unbounded number of
     /// CONNECTs for an application that answers them later. Default 64.
     pub max_namespaces: usize,
+    /// The wire format, as the peer's `parser` option: [`Parser::Json`]
+    /// (default) or `Parser::Msgpack` (socket.io-msgpack-parser, feature
+    /// `msgpack`). Every packet is sent and read in it.
+    pub parser: Parser,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             decoder: DecoderConfig::default(),
+            parser: Parser::Json,
             connect_timeout: Duration::from_secs(45),
             ack_timeout: Duration::from_secs(30),
             max_pending_acks: 1024,
@@ -196,6 +202,7 @@ impl ServerSession {
             connect_deadline: Some(now.saturating_add(config.connect_timeout)),
             core: SessionCore::new(
                 config.decoder,
+                config.parser,
                 config.ack_timeout,
                 config.max_pending_acks,
                 config.attachment_timeout,
@@ -526,9 +533,15 @@ impl ServerSession {
         let packet = match self.version() {
             SocketIoVersion::V5 => {
                 let data = Value::Object(alloc::vec![("sid".into(), sid.into())]);
-                EncodedPacket::new(PacketType::Connect, namespace, None, Some(&data))
+                self.core
+                    .parser()
+                    .packet(PacketType::Connect, namespace, None, Some(&data))
             }
-            SocketIoVersion::V4 => EncodedPacket::new(PacketType::Connect, namespace, None, None),
+            SocketIoVersion::V4 => {
+                self.core
+                    .parser()
+                    .packet(PacketType::Connect, namespace, None, None)
+            }
         };
         self.core.queue(&packet);
         Ok(())
@@ -563,7 +576,10 @@ impl ServerSession {
             }
             SocketIoVersion::V4 => data.unwrap_or_else(|| message.into()),
         };
-        let packet = EncodedPacket::new(PacketType::ConnectError, namespace, None, Some(&payload));
+        let packet =
+            self.core
+                .parser()
+                .packet(PacketType::ConnectError, namespace, None, Some(&payload));
         self.core.queue(&packet);
         Ok(())
     }
@@ -594,7 +610,7 @@ impl ServerSession {
     pub fn emit(&mut self, namespace: &str, name: &str, args: Vec<Value>) -> Result<(), ApiMisuse> {
         self.check_connected(namespace)?;
         check_event_name(name)?;
-        let packet = EncodedPacket::event(namespace, name, &args, None);
+        let packet = self.core.parser().event(namespace, name, &args, None);
         self.core.queue(&packet);
         Ok(())
     }
@@ -648,7 +664,7 @@ impl ServerSession {
     /// ```
     pub fn ack(&mut self, namespace: &str, id: u64, args: Vec<Value>) -> Result<(), ApiMisuse> {
         self.check_connected(namespace)?;
-        let packet = EncodedPacket::ack(namespace, id, &args);
+        let packet = self.core.parser().ack(namespace, id, &args);
         self.core.queue(&packet);
         Ok(())
     }
@@ -668,8 +684,7 @@ impl ServerSession {
     /// ```
     pub fn send_encoded(&mut self, packet: &EncodedPacket) -> Result<(), ApiMisuse> {
         self.check_connected(packet.namespace())?;
-        self.core.queue(packet);
-        Ok(())
+        self.core.queue_encoded(packet)
     }
 
     /// Disconnects the client from `namespace` (sends DISCONNECT). No
@@ -689,7 +704,10 @@ impl ServerSession {
         self.check_connected(namespace)?;
         self.namespaces.remove(namespace);
         self.core.leave_namespace(namespace, None);
-        let packet = EncodedPacket::new(PacketType::Disconnect, namespace, None, None);
+        let packet = self
+            .core
+            .parser()
+            .packet(PacketType::Disconnect, namespace, None, None);
         self.core.queue(&packet);
         Ok(())
     }

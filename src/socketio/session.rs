@@ -17,6 +17,7 @@ use bytes::Bytes;
 use super::binary::{BinaryPacket, EncodedPacket, EngineMessage, Reassembled, Reassembler};
 use super::error::{ApiMisuse, Error};
 use super::packet::{DecoderConfig, MAX_ACK_ID, PacketType, RESERVED_EVENTS, SocketIoVersion};
+use super::parser::Parser;
 use super::reason::{CloseReason, DisconnectReason};
 use super::value::Value;
 
@@ -35,6 +36,18 @@ impl IncomingPacket {
             namespace: packet.namespace,
             id: packet.id,
             data: Some(packet.data),
+        }
+    }
+}
+
+#[cfg(feature = "msgpack")]
+impl From<super::msgpack::MsgpackPacket> for IncomingPacket {
+    fn from(packet: super::msgpack::MsgpackPacket) -> IncomingPacket {
+        IncomingPacket {
+            kind: packet.kind,
+            namespace: packet.namespace,
+            id: packet.id,
+            data: packet.data,
         }
     }
 }
@@ -121,6 +134,8 @@ enum AttachmentTimer {
 #[derive(Debug)]
 pub(crate) struct SessionCore<E> {
     reassembler: Reassembler,
+    /// The wire format of every packet in and out.
+    parser: Parser,
     acks: AckTable,
     limits: CoreLimits,
     attachment_timer: AttachmentTimer,
@@ -142,12 +157,14 @@ impl<E: SessionEvent> SessionCore<E> {
     /// A core with the acks' timeout and cap and the half-received packet timeout.
     pub(crate) fn new(
         decoder: DecoderConfig,
+        parser: Parser,
         ack_timeout: Duration,
         max_pending_acks: usize,
         attachment_timeout: Duration,
     ) -> Self {
         SessionCore {
             reassembler: Reassembler::new(decoder),
+            parser,
             acks: AckTable::default(),
             limits: CoreLimits {
                 ack_timeout,
@@ -163,6 +180,11 @@ impl<E: SessionEvent> SessionCore<E> {
 
     pub(crate) fn version(&self) -> SocketIoVersion {
         self.reassembler.config().version
+    }
+
+    /// The wire format this session encodes its packets in.
+    pub(crate) fn parser(&self) -> Parser {
+        self.parser
     }
 
     /// Reads one input that arrived at `now`; `Ok(None)` while binary
@@ -181,6 +203,20 @@ impl<E: SessionEvent> SessionCore<E> {
     }
 
     fn read_packet(&mut self, input: Input<'_>) -> Result<Option<IncomingPacket>, Error> {
+        #[cfg(feature = "msgpack")]
+        if self.parser == Parser::Msgpack {
+            // socket.io-msgpack-parser: every packet is one binary message.
+            return match input {
+                Input::Message(EngineMessage::Binary(data)) | Input::Binary(data) => {
+                    let packet =
+                        super::msgpack::MsgpackPacket::decode(&data, self.reassembler.config())?;
+                    Ok(Some(packet.into()))
+                }
+                Input::Message(EngineMessage::Text(_)) | Input::Text(_) => {
+                    Err(super::msgpack::MsgpackError::TextMessage.into())
+                }
+            };
+        }
         match input {
             Input::Text(text) => self.read_text(text),
             Input::Message(EngineMessage::Text(bytes)) => match core::str::from_utf8(&bytes) {
@@ -272,6 +308,16 @@ impl<E: SessionEvent> SessionCore<E> {
         }
     }
 
+    /// Queues a packet encoded elsewhere (a broadcast), if it is in this
+    /// session's wire format.
+    pub(crate) fn queue_encoded(&mut self, packet: &EncodedPacket) -> Result<(), ApiMisuse> {
+        if packet.parser() != self.parser {
+            return Err(ApiMisuse::ParserMismatch);
+        }
+        self.queue(packet);
+        Ok(())
+    }
+
     /// Drops every message not yet polled (the transport they were for is gone).
     pub(crate) fn clear_messages(&mut self) {
         self.messages.clear();
@@ -311,7 +357,7 @@ impl<E: SessionEvent> SessionCore<E> {
         let id = self
             .acks
             .register(namespace, now.saturating_add(self.limits.ack_timeout));
-        Ok((id, EncodedPacket::event(namespace, name, args, Some(id))))
+        Ok((id, self.parser.event(namespace, name, args, Some(id))))
     }
 
     /// An EVENT `[name, ...args]` for the application.

@@ -3,8 +3,11 @@
 //! ```text
 //! cargo run -p socketwire-tokio --example socketio_client -- http://127.0.0.1:3000
 //!     [--namespace /x] [--auth JSON] [--path /socket.io/] [--reconnect-delay MS] [--no-reconnect]
-//!     [--eio 3] [--polling | --upgrade]
+//!     [--eio 3] [--polling | --upgrade] [--parser json|msgpack]
 //! ```
+//!
+//! `--parser msgpack` speaks socket.io-msgpack-parser's format (the server's
+//! `parser` option must match).
 //!
 //! It prints one JSON object per line for each event:
 //!
@@ -38,16 +41,26 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use socketwire_tokio::socketio::{
-    AckResponder, Backoff, Client, ClientConfig, DisconnectReason, EngineIoVersion, Event, Socket,
-    SocketIoVersion, Transport, Value,
+    AckResponder, Backoff, Client, ClientConfig, DisconnectReason, EngineIoVersion, Event, Parser,
+    Socket, SocketIoVersion, Transport, Value,
 };
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 const USAGE: &str = "usage: socketio_client URL [--namespace /x] [--auth JSON] \
-[--path /socket.io/] [--reconnect-delay MS] [--no-reconnect] [--eio 3] [--polling | --upgrade]";
+[--path /socket.io/] [--reconnect-delay MS] [--no-reconnect] [--eio 3] [--polling | --upgrade] \
+[--parser json|msgpack]";
 
 /// How long `emitack` waits.
 const ACK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `json` or `msgpack`.
+fn parse_parser(name: Option<&str>) -> Result<Parser, String> {
+    match name {
+        Some("json") => Ok(Parser::Json),
+        Some("msgpack") => Ok(Parser::Msgpack),
+        _ => Err("--parser needs json or msgpack".into()),
+    }
+}
 
 fn parse_args() -> Result<(String, ClientConfig), String> {
     let mut args = std::env::args().skip(1);
@@ -89,6 +102,9 @@ fn parse_args() -> Result<(String, ClientConfig), String> {
                 Some("4") => {}
                 _ => return Err("--eio needs 3 or 4".into()),
             },
+            "--parser" => {
+                config = config.with_parser(parse_parser(args.next().as_deref())?);
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }

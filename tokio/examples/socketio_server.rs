@@ -1,7 +1,8 @@
 //! A Socket.IO server in axum 0.8: the layer takes `/socket.io/`, the router
 //! the rest (a line of text at `/`).
-//! `-- --addr 127.0.0.1:3000 [--allow-eio3]` (`--allow-eio3`: socket.io 2.x
-//! clients too).
+//! `-- --addr 127.0.0.1:3000 [--allow-eio3] [--parser json|msgpack]`
+//! (`--allow-eio3`: socket.io 2.x clients too; `--parser msgpack`: clients with
+//! `parser: require("socket.io-msgpack-parser")`).
 //!
 //! Behaviour: on a connection to `/`, emit `auth` with the handshake auth;
 //! `message` is echoed as `message-back` (binary included); `message-with-ack`
@@ -14,22 +15,34 @@
 //! namespaces are refused with `Invalid namespace`.
 use axum::Router;
 use axum::routing::get;
-use socketwire_tokio::socketio::Value;
 use socketwire_tokio::socketio::server::{AckSender, ConnectError, SocketIo, SocketRef};
+use socketwire_tokio::socketio::{Parser, Value};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
     let mut addr = String::from("127.0.0.1:3000");
     let mut allow_eio3 = false;
+    let mut parser = Parser::Json;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--addr" => addr = args.next().unwrap_or(addr),
             "--allow-eio3" => allow_eio3 = true,
+            "--parser" => match args.next().as_deref() {
+                Some("json") => parser = Parser::Json,
+                Some("msgpack") => parser = Parser::Msgpack,
+                _ => {
+                    eprintln!("--parser needs json or msgpack");
+                    std::process::exit(2);
+                }
+            },
             _ => {}
         }
     }
-    let (layer, io) = SocketIo::builder().allow_eio3(allow_eio3).build_layer();
+    let (layer, io) = SocketIo::builder()
+        .allow_eio3(allow_eio3)
+        .parser(parser)
+        .build_layer();
     io.ns("/", on_connect);
     io.ns("/custom", |socket: SocketRef, auth: Value| async move {
         socket

@@ -77,7 +77,10 @@ pub struct ClientConfig {
     /// longest ack wait (`ack_timeout`, default 30 s), the most acks awaited
     /// (`max_pending_acks`, default 1024) and the most emits buffered per
     /// namespace while it is not connected (`max_buffered_emits`, default 1024;
-    /// past it [`Socket::emit`] fails with [`EmitError::BufferFull`]).
+    /// past it [`Socket::emit`] fails with [`EmitError::BufferFull`]), and the
+    /// wire format (`parser`: [`Parser::Json`](sio::Parser::Json) by default,
+    /// [`Parser::Msgpack`](sio::Parser::Msgpack) for a server with
+    /// socket.io-msgpack-parser; see [`ClientConfig::with_parser`]).
     pub session: sio::ClientConfig,
     /// The WebSocket's own settings (limits, deflate, write buffer, handshake
     /// timeout).
@@ -106,6 +109,22 @@ impl Default for ClientConfig {
             max_polling_body: 1_000_000,
             tls: None,
         }
+    }
+}
+
+impl ClientConfig {
+    /// The same settings with the wire format `parser` (socket.io-client's
+    /// `parser` option; the server must use the same).
+    ///
+    /// ```
+    /// use socketwire_tokio::socketio::{ClientConfig, Parser};
+    /// let config = ClientConfig::default().with_parser(Parser::Msgpack);
+    /// assert_eq!(config.session.parser, Parser::Msgpack);
+    /// ```
+    #[must_use]
+    pub fn with_parser(mut self, parser: sio::Parser) -> Self {
+        self.session.parser = parser;
+        self
     }
 }
 

@@ -79,4 +79,4 @@ pub use client::{
     Transport,
 };
 pub use socketwire::engineio::{Backoff, EngineIoVersion};
-pub use socketwire::socketio::{ApiMisuse, DisconnectReason, SocketIoVersion, Value};
+pub use socketwire::socketio::{ApiMisuse, DisconnectReason, Parser, SocketIoVersion, Value};

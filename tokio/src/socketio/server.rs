@@ -69,7 +69,7 @@ use socketwire::engineio::{
     WebSocketOpen, WebSocketOutput,
 };
 use socketwire::socketio::{
-    Broadcast, DisconnectReason, EncodedPacket, EngineMessage, RoomRegistry,
+    Broadcast, DisconnectReason, EncodedPacket, EngineMessage, Parser, RoomRegistry,
     ServerEvent as CoreEvent, ServerSession as CoreSession, Value,
 };
 use tokio::sync::{mpsc, oneshot};
@@ -319,7 +319,12 @@ impl Inner {
     /// dropped into each member's mailbox; a member over the backpressure cap
     /// or with a full mailbox gets no copy and is closed.
     fn broadcast(&self, namespace: &str, target: &Broadcast<String>, event: &str, args: &[Value]) {
-        let mut out = lock(&self.rooms).broadcast_event(namespace, target, event, args);
+        let packet = self
+            .config
+            .socketio
+            .parser
+            .event(namespace, event, args, None);
+        let mut out = lock(&self.rooms).broadcast_encoded(target, packet);
         let sessions = lock(&self.sessions);
         let over = out.take_over_cap(self.config.max_backpressure, |sid| {
             sessions.get(sid).map_or(0, |s| s.buffered_amount())
@@ -423,6 +428,19 @@ impl SocketIoBuilder {
     /// ```
     pub fn max_backpressure(mut self, bytes: usize) -> Self {
         self.config.max_backpressure = bytes;
+        self
+    }
+
+    /// The wire format of every client (socket.io's `parser` option; all
+    /// clients must use the same): [`Parser::Json`] by default, or
+    /// [`Parser::Msgpack`] for clients with `parser: require("socket.io-msgpack-parser")`.
+    ///
+    /// ```
+    /// use socketwire_tokio::socketio::Parser;
+    /// let _ = socketwire_tokio::socketio::server::SocketIo::builder().parser(Parser::Msgpack);
+    /// ```
+    pub fn parser(mut self, parser: Parser) -> Self {
+        self.config.socketio.parser = parser;
         self
     }
 
