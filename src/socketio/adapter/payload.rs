@@ -201,11 +201,19 @@ pub(crate) fn value_u64(v: &Value) -> Option<u64> {
         Value::Number(n) => n.as_u64().or_else(|| {
             // notepack writes every non-integer as float64, and some encoders
             // write small integers as floats too: accept exact integral floats.
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            // Checked just before: integral, ≥ 0 and below 2^53, so exact.
+            // In [0, 2^53) the cast truncates toward zero, and the float was
+            // an integer exactly when casting back gives it again (no_std has
+            // no `f64::fract`).
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                clippy::cast_precision_loss
+            )]
             n.as_f64()
-                .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 9_007_199_254_740_992.0)
-                .map(|f| f as u64)
+                .filter(|f| (0.0..9_007_199_254_740_992.0).contains(f))
+                .map(|f| (f, f as u64))
+                .filter(|&(f, n)| n as f64 == f)
+                .map(|(_, n)| n)
         }),
         _ => None,
     }
