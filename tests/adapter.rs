@@ -973,6 +973,7 @@ mod simulation {
             transport: Transport::Streams {
                 stream: "socket.io".into(),
                 sharded_pubsub: false,
+                max_len: 10_000,
             },
             ..config()
         };
@@ -983,7 +984,11 @@ mod simulation {
         node.fetch_sockets("f", BroadcastOptions::default(), Duration::ZERO)
             .unwrap();
         match node.poll_publish() {
-            Some(Publish::Stream { stream, entry }) => assert_eq!(
+            Some(Publish::Stream {
+                stream,
+                entry,
+                max_len: 10_000,
+            }) => assert_eq!(
                 (stream.as_str(), entry.message_type.as_str()),
                 ("socket.io", "3")
             ),
@@ -1000,6 +1005,95 @@ mod simulation {
             }
             other => panic!("{other:?}"),
         }
+    }
+}
+
+mod streams_node {
+    use core::time::Duration;
+
+    use socketwire::socketio::RoomRegistry;
+    use socketwire::socketio::adapter::{
+        AdapterPacket, BroadcastOptions, ClusterNode, NodeConfig, NodeEvent, Publish, Transport,
+    };
+
+    /// Two streams-adapter nodes: durable messages through an in-memory stream
+    /// (entry ids `<n>-0`), requests and answers through pub/sub.
+    #[test]
+    fn broadcasts_carry_their_stream_offset_and_requests_use_pub_sub() {
+        let config = NodeConfig {
+            heartbeats: false,
+            transport: Transport::Streams {
+                stream: "socket.io".into(),
+                sharded_pubsub: false,
+                max_len: 10_000,
+            },
+            ..NodeConfig::default()
+        };
+        let t0 = Duration::ZERO;
+        let mut a = ClusterNode::<u32>::new("aaaa", "/", config.clone(), t0);
+        let mut b = ClusterNode::<u32>::new("bbbb", "/", config, t0);
+        a.set_server_count(2);
+        b.set_server_count(2);
+        let mut rooms_b = RoomRegistry::new();
+        rooms_b.join("/", 5, "r").unwrap();
+        let rooms_a = RoomRegistry::new();
+        let mut stream = Vec::new();
+
+        let to_r = BroadcastOptions {
+            rooms: vec!["r".into()],
+            ..BroadcastOptions::default()
+        };
+        a.broadcast(AdapterPacket::event(vec!["e".into()]), to_r.clone(), t0)
+            .unwrap();
+        a.sockets_join(to_r, vec!["vip".into()], t0).unwrap();
+        a.fetch_sockets("f1", BroadcastOptions::default(), t0)
+            .unwrap();
+        let mut requests = Vec::new();
+        while let Some(p) = a.poll_publish() {
+            match p {
+                Publish::Stream {
+                    stream: name,
+                    max_len: 10_000,
+                    entry,
+                } => {
+                    assert_eq!(name, "socket.io");
+                    stream.push((format!("{}-0", stream.len() + 1), entry));
+                }
+                Publish::Channel {
+                    channel,
+                    payload,
+                    sharded: false,
+                } => requests.push((channel, payload)),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!((stream.len(), requests.len()), (2, 1));
+        for (id, entry) in &stream {
+            b.handle_stream_entry(entry, id, t0, &rooms_b).unwrap();
+        }
+        for (channel, payload) in &requests {
+            b.handle_message(channel, payload, t0, &rooms_b).unwrap();
+        }
+        let events: Vec<_> = core::iter::from_fn(|| b.poll_event()).collect();
+        assert!(
+            matches!(&events[0], NodeEvent::Broadcast { recipients, offset: Some(o), .. } if recipients == &[5] && o == "1-0")
+        );
+        assert!(matches!(&events[1], NodeEvent::SocketsJoin { sockets, .. } if sockets == &[5]));
+        let NodeEvent::FetchSockets { reply, .. } = &events[2] else {
+            panic!("{events:?}")
+        };
+        b.respond_fetch_sockets(reply, vec!["s5".into()]).unwrap();
+        let Some(Publish::Channel {
+            channel, payload, ..
+        }) = b.poll_publish()
+        else {
+            panic!()
+        };
+        assert_eq!(channel, "socket.io#/#aaaa#");
+        a.handle_message(&channel, &payload, t0, &rooms_a).unwrap();
+        assert!(
+            matches!(a.poll_event(), Some(NodeEvent::FetchSocketsDone { missing: 0, sockets, .. }) if sockets.len() == 1)
+        );
     }
 }
 

@@ -44,6 +44,8 @@ pub enum Transport {
         stream: String,
         /// `useShardedPubSub`.
         sharded_pubsub: bool,
+        /// `maxLen`, the approximate cap of the stream (the adapter's default is 10 000).
+        max_len: u64,
     },
     /// The classic Redis adapter (`createAdapter`): broadcasts msgpack on
     /// `<key>#<nsp>#[<room>#]`, requests on `<key>-request#<nsp>#`, responses
@@ -161,10 +163,12 @@ pub enum Publish {
         /// `SPUBLISH` rather than `PUBLISH`.
         sharded: bool,
     },
-    /// `XADD stream MAXLEN ~ <maxLen> * <entry fields>`.
+    /// `XADD stream MAXLEN ~ max_len * <entry fields>`.
     Stream {
         /// The stream.
         stream: String,
+        /// The approximate length cap ([`Transport::Streams`]).
+        max_len: u64,
         /// The fields.
         entry: StreamEntry,
     },
@@ -233,6 +237,10 @@ pub enum NodeEvent<S> {
         recipients: Vec<S>,
         /// Set for a broadcast with ack.
         ack: Option<Reply>,
+        /// The stream entry id, when the broadcast came from a stream: with
+        /// connection state recovery, socket.io appends it to `data` of an
+        /// EVENT that asks no ack and is not volatile, as the client's offset.
+        offset: Option<String>,
     },
     /// These local sockets join `rooms` (the glue applies it to its registry).
     SocketsJoin {
@@ -579,6 +587,32 @@ impl<S: Ord + Clone> ClusterNode<S> {
         }
     }
 
+    /// With [`Transport::Sharded`] and dynamic rooms, the channel to
+    /// `SSUBSCRIBE` while this node has members in `room` (and to
+    /// `SUNSUBSCRIBE` when the room empties): every public room, not the
+    /// rooms named by a socket id (the adapter's `shouldUseASeparateNamespace`).
+    /// `None` for other transports.
+    ///
+    /// ```
+    /// use socketwire::socketio::adapter::{ClusterNode, NodeConfig, Transport};
+    /// let sharded = NodeConfig { heartbeats: false, transport: Transport::Sharded { dynamic_rooms: true }, ..NodeConfig::default() };
+    /// let node = ClusterNode::<u32>::new("u", "/", sharded, core::time::Duration::ZERO);
+    /// assert_eq!(node.room_subscription("room1", false).map(|s| s.channel), Some("socket.io#/#room1#".into()));
+    /// assert_eq!(node.room_subscription("K8817S40kWcxPHL8AAAH", true), None);
+    /// ```
+    pub fn room_subscription(&self, room: &str, is_socket_id: bool) -> Option<Subscription> {
+        match self.config.transport {
+            Transport::Sharded {
+                dynamic_rooms: true,
+            } if !is_socket_id => Some(Subscription {
+                channel: self.channels.broadcast(Some(room)),
+                pattern: false,
+                sharded: true,
+            }),
+            _ => None,
+        }
+    }
+
     /// Heartbeats are on and the transport has them.
     fn heartbeats(&self) -> bool {
         self.config.heartbeats && !matches!(self.config.transport, Transport::Classic { .. })
@@ -661,28 +695,30 @@ impl<S: Ord + Clone> ClusterNode<S> {
             _ => return Ok(()),
         }
         let message = ClusterMessage::decode(payload, &self.config.limits)?;
-        self.handle_cluster_message(message, now, rooms);
+        self.handle_cluster_message(message, None, now, rooms);
         Ok(())
     }
 
-    /// Feeds one stream entry (from `XREAD` on the namespace's stream).
+    /// Feeds one stream entry (from `XREAD` on the namespace's stream) and its
+    /// id, which a broadcast carries on as its `offset`.
     ///
     /// ```
     /// use socketwire::socketio::{RoomRegistry, adapter::{ClusterNode, NodeConfig, NodeEvent, cluster::StreamEntry}};
     /// let mut node = ClusterNode::<u32>::new("a", "/", NodeConfig::default(), core::time::Duration::ZERO);
     /// let entry = StreamEntry { uid: "b".into(), nsp: "/".into(), message_type: "2".into(), data: None };
-    /// node.handle_stream_entry(&entry, core::time::Duration::ZERO, &RoomRegistry::new()).unwrap();
+    /// node.handle_stream_entry(&entry, "1700000000000-0", core::time::Duration::ZERO, &RoomRegistry::new()).unwrap();
     /// assert_eq!(node.poll_event(), Some(NodeEvent::NodeJoined { uid: "b".into() }));
     /// ```
     pub fn handle_stream_entry(
         &mut self,
         entry: &StreamEntry,
+        id: &str,
         now: Duration,
         rooms: &RoomRegistry<S>,
     ) -> Result<(), Error> {
         self.handle_timeout(now);
         let message = ClusterMessage::from_stream_entry(entry, &self.config.limits)?;
-        self.handle_cluster_message(message, now, rooms);
+        self.handle_cluster_message(message, Some(id), now, rooms);
         Ok(())
     }
 
@@ -815,7 +851,7 @@ impl<S: Ord + Clone> ClusterNode<S> {
                 }
             }
         };
-        self.handle_cluster_message(message, now, rooms);
+        self.handle_cluster_message(message, None, now, rooms);
         Ok(())
     }
 
@@ -823,6 +859,7 @@ impl<S: Ord + Clone> ClusterNode<S> {
     fn handle_cluster_message(
         &mut self,
         message: ClusterMessage,
+        offset: Option<&str>,
         now: Duration,
         rooms: &RoomRegistry<S>,
     ) {
@@ -861,11 +898,13 @@ impl<S: Ord + Clone> ClusterNode<S> {
                     };
                     self.publish_automatic(body, Route::Node(&reply.uid), now);
                 }
+                let offset = offset.map(String::from);
                 self.push_event(NodeEvent::Broadcast {
                     packet,
                     opts,
                     recipients,
                     ack,
+                    offset,
                 });
             }
             ClusterBody::SocketsJoin {
@@ -1599,6 +1638,7 @@ impl<S: Ord + Clone> ClusterNode<S> {
                 Transport::Streams {
                     stream,
                     sharded_pubsub,
+                    max_len,
                 },
                 _,
             ) => {
@@ -1611,6 +1651,7 @@ impl<S: Ord + Clone> ClusterNode<S> {
                 } else {
                     Publish::Stream {
                         stream: stream.clone(),
+                        max_len: *max_len,
                         entry: message.to_stream_entry(),
                     }
                 }
