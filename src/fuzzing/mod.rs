@@ -2,6 +2,8 @@
 //! Each asserts the invariants of its layer (no panic, consumed ≤ input, round trips).
 #![allow(missing_docs)]
 
+#[cfg(feature = "adapter")]
+pub mod adapter;
 #[cfg(feature = "deflate")]
 pub mod deflate;
 #[cfg(feature = "engineio")]
@@ -51,6 +53,11 @@ const TARGETS: &[&[Target]] = &[
     ],
     #[cfg(feature = "msgpack")]
     &[("socketio_msgpack", socketio::msgpack_packet)],
+    #[cfg(feature = "adapter")]
+    &[
+        ("adapter_message", adapter::message),
+        ("adapter_node", adapter::node),
+    ],
 ];
 
 #[cfg(all(test, feature = "std"))]
@@ -86,7 +93,8 @@ mod tests {
         feature = "deflate",
         feature = "engineio",
         feature = "socketio",
-        feature = "msgpack"
+        feature = "msgpack",
+        feature = "adapter"
     ))]
     fn every_fuzz_target_is_in_the_table() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/fuzz_targets");

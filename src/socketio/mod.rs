@@ -26,6 +26,7 @@
 //! | wire format | [`Parser`] (`ServerConfig::parser`, `ClientConfig::parser`): JSON text (default) or msgpack |
 //! | msgpack (feature `msgpack`) | [`msgpack::MsgpackPacket`] (socket.io-msgpack-parser: one map per packet, binary inline), [`msgpack::decode_value`] / [`msgpack::encode_value`] (notepack.io-compatible, depth- and size-bounded), [`msgpack::MsgpackLimits`], [`msgpack::MsgpackError`] |
 //! | errors | [`Error`] (peer, with [`Error::js_message`]), [`ApiMisuse`] (caller) |
+//! | cluster (feature `adapter`) | [`adapter`]: Redis / ClusterAdapter messages, channel names, [`adapter::ClusterNode`] |
 //!
 //! The two sessions share one core: the same input path
 //! (`handle_message` / `handle_text` / `handle_binary`, each firing the
@@ -226,6 +227,8 @@
 //! ```
 #![cfg(feature = "json")]
 
+#[cfg(feature = "adapter")]
+pub mod adapter;
 mod binary;
 mod client;
 mod error;

@@ -386,6 +386,22 @@ impl<S: Ord + Clone> RoomRegistry<S> {
             .flatten()
     }
 
+    /// The rooms of `namespace` (those with members), in order.
+    ///
+    /// ```
+    /// let mut rooms = socketwire::socketio::RoomRegistry::new();
+    /// rooms.join("/", 1u32, "b").unwrap();
+    /// rooms.join("/", 2u32, "a").unwrap();
+    /// assert_eq!(rooms.room_names("/").collect::<Vec<_>>(), ["a", "b"]);
+    /// ```
+    pub fn room_names<'a>(&'a self, namespace: &str) -> impl Iterator<Item = &'a str> + 'a {
+        self.namespaces
+            .get(namespace)
+            .into_iter()
+            .flat_map(|ns| ns.rooms.keys())
+            .map(String::as_str)
+    }
+
     /// Every socket of `namespace`.
     ///
     /// ```
