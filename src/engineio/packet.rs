@@ -464,7 +464,7 @@ impl FramedMessage {
     /// ```
     pub fn new(text: &str) -> FramedMessage {
         let mut out = BytesMut::with_capacity(1 + text.len());
-        out.put_u8(PacketType::Message.id());
+        out.put_u8(PacketType::Message.digit());
         out.put_slice(text.as_bytes());
         FramedMessage(out.freeze())
     }
