@@ -57,7 +57,9 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+#[cfg(feature = "redis")]
+use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -833,6 +835,7 @@ impl SocketIo {
             inner: self.inner.clone(),
             namespace: namespace.to_string(),
             target: Broadcast::all(),
+            local: false,
         }
     }
 
@@ -967,6 +970,8 @@ pub struct BroadcastOperator {
     inner: Arc<Inner>,
     namespace: String,
     target: Broadcast<String>,
+    /// This node's members only (socket.io's `local` flag).
+    local: bool,
 }
 
 impl std::fmt::Debug for BroadcastOperator {
@@ -974,6 +979,7 @@ impl std::fmt::Debug for BroadcastOperator {
         f.debug_struct("BroadcastOperator")
             .field("namespace", &self.namespace)
             .field("target", &self.target)
+            .field("local", &self.local)
             .finish()
     }
 }
@@ -998,6 +1004,18 @@ impl BroadcastOperator {
     /// ```
     pub fn except(mut self, room: &str) -> Self {
         self.target = self.target.except(room);
+        self
+    }
+
+    /// This node's members only: nothing goes to the cluster (socket.io's
+    /// `io.local`).
+    ///
+    /// ```no_run
+    /// # let (_s, io) = socketwire_tokio::socketio::server::SocketIo::new(Default::default());
+    /// io.of("/").local().emit("here-only", vec![]);
+    /// ```
+    pub fn local(mut self) -> Self {
+        self.local = true;
         self
     }
 
@@ -1033,7 +1051,7 @@ impl BroadcastOperator {
     /// drops it: the other nodes miss it).
     #[cfg(feature = "redis")]
     fn publish(&self, command: impl FnOnce(String, BroadcastOptions) -> ClusterCommand) -> bool {
-        let Some(tx) = self.inner.cluster.get() else {
+        let Some(tx) = self.inner.cluster.get().filter(|_| !self.local) else {
             return false;
         };
         tx.try_send(command(self.namespace.clone(), self.options()))
@@ -1477,6 +1495,7 @@ impl SocketRef {
             inner: s.inner.clone(),
             namespace: s.namespace.clone(),
             target: Broadcast::all().except(s.id.clone()),
+            local: false,
         }
     }
 
