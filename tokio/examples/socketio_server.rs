@@ -80,7 +80,10 @@ async fn main() -> std::io::Result<()> {
     }
     let (layer, io) = builder.build_layer();
     let relay = io.clone();
-    io.on_server_side_emit("ping", |_args: Vec<Value>| async move { Value::from("pong") });
+    io.on_server_side_emit(
+        "ping",
+        |_args: Vec<Value>| async move { Value::from("pong") },
+    );
     io.on_server_side_emit("relay", move |args: Vec<Value>| {
         let io = relay.clone();
         async move {

@@ -134,6 +134,11 @@ impl RedisAdapter {
         self
     }
 
+    /// How long the node waits for the other nodes' answers.
+    pub(crate) fn request_timeout(&self) -> Duration {
+        self.node.request_timeout
+    }
+
     /// The node config of `namespace` for this mode.
     fn config_for(&self, namespace: &str) -> NodeConfig {
         let (transport, heartbeats) = match self.mode {
@@ -477,8 +482,10 @@ impl ClusterTask {
                     Some(info) => self.on_push(info),
                     None => return Err(redis::RedisError::from((redis::ErrorKind::Io, "disconnected"))),
                 },
-                entry = entries.recv() => if let Some((namespace, id, entry)) = entry {
-                    self.on_entry(&namespace, &id, &entry);
+                entry = entries.recv() => match entry {
+                    Some((namespace, id, entry)) => self.on_entry(&namespace, &id, &entry),
+                    // The reader's connection failed.
+                    None => return Err(redis::RedisError::from((redis::ErrorKind::Io, "stream reader stopped"))),
                 },
                 command = self.commands.recv() => match command {
                     Some(command) => self.on_command(con, command).await?,
@@ -721,7 +728,8 @@ impl ClusterTask {
                         };
                         let namespace = namespace.to_string();
                         for ack in acks {
-                            let (tx, reply, namespace) = (tx.clone(), reply.clone(), namespace.clone());
+                            let (tx, reply, namespace) =
+                                (tx.clone(), reply.clone(), namespace.clone());
                             tokio::spawn(async move {
                                 if let Ok(Ok(Ok(args))) = tokio::time::timeout(timeout, ack).await {
                                     let packet = args.into_iter().next();
@@ -890,8 +898,11 @@ mod tests {
         let adapter = RedisAdapter::new("redis://127.0.0.1:1", AdapterMode::Streams);
         let config = adapter.config_for("/");
         assert!(config.heartbeats);
-        assert!(matches!(config.transport, Transport::Streams { ref stream, .. } if stream == "socket.io"));
-        let classic = RedisAdapter::new("redis://127.0.0.1:1", AdapterMode::Classic).config_for("/");
+        assert!(
+            matches!(config.transport, Transport::Streams { ref stream, .. } if stream == "socket.io")
+        );
+        let classic =
+            RedisAdapter::new("redis://127.0.0.1:1", AdapterMode::Classic).config_for("/");
         assert!(!classic.heartbeats);
     }
 }

@@ -56,9 +56,9 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 #[cfg(feature = "redis")]
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -78,9 +78,9 @@ use socketwire::socketio::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{Config, Message, Upgrade};
 #[cfg(feature = "redis")]
 use super::adapter::{ClusterCommand, RedisAdapter};
+use crate::{Config, Message, Upgrade};
 #[cfg(feature = "redis")]
 use socketwire::socketio::adapter::{AdapterPacket, BroadcastOptions, Flags, Reply as NodeReply};
 
@@ -316,12 +316,17 @@ pub(crate) struct Inner {
     /// Namespaces and rooms, keyed by Engine.IO sid.
     pub(crate) rooms: Mutex<RoomRegistry<String>>,
     /// (Engine.IO sid, namespace) → socket id, of the accepted sockets.
+    /// Locked before `rooms` when both are needed.
     pub(crate) socket_ids: Mutex<HashMap<(String, String), String>>,
     /// Event → the application's answer to other nodes' serverSideEmit.
     server_side: Mutex<HashMap<String, ServerSideHandler>>,
     /// The cluster task's mailbox, with an adapter.
     #[cfg(feature = "redis")]
     pub(crate) cluster: OnceLock<mpsc::Sender<ClusterCommand>>,
+    /// The longest wait for the other nodes' answers: the adapter's request
+    /// timeout and a second for Redis (a task stuck reconnecting answers nothing).
+    #[cfg(feature = "redis")]
+    cluster_wait: OnceLock<Duration>,
     /// The recovery log and the sessions kept, with recovery on. Locked
     /// before `rooms` and `sessions` when both are needed, and held while a
     /// recorded packet is put in its recipients' mailboxes, so every mailbox
@@ -507,6 +512,15 @@ impl Inner {
                 });
             }
         });
+    }
+
+    /// How long a request waits for the cluster task's answer.
+    #[cfg(feature = "redis")]
+    fn cluster_wait(&self) -> Duration {
+        self.cluster_wait
+            .get()
+            .copied()
+            .unwrap_or(Duration::from_secs(6))
     }
 
     /// A room of `namespace` gained or lost members here: the cluster task
@@ -702,6 +716,8 @@ impl SocketIoBuilder {
         let (service, io) = SocketIo::new(self.config);
         #[cfg(feature = "redis")]
         if let Some(adapter) = self.adapter {
+            let wait = adapter.request_timeout() + Duration::from_secs(1);
+            let _ = io.inner.cluster_wait.set(wait);
             let tx = super::adapter::spawn(io.inner.clone(), adapter);
             let _ = io.inner.cluster.set(tx);
         }
@@ -773,6 +789,8 @@ impl SocketIo {
             server_side: Mutex::default(),
             #[cfg(feature = "redis")]
             cluster: OnceLock::new(),
+            #[cfg(feature = "redis")]
+            cluster_wait: OnceLock::new(),
             recovery,
             start: Instant::now(),
         });
@@ -1034,7 +1052,8 @@ impl BroadcastOperator {
             packet: AdapterPacket::event(event_data(event, &args)),
             opts,
         });
-        self.inner.deliver(&self.namespace, &self.target, event, args);
+        self.inner
+            .deliver(&self.namespace, &self.target, event, args);
     }
 
     /// The adapter's options for this target.
@@ -1139,7 +1158,7 @@ impl BroadcastOperator {
         let mut sockets = self.inner.socket_details(&self.namespace, &recipients);
         #[cfg(feature = "redis")]
         if let Some(rx) = remote {
-            if let Ok(values) = rx.await {
+            if let Ok(Ok(values)) = tokio::time::timeout(self.inner.cluster_wait(), rx).await {
                 sockets.extend(values);
             }
         }
@@ -1246,7 +1265,8 @@ impl BroadcastOperator {
                 reply: Some(tx),
             });
             if sent {
-                return rx.await.unwrap_or_default();
+                let answers = tokio::time::timeout(self.inner.cluster_wait(), rx).await;
+                return answers.ok().and_then(Result::ok).unwrap_or_default();
             }
         }
         let _ = (event, args);
@@ -1837,9 +1857,10 @@ impl SessionTask {
                     let mut rooms = lock(&self.inner.rooms);
                     rooms.add_socket(&namespace, self.sid.clone());
                     let _ = rooms.join(&namespace, self.sid.clone(), &state.socket_id);
-                    let key = (self.sid.clone(), namespace.clone());
-                    lock(&self.inner.socket_ids).insert(key, state.socket_id.clone());
                 }
+                // Locked apart: `socket_ids` is taken before `rooms` when both are.
+                let key = (self.sid.clone(), namespace.clone());
+                lock(&self.inner.socket_ids).insert(key, state.socket_id.clone());
                 #[cfg(feature = "redis")]
                 self.inner.rooms_changed(&namespace);
                 let now = self.inner.now();
