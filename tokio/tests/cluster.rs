@@ -123,10 +123,10 @@ async fn received_after(client: &mut Client, event: &str, emit: impl Fn()) -> Ve
     for _ in 0..TRIES {
         emit();
         while let Ok(Some(e)) = tokio::time::timeout(PAUSE, client.next()).await {
-            if let Event::Message { name, args, .. } = e {
-                if name == event {
-                    return args;
-                }
+            if let Event::Message { name, args, .. } = e
+                && name == event
+            {
+                return args;
             }
         }
     }
@@ -162,12 +162,12 @@ async fn cluster_in(mode: AdapterMode) {
     let mut fetched = Vec::new();
     for _ in 0..TRIES {
         fetched = io_b.fetch_sockets().await;
-        if ids(&fetched) == [id.clone()] {
+        if ids(&fetched) == std::slice::from_ref(&id) {
             break;
         }
         tokio::time::sleep(PAUSE).await;
     }
-    assert_eq!(ids(&fetched), [id.clone()]);
+    assert_eq!(ids(&fetched), std::slice::from_ref(&id));
     let rooms = fetched[0].get("rooms").unwrap();
     assert!(matches!(rooms, Value::Array(r) if r.contains(&Value::from("r"))));
 
@@ -201,11 +201,10 @@ async fn cluster_in(mode: AdapterMode) {
             ack: Some(ack),
             ..
         } = next(&mut client).await
+            && name == "question"
         {
-            if name == "question" {
-                ack.send(vec!["yes".into()]).unwrap();
-                break;
-            }
+            ack.send(vec!["yes".into()]).unwrap();
+            break;
         }
     }
     assert_eq!(acks.await.unwrap(), [Value::from("yes")]);
@@ -220,7 +219,7 @@ async fn cluster_in(mode: AdapterMode) {
         }
         tokio::time::sleep(PAUSE).await;
     }
-    assert_eq!(ids(&in_s), [id.clone()]);
+    assert_eq!(ids(&in_s), std::slice::from_ref(&id));
 
     // disconnectSockets from B disconnects A's socket.
     io_b.to("s").disconnect_sockets(false);

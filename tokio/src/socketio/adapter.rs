@@ -634,10 +634,7 @@ impl ClusterTask {
     async fn flush(&mut self, con: &mut MultiplexedConnection) -> redis::RedisResult<()> {
         let namespaces: Vec<String> = self.nodes.keys().cloned().collect();
         for namespace in namespaces {
-            loop {
-                let Some(state) = self.nodes.get_mut(&namespace) else {
-                    break;
-                };
+            while let Some(state) = self.nodes.get_mut(&namespace) {
                 if let Some(event) = state.node.poll_event() {
                     self.on_event(&namespace, event);
                     continue;

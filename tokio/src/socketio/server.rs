@@ -464,10 +464,7 @@ impl Inner {
         sids.iter()
             .filter_map(|sid| {
                 let id = ids.get(&(sid.clone(), namespace.to_string()))?;
-                let joined = rooms
-                    .rooms_of(namespace, sid)
-                    .map(|room| Value::from(room))
-                    .collect();
+                let joined = rooms.rooms_of(namespace, sid).map(Value::from).collect();
                 let handshake = Value::Object(vec![
                     ("headers".into(), Value::Object(Vec::new())),
                     ("query".into(), Value::Object(Vec::new())),
@@ -1157,10 +1154,10 @@ impl BroadcastOperator {
         #[allow(unused_mut)]
         let mut sockets = self.inner.socket_details(&self.namespace, &recipients);
         #[cfg(feature = "redis")]
-        if let Some(rx) = remote {
-            if let Ok(Ok(values)) = tokio::time::timeout(self.inner.cluster_wait(), rx).await {
-                sockets.extend(values);
-            }
+        if let Some(rx) = remote
+            && let Ok(Ok(values)) = tokio::time::timeout(self.inner.cluster_wait(), rx).await
+        {
+            sockets.extend(values);
         }
         sockets
     }
