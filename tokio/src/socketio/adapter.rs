@@ -19,7 +19,7 @@
 //! | commands waiting for the task | [`CLUSTER_COMMAND_SLOTS`] | the command is dropped (a request answers with what this node has) |
 //! | pushed Redis messages waiting | [`PUSH_SLOTS`] | later ones are dropped |
 //! | stream entries waiting | [`PUSH_SLOTS`] | the reader waits |
-//! | the core node's queues and requests | [`NodeConfig`](socketwire::socketio::adapter::NodeConfig) | see there |
+//! | the core node's queues and requests | [`NodeConfig`] | see there |
 //! | a lost Redis connection | [`Backoff::socket_io_default`] between attempts | the task reconnects and subscribes again |
 
 use std::collections::{BTreeSet, HashMap};
@@ -465,15 +465,7 @@ impl ClusterTask {
                 .values()
                 .filter_map(|s| s.node.poll_timeout())
                 .min();
-            let sleep = async {
-                match deadline {
-                    Some(d) => {
-                        let at = tokio::time::Instant::from_std(self.inner.start + d);
-                        tokio::time::sleep_until(at).await;
-                    }
-                    None => std::future::pending().await,
-                }
-            };
+            let sleep = super::server::sleep_until(self.inner.start, deadline);
             tokio::select! {
                 push = pushes.recv() => match push {
                     Some(info) if info.kind == PushKind::Disconnection => {

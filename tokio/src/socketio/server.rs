@@ -335,6 +335,14 @@ pub(crate) struct Inner {
     pub(crate) start: Instant,
 }
 
+/// Sleeps until `deadline` (time since `start`, the server's clock); forever without one.
+pub(crate) async fn sleep_until(start: Instant, deadline: Option<Duration>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(start + d)).await,
+        None => std::future::pending().await,
+    }
+}
+
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -1668,15 +1676,7 @@ impl SessionTask {
                 .into_iter()
                 .flatten()
                 .min();
-            let sleep = async {
-                match deadline {
-                    Some(d) => {
-                        let at = tokio::time::Instant::from_std(self.inner.start + d);
-                        tokio::time::sleep_until(at).await;
-                    }
-                    None => std::future::pending().await,
-                }
-            };
+            let sleep = sleep_until(self.inner.start, deadline);
             tokio::select! {
                 command = self.commands.recv() => match command {
                     Some(command) => self.handle(command),
