@@ -5,7 +5,7 @@
 // of the three adapter modes: `@socket.io/redis-adapter` createAdapter and createShardedAdapter,
 // `@socket.io/redis-streams-adapter`. Each mode starts its own redis-server on a free loopback
 // port. Checks: a client on node A in room `r` gets broadcasts to `r` emitted on the Node.js node
-// and on node B; fetchSockets and serverSideEmit on the Node.js node (and on node B) see and
+// and on node B, and a client of the Node.js node in `r` gets node B's (binary included); fetchSockets and serverSideEmit on the Node.js node (and on node B) see and
 // reach every node's sockets; broadcasts with acks on either collect every client's ack.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -131,6 +131,11 @@ for (const mode of ['redis', 'redis-sharded', 'redis-streams']) {
     assert.deepEqual(fromJ, [1, { x: 'y' }]);
     const fromB = await receivedAfter(ca, 'from-b', () => cb.emit('cluster-emit', 'r', 'from-b', 2));
     assert.deepEqual(fromB, [2]);
+    // And a broadcast to `r` from node B reaches a member on the Node.js node.
+    await withTimeout(cj.emitWithAck('join', 'r'), 'join');
+    const onJ = await receivedAfter(cj, 'from-b', () => cb.emit('cluster-emit', 'r', 'from-b', 3, Buffer.from([1, 2])));
+    assert.equal(onJ[0], 3);
+    assert.deepEqual([...onJ[1]], [1, 2]);
 
     // fetchSockets on the Node.js node sees the socketwire nodes' sockets; and on node B.
     const fetched = await answerUntil(() => cj.emitWithAck('cluster-fetch'), (ids) => sorted(ids).join() === everyone.join());

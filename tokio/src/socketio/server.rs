@@ -1929,6 +1929,8 @@ impl SessionTask {
             }
             _ => lock(&self.inner.rooms).remove_socket(namespace, &self.sid),
         }
+        #[cfg(feature = "redis")]
+        self.inner.rooms_changed(namespace);
     }
 
     /// A CONNECT (or a resume) of `namespace`: the socket is made, its
