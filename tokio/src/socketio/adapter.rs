@@ -883,6 +883,53 @@ mod tests {
     }
 
     #[test]
+    fn a_full_push_queue_drops_and_a_closed_one_refuses() {
+        let (tx, mut rx) = mpsc::channel(2);
+        let push = BoundedPush(tx);
+        let info = || PushInfo {
+            kind: PushKind::Message,
+            data: Vec::new(),
+        };
+        // Three pushed into two slots: the third is dropped, not queued.
+        for _ in 0..3 {
+            assert!(push.send(info()).is_ok());
+        }
+        assert!(rx.try_recv().is_ok());
+        assert!(rx.try_recv().is_ok());
+        assert!(rx.try_recv().is_err());
+        drop(rx);
+        assert!(push.send(info()).is_err());
+    }
+
+    #[test]
+    fn xread_replies_become_entries_in_order() {
+        let s = |v: &str| redis::Value::BulkString(v.as_bytes().to_vec());
+        let entry = |id: &str, kind: &str| {
+            redis::Value::Array(vec![
+                s(id),
+                redis::Value::Array(vec![
+                    s("uid"),
+                    s("u1"),
+                    s("nsp"),
+                    s("/"),
+                    s("type"),
+                    s(kind),
+                ]),
+            ])
+        };
+        let reply = redis::Value::Array(vec![redis::Value::Array(vec![
+            s("socket.io"),
+            redis::Value::Array(vec![entry("1-0", "2"), entry("2-0", "3")]),
+        ])]);
+        let entries = stream_entries(reply);
+        let ids: Vec<&str> = entries.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["1-0", "2-0"]);
+        assert_eq!(entries[1].1.message_type, "3");
+        assert_eq!(entries[0].1.data, None);
+        assert!(stream_entries(redis::Value::Nil).is_empty());
+    }
+
+    #[test]
     fn stream_names_follow_the_mode() {
         let adapter = RedisAdapter::new("redis://127.0.0.1:1", AdapterMode::Streams);
         let config = adapter.config_for("/");
