@@ -5,9 +5,9 @@
 use bytes::Bytes;
 use core::time::Duration;
 use socketwire::engineio::{
-    ApiMisuse, CloseReason, Error, MessageData, Method, Reply, RequestInfo, Response, Route,
-    Server, ServerConfig, ServerEvent, ServerSession, SessionEvent, Transport, WebSocketOpen,
-    WebSocketOutput,
+    ApiMisuse, CloseReason, Error, FramedMessage, MessageData, Method, Reply, RequestInfo,
+    Response, Route, Server, ServerConfig, ServerEvent, ServerSession, SessionEvent, Transport,
+    WebSocketOpen, WebSocketOutput,
 };
 
 const SEC: Duration = Duration::from_secs(1);
@@ -73,6 +73,43 @@ fn parked_get_collects_everything_sent_before_it_is_polled() {
     assert!(session.has_long_poll());
     assert_eq!(&session.poll_long_poll().unwrap().body[..], b"4a\x1e4b");
     assert_eq!(session.poll_long_poll(), None);
+}
+
+#[test]
+fn framed_messages_go_out_as_their_text_on_polling_and_shared_on_websocket() {
+    let config = ServerConfig::default();
+    let news = FramedMessage::new(r#"2["news","hi"]"#);
+    // Polling: the packet in the payload, between ordinary messages, in order.
+    let mut session = polling_session(&config);
+    session.send_text("a").unwrap();
+    session.send_framed(&news).unwrap();
+    session.send_text("b").unwrap();
+    assert_eq!(session.buffered_amount(), 2 + news.as_bytes().len() + 2);
+    let Reply::Respond(r) = get(&mut session, SEC) else {
+        panic!("the GET is answered at once")
+    };
+    assert_eq!(&r.body[..], b"4a\x1e42[\"news\",\"hi\"]\x1e4b");
+    // WebSocket: the same bytes, shared (not copied).
+    let mut ws =
+        ServerSession::open_websocket(&config, "EIO=4&transport=websocket", Duration::ZERO, || {
+            "s2".into()
+        })
+        .unwrap();
+    let _open = ws.poll_websocket();
+    ws.send_framed(&news).unwrap();
+    let Some(WebSocketOutput::SharedText(bytes)) = ws.poll_websocket() else {
+        panic!("a shared text message")
+    };
+    assert_eq!(bytes.as_ptr(), news.as_bytes().as_ptr());
+    // While it waits on polling it counts its bytes; the registry refuses an unknown sid.
+    let mut up = polling_session(&config);
+    up.send_framed(&news).unwrap();
+    let mut server = Server::new(config.clone());
+    assert_eq!(
+        server.send_framed("nope", &news),
+        Err(ApiMisuse::UnknownSid)
+    );
+    assert_eq!(up.buffered_amount(), news.as_bytes().len());
 }
 
 #[test]

@@ -309,14 +309,38 @@ fn deflate_bomb_is_stopped(streaming: bool) -> usize {
         max_message_size: 64 << 10,
         ..Limits::default()
     };
-    let (ext, _, state) = heap_growth(|| {
-        PerMessageDeflate::new(
-            Role::Server,
-            DeflateParams::default(),
-            &DeflateConfig::default(),
-        )
-    });
+    let ext = PerMessageDeflate::new(
+        Role::Server,
+        DeflateParams::default(),
+        &DeflateConfig::default(),
+    );
     let mut c = server(limits, streaming).with_extension(ext);
+    // The deflate state (inflate window and state, output scratch) comes with
+    // the first compressed message: a small one first, so the measure below
+    // sees the bomb alone; `state` is what that message left.
+    let hello = {
+        use flate2::{Compress, Compression, FlushCompress};
+        let mut compress = Compress::new(Compression::best(), false);
+        let mut out = Vec::with_capacity(64);
+        compress
+            .compress_vec(b"hello", &mut out, FlushCompress::Sync)
+            .unwrap();
+        out.truncate(out.len() - 4);
+        frame(true, 4, 0x2, Some(KEY), &out)
+    };
+    let ((), _, state) = heap_growth(|| {
+        c.handle_input(&hello);
+        let mut hellos = 0;
+        while let Some(event) = c.poll_event() {
+            assert!(
+                matches!(&event, Event::Binary(b) if &b[..] == b"hello")
+                    || matches!(&event, Event::Fragment(f) if &f.data[..] == b"hello"),
+                "{event:?}"
+            );
+            hellos += 1;
+        }
+        assert_eq!(hellos, 1);
+    });
     let mut events = Vec::with_capacity(64);
     let mut handed_out = 0;
     let ((), peak, _) = heap_growth(|| {

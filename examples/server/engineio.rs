@@ -132,6 +132,7 @@ impl State {
                 let sent = self.socket.as_ref().map(|(_, tx)| {
                     let message = match output {
                         WebSocketOutput::Text(t) => Outgoing::Text(Bytes::from(t)),
+                        WebSocketOutput::SharedText(b) => Outgoing::Text(b),
                         WebSocketOutput::Binary(b) => Outgoing::Binary(b),
                         WebSocketOutput::Close => Outgoing::Close,
                     };

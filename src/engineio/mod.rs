@@ -172,7 +172,7 @@ pub use error::{ApiMisuse, Error};
 pub use http::{Method, Reply, RequestInfo, Response};
 pub use message::{CloseReason, MessageData};
 pub use open::OpenPacket;
-pub use packet::{EngineIoVersion, MessageKind, Packet, PacketType, utf16_len};
+pub use packet::{EngineIoVersion, FramedMessage, MessageKind, Packet, PacketType, utf16_len};
 pub use payload::{Jsonp, PayloadDecoder, PayloadFormat, PayloadLimits, RECORD_SEPARATOR};
 pub use server::{Route, Server, ServerEvent};
 #[cfg(feature = "getrandom")]

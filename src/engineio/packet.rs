@@ -436,12 +436,64 @@ pub(crate) enum OwnedPacket {
     Text(PacketType, String),
     /// A binary message.
     Binary(Bytes),
+    /// A text message encoded once for many sessions ([`FramedMessage`]).
+    Framed(FramedMessage),
+}
+
+/// A text message encoded once as the Engine.IO packet `4<text>`, for many
+/// sessions: [`ServerSession::send_framed`](super::ServerSession::send_framed)
+/// queues a reference to the same bytes, and on WebSocket they become the
+/// frame's payload as they are ([`WebSocketOutput::SharedText`](super::WebSocketOutput::SharedText)),
+/// so a broadcast to a room costs one encoding, not one per member. The
+/// message packet is the same in Engine.IO v3 and v4.
+///
+/// ```
+/// use socketwire::engineio::FramedMessage;
+/// let m = FramedMessage::new(r#"2["news","hi"]"#);
+/// assert_eq!(&m.as_bytes()[..], br#"42["news","hi"]"#);
+/// assert_eq!(m.text(), r#"2["news","hi"]"#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FramedMessage(Bytes);
+
+impl FramedMessage {
+    /// Encodes `text` as a message packet.
+    ///
+    /// ```
+    /// assert_eq!(socketwire::engineio::FramedMessage::new("").as_bytes().len(), 1);
+    /// ```
+    pub fn new(text: &str) -> FramedMessage {
+        let mut out = BytesMut::with_capacity(1 + text.len());
+        out.put_u8(PacketType::Message.id());
+        out.put_slice(text.as_bytes());
+        FramedMessage(out.freeze())
+    }
+
+    /// The packet's bytes: `4` and the text (valid UTF-8).
+    ///
+    /// ```
+    /// assert_eq!(&socketwire::engineio::FramedMessage::new("a").as_bytes()[..], b"4a");
+    /// ```
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.0
+    }
+
+    /// The message's text, without the packet type.
+    ///
+    /// ```
+    /// assert_eq!(socketwire::engineio::FramedMessage::new("a").text(), "a");
+    /// ```
+    pub fn text(&self) -> &str {
+        // Built from `4` and a `&str` only, so always UTF-8.
+        core::str::from_utf8(&self.0[1..]).unwrap_or_default()
+    }
 }
 
 impl OwnedPacket {
     pub(crate) fn borrowed(&self) -> Packet<'_> {
         match self {
             OwnedPacket::Binary(b) => Packet::Binary(b.clone()),
+            OwnedPacket::Framed(m) => Packet::Message(m.text()),
             OwnedPacket::Text(t, s) => match t {
                 PacketType::Open => Packet::Open(s),
                 PacketType::Close => Packet::Close,

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use super::error::{ApiMisuse, Error};
 use super::http::{Reply, RequestInfo, Response, query_param};
 use super::message::{CloseReason, MessageData};
-use super::packet::EngineIoVersion;
+use super::packet::{EngineIoVersion, FramedMessage};
 use super::session::{
     ServerConfig, ServerSession, SessionEvent, Transport, WebSocketId, WebSocketOpen,
     WebSocketOutput,
@@ -376,6 +376,18 @@ impl Server {
     /// ```
     pub fn send_text(&mut self, sid: &str, text: &str) -> Result<(), ApiMisuse> {
         self.with_session(sid, |session| session.send_text(text))?
+    }
+
+    /// Sends a text message encoded once for many sessions
+    /// ([`ServerSession::send_framed`]).
+    ///
+    /// ```
+    /// use socketwire::engineio::{ApiMisuse, FramedMessage, Server, ServerConfig};
+    /// let mut server = Server::new(ServerConfig::default());
+    /// assert_eq!(server.send_framed("nope", &FramedMessage::new("hi")), Err(ApiMisuse::UnknownSid));
+    /// ```
+    pub fn send_framed(&mut self, sid: &str, message: &FramedMessage) -> Result<(), ApiMisuse> {
+        self.with_session(sid, |session| session.send_framed(message))?
     }
 
     /// Sends a binary message to a session.

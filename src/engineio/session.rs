@@ -24,7 +24,7 @@ use super::error::{ApiMisuse, Error};
 use super::http::{Method, Reply, RequestInfo, Response, query_param};
 use super::message::{CloseReason, MessageData};
 use super::open::OpenPacket;
-use super::packet::{EngineIoVersion, MessageKind, OwnedPacket, Packet, PacketType};
+use super::packet::{EngineIoVersion, FramedMessage, MessageKind, OwnedPacket, Packet, PacketType};
 use super::payload::{Jsonp, PayloadDecoder, PayloadFormat, PayloadLimits};
 
 /// Server settings (JS engine.io defaults).
@@ -206,6 +206,10 @@ pub enum WebSocketOutput {
     Text(String),
     /// A binary message.
     Binary(Bytes),
+    /// A text message (valid UTF-8) whose bytes are shared with other
+    /// sessions: a [`FramedMessage`](super::FramedMessage) sent to many, to be
+    /// sent as it is (e.g. with `ws::Connection::send_shared`).
+    SharedText(Bytes),
     /// Close the WebSocket (normal closure).
     Close,
 }
@@ -287,6 +291,19 @@ enum Upgrade {
 }
 
 /// Encodes one packet as a WebSocket output.
+/// [`websocket_output`] of a queued packet; a framed message goes out as the
+/// bytes it shares, not copied.
+fn websocket_output_owned(
+    packet: &OwnedPacket,
+    version: EngineIoVersion,
+    supports_binary: bool,
+) -> WebSocketOutput {
+    match packet {
+        OwnedPacket::Framed(m) => WebSocketOutput::SharedText(m.as_bytes().clone()),
+        other => websocket_output(&other.borrowed(), version, supports_binary),
+    }
+}
+
 fn websocket_output(
     packet: &Packet<'_>,
     version: EngineIoVersion,
@@ -297,7 +314,7 @@ fn websocket_output(
         MessageKind::Binary => WebSocketOutput::Binary(out.freeze()),
         // Text encodings are built from `&str` and base64, so always UTF-8.
         MessageKind::Text => {
-            WebSocketOutput::Text(String::from_utf8(out.to_vec()).unwrap_or_default())
+            WebSocketOutput::Text(String::from_utf8(Vec::from(out)).unwrap_or_default())
         }
     }
 }
@@ -316,6 +333,7 @@ impl QueuedLen for OwnedPacket {
         match self {
             OwnedPacket::Text(_, text) => 1 + text.len(),
             OwnedPacket::Binary(data) => data.len(),
+            OwnedPacket::Framed(m) => m.as_bytes().len(),
         }
     }
 }
@@ -325,7 +343,7 @@ impl QueuedLen for WebSocketOutput {
     fn queued_len(&self) -> usize {
         match self {
             WebSocketOutput::Text(text) => text.len(),
-            WebSocketOutput::Binary(data) => data.len(),
+            WebSocketOutput::Binary(data) | WebSocketOutput::SharedText(data) => data.len(),
             WebSocketOutput::Close => 0,
         }
     }
@@ -884,7 +902,7 @@ impl ServerSession {
             return Err(ApiMisuse::BufferFull);
         }
         if self.transport == Transport::WebSocket {
-            let output = websocket_output(&packet.borrowed(), self.version, self.supports_binary);
+            let output = websocket_output_owned(&packet, self.version, self.supports_binary);
             self.check_byte_cap(output.queued_len())?;
             self.websocket_out.push_back(output);
         } else {
@@ -924,6 +942,22 @@ impl ServerSession {
     /// ```
     pub fn send_text(&mut self, text: &str) -> Result<(), ApiMisuse> {
         self.enqueue(OwnedPacket::Text(PacketType::Message, String::from(text)))
+    }
+
+    /// Sends a text message encoded once for many sessions: the session
+    /// queues a reference to its bytes (on WebSocket they come out as
+    /// [`WebSocketOutput::SharedText`], not copied).
+    ///
+    /// ```
+    /// use socketwire::engineio::{FramedMessage, ServerConfig, ServerSession, WebSocketOutput};
+    /// let mut s = ServerSession::open_websocket(&ServerConfig::default(), "EIO=4&transport=websocket", core::time::Duration::ZERO, || "ZmTr8qX2vN5kL0bW7pYc3A".into()).unwrap();
+    /// let _open = s.poll_websocket();
+    /// let news = FramedMessage::new("hi all");
+    /// s.send_framed(&news).unwrap();
+    /// assert_eq!(s.poll_websocket(), Some(WebSocketOutput::SharedText(news.as_bytes().clone())));
+    /// ```
+    pub fn send_framed(&mut self, message: &FramedMessage) -> Result<(), ApiMisuse> {
+        self.enqueue(OwnedPacket::Framed(message.clone()))
     }
 
     /// Sends a binary message.
@@ -1342,7 +1376,7 @@ impl ServerSession {
                 // Flush what was buffered for polling on the new transport.
                 let (version, binary) = (self.version, self.supports_binary);
                 for packet in self.outbox.take_all() {
-                    let output = websocket_output(&packet.borrowed(), version, binary);
+                    let output = websocket_output_owned(&packet, version, binary);
                     self.websocket_out.push_back(output);
                 }
                 self.events.push_back(SessionEvent::Upgraded);

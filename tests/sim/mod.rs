@@ -1367,6 +1367,13 @@ impl World {
                         message: Ws::Text(text),
                     }));
                 }
+                WebSocketOutput::SharedText(bytes) => {
+                    let text = String::from_utf8(bytes.to_vec()).expect("UTF-8");
+                    self.send(Payload::ToClient(ToClient::Ws {
+                        link,
+                        message: Ws::Text(text),
+                    }));
+                }
                 WebSocketOutput::Binary(data) => {
                     self.send(Payload::ToClient(ToClient::Ws {
                         link,

@@ -80,7 +80,7 @@ use tokio::sync::{mpsc, oneshot};
 
 #[cfg(feature = "redis")]
 use super::adapter::{ClusterCommand, RedisAdapter};
-use crate::{Config, Message, Upgrade};
+use crate::{Config, Message, Upgrade, Utf8Bytes};
 #[cfg(feature = "redis")]
 use socketwire::socketio::adapter::{AdapterPacket, BroadcastOptions, Flags, Reply as NodeReply};
 
@@ -2148,7 +2148,7 @@ impl SessionTask {
 fn websocket_output_len(output: &WebSocketOutput) -> usize {
     match output {
         WebSocketOutput::Text(t) => t.len(),
-        WebSocketOutput::Binary(b) => b.len(),
+        WebSocketOutput::Binary(b) | WebSocketOutput::SharedText(b) => b.len(),
         _ => 0,
     }
 }
@@ -2464,6 +2464,14 @@ async fn pump(
                     Some(WebSocketOutput::Binary(data)) => {
                         session.queued.fetch_sub(data.len(), Ordering::Relaxed);
                         Message::Binary(data)
+                    }
+                    Some(WebSocketOutput::SharedText(bytes)) => {
+                        session.queued.fetch_sub(bytes.len(), Ordering::Relaxed);
+                        match Utf8Bytes::try_from(bytes) {
+                            Ok(text) => Message::Text(text),
+                            // The core sends UTF-8 only; anything else is dropped.
+                            Err(_) => continue,
+                        }
                     }
                     Some(_) | None => {
                         let _ = tokio::time::timeout(write_timeout, sink.close()).await;
