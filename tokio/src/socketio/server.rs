@@ -35,6 +35,8 @@
 //! | reading a POST body | [`SocketIoConfig::request_timeout`] | `408` |
 //! | writing a WebSocket message | [`SocketIoConfig::write_timeout`] | the socket is dropped |
 //! | an ack | the core's `ack_timeout` | [`AckError::Timeout`] |
+//! | a broadcast's acks ([`BroadcastOperator::emit_with_ack`]) | its `timeout` (the other nodes': one second more) | it resolves with the acks that came |
+//! | the cluster's answers (feature `redis`: fetchSockets, serverSideEmit) | the adapter's request timeout and one second | this node's part alone |
 //!
 //! ```no_run
 //! use socketwire_tokio::socketio::server::{SocketIo, SocketRef};
@@ -1083,8 +1085,9 @@ impl BroadcastOperator {
     }
 
     /// Sends `event` asking each target member, on every node, for an ack;
-    /// resolves within `timeout` to the acks that came (each client's first
-    /// ack argument, `Null` for none), as socket.io's
+    /// resolves within `timeout` (the other nodes' acks: one second more,
+    /// for Redis) to the acks that came (each client's first ack argument,
+    /// `Null` for none), as socket.io's
     /// `io.timeout(ms).emit(event, ...args, callback)`.
     ///
     /// ```no_run
