@@ -5,7 +5,9 @@
 // (tokio/examples/socketio_server.rs): `join` (room, ack), `cluster-emit` (room, event,
 // ...args), `cluster-fetch` (ack: every socket id), `cluster-server-side-emit` (ack: the other
 // servers' answers to `ping`), `cluster-relay` (args: serverSideEmit `relay`),
-// `cluster-ack-broadcast` (ack: every client's ack of `question`). It answers `ping` with `pong`.
+// `cluster-ack-broadcast` (ack: every client's ack of `question`), `cluster-sockets-join` (from,
+// room: socketsJoin), `cluster-fetch-room` (room, ack: the ids in it), `cluster-disconnect` (room:
+// disconnectSockets). It answers `ping` with `pong`.
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
 import { createClient } from 'redis';
@@ -35,6 +37,9 @@ io.on('connection', (socket) => {
     io.serverSideEmitWithAck('ping').then(ack, (err) => ack(`error: ${err.message}`));
   });
   socket.on('cluster-relay', (...args) => io.serverSideEmit('relay', ...args));
+  socket.on('cluster-sockets-join', (from, room) => io.in(from).socketsJoin(room));
+  socket.on('cluster-fetch-room', async (room, ack) => ack((await io.in(room).fetchSockets()).map((s) => s.id)));
+  socket.on('cluster-disconnect', (room) => io.in(room).disconnectSockets());
   socket.on('cluster-ack-broadcast', (ack) => {
     io.timeout(3000).emit('question', (err, answers) => ack(err ? `error: ${err.message}` : answers));
   });

@@ -6,7 +6,8 @@
 // `@socket.io/redis-streams-adapter`. Each mode starts its own redis-server on a free loopback
 // port. Checks: a client on node A in room `r` gets broadcasts to `r` emitted on the Node.js node
 // and on node B, and a client of the Node.js node in `r` gets node B's (binary included); fetchSockets and serverSideEmit on the Node.js node (and on node B) see and
-// reach every node's sockets; broadcasts with acks on either collect every client's ack.
+// reach every node's sockets; broadcasts with acks on either collect every client's ack;
+// socketsJoin and disconnectSockets on the Node.js node act on node A's socket.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -159,6 +160,15 @@ for (const mode of ['redis', 'redis-sharded', 'redis-streams']) {
     assert.deepEqual(sorted(acksJ), everyone);
     const acksB = await answerUntil(() => cb.emitWithAck('cluster-ack-broadcast'), (x) => sorted(x)?.join?.() === everyone.join());
     assert.deepEqual(sorted(acksB), everyone);
+
+    // socketsJoin and disconnectSockets from the Node.js node act on node A's socket.
+    cj.emit('cluster-sockets-join', ca.id, 's');
+    const inS = await answerUntil(() => cj.emitWithAck('cluster-fetch-room', 's'), (ids) => Array.isArray(ids) && ids.includes(ca.id));
+    assert.deepEqual(inS, [ca.id]);
+    const gone = next(ca, 'disconnect');
+    cj.emit('cluster-disconnect', 's');
+    const [reason] = await gone;
+    assert.equal(reason, 'io server disconnect');
     stopAll();
   });
 }
