@@ -69,6 +69,8 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "redis")]
+pub mod adapter;
 mod client;
 mod driver;
 #[cfg(feature = "socketio-server")]

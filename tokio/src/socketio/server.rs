@@ -35,6 +35,8 @@
 //! | reading a POST body | [`SocketIoConfig::request_timeout`] | `408` |
 //! | writing a WebSocket message | [`SocketIoConfig::write_timeout`] | the socket is dropped |
 //! | an ack | the core's `ack_timeout` | [`AckError::Timeout`] |
+//! | a broadcast's acks ([`BroadcastOperator::emit_with_ack`]) | its `timeout` (the other nodes': one second more) | it resolves with the acks that came |
+//! | the cluster's answers (feature `redis`: fetchSockets, serverSideEmit) | the adapter's request timeout and one second | this node's part alone |
 //!
 //! ```no_run
 //! use socketwire_tokio::socketio::server::{SocketIo, SocketRef};
@@ -56,6 +58,8 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+#[cfg(feature = "redis")]
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
@@ -76,7 +80,11 @@ use socketwire::socketio::{
 };
 use tokio::sync::{mpsc, oneshot};
 
+#[cfg(feature = "redis")]
+use super::adapter::{ClusterCommand, RedisAdapter};
 use crate::{Config, Message, Upgrade, Utf8Bytes};
+#[cfg(feature = "redis")]
+use socketwire::socketio::adapter::{AdapterPacket, BroadcastOptions, Flags, Reply as NodeReply};
 
 /// Commands and broadcasts one session task may have waiting.
 pub const COMMAND_SLOTS: usize = 1024;
@@ -225,6 +233,7 @@ type ConnectHandler =
     Arc<dyn Fn(SocketRef, Value) -> BoxFuture<Result<(), ConnectError>> + Send + Sync>;
 type EventHandler = Arc<dyn Fn(SocketRef, Vec<Value>, AckSender) -> BoxFuture<()> + Send + Sync>;
 type DisconnectHandler = Arc<dyn Fn(SocketRef, DisconnectReason) -> BoxFuture<()> + Send + Sync>;
+type ServerSideHandler = Arc<dyn Fn(Vec<Value>) -> BoxFuture<Value> + Send + Sync>;
 
 /// Where a session task answers an `emit_with_ack`.
 type AckReply = oneshot::Sender<Result<Vec<Value>, AckError>>;
@@ -271,6 +280,8 @@ enum Command {
     },
     /// A packet from a broadcast (counted in the mailbox's `queued`).
     Broadcast(Arc<EncodedPacket>),
+    /// Close the whole connection (`disconnectSockets(true)`).
+    Close,
     /// Look at the overflow flag.
     Wake,
 }
@@ -298,28 +309,48 @@ impl SessionHandle {
     }
 }
 
-struct Inner {
+pub(crate) struct Inner {
     config: SocketIoConfig,
     /// Engine.IO sid → its session task. Held only for a lookup, insert or removal.
     sessions: Mutex<HashMap<String, Arc<SessionHandle>>>,
     /// Namespace → connect handler.
     namespaces: Mutex<HashMap<String, ConnectHandler>>,
     /// Namespaces and rooms, keyed by Engine.IO sid.
-    rooms: Mutex<RoomRegistry<String>>,
+    pub(crate) rooms: Mutex<RoomRegistry<String>>,
+    /// (Engine.IO sid, namespace) → socket id, of the accepted sockets.
+    /// Locked before `rooms` when both are needed.
+    pub(crate) socket_ids: Mutex<HashMap<(String, String), String>>,
+    /// Event → the application's answer to other nodes' serverSideEmit.
+    server_side: Mutex<HashMap<String, ServerSideHandler>>,
+    /// The cluster task's mailbox, with an adapter.
+    #[cfg(feature = "redis")]
+    pub(crate) cluster: OnceLock<mpsc::Sender<ClusterCommand>>,
+    /// The longest wait for the other nodes' answers: the adapter's request
+    /// timeout and a second for Redis (a task stuck reconnecting answers nothing).
+    #[cfg(feature = "redis")]
+    cluster_wait: OnceLock<Duration>,
     /// The recovery log and the sessions kept, with recovery on. Locked
     /// before `rooms` and `sessions` when both are needed, and held while a
     /// recorded packet is put in its recipients' mailboxes, so every mailbox
     /// gets the packets in offset order.
     recovery: Option<Mutex<RecoveryStore>>,
-    start: Instant,
+    pub(crate) start: Instant,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+/// Sleeps until `deadline` (time since `start`, the server's clock); forever without one.
+pub(crate) async fn sleep_until(start: Instant, deadline: Option<Duration>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(start + d)).await,
+        None => std::future::pending().await,
+    }
+}
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Inner {
-    fn now(&self) -> Duration {
+    pub(crate) fn now(&self) -> Duration {
         self.start.elapsed()
     }
 
@@ -327,10 +358,11 @@ impl Inner {
         lock(&self.sessions).get(sid).cloned()
     }
 
-    /// Delivers `event` to the `target` of `namespace`: encoded once, then
-    /// dropped into each member's mailbox; a member over the backpressure cap
-    /// or with a full mailbox gets no copy and is closed.
-    fn broadcast(
+    /// Delivers `event` to this server's members of the `target` of
+    /// `namespace`: encoded once, then dropped into each member's mailbox; a
+    /// member over the backpressure cap or with a full mailbox gets no copy
+    /// and is closed. The one delivery path of local and remote broadcasts.
+    pub(crate) fn deliver(
         &self,
         namespace: &str,
         target: &Broadcast<String>,
@@ -387,6 +419,125 @@ impl Inner {
         }
         drop(sessions);
         drop(store);
+    }
+
+    /// Sends `event` with an ack request to each of `recipients` (sids) on
+    /// `namespace`; one answer receiver each.
+    pub(crate) fn emit_with_acks(
+        &self,
+        namespace: &str,
+        recipients: Vec<String>,
+        event: &str,
+        args: Vec<Value>,
+    ) -> Vec<oneshot::Receiver<Result<Vec<Value>, AckError>>> {
+        let sessions = lock(&self.sessions);
+        let mut answers = Vec::new();
+        for sid in recipients {
+            let Some(session) = sessions.get(&sid) else {
+                continue;
+            };
+            let (tx, rx) = oneshot::channel();
+            let command = Command::Emit {
+                namespace: namespace.to_string(),
+                event: event.to_string(),
+                args: args.clone(),
+                ack: Some(tx),
+            };
+            if session.tx.try_send(command).is_ok() {
+                answers.push(rx);
+            }
+        }
+        answers
+    }
+
+    /// Disconnects `sids` from `namespace` (`close`: their connections).
+    pub(crate) fn disconnect_local(&self, namespace: &str, sids: &[String], close: bool) {
+        let sessions = lock(&self.sessions);
+        for sid in sids {
+            if let Some(session) = sessions.get(sid) {
+                let command = match close {
+                    true => Command::Close,
+                    false => Command::Disconnect {
+                        namespace: namespace.to_string(),
+                    },
+                };
+                let _ = session.tx.try_send(command);
+            }
+        }
+    }
+
+    /// `{id, handshake, rooms, data}` of the sockets of `sids` on
+    /// `namespace`, as socket.io's `RemoteSocket` details.
+    pub(crate) fn socket_details(&self, namespace: &str, sids: &[String]) -> Vec<Value> {
+        let ids = lock(&self.socket_ids);
+        let rooms = lock(&self.rooms);
+        sids.iter()
+            .filter_map(|sid| {
+                let id = ids.get(&(sid.clone(), namespace.to_string()))?;
+                let joined = rooms.rooms_of(namespace, sid).map(Value::from).collect();
+                let handshake = Value::Object(vec![
+                    ("headers".into(), Value::Object(Vec::new())),
+                    ("query".into(), Value::Object(Vec::new())),
+                    ("auth".into(), Value::Object(Vec::new())),
+                ]);
+                Some(Value::Object(vec![
+                    ("id".into(), Value::from(id.as_str())),
+                    ("handshake".into(), handshake),
+                    ("rooms".into(), Value::Array(joined)),
+                    ("data".into(), Value::Object(Vec::new())),
+                ]))
+            })
+            .collect()
+    }
+
+    /// Another node's serverSideEmit: the application's handler for the
+    /// event runs; with `reply`, its answer goes back.
+    #[cfg(feature = "redis")]
+    pub(crate) fn server_side_emitted(
+        &self,
+        namespace: &str,
+        packet: Vec<Value>,
+        reply: Option<NodeReply>,
+    ) {
+        let mut packet = packet.into_iter();
+        let Some(Value::String(event)) = packet.next() else {
+            return;
+        };
+        let Some(handler) = lock(&self.server_side).get(&event).cloned() else {
+            return;
+        };
+        let answer = handler(packet.collect());
+        let cluster = self.cluster.get().cloned();
+        let namespace = namespace.to_string();
+        tokio::spawn(async move {
+            let value = answer.await;
+            if let (Some(reply), Some(cluster)) = (reply, cluster) {
+                let _ = cluster.try_send(ClusterCommand::ServerSideEmitAnswer {
+                    namespace,
+                    reply,
+                    packet: Some(value),
+                });
+            }
+        });
+    }
+
+    /// How long a request waits for the cluster task's answer.
+    #[cfg(feature = "redis")]
+    fn cluster_wait(&self) -> Duration {
+        self.cluster_wait
+            .get()
+            .copied()
+            .unwrap_or(Duration::from_secs(6))
+    }
+
+    /// A room of `namespace` gained or lost members here: the cluster task
+    /// follows (sharded mode subscribes to the channel of each room).
+    #[cfg(feature = "redis")]
+    pub(crate) fn rooms_changed(&self, namespace: &str) {
+        if let Some(cluster) = self.cluster.get() {
+            let namespace = namespace.to_string();
+            let _ = cluster.try_send(ClusterCommand::RoomsChanged { namespace });
+        }
     }
 
     /// With recovery: a socket's own emit, recorded (for the room of its id)
@@ -461,6 +612,8 @@ impl std::fmt::Debug for SocketIo {
 #[derive(Debug, Clone, Default)]
 pub struct SocketIoBuilder {
     config: SocketIoConfig,
+    #[cfg(feature = "redis")]
+    adapter: Option<RedisAdapter>,
 }
 
 impl SocketIoBuilder {
@@ -567,7 +720,36 @@ impl SocketIoBuilder {
     /// # let _ = (service, io);
     /// ```
     pub fn build(self) -> (SocketIoService, SocketIo) {
-        SocketIo::new(self.config)
+        let (service, io) = SocketIo::new(self.config);
+        #[cfg(feature = "redis")]
+        if let Some(adapter) = self.adapter {
+            let wait = adapter.request_timeout() + Duration::from_secs(1);
+            let _ = io.inner.cluster_wait.set(wait);
+            let tx = super::adapter::spawn(io.inner.clone(), adapter);
+            let _ = io.inner.cluster.set(tx);
+        }
+        (service, io)
+    }
+
+    /// Joins a cluster over Redis (feature `redis`): broadcasts, room
+    /// commands, fetchSockets and serverSideEmit reach the other nodes,
+    /// socketwire or Node.js ones. [`build`](Self::build) then starts the
+    /// cluster task, so it must run inside a tokio runtime; the task lives
+    /// as long as the runtime.
+    ///
+    /// ```no_run
+    /// use socketwire_tokio::socketio::adapter::{AdapterMode, RedisAdapter};
+    /// # async fn run() {
+    /// let (_service, io) = socketwire_tokio::socketio::server::SocketIo::builder()
+    ///     .adapter(RedisAdapter::new("redis://127.0.0.1:6379", AdapterMode::Classic))
+    ///     .build();
+    /// io.to("lobby").emit("hello", vec![]);
+    /// # }
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn adapter(mut self, adapter: RedisAdapter) -> Self {
+        self.adapter = Some(adapter);
+        self
     }
 
     /// The layer to wrap an application with (it takes `/socket.io/`) and the handle.
@@ -577,7 +759,8 @@ impl SocketIoBuilder {
     /// # let _ = (layer, io);
     /// ```
     pub fn build_layer(self) -> (SocketIoLayer, SocketIo) {
-        SocketIo::new_layer(self.config)
+        let (service, io) = self.build();
+        (SocketIoLayer { service }, io)
     }
 }
 
@@ -609,6 +792,12 @@ impl SocketIo {
             sessions: Mutex::default(),
             namespaces: Mutex::default(),
             rooms: Mutex::new(RoomRegistry::new()),
+            socket_ids: Mutex::default(),
+            server_side: Mutex::default(),
+            #[cfg(feature = "redis")]
+            cluster: OnceLock::new(),
+            #[cfg(feature = "redis")]
+            cluster_wait: OnceLock::new(),
             recovery,
             start: Instant::now(),
         });
@@ -671,6 +860,7 @@ impl SocketIo {
             inner: self.inner.clone(),
             namespace: namespace.to_string(),
             target: Broadcast::all(),
+            local: false,
         }
     }
 
@@ -713,6 +903,85 @@ impl SocketIo {
     pub fn session_count(&self) -> usize {
         lock(&self.inner.sessions).len()
     }
+
+    /// Answers other nodes' `serverSideEmit(event, ...args)` with `handler`
+    /// (its value is the ack, when one is asked).
+    ///
+    /// ```no_run
+    /// use socketwire_tokio::socketio::Value;
+    /// # let (_s, io) = socketwire_tokio::socketio::server::SocketIo::new(Default::default());
+    /// io.on_server_side_emit("ping", |args: Vec<Value>| async move { Value::from("pong") });
+    /// ```
+    pub fn on_server_side_emit<F, Fut>(&self, event: &str, handler: F)
+    where
+        F: Fn(Vec<Value>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Value> + Send + 'static,
+    {
+        let handler: ServerSideHandler = Arc::new(move |args| Box::pin(handler(args)));
+        lock(&self.inner.server_side).insert(event.to_string(), handler);
+    }
+
+    /// Every socket of `/` on every node (see [`BroadcastOperator::fetch_sockets`]).
+    ///
+    /// ```no_run
+    /// # async fn f(io: socketwire_tokio::socketio::server::SocketIo) {
+    /// let sockets = io.fetch_sockets().await;
+    /// # }
+    /// ```
+    pub async fn fetch_sockets(&self) -> Vec<Value> {
+        self.of("/").fetch_sockets().await
+    }
+
+    /// `serverSideEmit` on `/` (see [`BroadcastOperator::server_side_emit`]).
+    ///
+    /// ```no_run
+    /// # let (_s, io) = socketwire_tokio::socketio::server::SocketIo::new(Default::default());
+    /// io.server_side_emit("hello", vec![]);
+    /// ```
+    pub fn server_side_emit(&self, event: &str, args: Vec<Value>) {
+        self.of("/").server_side_emit(event, args);
+    }
+
+    /// `serverSideEmit` with ack on `/` (see [`BroadcastOperator::server_side_emit_with_ack`]).
+    ///
+    /// ```no_run
+    /// # async fn f(io: socketwire_tokio::socketio::server::SocketIo) {
+    /// let answers = io.server_side_emit_with_ack("ping", vec![]).await;
+    /// # }
+    /// ```
+    pub async fn server_side_emit_with_ack(&self, event: &str, args: Vec<Value>) -> Vec<Value> {
+        self.of("/").server_side_emit_with_ack(event, args).await
+    }
+
+    /// Every socket of `/`, on every node, joins `room`.
+    ///
+    /// ```no_run
+    /// # let (_s, io) = socketwire_tokio::socketio::server::SocketIo::new(Default::default());
+    /// io.sockets_join("everyone");
+    /// ```
+    pub fn sockets_join(&self, room: &str) {
+        self.of("/").sockets_join(room);
+    }
+
+    /// Every socket of `/`, on every node, leaves `room`.
+    ///
+    /// ```no_run
+    /// # let (_s, io) = socketwire_tokio::socketio::server::SocketIo::new(Default::default());
+    /// io.sockets_leave("everyone");
+    /// ```
+    pub fn sockets_leave(&self, room: &str) {
+        self.of("/").sockets_leave(room);
+    }
+
+    /// Disconnects every socket of `/` on every node.
+    ///
+    /// ```no_run
+    /// # let (_s, io) = socketwire_tokio::socketio::server::SocketIo::new(Default::default());
+    /// io.disconnect_sockets(false);
+    /// ```
+    pub fn disconnect_sockets(&self, close: bool) {
+        self.of("/").disconnect_sockets(close);
+    }
 }
 
 /// A broadcast's target: a namespace, rooms to reach and rooms (or a socket) to skip.
@@ -726,6 +995,8 @@ pub struct BroadcastOperator {
     inner: Arc<Inner>,
     namespace: String,
     target: Broadcast<String>,
+    /// This node's members only (socket.io's `local` flag).
+    local: bool,
 }
 
 impl std::fmt::Debug for BroadcastOperator {
@@ -733,6 +1004,7 @@ impl std::fmt::Debug for BroadcastOperator {
         f.debug_struct("BroadcastOperator")
             .field("namespace", &self.namespace)
             .field("target", &self.target)
+            .field("local", &self.local)
             .finish()
     }
 }
@@ -760,6 +1032,18 @@ impl BroadcastOperator {
         self
     }
 
+    /// This node's members only: nothing goes to the cluster (socket.io's
+    /// `io.local`).
+    ///
+    /// ```no_run
+    /// # let (_s, io) = socketwire_tokio::socketio::server::SocketIo::new(Default::default());
+    /// io.of("/").local().emit("here-only", vec![]);
+    /// ```
+    pub fn local(mut self) -> Self {
+        self.local = true;
+        self
+    }
+
     /// Sends `event` to every target member, encoded once. A member over
     /// [`SocketIoConfig::max_backpressure`] or with a full mailbox gets no
     /// copy and its session is closed.
@@ -769,9 +1053,241 @@ impl BroadcastOperator {
     /// io.to("lobby").emit("news", vec!["hi".into()]);
     /// ```
     pub fn emit(&self, event: &str, args: Vec<Value>) {
+        #[cfg(feature = "redis")]
+        self.publish(|namespace, opts| ClusterCommand::Broadcast {
+            namespace,
+            packet: AdapterPacket::event(event_data(event, &args)),
+            opts,
+        });
         self.inner
-            .broadcast(&self.namespace, &self.target, event, args);
+            .deliver(&self.namespace, &self.target, event, args);
     }
+
+    /// The adapter's options for this target.
+    #[cfg(feature = "redis")]
+    fn options(&self) -> BroadcastOptions {
+        BroadcastOptions {
+            rooms: self.target.rooms().to_vec(),
+            except: self.target.except_rooms().to_vec(),
+            flags: Some(Flags::new()),
+        }
+    }
+
+    /// Hands a command to the cluster task, if there is one (a full mailbox
+    /// drops it: the other nodes miss it).
+    #[cfg(feature = "redis")]
+    fn publish(&self, command: impl FnOnce(String, BroadcastOptions) -> ClusterCommand) -> bool {
+        let Some(tx) = self.inner.cluster.get().filter(|_| !self.local) else {
+            return false;
+        };
+        tx.try_send(command(self.namespace.clone(), self.options()))
+            .is_ok()
+    }
+
+    /// Sends `event` asking each target member, on every node, for an ack;
+    /// resolves within `timeout` (the other nodes' acks: one second more,
+    /// for Redis) to the acks that came (each client's first ack argument,
+    /// `Null` for none), as socket.io's
+    /// `io.timeout(ms).emit(event, ...args, callback)`.
+    ///
+    /// ```no_run
+    /// # async fn f(io: socketwire_tokio::socketio::server::SocketIo) {
+    /// let acks = io.to("lobby").emit_with_ack("question", vec![], std::time::Duration::from_secs(2)).await;
+    /// println!("{} answers", acks.len());
+    /// # }
+    /// ```
+    pub async fn emit_with_ack(
+        &self,
+        event: &str,
+        args: Vec<Value>,
+        timeout: Duration,
+    ) -> Vec<Value> {
+        #[cfg(feature = "redis")]
+        let remote = {
+            let (tx, rx) = oneshot::channel();
+            let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+            let sent = self.publish(|namespace, mut opts| {
+                opts.flags = Some(Flags::new().with("timeout", timeout_ms.into()));
+                ClusterCommand::BroadcastWithAck {
+                    namespace,
+                    packet: AdapterPacket::event(event_data(event, &args)),
+                    opts,
+                    reply: tx,
+                }
+            });
+            sent.then_some(rx)
+        };
+        let recipients = lock(&self.inner.rooms).recipients(&self.namespace, &self.target);
+        let local = self
+            .inner
+            .emit_with_acks(&self.namespace, recipients, event, args);
+        let mut acks = Vec::new();
+        let deadline = tokio::time::Instant::now() + timeout;
+        for ack in local {
+            if let Ok(Ok(Ok(args))) = tokio::time::timeout_at(deadline, ack).await {
+                acks.push(args.into_iter().next().unwrap_or_default());
+            }
+        }
+        #[cfg(feature = "redis")]
+        if let Some(rx) = remote {
+            // The task ends the request at the same timeout.
+            let grace = deadline + Duration::from_secs(1);
+            if let Ok(Ok(values)) = tokio::time::timeout_at(grace, rx).await {
+                acks.extend(values);
+            }
+        }
+        acks
+    }
+
+    /// The target members' details on every node, `{id, handshake, rooms,
+    /// data}` each (socket.io's `fetchSockets()`); the other nodes' within
+    /// the adapter's request timeout.
+    ///
+    /// ```no_run
+    /// # async fn f(io: socketwire_tokio::socketio::server::SocketIo) {
+    /// for socket in io.to("lobby").fetch_sockets().await {
+    ///     println!("{:?}", socket.get("id"));
+    /// }
+    /// # }
+    /// ```
+    pub async fn fetch_sockets(&self) -> Vec<Value> {
+        #[cfg(feature = "redis")]
+        let remote = {
+            let (tx, rx) = oneshot::channel();
+            let sent = self.publish(|namespace, opts| ClusterCommand::FetchSockets {
+                namespace,
+                opts,
+                reply: tx,
+            });
+            sent.then_some(rx)
+        };
+        let recipients = lock(&self.inner.rooms).recipients(&self.namespace, &self.target);
+        #[allow(unused_mut)]
+        let mut sockets = self.inner.socket_details(&self.namespace, &recipients);
+        #[cfg(feature = "redis")]
+        if let Some(rx) = remote
+            && let Ok(Ok(values)) = tokio::time::timeout(self.inner.cluster_wait(), rx).await
+        {
+            sockets.extend(values);
+        }
+        sockets
+    }
+
+    /// Makes the target members, on every node, join `room` (socket.io's
+    /// `socketsJoin`).
+    ///
+    /// ```no_run
+    /// # let (_s, io) = socketwire_tokio::socketio::server::SocketIo::new(Default::default());
+    /// io.to("lobby").sockets_join("game");
+    /// ```
+    pub fn sockets_join(&self, room: &str) {
+        #[cfg(feature = "redis")]
+        self.publish(|namespace, opts| ClusterCommand::SocketsJoin {
+            namespace,
+            opts,
+            rooms: vec![room.to_string()],
+        });
+        let mut rooms = lock(&self.inner.rooms);
+        for sid in rooms.recipients(&self.namespace, &self.target) {
+            let _ = rooms.join(&self.namespace, sid, room);
+        }
+        drop(rooms);
+        #[cfg(feature = "redis")]
+        self.inner.rooms_changed(&self.namespace);
+    }
+
+    /// Makes the target members, on every node, leave `room` (`socketsLeave`).
+    ///
+    /// ```no_run
+    /// # let (_s, io) = socketwire_tokio::socketio::server::SocketIo::new(Default::default());
+    /// io.to("game").sockets_leave("game");
+    /// ```
+    pub fn sockets_leave(&self, room: &str) {
+        #[cfg(feature = "redis")]
+        self.publish(|namespace, opts| ClusterCommand::SocketsLeave {
+            namespace,
+            opts,
+            rooms: vec![room.to_string()],
+        });
+        let mut rooms = lock(&self.inner.rooms);
+        for sid in rooms.recipients(&self.namespace, &self.target) {
+            rooms.leave(&self.namespace, &sid, room);
+        }
+        drop(rooms);
+        #[cfg(feature = "redis")]
+        self.inner.rooms_changed(&self.namespace);
+    }
+
+    /// Disconnects the target members on every node from the namespace
+    /// (`disconnectSockets(close)`; with `close`, their whole connection).
+    ///
+    /// ```no_run
+    /// # let (_s, io) = socketwire_tokio::socketio::server::SocketIo::new(Default::default());
+    /// io.to("banned").disconnect_sockets(false);
+    /// ```
+    pub fn disconnect_sockets(&self, close: bool) {
+        #[cfg(feature = "redis")]
+        self.publish(|namespace, opts| ClusterCommand::DisconnectSockets {
+            namespace,
+            opts,
+            close,
+        });
+        let recipients = lock(&self.inner.rooms).recipients(&self.namespace, &self.target);
+        self.inner
+            .disconnect_local(&self.namespace, &recipients, close);
+    }
+
+    /// Sends `[event, ...args]` to the other servers of the cluster (their
+    /// [`SocketIo::on_server_side_emit`] handlers); nothing without an adapter.
+    ///
+    /// ```no_run
+    /// # let (_s, io) = socketwire_tokio::socketio::server::SocketIo::new(Default::default());
+    /// io.of("/").server_side_emit("hello", vec!["from a node".into()]);
+    /// ```
+    pub fn server_side_emit(&self, event: &str, args: Vec<Value>) {
+        #[cfg(feature = "redis")]
+        self.publish(|namespace, _| ClusterCommand::ServerSideEmit {
+            namespace,
+            packet: event_data(event, &args),
+            reply: None,
+        });
+        #[cfg(not(feature = "redis"))]
+        let _ = (event, args);
+    }
+
+    /// [`server_side_emit`](Self::server_side_emit) waiting for each other
+    /// server's answer (within the adapter's request timeout).
+    ///
+    /// ```no_run
+    /// # async fn f(io: socketwire_tokio::socketio::server::SocketIo) {
+    /// let answers = io.of("/").server_side_emit_with_ack("ping", vec![]).await;
+    /// # }
+    /// ```
+    pub async fn server_side_emit_with_ack(&self, event: &str, args: Vec<Value>) -> Vec<Value> {
+        #[cfg(feature = "redis")]
+        {
+            let (tx, rx) = oneshot::channel();
+            let sent = self.publish(|namespace, _| ClusterCommand::ServerSideEmit {
+                namespace,
+                packet: event_data(event, &args),
+                reply: Some(tx),
+            });
+            if sent {
+                let answers = tokio::time::timeout(self.inner.cluster_wait(), rx).await;
+                return answers.ok().and_then(Result::ok).unwrap_or_default();
+            }
+        }
+        let _ = (event, args);
+        Vec::new()
+    }
+}
+
+/// `[event, ...args]`, the adapter packet's `data`.
+#[cfg(feature = "redis")]
+fn event_data(event: &str, args: &[Value]) -> Vec<Value> {
+    std::iter::once(Value::from(event))
+        .chain(args.iter().cloned())
+        .collect()
 }
 
 #[derive(Default)]
@@ -961,7 +1477,10 @@ impl SocketRef {
     /// ```
     pub fn join(&self, room: &str) -> Result<(), socketwire::socketio::ApiMisuse> {
         let s = &self.socket;
-        lock(&s.inner.rooms).join(&s.namespace, s.sid.clone(), room)
+        lock(&s.inner.rooms).join(&s.namespace, s.sid.clone(), room)?;
+        #[cfg(feature = "redis")]
+        s.inner.rooms_changed(&s.namespace);
+        Ok(())
     }
 
     /// Leaves `room`.
@@ -974,6 +1493,8 @@ impl SocketRef {
     pub fn leave(&self, room: &str) {
         let s = &self.socket;
         lock(&s.inner.rooms).leave(&s.namespace, &s.sid, room);
+        #[cfg(feature = "redis")]
+        s.inner.rooms_changed(&s.namespace);
     }
 
     /// The other members of `room` (this socket excluded).
@@ -1002,6 +1523,7 @@ impl SocketRef {
             inner: s.inner.clone(),
             namespace: s.namespace.clone(),
             target: Broadcast::all().except(s.id.clone()),
+            local: false,
         }
     }
 
@@ -1157,15 +1679,7 @@ impl SessionTask {
                 .into_iter()
                 .flatten()
                 .min();
-            let sleep = async {
-                match deadline {
-                    Some(d) => {
-                        let at = tokio::time::Instant::from_std(self.inner.start + d);
-                        tokio::time::sleep_until(at).await;
-                    }
-                    None => std::future::pending().await,
-                }
-            };
+            let sleep = sleep_until(self.inner.start, deadline);
             tokio::select! {
                 command = self.commands.recv() => match command {
                     Some(command) => self.handle(command),
@@ -1247,6 +1761,7 @@ impl SessionTask {
                 self.socket_command(Command::Broadcast(packet), now);
             }
             Command::Wake => {}
+            Command::Close => self.eio.close(now),
             command @ (Command::Emit { .. } | Command::Ack { .. } | Command::Disconnect { .. }) => {
                 self.socket_command(command, now)
             }
@@ -1343,6 +1858,11 @@ impl SessionTask {
                     rooms.add_socket(&namespace, self.sid.clone());
                     let _ = rooms.join(&namespace, self.sid.clone(), &state.socket_id);
                 }
+                // Locked apart: `socket_ids` is taken before `rooms` when both are.
+                let key = (self.sid.clone(), namespace.clone());
+                lock(&self.inner.socket_ids).insert(key, state.socket_id.clone());
+                #[cfg(feature = "redis")]
+                self.inner.rooms_changed(&namespace);
                 let now = self.inner.now();
                 for command in pending {
                     self.socket_command(command, now);
@@ -1388,6 +1908,7 @@ impl SessionTask {
     /// rooms it was in), if its client knows its pid (it was accepted, or
     /// recovered and not accepted yet: the client may try again).
     fn leave_rooms(&mut self, namespace: &str, reason: &DisconnectReason) {
+        lock(&self.inner.socket_ids).remove(&(self.sid.clone(), namespace.to_string()));
         let keep = self.namespaces.get(namespace).and_then(|state| {
             let known = state.pending.is_none() || state.was_recovered;
             let pid = state.pid.as_ref().filter(|_| known)?;
@@ -1411,6 +1932,8 @@ impl SessionTask {
             }
             _ => lock(&self.inner.rooms).remove_socket(namespace, &self.sid),
         }
+        #[cfg(feature = "redis")]
+        self.inner.rooms_changed(namespace);
     }
 
     /// A CONNECT (or a resume) of `namespace`: the socket is made, its

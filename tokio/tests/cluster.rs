@@ -1,0 +1,270 @@
+//! Two `SocketIo` servers in one cluster over a real Redis (feature `redis`),
+//! in each adapter mode: a broadcast to a room on one node reaches the
+//! other's client; fetchSockets, serverSideEmit with ack, a broadcast with
+//! acks, socketsJoin and disconnectSockets act across nodes; after Redis
+//! restarts, the nodes reconnect and broadcasts flow again. Each test starts
+//! its own `redis-server` on a free loopback port, and is skipped (with the
+//! reason printed) when `/usr/bin/redis-server` is missing.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use socketwire_tokio::socketio::adapter::{AdapterMode, RedisAdapter};
+use socketwire_tokio::socketio::server::{SocketIo, SocketRef, serve};
+use socketwire_tokio::socketio::{Client, ClientConfig, DisconnectReason, Event, Transport, Value};
+
+const REDIS: &str = "/usr/bin/redis-server";
+
+/// Every single wait is bounded by this.
+const WAIT: Duration = Duration::from_secs(5);
+
+/// Tries of a check that waits for the cluster to settle (subscriptions,
+/// heartbeats), each after a pause.
+const TRIES: usize = 40;
+const PAUSE: Duration = Duration::from_millis(250);
+
+/// Events looked at, at most, while waiting for one.
+const MAX_EVENTS: usize = 100;
+
+/// A redis-server child, killed on drop.
+struct Redis {
+    child: Child,
+    port: u16,
+}
+
+impl Redis {
+    fn start(port: u16) -> Redis {
+        let child = Command::new(REDIS)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        let redis = Redis { child, port };
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return redis;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("redis-server does not listen on {port}");
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn redis_available() -> bool {
+    let found = std::path::Path::new(REDIS).exists();
+    if !found {
+        eprintln!("skipped: {REDIS} is missing (Debian package redis-server)");
+    }
+    found
+}
+
+/// A node: sockets join the room `r` on connect, then get `ready`; `ping`
+/// from other servers is answered with `pong`.
+async fn node(redis: &str, mode: AdapterMode) -> (String, SocketIo) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (service, io) = SocketIo::builder()
+        .adapter(RedisAdapter::new(redis, mode))
+        .build();
+    io.on_server_side_emit("ping", |_args: Vec<Value>| async { Value::from("pong") });
+    io.ns("/", |socket: SocketRef, _auth: Value| async move {
+        socket.join("r").unwrap();
+        let _ = socket.emit("ready", vec![socket.id().into()]);
+        Ok(())
+    });
+    tokio::spawn(serve(listener, service));
+    (url, io)
+}
+
+async fn next(client: &mut Client) -> Event {
+    tokio::time::timeout(WAIT, client.next())
+        .await
+        .expect("an event")
+        .expect("the client is open")
+}
+
+/// Connects and returns the client with its socket id.
+async fn connected(url: &str) -> (Client, String) {
+    let config = ClientConfig {
+        transport: Transport::WebSocket,
+        reconnection: None,
+        ..ClientConfig::default()
+    };
+    let mut client = Client::connect(url, config).unwrap();
+    for _ in 0..MAX_EVENTS {
+        if let Event::Message { name, args, .. } = next(&mut client).await {
+            assert_eq!(name, "ready");
+            return (client, args[0].as_str().unwrap().to_string());
+        }
+    }
+    panic!("no ready event");
+}
+
+/// Runs `emit` until `client` gets `event` (at most TRIES times); its args.
+async fn received_after(client: &mut Client, event: &str, emit: impl Fn()) -> Vec<Value> {
+    for _ in 0..TRIES {
+        emit();
+        while let Ok(Some(e)) = tokio::time::timeout(PAUSE, client.next()).await {
+            if let Event::Message { name, args, .. } = e
+                && name == event
+            {
+                return args;
+            }
+        }
+    }
+    panic!("{event} never arrived");
+}
+
+fn ids(sockets: &[Value]) -> Vec<String> {
+    let mut ids: Vec<String> = sockets
+        .iter()
+        .filter_map(|s| s.get("id").and_then(Value::as_str).map(String::from))
+        .collect();
+    ids.sort();
+    ids
+}
+
+async fn cluster_in(mode: AdapterMode) {
+    if !redis_available() {
+        return;
+    }
+    let redis = Redis::start(free_port());
+    let (url_a, io_a) = node(&redis.url(), mode).await;
+    let (_url_b, io_b) = node(&redis.url(), mode).await;
+    let (mut client, id) = connected(&url_a).await;
+
+    // B's broadcast to `r` reaches A's member.
+    let args = received_after(&mut client, "news", || {
+        io_b.to("r").emit("news", vec![1u64.into()])
+    })
+    .await;
+    assert_eq!(args, [Value::from(1u64)]);
+
+    // B sees A's socket, with its rooms.
+    let mut fetched = Vec::new();
+    for _ in 0..TRIES {
+        fetched = io_b.fetch_sockets().await;
+        if ids(&fetched) == std::slice::from_ref(&id) {
+            break;
+        }
+        tokio::time::sleep(PAUSE).await;
+    }
+    assert_eq!(ids(&fetched), std::slice::from_ref(&id));
+    let rooms = fetched[0].get("rooms").unwrap();
+    assert!(matches!(rooms, Value::Array(r) if r.contains(&Value::from("r"))));
+
+    // serverSideEmit with ack: A answers.
+    let mut answers = Vec::new();
+    for _ in 0..TRIES {
+        answers = io_b.server_side_emit_with_ack("ping", vec![]).await;
+        if !answers.is_empty() {
+            break;
+        }
+        tokio::time::sleep(PAUSE).await;
+    }
+    assert_eq!(answers, [Value::from("pong")]);
+    // Nobody answers an event without a handler.
+    assert!(
+        io_a.server_side_emit_with_ack("nobody-listens", vec![])
+            .await
+            .is_empty()
+    );
+
+    // A broadcast with acks from B collects A's client's ack.
+    let b = io_b.clone();
+    let acks = tokio::spawn(async move {
+        b.of("/")
+            .emit_with_ack("question", vec![], Duration::from_secs(3))
+            .await
+    });
+    for _ in 0..MAX_EVENTS {
+        if let Event::Message {
+            name,
+            ack: Some(ack),
+            ..
+        } = next(&mut client).await
+            && name == "question"
+        {
+            ack.send(vec!["yes".into()]).unwrap();
+            break;
+        }
+    }
+    assert_eq!(acks.await.unwrap(), [Value::from("yes")]);
+
+    // socketsJoin from B puts A's socket in `s`.
+    io_b.to("r").sockets_join("s");
+    let mut in_s = Vec::new();
+    for _ in 0..TRIES {
+        in_s = io_b.to("s").fetch_sockets().await;
+        if !in_s.is_empty() {
+            break;
+        }
+        tokio::time::sleep(PAUSE).await;
+    }
+    assert_eq!(ids(&in_s), std::slice::from_ref(&id));
+
+    // disconnectSockets from B disconnects A's socket.
+    io_b.to("s").disconnect_sockets(false);
+    for _ in 0..MAX_EVENTS {
+        if let Event::Disconnected { reason, .. } = next(&mut client).await {
+            assert_eq!(reason, DisconnectReason::ServerDisconnect);
+            return;
+        }
+    }
+    panic!("not disconnected");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn classic_nodes_share_rooms_requests_and_acks() {
+    cluster_in(AdapterMode::Classic).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sharded_nodes_share_rooms_requests_and_acks() {
+    cluster_in(AdapterMode::Sharded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_nodes_share_rooms_requests_and_acks() {
+    cluster_in(AdapterMode::Streams).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_reconnect_after_redis_restarts() {
+    if !redis_available() {
+        return;
+    }
+    let port = free_port();
+    let redis = Redis::start(port);
+    let url = redis.url();
+    let (url_a, _io_a) = node(&url, AdapterMode::Classic).await;
+    let (_url_b, io_b) = node(&url, AdapterMode::Classic).await;
+    let (mut client, _) = connected(&url_a).await;
+    received_after(&mut client, "news", || io_b.to("r").emit("news", vec![])).await;
+    drop(redis);
+    let _redis = Redis::start(port);
+    // Both nodes reconnect (backoff) and subscribe again.
+    let args = received_after(&mut client, "after", || {
+        io_b.to("r").emit("after", vec![2u64.into()])
+    })
+    .await;
+    assert_eq!(args, [Value::from(2u64)]);
+}
