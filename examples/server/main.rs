@@ -44,6 +44,7 @@
 
 mod chat;
 mod engineio;
+mod slot;
 mod socketio;
 mod websocket;
 mod write_deadline;
@@ -55,9 +56,10 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use crate::slot::SlottedStream;
 use crate::write_deadline::WriteDeadline;
 
 /// Command-line options (`--help` lists them with their defaults).
@@ -138,7 +140,8 @@ pub struct Shared {
     /// after each message (at most 64 idle ones kept).
     pub deflate_pool: socketwire::deflate::DeflatePool,
     pub engineio: Arc<engineio::EngineIo>,
-    pub socketio: Arc<engineio::EngineIo>,
+    /// socketwire-tokio's Socket.IO server, with the example's handlers.
+    pub socketio: socketwire_tokio::socketio::server::SocketIoService,
 }
 
 impl Options {
@@ -199,21 +202,15 @@ pub fn accept_backoff(consecutive_errors: u32) -> Duration {
 const TOO_MANY_CONNECTIONS: &[u8] =
     b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
 
-/// The state every connection shares: the chat ring and the two Engine.IO endpoints.
+/// The state every connection shares: the chat ring, the Engine.IO echo and
+/// the Socket.IO server.
 pub fn shared(options: Options) -> Arc<Shared> {
     let (chat, _) = tokio::sync::broadcast::channel(websocket::CHAT_SLOTS);
     let engineio = engineio::EngineIo::new(
         options.engineio_config(),
         Box::new(|_, _, _, _| Box::new(engineio::Echo)),
     );
-    let rooms = socketio::Rooms::new(
-        Duration::from_millis(options.connect_timeout_ms),
-        options.max_backpressure,
-    );
-    let socketio = engineio::EngineIo::new(
-        options.engineio_config(),
-        Box::new(move |session, wake, gauge, now| rooms.new_app(session, wake, gauge, now)),
-    );
+    let (socketio, _) = socketio::server(&options);
     Arc::new(Shared {
         options,
         chat,
@@ -259,8 +256,8 @@ pub async fn run(listener: TcpListener, shared: Arc<Shared>) {
         let shared = shared.clone();
         tokio::spawn(async move {
             // Held until the connection (and any WebSocket it upgraded to) ends.
-            let slot = ConnectionSlot(Arc::new(permit));
-            log_error(serve(stream, shared, slot).await);
+            let _ = stream.set_nodelay(true);
+            log_error(serve(SlottedStream::new(stream, permit), shared).await);
         });
     }
 }
@@ -341,22 +338,13 @@ pub async fn read_body(
 /// `--head-timeout` (an idle keep-alive connection is closed after as long),
 /// every write within `--write-timeout`, upgrades to WebSocket on `/echo`,
 /// `/chat`, `/engine.io/` and `/socket.io/`.
-/// The connection's place under `--max-connections`; a WebSocket the
-/// connection upgrades to takes it along (from the request's extensions), so
-/// the place is free only once both have ended.
-pub async fn serve(
-    stream: TcpStream,
-    shared: Arc<Shared>,
-    slot: ConnectionSlot,
-) -> std::io::Result<()> {
-    let _ = stream.set_nodelay(true);
+/// The stream carries its place under `--max-connections`
+/// ([`SlottedStream`]), which a WebSocket it upgrades to takes along.
+pub async fn serve(stream: SlottedStream, shared: Arc<Shared>) -> std::io::Result<()> {
     let io = TokioIo::new(WriteDeadline::new(stream, shared.options.write_timeout()));
     let service = hyper::service::service_fn({
         let shared = shared.clone();
-        move |mut request: http::Request<Incoming>| {
-            request.extensions_mut().insert(slot.clone());
-            respond(request, shared.clone())
-        }
+        move |request| respond(request, shared.clone())
     });
     hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -372,23 +360,18 @@ pub async fn serve(
         })
 }
 
-/// A connection's place under `--max-connections`, held by the connection's
-/// task and by the WebSocket it upgrades to.
-#[derive(Clone)]
-pub struct ConnectionSlot(#[allow(dead_code)] Arc<tokio::sync::OwnedSemaphorePermit>);
-
 /// Routes one request. An `Err` makes hyper drop the connection without an answer.
 async fn respond(request: http::Request<Incoming>, shared: Arc<Shared>) -> std::io::Result<Reply> {
     let path = request.uri().path().to_string();
     match path.as_str() {
         "/echo" | "/chat" => return Ok(websocket::serve(request, &path, shared)),
-        p if is_engineio_route(p) => {
-            let endpoint = if path.starts_with("/engine.io") {
-                shared.engineio.clone()
-            } else {
-                shared.socketio.clone()
-            };
-            return endpoint.handle(request, &shared).await;
+        "/engine.io/" | "/engine.io" => {
+            return shared.engineio.clone().handle(request, &shared).await;
+        }
+        "/socket.io/" | "/socket.io" => {
+            let mut service = shared.socketio.clone();
+            let Ok(reply) = tower_service::Service::call(&mut service, request).await;
+            return Ok(reply);
         }
         _ => {}
     }
@@ -460,6 +443,7 @@ mod tests {
     use bytes::Bytes;
     use socketwire::ws::{Config, Connection};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
 
     use crate::websocket::{CHAT_MAX_MESSAGE, Drive, Outgoing, Source};
 

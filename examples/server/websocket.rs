@@ -20,8 +20,9 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::slot::SlottedStream;
 use crate::write_deadline::WriteDeadline;
-use crate::{ConnectionSlot, Options, Reply, Shared};
+use crate::{Options, Reply, Shared};
 
 /// Slots of the `/chat` broadcast ring: a reader that falls this many messages
 /// behind is closed (1008). With [`CHAT_MAX_MESSAGE`] the ring pins at most
@@ -152,18 +153,16 @@ pub fn accept<B>(
 
 /// A WebSocket the request asked for, once hyper has sent the `101`: the TCP
 /// stream underneath (the drive loop writes it vectored, with its own write
-/// deadline) with the bytes hyper read past the head handed to `conn`; the
-/// connection's `--max-connections` slot, taken from the request, goes along.
+/// deadline) with the bytes hyper read past the head handed to `conn`, and
+/// the connection's place under `--max-connections`.
 pub struct Upgrading {
     on: hyper::upgrade::OnUpgrade,
-    slot: Option<ConnectionSlot>,
 }
 
 impl Upgrading {
     pub fn new(request: &mut http::Request<Incoming>) -> Self {
         Upgrading {
-            on: hyper::upgrade::on(&mut *request),
-            slot: request.extensions_mut().remove::<ConnectionSlot>(),
+            on: hyper::upgrade::on(request),
         }
     }
 
@@ -171,15 +170,17 @@ impl Upgrading {
     pub async fn upgraded(self, conn: &mut Connection) -> Option<(TcpStream, Upgraded)> {
         let upgraded = self.on.await.ok()?;
         let parts = upgraded
-            .downcast::<TokioIo<WriteDeadline<TcpStream>>>()
+            .downcast::<TokioIo<WriteDeadline<SlottedStream>>>()
             .ok()?;
         conn.handle_input(&parts.read_buf);
-        Some((parts.io.into_inner().into_inner(), Upgraded(self.slot)))
+        let (stream, slot) = parts.io.into_inner().into_inner().into_parts();
+        Some((stream, Upgraded(slot)))
     }
 }
 
-/// Held while an upgraded WebSocket runs: its connection's slot.
-pub struct Upgraded(#[allow(dead_code)] Option<ConnectionSlot>);
+/// Held while an upgraded WebSocket runs: its connection's place under
+/// `--max-connections`.
+pub struct Upgraded(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit);
 
 /// `/echo` and `/chat`: the `101` (or the refusal); the WebSocket runs on a
 /// task of its own.
