@@ -452,7 +452,7 @@ impl EngineIo {
                 if let Some((handle, ws_id)) = opened {
                     self.websocket_closed(&handle, ws_id);
                 }
-                return refused;
+                return *refused;
             }
         };
         let upgrading = Upgrading::new(request);

@@ -14,7 +14,14 @@
 //! Routes: `/echo` (WebSocket echo), `/chat` (WebSocket chat room: every message
 //! goes to every `/chat` client), `/` (an HTML chat page using `/chat`),
 //! `/engine.io/` (Engine.IO echo: every message, text or binary, is sent back),
-//! `/socket.io/` (Socket.IO: echo, acks, namespaces, rooms, broadcast; see socketio.rs).
+//! `/socket.io/` (Socket.IO on socketwire-tokio's `SocketIo` tower service: echo,
+//! acks, namespaces, rooms, broadcast, see socketio.rs; the chat page's namespaces
+//! in chat.rs).
+//!
+//! HTTP is hyper 1.x's HTTP/1.1 server; a WebSocket on `/echo`, `/chat` or
+//! `/engine.io/` answers its `101` through hyper and then drives the TCP stream
+//! hyper hands back with the core's `Connection` (vectored writes, shared and
+//! prepared payloads, the compress-once `/chat` ring, the deflate pool).
 //!
 //! # Limits and deadlines
 //!
@@ -27,7 +34,7 @@
 //! | `--head-timeout` | 10 s | a request head (or an idle keep-alive connection) not complete by then: the connection is closed (hyper's `header_read_timeout`) |
 //! | `--body-timeout` | 30 s | a request body not complete by then: `408` and close |
 //! | request body size | `--max-payload` on `/engine.io/` and `/socket.io/`, 1 KiB elsewhere | `413` and close: before the body is read when its `Content-Length` says so, as soon as it passes the cap when it is `chunked` |
-//! | `Transfer-Encoding` | `chunked` (decoded by hyper) | a body that is both `chunked` and `Content-Length`-framed, or framed by another coding, is refused by hyper (`400`) and the connection closed |
+//! | `Transfer-Encoding` | `chunked` (decoded by hyper) | a request with both `Transfer-Encoding` and `Content-Length` (the smuggling shape) is framed by the chunked coding alone, answered, and the connection closed (RFC 9112 §6.3); other codings, or any on HTTP/1.0: `400` |
 //! | `--write-timeout` | 30 s | a write the peer does not let finish by then closes the connection (HTTP responses through [`WriteDeadline`](write_deadline::WriteDeadline), WebSockets in their drive loop) |
 //! | `--ws-ping-interval` | 50 s | `/echo` and `/chat` send a ping this often |
 //! | `--ws-idle-timeout` | 120 s | `/echo` and `/chat` close (1006) after this long without receiving anything (a pong counts) |
@@ -36,15 +43,15 @@
 //! | `/chat` broadcast ring | 64 messages (`CHAT_SLOTS`) | a reader that falls further behind is closed with 1008 |
 //! | WebSocket message on `/engine.io/`, `/socket.io/` | `--max-payload` | close with 1009, checked on the frame header |
 //! | `/echo` messages | 64 MiB (16 MiB a frame) | close with 1009 |
-//! | `--max-backpressure` (every WebSocket: its connection's unsent output plus the messages waiting in its writer's channel) | 1 MiB | the server stops reading from that WebSocket (and taking its events) until the peer drains its output below the cap; a peer that takes nothing for `--write-timeout` is closed |
-//! | Socket.IO broadcast to a member over `--max-backpressure` (its output plus its mailbox) | 1 MiB | the member gets no copy and its session is closed (`BroadcastPacket::take_over_cap`); the other recipients get the packet |
+//! | `--max-backpressure` (`/echo`, `/chat`, `/engine.io/` WebSockets: the connection's unsent output plus the messages waiting in its writer's channel) | 1 MiB | the server stops reading from that WebSocket (and taking its events) until the peer drains its output below the cap; a peer that takes nothing for `--write-timeout` is closed |
+//! | Socket.IO broadcast to a member over `--max-backpressure` (`SocketIoConfig::max_backpressure`: its sessions', mailbox's and WebSocket writer's bytes) | 1 MiB | the member gets no copy and its session is closed; the other recipients get the packet |
+//! | Socket.IO POST body, WebSocket write | `--max-payload`, `--body-timeout`, `--write-timeout` | `SocketIoConfig::{max_http_body, request_timeout, write_timeout}`: `413` / `408` and close; a socket whose write misses the deadline is dropped |
 //! | Engine.IO send buffer (`max_buffered_packets` 1024, `max_buffered_bytes` 16 MiB) | — | an echo or Socket.IO packet that does not fit closes the session (never dropped silently) |
 
 #![allow(missing_docs, unreachable_pub)]
 
 mod chat;
 mod engineio;
-mod slot;
 mod socketio;
 mod websocket;
 mod write_deadline;
@@ -56,10 +63,9 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
-use crate::slot::SlottedStream;
 use crate::write_deadline::WriteDeadline;
 
 /// Command-line options (`--help` lists them with their defaults).
@@ -257,7 +263,7 @@ pub async fn run(listener: TcpListener, shared: Arc<Shared>) {
         tokio::spawn(async move {
             // Held until the connection (and any WebSocket it upgraded to) ends.
             let _ = stream.set_nodelay(true);
-            log_error(serve(SlottedStream::new(stream, permit), shared).await);
+            log_error(serve(stream, permit, shared).await);
         });
     }
 }
@@ -338,10 +344,15 @@ pub async fn read_body(
 /// `--head-timeout` (an idle keep-alive connection is closed after as long),
 /// every write within `--write-timeout`, upgrades to WebSocket on `/echo`,
 /// `/chat`, `/engine.io/` and `/socket.io/`.
-/// The stream carries its place under `--max-connections`
-/// ([`SlottedStream`]), which a WebSocket it upgrades to takes along.
-pub async fn serve(stream: SlottedStream, shared: Arc<Shared>) -> std::io::Result<()> {
-    let io = TokioIo::new(WriteDeadline::new(stream, shared.options.write_timeout()));
+/// The stream carries the connection's place under `--max-connections`
+/// (`slot`, see [`WriteDeadline`]), which a WebSocket it upgrades to takes along.
+pub async fn serve(
+    stream: TcpStream,
+    slot: tokio::sync::OwnedSemaphorePermit,
+    shared: Arc<Shared>,
+) -> std::io::Result<()> {
+    let limit = shared.options.write_timeout();
+    let io = TokioIo::new(WriteDeadline::new(stream, limit, Some(slot)));
     let service = hyper::service::service_fn({
         let shared = shared.clone();
         move |request| respond(request, shared.clone())
@@ -443,7 +454,6 @@ mod tests {
     use bytes::Bytes;
     use socketwire::ws::{Config, Connection};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::TcpStream;
 
     use crate::websocket::{CHAT_MAX_MESSAGE, Drive, Outgoing, Source};
 

@@ -20,7 +20,6 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::slot::SlottedStream;
 use crate::write_deadline::WriteDeadline;
 use crate::{Options, Reply, Shared};
 
@@ -127,8 +126,8 @@ pub fn accept<B>(
     request: &http::Request<B>,
     shared: &Shared,
     config: Config,
-) -> Result<(Reply, Connection), Reply> {
-    let refused = |response: http::Response<()>| response.map(|()| Full::default());
+) -> Result<(Reply, Connection), Box<Reply>> {
+    let refused = |response: http::Response<()>| Box::new(response.map(|()| Full::default()));
     let handshake = ServerHandshake::from_http_request(request)
         .map_err(|error| refused(error.to_response()))?;
     // permessage-deflate: accept the first offer we can (unless --no-deflate).
@@ -143,7 +142,7 @@ pub fn accept<B>(
     };
     let response = handshake
         .accept_response(&options)
-        .map_err(|_| crate::reply(500, "text/plain", "", true))?;
+        .map_err(|_| Box::new(crate::reply(500, "text/plain", "", true)))?;
     let mut conn = Connection::server(config);
     if let Some(accepted) = deflate {
         conn = conn.with_extension(accepted.extension.with_pool(&shared.deflate_pool));
@@ -170,17 +169,17 @@ impl Upgrading {
     pub async fn upgraded(self, conn: &mut Connection) -> Option<(TcpStream, Upgraded)> {
         let upgraded = self.on.await.ok()?;
         let parts = upgraded
-            .downcast::<TokioIo<WriteDeadline<SlottedStream>>>()
+            .downcast::<TokioIo<WriteDeadline<TcpStream>>>()
             .ok()?;
         conn.handle_input(&parts.read_buf);
-        let (stream, slot) = parts.io.into_inner().into_inner().into_parts();
+        let (stream, slot) = parts.io.into_inner().into_parts();
         Some((stream, Upgraded(slot)))
     }
 }
 
 /// Held while an upgraded WebSocket runs: its connection's place under
 /// `--max-connections`.
-pub struct Upgraded(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit);
+pub struct Upgraded(#[allow(dead_code)] Option<tokio::sync::OwnedSemaphorePermit>);
 
 /// `/echo` and `/chat`: the `101` (or the refusal); the WebSocket runs on a
 /// task of its own.
@@ -193,7 +192,7 @@ pub fn serve(mut request: http::Request<Incoming>, path: &str, shared: Arc<Share
     };
     let (response, mut conn) = match accept(&request, &shared, config) {
         Ok(accepted) => accepted,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let upgrading = Upgrading::new(&mut request);
     tokio::spawn(async move {

@@ -1,35 +1,46 @@
-//! A write deadline for hyper's side of a connection: hyper has none, so a
-//! peer that stops reading would hold a response's writer forever.
+//! The stream of one connection as hyper sees it: a write deadline (hyper has
+//! none, so a peer that stops reading would hold a response's writer forever)
+//! and the connection's place under `--max-connections`.
 
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Sleep;
 
 /// `S` whose every write (and flush) must make progress within `limit`: a
 /// write the peer keeps pending for that long fails with `TimedOut`, which
 /// closes the connection. The clock starts when a write first waits and stops
 /// when it completes.
+///
+/// It holds the connection's place under `--max-connections` (`slot`): the
+/// place is free once the stream is dropped, by hyper at the end of the
+/// connection or by the WebSocket it upgraded to (the Socket.IO server's),
+/// however long that runs; our own WebSocket loop takes it along
+/// ([`into_parts`](WriteDeadline::into_parts)).
 pub struct WriteDeadline<S> {
     inner: S,
     limit: Duration,
     armed: Option<Pin<Box<Sleep>>>,
+    slot: Option<OwnedSemaphorePermit>,
 }
 
 impl<S> WriteDeadline<S> {
-    pub fn new(inner: S, limit: Duration) -> Self {
+    pub fn new(inner: S, limit: Duration, slot: Option<OwnedSemaphorePermit>) -> Self {
         WriteDeadline {
             inner,
             limit,
             armed: None,
+            slot,
         }
     }
 
-    /// The stream underneath (after an upgrade, for the WebSocket's own loop).
-    pub fn into_inner(self) -> S {
-        self.inner
+    /// The stream underneath and the connection's place (after an upgrade,
+    /// for the WebSocket's own loop, which applies its own write deadline).
+    pub fn into_parts(self) -> (S, Option<OwnedSemaphorePermit>) {
+        (self.inner, self.slot)
     }
 
     /// Passes a ready result through (disarming the clock); on `Pending`, arms
@@ -109,7 +120,7 @@ mod tests {
     #[tokio::test]
     async fn a_write_the_peer_never_takes_times_out() {
         let (near, _far) = tokio::io::duplex(64);
-        let mut stream = WriteDeadline::new(near, Duration::from_millis(100));
+        let mut stream = WriteDeadline::new(near, Duration::from_millis(100), None);
         stream.write_all(&[1; 64]).await.unwrap();
         let error = stream.write_all(&[2; 1]).await.unwrap_err();
         assert_eq!(error.kind(), std::io::ErrorKind::TimedOut);
