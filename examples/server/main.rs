@@ -31,7 +31,7 @@
 //! |---|---|---|
 //! | `--max-connections` | 10 000 | a connection past it is accepted, answered `503` and closed at once (it does not wait) |
 //! | accept errors (e.g. out of file descriptors) | 10 ms doubling to 1 s | the accept loop sleeps before trying again; logged once per run of errors |
-//! | `--head-timeout` | 10 s | a request head (or an idle keep-alive connection) not complete by then: the connection is closed (hyper's `header_read_timeout`) |
+//! | `--head-timeout` | 10 s | a request head (or an idle keep-alive connection) not complete by then: `408` and close (closed silently if nothing arrived); hyper's `header_read_timeout` |
 //! | `--body-timeout` | 30 s | a request body not complete by then: `408` and close |
 //! | request body size | `--max-payload` on `/engine.io/` and `/socket.io/`, 1 KiB elsewhere | `413` and close: before the body is read when its `Content-Length` says so, as soon as it passes the cap when it is `chunked` |
 //! | `Transfer-Encoding` | `chunked` (decoded by hyper) | a request with both `Transfer-Encoding` and `Content-Length` (the smuggling shape) is framed by the chunked coding alone, answered, and the connection closed (RFC 9112 §6.3); other codings, or any on HTTP/1.0: `400` |
@@ -351,25 +351,52 @@ pub async fn serve(
     slot: tokio::sync::OwnedSemaphorePermit,
     shared: Arc<Shared>,
 ) -> std::io::Result<()> {
+    // A second handle on the socket, for the 408 after hyper gives up on a head.
+    let stream = stream.into_std()?;
+    let spare = stream.try_clone()?;
+    let stream = TcpStream::from_std(stream)?;
     let limit = shared.options.write_timeout();
-    let io = TokioIo::new(WriteDeadline::new(stream, limit, Some(slot)));
+    let io = WriteDeadline::new(stream, limit, Some(slot));
+    let heard = io.heard();
     let service = hyper::service::service_fn({
-        let shared = shared.clone();
-        move |request| respond(request, shared.clone())
+        let (shared, heard) = (shared.clone(), heard.clone());
+        move |request| {
+            // A head is complete: what arrives from now on is the next one.
+            heard.store(false, std::sync::atomic::Ordering::Relaxed);
+            respond(request, shared.clone())
+        }
     });
-    hyper::server::conn::http1::Builder::new()
+    let served = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_millis(shared.options.head_timeout_ms))
-        .serve_connection(io, service)
+        .serve_connection(TokioIo::new(io), service)
         .with_upgrades()
-        .await
-        .map_err(|e| {
+        .await;
+    match served {
+        Ok(()) => Ok(()),
+        // hyper closes a connection whose head is late without a word: a
+        // partial head gets 408 first (through the spare handle, on the
+        // socket's non-blocking fd: an empty send buffer takes it at once),
+        // an idle connection is closed silently.
+        Err(e) if e.is_timeout() => {
+            if heard.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = std::io::Write::write(&mut &spare, HEAD_TIMEOUT);
+            }
+            Ok(())
+        }
+        Err(e) => Err(
             match std::error::Error::source(&e).and_then(|s| s.downcast_ref::<std::io::Error>()) {
                 Some(io) => std::io::Error::new(io.kind(), e.to_string()),
                 None => std::io::Error::other(e),
-            }
-        })
+            },
+        ),
+    }
 }
+
+/// What a connection whose request head is not complete within `--head-timeout`
+/// is sent before it is closed.
+const HEAD_TIMEOUT: &[u8] = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\
+Content-Type: text/plain\r\nContent-Length: 21\r\n\r\nrequest head timeout\n";
 
 /// Routes one request. An `Err` makes hyper drop the connection without an answer.
 async fn respond(request: http::Request<Incoming>, shared: Arc<Shared>) -> std::io::Result<Reply> {
@@ -742,16 +769,16 @@ mod tests {
         }
     }
 
-    /// Bound: a request head not complete within `--head-timeout` closes the
-    /// connection (slowloris), as does a connection that sends nothing, and a
-    /// kept-alive connection idle for as long after its last response. hyper's
-    /// `header_read_timeout` closes without answering (the hand-written layer
-    /// sent `408` first; RFC 9110 §15.5.9 lets a server close an idle
-    /// connection without one).
+    /// Bound: a request head not complete within `--head-timeout` gets 408 and
+    /// the connection is closed (slowloris); a connection that sends nothing is
+    /// closed silently, as is a kept-alive connection idle for as long after
+    /// its last response (hyper's `header_read_timeout`; the 408 is ours).
     #[tokio::test]
     async fn request_head_has_a_deadline() {
         let addr = start(short_deadlines()).await;
-        assert_eq!(exchange(addr, b"GET / HTTP/1.1\r\nHost: a\r\n").await, "");
+        let reply = exchange(addr, b"GET / HTTP/1.1\r\nHost: a\r\n").await;
+        assert!(reply.starts_with("HTTP/1.1 408 "), "{reply}");
+        assert!(reply.contains("\r\nConnection: close\r\n"), "{reply}");
         assert_eq!(exchange(addr, b"").await, "");
         let mut kept = TcpStream::connect(addr).await.unwrap();
         kept.write_all(b"GET /nowhere HTTP/1.1\r\nHost: a\r\n\r\n")

@@ -3,6 +3,8 @@
 //! and the connection's place under `--max-connections`.
 
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -20,11 +22,16 @@ use tokio::time::Sleep;
 /// connection or by the WebSocket it upgraded to (the Socket.IO server's),
 /// however long that runs; our own WebSocket loop takes it along
 /// ([`into_parts`](WriteDeadline::into_parts)).
+///
+/// `heard` is set whenever a read brings bytes (the server clears it when a
+/// request head is complete), so a head deadline can tell a partial head
+/// from an idle connection.
 pub struct WriteDeadline<S> {
     inner: S,
     limit: Duration,
     armed: Option<Pin<Box<Sleep>>>,
     slot: Option<OwnedSemaphorePermit>,
+    heard: Arc<AtomicBool>,
 }
 
 impl<S> WriteDeadline<S> {
@@ -34,7 +41,13 @@ impl<S> WriteDeadline<S> {
             limit,
             armed: None,
             slot,
+            heard: Arc::default(),
         }
+    }
+
+    /// Set whenever a read brings bytes; the reader of the flag clears it.
+    pub fn heard(&self) -> Arc<AtomicBool> {
+        self.heard.clone()
     }
 
     /// The stream underneath and the connection's place (after an upgrade,
@@ -70,7 +83,12 @@ impl<S: AsyncRead + Unpin> AsyncRead for WriteDeadline<S> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.heard.store(true, Ordering::Relaxed);
+        }
+        poll
     }
 }
 
