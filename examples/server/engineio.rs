@@ -15,18 +15,17 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use hyper::body::Incoming;
 use socketwire::engineio::{
     ApiMisuse, Error, MessageData, Method, Reply, RequestInfo, Response, Route, ServerConfig,
     ServerSession, SessionEvent, WebSocketId, WebSocketOpen, WebSocketOutput,
 };
-use socketwire::handshake::RequestHead;
 use socketwire::ws::{Config, Connection, Event, Limits};
-use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
 use tokio::sync::{Notify, mpsc, oneshot};
 
-use crate::Shared;
-use crate::http::{self, RequestStream};
-use crate::websocket::{self, Drive, Outgoing, OutputGauge, Source};
+use crate::websocket::{self, Drive, Outgoing, OutputGauge, Source, Upgrading};
+use crate::{Reply as HttpReply, Shared, reply};
 
 /// The WebSocket limits of an Engine.IO endpoint, derived from its `max_payload`
 /// (the reference server's `maxPayload`): the session refuses a message over
@@ -304,30 +303,31 @@ impl EngineIo {
     }
 
     /// Serves one request on the Engine.IO path (polling, or a WebSocket upgrade).
-    /// Returns the HTTP connection if it can carry more requests.
+    /// An `Err` drops the connection without an answer (the session the long
+    /// poll waited on closed).
     pub async fn handle(
         self: &Arc<Self>,
-        mut conn: RequestStream,
-        request: http::Request,
+        mut request: http::Request<Incoming>,
         shared: &Arc<Shared>,
-    ) -> std::io::Result<Option<RequestStream>> {
-        let query = request
-            .head
-            .path()
-            .split_once('?')
-            .map(|(_, q)| q)
-            .unwrap_or("")
-            .to_string();
-        if request.head.is_websocket_upgrade() {
-            self.websocket(conn, request.head, &query, shared).await?;
-            return Ok(None);
+    ) -> std::io::Result<HttpReply> {
+        let query = request.uri().query().unwrap_or("").to_string();
+        if socketwire_tokio::is_upgrade_request(&request) {
+            return Ok(self.websocket(&mut request, &query, shared));
         }
-        let content_type = header(&request.head, "content-type");
+        let limit = crate::body_limit(&request.uri().to_string(), &shared.options);
+        let (parts, body) = match crate::read_body(request, limit, &shared.options).await {
+            Ok(read) => read,
+            Err(refused) => return Ok(refused),
+        };
+        let content_type = parts
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         let info = RequestInfo {
-            method: Method::from_name(request.head.method()),
+            method: Method::from_name(parts.method.as_str()),
             query: &query,
             content_type: content_type.as_deref(),
-            body: &request.body,
+            body: &body,
         };
         let answer = match Route::request(&self.config, &query) {
             Err(error) => Answer::Now(Response::error(&error)),
@@ -364,21 +364,15 @@ impl EngineIo {
         let response = match answer {
             Answer::Now(response) => response,
             Answer::Wait(handle, rx) => {
-                // Wait for data, watching for the client going away.
-                let mut probe = [0u8; 1];
-                tokio::select! {
-                    r = rx => match r {
-                        Ok(response) => response,
-                        Err(_) => return Ok(None),
-                    },
-                    _ = conn.stream.read(&mut probe) => {
-                        self.with(&handle, |state, _| {
-                            state.waiting_get = None;
-                            state.session.handle_poll_aborted();
-                        });
-                        return Ok(None);
-                    }
-                }
+                // hyper drops this future when the client goes away while it
+                // waits: the guard then tells the session the poll was aborted.
+                let mut aborted = PollAborted {
+                    engine: self,
+                    handle: Some(handle),
+                };
+                let response = rx.await;
+                aborted.handle = None;
+                response.map_err(|_| std::io::Error::from(std::io::ErrorKind::ConnectionAborted))?
             }
         };
         let content_type = if response.content_type.is_empty() {
@@ -386,9 +380,7 @@ impl EngineIo {
         } else {
             response.content_type
         };
-        conn.respond(response.status, content_type, &response.body)
-            .await?;
-        Ok(Some(conn))
+        Ok(reply(response.status, content_type, response.body, false))
     }
 
     /// Opens a WebSocket-only session, or attaches the WebSocket to the
@@ -436,53 +428,85 @@ impl EngineIo {
         });
     }
 
-    async fn websocket(
+    /// A WebSocket on the Engine.IO path: the `101` (or the refusal); the
+    /// socket runs on a task of its own.
+    fn websocket(
         self: &Arc<Self>,
-        conn: RequestStream,
-        head: RequestHead,
+        request: &mut http::Request<Incoming>,
         query: &str,
         shared: &Arc<Shared>,
-    ) -> std::io::Result<()> {
+    ) -> HttpReply {
         // Bounded like the session's own queue: when the peer stops reading
         // and the channel fills, `State::dispatch` closes the session.
-        let (tx, mut rx) = mpsc::channel(self.config.max_buffered_packets.max(1));
-        let (handle, ws_id) = match self.open_websocket(query, tx) {
-            Ok(Some(opened)) => opened,
-            Ok(None) => return self.accept_then_close(conn, head, shared).await,
+        let (tx, rx) = mpsc::channel(self.config.max_buffered_packets.max(1));
+        let config = websocket_config(&self.config);
+        let opened = match self.open_websocket(query, tx) {
+            Ok(opened) => opened,
             Err(error) => {
-                let mut conn = conn;
                 let response = Response::upgrade_error(&error);
-                return conn
-                    .respond(response.status, response.content_type, &response.body)
-                    .await;
+                return reply(response.status, response.content_type, response.body, false);
             }
         };
-        let write_timeout = conn.deadlines().write;
-        let config = websocket_config(&self.config);
-        let Some((mut stream, mut ws)) = websocket::accept(conn, head, shared, config).await?
-        else {
-            self.websocket_closed(&handle, ws_id);
-            return Ok(());
+        let (response, mut ws) = match websocket::accept(request, shared, config) {
+            Ok(accepted) => accepted,
+            Err(refused) => {
+                if let Some((handle, ws_id)) = opened {
+                    self.websocket_closed(&handle, ws_id);
+                }
+                return *refused;
+            }
         };
+        let upgrading = Upgrading::new(request);
+        let engine = self.clone();
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let upgraded = upgrading.upgraded(&mut ws).await;
+            let result = match (upgraded, opened) {
+                (Some((mut stream, _held)), Some((handle, ws_id))) => {
+                    engine
+                        .run_websocket(&mut stream, ws, &handle, ws_id, rx, &shared)
+                        .await
+                }
+                (Some((mut stream, _held)), None) => close_at_once(&mut stream, ws, &shared).await,
+                (None, Some((handle, ws_id))) => {
+                    engine.websocket_closed(&handle, ws_id);
+                    Ok(())
+                }
+                (None, None) => Ok(()),
+            };
+            crate::log_error(result);
+        });
+        response
+    }
+
+    async fn run_websocket(
+        &self,
+        stream: &mut TcpStream,
+        mut ws: Connection,
+        handle: &Arc<Session>,
+        ws_id: WebSocketId,
+        mut rx: mpsc::Receiver<Outgoing>,
+        shared: &Shared,
+    ) -> std::io::Result<()> {
         let on_event = |_: &mut Connection, event: Event| match event {
-            Event::Text(t) => self.with(&handle, |state, now| {
+            Event::Text(t) => self.with(handle, |state, now| {
                 let text = std::str::from_utf8(&t).unwrap_or("");
                 let _ = state.session.handle_websocket_text(ws_id, text, now);
             }),
-            Event::Binary(b) => self.with(&handle, |state, now| {
+            Event::Binary(b) => self.with(handle, |state, now| {
                 let _ = state.session.handle_websocket_binary(ws_id, b, now);
             }),
-            Event::Closed { .. } => self.websocket_closed(&handle, ws_id),
+            Event::Closed { .. } => self.websocket_closed(handle, ws_id),
             _ => {}
         };
         let drive = Drive {
-            stream: &mut stream,
-            write_timeout,
+            stream,
+            write_timeout: shared.options.write_timeout(),
             max_backpressure: shared.options.max_backpressure,
             gauge: handle.gauge.clone(),
         };
         let result = drive.run(&mut ws, on_event, Source::Channel(&mut rx)).await;
-        self.websocket_closed(&handle, ws_id);
+        self.websocket_closed(handle, ws_id);
         // The writer is gone (dropped by `websocket_closed` at the latest):
         // what is left in its channel leaves the gauge.
         rx.close();
@@ -491,34 +515,45 @@ impl EngineIo {
         }
         result
     }
+}
 
-    /// Completes the WebSocket handshake, then closes the socket at once
-    /// (normal closure) without an Engine.IO packet on it: the reference
-    /// server's answer to a second WebSocket for a session.
-    async fn accept_then_close(
-        &self,
-        conn: RequestStream,
-        head: RequestHead,
-        shared: &Arc<Shared>,
-    ) -> std::io::Result<()> {
-        let write_timeout = conn.deadlines().write;
-        let config = websocket_config(&self.config);
-        let Some((mut stream, mut ws)) = websocket::accept(conn, head, shared, config).await?
-        else {
-            return Ok(());
-        };
-        let (tx, mut rx) = mpsc::channel(1);
-        let _ = tx.try_send(Outgoing::Close);
-        let drive = Drive {
-            stream: &mut stream,
-            write_timeout,
-            max_backpressure: shared.options.max_backpressure,
-            gauge: Arc::default(),
-        };
-        drive
-            .run(&mut ws, |_, _| {}, Source::Channel(&mut rx))
-            .await
+/// Tells a session that the long poll waiting on it was given up (the client
+/// went away and hyper dropped the request), unless disarmed.
+struct PollAborted<'a> {
+    engine: &'a EngineIo,
+    handle: Option<Arc<Session>>,
+}
+
+impl Drop for PollAborted<'_> {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            self.engine.with(&handle, |state, _| {
+                state.waiting_get = None;
+                state.session.handle_poll_aborted();
+            });
+        }
     }
+}
+
+/// Runs the accepted WebSocket only to close it at once (normal closure)
+/// without an Engine.IO packet on it: the reference server's answer to a
+/// second WebSocket for a session.
+async fn close_at_once(
+    stream: &mut TcpStream,
+    mut ws: Connection,
+    shared: &Shared,
+) -> std::io::Result<()> {
+    let (tx, mut rx) = mpsc::channel(1);
+    let _ = tx.try_send(Outgoing::Close);
+    let drive = Drive {
+        stream,
+        write_timeout: shared.options.write_timeout(),
+        max_backpressure: shared.options.max_backpressure,
+        gauge: Arc::default(),
+    };
+    drive
+        .run(&mut ws, |_, _| {}, Source::Channel(&mut rx))
+        .await
 }
 
 /// A fresh identifier that grants access (an Engine.IO sid, a Socket.IO
@@ -528,11 +563,6 @@ pub fn random_id() -> String {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).expect("operating system random source failed");
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn header(head: &RequestHead, name: &str) -> Option<String> {
-    head.header(name)
-        .map(|v| String::from_utf8_lossy(v).into_owned())
 }
 
 #[cfg(test)]

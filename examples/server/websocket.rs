@@ -1,15 +1,18 @@
 //! WebSocket plumbing for the example server: the upgrade (with permessage-deflate)
-//! and the drive loop around a `socketwire::ws::Connection`; the `/echo` and `/chat`
-//! routes.
+//! answered through hyper, then the drive loop around a `socketwire::ws::Connection`
+//! on the TCP stream hyper hands back; the `/echo` and `/chat` routes.
 
 use std::io::IoSlice;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
 use socketwire::deflate::DeflateConfig;
-use socketwire::handshake::{AcceptOptions, RequestHead, ServerHandshake};
+use socketwire::handshake::{AcceptOptions, ServerHandshake};
 use socketwire::ws::PreparedMessage;
 use socketwire::ws::message::MessageKind;
 use socketwire::ws::{CloseCode, Config, Connection, Event, Limits};
@@ -17,8 +20,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::http::RequestStream;
-use crate::{Options, Shared};
+use crate::write_deadline::WriteDeadline;
+use crate::{Options, Reply, Shared};
 
 /// Slots of the `/chat` broadcast ring: a reader that falls this many messages
 /// behind is closed (1008). With [`CHAT_MAX_MESSAGE`] the ring pins at most
@@ -115,24 +118,18 @@ pub fn deflate_config(options: &Options) -> DeflateConfig {
     }
 }
 
-/// Answers an upgrade request: `None` if it was refused (the 400/426 reply is sent).
-/// The connection runs with `config`.
-pub async fn accept(
-    mut http: RequestStream,
-    head: RequestHead,
+/// Answers an upgrade request: the `101` and the connection (running with
+/// `config`) to drive once hyper hands the stream over ([`upgraded`]), or the
+/// refusal (`426` with `Sec-WebSocket-Version: 13` for a wrong version, `400`
+/// otherwise).
+pub fn accept<B>(
+    request: &http::Request<B>,
     shared: &Shared,
     config: Config,
-) -> std::io::Result<Option<(TcpStream, Connection)>> {
-    let mut out = BytesMut::new();
-    let handshake = match ServerHandshake::new(head) {
-        Ok(h) => h,
-        Err(error) => {
-            // 426 + Sec-WebSocket-Version: 13 for a wrong version, 400 otherwise.
-            error.write_response(&mut out);
-            http.write_all(&out).await?;
-            return Ok(None);
-        }
-    };
+) -> Result<(Reply, Connection), Box<Reply>> {
+    let refused = |response: http::Response<()>| Box::new(response.map(|()| Full::default()));
+    let handshake = ServerHandshake::from_http_request(request)
+        .map_err(|error| refused(error.to_response()))?;
     // permessage-deflate: accept the first offer we can (unless --no-deflate).
     let deflate = if shared.options.deflate {
         deflate_config(&shared.options).accept_offers(&handshake.extensions())
@@ -143,39 +140,79 @@ pub async fn accept(
         extensions: deflate.as_ref().map(|d| d.response.as_str()),
         ..AcceptOptions::default()
     };
-    if handshake.write_accept(&options, &mut out).is_err() {
-        return Ok(None);
-    }
-    http.write_all(&out).await?;
+    let response = handshake
+        .accept_response(&options)
+        .map_err(|_| Box::new(crate::reply(500, "text/plain", "", true)))?;
     let mut conn = Connection::server(config);
     if let Some(accepted) = deflate {
         conn = conn.with_extension(accepted.extension.with_pool(&shared.deflate_pool));
     }
-    conn.handle_input(&handshake.into_leftover());
-    conn.handle_input(&http.take_carry());
-    Ok(Some((http.stream, conn)))
+    Ok((response.map(|()| Full::default()), conn))
 }
 
-/// `/echo` and `/chat`.
-pub async fn serve(
-    http: RequestStream,
-    head: RequestHead,
-    path: &str,
-    shared: Arc<Shared>,
-) -> std::io::Result<()> {
-    let write_timeout = http.deadlines().write;
+/// A WebSocket the request asked for, once hyper has sent the `101`: the TCP
+/// stream underneath (the drive loop writes it vectored, with its own write
+/// deadline) with the bytes hyper read past the head handed to `conn`, and
+/// the connection's place under `--max-connections`.
+pub struct Upgrading {
+    on: hyper::upgrade::OnUpgrade,
+}
+
+impl Upgrading {
+    pub fn new(request: &mut http::Request<Incoming>) -> Self {
+        Upgrading {
+            on: hyper::upgrade::on(request),
+        }
+    }
+
+    /// The upgraded stream; `None` if the peer went away first.
+    pub async fn upgraded(self, conn: &mut Connection) -> Option<(TcpStream, Upgraded)> {
+        let upgraded = self.on.await.ok()?;
+        let parts = upgraded
+            .downcast::<TokioIo<WriteDeadline<TcpStream>>>()
+            .ok()?;
+        conn.handle_input(&parts.read_buf);
+        let (stream, slot) = parts.io.into_inner().into_parts();
+        Some((stream, Upgraded(slot)))
+    }
+}
+
+/// Held while an upgraded WebSocket runs: its connection's place under
+/// `--max-connections`.
+pub struct Upgraded(#[allow(dead_code)] Option<tokio::sync::OwnedSemaphorePermit>);
+
+/// `/echo` and `/chat`: the `101` (or the refusal); the WebSocket runs on a
+/// task of its own.
+pub fn serve(mut request: http::Request<Incoming>, path: &str, shared: Arc<Shared>) -> Reply {
     let chat = path == "/chat";
     let config = if chat {
         chat_config(&shared.options)
     } else {
         echo_config(&shared.options)
     };
-    let Some((mut stream, mut conn)) = accept(http, head, &shared, config).await? else {
-        return Ok(());
+    let (response, mut conn) = match accept(&request, &shared, config) {
+        Ok(accepted) => accepted,
+        Err(refused) => return *refused,
     };
+    let upgrading = Upgrading::new(&mut request);
+    tokio::spawn(async move {
+        let Some((mut stream, _held)) = upgrading.upgraded(&mut conn).await else {
+            return;
+        };
+        crate::log_error(run(&mut stream, conn, chat, &shared).await);
+    });
+    response
+}
+
+async fn run(
+    stream: &mut TcpStream,
+    mut conn: Connection,
+    chat: bool,
+    shared: &Shared,
+) -> std::io::Result<()> {
     let drive = Drive {
-        stream: &mut stream,
-        write_timeout,
+        stream,
+        write_timeout: shared.options.write_timeout(),
         max_backpressure: shared.options.max_backpressure,
         gauge: Arc::default(),
     };

@@ -412,7 +412,9 @@ async fn http_exchange(addr: &str, request: &str) -> String {
 }
 
 /// A POST body over `max_http_body` is refused with 413 (counted in bytes:
-/// one byte over), and the session stays usable.
+/// one byte over), and the session stays usable. A `Content-Length` over the
+/// cap is answered 413 and the connection closed before any of the body is
+/// read (the request does not ask to close, and sends no body).
 #[tokio::test]
 async fn post_body_cap() {
     let config = SocketIoConfig {
@@ -442,6 +444,15 @@ async fn post_body_cap() {
     assert!(over.starts_with("HTTP/1.1 413"), "{over}");
     let within = http_exchange(addr, &post(format!("4{}", "x".repeat(99)))).await;
     assert!(within.starts_with("HTTP/1.1 200"), "{within}");
+    let unread = http_exchange(
+        addr,
+        &format!(
+            "POST /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n\r\n"
+        ),
+    )
+    .await;
+    assert!(unread.starts_with("HTTP/1.1 413"), "{unread}");
+    assert!(unread.contains("connection: close\r\n"), "{unread}");
 }
 
 /// A broadcast that would take a member past `max_backpressure` is not
@@ -880,4 +891,29 @@ async fn a_client_disconnect_is_not_kept_and_without_recovery_no_pid_or_offset()
     send(&mut ws, "0").await;
     assert_eq!(connect_reply(&recv(&mut ws).await).1, None);
     assert_eq!(recv(&mut ws).await, r#"42["auth",{}]"#, "no offset");
+}
+
+/// Socket ids are independent of the Engine.IO sid (the sid grants access to
+/// the session and is never shown to other clients; the socket id is): no
+/// socket id equals or contains its session's sid or another socket's id, and
+/// none repeats. Counted over 8 sessions.
+#[tokio::test]
+async fn socket_ids_are_independent_of_the_engineio_sid() {
+    let server = server().await;
+    let addr = server.url.strip_prefix("http://").unwrap().to_string();
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..8 {
+        let tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let ws_url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
+        let (mut ws, _) = tokio_tungstenite::client_async(ws_url, tcp).await.unwrap();
+        let open = recv(&mut ws).await;
+        let open = Value::from_json_str(open.strip_prefix('0').expect("an open packet")).unwrap();
+        let eio_sid = open.get("sid").and_then(Value::as_str).unwrap().to_string();
+        send(&mut ws, "0").await;
+        let (socket_id, _) = connect_reply(&recv(&mut ws).await);
+        assert!(socket_id.len() >= 16, "{socket_id}");
+        assert!(!socket_id.contains(&eio_sid) && !eio_sid.contains(&socket_id));
+        assert!(seen.insert(socket_id), "a socket id repeated");
+        assert!(seen.insert(eio_sid), "a sid repeated or equals a socket id");
+    }
 }

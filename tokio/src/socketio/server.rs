@@ -250,6 +250,8 @@ enum Command {
     },
     /// The parked GET's client went away.
     PollAborted,
+    /// Close the Engine.IO session (every namespace, its transport).
+    CloseSession,
     /// A WebSocket for this session (the upgrade probe).
     WebSocketOpen {
         query: String,
@@ -1539,6 +1541,19 @@ impl SocketRef {
             namespace: self.socket.namespace.clone(),
         })
     }
+
+    /// Closes the whole Engine.IO session under this socket (its transport and
+    /// every namespace on it): the client sees `transport close`, and one that
+    /// reconnects gets a new session.
+    ///
+    /// ```no_run
+    /// # fn f(socket: socketwire_tokio::socketio::server::SocketRef) {
+    /// let _ = socket.close_transport();
+    /// # }
+    /// ```
+    pub fn close_transport(&self) -> Result<(), SendError> {
+        self.command(Command::CloseSession)
+    }
 }
 
 /// Answers one event's ack; a no-op when the client asked for none.
@@ -1726,6 +1741,7 @@ impl SessionTask {
                 self.waiting_get = None;
                 self.eio.handle_poll_aborted();
             }
+            Command::CloseSession => self.eio.close(now),
             Command::WebSocketOpen {
                 query,
                 writer,
@@ -2243,6 +2259,17 @@ fn status(status: http::StatusCode) -> SocketIoResponse {
     response
 }
 
+/// A refusal after which the connection is closed (`Connection: close`): the
+/// rest of a body over the cap, or one that is late, is never read.
+fn closing(code: http::StatusCode) -> SocketIoResponse {
+    let mut response = status(code);
+    response.headers_mut().insert(
+        http::header::CONNECTION,
+        http::HeaderValue::from_static("close"),
+    );
+    response
+}
+
 /// Sends `PollAborted` if the parked GET's response future is dropped first.
 struct PollGuard {
     session: Arc<SessionHandle>,
@@ -2275,11 +2302,16 @@ impl SocketIoService {
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        // A declared length over the cap is refused before any of the body is read.
+        let declared = request.body().size_hint().lower();
+        if usize::try_from(declared).map_or(true, |n| n > inner.config.max_http_body) {
+            return closing(http::StatusCode::PAYLOAD_TOO_LARGE);
+        }
         let limited = Limited::new(request.into_body(), inner.config.max_http_body);
         let body = match tokio::time::timeout(inner.config.request_timeout, limited.collect()).await
         {
-            Err(_) => return status(http::StatusCode::REQUEST_TIMEOUT),
-            Ok(Err(_)) => return status(http::StatusCode::PAYLOAD_TOO_LARGE),
+            Err(_) => return closing(http::StatusCode::REQUEST_TIMEOUT),
+            Ok(Err(_)) => return closing(http::StatusCode::PAYLOAD_TOO_LARGE),
             Ok(Ok(collected)) => collected.to_bytes(),
         };
         let session = match Route::request(&inner.config.engineio, &query) {
