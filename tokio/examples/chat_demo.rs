@@ -91,10 +91,10 @@ mod tests {
                 mut args,
                 ..
             } = event
+                && namespace == chat::NAMESPACE
+                && got == name
             {
-                if namespace == chat::NAMESPACE && got == name {
-                    return args.swap_remove(0);
-                }
+                return args.swap_remove(0);
             }
         }
         panic!("no {name} in {MAX_EVENTS} events");
