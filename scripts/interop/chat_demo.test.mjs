@@ -1,6 +1,7 @@
 // The chat demo page in a real browser: headless Chromium (Debian's `chromium`, through
 // playwright-core) against socketwire-tokio's `chat_demo` example, which this test starts and
-// stops itself (on a free 127.0.0.1 port), since it kills and restarts the server:
+// stops itself (on a free 127.0.0.1 port), since it kills and restarts the server
+// (CHAT_DEMO_BIN=target/release/examples/server runs it against the example server instead):
 //  - two pages pick nicknames and a room; the online list shows both;
 //  - A types → B shows "Alice is typing…"; A sends → B shows the message under A's name;
 //  - A's packet panel shows the Engine.IO open packet, the upgrade probe and Socket.IO events;
@@ -61,23 +62,35 @@ function withTimeout(promise, ms, what) {
   ]).finally(() => clearTimeout(timer));
 }
 
-const servers = new Set();
-// Starts the example on `port`; resolves once it prints its address (at most STEP).
-function startServer(port) {
-  const child = spawn(BIN, ['--addr', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  servers.add(child);
-  child.once('exit', () => servers.delete(child));
-  let output = '';
-  const ready = new Promise((resolve, reject) => {
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-      if (output.includes('chat on http://')) resolve(child);
+// Resolves once 127.0.0.1:port accepts a connection (tries every 100 ms, at most 50 times).
+async function waitPort(port, exited) {
+  for (let i = 0; i < 50; i++) {
+    if (exited()) return false;
+    const open = await new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => { socket.destroy(); resolve(true); });
+      socket.once('error', () => resolve(false));
     });
-    child.stderr.on('data', (chunk) => { output += chunk; });
-    child.once('error', reject);
-    child.once('exit', (code, signal) => reject(new Error(`chat_demo exited (${code ?? signal}): ${output}`)));
-  });
-  return withTimeout(ready, STEP, 'chat_demo listening').catch((e) => { child.kill('SIGKILL'); throw e; });
+    if (open) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}
+
+const servers = new Set();
+// Starts the server on `port` (any binary taking `--addr HOST:PORT`: the example server once
+// it serves the chat, too); resolves once the port accepts connections.
+async function startServer(port) {
+  const child = spawn(BIN, ['--addr', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  servers.add(child);
+  let stderr = '';
+  let exit = null;
+  child.stderr.on('data', (chunk) => { stderr += chunk; });
+  child.once('error', (e) => { exit = String(e); });
+  child.once('exit', (code, signal) => { exit = `exited (${code ?? signal})`; servers.delete(child); });
+  if (await waitPort(port, () => exit !== null)) return child;
+  child.kill('SIGKILL');
+  throw new Error(`${BIN} did not listen on ${port}: ${exit ?? 'no answer in 5 s'} ${stderr}`);
 }
 
 async function killServer(child) {
