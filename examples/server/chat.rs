@@ -93,14 +93,16 @@ pub enum Refusal {
 
 impl Refusal {
     /// The text the client gets.
-    pub fn message(self) -> &'static str {
+    pub fn message(self) -> String {
         match self {
-            Refusal::BadName => "a nickname is 1 to 24 characters, without control characters",
-            Refusal::BadRoom => "a room name is 1 to 24 of a-z, 0-9, - and _",
-            Refusal::Full => "the chat is full, try again later",
-            Refusal::TooManyRooms => "too many rooms are open, pick a named one",
-            Refusal::AlreadyNamed => "you have a nickname already",
-            Refusal::NotNamed => "pick a nickname first",
+            Refusal::BadName => {
+                format!("a nickname is 1 to {MAX_NAME} characters, without control characters")
+            }
+            Refusal::BadRoom => format!("a room name is 1 to {MAX_ROOM_NAME} of a-z, 0-9, - and _"),
+            Refusal::Full => "the chat is full, try again later".into(),
+            Refusal::TooManyRooms => "too many rooms are open, pick a named one".into(),
+            Refusal::AlreadyNamed => "you have a nickname already".into(),
+            Refusal::NotNamed => "pick a nickname first".into(),
         }
     }
 }
@@ -493,6 +495,19 @@ mod tests {
         assert!(!check_message(" \n"));
         assert!(check_message(&"😀".repeat(MAX_MESSAGE)));
         assert!(!check_message(&"a".repeat(MAX_MESSAGE + 1)));
+    }
+
+    #[test]
+    fn refusals_name_their_bounds() {
+        assert_eq!(
+            Refusal::BadName.message(),
+            "a nickname is 1 to 24 characters, without control characters"
+        );
+        assert!(
+            Refusal::BadRoom
+                .message()
+                .contains(&MAX_ROOM_NAME.to_string())
+        );
     }
 
     #[test]
