@@ -13,7 +13,7 @@ command -v node >/dev/null || { log "node is required"; exit 2; }
 cargo build --release --quiet --examples
 # The HTTP/2 server (RFC 8441 extended CONNECT) needs two features off by default.
 cargo build --release --quiet -p socketwire-tokio --features http2,rustls --example h2_server
-cargo build --release --quiet -p socketwire-tokio --features socketio-server,redis --example socketio_server
+cargo build --release --quiet -p socketwire-tokio --features socketio-server,redis --example socketio_server --example chat_demo
 
 # shellcheck source=scripts/ports.sh
 . scripts/ports.sh

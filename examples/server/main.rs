@@ -424,7 +424,14 @@ async fn respond(request: http::Request<Incoming>, shared: Arc<Shared>) -> std::
         return Ok(refused);
     }
     Ok(match path.as_str() {
-        "/" | "/index.html" => reply(200, "text/html; charset=utf-8", CHAT_PAGE, false),
+        "/" | "/index.html" => reply(200, "text/html; charset=utf-8", chat::PAGE, false),
+        chat::CLIENT_BUNDLE_PATH => reply(
+            200,
+            "text/javascript; charset=utf-8",
+            Bytes::from_static(chat::CLIENT_BUNDLE),
+            false,
+        ),
+        "/ws-chat" => reply(200, "text/html; charset=utf-8", WS_CHAT_PAGE, false),
         _ => reply(404, "text/plain", "not found\n", false),
     })
 }
@@ -441,7 +448,9 @@ pub fn log_error(result: std::io::Result<()>) {
     }
 }
 
-const CHAT_PAGE: &str = include_str!("chat.html");
+/// The plain-WebSocket chat page on `/chat` (the page `/` was before the
+/// Socket.IO chat demo), at `/ws-chat`.
+const WS_CHAT_PAGE: &str = include_str!("ws_chat.html");
 
 #[cfg(test)]
 mod tests {

@@ -65,7 +65,7 @@ function statusIs(page, expected) {
 
 async function openChat(newPage) {
   const page = await newPage();
-  await page.goto(`${HTTP}/`, { timeout: STEP });
+  await page.goto(`${HTTP}/ws-chat`, { timeout: STEP });
   await statusIs(page, 'connected');
   return page;
 }
@@ -131,7 +131,7 @@ test('chat page: reconnects after its WebSocket closes, then chats again', { ski
 test(`browser WebSocket: /echo ${DEFLATE ? 'with' : 'without'} permessage-deflate, text and 1 MiB binary`, { skip, timeout: TEST_TIMEOUT }, (t) =>
   withContext(t, async (newPage) => {
     const page = await newPage();
-    await page.goto(`${HTTP}/`, { timeout: STEP });
+    await page.goto(`${HTTP}/ws-chat`, { timeout: STEP });
     const result = await page.evaluate(async ({ url, step }) => {
       const timeout = (what) => new Promise((_, reject) =>
         setTimeout(() => reject(new Error(`timeout: ${what}`)), step));
@@ -185,7 +185,7 @@ for (const transports of [['polling', 'websocket'], ['polling']]) {
     withContext(t, async (newPage) => {
       const page = await newPage();
       // Same origin as /socket.io/, so the XHR polling needs no CORS.
-      await page.goto(`${HTTP}/`, { timeout: STEP });
+      await page.goto(`${HTTP}/ws-chat`, { timeout: STEP });
       await page.addScriptTag({ path: SOCKET_IO_BUNDLE });
       const result = await page.evaluate(async ({ url, transports, step }) => {
         const timeout = (what) => new Promise((_, reject) =>
