@@ -175,20 +175,6 @@ impl PerMessageDeflate {
         &self.params
     }
 
-    /// The pool our compressor comes from, when it is lent per message.
-    fn compressor_pool(&self) -> Option<&DeflatePool> {
-        self.pool
-            .as_ref()
-            .filter(|_| self.reset_compressor_per_message)
-    }
-
-    /// The pool our decompressor comes from, when it is lent per message.
-    fn inflater_pool(&self) -> Option<&DeflatePool> {
-        self.pool
-            .as_ref()
-            .filter(|_| self.reset_decompressor_per_message)
-    }
-
     /// Resets the decompressor after a message (or a failure), and gives it
     /// back when it is lent.
     fn end_inflate(&mut self) {
@@ -196,8 +182,11 @@ impl PerMessageDeflate {
             inflater.state.reset(false);
         }
         self.inflate_stream_ended = false;
-        if self.inflater_pool().is_some()
-            && let (Some(pool), Some(inflater)) = (&self.pool, self.inflater.take())
+        // Lent only when the peer resets per message; with context takeover
+        // the (reset) state stays.
+        if self.reset_decompressor_per_message
+            && let Some(pool) = &self.pool
+            && let Some(inflater) = self.inflater.take()
         {
             pool.put_inflater(inflater);
         }
@@ -323,8 +312,12 @@ impl PerMessageExtension for PerMessageDeflate {
 
     fn encode(&mut self, input: &[u8], fin: bool, out: &mut BytesMut) {
         let kind = self.compressor_kind;
-        let pool = self.compressor_pool().cloned();
-        let compressor = self.compressor.get_or_insert_with(|| match &pool {
+        // The pool handle is borrowed, not cloned, per frame.
+        let lent = self
+            .pool
+            .as_ref()
+            .filter(|_| self.reset_compressor_per_message);
+        let compressor = self.compressor.get_or_insert_with(|| match lent {
             Some(pool) => pool.take_compressor(kind),
             None => kind.build(),
         });
@@ -333,7 +326,7 @@ impl PerMessageExtension for PerMessageDeflate {
         // https://www.rfc-editor.org/rfc/rfc7692#section-7.1.1
         if fin && self.reset_compressor_per_message {
             compressor.reset();
-            if let Some(pool) = pool
+            if let Some(pool) = lent
                 && let Some(compressor) = self.compressor.take()
             {
                 pool.put_compressor(kind, compressor);
@@ -349,8 +342,11 @@ impl PerMessageExtension for PerMessageDeflate {
         max_out: u64,
     ) -> Result<(), ProtocolError> {
         let bits = self.inflater_window_bits;
-        let pool = self.inflater_pool().cloned();
-        let inflater = self.inflater.get_or_insert_with(|| match &pool {
+        let lent = self
+            .pool
+            .as_ref()
+            .filter(|_| self.reset_decompressor_per_message);
+        let inflater = self.inflater.get_or_insert_with(|| match lent {
             Some(pool) => pool.take_inflater(),
             None => Inflater::new(bits),
         });

@@ -829,9 +829,7 @@ impl Connection {
     /// assert_eq!(&out[..], &[0x81, 2, b'h', b'i']);
     /// ```
     pub fn send_shared(&mut self, kind: MessageKind, payload: Bytes) -> Result<(), ApiMisuse> {
-        if kind == MessageKind::Text && simdutf8::basic::from_utf8(&payload).is_err() {
-            return Err(ApiMisuse::InvalidUtf8);
-        }
+        super::message::check_outgoing(kind, &payload)?;
         self.send_validated(opcode_of(kind), payload)
     }
 
@@ -860,9 +858,7 @@ impl Connection {
         kind: MessageKind,
         mut payload: BytesMut,
     ) -> Result<(), ApiMisuse> {
-        if kind == MessageKind::Text && simdutf8::basic::from_utf8(&payload).is_err() {
-            return Err(ApiMisuse::InvalidUtf8);
-        }
+        super::message::check_outgoing(kind, &payload)?;
         let opcode = opcode_of(kind);
         let compress = self
             .extension

@@ -8,6 +8,15 @@ use bytes::{Bytes, BytesMut};
 
 use super::error::ProtocolError;
 
+/// A whole outgoing message of `kind`: text must be valid UTF-8 (RFC 6455
+/// §5.6), checked once wherever a caller hands over bytes as text.
+pub(crate) fn check_outgoing(kind: MessageKind, payload: &[u8]) -> Result<(), super::ApiMisuse> {
+    if kind == MessageKind::Text && simdutf8::basic::from_utf8(payload).is_err() {
+        return Err(super::ApiMisuse::InvalidUtf8);
+    }
+    Ok(())
+}
+
 /// Incremental UTF-8 validation over a stream of chunks.
 ///
 /// ```

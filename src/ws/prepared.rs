@@ -52,9 +52,7 @@ impl PreparedMessage {
     /// assert!(PreparedMessage::new(MessageKind::Binary, Bytes::from_static(b"\xff")).is_ok());
     /// ```
     pub fn new(kind: MessageKind, payload: Bytes) -> Result<PreparedMessage, ApiMisuse> {
-        if kind == MessageKind::Text && simdutf8::basic::from_utf8(&payload).is_err() {
-            return Err(ApiMisuse::InvalidUtf8);
-        }
+        super::message::check_outgoing(kind, &payload)?;
         Ok(PreparedMessage {
             kind,
             payload,
