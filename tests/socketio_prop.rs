@@ -203,3 +203,57 @@ proptest! {
         let _ = r.handle_binary(Bytes::from_static(&[1]));
     }
 }
+
+/// The recipients of a broadcast against a set-based oracle: every socket once,
+/// in socket order, whatever rooms it is in, whichever rooms are named (one,
+/// several, repeated, missing) and which are excepted.
+mod recipients {
+    use std::collections::BTreeSet;
+
+    use proptest::prelude::*;
+    use socketwire::socketio::{Broadcast, RoomRegistry};
+
+    const ROOMS: [&str; 4] = ["a", "b", "c", "d"];
+
+    proptest! {
+        #[test]
+        fn match_the_oracle(
+            memberships in prop::collection::vec((0u16..40, 0usize..4), 0..120),
+            lone in prop::collection::vec(0u16..40, 0..8),
+            to in prop::collection::vec(0usize..5, 0..4),
+            except in prop::collection::vec(0usize..5, 0..2),
+            except_socket in prop::option::of(0u16..40),
+        ) {
+            let mut registry = RoomRegistry::new();
+            for &(socket, room) in &memberships {
+                registry.join("/", socket, ROOMS[room]).unwrap();
+            }
+            for &socket in &lone {
+                registry.add_socket("/", socket);
+            }
+            // Index 4 names a room nobody joined.
+            let name = |i: usize| ROOMS.get(i).copied().unwrap_or("nobody");
+            let mut target = Broadcast::all();
+            for &room in &to {
+                target = target.to(name(room));
+            }
+            for &room in &except {
+                target = target.except(name(room));
+            }
+            if let Some(socket) = except_socket {
+                target = target.except_socket(socket);
+            }
+            let in_room = |socket: u16, room: &str| {
+                memberships.iter().any(|&(s, r)| s == socket && ROOMS[r] == room)
+            };
+            let all: BTreeSet<u16> = memberships.iter().map(|&(s, _)| s).chain(lone.iter().copied()).collect();
+            let expected: Vec<u16> = all
+                .into_iter()
+                .filter(|&s| to.is_empty() || to.iter().any(|&r| in_room(s, name(r))))
+                .filter(|&s| !except.iter().any(|&r| in_room(s, name(r))))
+                .filter(|&s| except_socket != Some(s))
+                .collect();
+            prop_assert_eq!(registry.recipients("/", &target), expected);
+        }
+    }
+}

@@ -449,13 +449,21 @@ impl<S: Ord + Clone> RoomRegistry<S> {
                 .cloned()
                 .collect();
         }
-        let mut chosen = BTreeSet::new();
-        for room in &target.to {
-            if let Some(members) = ns.rooms.get(room) {
-                chosen.extend(members.iter().filter(|s| !excluded(s)));
+        let mut rooms = target.to.iter().filter_map(|room| ns.rooms.get(room));
+        match (rooms.next(), rooms.next()) {
+            (None, _) => Vec::new(),
+            // One room: its members are already distinct and in order.
+            (Some(only), None) => only.iter().filter(|s| !excluded(s)).cloned().collect(),
+            // Members of several rooms are listed once; the set holds each
+            // socket once, however many of the rooms it is in.
+            (Some(first), Some(second)) => {
+                let mut chosen = BTreeSet::new();
+                for members in [first, second].into_iter().chain(rooms) {
+                    chosen.extend(members.iter().filter(|s| !excluded(s)));
+                }
+                chosen.into_iter().cloned().collect()
             }
         }
-        chosen.into_iter().cloned().collect()
     }
 
     /// Encodes EVENT `[name, ...args]` once and lists its recipients.

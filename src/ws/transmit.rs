@@ -139,10 +139,19 @@ impl TransmitQueue {
             core::mem::swap(out, &mut self.output);
         } else {
             out.reserve(n);
-            for chunk in self.chunks() {
-                out.extend_from_slice(chunk);
+            // The order of `chunks`, written out: the runs and shared payloads,
+            // then the rest of `output` (the owed pong was settled above).
+            let mut start = 0;
+            for segment in self.segments.drain(..) {
+                match segment {
+                    Segment::Output(len) => {
+                        out.extend_from_slice(&self.output[start..start + len]);
+                        start += len;
+                    }
+                    Segment::Shared(payload) => out.extend_from_slice(&payload),
+                }
             }
-            self.segments.clear();
+            out.extend_from_slice(&self.output[start..]);
             self.output_in_segments = 0;
             self.shared_len = 0;
             self.output.clear();
