@@ -434,6 +434,12 @@ async fn drive(
     let mut outgoing_open = true;
     // When the output last stopped moving while some was pending.
     let mut stalled_since: Option<tokio::time::Instant> = None;
+    // The connection's timer lives across turns and is moved only when its
+    // deadline does: a timer made and dropped every turn costs a timer-wheel
+    // insert and removal per message.
+    let connection_timer = tokio::time::sleep_until(far_future());
+    tokio::pin!(connection_timer);
+    let mut armed_at: Option<tokio::time::Instant> = None;
     loop {
         let mut closed = false;
         let mut taken = 0;
@@ -469,9 +475,9 @@ async fn drive(
         }
         // Write what the socket takes now; a partial write is resumed.
         while conn.wants_transmit() {
-            let slices: Vec<IoSlice<'_>> =
-                conn.transmit_chunks().take(64).map(IoSlice::new).collect();
-            match stream.try_write_vectored(&slices) {
+            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+            let count = transmit_slices(conn, &mut slices);
+            match stream.try_write_vectored(&slices[..count]) {
                 Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
                     conn.advance_transmit(n);
@@ -496,7 +502,23 @@ async fn drive(
         let timer = conn
             .poll_timeout()
             .map(|at| origin.checked_add(at).unwrap_or_else(far_future));
+        if let Some(at) = timer
+            && armed_at != Some(at)
+        {
+            connection_timer.as_mut().reset(at);
+            armed_at = Some(at);
+        }
         tokio::select! {
+            // In this order, no random pick per turn: the deadlines first, so a
+            // peer that keeps the socket readable cannot starve them.
+            biased;
+            () = tokio::time::sleep_until(stall_deadline), if pending => {
+                return Err(std::io::ErrorKind::TimedOut.into());
+            }
+            () = &mut connection_timer, if timer.is_some() => {
+                armed_at = None;
+                conn.handle_timeout(origin.elapsed());
+            }
             // Readiness first, then a read into the connection's own buffer:
             // the buffer is only touched when bytes are there. Not while the
             // peer is over its cap: it must drain first.
@@ -514,12 +536,6 @@ async fn drive(
             ready = stream.writable(), if pending => {
                 ready?;
             }
-            () = tokio::time::sleep_until(stall_deadline), if pending => {
-                return Err(std::io::ErrorKind::TimedOut.into());
-            }
-            () = tokio::time::sleep_until(timer.unwrap_or(origin)), if timer.is_some() => {
-                conn.handle_timeout(origin.elapsed());
-            }
             next = outgoing.next(), if take_more => {
                 outgoing_open = outgoing.deliver(conn, next, gauge);
             }
@@ -533,14 +549,30 @@ async fn write_some(
     conn: &mut Connection,
     write_timeout: Duration,
 ) -> std::io::Result<()> {
-    let slices: Vec<IoSlice<'_>> = conn.transmit_chunks().take(64).map(IoSlice::new).collect();
-    let n = match tokio::time::timeout(write_timeout, stream.write_vectored(&slices)).await {
+    let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+    let count = transmit_slices(conn, &mut slices);
+    let n = match tokio::time::timeout(write_timeout, stream.write_vectored(&slices[..count])).await
+    {
         Ok(Ok(0)) => return Err(std::io::ErrorKind::WriteZero.into()),
         Ok(n) => n?,
         Err(_) => return Err(std::io::ErrorKind::TimedOut.into()),
     };
     conn.advance_transmit(n);
     Ok(())
+}
+
+/// The most slices one vectored write takes.
+const MAX_SLICES: usize = 64;
+
+/// Fills `slices` with the connection's pending output (at most their count)
+/// and returns how many it filled: no allocation per write.
+fn transmit_slices<'a>(conn: &'a Connection, slices: &mut [IoSlice<'a>; MAX_SLICES]) -> usize {
+    let mut count = 0;
+    for (slot, chunk) in slices.iter_mut().zip(conn.transmit_chunks()) {
+        *slot = IoSlice::new(chunk);
+        count += 1;
+    }
+    count
 }
 
 /// A deadline so far away it never fires (for a timer past `Instant`'s range).
