@@ -472,10 +472,10 @@ enum Route<'a> {
 ///
 /// | kind | methods |
 /// |---|---|
-/// | input | [`handle_message`](Self::handle_message) (pub/sub), [`handle_stream_entry`](Self::handle_stream_entry) (XREAD), [`handle_timeout`](Self::handle_timeout) |
+/// | input | [`handle_message`](Self::handle_message) (pub/sub), [`handle_stream_entry`](Self::handle_stream_entry) (XREAD), [`handle_published`](Self::handle_published) / [`handle_publish_failed`](Self::handle_publish_failed) (an XADD's id), [`handle_timeout`](Self::handle_timeout) |
 /// | output | [`poll_publish`](Self::poll_publish), [`poll_event`](Self::poll_event), [`poll_timeout`](Self::poll_timeout) |
-/// | commands | [`broadcast`](Self::broadcast), [`broadcast_with_ack`](Self::broadcast_with_ack), [`sockets_join`](Self::sockets_join), [`sockets_leave`](Self::sockets_leave), [`disconnect_sockets`](Self::disconnect_sockets), [`fetch_sockets`](Self::fetch_sockets), [`server_side_emit`](Self::server_side_emit), [`server_side_emit_with_ack`](Self::server_side_emit_with_ack), [`close`](Self::close) |
-/// | answers | [`respond_fetch_sockets`](Self::respond_fetch_sockets), [`respond_server_side_emit`](Self::respond_server_side_emit), [`broadcast_ack`](Self::broadcast_ack) |
+/// | commands | [`broadcast`](Self::broadcast), [`broadcast_with_offset`](Self::broadcast_with_offset), [`broadcast_with_ack`](Self::broadcast_with_ack), [`sockets_join`](Self::sockets_join), [`sockets_leave`](Self::sockets_leave), [`disconnect_sockets`](Self::disconnect_sockets), [`fetch_sockets`](Self::fetch_sockets), [`server_side_emit`](Self::server_side_emit), [`server_side_emit_with_ack`](Self::server_side_emit_with_ack), [`close`](Self::close) |
+/// | answers | [`respond_fetch_sockets`](Self::respond_fetch_sockets), [`respond_sockets`](Self::respond_sockets) (classic SOCKETS), [`respond_server_side_emit`](Self::respond_server_side_emit), [`broadcast_ack`](Self::broadcast_ack) |
 /// | glue input | [`set_server_count`](Self::set_server_count) (without heartbeats), [`subscriptions`](Self::subscriptions) |
 ///
 /// The glue subscribes to [`subscriptions`](Self::subscriptions) (plus, with
@@ -483,7 +483,9 @@ enum Route<'a> {
 /// has), feeds every message it receives, then drains `poll_publish` into
 /// Redis and `poll_event` into its sessions, and calls `handle_timeout` at
 /// `poll_timeout`. Local delivery of this node's own broadcasts stays with the
-/// glue (`RoomRegistry::recipients` with [`BroadcastOptions::target`]).
+/// glue (`RoomRegistry::recipients` with [`BroadcastOptions::target`]), except
+/// with [`broadcast_with_offset`](Self::broadcast_with_offset), whose fan-out
+/// waits for the stream entry id (connection state recovery over streams).
 ///
 /// # Limits
 ///

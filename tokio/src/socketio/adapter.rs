@@ -21,6 +21,18 @@
 //! | stream entries waiting | [`PUSH_SLOTS`] | the reader waits |
 //! | the core node's queues and requests | [`NodeConfig`] | see there |
 //! | a lost Redis connection | [`Backoff::socket_io_default`] between attempts | the task reconnects and subscribes again |
+//! | a restore's `XRANGE` calls and missed packets | the core's `RestoreLimits` defaults (100 calls of 1 000 entries, 10 000 packets, 16 MiB) | the client is a new socket |
+//!
+//! With [`AdapterMode::Streams`] and connection state recovery on
+//! ([`SocketIoBuilder::connection_state_recovery`](super::server::SocketIoBuilder::connection_state_recovery)),
+//! recovery works across the cluster as `@socket.io/redis-streams-adapter`'s
+//! does, Node.js nodes included: a broadcast (and a socket's own emit, to the
+//! room of its id) is `XADD`ed first and delivered here with the entry id as
+//! its offset ([`ClusterNode::broadcast_with_offset`]); a socket whose transport
+//! closed is `SET sio:session:<pid> … PX max_disconnection_duration`; a resume
+//! is `GETDEL` + `XRANGE` read by the core's `StreamRestore`, in the task, which
+//! puts the socket back in its rooms before it reads another entry, so an
+//! entry reaches it either in the replay or live, once.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
