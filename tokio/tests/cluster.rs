@@ -462,3 +462,41 @@ async fn a_client_dropped_from_one_node_recovers_on_another_with_every_missed_ev
     assert_eq!(live[0], Value::from("live"));
     assert!(stream_id(live.last().unwrap()) > *offsets.last().unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_classic_node_answers_the_legacy_sockets_request() {
+    if !redis_available() {
+        return;
+    }
+    let redis = Redis::start(free_port());
+    let (url, _io) = node(&redis.url(), AdapterMode::Classic).await;
+    let (_client, id) = connected(&url).await;
+    let client = redis::Client::open(format!("{}?protocol=resp3", redis.url())).unwrap();
+    let (tx, mut pushes) = tokio::sync::mpsc::unbounded_channel();
+    let config = redis::AsyncConnectionConfig::new().set_push_sender(tx);
+    let mut con = client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+        .unwrap();
+    con.subscribe("socket.io-response#/#").await.unwrap();
+    // What a socket.io-redis 5.x node publishes for `adapter.clients(["r"])`.
+    let request = r#"{"uid":"legacy","requestId":"q1","type":0,"rooms":["r"]}"#;
+    for _ in 0..TRIES {
+        let _: i64 = redis::cmd("PUBLISH")
+            .arg("socket.io-request#/#")
+            .arg(request)
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        while let Ok(Some(push)) = tokio::time::timeout(PAUSE, pushes.recv()).await {
+            if push.kind != redis::PushKind::Message {
+                continue;
+            }
+            let payload: Vec<u8> = redis::from_redis_value(push.data[1].clone()).unwrap();
+            let want = format!(r#"{{"requestId":"q1","sockets":["{id}"]}}"#);
+            assert_eq!(String::from_utf8(payload).unwrap(), want);
+            return;
+        }
+    }
+    panic!("no answer to SOCKETS");
+}

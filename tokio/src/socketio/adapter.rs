@@ -966,6 +966,17 @@ impl ClusterTask {
             NodeEvent::ServerSideEmit { packet, reply } => {
                 inner.server_side_emitted(namespace, packet, reply);
             }
+            NodeEvent::SocketsAsked { sockets, reply } => {
+                // Classic SOCKETS: the ids of the sockets asked for.
+                let ids = inner
+                    .socket_details(namespace, &sockets)
+                    .iter()
+                    .filter_map(|s| s.get("id").and_then(Value::as_str).map(String::from))
+                    .collect();
+                if let Some(state) = self.nodes.get_mut(namespace) {
+                    let _ = state.node.respond_sockets(&reply, ids);
+                }
+            }
             NodeEvent::FetchSocketsDone {
                 request_id,
                 sockets: values,
