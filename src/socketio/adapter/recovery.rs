@@ -529,10 +529,11 @@ impl StreamRestore {
         if entry.nsp != self.namespace || entry.message_type != BROADCAST_TYPE {
             return Ok(());
         }
-        if let Some(live) = &self.live {
-            if id_offset > live.last_read && entry.uid != live.own_uid {
-                return Ok(());
-            }
+        if let Some(live) = &self.live
+            && id_offset > live.last_read
+            && entry.uid != live.own_uid
+        {
+            return Ok(());
         }
         let message = ClusterMessage::from_stream_entry(entry, &self.limits.decode)
             .map_err(RestoreError::Entry)?;

@@ -703,15 +703,7 @@ impl ClusterTask {
             }
             ClusterCommand::PersistSession {
                 session, ttl_ms, ..
-            } => {
-                redis::cmd("SET")
-                    .arg(session.key())
-                    .arg(session.encode())
-                    .arg("PX")
-                    .arg(ttl_ms.max(1))
-                    .query_async::<redis::Value>(con)
-                    .await?;
-            }
+            } => keep_session(con, &session, ttl_ms).await?,
             ClusterCommand::RestoreSession {
                 namespace,
                 sid,
@@ -722,27 +714,30 @@ impl ClusterTask {
                 let restored = self
                     .restore_session(con, &namespace, &request, parser)
                     .await?;
+                // A new socket: the reply is dropped.
+                let Some(session) = restored else {
+                    return Ok(());
+                };
                 // Back in its rooms now, before the task reads another entry:
                 // what the restore left to live delivery reaches it.
-                if let Some(session) = restored.filter(|s| self.inner.rejoin(&namespace, &sid, s)) {
-                    if let Err(Some(session)) = reply.send(Some(session)) {
-                        // Its session gave up waiting: out again, and kept again.
+                let back = self.inner.rejoin(&namespace, &sid, &session);
+                let unsent = match back {
+                    true => reply.send(Some(session)).err().flatten(),
+                    false => Some(session),
+                };
+                if let Some(session) = unsent {
+                    // Its session is gone or gave up waiting: out again, kept again.
+                    if back {
                         self.inner.unjoin(&namespace, &sid);
-                        if let Some(ttl_ms) = self.inner.recovery_ttl_ms() {
-                            let record = PersistedSession {
-                                sid: session.sid,
-                                pid: session.pid,
-                                rooms: session.rooms,
-                                data: session.data,
-                            };
-                            redis::cmd("SET")
-                                .arg(record.key())
-                                .arg(record.encode())
-                                .arg("PX")
-                                .arg(ttl_ms.max(1))
-                                .query_async::<redis::Value>(con)
-                                .await?;
-                        }
+                    }
+                    if let Some(ttl_ms) = self.inner.recovery_ttl_ms() {
+                        let record = PersistedSession {
+                            sid: session.sid,
+                            pid: session.pid,
+                            rooms: session.rooms,
+                            data: session.data,
+                        };
+                        keep_session(con, &record, ttl_ms).await?;
                     }
                 }
             }
@@ -833,10 +828,8 @@ impl ClusterTask {
                         _ => state.node.handle_publish_failed(token, &rooms),
                     }
                 }
-                if let Err(error) = result {
-                    // Its fan-out (if any) is queued: delivered, without offset, next time.
-                    return Err(error);
-                }
+                // A failed XADD's fan-out is queued (without offset) for the next flush.
+                result?;
             }
             self.sync_room_channels(con, &namespace).await?;
         }
@@ -999,6 +992,22 @@ impl ClusterTask {
             _ => {}
         }
     }
+}
+
+/// `SET sio:session:<pid> <record> PX <ttl>` (the streams adapter's `persistSession`).
+async fn keep_session(
+    con: &mut MultiplexedConnection,
+    session: &PersistedSession,
+    ttl_ms: u64,
+) -> redis::RedisResult<()> {
+    redis::cmd("SET")
+        .arg(session.key())
+        .arg(session.encode())
+        .arg("PX")
+        .arg(ttl_ms.max(1))
+        .query_async::<redis::Value>(con)
+        .await
+        .map(drop)
 }
 
 /// `PUBLISH` / `SPUBLISH` / `XADD … MAXLEN ~ n *`; the entry id of an `XADD`.

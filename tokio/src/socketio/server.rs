@@ -2055,10 +2055,10 @@ impl SessionTask {
         let recoverable = *reason == DisconnectReason::TransportClose;
         let store = self.inner.recovery.as_ref().filter(|_| recoverable);
         #[cfg(feature = "redis")]
-        if let (true, Some((socket_id, pid))) = (recoverable, &keep) {
-            if self.persist_in_redis(namespace, socket_id, pid) {
-                return;
-            }
+        if let (true, Some((socket_id, pid))) = (recoverable, &keep)
+            && self.persist_in_redis(namespace, socket_id, pid)
+        {
+            return;
         }
         match (store, keep) {
             (Some(store), Some((socket_id, pid))) => {
@@ -2227,10 +2227,10 @@ impl SessionTask {
             return;
         }
         #[cfg(feature = "redis")]
-        if let Some(request) = &resume {
-            if self.restore_from_redis(&namespace, auth.clone(), handler.clone(), request) {
-                return;
-            }
+        if let Some(request) = &resume
+            && self.restore_from_redis(&namespace, auth.clone(), handler.clone(), request)
+        {
+            return;
         }
         let restored = match (&self.inner.recovery, resume) {
             (Some(store), Some(request)) => {
