@@ -3,7 +3,12 @@
 //! sharded adapter publishes it), and a node handling an incoming broadcast to
 //! a room of 1 000 local sockets (decode + recipients from the room registry).
 //!
-//! Ids: `adapter/<group>/<case>` within `decode`, `encode` and `node`.
+//! Recovery over the streams adapter: decoding the session record a Node.js
+//! node keeps (`sio:session:<pid>`), and a restore reading 100 broadcast
+//! entries after the client's offset (the stream entries of
+//! `tests/vectors/adapter/recovery.json`'s shape) into missed packets.
+//!
+//! Ids: `adapter/<group>/<case>` within `decode`, `encode`, `node` and `restore`.
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 
 use std::hint::black_box;
@@ -14,7 +19,16 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use socketwire::socketio::RoomRegistry;
 use socketwire::socketio::adapter::classic::ClassicBroadcast;
 use socketwire::socketio::adapter::cluster::ClusterMessage;
+use socketwire::socketio::adapter::cluster::StreamEntry;
+use socketwire::socketio::adapter::recovery::{PersistedSession, RestoreLimits, StreamRestore};
 use socketwire::socketio::adapter::{ClusterNode, DecodeLimits, NodeConfig, NodeEvent};
+use socketwire::socketio::{Offset, Parser, ResumeRequest};
+
+/// A session record as socket.io 4.8.1 with @socket.io/redis-streams-adapter 0.3.1 sets it.
+const SESSION_RECORD: &str = "hKNzaWS0dGVTMTBBZDNpUWFrS3hYY0FBQUKjcGlktF9oX3BrVHVyTDMzd01BamNBQUFDpXJvb21zkrR0ZVMxMEFkM2lRYWtLeFhjQUFBQqVyb29tMaRkYXRhgA==";
+
+/// The data of one broadcast entry to `room1`, as the streams adapter writes it.
+const ENTRY_DATA: &str = r#"{"packet":{"type":2,"data":["ev",1,"two",{"three":[3,null,true]}]},"opts":{"rooms":["room1"],"except":[],"flags":{}}}"#;
 
 /// `io.to("room1").emit("ev", {foo: "bar", arr: [1, 2, 3]}, "second", 42, true)` through
 /// the classic adapter (notepack), as socket.io 4.8.1 publishes it.
@@ -98,5 +112,47 @@ fn node(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decode, encode, node);
+fn restore(c: &mut Criterion) {
+    let mut group = c.benchmark_group("adapter/restore");
+    let limits = DecodeLimits::default();
+    group.throughput(Throughput::Bytes(SESSION_RECORD.len() as u64));
+    group.bench_function("session_record", |b| {
+        b.iter(|| PersistedSession::decode(black_box(SESSION_RECORD.as_bytes()), &limits).unwrap())
+    });
+    let entries: Vec<(String, StreamEntry)> = (1..=100u64)
+        .map(|seq| {
+            let entry = StreamEntry {
+                uid: "45e590020bf39477".into(),
+                nsp: "/".into(),
+                message_type: "3".into(),
+                data: Some(ENTRY_DATA.into()),
+            };
+            (format!("1796160700267-{seq}"), entry)
+        })
+        .collect();
+    let session = PersistedSession::decode(SESSION_RECORD.as_bytes(), &limits).unwrap();
+    let request = ResumeRequest {
+        pid: session.pid.clone(),
+        offset: Offset::Stream {
+            millis: 1_796_160_700_267,
+            seq: 0,
+        },
+    };
+    group.throughput(Throughput::Bytes((100 * ENTRY_DATA.len()) as u64));
+    group.bench_function("100_entries", |b| {
+        b.iter(|| {
+            let mut restore =
+                StreamRestore::new("/", &request, Parser::Json, RestoreLimits::default()).unwrap();
+            restore
+                .handle_lookup(Some(SESSION_RECORD.as_bytes()), true)
+                .unwrap();
+            restore.handle_range(black_box(&entries)).unwrap();
+            restore.handle_range(&[]).unwrap();
+            assert_eq!(restore.finish().unwrap().missed.len(), 100);
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, decode, encode, node, restore);
 criterion_main!(benches);

@@ -988,6 +988,7 @@ mod simulation {
                 stream,
                 entry,
                 max_len: 10_000,
+                token: None,
             }) => assert_eq!(
                 (stream.as_str(), entry.message_type.as_str()),
                 ("socket.io", "3")
@@ -1055,6 +1056,7 @@ mod streams_node {
                     stream: name,
                     max_len: 10_000,
                     entry,
+                    token: None,
                 } => {
                     assert_eq!(name, "socket.io");
                     stream.push((format!("{}-0", stream.len() + 1), entry));

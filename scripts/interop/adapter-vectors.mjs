@@ -28,6 +28,8 @@ const notepack = require('notepack.io');
 const { createClient } = require('redis');
 
 const OUT = process.argv[2] ?? '../../tests/vectors/adapter/captured.json';
+// With `--recovery OUT` only the recovery vectors are captured (tests/adapter_recovery.rs):
+//   (cd scripts/interop && node adapter-vectors.mjs --recovery ../../tests/vectors/adapter/recovery.json)
 const SETTLE_MS = 250;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const bounded = (promise, what, ms = 3000) =>
@@ -147,6 +149,57 @@ async function operations(cluster, { allRooms }) {
     io.serverSideEmit('hello-ack', 1, (err, responses) => resolve(responses))), 'serverSideEmit ack', 6000));
 }
 
+// Connection state recovery over the streams adapter: one socket.io server with
+// connectionStateRecovery, a client in room1 whose transport the server closes; the session
+// record at sio:session:<pid> is read with GET before the client comes back, the events emitted
+// meanwhile are the stream entries after its offset, and the client's received events are what
+// restoreSession handed out. Written with `--recovery OUT`.
+async function recoveryVectors(port, probe) {
+  const http = createServer();
+  const io = new Server(http, { connectionStateRecovery: { maxDisconnectionDuration: 60000 } });
+  const redis = createClient({ socket: { host: '127.0.0.1', port } }).on('error', () => {});
+  await redis.connect();
+  io.adapter(createStreams(redis));
+  await new Promise((r) => http.listen(0, '127.0.0.1', r));
+  const sockets = [];
+  io.on('connection', (socket) => {
+    if (!socket.recovered) socket.join('room1');
+    sockets.push(socket);
+  });
+  const client = ioClient(`http://127.0.0.1:${http.address().port}`, { transports: ['websocket'] });
+  const received = [];
+  client.onAny((...args) => received.push(args));
+  await bounded(new Promise((r) => client.once('connect', r)), 'recovery client connect');
+  await sleep(SETTLE_MS);
+  io.to('room1').emit('ev', 'before');
+  await bounded((async () => { while (received.length < 1) await sleep(20); })(), 'first event');
+  const before = { sid: client.id, pid: client._pid, offset: client._lastOffset };
+  const reconnected = new Promise((r) => client.io.once('reconnect', r));
+  sockets[0].conn.close();
+  await sleep(SETTLE_MS);
+  const record = await probe.get(`sio:session:${before.pid}`);
+  io.to('room1').emit('ev', 1, 'two', { three: [3, null, true] });
+  io.emit('all', 'x');
+  io.except('room1').emit('ev', 'not for it');
+  io.to('room2').emit('ev', 'not for it either');
+  io.to(['room1', 'room2']).except('room3').emit('ev', 'y');
+  io.volatile.emit('ev', 'volatile');
+  io.to('room1').emit('bin', Buffer.from([1, 2, 3]));
+  await sleep(SETTLE_MS);
+  const entries = (await probe.xRange('socket.io', '-', '+')).map((e) => ({ id: e.id, fields: e.message }));
+  received.length = 0;
+  await bounded(reconnected, 'recovery reconnect', 5000);
+  await bounded((async () => { while (!client.recovered || received.length < 5) await sleep(20); })(), 'missed events', 5000);
+  await sleep(SETTLE_MS);
+  const after = { sid: client.id, recovered: client.recovered, offset: client._lastOffset };
+  client.disconnect();
+  await new Promise((r) => io.close(() => r()));
+  await redis.quit().catch(() => {});
+  const json = (v) => JSON.parse(JSON.stringify(v, (k, x) =>
+    x && x.type === 'Buffer' ? { bytes_hex: Buffer.from(x.data).toString('hex') } : x));
+  return { before, session_record: record, entries, received: json(received), after };
+}
+
 async function main() {
   const port = await freePort();
   const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
@@ -165,6 +218,21 @@ async function main() {
     const shardSpy = probe.duplicate();
     await shardSpy.connect();
     const uids = {};
+
+    if (process.argv.includes('--recovery')) {
+      const out = process.argv[process.argv.indexOf('--recovery') + 1];
+      const vectors = await recoveryVectors(port, probe);
+      await spy.quit();
+      await shardSpy.quit();
+      await probe.quit();
+      mkdirSync(dirname(out), { recursive: true });
+      writeFileSync(out, JSON.stringify({
+        generated_by: 'scripts/interop/adapter-vectors.mjs --recovery',
+        versions: { 'socket.io': '4.8.1', '@socket.io/redis-streams-adapter': '0.3.1', redis: '4.7.1' },
+        ...vectors }, null, 1) + '\n');
+      console.log(`recovery vectors written to ${out}`);
+      return;
+    }
 
     // Classic adapter.
     let c = await cluster(port, 'classic', async (connect) => createClassic(await connect(), await connect()));

@@ -7,14 +7,15 @@
 // servers' answers to `ping`), `cluster-relay` (args: serverSideEmit `relay`),
 // `cluster-ack-broadcast` (ack: every client's ack of `question`), `cluster-sockets-join` (from,
 // room: socketsJoin), `cluster-fetch-room` (room, ack: the ids in it), `cluster-disconnect` (room:
-// disconnectSockets). It answers `ping` with `pong`.
+// disconnectSockets). It answers `ping` with `pong`. A third argument `--recovery` turns on
+// connectionStateRecovery (maxDisconnectionDuration 60 s; recovery_cluster.test.mjs).
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
 import { createClient } from 'redis';
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import { createAdapter as createStreamsAdapter } from '@socket.io/redis-streams-adapter';
 
-const [url, mode] = process.argv.slice(2);
+const [url, mode, ...flags] = process.argv.slice(2);
 const pub = createClient({ url });
 await pub.connect();
 let adapter;
@@ -26,7 +27,8 @@ if (mode === 'redis-streams') {
   adapter = mode === 'redis-sharded' ? createShardedAdapter(pub, sub) : createAdapter(pub, sub);
 }
 const http = createServer();
-const io = new Server(http, { adapter });
+const recovery = flags.includes('--recovery') ? { connectionStateRecovery: { maxDisconnectionDuration: 60000 } } : {};
+const io = new Server(http, { adapter, ...recovery });
 io.on('ping', (cb) => cb('pong'));
 io.on('relay', (...args) => io.local.emit('relayed', ...args));
 io.on('connection', (socket) => {

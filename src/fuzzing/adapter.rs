@@ -1,18 +1,22 @@
-//! Adapter harnesses: the message codecs and the cluster node.
+//! Adapter harnesses: the message codecs, the recovery record and restore
+//! step, and the cluster node.
 #![cfg(feature = "adapter")]
 
 use alloc::format;
 use alloc::vec;
+use alloc::vec::Vec;
 use core::time::Duration;
 
 use bytes::Bytes;
 
-use crate::socketio::RoomRegistry;
 use crate::socketio::adapter::classic::{ClassicBroadcast, ClassicRequest, ClassicResponse};
 use crate::socketio::adapter::cluster::{ClusterMessage, StreamEntry};
+use crate::socketio::adapter::recovery::{PersistedSession, RestoreLimits, StreamRestore};
 use crate::socketio::adapter::{
-    AdapterPacket, BroadcastOptions, ClusterNode, DecodeLimits, Encoding, NodeConfig, Reply,
+    AdapterPacket, BroadcastOptions, ClusterNode, DecodeLimits, Encoding, NodeConfig, Publish,
+    Reply, Transport,
 };
+use crate::socketio::{Offset, Parser, ResumeRequest, RoomRegistry, Value};
 
 /// Decodes `data` as every message kind; what decodes re-encodes to a message
 /// that decodes to the same thing (JSON cannot carry blobs, so a classic
@@ -58,7 +62,58 @@ pub fn message(data: &[u8]) {
             data: Some(text.into()),
         };
         let _ = ClusterMessage::from_stream_entry(&entry, &limits);
+        restore_entry(entry);
     }
+    // The session record: what decodes re-encodes to the same record.
+    if let Ok(session) = PersistedSession::decode(data, &limits) {
+        let again = PersistedSession::decode(session.encode().as_bytes(), &limits);
+        assert_eq!(again.expect("re-encoded record decodes"), session);
+    }
+}
+
+/// One entry after a good lookup: a restore takes it or refuses it, within
+/// its caps, and ends with at most one missed packet.
+fn restore_entry(entry: StreamEntry) {
+    let request = ResumeRequest {
+        pid: "p".into(),
+        offset: Offset::Stream { millis: 1, seq: 0 },
+    };
+    let limits = RestoreLimits {
+        max_packets: 1,
+        max_bytes: 1 << 12,
+        ..RestoreLimits::default()
+    };
+    let Ok(mut restore) = StreamRestore::new("/", &request, Parser::Json, limits) else {
+        unreachable!("a stream offset starts a restore");
+    };
+    let record = PersistedSession {
+        sid: "s".into(),
+        pid: "p".into(),
+        rooms: vec!["s".into(), "even".into()],
+        data: Value::Object(vec![]),
+    };
+    restore
+        .handle_lookup(Some(record.encode().as_bytes()), true)
+        .expect("a good record");
+    if restore.handle_range(&[("1-1".into(), entry)]).is_err() {
+        assert_eq!(
+            restore.next_range(),
+            None,
+            "a refused reply ends the restore"
+        );
+        return;
+    }
+    restore.handle_range(&[]).expect("an empty reply ends it");
+    let session = restore.finish().expect("a complete restore");
+    assert!(session.missed.len() <= 1);
+    assert!(
+        session
+            .missed
+            .iter()
+            .map(|p| p.buffered_len())
+            .sum::<usize>()
+            <= 1 << 12
+    );
 }
 
 /// Drives a node with chunks of `data` (separated by 0xFF): the first byte of a
@@ -72,6 +127,18 @@ pub fn node(data: &[u8]) {
         max_nodes: 4,
         max_responses_per_request: 4,
         ..NodeConfig::default()
+    };
+    // Odd first bytes drive a streams node (local fan-outs wait for their id).
+    let config = match data.first() {
+        Some(b) if b % 2 == 1 => NodeConfig {
+            transport: Transport::Streams {
+                stream: "socket.io".into(),
+                sharded_pubsub: false,
+                max_len: 10_000,
+            },
+            ..config
+        },
+        _ => config,
     };
     let mut node = ClusterNode::<u8>::new("me", "/", config, Duration::ZERO);
     let mut rooms = RoomRegistry::new();
@@ -102,6 +169,22 @@ pub fn node(data: &[u8]) {
                 now,
             )),
             6 => drop(node.server_side_emit_with_ack(&id, vec!["e".into()], now)),
+            _ if tag & 8 != 0 => {
+                // A local broadcast whose XADD "returns" the payload as its id.
+                let packet = AdapterPacket::event(vec!["e".into()]);
+                let _ =
+                    node.broadcast_with_offset(packet, BroadcastOptions::default(), now, &rooms);
+                let tokens: Vec<_> = core::iter::from_fn(|| node.poll_publish())
+                    .filter_map(|p| match p {
+                        Publish::Stream { token, .. } => token,
+                        Publish::Channel { .. } => None,
+                    })
+                    .collect();
+                let id = core::str::from_utf8(body).unwrap_or("");
+                for token in tokens {
+                    let _ = node.handle_published(token, id, &rooms);
+                }
+            }
             _ => {
                 let reply = Reply {
                     uid: "other".into(),

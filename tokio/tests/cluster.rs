@@ -268,3 +268,235 @@ async fn nodes_reconnect_after_redis_restarts() {
     .await;
     assert_eq!(args, [Value::from(2u64)]);
 }
+
+// Connection state recovery across nodes (streams mode): a client drops from
+// A and resumes on B, with every event emitted meanwhile, once and in order.
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+/// A streams node with recovery on: `join` puts the socket in a room and
+/// answers `joined` (through the stream, so with an offset).
+async fn recovering_node(redis: &str) -> (String, SocketIo) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = listener.local_addr().unwrap().to_string();
+    let (service, io) = SocketIo::builder()
+        .connection_state_recovery(Duration::from_secs(60))
+        .adapter(RedisAdapter::new(redis, AdapterMode::Streams))
+        .build();
+    io.ns("/", |socket: SocketRef, _auth: Value| async move {
+        socket.on(
+            "join",
+            |socket: SocketRef, args: Vec<Value>, _ack| async move {
+                socket.join(args[0].as_str().unwrap()).unwrap();
+                socket.emit("joined", vec![]).unwrap();
+            },
+        );
+        if socket.recovered() {
+            socket.emit("recovered", vec![]).unwrap();
+        }
+        Ok(())
+    });
+    tokio::spawn(serve(listener, service));
+    (url, io)
+}
+
+/// An Engine.IO v4 WebSocket session on `addr`, its open packet read.
+async fn websocket(addr: &str) -> Ws {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
+    let (mut ws, _) = tokio_tungstenite::client_async(url, tcp).await.unwrap();
+    assert!(text(&mut ws).await.starts_with("0{"));
+    ws
+}
+
+/// The next text message that is not an Engine.IO ping (answered).
+async fn text(ws: &mut Ws) -> String {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    for _ in 0..MAX_EVENTS {
+        let message = tokio::time::timeout(WAIT, ws.next()).await;
+        match message.expect("a message").expect("open").unwrap() {
+            Message::Text(t) if t.as_str() == "2" => ws.send(Message::text("3")).await.unwrap(),
+            Message::Text(t) => return t.as_str().to_string(),
+            _ => {}
+        }
+    }
+    panic!("no text message in {MAX_EVENTS}");
+}
+
+async fn packet(ws: &mut Ws, packet: &str) {
+    use futures_util::SinkExt;
+    let message = tokio_tungstenite::tungstenite::Message::text(format!("4{packet}"));
+    ws.send(message).await.unwrap();
+}
+
+/// The data of the next EVENT.
+async fn event_data(ws: &mut Ws) -> Vec<Value> {
+    let message = text(ws).await;
+    let data = message.strip_prefix("42").expect("an EVENT");
+    Value::from_json_str(data)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .to_vec()
+}
+
+/// The CONNECT reply's `{sid, pid}`.
+async fn connect_reply(ws: &mut Ws, auth: &str) -> (String, String) {
+    packet(ws, &format!("0{auth}")).await;
+    let message = text(ws).await;
+    let data = Value::from_json_str(message.strip_prefix("40").expect("a CONNECT")).unwrap();
+    let field = |name: &str| data.get(name).and_then(Value::as_str).unwrap().to_string();
+    (field("sid"), field("pid"))
+}
+
+/// A stream id's `(millis, seq)`, so ids compare in stream order.
+fn stream_id(value: &Value) -> (u64, u64) {
+    let (millis, seq) = value
+        .as_str()
+        .unwrap()
+        .split_once('-')
+        .expect("a stream id");
+    (millis.parse().unwrap(), seq.parse().unwrap())
+}
+
+/// Runs `cmd` until Redis answers `want` (at most TRIES times).
+async fn until_redis(con: &mut redis::aio::MultiplexedConnection, cmd: redis::Cmd, want: i64) {
+    for _ in 0..TRIES {
+        let got: i64 = cmd.query_async(con).await.unwrap();
+        if got == want {
+            return;
+        }
+        tokio::time::sleep(PAUSE).await;
+    }
+    panic!("{cmd:?} never gave {want}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_dropped_from_one_node_recovers_on_another_with_every_missed_event() {
+    if !redis_available() {
+        return;
+    }
+    let redis = Redis::start(free_port());
+    let (addr_a, io_a) = recovering_node(&redis.url()).await;
+    let (addr_b, io_b) = recovering_node(&redis.url()).await;
+    let mut con = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+
+    let mut ws = websocket(&addr_a).await;
+    let (sid, pid) = connect_reply(&mut ws, "").await;
+    packet(&mut ws, r#"2["join","r"]"#).await;
+    let joined = event_data(&mut ws).await;
+    assert_eq!(joined[0], Value::from("joined"));
+    let last = joined.last().unwrap().as_str().unwrap().to_string();
+
+    // The transport drops: A keeps the session in Redis.
+    drop(ws);
+    let key = format!("sio:session:{pid}");
+    until_redis(&mut con, redis::cmd("EXISTS").arg(&key).clone(), 1).await;
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(&key)
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    assert!(
+        ttl > 0 && ttl <= 60_000,
+        "kept for maxDisconnectionDuration: {ttl}"
+    );
+
+    // Meanwhile B and A emit to the room, to everyone, and elsewhere.
+    const N: u64 = 10;
+    let entries_before: i64 = redis::cmd("XLEN")
+        .arg("socket.io")
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    for i in 0..N {
+        io_b.to("r").emit("news", vec![i.into()]);
+    }
+    io_b.to("elsewhere").emit("news", vec!["not for it".into()]);
+    io_b.of("/")
+        .except("r")
+        .emit("news", vec!["not for it either".into()]);
+    io_b.emit("all", vec!["b".into()]);
+    let xlen = redis::cmd("XLEN").arg("socket.io").clone();
+    until_redis(&mut con, xlen, entries_before + N as i64 + 3).await;
+    io_a.to("r").emit("from-a", vec![1u64.into()]);
+    io_a.to("r").emit("from-a", vec![2u64.into()]);
+
+    // It comes back on B, with its pid and the last offset it handled.
+    let mut ws = websocket(&addr_b).await;
+    let auth = format!(r#"{{"pid":"{pid}","offset":"{last}"}}"#);
+    assert_eq!(
+        connect_reply(&mut ws, &auth).await,
+        (sid.clone(), pid.clone())
+    );
+    let mut expected: Vec<Vec<Value>> = (0..N).map(|i| vec!["news".into(), i.into()]).collect();
+    expected.push(vec!["all".into(), "b".into()]);
+    expected.push(vec!["from-a".into(), 1u64.into()]);
+    expected.push(vec!["from-a".into(), 2u64.into()]);
+    let mut offsets = vec![stream_id(&Value::from(last.as_str()))];
+    for want in &expected {
+        let got = event_data(&mut ws).await;
+        assert_eq!(&got[..got.len() - 1], &want[..], "in order, once each");
+        offsets.push(stream_id(got.last().unwrap()));
+    }
+    assert!(
+        offsets.windows(2).all(|w| w[0] < w[1]),
+        "stream order: {offsets:?}"
+    );
+    // The connect handler saw `recovered()`; the record is gone from Redis.
+    assert_eq!(event_data(&mut ws).await[..1], [Value::from("recovered")]);
+    let exists: i64 = redis::cmd("EXISTS")
+        .arg(&key)
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    assert_eq!(exists, 0);
+    // Still in its room on B, live: the next event, nothing replayed twice.
+    io_a.to("r").emit("live", vec![]);
+    let live = event_data(&mut ws).await;
+    assert_eq!(live[0], Value::from("live"));
+    assert!(stream_id(live.last().unwrap()) > *offsets.last().unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_classic_node_answers_the_legacy_sockets_request() {
+    if !redis_available() {
+        return;
+    }
+    let redis = Redis::start(free_port());
+    let (url, _io) = node(&redis.url(), AdapterMode::Classic).await;
+    let (_client, id) = connected(&url).await;
+    let client = redis::Client::open(format!("{}?protocol=resp3", redis.url())).unwrap();
+    let (tx, mut pushes) = tokio::sync::mpsc::unbounded_channel();
+    let config = redis::AsyncConnectionConfig::new().set_push_sender(tx);
+    let mut con = client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+        .unwrap();
+    con.subscribe("socket.io-response#/#").await.unwrap();
+    // What a socket.io-redis 5.x node publishes for `adapter.clients(["r"])`.
+    let request = r#"{"uid":"legacy","requestId":"q1","type":0,"rooms":["r"]}"#;
+    for _ in 0..TRIES {
+        let _: i64 = redis::cmd("PUBLISH")
+            .arg("socket.io-request#/#")
+            .arg(request)
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        while let Ok(Some(push)) = tokio::time::timeout(PAUSE, pushes.recv()).await {
+            if push.kind != redis::PushKind::Message {
+                continue;
+            }
+            let payload: Vec<u8> = redis::from_redis_value(push.data[1].clone()).unwrap();
+            let want = format!(r#"{{"requestId":"q1","sockets":["{id}"]}}"#);
+            assert_eq!(String::from_utf8(payload).unwrap(), want);
+            return;
+        }
+    }
+    panic!("no answer to SOCKETS");
+}

@@ -44,6 +44,9 @@ pub enum Error {
     InvalidBase64,
     /// A list in the message (rooms, sockets, responses) is longer than its cap.
     TooMany(&'static str),
+    /// A stream entry id that is not `<milliseconds>-<sequence>` (two
+    /// canonical decimal `u64`), or not after the one before it.
+    InvalidStreamId,
 }
 
 impl fmt::Display for Error {
@@ -61,6 +64,7 @@ impl fmt::Display for Error {
             Error::UnknownType(t) => write!(f, "unknown adapter message type {t}"),
             Error::InvalidBase64 => f.write_str("stream entry data is neither JSON nor base64"),
             Error::TooMany(what) => write!(f, "too many {what} in an adapter message"),
+            Error::InvalidStreamId => f.write_str("invalid or out-of-order stream entry id"),
         }
     }
 }

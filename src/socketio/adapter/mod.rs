@@ -16,8 +16,9 @@
 //! | shared parts | [`BroadcastOptions`] (`{rooms, except, flags}`), [`Flags`], [`AdapterPacket`] (`{type, data, nsp?}`) |
 //! | classic Redis adapter | [`classic::ClassicBroadcast`], [`classic::ClassicRequest`] / [`classic::RequestBody`], [`classic::ClassicResponse`] |
 //! | ClusterAdapter (sharded, streams, heartbeat) | [`cluster::ClusterMessage`] / [`cluster::ClusterBody`], [`cluster::StreamEntry`] |
+//! | recovery over the streams adapter | [`recovery::PersistedSession`] (`sio:session:<pid>`), [`recovery::StreamRestore`] (GETDEL + XRANGE replies in, the resumed socket out), [`recovery::RestoreLimits`], [`recovery::RestoreError`] |
 //! | channel names | [`channel::Channels`], [`channel::ChannelKind`], [`channel::stream_name`] |
-//! | cluster state machine | [`ClusterNode`], [`NodeConfig`], [`Transport`], [`Publish`], [`NodeEvent`], [`Reply`] |
+//! | cluster state machine | [`ClusterNode`], [`NodeConfig`], [`Transport`], [`Publish`], [`PublishToken`], [`NodeEvent`], [`Reply`] |
 //! | errors | [`Error`] (peer), [`ApiMisuse`] (caller) |
 //!
 //! Wire details follow the published JavaScript of `@socket.io/redis-adapter`
@@ -40,10 +41,12 @@ pub mod cluster;
 mod error;
 mod node;
 mod payload;
+pub mod recovery;
 
 pub use error::{ApiMisuse, Error};
 pub use node::{
-    ClusterNode, LeaveReason, NodeConfig, NodeEvent, Publish, Reply, Subscription, Transport,
+    ClusterNode, LeaveReason, NodeConfig, NodeEvent, Publish, PublishToken, Reply, Subscription,
+    Transport,
 };
 pub use payload::{
     AdapterPacket, BroadcastOptions, DecodeLimits, Encoding, Flags, decode_payload, encode_payload,

@@ -13,7 +13,7 @@ use super::classic::{ClassicBroadcast, ClassicRequest, ClassicResponse, EMITTER_
 use super::cluster::{ClusterBody, ClusterMessage, StreamEntry};
 use super::error::{ApiMisuse, Error};
 use super::payload::{AdapterPacket, BroadcastOptions, DecodeLimits, Encoding};
-use crate::socketio::{RoomRegistry, Value};
+use crate::socketio::{Offset, RoomRegistry, Value};
 
 /// How the node's messages reach the others.
 ///
@@ -171,7 +171,45 @@ pub enum Publish {
         max_len: u64,
         /// The fields.
         entry: StreamEntry,
+        /// Set for a broadcast of [`ClusterNode::broadcast_with_offset`]: give
+        /// the entry id `XADD` returned to [`ClusterNode::handle_published`]
+        /// (or [`ClusterNode::handle_publish_failed`]), which yields the local
+        /// fan-out.
+        token: Option<PublishToken>,
     },
+}
+
+/// Names one local broadcast of [`ClusterNode::broadcast_with_offset`] whose
+/// `XADD` the glue runs: its local fan-out waits for the entry id.
+///
+/// ```
+/// use socketwire::socketio::adapter::PublishToken;
+/// assert_ne!(PublishToken::from_raw(1), PublishToken::from_raw(2));
+/// assert_eq!(PublishToken::from_raw(7).raw(), 7);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PublishToken(u64);
+
+impl PublishToken {
+    /// A token from its number (tests, and glue that stores tokens as numbers).
+    ///
+    /// ```
+    /// # use socketwire::socketio::adapter::PublishToken;
+    /// let _ = PublishToken::from_raw(0);
+    /// ```
+    pub fn from_raw(raw: u64) -> PublishToken {
+        PublishToken(raw)
+    }
+
+    /// The token's number.
+    ///
+    /// ```
+    /// # use socketwire::socketio::adapter::PublishToken;
+    /// assert_eq!(PublishToken::from_raw(3).raw(), 3);
+    /// ```
+    pub fn raw(self) -> u64 {
+        self.0
+    }
 }
 
 /// Where to send the answer to a request from another node.
@@ -237,9 +275,11 @@ pub enum NodeEvent<S> {
         recipients: Vec<S>,
         /// Set for a broadcast with ack.
         ack: Option<Reply>,
-        /// The stream entry id, when the broadcast came from a stream: with
-        /// connection state recovery, socket.io appends it to `data` of an
-        /// EVENT that asks no ack and is not volatile, as the client's offset.
+        /// The stream entry id, when the broadcast came from a stream (or is
+        /// this node's own, [`ClusterNode::handle_published`]): with connection
+        /// state recovery, the glue appends it with
+        /// [`AdapterPacket::push_offset`] (an EVENT that asks no ack and is not
+        /// volatile), as the client's offset.
         offset: Option<String>,
     },
     /// These local sockets join `rooms` (the glue applies it to its registry).
@@ -306,6 +346,15 @@ pub enum NodeEvent<S> {
     /// already from the room registry. For information.
     AllRoomsAsked {
         /// Who asked.
+        reply: Reply,
+    },
+    /// Another node asks for the ids of the sockets in some rooms (classic
+    /// SOCKETS, `io.of(nsp).adapter.sockets(rooms)` of socket.io < 4): answer
+    /// with [`ClusterNode::respond_sockets`] and the socket ids of `sockets`.
+    SocketsAsked {
+        /// The local sockets in the rooms asked for (all, for none).
+        sockets: Vec<S>,
+        /// Where the answer goes.
         reply: Reply,
     },
     /// An allRooms of this node ended (classic only): the other nodes' rooms,
@@ -423,10 +472,10 @@ enum Route<'a> {
 ///
 /// | kind | methods |
 /// |---|---|
-/// | input | [`handle_message`](Self::handle_message) (pub/sub), [`handle_stream_entry`](Self::handle_stream_entry) (XREAD), [`handle_timeout`](Self::handle_timeout) |
+/// | input | [`handle_message`](Self::handle_message) (pub/sub), [`handle_stream_entry`](Self::handle_stream_entry) (XREAD), [`handle_published`](Self::handle_published) / [`handle_publish_failed`](Self::handle_publish_failed) (an XADD's id), [`handle_timeout`](Self::handle_timeout) |
 /// | output | [`poll_publish`](Self::poll_publish), [`poll_event`](Self::poll_event), [`poll_timeout`](Self::poll_timeout) |
-/// | commands | [`broadcast`](Self::broadcast), [`broadcast_with_ack`](Self::broadcast_with_ack), [`sockets_join`](Self::sockets_join), [`sockets_leave`](Self::sockets_leave), [`disconnect_sockets`](Self::disconnect_sockets), [`fetch_sockets`](Self::fetch_sockets), [`server_side_emit`](Self::server_side_emit), [`server_side_emit_with_ack`](Self::server_side_emit_with_ack), [`close`](Self::close) |
-/// | answers | [`respond_fetch_sockets`](Self::respond_fetch_sockets), [`respond_server_side_emit`](Self::respond_server_side_emit), [`broadcast_ack`](Self::broadcast_ack) |
+/// | commands | [`broadcast`](Self::broadcast), [`broadcast_with_offset`](Self::broadcast_with_offset), [`broadcast_with_ack`](Self::broadcast_with_ack), [`sockets_join`](Self::sockets_join), [`sockets_leave`](Self::sockets_leave), [`disconnect_sockets`](Self::disconnect_sockets), [`fetch_sockets`](Self::fetch_sockets), [`server_side_emit`](Self::server_side_emit), [`server_side_emit_with_ack`](Self::server_side_emit_with_ack), [`close`](Self::close) |
+/// | answers | [`respond_fetch_sockets`](Self::respond_fetch_sockets), [`respond_sockets`](Self::respond_sockets) (classic SOCKETS), [`respond_server_side_emit`](Self::respond_server_side_emit), [`broadcast_ack`](Self::broadcast_ack) |
 /// | glue input | [`set_server_count`](Self::set_server_count) (without heartbeats), [`subscriptions`](Self::subscriptions) |
 ///
 /// The glue subscribes to [`subscriptions`](Self::subscriptions) (plus, with
@@ -434,7 +483,9 @@ enum Route<'a> {
 /// has), feeds every message it receives, then drains `poll_publish` into
 /// Redis and `poll_event` into its sessions, and calls `handle_timeout` at
 /// `poll_timeout`. Local delivery of this node's own broadcasts stays with the
-/// glue (`RoomRegistry::recipients` with [`BroadcastOptions::target`]).
+/// glue (`RoomRegistry::recipients` with [`BroadcastOptions::target`]), except
+/// with [`broadcast_with_offset`](Self::broadcast_with_offset), whose fan-out
+/// waits for the stream entry id (connection state recovery over streams).
 ///
 /// # Limits
 ///
@@ -481,6 +532,9 @@ pub struct ClusterNode<S> {
     next_heartbeat: Option<Duration>,
     dropped: u64,
     closed: bool,
+    /// Local broadcasts waiting for their entry id, by token.
+    awaiting_ids: BTreeMap<u64, (AdapterPacket, BroadcastOptions)>,
+    next_token: u64,
 }
 
 impl<S: Ord + Clone> ClusterNode<S> {
@@ -505,6 +559,8 @@ impl<S: Ord + Clone> ClusterNode<S> {
             next_heartbeat: None,
             dropped: 0,
             closed: false,
+            awaiting_ids: BTreeMap::new(),
+            next_token: 0,
         };
         if node.config.heartbeats {
             node.publish_automatic(ClusterBody::InitialHeartbeat, Route::Main, now);
@@ -769,6 +825,25 @@ impl<S: Ord + Clone> ClusterNode<S> {
                         }
                         return Ok(());
                     }
+                    (RequestBody::Sockets { rooms: asked }, Some(request_id)) => {
+                        if r.uid != self.uid && !self.closed {
+                            // @socket.io/redis-adapter 8.3.0 `onrequest`, SOCKETS:
+                            // `super.sockets(new Set(request.rooms))`, answered
+                            // `{requestId, sockets: [...ids]}`.
+                            let target = BroadcastOptions {
+                                rooms: asked,
+                                ..BroadcastOptions::default()
+                            }
+                            .target();
+                            let sockets = rooms.recipients(&namespace, &target);
+                            let reply = Reply {
+                                uid: r.uid,
+                                request_id,
+                            };
+                            self.push_event(NodeEvent::SocketsAsked { sockets, reply });
+                        }
+                        return Ok(());
+                    }
                     (RequestBody::Join { opts, rooms }, _) => {
                         ClusterBody::SocketsJoin { opts, rooms }
                     }
@@ -792,7 +867,8 @@ impl<S: Ord + Clone> ClusterNode<S> {
                         request_id: Some(id),
                         opts,
                     },
-                    // SOCKETS (socket.io < 4) is not answered.
+                    // A request without the request id it needs was refused
+                    // by the decoder; nothing else is left.
                     _ => return Ok(()),
                 };
                 ClusterMessage {
@@ -1123,6 +1199,134 @@ impl<S: Ord + Clone> ClusterNode<S> {
         )
     }
 
+    /// A broadcast whose local fan-out waits for its offset (the streams
+    /// adapter with connection state recovery, socket.io-adapter's
+    /// `publishAndReturnOffset`): with [`Transport::Streams`], the
+    /// [`Publish::Stream`] carries a [`PublishToken`]; the glue runs the
+    /// `XADD` and gives the entry id to [`handle_published`](Self::handle_published),
+    /// which queues the local fan-out as a [`NodeEvent::Broadcast`] with that
+    /// `offset`, so every node of the cluster hands its clients the same
+    /// offset. With `flags.local`, or another transport, the fan-out is queued
+    /// at once without offset (and published as by [`broadcast`](Self::broadcast)).
+    ///
+    /// At most [`NodeConfig::max_queued_publishes`] fan-outs wait; past it
+    /// [`ApiMisuse::PublishQueueFull`].
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use socketwire::socketio::RoomRegistry;
+    /// use socketwire::socketio::adapter::{AdapterPacket, BroadcastOptions, ClusterNode, NodeConfig, NodeEvent, Publish, Transport};
+    /// let streams = NodeConfig { heartbeats: false, transport: Transport::Streams { stream: "socket.io".into(), sharded_pubsub: false, max_len: 10_000 }, ..NodeConfig::default() };
+    /// let mut node = ClusterNode::<u32>::new("u", "/", streams, Duration::ZERO);
+    /// let mut rooms = RoomRegistry::new();
+    /// rooms.add_socket("/", 1u32);
+    /// node.broadcast_with_offset(AdapterPacket::event(vec!["e".into()]), BroadcastOptions::default(), Duration::ZERO, &rooms).unwrap();
+    /// let Some(Publish::Stream { token: Some(token), .. }) = node.poll_publish() else { panic!() };
+    /// assert_eq!(node.poll_event(), None);
+    /// node.handle_published(token, "1700000000000-0", &rooms).unwrap();
+    /// match node.poll_event() {
+    ///     Some(NodeEvent::Broadcast { recipients, offset, .. }) => {
+    ///         assert_eq!((recipients, offset.as_deref()), (vec![1], Some("1700000000000-0")));
+    ///     }
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// ```
+    pub fn broadcast_with_offset(
+        &mut self,
+        packet: AdapterPacket,
+        opts: BroadcastOptions,
+        now: Duration,
+        rooms: &RoomRegistry<S>,
+    ) -> Result<(), ApiMisuse> {
+        let streams = matches!(self.config.transport, Transport::Streams { .. });
+        if !streams || opts.is_local() {
+            self.broadcast(packet.clone(), opts.clone(), now)?;
+            self.awaiting_ids.insert(self.next_token, (packet, opts));
+            self.fan_out(self.next_token, None, rooms);
+            return Ok(());
+        }
+        self.check_can_publish()?;
+        if self.awaiting_ids.len() >= self.config.max_queued_publishes {
+            return Err(ApiMisuse::PublishQueueFull);
+        }
+        let token = self.next_token;
+        self.next_token = self.next_token.wrapping_add(1);
+        let body = ClusterBody::Broadcast {
+            packet: packet.clone(),
+            request_id: None,
+            opts: opts.clone(),
+        };
+        self.publish(body, Route::Main, now);
+        if let Some(Publish::Stream { token: slot, .. }) = self.publishes.back_mut() {
+            *slot = Some(PublishToken(token));
+        }
+        self.awaiting_ids.insert(token, (packet, opts));
+        Ok(())
+    }
+
+    /// The `XADD` of [`broadcast_with_offset`](Self::broadcast_with_offset)'s
+    /// `token` returned `id`: the local fan-out is queued as a
+    /// [`NodeEvent::Broadcast`] with `offset: Some(id)` (recipients from
+    /// `rooms` now). An `id` that is not a stream id `<ms>-<seq>` is
+    /// [`Error::InvalidStreamId`] and the fan-out goes without offset; an
+    /// unknown token is ignored.
+    ///
+    /// ```
+    /// use socketwire::socketio::RoomRegistry;
+    /// use socketwire::socketio::adapter::{ClusterNode, NodeConfig, PublishToken};
+    /// let mut node = ClusterNode::<u32>::new("u", "/", NodeConfig::default(), core::time::Duration::ZERO);
+    /// assert!(node.handle_published(PublishToken::from_raw(9), "1-0", &RoomRegistry::new()).is_ok());
+    /// ```
+    pub fn handle_published(
+        &mut self,
+        token: PublishToken,
+        id: &str,
+        rooms: &RoomRegistry<S>,
+    ) -> Result<(), Error> {
+        match Offset::parse(id) {
+            Ok(Offset::Stream { .. }) => {
+                self.fan_out(token.0, Some(id), rooms);
+                Ok(())
+            }
+            _ => {
+                self.fan_out(token.0, None, rooms);
+                Err(Error::InvalidStreamId)
+            }
+        }
+    }
+
+    /// The `XADD` of `token` failed: the local fan-out is queued without
+    /// offset, as socket.io-adapter still broadcasts locally when its publish
+    /// throws.
+    ///
+    /// ```
+    /// use socketwire::socketio::RoomRegistry;
+    /// use socketwire::socketio::adapter::{ClusterNode, NodeConfig, PublishToken};
+    /// let mut node = ClusterNode::<u32>::new("u", "/", NodeConfig::default(), core::time::Duration::ZERO);
+    /// node.handle_publish_failed(PublishToken::from_raw(0), &RoomRegistry::new());
+    /// assert_eq!(node.poll_event(), None);
+    /// ```
+    pub fn handle_publish_failed(&mut self, token: PublishToken, rooms: &RoomRegistry<S>) {
+        self.fan_out(token.0, None, rooms);
+    }
+
+    /// Queues the fan-out of an awaited broadcast, recipients from `rooms`.
+    fn fan_out(&mut self, token: u64, id: Option<&str>, rooms: &RoomRegistry<S>) {
+        let Some((packet, opts)) = self.awaiting_ids.remove(&token) else {
+            return;
+        };
+        let offset = id.map(String::from);
+        let recipients = rooms.recipients(self.channels.namespace(), &opts.target());
+        // A result the caller waits for, bounded by the awaiting cap: never dropped.
+        self.events.push_back(NodeEvent::Broadcast {
+            packet,
+            opts,
+            recipients,
+            ack: None,
+            offset,
+        });
+    }
+
     /// Publishes a broadcast whose clients ack; ends with
     /// [`NodeEvent::BroadcastAckDone`] when every node sent its client count
     /// and every client acked, or at `flags.timeout` (else
@@ -1335,6 +1539,33 @@ impl<S: Ord + Clone> ClusterNode<S> {
             packet,
         };
         self.respond(reply, body)
+    }
+
+    /// Answers a [`NodeEvent::SocketsAsked`] (classic only) with the socket
+    /// ids: `{requestId, sockets: [ids]}` in JSON on the response channel, as
+    /// `@socket.io/redis-adapter` 8.3.0 answers SOCKETS. Other transports:
+    /// [`ApiMisuse::Unsupported`].
+    ///
+    /// ```
+    /// use socketwire::socketio::adapter::{ClusterNode, NodeConfig, Publish, Reply, Transport};
+    /// let classic = NodeConfig { transport: Transport::Classic { specific_response_channel: false }, ..NodeConfig::default() };
+    /// let mut node = ClusterNode::<u32>::new("u", "/", classic, core::time::Duration::ZERO);
+    /// node.respond_sockets(&Reply { uid: "b".into(), request_id: "r".into() }, vec!["id1".into()]).unwrap();
+    /// let Some(Publish::Channel { channel, payload, .. }) = node.poll_publish() else { panic!() };
+    /// assert_eq!((channel.as_str(), &payload[..]), ("socket.io-response#/#", &br#"{"requestId":"r","sockets":["id1"]}"#[..]));
+    /// ```
+    pub fn respond_sockets(&mut self, reply: &Reply, ids: Vec<String>) -> Result<(), ApiMisuse> {
+        if !matches!(self.config.transport, Transport::Classic { .. }) {
+            return Err(ApiMisuse::Unsupported);
+        }
+        self.check_can_publish()?;
+        let response = ClassicResponse::Sockets {
+            request_id: reply.request_id.clone(),
+            sockets: ids.into_iter().map(Value::String).collect(),
+        };
+        let publish = self.classic_response(&reply.uid, &response);
+        self.publishes.push_back(publish);
+        Ok(())
     }
 
     /// Forwards one local client's ack of a [`NodeEvent::Broadcast`] with ack.
@@ -1653,6 +1884,7 @@ impl<S: Ord + Clone> ClusterNode<S> {
                         stream: stream.clone(),
                         max_len: *max_len,
                         entry: message.to_stream_entry(),
+                        token: None,
                     }
                 }
             }

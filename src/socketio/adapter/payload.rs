@@ -384,6 +384,16 @@ impl Flags {
         }
     }
 
+    /// Whether `name` is set at all, whatever its value.
+    ///
+    /// ```
+    /// let f = socketwire::socketio::adapter::Flags::new().with("volatile", false.into());
+    /// assert!(f.contains("volatile"));
+    /// ```
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == name)
+    }
+
     /// `timeout` in milliseconds (set by `io.timeout(ms)`).
     ///
     /// ```
@@ -448,6 +458,42 @@ impl AdapterPacket {
             nsp: None,
             id: None,
         }
+    }
+
+    /// Whether a broadcast of this packet with `opts` carries its stream
+    /// offset, live and on replay (socket.io-adapter's `addOffsetIfNecessary`):
+    /// an EVENT (type 2) without ack id whose flags have no `volatile` at all.
+    ///
+    /// ```
+    /// use socketwire::socketio::adapter::{AdapterPacket, BroadcastOptions, Flags};
+    /// let packet = AdapterPacket::event(vec!["e".into()]);
+    /// assert!(packet.is_recoverable(&BroadcastOptions::default()));
+    /// let volatile = BroadcastOptions { flags: Some(Flags::new().with("volatile", true.into())), ..BroadcastOptions::default() };
+    /// assert!(!packet.is_recoverable(&volatile));
+    /// ```
+    pub fn is_recoverable(&self, opts: &BroadcastOptions) -> bool {
+        // https://github.com/socketio/socket.io-adapter (cluster-adapter.ts
+        // `addOffsetIfNecessary`): packets with an ack are not stored, the ack
+        // function cannot be restored on another server.
+        let volatile = opts.flags.as_ref().is_some_and(|f| f.contains("volatile"));
+        self.packet_type == 2 && self.id.is_none() && !volatile
+    }
+
+    /// Appends `offset` as the last element of `data` when the packet
+    /// [`is_recoverable`](Self::is_recoverable) with `opts`; tells whether it did.
+    ///
+    /// ```
+    /// use socketwire::socketio::adapter::{AdapterPacket, BroadcastOptions};
+    /// let mut packet = AdapterPacket::event(vec!["e".into()]);
+    /// assert!(packet.push_offset(&BroadcastOptions::default(), "1-0"));
+    /// assert_eq!(packet.data.last().and_then(|v| v.as_str()), Some("1-0"));
+    /// ```
+    pub fn push_offset(&mut self, opts: &BroadcastOptions, offset: &str) -> bool {
+        let recoverable = self.is_recoverable(opts);
+        if recoverable {
+            self.data.push(Value::String(offset.into()));
+        }
+        recoverable
     }
 
     /// The event name (the first element of `data`, when a string).

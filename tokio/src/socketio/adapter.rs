@@ -21,6 +21,18 @@
 //! | stream entries waiting | [`PUSH_SLOTS`] | the reader waits |
 //! | the core node's queues and requests | [`NodeConfig`] | see there |
 //! | a lost Redis connection | [`Backoff::socket_io_default`] between attempts | the task reconnects and subscribes again |
+//! | a restore's `XRANGE` calls and missed packets | the core's `RestoreLimits` defaults (100 calls of 1 000 entries, 10 000 packets, 16 MiB) | the client is a new socket |
+//!
+//! With [`AdapterMode::Streams`] and connection state recovery on
+//! ([`SocketIoBuilder::connection_state_recovery`](super::server::SocketIoBuilder::connection_state_recovery)),
+//! recovery works across the cluster as `@socket.io/redis-streams-adapter`'s
+//! does, Node.js nodes included: a broadcast (and a socket's own emit, to the
+//! room of its id) is `XADD`ed first and delivered here with the entry id as
+//! its offset ([`ClusterNode::broadcast_with_offset`]); a socket whose transport
+//! closed is `SET sio:session:<pid> … PX max_disconnection_duration`; a resume
+//! is `GETDEL` + `XRANGE` read by the core's `StreamRestore`, in the task, which
+//! puts the socket back in its rooms before it reads another entry, so an
+//! entry reaches it either in the replay or live, once.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -29,12 +41,13 @@ use std::time::Duration;
 use redis::aio::{AsyncPushSender, MultiplexedConnection, SendError as PushSendError};
 use redis::{AsyncConnectionConfig, PushInfo, PushKind};
 use socketwire::engineio::Backoff;
-use socketwire::socketio::Value;
 use socketwire::socketio::adapter::cluster::StreamEntry;
+use socketwire::socketio::adapter::recovery::{PersistedSession, RestoreLimits, StreamRestore};
 use socketwire::socketio::adapter::{
     AdapterPacket, BroadcastOptions, ClusterNode, NodeConfig, NodeEvent, Publish, Reply, Transport,
     channel::stream_name,
 };
+use socketwire::socketio::{Parser, RecoveredSession, ResumeRequest, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use super::server::Inner;
@@ -134,6 +147,15 @@ impl RedisAdapter {
         self
     }
 
+    /// The namespaces whose offsets are stream ids (streams mode): with
+    /// connection state recovery, their sessions are kept in Redis.
+    pub(crate) fn stream_namespaces(&self) -> Vec<String> {
+        match self.mode {
+            AdapterMode::Streams => self.namespaces.clone(),
+            _ => Vec::new(),
+        }
+    }
+
     /// How long the node waits for the other nodes' answers.
     pub(crate) fn request_timeout(&self) -> Duration {
         self.node.request_timeout
@@ -223,6 +245,30 @@ pub(crate) enum ClusterCommand {
     },
     /// Rooms changed here: the task follows (dynamic room channels).
     RoomsChanged { namespace: String },
+    /// Streams mode with recovery: a broadcast (or a socket's own emit, to
+    /// the room of its id) published first, delivered here with its entry id.
+    BroadcastWithOffset {
+        namespace: String,
+        packet: AdapterPacket,
+        opts: BroadcastOptions,
+    },
+    /// Streams mode with recovery: a socket went away; its record is `SET`
+    /// at `sio:session:<pid>` with `PX ttl_ms`.
+    PersistSession {
+        namespace: String,
+        session: PersistedSession,
+        ttl_ms: u64,
+    },
+    /// Streams mode with recovery: `GETDEL` + `XRANGE` for a returning
+    /// client; on success the socket of Engine.IO session `sid` is back in
+    /// its rooms before the answer is sent.
+    RestoreSession {
+        namespace: String,
+        sid: String,
+        request: ResumeRequest,
+        parser: Parser,
+        reply: oneshot::Sender<Option<RecoveredSession>>,
+    },
 }
 
 impl ClusterCommand {
@@ -237,7 +283,10 @@ impl ClusterCommand {
             | ClusterCommand::DisconnectSockets { namespace, .. }
             | ClusterCommand::BroadcastAck { namespace, .. }
             | ClusterCommand::ServerSideEmitAnswer { namespace, .. }
-            | ClusterCommand::RoomsChanged { namespace } => namespace,
+            | ClusterCommand::RoomsChanged { namespace }
+            | ClusterCommand::BroadcastWithOffset { namespace, .. }
+            | ClusterCommand::PersistSession { namespace, .. }
+            | ClusterCommand::RestoreSession { namespace, .. } => namespace,
         }
     }
 }
@@ -348,7 +397,23 @@ fn stream_entries(value: redis::Value) -> Vec<(String, StreamEntry)> {
     };
     let mut out = Vec::new();
     for (_stream, entries) in streams.unwrap_or_default() {
-        for (id, fields) in entries {
+        out.extend(entries_of(entries));
+    }
+    out
+}
+
+/// One `XRANGE` reply's entries: (id, entry), in order; `None` when the
+/// reply is not a list of entries.
+fn range_entries(value: redis::Value) -> Option<Vec<(String, StreamEntry)>> {
+    type Reply = Vec<(String, Vec<(String, String)>)>;
+    redis::from_redis_value::<Reply>(value).ok().map(entries_of)
+}
+
+/// Entries `(id, [(field, value)])` as [`StreamEntry`]s (unknown fields left out).
+fn entries_of(entries: Vec<(String, Vec<(String, String)>)>) -> Vec<(String, StreamEntry)> {
+    entries
+        .into_iter()
+        .map(|(id, fields)| {
             let mut entry = StreamEntry {
                 uid: String::new(),
                 nsp: String::new(),
@@ -364,10 +429,9 @@ fn stream_entries(value: redis::Value) -> Vec<(String, StreamEntry)> {
                     _ => {}
                 }
             }
-            out.push((id, entry));
-        }
-    }
-    out
+            (id, entry)
+        })
+        .collect()
 }
 
 impl ClusterTask {
@@ -427,6 +491,22 @@ impl ClusterTask {
             let read_con = client
                 .get_multiplexed_async_connection_with_config(&read_config)
                 .await?;
+            // `$` made concrete (the last id, `0-0` for an empty stream): a
+            // restore tells the entries read from those still to come by it.
+            for state in self.nodes.values_mut() {
+                let Some(stream) = state.stream.as_ref().filter(|_| state.last_id == "$") else {
+                    continue;
+                };
+                let last: Vec<(String, Vec<(String, String)>)> = redis::cmd("XREVRANGE")
+                    .arg(stream)
+                    .arg("+")
+                    .arg("-")
+                    .arg("COUNT")
+                    .arg(1)
+                    .query_async(&mut con)
+                    .await?;
+                state.last_id = last.into_iter().next().map_or("0-0".into(), |(id, _)| id);
+            }
             let streams: Vec<(String, String, String)> = self
                 .nodes
                 .iter()
@@ -617,8 +697,108 @@ impl ClusterTask {
             }
             // The flush after it syncs the room channels.
             ClusterCommand::RoomsChanged { .. } => {}
+            ClusterCommand::BroadcastWithOffset { packet, opts, .. } => {
+                let rooms = super::server::lock(&self.inner.rooms);
+                let _ = node.broadcast_with_offset(packet, opts, now, &rooms);
+            }
+            ClusterCommand::PersistSession {
+                session, ttl_ms, ..
+            } => keep_session(con, &session, ttl_ms).await?,
+            ClusterCommand::RestoreSession {
+                namespace,
+                sid,
+                request,
+                parser,
+                reply,
+            } => {
+                let restored = self
+                    .restore_session(con, &namespace, &request, parser)
+                    .await?;
+                // A new socket: the reply is dropped.
+                let Some(session) = restored else {
+                    return Ok(());
+                };
+                // Back in its rooms now, before the task reads another entry:
+                // what the restore left to live delivery reaches it.
+                let back = self.inner.rejoin(&namespace, &sid, &session);
+                let unsent = match back {
+                    true => reply.send(Some(session)).err().flatten(),
+                    false => Some(session),
+                };
+                if let Some(session) = unsent {
+                    // Its session is gone or gave up waiting: out again, kept again.
+                    if back {
+                        self.inner.unjoin(&namespace, &sid);
+                    }
+                    if let Some(ttl_ms) = self.inner.recovery_ttl_ms() {
+                        let record = PersistedSession {
+                            sid: session.sid,
+                            pid: session.pid,
+                            rooms: session.rooms,
+                            data: session.data,
+                        };
+                        keep_session(con, &record, ttl_ms).await?;
+                    }
+                }
+            }
         }
         Ok(())
+    }
+
+    /// `restoreSession(pid, offset)`: the core's [`StreamRestore`] says what
+    /// to ask, and reads the answers. `Ok(None)`: not restorable (the client
+    /// is a new socket); `Err`: Redis failed.
+    async fn restore_session(
+        &mut self,
+        con: &mut MultiplexedConnection,
+        namespace: &str,
+        request: &ResumeRequest,
+        parser: Parser,
+    ) -> redis::RedisResult<Option<RecoveredSession>> {
+        let Some(state) = self.nodes.get(namespace) else {
+            return Ok(None);
+        };
+        let Some(stream) = state.stream.clone() else {
+            return Ok(None);
+        };
+        let limits = RestoreLimits::default();
+        let Ok(mut restore) = StreamRestore::new(namespace, request, parser, limits) else {
+            return Ok(None);
+        };
+        restore.live_after(&state.last_id, state.node.uid());
+        let offset = restore.offset();
+        let (record, found): (Option<Vec<u8>>, Vec<redis::Value>) = redis::pipe()
+            .cmd("GETDEL")
+            .arg(restore.session_key())
+            .cmd("XRANGE")
+            .arg(&stream)
+            .arg(&offset)
+            .arg(&offset)
+            .query_async(con)
+            .await?;
+        if restore
+            .handle_lookup(record.as_deref(), !found.is_empty())
+            .is_err()
+        {
+            return Ok(None);
+        }
+        while let Some(start) = restore.next_range() {
+            let reply: redis::Value = redis::cmd("XRANGE")
+                .arg(&stream)
+                .arg(start)
+                .arg("+")
+                .arg("COUNT")
+                .arg(limits.range_count)
+                .query_async(con)
+                .await?;
+            let Some(entries) = range_entries(reply) else {
+                return Ok(None);
+            };
+            if restore.handle_range(&entries).is_err() {
+                return Ok(None);
+            }
+        }
+        Ok(restore.finish().ok())
     }
 
     /// Sends what the nodes publish, runs their events, and keeps the
@@ -634,7 +814,22 @@ impl ClusterTask {
                 let Some(publish) = state.node.poll_publish() else {
                     break;
                 };
-                publish_to(con, publish).await?;
+                let token = match &publish {
+                    Publish::Stream { token, .. } => *token,
+                    Publish::Channel { .. } => None,
+                };
+                let result = publish_to(con, publish).await;
+                if let Some(token) = token {
+                    let rooms = super::server::lock(&self.inner.rooms);
+                    match &result {
+                        Ok(Some(id)) => {
+                            let _ = state.node.handle_published(token, id, &rooms);
+                        }
+                        _ => state.node.handle_publish_failed(token, &rooms),
+                    }
+                }
+                // A failed XADD's fan-out is queued (without offset) for the next flush.
+                result?;
             }
             self.sync_room_channels(con, &namespace).await?;
         }
@@ -692,12 +887,15 @@ impl ClusterTask {
         let inner = &self.inner;
         match event {
             NodeEvent::Broadcast {
-                packet,
+                mut packet,
                 opts,
                 recipients,
                 ack,
-                ..
+                offset,
             } => {
+                if let Some(offset) = offset.filter(|_| inner.stream_offsets(namespace)) {
+                    packet.push_offset(&opts, &offset);
+                }
                 let mut data = packet.data.into_iter();
                 let Some(Value::String(event)) = data.next() else {
                     return;
@@ -761,6 +959,17 @@ impl ClusterTask {
             NodeEvent::ServerSideEmit { packet, reply } => {
                 inner.server_side_emitted(namespace, packet, reply);
             }
+            NodeEvent::SocketsAsked { sockets, reply } => {
+                // Classic SOCKETS: the ids of the sockets asked for.
+                let ids = inner
+                    .socket_details(namespace, &sockets)
+                    .iter()
+                    .filter_map(|s| s.get("id").and_then(Value::as_str).map(String::from))
+                    .collect();
+                if let Some(state) = self.nodes.get_mut(namespace) {
+                    let _ = state.node.respond_sockets(&reply, ids);
+                }
+            }
             NodeEvent::FetchSocketsDone {
                 request_id,
                 sockets: values,
@@ -785,8 +994,27 @@ impl ClusterTask {
     }
 }
 
-/// `PUBLISH` / `SPUBLISH` / `XADD … MAXLEN ~ n *`.
-async fn publish_to(con: &mut MultiplexedConnection, publish: Publish) -> redis::RedisResult<()> {
+/// `SET sio:session:<pid> <record> PX <ttl>` (the streams adapter's `persistSession`).
+async fn keep_session(
+    con: &mut MultiplexedConnection,
+    session: &PersistedSession,
+    ttl_ms: u64,
+) -> redis::RedisResult<()> {
+    redis::cmd("SET")
+        .arg(session.key())
+        .arg(session.encode())
+        .arg("PX")
+        .arg(ttl_ms.max(1))
+        .query_async::<redis::Value>(con)
+        .await
+        .map(drop)
+}
+
+/// `PUBLISH` / `SPUBLISH` / `XADD … MAXLEN ~ n *`; the entry id of an `XADD`.
+async fn publish_to(
+    con: &mut MultiplexedConnection,
+    publish: Publish,
+) -> redis::RedisResult<Option<String>> {
     match publish {
         Publish::Channel {
             channel,
@@ -804,16 +1032,17 @@ async fn publish_to(con: &mut MultiplexedConnection, publish: Publish) -> redis:
             stream,
             max_len,
             entry,
+            ..
         } => {
             let mut cmd = redis::cmd("XADD");
             cmd.arg(stream).arg("MAXLEN").arg("~").arg(max_len).arg("*");
             for (name, value) in entry.fields() {
                 cmd.arg(name).arg(value);
             }
-            cmd.query_async::<redis::Value>(con).await?;
+            return cmd.query_async::<String>(con).await.map(Some);
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// The streams reader: `XREAD BLOCK` from `$` (then from the last id) on

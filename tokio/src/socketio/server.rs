@@ -84,6 +84,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::adapter::{ClusterCommand, RedisAdapter};
 use crate::{Config, Message, Upgrade, Utf8Bytes};
 #[cfg(feature = "redis")]
+use socketwire::socketio::adapter::recovery::PersistedSession;
+#[cfg(feature = "redis")]
 use socketwire::socketio::adapter::{AdapterPacket, BroadcastOptions, Flags, Reply as NodeReply};
 
 /// Commands and broadcasts one session task may have waiting.
@@ -284,6 +286,13 @@ enum Command {
     Broadcast(Arc<EncodedPacket>),
     /// Close the whole connection (`disconnectSockets(true)`).
     Close,
+    /// The cluster's answer to a resume (streams mode with recovery): the
+    /// socket, already back in its rooms, or `None` for a new one.
+    #[cfg(feature = "redis")]
+    Restored {
+        namespace: String,
+        restored: Option<RecoveredSession>,
+    },
     /// Look at the overflow flag.
     Wake,
 }
@@ -336,6 +345,10 @@ pub(crate) struct Inner {
     /// recorded packet is put in its recipients' mailboxes, so every mailbox
     /// gets the packets in offset order.
     recovery: Option<Mutex<RecoveryStore>>,
+    /// With recovery and the streams adapter: the namespaces whose sessions
+    /// and offsets live in Redis (the cluster task delivers their broadcasts).
+    #[cfg(feature = "redis")]
+    stream_recovery: OnceLock<Vec<String>>,
     pub(crate) start: Instant,
 }
 
@@ -374,7 +387,8 @@ impl Inner {
         let parser = self.config.socketio.parser;
         // With recovery, the packet gets its offset and goes into the log
         // (encoded once, offset included) under the store's lock.
-        let mut store = self.recovery.as_ref().map(lock);
+        let local_log = !self.stream_offsets(namespace);
+        let mut store = self.recovery.as_ref().filter(|_| local_log).map(lock);
         let mut out = match store.as_deref_mut() {
             Some(store) => {
                 // This server excepts sockets by the room of their id, never by
@@ -421,6 +435,73 @@ impl Inner {
         }
         drop(sessions);
         drop(store);
+    }
+
+    /// Whether `namespace`'s offsets are stream ids and its sessions are
+    /// kept in Redis (recovery on, the streams adapter): its broadcasts are
+    /// published first and delivered by the cluster task with their entry id.
+    pub(crate) fn stream_offsets(&self, namespace: &str) -> bool {
+        #[cfg(feature = "redis")]
+        return self
+            .stream_recovery
+            .get()
+            .is_some_and(|namespaces| namespaces.iter().any(|n| n == namespace));
+        #[cfg(not(feature = "redis"))]
+        return {
+            let _ = namespace;
+            false
+        };
+    }
+
+    /// How long a session is kept after its transport closed (ms), with recovery.
+    #[cfg(feature = "redis")]
+    pub(crate) fn recovery_ttl_ms(&self) -> Option<u64> {
+        let config = self.config.recovery.as_ref()?;
+        Some(u64::try_from(config.max_disconnection_duration.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// A restored socket of session `sid` back in its rooms (and the room of
+    /// its id); `false` when the session is gone.
+    #[cfg(feature = "redis")]
+    pub(crate) fn rejoin(&self, namespace: &str, sid: &str, session: &RecoveredSession) -> bool {
+        let sessions = lock(&self.sessions);
+        if !sessions.contains_key(sid) {
+            return false;
+        }
+        let mut rooms = lock(&self.rooms);
+        rooms.add_socket(namespace, sid.to_string());
+        for room in session.rooms.iter().chain([&session.sid]) {
+            let _ = rooms.join(namespace, sid.to_string(), room);
+        }
+        true
+    }
+
+    /// Undoes [`rejoin`](Self::rejoin).
+    #[cfg(feature = "redis")]
+    pub(crate) fn unjoin(&self, namespace: &str, sid: &str) {
+        lock(&self.rooms).remove_socket(namespace, &sid.to_string());
+    }
+
+    /// Streams mode with recovery: hands a broadcast to the cluster task,
+    /// which publishes it and then delivers it here with its entry id.
+    /// `false` when the mailbox is full (the caller delivers it without).
+    #[cfg(feature = "redis")]
+    fn publish_with_offset(
+        &self,
+        namespace: &str,
+        event: &str,
+        args: &[Value],
+        opts: BroadcastOptions,
+    ) -> bool {
+        let Some(tx) = self.cluster.get() else {
+            return false;
+        };
+        tx.try_send(ClusterCommand::BroadcastWithOffset {
+            namespace: namespace.to_string(),
+            packet: AdapterPacket::event(event_data(event, args)),
+            opts,
+        })
+        .is_ok()
     }
 
     /// Sends `event` with an ack request to each of `recipients` (sids) on
@@ -727,6 +808,9 @@ impl SocketIoBuilder {
         if let Some(adapter) = self.adapter {
             let wait = adapter.request_timeout() + Duration::from_secs(1);
             let _ = io.inner.cluster_wait.set(wait);
+            if io.inner.recovery.is_some() {
+                let _ = io.inner.stream_recovery.set(adapter.stream_namespaces());
+            }
             let tx = super::adapter::spawn(io.inner.clone(), adapter);
             let _ = io.inner.cluster.set(tx);
         }
@@ -800,6 +884,8 @@ impl SocketIo {
             cluster: OnceLock::new(),
             #[cfg(feature = "redis")]
             cluster_wait: OnceLock::new(),
+            #[cfg(feature = "redis")]
+            stream_recovery: OnceLock::new(),
             recovery,
             start: Instant::now(),
         });
@@ -1055,6 +1141,15 @@ impl BroadcastOperator {
     /// io.to("lobby").emit("news", vec!["hi".into()]);
     /// ```
     pub fn emit(&self, event: &str, args: Vec<Value>) {
+        #[cfg(feature = "redis")]
+        if !self.local
+            && self.inner.stream_offsets(&self.namespace)
+            && self
+                .inner
+                .publish_with_offset(&self.namespace, event, &args, self.options())
+        {
+            return;
+        }
         #[cfg(feature = "redis")]
         self.publish(|namespace, opts| ClusterCommand::Broadcast {
             namespace,
@@ -1436,6 +1531,21 @@ impl SocketRef {
     /// ```
     pub fn emit(&self, event: &str, args: Vec<Value>) -> Result<(), SendError> {
         let inner = &self.socket.inner;
+        #[cfg(feature = "redis")]
+        if self.socket.recorded && inner.stream_offsets(&self.socket.namespace) {
+            // socket.io with recovery: `adapter.broadcast(packet, {rooms: [socket.id]})`,
+            // so the packet is in the stream and any node can hand it back.
+            let opts = BroadcastOptions {
+                rooms: vec![self.socket.id.clone()],
+                except: Vec::new(),
+                flags: Some(Flags::new()),
+            };
+            let namespace = &self.socket.namespace;
+            return match inner.publish_with_offset(namespace, event, &args, opts) {
+                true => Ok(()),
+                false => Err(SendError::Full),
+            };
+        }
         if let Some(store) = inner.recovery.as_ref().filter(|_| self.socket.recorded) {
             return inner.emit_recorded(store, &self.socket, event, args);
         }
@@ -1637,6 +1747,10 @@ struct SessionTask {
     acks: HashMap<(String, u64), AckReply>,
     /// Connection state recovery is on and the client speaks v5.
     recovery: bool,
+    /// Namespaces whose resume the cluster task is restoring: the CONNECT's
+    /// auth, the connect handler and the socket's event receiver.
+    #[cfg(feature = "redis")]
+    restoring: HashMap<String, (Value, ConnectHandler, mpsc::Receiver<SocketEvent>)>,
 }
 
 impl SessionTask {
@@ -1678,6 +1792,8 @@ impl SessionTask {
             namespaces: HashMap::new(),
             acks: HashMap::new(),
             recovery,
+            #[cfg(feature = "redis")]
+            restoring: HashMap::new(),
         };
         lock(&inner.sessions).insert(sid, handle.clone());
         tokio::spawn(task.run());
@@ -1778,6 +1894,11 @@ impl SessionTask {
             }
             Command::Wake => {}
             Command::Close => self.eio.close(now),
+            #[cfg(feature = "redis")]
+            Command::Restored {
+                namespace,
+                restored,
+            } => self.restored(namespace, restored),
             command @ (Command::Emit { .. } | Command::Ack { .. } | Command::Disconnect { .. }) => {
                 self.socket_command(command, now)
             }
@@ -1885,8 +2006,8 @@ impl SessionTask {
                 }
             }
             Err(refusal) => {
-                if state.was_recovered {
-                    // It was put back in its rooms at the CONNECT.
+                if state.was_recovered || self.inner.stream_offsets(&namespace) {
+                    // It was put in its rooms at the CONNECT.
                     lock(&self.inner.rooms).remove_socket(&namespace, &self.sid);
                 }
                 self.namespaces.remove(&namespace);
@@ -1933,6 +2054,12 @@ impl SessionTask {
         // socket.io `RECOVERABLE_DISCONNECT_REASONS`: the transport went away.
         let recoverable = *reason == DisconnectReason::TransportClose;
         let store = self.inner.recovery.as_ref().filter(|_| recoverable);
+        #[cfg(feature = "redis")]
+        if let (true, Some((socket_id, pid))) = (recoverable, &keep)
+            && self.persist_in_redis(namespace, socket_id, pid)
+        {
+            return;
+        }
         match (store, keep) {
             (Some(store), Some((socket_id, pid))) => {
                 let mut store = lock(store);
@@ -1950,6 +2077,134 @@ impl SessionTask {
         }
         #[cfg(feature = "redis")]
         self.inner.rooms_changed(namespace);
+    }
+
+    /// Streams mode with recovery: the socket's record goes to Redis
+    /// (`sio:session:<pid>`, as a Node.js node keeps it), with the rooms it
+    /// was in; `false` for a namespace whose sessions are kept here.
+    #[cfg(feature = "redis")]
+    fn persist_in_redis(&self, namespace: &str, socket_id: &str, pid: &str) -> bool {
+        let inner = &self.inner;
+        let (Some(cluster), Some(ttl_ms)) = (inner.cluster.get(), inner.recovery_ttl_ms()) else {
+            return false;
+        };
+        if !inner.stream_offsets(namespace) {
+            return false;
+        }
+        let rooms = {
+            let mut registry = lock(&inner.rooms);
+            let joined = registry
+                .rooms_of(namespace, &self.sid)
+                .map(String::from)
+                .collect();
+            registry.remove_socket(namespace, &self.sid);
+            joined
+        };
+        let session = PersistedSession {
+            sid: socket_id.to_string(),
+            pid: pid.to_string(),
+            rooms,
+            // socket.io's `socket.data` starts as `{}`.
+            data: Value::Object(Vec::new()),
+        };
+        let _ = cluster.try_send(ClusterCommand::PersistSession {
+            namespace: namespace.to_string(),
+            session,
+            ttl_ms,
+        });
+        inner.rooms_changed(namespace);
+        true
+    }
+
+    /// Streams mode with recovery: the resume goes to the cluster task
+    /// (`GETDEL` + `XRANGE`, then the socket back in its rooms); the
+    /// namespace waits meanwhile, packets for it queued, and the socket is
+    /// made when [`Command::Restored`] comes. `false` for a namespace whose
+    /// sessions are kept here.
+    #[cfg(feature = "redis")]
+    fn restore_from_redis(
+        &mut self,
+        namespace: &str,
+        auth: Value,
+        handler: ConnectHandler,
+        request: &socketwire::socketio::ResumeRequest,
+    ) -> bool {
+        let Some(cluster) = self.inner.cluster.get().cloned() else {
+            return false;
+        };
+        if !self.inner.stream_offsets(namespace) {
+            return false;
+        }
+        let (events, rx) = mpsc::channel(EVENT_SLOTS);
+        self.namespaces.insert(
+            namespace.to_string(),
+            NamespaceState {
+                socket_id: String::new(),
+                pid: None,
+                recovered: None,
+                was_recovered: false,
+                events,
+                pending: Some(Vec::new()),
+            },
+        );
+        self.restoring
+            .insert(namespace.to_string(), (auth, handler, rx));
+        let (reply, answer) = oneshot::channel();
+        let _ = cluster.try_send(ClusterCommand::RestoreSession {
+            namespace: namespace.to_string(),
+            sid: self.sid.clone(),
+            request: request.clone(),
+            parser: self.inner.config.socketio.parser,
+            reply,
+        });
+        let (tx, wait, namespace) = (
+            self.handle.tx.clone(),
+            self.inner.cluster_wait(),
+            namespace.to_string(),
+        );
+        tokio::spawn(async move {
+            let restored = tokio::time::timeout(wait, answer)
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .flatten();
+            let _ = tx
+                .send(Command::Restored {
+                    namespace,
+                    restored,
+                })
+                .await;
+        });
+        true
+    }
+
+    /// The cluster task answered a resume: the socket is made (the restored
+    /// one, already in its rooms, or a new one), the packets queued for the
+    /// namespace meanwhile kept for after its missed ones.
+    #[cfg(feature = "redis")]
+    fn restored(&mut self, namespace: String, restored: Option<RecoveredSession>) {
+        let Some((auth, handler, rx)) = self.restoring.remove(&namespace) else {
+            return;
+        };
+        let Some(waiting) = self.namespaces.remove(&namespace) else {
+            // The namespace went away meanwhile (the session is closing).
+            if restored.is_some() {
+                self.inner.unjoin(&namespace, &self.sid);
+            }
+            return;
+        };
+        let queued = waiting.pending.unwrap_or_default();
+        self.start_socket(
+            namespace.clone(),
+            auth,
+            handler,
+            restored,
+            waiting.events,
+            rx,
+        );
+        if let Some(state) = self.namespaces.get_mut(&namespace) {
+            state.pending = Some(queued);
+        }
     }
 
     /// A CONNECT (or a resume) of `namespace`: the socket is made, its
@@ -1971,6 +2226,12 @@ impl SessionTask {
         if self.namespaces.contains_key(&namespace) {
             return;
         }
+        #[cfg(feature = "redis")]
+        if let Some(request) = &resume
+            && self.restore_from_redis(&namespace, auth.clone(), handler.clone(), request)
+        {
+            return;
+        }
         let restored = match (&self.inner.recovery, resume) {
             (Some(store), Some(request)) => {
                 let mut store = lock(store);
@@ -1989,6 +2250,20 @@ impl SessionTask {
             _ => None,
         };
         let (events, rx) = mpsc::channel(EVENT_SLOTS);
+        self.start_socket(namespace, auth, handler, restored, events, rx);
+    }
+
+    /// Makes the socket of `namespace` (restored or new) and starts its
+    /// connect handler.
+    fn start_socket(
+        &mut self,
+        namespace: String,
+        auth: Value,
+        handler: ConnectHandler,
+        restored: Option<RecoveredSession>,
+        events: mpsc::Sender<SocketEvent>,
+        rx: mpsc::Receiver<SocketEvent>,
+    ) {
         let (socket_id, pid) = match &restored {
             Some(restored) => (restored.sid.clone(), Some(restored.pid.clone())),
             // Independent random ids: socket ids are shown to other clients,
@@ -2010,6 +2285,14 @@ impl SessionTask {
                 handlers: Mutex::default(),
             }),
         };
+        if self.inner.stream_offsets(&namespace) {
+            // Its own emits go through the stream to the room of its id, so
+            // it is in that room from now on (its packets wait for the accept),
+            // as a socket.io socket joins it before its connection handler runs.
+            let mut rooms = lock(&self.inner.rooms);
+            rooms.add_socket(&namespace, self.sid.clone());
+            let _ = rooms.join(&namespace, self.sid.clone(), &socket_id);
+        }
         self.namespaces.insert(
             namespace,
             NamespaceState {
