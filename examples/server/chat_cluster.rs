@@ -312,7 +312,10 @@ mod tests {
 
     const OTHER: &[u8; NODE_ID_LEN] = b"0123456789abcdef";
 
-    fn text_of(message: Option<Outgoing>) -> Option<(MessageKind, Vec<u8>)> {
+    /// What a reader is sent: the kind and the payload.
+    type Delivered = Option<(MessageKind, Vec<u8>)>;
+
+    fn text_of(message: Option<Outgoing>) -> Delivered {
         match message? {
             Outgoing::Prepared(m) => Some((m.kind(), m.payload().to_vec())),
             _ => None,
@@ -328,7 +331,7 @@ mod tests {
         let hi = encode(OTHER, MessageKind::Text, b"hi");
         assert_eq!(&hi[..], b"0123456789abcdefthi");
         let max = usize::try_from(CHAT_MAX_MESSAGE).unwrap();
-        let cases: [(Bytes, Option<(MessageKind, Vec<u8>)>); 8] = [
+        let cases: [(Bytes, Delivered); 8] = [
             (hi, Some((MessageKind::Text, b"hi".to_vec()))),
             (
                 encode(OTHER, MessageKind::Binary, &[0xff, 0]),
