@@ -338,6 +338,12 @@ async fn main() {
     println!("  WebSocket chat:     ws://{addr}/chat");
     println!("  Engine.IO echo:     http://{addr}/engine.io/");
     println!("  Socket.IO:          http://{addr}/socket.io/");
+    if let Some(url) = &options.redis {
+        let adapter = clap::ValueEnum::to_possible_value(&options.adapter)
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default();
+        println!("  cluster:            {url} (--adapter {adapter}; /socket.io/ and /chat)");
+    }
     run(listener, shared(options)).await;
 }
 
