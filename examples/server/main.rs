@@ -7,6 +7,7 @@
 //!     [--connect-timeout MS] [--max-connections N] [--head-timeout MS]
 //!     [--body-timeout MS] [--write-timeout MS] [--ws-ping-interval MS]
 //!     [--ws-idle-timeout MS] [--max-backpressure BYTES] [--deflate-no-context-takeover]
+//!     [--redis redis://127.0.0.1:6379 [--adapter redis|redis-sharded|redis-streams]]
 //! ```
 //!
 //! `--help` lists every flag with its default (the flags are parsed by clap).
@@ -17,6 +18,12 @@
 //! `/socket.io/` (Socket.IO on socketwire-tokio's `SocketIo` tower service: echo,
 //! acks, namespaces, rooms, broadcast, see socketio.rs; the chat page's namespaces
 //! in chat.rs).
+//!
+//! With `--redis URL` the server is a node of a cluster: `/socket.io/` (every
+//! namespace) shares broadcasts, rooms and fetchSockets over Redis through
+//! socketwire-tokio's `RedisAdapter` (`--adapter`, as the Node.js nodes'
+//! npm adapter), and the `/chat` room is shared with the other example
+//! servers over Redis pub/sub (chat_cluster.rs).
 //!
 //! HTTP is hyper 1.x's HTTP/1.1 server; a WebSocket on `/echo`, `/chat` or
 //! `/engine.io/` answers its `101` through hyper and then drives the TCP stream
@@ -47,10 +54,15 @@
 //! | Socket.IO broadcast to a member over `--max-backpressure` (`SocketIoConfig::max_backpressure`: its sessions', mailbox's and WebSocket writer's bytes) | 1 MiB | the member gets no copy and its session is closed; the other recipients get the packet |
 //! | Socket.IO POST body, WebSocket write | `--max-payload`, `--body-timeout`, `--write-timeout` | `SocketIoConfig::{max_http_body, request_timeout, write_timeout}`: `413` / `408` and close; a socket whose write misses the deadline is dropped |
 //! | Engine.IO send buffer (`max_buffered_packets` 1024, `max_buffered_bytes` 16 MiB) | — | an echo or Socket.IO packet that does not fit closes the session (never dropped silently) |
+//! | `--redis`: `/chat` messages waiting to be published | 256 (`chat_cluster::OUTBOX_SLOTS`) | the message reaches this node's readers only (counted, logged) |
+//! | `--redis`: `/chat` messages from Redis waiting | 256 (`chat_cluster::PUSH_SLOTS`); each at most `CHAT_MAX_MESSAGE` | later or larger ones are dropped |
+//! | `--redis`: a lost Redis | 100 ms doubling to 5 s between attempts (`/chat`); socketwire-tokio's `RedisAdapter` reconnects `/socket.io/` | logged; each node keeps serving its own clients meanwhile |
+//! | `--redis`: `/socket.io/` settings | — | `SocketIoBuilder` takes them one by one: `--max-payload`, `--connect-timeout`, `--body-timeout`, `--write-timeout` keep socketwire-tokio's defaults there (a line on stderr says which differ) |
 
 #![allow(missing_docs, unreachable_pub)]
 
 mod chat;
+mod chat_cluster;
 mod engineio;
 mod socketio;
 mod websocket;
@@ -128,6 +140,40 @@ pub struct Options {
     /// a Socket.IO broadcast skips and closes a member over it.
     #[arg(long = "max-backpressure", value_name = "BYTES", default_value_t = 1 << 20)]
     pub max_backpressure: usize,
+    /// Join a cluster over the Redis at this URL (`redis://127.0.0.1:6379`):
+    /// `/socket.io/` (every namespace, the chat page's `/chat` too) through
+    /// `--adapter`, with socketwire and Node.js socket.io nodes; the `/chat`
+    /// WebSocket room over Redis pub/sub with the other example servers.
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+    /// With `--redis`: the Socket.IO cluster adapter, as the Node.js nodes'
+    /// (`@socket.io/redis-adapter`'s `createAdapter` or `createShardedAdapter`
+    /// (Redis >= 7), or `@socket.io/redis-streams-adapter`).
+    #[arg(long, value_enum, default_value_t = Adapter::Redis, requires = "redis")]
+    pub adapter: Adapter,
+}
+
+/// `--adapter`: which npm adapter the cluster's Node.js nodes use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Adapter {
+    /// `@socket.io/redis-adapter` `createAdapter` (PUBLISH / SUBSCRIBE).
+    Redis,
+    /// `@socket.io/redis-adapter` `createShardedAdapter` (SPUBLISH / SSUBSCRIBE).
+    RedisSharded,
+    /// `@socket.io/redis-streams-adapter` `createAdapter` (XADD / XREAD).
+    RedisStreams,
+}
+
+impl Adapter {
+    /// socketwire-tokio's name for it.
+    pub fn mode(self) -> socketwire_tokio::socketio::adapter::AdapterMode {
+        use socketwire_tokio::socketio::adapter::AdapterMode;
+        match self {
+            Adapter::Redis => AdapterMode::Classic,
+            Adapter::RedisSharded => AdapterMode::Sharded,
+            Adapter::RedisStreams => AdapterMode::Streams,
+        }
+    }
 }
 
 impl Default for Options {
@@ -142,6 +188,8 @@ impl Default for Options {
 pub struct Shared {
     pub options: Options,
     pub chat: tokio::sync::broadcast::Sender<websocket::Outgoing>,
+    /// With `--redis`: the `/chat` room's link to the other nodes.
+    pub chat_cluster: Option<Arc<chat_cluster::ChatCluster>>,
     /// Compression states lent per message to connections that reset them
     /// after each message (at most 64 idle ones kept).
     pub deflate_pool: socketwire::deflate::DeflatePool,
@@ -212,6 +260,10 @@ const TOO_MANY_CONNECTIONS: &[u8] =
 /// the Socket.IO server.
 pub fn shared(options: Options) -> Arc<Shared> {
     let (chat, _) = tokio::sync::broadcast::channel(websocket::CHAT_SLOTS);
+    let chat_cluster = options
+        .redis
+        .as_deref()
+        .map(|url| chat_cluster::ChatCluster::start(url, chat.clone()));
     let engineio = engineio::EngineIo::new(
         options.engineio_config(),
         Box::new(|_, _, _, _| Box::new(engineio::Echo)),
@@ -220,6 +272,7 @@ pub fn shared(options: Options) -> Arc<Shared> {
     Arc::new(Shared {
         options,
         chat,
+        chat_cluster,
         deflate_pool: socketwire::deflate::DeflatePool::new(64),
         engineio,
         socketio,
@@ -285,6 +338,12 @@ async fn main() {
     println!("  WebSocket chat:     ws://{addr}/chat");
     println!("  Engine.IO echo:     http://{addr}/engine.io/");
     println!("  Socket.IO:          http://{addr}/socket.io/");
+    if let Some(url) = &options.redis {
+        let adapter = clap::ValueEnum::to_possible_value(&options.adapter)
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default();
+        println!("  cluster:            {url} (--adapter {adapter}; /socket.io/ and /chat)");
+    }
     run(listener, shared(options)).await;
 }
 
@@ -484,6 +543,30 @@ mod tests {
         );
         assert!(Options::try_parse_from(["server", "--ping-interval", "soon"]).is_err());
         assert!(Options::try_parse_from(["server", "--no-such-flag"]).is_err());
+        // The cluster: `--redis URL`, `--adapter` one of three (default redis),
+        // and `--adapter` only with `--redis`.
+        assert_eq!((d.redis.as_deref(), d.adapter), (None, Adapter::Redis));
+        for (name, adapter) in [
+            ("redis", Adapter::Redis),
+            ("redis-sharded", Adapter::RedisSharded),
+            ("redis-streams", Adapter::RedisStreams),
+        ] {
+            let o = Options::try_parse_from([
+                "server",
+                "--redis",
+                "redis://127.0.0.1:6380",
+                "--adapter",
+                name,
+            ])
+            .expect("valid flags");
+            assert_eq!(o.redis.as_deref(), Some("redis://127.0.0.1:6380"));
+            assert_eq!(o.adapter, adapter);
+        }
+        let o = Options::try_parse_from(["server", "--redis", "redis://127.0.0.1:6380"]).unwrap();
+        assert_eq!(o.adapter, Adapter::Redis);
+        assert!(Options::try_parse_from(["server", "--redis", "r", "--adapter", "kafka"]).is_err());
+        assert!(Options::try_parse_from(["server", "--adapter", "redis"]).is_err());
+        assert!(Options::try_parse_from(["server", "--redis"]).is_err());
     }
     use std::net::SocketAddr;
 

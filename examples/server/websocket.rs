@@ -219,6 +219,7 @@ async fn run(
     if chat {
         let mut rx = shared.chat.subscribe();
         let chat = shared.chat.clone();
+        let cluster = shared.chat_cluster.clone();
         // A message lent from the input buffer shares that buffer's allocation;
         // the ring keeps an exact copy, so each slot pins only the message. It
         // is prepared once (checked, and compressed when the readers' deflate
@@ -230,6 +231,10 @@ async fn run(
                 _ => return,
             };
             if let Ok(message) = conn.prepare(kind, payload) {
+                // With `--redis`, to the other nodes too (see chat_cluster.rs).
+                if let Some(cluster) = &cluster {
+                    cluster.publish(kind, message.payload());
+                }
                 drop(chat.send(Outgoing::Prepared(message)));
             }
         };
