@@ -1,0 +1,1 @@
+//! The Engine.IO server (feature `engineio-server`).
