@@ -17,6 +17,9 @@ async fn main() -> std::io::Result<()> {
         });
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-    println!("Engine.IO echo on http://{}/engine.io/", listener.local_addr()?);
+    println!(
+        "Engine.IO echo on http://{}/engine.io/",
+        listener.local_addr()?
+    );
     socketwire_tokio::engineio::serve(listener, service).await
 }

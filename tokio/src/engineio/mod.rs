@@ -63,8 +63,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Body;
-pub use socketwire::engineio::{CloseReason, MessageData, ServerConfig, Transport};
 use socketwire::engineio::{ApiMisuse, ServerSession};
+pub use socketwire::engineio::{CloseReason, MessageData, ServerConfig, Transport};
 use tokio::sync::mpsc;
 
 use self::driver::{Core, Handler, SessionHandle, lock};
@@ -691,9 +691,7 @@ where
 {
     type Response = EngineIoResponse;
     type Error = Infallible;
-    type Future = Pin<
-        Box<dyn Future<Output = Result<EngineIoResponse, Infallible>> + Send>,
-    >;
+    type Future = Pin<Box<dyn Future<Output = Result<EngineIoResponse, Infallible>> + Send>>;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
