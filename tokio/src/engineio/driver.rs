@@ -101,6 +101,7 @@ impl<C> SessionHandle<C> {
     }
 
     /// Queues the handler's `command`, waiting for a slot; `false` once the session is gone.
+    #[cfg(feature = "socketio-server")]
     pub(crate) async fn send(&self, command: C) -> bool {
         self.tx.send(SessionCommand::App(command)).await.is_ok()
     }
@@ -345,7 +346,15 @@ impl<H: Handler> Core<H> {
         .await;
         let attached = match opened {
             Ok(attached) => attached,
-            Err(error) => return engineio_response(Response::upgrade_error(&error)),
+            Err(error) => {
+                // As the reference server: `400` on the raw socket, then closed.
+                let mut response = engineio_response(Response::upgrade_error(&error));
+                response.headers_mut().insert(
+                    http::header::CONNECTION,
+                    http::HeaderValue::from_static("close"),
+                );
+                return response;
+            }
         };
         let upgrade = Upgrade::new(websocket_config(&self.config));
         let (response, websocket) = match upgrade.upgrade(request) {
