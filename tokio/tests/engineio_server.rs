@@ -529,3 +529,52 @@ async fn close_from_the_server() {
         (Some(CloseReason::ForcedClose), Err(SendError::Closed))
     );
 }
+
+/// Bound: with no backpressure cap, a WebSocket peer that does not read
+/// still cannot grow the server's queue for it: the writer's channel holds
+/// at most `max_buffered_packets` messages and the core session at most
+/// `max_buffered_bytes`; once full, the session is closed. Counted in
+/// messages: of 100 000 offered, the session takes a bounded number.
+#[tokio::test]
+async fn writer_channel_bound_closes_a_peer_that_does_not_read() {
+    const MESSAGE: usize = 1 << 10;
+    let mut config = socketwire_tokio::engineio::EngineIoConfig {
+        max_backpressure: usize::MAX,
+        ..Default::default()
+    };
+    config.engineio.max_buffered_packets = 4;
+    config.engineio.max_buffered_bytes = 64 << 10;
+    let (service, io) = EngineIo::builder().config(config).build();
+    let (tx, mut flooded) = mpsc::channel(1);
+    io.on_connection(move |socket: EngineSocket| {
+        let tx = tx.clone();
+        async move {
+            let text = "x".repeat(MESSAGE);
+            let mut accepted = 0usize;
+            for _ in 0..100_000 {
+                if socket.send_text(&text).is_err() {
+                    break;
+                }
+                accepted += 1;
+                tokio::task::yield_now().await;
+            }
+            let _ = tx.send(accepted).await;
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(socketwire_tokio::engineio::serve(listener, service));
+    let _ws = ws_connect(&addr, "EIO=4&transport=websocket").await;
+    let accepted = tokio::time::timeout(WAIT, flooded.recv())
+        .await
+        .expect("the flood ends")
+        .unwrap();
+    assert!(accepted < 100_000, "every send was taken");
+    for _ in 0..1000 {
+        if io.session_count() == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the session whose writer is full was not closed");
+}

@@ -747,3 +747,24 @@ where
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The WebSocket limits follow `max_payload`: a frame or message one
+    /// byte over it is refused by the WebSocket layer, on its header; the
+    /// user's other settings are kept.
+    #[test]
+    fn websocket_limits_follow_max_payload() {
+        for max_payload in [1, 1000, 1_000_000] {
+            let mut config = EngineIoConfig::default();
+            config.engineio.max_payload = max_payload;
+            config.websocket.max_write_buffer = 4096;
+            let websocket = websocket_config(&config);
+            assert_eq!(websocket.limits.max_frame_size, max_payload as u64);
+            assert_eq!(websocket.limits.max_message_size, max_payload as u64);
+            assert_eq!(websocket.max_write_buffer, 4096);
+        }
+    }
+}
