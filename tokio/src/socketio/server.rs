@@ -144,8 +144,16 @@ impl Default for SocketIoConfig {
 }
 
 impl SocketIoConfig {
-    /// The settings of the Engine.IO layer the server runs on.
-    fn engine(&self) -> EngineIoConfig {
+    /// The settings of the Engine.IO layer the server runs on (its
+    /// Engine.IO, WebSocket, backpressure, body and deadline settings), e.g.
+    /// for an [`EngineIo`](crate::engineio::EngineIo) beside it configured alike.
+    ///
+    /// ```
+    /// use socketwire_tokio::socketio::server::SocketIoConfig;
+    /// let config = SocketIoConfig { max_http_body: 4096, ..SocketIoConfig::default() };
+    /// assert_eq!(config.engine_config().max_http_body, 4096);
+    /// ```
+    pub fn engine_config(&self) -> EngineIoConfig {
         EngineIoConfig {
             engineio: self.engineio.clone(),
             websocket: self.websocket.clone(),
@@ -713,7 +721,7 @@ impl SocketIo {
             let first = getrandom::u64().unwrap_or(0) >> 2;
             Mutex::new(RecoveryStore::new(recovery, first))
         });
-        let engine = config.engine();
+        let engine = config.engine_config();
         let inner = Arc::new(Inner {
             config,
             sessions: Arc::default(),
