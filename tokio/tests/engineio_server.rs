@@ -110,6 +110,11 @@ async fn http(addr: &str, method: &str, target: &str, body: &str) -> (u16, Strin
     (status, body.to_string())
 }
 
+/// A GET on a fresh connection: the status and the body.
+async fn get(addr: &str, target: &str) -> (u16, String) {
+    http(addr, "GET", target, "").await
+}
+
 /// The sid of an open packet (`0{"sid":"…",…}`).
 fn sid_of(open: &str) -> String {
     let rest = open.split_once("\"sid\":\"").expect("a sid").1;
@@ -118,13 +123,7 @@ fn sid_of(open: &str) -> String {
 
 /// Opens a polling session: its sid.
 async fn handshake(server: &mut Server) -> String {
-    let (status, body) = http(
-        &server.addr,
-        "GET",
-        "/engine.io/?EIO=4&transport=polling",
-        "",
-    )
-    .await;
+    let (status, body) = get(&server.addr, "/engine.io/?EIO=4&transport=polling").await;
     assert_eq!(status, 200, "{body}");
     sid_of(&body)
 }
@@ -167,13 +166,7 @@ async fn polling_handshake() {
             .max_payload(5000),
     )
     .await;
-    let (status, body) = http(
-        &server.addr,
-        "GET",
-        "/engine.io/?EIO=4&transport=polling",
-        "",
-    )
-    .await;
+    let (status, body) = get(&server.addr, "/engine.io/?EIO=4&transport=polling").await;
     assert_eq!(status, 200);
     assert!(body.starts_with("0{"), "{body}");
     for field in [
@@ -212,7 +205,7 @@ async fn polling_send_and_receive() {
     assert_eq!((status, body.as_str()), (200, "ok"));
     let mut echoed = String::new();
     for _ in 0..10 {
-        let (status, body) = http(&server.addr, "GET", &target, "").await;
+        let (status, body) = get(&server.addr, &target).await;
         assert_eq!(status, 200);
         if !echoed.is_empty() {
             echoed.push('\x1e');
@@ -278,7 +271,7 @@ async fn polling_upgrades_to_websocket() {
     assert_eq!(recv(&mut ws).await, Message::text("4over the socket"));
     // Polling is over for this session.
     let target = format!("/engine.io/?EIO=4&transport=polling&sid={sid}");
-    let (status, _) = http(&server.addr, "GET", &target, "").await;
+    let (status, _) = get(&server.addr, &target).await;
     assert_eq!(status, 400);
     assert_eq!(server.io.session_count(), 1);
 }
@@ -288,13 +281,7 @@ async fn polling_upgrades_to_websocket() {
 #[tokio::test]
 async fn eio3() {
     let mut server = start(EngineIo::builder().allow_eio3(true)).await;
-    let (status, body) = http(
-        &server.addr,
-        "GET",
-        "/engine.io/?EIO=3&transport=polling",
-        "",
-    )
-    .await;
+    let (status, body) = get(&server.addr, "/engine.io/?EIO=3&transport=polling").await;
     assert_eq!(status, 200);
     let (length, open) = body.split_once(':').expect("a v3 payload");
     assert_eq!(length.parse::<usize>().unwrap(), open.chars().count());
@@ -303,18 +290,12 @@ async fn eio3() {
     let target = format!("/engine.io/?EIO=3&transport=polling&sid={sid}");
     let (status, _) = http(&server.addr, "POST", &target, "6:4hello").await;
     assert_eq!(status, 200);
-    let (_, echoed) = http(&server.addr, "GET", &target, "").await;
+    let (_, echoed) = get(&server.addr, &target).await;
     assert_eq!(echoed, "6:4hello");
     assert!(matches!(server.next().await, Seen::Open { .. }));
 
     let server = start(EngineIo::builder()).await;
-    let (status, body) = http(
-        &server.addr,
-        "GET",
-        "/engine.io/?EIO=3&transport=polling",
-        "",
-    )
-    .await;
+    let (status, body) = get(&server.addr, "/engine.io/?EIO=3&transport=polling").await;
     assert_eq!(status, 400);
     assert!(body.contains(r#""code":5"#), "{body}");
 }
@@ -326,13 +307,7 @@ async fn eio3() {
 async fn max_sessions_cap() {
     let mut server = start(EngineIo::builder().max_sessions(1)).await;
     let sid = handshake(&mut server).await;
-    let (status, body) = http(
-        &server.addr,
-        "GET",
-        "/engine.io/?EIO=4&transport=polling",
-        "",
-    )
-    .await;
+    let (status, body) = get(&server.addr, "/engine.io/?EIO=4&transport=polling").await;
     assert_eq!(status, 403);
     assert_eq!(body, r#"{"code":4,"message":"Too many sessions"}"#);
     let upgrade = "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\n\
@@ -373,7 +348,7 @@ async fn post_body_cap() {
     let exact = format!("4{}", "x".repeat(99));
     let (status, body) = http(&server.addr, "POST", &target, &exact).await;
     assert_eq!((status, body.as_str()), (200, "ok"));
-    let (_, echoed) = http(&server.addr, "GET", &target, "").await;
+    let (_, echoed) = get(&server.addr, &target).await;
     assert_eq!(echoed, exact);
 }
 
@@ -405,72 +380,6 @@ async fn ping_timeout_closes_the_session() {
     // No GET takes the ping, no POST answers it.
     assert_eq!(server.next().await, Seen::Closed(CloseReason::PingTimeout));
     server.sessions(0).await;
-}
-
-/// Bound: a WebSocket peer that does not read cannot make the server hold
-/// more than `max_backpressure` for it (plus what the sockets' small kernel
-/// buffers take): past it a send is refused with `Full` and the session is
-/// closed. Counted in bytes: of 10 000 KiB offered, the server takes at most
-/// the cap plus the socket buffers.
-#[tokio::test]
-async fn slow_websocket_reader_cannot_grow_the_write_queue() {
-    const CAP: usize = 64 << 10;
-    const MESSAGE: usize = 1 << 10;
-    const SOCKET_BUFFER: u32 = 16 << 10;
-    let (service, io) = EngineIo::builder().max_backpressure(CAP).build();
-    let (tx, mut flooded) = mpsc::channel(1);
-    io.on_connection(move |socket: EngineSocket| {
-        let tx = tx.clone();
-        async move {
-            let text = "x".repeat(MESSAGE);
-            let mut accepted = 0usize;
-            let mut refused = None;
-            for _ in 0..10_000 {
-                match socket.send_text(&text) {
-                    Ok(()) => accepted += MESSAGE,
-                    Err(error) => {
-                        refused = Some(error);
-                        break;
-                    }
-                }
-                // Let the session task and the writer run.
-                tokio::task::yield_now().await;
-            }
-            let _ = tx.send((accepted, refused)).await;
-        }
-    });
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_send_buffer_size(SOCKET_BUFFER).unwrap();
-    socket.set_recv_buffer_size(SOCKET_BUFFER).unwrap();
-    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-    let listener = socket.listen(16).unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(socketwire_tokio::engineio::serve(listener, service));
-    let client = tokio::net::TcpSocket::new_v4().unwrap();
-    client.set_recv_buffer_size(SOCKET_BUFFER).unwrap();
-    let tcp = client.connect(addr).await.unwrap();
-    let url = format!("ws://{addr}/engine.io/?EIO=4&transport=websocket");
-    // Never read from here on (the handshake's response is read by the client).
-    let (_ws, _) = tokio_tungstenite::client_async(url, tcp).await.unwrap();
-    let (accepted, refused) = tokio::time::timeout(WAIT, flooded.recv())
-        .await
-        .expect("the flood ends")
-        .unwrap();
-    assert_eq!(refused, Some(SendError::Full));
-    // Generous for the kernel: each side's buffer is at most doubled, plus
-    // its autotuning slack; far below the 10 MiB offered.
-    let sockets = 1 << 20;
-    assert!(
-        accepted <= CAP + sockets,
-        "{accepted} bytes taken, cap {CAP}"
-    );
-    for _ in 0..1000 {
-        if io.session_count() == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("the session over its cap was not closed");
 }
 
 /// A session closed by the server: the client's WebSocket ends and the
@@ -530,6 +439,86 @@ async fn close_from_the_server() {
     );
 }
 
+/// The connection handler of the flood tests: sends `MESSAGE`-byte texts
+/// (at most `tries`) until one is refused; reports how many were taken and
+/// the refusal.
+fn flood(io: &EngineIo, tries: usize) -> mpsc::Receiver<(usize, Option<SendError>)> {
+    let (tx, flooded) = mpsc::channel(1);
+    io.on_connection(move |socket: EngineSocket| {
+        let tx = tx.clone();
+        async move {
+            let text = "x".repeat(MESSAGE);
+            let mut accepted = 0;
+            let mut refused = None;
+            for _ in 0..tries {
+                if let Err(error) = socket.send_text(&text) {
+                    refused = Some(error);
+                    break;
+                }
+                accepted += 1;
+                // Let the session task and the writer run.
+                tokio::task::yield_now().await;
+            }
+            let _ = tx.send((accepted, refused)).await;
+        }
+    });
+    flooded
+}
+
+/// The size of a flood's messages.
+const MESSAGE: usize = 1 << 10;
+
+/// The flood's end, then the session's close (at most 1 000 looks, 10 ms apart).
+async fn flooded_and_closed(
+    io: &EngineIo,
+    flooded: &mut mpsc::Receiver<(usize, Option<SendError>)>,
+) -> (usize, Option<SendError>) {
+    let result = tokio::time::timeout(WAIT, flooded.recv())
+        .await
+        .expect("the flood ends")
+        .unwrap();
+    for _ in 0..1000 {
+        if io.session_count() == 0 {
+            return result;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the flooded session was not closed");
+}
+
+/// Bound: a WebSocket peer that does not read cannot make the server hold
+/// more than `max_backpressure` for it (plus what the sockets' small kernel
+/// buffers take): past it a send is refused with `Full` and the session is
+/// closed. Counted in bytes: of 10 000 KiB offered, the server takes at most
+/// the cap plus the socket buffers.
+#[tokio::test]
+async fn slow_websocket_reader_cannot_grow_the_write_queue() {
+    const CAP: usize = 64 << 10;
+    const SOCKET_BUFFER: u32 = 16 << 10;
+    let (service, io) = EngineIo::builder().max_backpressure(CAP).build();
+    let mut flooded = flood(&io, 10_000);
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_send_buffer_size(SOCKET_BUFFER).unwrap();
+    socket.set_recv_buffer_size(SOCKET_BUFFER).unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(16).unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(socketwire_tokio::engineio::serve(listener, service));
+    let client = tokio::net::TcpSocket::new_v4().unwrap();
+    client.set_recv_buffer_size(SOCKET_BUFFER).unwrap();
+    let tcp = client.connect(addr).await.unwrap();
+    let url = format!("ws://{addr}/engine.io/?EIO=4&transport=websocket");
+    // Never read from here on (the handshake's response is read by the client).
+    let (_ws, _) = tokio_tungstenite::client_async(url, tcp).await.unwrap();
+    let (accepted, refused) = flooded_and_closed(&io, &mut flooded).await;
+    assert_eq!(refused, Some(SendError::Full));
+    // Generous for the kernel: each side's buffer is at most doubled, plus
+    // its autotuning slack; far below the 10 MiB offered.
+    let sockets = 1 << 20;
+    let taken = accepted * MESSAGE;
+    assert!(taken <= CAP + sockets, "{taken} bytes taken, cap {CAP}");
+}
+
 /// Bound: with no backpressure cap, a WebSocket peer that does not read
 /// still cannot grow the server's queue for it: the writer's channel holds
 /// at most `max_buffered_packets` messages and the core session at most
@@ -537,7 +526,6 @@ async fn close_from_the_server() {
 /// messages: of 100 000 offered, the session takes a bounded number.
 #[tokio::test]
 async fn writer_channel_bound_closes_a_peer_that_does_not_read() {
-    const MESSAGE: usize = 1 << 10;
     let mut config = socketwire_tokio::engineio::EngineIoConfig {
         max_backpressure: usize::MAX,
         ..Default::default()
@@ -545,36 +533,14 @@ async fn writer_channel_bound_closes_a_peer_that_does_not_read() {
     config.engineio.max_buffered_packets = 4;
     config.engineio.max_buffered_bytes = 64 << 10;
     let (service, io) = EngineIo::builder().config(config).build();
-    let (tx, mut flooded) = mpsc::channel(1);
-    io.on_connection(move |socket: EngineSocket| {
-        let tx = tx.clone();
-        async move {
-            let text = "x".repeat(MESSAGE);
-            let mut accepted = 0usize;
-            for _ in 0..100_000 {
-                if socket.send_text(&text).is_err() {
-                    break;
-                }
-                accepted += 1;
-                tokio::task::yield_now().await;
-            }
-            let _ = tx.send(accepted).await;
-        }
-    });
+    let mut flooded = flood(&io, 100_000);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     tokio::spawn(socketwire_tokio::engineio::serve(listener, service));
     let _ws = ws_connect(&addr, "EIO=4&transport=websocket").await;
-    let accepted = tokio::time::timeout(WAIT, flooded.recv())
-        .await
-        .expect("the flood ends")
-        .unwrap();
-    assert!(accepted < 100_000, "every send was taken");
-    for _ in 0..1000 {
-        if io.session_count() == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("the session whose writer is full was not closed");
+    let (accepted, refused) = flooded_and_closed(&io, &mut flooded).await;
+    assert!(
+        accepted < 100_000 && refused.is_some(),
+        "every send was taken"
+    );
 }

@@ -4,7 +4,7 @@
 //! and WebSocket (the crate's own [`Upgrade`](crate::Upgrade)), with upgrades
 //! from one to the other, Engine.IO 3 and 4.
 //!
-//! The protocol is the core's [`ServerSession`](socketwire::engineio::ServerSession),
+//! The protocol is the core's [`ServerSession`],
 //! one per client; this module owns the tasks, the clock, the channels and
 //! the random sids. The Socket.IO server
 //! ([`socketio::server`](crate::socketio::server), feature `socketio-server`)

@@ -1,12 +1,15 @@
 //! A Socket.IO server on tokio: [`SocketIo`] (the handle: namespaces,
 //! broadcasts) and [`SocketIoService`] (a tower `Service` of HTTP requests to
 //! mount at `/socket.io/`), over Engine.IO long-polling and WebSocket (the
-//! crate's own [`Upgrade`]), with the names a socketioxide user knows.
+//! crate's own [`Upgrade`](crate::Upgrade)), with the names a socketioxide user knows.
 //!
 //! The protocol is the core's: one [`engineio::ServerSession`] under one
 //! [`socketio::ServerSession`](CoreSession) per client connection, and one
-//! [`RoomRegistry`] for the server. This module owns the tasks, the clock, the
-//! channels and the random ids:
+//! [`RoomRegistry`] for the server. The Engine.IO side (polling requests,
+//! WebSocket upgrades, the session task, the session, body and writer caps)
+//! is the crate's [`engineio`](crate::engineio) server, which this one runs
+//! on: each session task also owns the Socket.IO session. This module owns
+//! the socket tasks, the rooms, the broadcasts and the socket ids:
 //!
 //! ```text
 //!  GET / POST ──Service::call──▶ session task ◀── WebSocket reader
