@@ -713,28 +713,24 @@ impl<C> Drop for PollGuard<C> {
     }
 }
 
-/// Serves `call` for the requests whose path starts with `prefix` on
+/// Serves `core` for the requests whose path starts with `prefix` on
 /// `listener`, with hyper 1.x's HTTP/1.1 server (upgrades on); anything else
 /// is `404`. Runs until accepting fails.
-pub(crate) async fn serve_prefix<F, Fut>(
+pub(crate) async fn serve_prefix<H: Handler>(
     listener: tokio::net::TcpListener,
     prefix: &'static str,
-    call: F,
-) -> std::io::Result<()>
-where
-    F: Fn(http::Request<hyper::body::Incoming>) -> Fut + Clone + Send + Sync + 'static,
-    Fut: std::future::Future<Output = EngineIoResponse> + Send + 'static,
-{
+    core: Arc<Core<H>>,
+) -> std::io::Result<()> {
     loop {
         let (tcp, _) = listener.accept().await?;
-        let call = call.clone();
+        let core = core.clone();
         tokio::spawn(async move {
             let handler =
                 hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
-                    let call = call.clone();
+                    let core = core.clone();
                     async move {
                         if request.uri().path().starts_with(prefix) {
-                            Ok::<_, std::convert::Infallible>(call(request).await)
+                            Ok::<_, std::convert::Infallible>(core.call(request).await)
                         } else {
                             Ok(status(http::StatusCode::NOT_FOUND))
                         }
@@ -747,6 +743,45 @@ where
         });
     }
 }
+
+/// `Debug` and the tower `Service` of HTTP requests for a public service
+/// type holding its endpoint as `core`: one definition for
+/// [`EngineIoService`](super::EngineIoService) and the Socket.IO server's.
+macro_rules! engine_service {
+    ($service:ident) => {
+        impl std::fmt::Debug for $service {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($service)).finish_non_exhaustive()
+            }
+        }
+
+        impl<B> tower_service::Service<http::Request<B>> for $service
+        where
+            B: hyper::body::Body + Send + 'static,
+            B::Data: Send,
+            B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+        {
+            type Response = $crate::engineio::EngineIoResponse;
+            type Error = std::convert::Infallible;
+            type Future = std::pin::Pin<
+                Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
+            >;
+
+            fn poll_ready(
+                &mut self,
+                _: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<Result<(), Self::Error>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            fn call(&mut self, request: http::Request<B>) -> Self::Future {
+                let core = self.core.clone();
+                Box::pin(async move { Ok(core.call(request).await) })
+            }
+        }
+    };
+}
+pub(crate) use engine_service;
 
 #[cfg(test)]
 mod tests {

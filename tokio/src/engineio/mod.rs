@@ -52,17 +52,14 @@
 
 pub(crate) mod driver;
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::body::Body;
 use socketwire::engineio::{ApiMisuse, ServerSession};
 pub use socketwire::engineio::{CloseReason, MessageData, ServerConfig, Transport};
 use tokio::sync::mpsc;
@@ -258,92 +255,106 @@ pub struct EngineIoBuilder {
     config: EngineIoConfig,
 }
 
+/// The Engine.IO settings of a server builder, one definition for
+/// [`EngineIoBuilder`] and the Socket.IO server's builder (both hold a
+/// `config` with the same `engineio`, `websocket`, `max_backpressure` and
+/// `max_http_body` fields); `$builder` is the builder's constructor, for the
+/// doc examples.
+macro_rules! engine_builder_methods {
+    ($builder:literal) => {
+        /// Engine.IO's `pingInterval`.
+        ///
+        #[doc = "```"]
+        #[doc = concat!("let _ = ", $builder, ".ping_interval(std::time::Duration::from_secs(5));")]
+        #[doc = "```"]
+        pub fn ping_interval(mut self, interval: std::time::Duration) -> Self {
+            self.config.engineio.ping_interval = interval;
+            self
+        }
+
+        /// Engine.IO's `pingTimeout`.
+        ///
+        #[doc = "```"]
+        #[doc = concat!("let _ = ", $builder, ".ping_timeout(std::time::Duration::from_secs(5));")]
+        #[doc = "```"]
+        pub fn ping_timeout(mut self, timeout: std::time::Duration) -> Self {
+            self.config.engineio.ping_timeout = timeout;
+            self
+        }
+
+        /// The largest message and POST body (`maxHttpBufferSize`); also the
+        /// WebSocket frame and message cap.
+        ///
+        #[doc = "```"]
+        #[doc = concat!("let _ = ", $builder, ".max_payload(1 << 20);")]
+        #[doc = "```"]
+        pub fn max_payload(mut self, bytes: usize) -> Self {
+            self.config.engineio.max_payload = bytes;
+            self.config.max_http_body = bytes;
+            self
+        }
+
+        /// Most sessions open at once (a handshake past it gets `403`).
+        ///
+        #[doc = "```"]
+        #[doc = concat!("let _ = ", $builder, ".max_sessions(10_000);")]
+        #[doc = "```"]
+        pub fn max_sessions(mut self, sessions: usize) -> Self {
+            self.config.engineio.max_sessions = sessions;
+            self
+        }
+
+        /// Accept Engine.IO 3 clients (socket.io 2.x; JS `allowEIO3`).
+        ///
+        #[doc = "```"]
+        #[doc = concat!("let _ = ", $builder, ".allow_eio3(true);")]
+        #[doc = "```"]
+        pub fn allow_eio3(mut self, allow: bool) -> Self {
+            self.config.engineio.allow_eio3 = allow;
+            self
+        }
+
+        /// The transports offered: long-polling, WebSocket (and upgrades when both).
+        ///
+        #[doc = "```"]
+        #[doc = "// WebSocket only."]
+        #[doc = concat!("let _ = ", $builder, ".transports(false, true);")]
+        #[doc = "```"]
+        pub fn transports(mut self, polling: bool, websocket: bool) -> Self {
+            self.config.engineio.polling = polling;
+            self.config.engineio.websocket = websocket;
+            self
+        }
+
+        /// The WebSocket settings (e.g. permessage-deflate).
+        ///
+        #[doc = "```"]
+        #[doc = "use socketwire_tokio::{Config, Deflate};"]
+        #[doc = concat!("let _ = ", $builder, ".websocket(Config { deflate: Deflate::Enabled(Default::default()), ..Config::default() });")]
+        #[doc = "```"]
+        pub fn websocket(mut self, config: $crate::Config) -> Self {
+            self.config.websocket = config;
+            self
+        }
+
+        /// The backpressure cap: the bytes a session may have buffered (its
+        /// core sessions', its mailbox's, its WebSocket writer's) before what
+        /// would pass it is refused and the session closed.
+        ///
+        #[doc = "```"]
+        #[doc = concat!("let _ = ", $builder, ".max_backpressure(1 << 20);")]
+        #[doc = "```"]
+        pub fn max_backpressure(mut self, bytes: usize) -> Self {
+            self.config.max_backpressure = bytes;
+            self
+        }
+    };
+}
+#[cfg(feature = "socketio-server")]
+pub(crate) use engine_builder_methods;
+
 impl EngineIoBuilder {
-    /// Engine.IO's `pingInterval`.
-    ///
-    /// ```
-    /// let _ = socketwire_tokio::engineio::EngineIo::builder().ping_interval(std::time::Duration::from_secs(5));
-    /// ```
-    pub fn ping_interval(mut self, interval: Duration) -> Self {
-        self.config.engineio.ping_interval = interval;
-        self
-    }
-
-    /// Engine.IO's `pingTimeout`.
-    ///
-    /// ```
-    /// let _ = socketwire_tokio::engineio::EngineIo::builder().ping_timeout(std::time::Duration::from_secs(5));
-    /// ```
-    pub fn ping_timeout(mut self, timeout: Duration) -> Self {
-        self.config.engineio.ping_timeout = timeout;
-        self
-    }
-
-    /// The largest message and POST body (`maxHttpBufferSize`); also the
-    /// WebSocket frame and message cap.
-    ///
-    /// ```
-    /// let _ = socketwire_tokio::engineio::EngineIo::builder().max_payload(1 << 20);
-    /// ```
-    pub fn max_payload(mut self, bytes: usize) -> Self {
-        self.config.engineio.max_payload = bytes;
-        self.config.max_http_body = bytes;
-        self
-    }
-
-    /// Most sessions open at once (a handshake past it gets `403`).
-    ///
-    /// ```
-    /// let _ = socketwire_tokio::engineio::EngineIo::builder().max_sessions(10_000);
-    /// ```
-    pub fn max_sessions(mut self, sessions: usize) -> Self {
-        self.config.engineio.max_sessions = sessions;
-        self
-    }
-
-    /// Accept Engine.IO 3 clients (JS `allowEIO3`).
-    ///
-    /// ```
-    /// let _ = socketwire_tokio::engineio::EngineIo::builder().allow_eio3(true);
-    /// ```
-    pub fn allow_eio3(mut self, allow: bool) -> Self {
-        self.config.engineio.allow_eio3 = allow;
-        self
-    }
-
-    /// The transports offered: long-polling, WebSocket (and upgrades when both).
-    ///
-    /// ```
-    /// // WebSocket only.
-    /// let _ = socketwire_tokio::engineio::EngineIo::builder().transports(false, true);
-    /// ```
-    pub fn transports(mut self, polling: bool, websocket: bool) -> Self {
-        self.config.engineio.polling = polling;
-        self.config.engineio.websocket = websocket;
-        self
-    }
-
-    /// The WebSocket settings (e.g. permessage-deflate).
-    ///
-    /// ```
-    /// use socketwire_tokio::{Config, Deflate};
-    /// let _ = socketwire_tokio::engineio::EngineIo::builder()
-    ///     .websocket(Config { deflate: Deflate::Enabled(Default::default()), ..Config::default() });
-    /// ```
-    pub fn websocket(mut self, config: Config) -> Self {
-        self.config.websocket = config;
-        self
-    }
-
-    /// [`EngineIoConfig::max_backpressure`].
-    ///
-    /// ```
-    /// let _ = socketwire_tokio::engineio::EngineIo::builder().max_backpressure(1 << 20);
-    /// ```
-    pub fn max_backpressure(mut self, bytes: usize) -> Self {
-        self.config.max_backpressure = bytes;
-        self
-    }
+    engine_builder_methods!("socketwire_tokio::engineio::EngineIo::builder()");
 
     /// The whole [`EngineIoConfig`] (the other methods set parts of it).
     ///
@@ -677,31 +688,7 @@ pub struct EngineIoService {
     core: Arc<Core<SocketSession>>,
 }
 
-impl std::fmt::Debug for EngineIoService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EngineIoService").finish_non_exhaustive()
-    }
-}
-
-impl<B> tower_service::Service<http::Request<B>> for EngineIoService
-where
-    B: Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    type Response = EngineIoResponse;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<EngineIoResponse, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let core = self.core.clone();
-        Box::pin(async move { Ok(core.call(request).await) })
-    }
-}
+driver::engine_service!(EngineIoService);
 
 /// Serves `service` on `listener` with hyper 1.x's HTTP/1.1 server, for
 /// users without a framework: `/engine.io/` goes to the service, anything
@@ -718,9 +705,5 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     service: EngineIoService,
 ) -> std::io::Result<()> {
-    let core = service.core;
-    driver::serve_prefix(listener, "/engine.io/", move |request| {
-        core.clone().call(request)
-    })
-    .await
+    driver::serve_prefix(listener, "/engine.io/", service.core).await
 }

@@ -58,7 +58,6 @@
 //! ```
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 #[cfg(feature = "redis")]
@@ -554,45 +553,9 @@ pub struct SocketIoBuilder {
 }
 
 impl SocketIoBuilder {
-    /// Engine.IO's `pingInterval`.
-    ///
-    /// ```
-    /// let _ = socketwire_tokio::socketio::server::SocketIo::builder().ping_interval(std::time::Duration::from_secs(5));
-    /// ```
-    pub fn ping_interval(mut self, interval: Duration) -> Self {
-        self.config.engineio.ping_interval = interval;
-        self
-    }
-
-    /// Engine.IO's `pingTimeout`.
-    ///
-    /// ```
-    /// let _ = socketwire_tokio::socketio::server::SocketIo::builder().ping_timeout(std::time::Duration::from_secs(5));
-    /// ```
-    pub fn ping_timeout(mut self, timeout: Duration) -> Self {
-        self.config.engineio.ping_timeout = timeout;
-        self
-    }
-
-    /// Accept Engine.IO 3 clients (socket.io 2.x, Socket.IO v4; JS `allowEIO3`).
-    ///
-    /// ```
-    /// let _ = socketwire_tokio::socketio::server::SocketIo::builder().allow_eio3(true);
-    /// ```
-    pub fn allow_eio3(mut self, allow: bool) -> Self {
-        self.config.engineio.allow_eio3 = allow;
-        self
-    }
-
-    /// [`SocketIoConfig::max_backpressure`].
-    ///
-    /// ```
-    /// let _ = socketwire_tokio::socketio::server::SocketIo::builder().max_backpressure(1 << 20);
-    /// ```
-    pub fn max_backpressure(mut self, bytes: usize) -> Self {
-        self.config.max_backpressure = bytes;
-        self
-    }
+    crate::engineio::engine_builder_methods!(
+        "socketwire_tokio::socketio::server::SocketIo::builder()"
+    );
 
     /// The wire format of every client (socket.io's `parser` option; all
     /// clients must use the same): [`Parser::Json`] by default, or
@@ -604,18 +567,6 @@ impl SocketIoBuilder {
     /// ```
     pub fn parser(mut self, parser: Parser) -> Self {
         self.config.socketio.parser = parser;
-        self
-    }
-
-    /// The WebSocket settings (e.g. permessage-deflate).
-    ///
-    /// ```
-    /// use socketwire_tokio::{Config, Deflate};
-    /// let _ = socketwire_tokio::socketio::server::SocketIo::builder()
-    ///     .websocket(Config { deflate: Deflate::Enabled(Default::default()), ..Config::default() });
-    /// ```
-    pub fn websocket(mut self, config: Config) -> Self {
-        self.config.websocket = config;
         self
     }
 
@@ -2030,31 +1981,7 @@ pub struct SocketIoService {
     core: Arc<Core<SessionTask>>,
 }
 
-impl std::fmt::Debug for SocketIoService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SocketIoService").finish_non_exhaustive()
-    }
-}
-
-impl<B> tower_service::Service<http::Request<B>> for SocketIoService
-where
-    B: Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    type Response = SocketIoResponse;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<SocketIoResponse, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let core = self.core.clone();
-        Box::pin(async move { Ok(core.call(request).await) })
-    }
-}
+crate::engineio::driver::engine_service!(SocketIoService);
 
 /// Serves `service` on `listener` with hyper 1.x's HTTP/1.1 server, for
 /// users without a framework: `/socket.io/` goes to the service, anything
@@ -2071,11 +1998,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     service: SocketIoService,
 ) -> std::io::Result<()> {
-    let core = service.core;
-    crate::engineio::driver::serve_prefix(listener, "/socket.io/", move |request| {
-        core.clone().call(request)
-    })
-    .await
+    crate::engineio::driver::serve_prefix(listener, "/socket.io/", service.core).await
 }
 
 /// A tower `Layer`: requests whose path starts with `/socket.io/` go to the
