@@ -544,3 +544,27 @@ async fn writer_channel_bound_closes_a_peer_that_does_not_read() {
         "every send was taken"
     );
 }
+
+/// Sids carry 128 random bits: 22 base64url characters, never repeated
+/// over 200 handshakes, with no counter in clear (consecutive sids share
+/// no tail).
+#[tokio::test]
+async fn sids_are_128_random_bits() {
+    let mut server = start(EngineIo::builder()).await;
+    let mut sids = Vec::new();
+    for _ in 0..200 {
+        sids.push(handshake(&mut server).await);
+    }
+    let base64url = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+    assert!(
+        sids.iter()
+            .all(|sid| sid.len() == 22 && sid.bytes().all(base64url))
+    );
+    let unique: std::collections::HashSet<&String> = sids.iter().collect();
+    assert_eq!(unique.len(), sids.len());
+    let same_tail = sids.windows(2).filter(|w| w[0][18..] == w[1][18..]).count();
+    assert!(
+        same_tail < 3,
+        "{same_tail} consecutive sids share their tail"
+    );
+}

@@ -787,6 +787,97 @@ pub(crate) use engine_service;
 mod tests {
     use super::*;
 
+    /// A handler that does nothing with what it is given.
+    struct Idle;
+
+    impl Handler for Idle {
+        type Command = ();
+        fn on_message(&mut self, _: &mut ServerSession, _: MessageData, _: Duration) {}
+        fn on_command(&mut self, _: &mut ServerSession, (): (), _: Duration) {}
+        fn finish(self, _: CloseReason) {}
+    }
+
+    /// A session task opened on a WebSocket whose writer is `writer`.
+    fn websocket_task(
+        config: EngineIoConfig,
+        writer: mpsc::Sender<WebSocketOutput>,
+    ) -> SessionTask<Idle> {
+        let eio = ServerSession::open_websocket(
+            &config.engineio,
+            "EIO=4&transport=websocket",
+            Duration::ZERO,
+            eio::os_random_sid,
+        )
+        .unwrap();
+        let core = Core::new(
+            config,
+            Arc::default(),
+            Instant::now(),
+            Box::new(|_, _, _| Idle),
+        );
+        let (tx, commands) = mpsc::channel(COMMAND_SLOTS);
+        SessionTask {
+            core,
+            handle: Arc::new(SessionHandle {
+                tx,
+                overflowed: AtomicBool::new(false),
+                queued: AtomicUsize::new(0),
+                buffered: AtomicUsize::new(0),
+            }),
+            sid: eio.sid().to_string(),
+            socket: Some((eio.websocket().unwrap(), writer)),
+            eio,
+            handler: Idle,
+            commands,
+            waiting_get: None,
+            reason: None,
+        }
+    }
+
+    /// The `queued` figure counts what waits in the writer's channel,
+    /// exactly: added as the task sends, taken off as the writer receives
+    /// (as `pump` does).
+    #[test]
+    fn queued_counts_the_writer_channel() {
+        let (tx, mut rx) = mpsc::channel(8);
+        let mut task = websocket_task(EngineIoConfig::default(), tx);
+        task.dispatch();
+        let open = task.handle.queued.load(Ordering::Relaxed);
+        assert!(open > 0, "the open packet");
+        task.eio.send_text("hello").unwrap();
+        task.dispatch();
+        assert_eq!(
+            task.handle.queued.load(Ordering::Relaxed),
+            open + "4hello".len()
+        );
+        while let Ok(output) = rx.try_recv() {
+            let len = websocket_output_len(&output);
+            task.handle.queued.fetch_sub(len, Ordering::Relaxed);
+        }
+        assert_eq!(task.handle.queued.load(Ordering::Relaxed), 0);
+    }
+
+    /// A WebSocket whose peer never reads: the writer's channel is bounded,
+    /// and once it is full the session is closed instead of buffering more.
+    /// Bound: the channel never holds more than its capacity.
+    #[test]
+    fn full_websocket_channel_closes_the_session() {
+        let mut config = EngineIoConfig::default();
+        config.engineio.max_buffered_packets = 4;
+        let (tx, rx) = mpsc::channel(config.engineio.max_buffered_packets);
+        let mut task = websocket_task(config, tx);
+        for _ in 0..10_000 {
+            let _ = task.eio.send_text("flood");
+            task.dispatch();
+            if task.eio.is_closed() {
+                break;
+            }
+        }
+        assert!(task.eio.is_closed());
+        assert!(task.socket.is_none(), "the writer is dropped");
+        assert!(rx.len() <= 4);
+    }
+
     /// The WebSocket limits follow `max_payload`: a frame or message one
     /// byte over it is refused by the WebSocket layer, on its header; the
     /// user's other settings are kept.
