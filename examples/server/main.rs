@@ -14,7 +14,8 @@
 //!
 //! Routes: `/echo` (WebSocket echo), `/chat` (WebSocket chat room: every message
 //! goes to every `/chat` client), `/` (an HTML chat page using `/chat`),
-//! `/engine.io/` (Engine.IO echo: every message, text or binary, is sent back),
+//! `/engine.io/` (Engine.IO echo on socketwire-tokio's `EngineIo` tower service:
+//! every message, text or binary, is sent back; see engineio.rs),
 //! `/socket.io/` (Socket.IO on socketwire-tokio's `SocketIo` tower service: echo,
 //! acks, namespaces, rooms, broadcast, see socketio.rs; the chat page's namespaces
 //! in chat.rs).
@@ -25,8 +26,8 @@
 //! npm adapter), and the `/chat` room is shared with the other example
 //! servers over Redis pub/sub (chat_cluster.rs).
 //!
-//! HTTP is hyper 1.x's HTTP/1.1 server; a WebSocket on `/echo`, `/chat` or
-//! `/engine.io/` answers its `101` through hyper and then drives the TCP stream
+//! HTTP is hyper 1.x's HTTP/1.1 server; a WebSocket on `/echo` or `/chat`
+//! answers its `101` through hyper and then drives the TCP stream
 //! hyper hands back with the core's `Connection` (vectored writes, shared and
 //! prepared payloads, the compress-once `/chat` ring, the deflate pool).
 //!
@@ -50,14 +51,14 @@
 //! | `/chat` broadcast ring | 64 messages (`CHAT_SLOTS`) | a reader that falls further behind is closed with 1008 |
 //! | WebSocket message on `/engine.io/`, `/socket.io/` | `--max-payload` | close with 1009, checked on the frame header |
 //! | `/echo` messages | 64 MiB (16 MiB a frame) | close with 1009 |
-//! | `--max-backpressure` (`/echo`, `/chat`, `/engine.io/` WebSockets: the connection's unsent output plus the messages waiting in its writer's channel) | 1 MiB | the server stops reading from that WebSocket (and taking its events) until the peer drains its output below the cap; a peer that takes nothing for `--write-timeout` is closed |
+//! | `--max-backpressure` (`/echo`, `/chat` WebSockets: the connection's unsent output) | 1 MiB | the server stops reading from that WebSocket (and taking its events) until the peer drains its output below the cap; a peer that takes nothing for `--write-timeout` is closed |
+//! | `--max-backpressure` on `/engine.io/` (`EngineIoConfig::max_backpressure`: the session's, mailbox's and WebSocket writer's bytes) | 1 MiB | an echo that would pass it is not sent and the session is closed |
 //! | Socket.IO broadcast to a member over `--max-backpressure` (`SocketIoConfig::max_backpressure`: its sessions', mailbox's and WebSocket writer's bytes) | 1 MiB | the member gets no copy and its session is closed; the other recipients get the packet |
 //! | Socket.IO POST body, WebSocket write | `--max-payload`, `--body-timeout`, `--write-timeout` | `SocketIoConfig::{max_http_body, request_timeout, write_timeout}`: `413` / `408` and close; a socket whose write misses the deadline is dropped |
-//! | Engine.IO send buffer (`max_buffered_packets` 1024, `max_buffered_bytes` 16 MiB) | — | an echo or Socket.IO packet that does not fit closes the session (never dropped silently) |
+//! | Engine.IO send buffer (`max_buffered_packets` 1024, `max_buffered_bytes` 16 MiB), a WebSocket writer's channel (`max_buffered_packets`) | — | an echo or Socket.IO packet that does not fit closes the session (never dropped silently) |
 //! | `--redis`: `/chat` messages waiting to be published | 256 (`chat_cluster::OUTBOX_SLOTS`) | the message reaches this node's readers only (counted, logged) |
 //! | `--redis`: `/chat` messages from Redis waiting | 256 (`chat_cluster::PUSH_SLOTS`); each at most `CHAT_MAX_MESSAGE` | later or larger ones are dropped |
 //! | `--redis`: a lost Redis | 100 ms doubling to 5 s between attempts (`/chat`); socketwire-tokio's `RedisAdapter` reconnects `/socket.io/` | logged; each node keeps serving its own clients meanwhile |
-//! | `--redis`: `/socket.io/` settings | — | `SocketIoBuilder` takes them one by one: `--max-payload`, `--connect-timeout`, `--body-timeout`, `--write-timeout` keep socketwire-tokio's defaults there (a line on stderr says which differ) |
 
 #![allow(missing_docs, unreachable_pub)]
 
@@ -193,7 +194,8 @@ pub struct Shared {
     /// Compression states lent per message to connections that reset them
     /// after each message (at most 64 idle ones kept).
     pub deflate_pool: socketwire::deflate::DeflatePool,
-    pub engineio: Arc<engineio::EngineIo>,
+    /// socketwire-tokio's Engine.IO server, with the example's echo.
+    pub engineio: socketwire_tokio::engineio::EngineIoService,
     /// socketwire-tokio's Socket.IO server, with the example's handlers.
     pub socketio: socketwire_tokio::socketio::server::SocketIoService,
 }
@@ -264,10 +266,7 @@ pub fn shared(options: Options) -> Arc<Shared> {
         .redis
         .as_deref()
         .map(|url| chat_cluster::ChatCluster::start(url, chat.clone()));
-    let engineio = engineio::EngineIo::new(
-        options.engineio_config(),
-        Box::new(|_, _, _, _| Box::new(engineio::Echo)),
-    );
+    let engineio = engineio::server(&options);
     let (socketio, _) = socketio::server(&options);
     Arc::new(Shared {
         options,
@@ -463,7 +462,9 @@ async fn respond(request: http::Request<Incoming>, shared: Arc<Shared>) -> std::
     match path.as_str() {
         "/echo" | "/chat" => return Ok(websocket::serve(request, &path, shared)),
         "/engine.io/" | "/engine.io" => {
-            return shared.engineio.clone().handle(request, &shared).await;
+            let mut service = shared.engineio.clone();
+            let Ok(reply) = tower_service::Service::call(&mut service, request).await;
+            return Ok(reply);
         }
         "/socket.io/" | "/socket.io" => {
             let mut service = shared.socketio.clone();

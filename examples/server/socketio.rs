@@ -130,55 +130,14 @@ async fn on_event(event: &str, s: SocketRef, args: Vec<Value>, ack: AckSender) {
 
 /// The server in a cluster over the Redis at `url`, every one of
 /// [`NAMESPACES`] shared, through `--adapter`.
-///
-/// The cluster needs `SocketIoBuilder`, which takes the settings one by one:
-/// [`config`]'s WebSocket, ping, EIO3 and backpressure settings go over; the
-/// others (`--max-payload`, `--connect-timeout`, `--body-timeout`,
-/// `--write-timeout` on `/socket.io/`) keep socketwire-tokio's defaults, and a
-/// line on stderr says which differ.
 fn clustered(options: &Options, url: &str) -> (SocketIoService, SocketIo) {
-    let wanted = config(options);
-    let kept = SocketIoConfig::default();
-    let not_carried = [
-        (
-            "--max-payload",
-            wanted.engineio.max_payload != kept.engineio.max_payload
-                || wanted.max_http_body != kept.max_http_body,
-        ),
-        (
-            "--connect-timeout",
-            wanted.socketio.connect_timeout != kept.socketio.connect_timeout,
-        ),
-        (
-            "--body-timeout",
-            wanted.request_timeout != kept.request_timeout,
-        ),
-        (
-            "--write-timeout",
-            wanted.write_timeout != kept.write_timeout,
-        ),
-    ];
-    let differ: Vec<&str> = not_carried
-        .iter()
-        .filter_map(|&(flag, differs)| differs.then_some(flag))
-        .collect();
-    if !differ.is_empty() {
-        eprintln!(
-            "server: with --redis, /socket.io/ keeps socketwire-tokio's defaults for {}",
-            differ.join(", ")
-        );
-    }
     let adapter = NAMESPACES
         .iter()
         .fold(RedisAdapter::new(url, options.adapter.mode()), |a, ns| {
             a.namespace(ns)
         });
     SocketIo::builder()
-        .ping_interval(wanted.engineio.ping_interval)
-        .ping_timeout(wanted.engineio.ping_timeout)
-        .allow_eio3(wanted.engineio.allow_eio3)
-        .max_backpressure(wanted.max_backpressure)
-        .websocket(wanted.websocket)
+        .config(config(options))
         .adapter(adapter)
         .build()
 }

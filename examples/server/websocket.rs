@@ -269,8 +269,6 @@ pub enum Source<'a> {
     /// A bounded ring shared by every reader; a reader that falls behind by more
     /// than its capacity is closed with 1008.
     Broadcast(&'a mut tokio::sync::broadcast::Receiver<Outgoing>),
-    /// A bounded channel; its end (every sender dropped) closes the connection.
-    Channel(&'a mut tokio::sync::mpsc::Receiver<Outgoing>),
 }
 
 /// What a [`Source`] gave.
@@ -286,7 +284,6 @@ impl Source<'_> {
     async fn next(&mut self) -> Next {
         match self {
             Source::Nothing => Next::Ended,
-            Source::Channel(rx) => rx.recv().await.map_or(Next::Ended, Next::Message),
             Source::Broadcast(rx) => match rx.recv().await {
                 Ok(message) => Next::Message(message),
                 Err(RecvError::Lagged(_)) => Next::Lagged,
@@ -298,14 +295,8 @@ impl Source<'_> {
     /// The next message if one is waiting, without waiting.
     fn try_next(&mut self) -> Option<Next> {
         use tokio::sync::broadcast::error::TryRecvError as Ring;
-        use tokio::sync::mpsc::error::TryRecvError as Channel;
         match self {
             Source::Nothing => Some(Next::Ended),
-            Source::Channel(rx) => match rx.try_recv() {
-                Ok(message) => Some(Next::Message(message)),
-                Err(Channel::Empty) => None,
-                Err(Channel::Disconnected) => Some(Next::Ended),
-            },
             Source::Broadcast(rx) => match rx.try_recv() {
                 Ok(message) => Some(Next::Message(message)),
                 Err(Ring::Empty) => None,
@@ -316,23 +307,13 @@ impl Source<'_> {
     }
 
     /// Hands what the source gave to `conn`; `false` once the source is done.
-    /// A message from a channel leaves `gauge` (it is counted again as the
-    /// connection's output).
-    fn deliver(&self, conn: &mut Connection, next: Next, gauge: &OutputGauge) -> bool {
+    fn deliver(conn: &mut Connection, next: Next) -> bool {
         match next {
             Next::Message(message) => {
-                if matches!(self, Source::Channel(_)) {
-                    gauge.sub(message.len());
-                }
                 let _ = send(conn, message);
                 true
             }
-            Next::Ended => {
-                if matches!(self, Source::Channel(_)) {
-                    let _ = conn.close(CloseCode::NORMAL, "");
-                }
-                false
-            }
+            Next::Ended => false,
             Next::Lagged => {
                 // Messages this reader never took are gone from the ring: close
                 // rather than skip them silently.
@@ -408,7 +389,6 @@ impl Drive<'_> {
             &mut on_event,
             &mut outgoing,
             &mut over,
-            &gauge,
         )
         .await;
         // What this connection still holds leaves the gauge with it.
@@ -431,7 +411,6 @@ async fn drive(
     on_event: &mut impl FnMut(&mut Connection, Event),
     outgoing: &mut Source<'_>,
     over: &mut impl FnMut(&Connection) -> bool,
-    gauge: &OutputGauge,
 ) -> std::io::Result<()> {
     let room = |conn: &Connection| conn.buffered_amount() <= max_backpressure;
     // The connection's clock: time since the loop started.
@@ -468,7 +447,7 @@ async fn drive(
             && let Some(next) = outgoing.try_next()
         {
             pulled += 1;
-            outgoing_open = outgoing.deliver(conn, next, gauge);
+            outgoing_open = Source::deliver(conn, next);
         }
         if closed {
             // Flush what is left (the close frame), then end.
@@ -542,7 +521,7 @@ async fn drive(
                 ready?;
             }
             next = outgoing.next(), if take_more => {
-                outgoing_open = outgoing.deliver(conn, next, gauge);
+                outgoing_open = Source::deliver(conn, next);
             }
         }
     }

@@ -52,7 +52,8 @@
 //! | `hyper` | on | `upgrade`, `upgrade_with_config`, `Upgrade` (subprotocols), `is_upgrade_request`: a WebSocket from a hyper 1.x service or an axum 0.8 handler (`examples/axum.rs`), validated by the core's `http` handshake functions |
 //! | `http2` | off | WebSockets over HTTP/2 (RFC 8441): `upgrade` also accepts an extended CONNECT (serve with hyper's `enable_connect_protocol`), and `h2::Http2Connection` opens many WebSockets on one HTTP/2 connection (`examples/h2_server.rs`) |
 //! | `codec` | on | `codec::WebSocketCodec`: a tokio-util `Decoder` + `Encoder` of [`Message`]s for a `Framed` transport |
-//! | `socketio-server` | off | `socketio::server`: a Socket.IO server (`SocketIo`, namespaces with auth, `on` handlers, acks both ways, rooms, broadcasts with a backpressure cap) as a tower `Service` to mount at `/socket.io/` (axum, hyper) over polling and WebSocket, and `serve` for hyper alone (`examples/socketio_server.rs`) |
+//! | `engineio-server` | off | `engineio`: an Engine.IO server (`EngineIo`, a connection handler with `on_message` / `send` / `close`, polling, WebSocket and upgrades, Engine.IO 3 and 4, session, body and backpressure caps) as a tower `Service` to mount at `/engine.io/`, and `serve` for hyper alone (`examples/engineio_echo.rs`) |
+//! | `socketio-server` | off | `socketio::server` (implies `engineio-server`, which it runs on): a Socket.IO server (`SocketIo`, namespaces with auth, `on` handlers, acks both ways, rooms, broadcasts with a backpressure cap) as a tower `Service` to mount at `/socket.io/` (axum, hyper) over polling and WebSocket, and `serve` for hyper alone (`examples/socketio_server.rs`) |
 //! | `redis` | off | `socketio::adapter::RedisAdapter` (implies `socketio-server`): the server's nodes in one cluster over Redis with Node.js socket.io nodes on `@socket.io/redis-adapter` (classic, sharded) or `@socket.io/redis-streams-adapter`: broadcasts, `fetch_sockets`, `server_side_emit`, broadcasts with acks, `sockets_join` / `sockets_leave` / `disconnect_sockets` across nodes (`examples/socketio_server.rs --redis`) |
 //! | `socketio` | on | `socketio::Client`: a Socket.IO client (namespaces, acks both ways, binary, emits buffered until connected, reconnection with backoff) over WebSocket, HTTP long-polling (hyper 1.x client) or polling upgraded to WebSocket (`examples/socketio_client.rs`) |
 //!
@@ -83,6 +84,8 @@
 #[cfg(feature = "codec")]
 pub mod codec;
 mod config;
+#[cfg(feature = "engineio-server")]
+pub mod engineio;
 mod error;
 #[cfg(feature = "http2")]
 pub mod h2;

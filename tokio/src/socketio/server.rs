@@ -1,12 +1,15 @@
 //! A Socket.IO server on tokio: [`SocketIo`] (the handle: namespaces,
 //! broadcasts) and [`SocketIoService`] (a tower `Service` of HTTP requests to
 //! mount at `/socket.io/`), over Engine.IO long-polling and WebSocket (the
-//! crate's own [`Upgrade`]), with the names a socketioxide user knows.
+//! crate's own [`Upgrade`](crate::Upgrade)), with the names a socketioxide user knows.
 //!
 //! The protocol is the core's: one [`engineio::ServerSession`] under one
 //! [`socketio::ServerSession`](CoreSession) per client connection, and one
-//! [`RoomRegistry`] for the server. This module owns the tasks, the clock, the
-//! channels and the random ids:
+//! [`RoomRegistry`] for the server. The Engine.IO side (polling requests,
+//! WebSocket upgrades, the session task, the session, body and writer caps)
+//! is the crate's [`engineio`](crate::engineio) server, which this one runs
+//! on: each session task also owns the Socket.IO session. This module owns
+//! the socket tasks, the rooms, the broadcasts and the socket ids:
 //!
 //! ```text
 //!  GET / POST ──Service::call──▶ session task ◀── WebSocket reader
@@ -55,24 +58,19 @@
 //! ```
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 #[cfg(feature = "redis")]
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Body;
-use socketwire::engineio::{
-    self, MessageData, Method, Reply, RequestInfo, Response, Route, SessionEvent, WebSocketId,
-    WebSocketOpen, WebSocketOutput,
-};
+use socketwire::engineio::{self, CloseReason, MessageData};
 use socketwire::socketio::{
     Broadcast, BroadcastPacket, DisconnectReason, DisconnectedSession, EncodedPacket,
     EngineMessage, PacketTarget, Parser, RecoveredSession, RecoveryConfig, RecoveryStore,
@@ -82,14 +80,17 @@ use tokio::sync::{mpsc, oneshot};
 
 #[cfg(feature = "redis")]
 use super::adapter::{ClusterCommand, RedisAdapter};
-use crate::{Config, Message, Upgrade, Utf8Bytes};
+use crate::Config;
+use crate::engineio::EngineIoConfig;
+pub(crate) use crate::engineio::driver::lock;
+#[cfg(feature = "redis")]
+pub(crate) use crate::engineio::driver::sleep_until;
+use crate::engineio::driver::{Core, Handler, SessionHandle, Sessions};
+pub use crate::engineio::{COMMAND_SLOTS, SendError};
 #[cfg(feature = "redis")]
 use socketwire::socketio::adapter::recovery::PersistedSession;
 #[cfg(feature = "redis")]
 use socketwire::socketio::adapter::{AdapterPacket, BroadcastOptions, Flags, Reply as NodeReply};
-
-/// Commands and broadcasts one session task may have waiting.
-pub const COMMAND_SLOTS: usize = 1024;
 
 /// Events one socket's handlers may have waiting.
 pub const EVENT_SLOTS: usize = 256;
@@ -131,45 +132,42 @@ pub struct SocketIoConfig {
 
 impl Default for SocketIoConfig {
     fn default() -> Self {
-        let engineio = engineio::ServerConfig::default();
+        // The Engine.IO layer's defaults, one list of them.
+        let engine = EngineIoConfig::default();
         SocketIoConfig {
-            max_http_body: engineio.max_payload,
-            engineio,
+            engineio: engine.engineio,
             socketio: Default::default(),
-            websocket: Config::default(),
-            max_backpressure: 1 << 20,
-            request_timeout: Duration::from_secs(10),
-            write_timeout: Duration::from_secs(10),
+            websocket: engine.websocket,
+            max_backpressure: engine.max_backpressure,
+            max_http_body: engine.max_http_body,
+            request_timeout: engine.request_timeout,
+            write_timeout: engine.write_timeout,
             recovery: None,
         }
     }
 }
 
-/// Why an emit was not queued.
-///
-/// ```
-/// use socketwire_tokio::socketio::server::SendError;
-/// assert_ne!(SendError::Full, SendError::Closed);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SendError {
-    /// The session's command channel holds [`COMMAND_SLOTS`] already.
-    Full,
-    /// The session is closed.
-    Closed,
-}
-
-impl std::fmt::Display for SendError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            SendError::Full => "the session's command channel is full",
-            SendError::Closed => "the session is closed",
-        })
+impl SocketIoConfig {
+    /// The settings of the Engine.IO layer the server runs on (its
+    /// Engine.IO, WebSocket, backpressure, body and deadline settings), e.g.
+    /// for an [`EngineIo`](crate::engineio::EngineIo) beside it configured alike.
+    ///
+    /// ```
+    /// use socketwire_tokio::socketio::server::SocketIoConfig;
+    /// let config = SocketIoConfig { max_http_body: 4096, ..SocketIoConfig::default() };
+    /// assert_eq!(config.engine_config().max_http_body, 4096);
+    /// ```
+    pub fn engine_config(&self) -> EngineIoConfig {
+        EngineIoConfig {
+            engineio: self.engineio.clone(),
+            websocket: self.websocket.clone(),
+            max_backpressure: self.max_backpressure,
+            max_http_body: self.max_http_body,
+            request_timeout: self.request_timeout,
+            write_timeout: self.write_timeout,
+        }
     }
 }
-
-impl std::error::Error for SendError {}
 
 /// Why [`SocketRef::emit_with_ack`] has no answer.
 ///
@@ -240,29 +238,9 @@ type ServerSideHandler = Arc<dyn Fn(Vec<Value>) -> BoxFuture<Value> + Send + Syn
 /// Where a session task answers an `emit_with_ack`.
 type AckReply = oneshot::Sender<Result<Vec<Value>, AckError>>;
 
-/// What one session task is sent.
-enum Command {
-    /// A polling request for this session.
-    Request {
-        method: Method,
-        query: String,
-        content_type: Option<String>,
-        body: Bytes,
-        reply: oneshot::Sender<Response>,
-    },
-    /// The parked GET's client went away.
-    PollAborted,
-    /// Close the Engine.IO session (every namespace, its transport).
-    CloseSession,
-    /// A WebSocket for this session (the upgrade probe).
-    WebSocketOpen {
-        query: String,
-        writer: mpsc::Sender<WebSocketOutput>,
-        reply: oneshot::Sender<Result<Option<WebSocketId>, engineio::Error>>,
-    },
-    WebSocketText(WebSocketId, String),
-    WebSocketBinary(WebSocketId, Bytes),
-    WebSocketClosed(WebSocketId),
+/// What one session task is sent, besides the Engine.IO layer's own
+/// commands (requests, WebSocket messages, close).
+pub(crate) enum Command {
     /// A connect handler's answer.
     Connected {
         namespace: String,
@@ -284,8 +262,6 @@ enum Command {
     },
     /// A packet from a broadcast (counted in the mailbox's `queued`).
     Broadcast(Arc<EncodedPacket>),
-    /// Close the whole connection (`disconnectSockets(true)`).
-    Close,
     /// The cluster's answer to a resume (streams mode with recovery): the
     /// socket, already back in its rooms, or `None` for a new one.
     #[cfg(feature = "redis")]
@@ -293,37 +269,15 @@ enum Command {
         namespace: String,
         restored: Option<RecoveredSession>,
     },
-    /// Look at the overflow flag.
-    Wake,
 }
 
 /// How other tasks reach one session task: its mailbox and its figures.
-struct SessionHandle {
-    tx: mpsc::Sender<Command>,
-    /// Set when a broadcast found the mailbox full or the member over its cap.
-    overflowed: AtomicBool,
-    /// Bytes of broadcasts in the mailbox plus bytes in the WebSocket writer.
-    queued: AtomicUsize,
-    /// The core sessions' `buffered_amount`, as of the task's last step.
-    buffered: AtomicUsize,
-}
-
-impl SessionHandle {
-    fn buffered_amount(&self) -> usize {
-        self.queued.load(Ordering::Relaxed) + self.buffered.load(Ordering::Relaxed)
-    }
-
-    /// Flags the session as too far behind and wakes its task to close it.
-    fn overflow(&self) {
-        self.overflowed.store(true, Ordering::Relaxed);
-        let _ = self.tx.try_send(Command::Wake);
-    }
-}
+type Handle = SessionHandle<Command>;
 
 pub(crate) struct Inner {
     config: SocketIoConfig,
-    /// Engine.IO sid → its session task. Held only for a lookup, insert or removal.
-    sessions: Mutex<HashMap<String, Arc<SessionHandle>>>,
+    /// Engine.IO sid → its session task (the Engine.IO layer's map).
+    sessions: Arc<Sessions<Command>>,
     /// Namespace → connect handler.
     namespaces: Mutex<HashMap<String, ConnectHandler>>,
     /// Namespaces and rooms, keyed by Engine.IO sid.
@@ -352,24 +306,12 @@ pub(crate) struct Inner {
     pub(crate) start: Instant,
 }
 
-/// Sleeps until `deadline` (time since `start`, the server's clock); forever without one.
-pub(crate) async fn sleep_until(start: Instant, deadline: Option<Duration>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(start + d)).await,
-        None => std::future::pending().await,
-    }
-}
-
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 impl Inner {
     pub(crate) fn now(&self) -> Duration {
         self.start.elapsed()
     }
 
-    fn session(&self, sid: &str) -> Option<Arc<SessionHandle>> {
+    fn session(&self, sid: &str) -> Option<Arc<Handle>> {
         lock(&self.sessions).get(sid).cloned()
     }
 
@@ -425,7 +367,6 @@ impl Inner {
             // Counted before it is sent, so the task never takes off what is not on yet.
             session.queued.fetch_add(len, Ordering::Relaxed);
             if session
-                .tx
                 .try_send(Command::Broadcast(packet.clone()))
                 .is_err()
             {
@@ -526,7 +467,7 @@ impl Inner {
                 args: args.clone(),
                 ack: Some(tx),
             };
-            if session.tx.try_send(command).is_ok() {
+            if session.try_send(command).is_ok() {
                 answers.push(rx);
             }
         }
@@ -538,13 +479,12 @@ impl Inner {
         let sessions = lock(&self.sessions);
         for sid in sids {
             if let Some(session) = sessions.get(sid) {
-                let command = match close {
-                    true => Command::Close,
-                    false => Command::Disconnect {
+                let _ = match close {
+                    true => session.close(),
+                    false => session.try_send(Command::Disconnect {
                         namespace: namespace.to_string(),
-                    },
+                    }),
                 };
-                let _ = session.tx.try_send(command);
             }
         }
     }
@@ -642,20 +582,14 @@ impl Inner {
         let session = self.session(&socket.sid).ok_or(SendError::Closed)?;
         let len = recorded.packet.buffered_len();
         session.queued.fetch_add(len, Ordering::Relaxed);
-        let sent = session
-            .tx
-            .try_send(Command::Broadcast(Arc::new(recorded.packet)));
+        let sent = session.try_send(Command::Broadcast(Arc::new(recorded.packet)));
         drop(store);
-        sent.map_err(|e| {
+        sent.inspect_err(|e| {
             session.queued.fetch_sub(len, Ordering::Relaxed);
-            match e {
-                mpsc::error::TrySendError::Full(_) => {
-                    // Dropping it would leave a hole the client cannot see:
-                    // close the session; the client recovers the packet.
-                    session.overflow();
-                    SendError::Full
-                }
-                mpsc::error::TrySendError::Closed(_) => SendError::Closed,
+            if *e == SendError::Full {
+                // Dropping it would leave a hole the client cannot see:
+                // close the session; the client recovers the packet.
+                session.overflow();
             }
         })
     }
@@ -700,43 +634,19 @@ pub struct SocketIoBuilder {
 }
 
 impl SocketIoBuilder {
-    /// Engine.IO's `pingInterval`.
-    ///
-    /// ```
-    /// let _ = socketwire_tokio::socketio::server::SocketIo::builder().ping_interval(std::time::Duration::from_secs(5));
-    /// ```
-    pub fn ping_interval(mut self, interval: Duration) -> Self {
-        self.config.engineio.ping_interval = interval;
-        self
-    }
+    crate::engineio::engine_builder_methods!(
+        "socketwire_tokio::socketio::server::SocketIo::builder()"
+    );
 
-    /// Engine.IO's `pingTimeout`.
+    /// The whole [`SocketIoConfig`] (the other methods set parts of it; an
+    /// adapter set with `adapter` stays).
     ///
     /// ```
-    /// let _ = socketwire_tokio::socketio::server::SocketIo::builder().ping_timeout(std::time::Duration::from_secs(5));
+    /// use socketwire_tokio::socketio::server::{SocketIo, SocketIoConfig};
+    /// let _ = SocketIo::builder().config(SocketIoConfig::default());
     /// ```
-    pub fn ping_timeout(mut self, timeout: Duration) -> Self {
-        self.config.engineio.ping_timeout = timeout;
-        self
-    }
-
-    /// Accept Engine.IO 3 clients (socket.io 2.x, Socket.IO v4; JS `allowEIO3`).
-    ///
-    /// ```
-    /// let _ = socketwire_tokio::socketio::server::SocketIo::builder().allow_eio3(true);
-    /// ```
-    pub fn allow_eio3(mut self, allow: bool) -> Self {
-        self.config.engineio.allow_eio3 = allow;
-        self
-    }
-
-    /// [`SocketIoConfig::max_backpressure`].
-    ///
-    /// ```
-    /// let _ = socketwire_tokio::socketio::server::SocketIo::builder().max_backpressure(1 << 20);
-    /// ```
-    pub fn max_backpressure(mut self, bytes: usize) -> Self {
-        self.config.max_backpressure = bytes;
+    pub fn config(mut self, config: SocketIoConfig) -> Self {
+        self.config = config;
         self
     }
 
@@ -750,18 +660,6 @@ impl SocketIoBuilder {
     /// ```
     pub fn parser(mut self, parser: Parser) -> Self {
         self.config.socketio.parser = parser;
-        self
-    }
-
-    /// The WebSocket settings (e.g. permessage-deflate).
-    ///
-    /// ```
-    /// use socketwire_tokio::{Config, Deflate};
-    /// let _ = socketwire_tokio::socketio::server::SocketIo::builder()
-    ///     .websocket(Config { deflate: Deflate::Enabled(Default::default()), ..Config::default() });
-    /// ```
-    pub fn websocket(mut self, config: Config) -> Self {
-        self.config.websocket = config;
         self
     }
 
@@ -873,9 +771,10 @@ impl SocketIo {
             let first = getrandom::u64().unwrap_or(0) >> 2;
             Mutex::new(RecoveryStore::new(recovery, first))
         });
+        let engine = config.engine_config();
         let inner = Arc::new(Inner {
             config,
-            sessions: Mutex::default(),
+            sessions: Arc::default(),
             namespaces: Mutex::default(),
             rooms: Mutex::new(RoomRegistry::new()),
             socket_ids: Mutex::default(),
@@ -889,12 +788,13 @@ impl SocketIo {
             recovery,
             start: Instant::now(),
         });
-        (
-            SocketIoService {
-                inner: inner.clone(),
-            },
-            SocketIo { inner },
-        )
+        // The Engine.IO layer shares the session map and the clock: one
+        // deadline per session task for both layers.
+        let core = Core::new(engine, inner.sessions.clone(), inner.start, {
+            let inner = inner.clone();
+            Box::new(move |eio, handle, _| SessionTask::new(&inner, eio, handle))
+        });
+        (SocketIoService { core }, SocketIo { inner })
     }
 
     /// The layer to wrap an application with and the handle: requests under
@@ -1418,7 +1318,7 @@ struct SocketShared {
     recorded: bool,
     namespace: String,
     sid: String,
-    tx: mpsc::Sender<Command>,
+    handle: Arc<Handle>,
     inner: Arc<Inner>,
     handlers: Mutex<Handlers>,
 }
@@ -1514,10 +1414,7 @@ impl SocketRef {
     }
 
     fn command(&self, command: Command) -> Result<(), SendError> {
-        self.socket.tx.try_send(command).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => SendError::Full,
-            mpsc::error::TrySendError::Closed(_) => SendError::Closed,
-        })
+        self.socket.handle.try_send(command)
     }
 
     /// Sends `event` to this client. With recovery on, the event is
@@ -1662,7 +1559,7 @@ impl SocketRef {
     /// # }
     /// ```
     pub fn close_transport(&self) -> Result<(), SendError> {
-        self.command(Command::CloseSession)
+        self.socket.handle.close()
     }
 }
 
@@ -1733,16 +1630,14 @@ struct NamespaceState {
     pending: Option<Vec<Command>>,
 }
 
-/// The session task: sole owner of one connection's core sessions.
+/// The Socket.IO side of one session task (the Engine.IO layer's
+/// [`Handler`]): sole owner of the connection's core Socket.IO session, under
+/// the task that owns its Engine.IO session.
 struct SessionTask {
     inner: Arc<Inner>,
-    handle: Arc<SessionHandle>,
+    handle: Arc<Handle>,
     sid: String,
-    eio: engineio::ServerSession,
     sio: CoreSession,
-    commands: mpsc::Receiver<Command>,
-    waiting_get: Option<oneshot::Sender<Response>>,
-    socket: Option<(WebSocketId, mpsc::Sender<WebSocketOutput>)>,
     namespaces: HashMap<String, NamespaceState>,
     acks: HashMap<(String, u64), AckReply>,
     /// Connection state recovery is on and the client speaks v5.
@@ -1754,19 +1649,8 @@ struct SessionTask {
 }
 
 impl SessionTask {
-    /// Registers a new session and starts its task.
-    fn spawn(
-        inner: &Arc<Inner>,
-        eio: engineio::ServerSession,
-        socket: Option<mpsc::Sender<WebSocketOutput>>,
-    ) -> Arc<SessionHandle> {
-        let (tx, commands) = mpsc::channel(COMMAND_SLOTS);
-        let handle = Arc::new(SessionHandle {
-            tx,
-            overflowed: AtomicBool::new(false),
-            queued: AtomicUsize::new(0),
-            buffered: AtomicUsize::new(0),
-        });
+    /// The Socket.IO session over a new Engine.IO session.
+    fn new(inner: &Arc<Inner>, eio: &engineio::ServerSession, handle: &Arc<Handle>) -> Self {
         let version = match eio.version() {
             engineio::EngineIoVersion::V3 => socketwire::socketio::SocketIoVersion::V4,
             engineio::EngineIoVersion::V4 => socketwire::socketio::SocketIoVersion::V5,
@@ -1779,135 +1663,109 @@ impl SessionTask {
         let recovery =
             inner.recovery.is_some() && version == socketwire::socketio::SocketIoVersion::V5;
         config.connection_state_recovery = recovery;
-        let sid = eio.sid().to_string();
-        let task = SessionTask {
+        SessionTask {
             inner: inner.clone(),
             handle: handle.clone(),
-            socket: socket.and_then(|tx| Some((eio.websocket()?, tx))),
-            sid: sid.clone(),
-            eio,
+            sid: eio.sid().to_string(),
             sio: CoreSession::new(config, inner.now()),
-            commands,
-            waiting_get: None,
             namespaces: HashMap::new(),
             acks: HashMap::new(),
             recovery,
             #[cfg(feature = "redis")]
             restoring: HashMap::new(),
-        };
-        lock(&inner.sessions).insert(sid, handle.clone());
-        tokio::spawn(task.run());
-        handle
-    }
-
-    async fn run(mut self) {
-        loop {
-            self.dispatch();
-            if self.eio.is_closed() {
-                break;
-            }
-            let deadline = [self.eio.poll_timeout(), self.sio.poll_timeout()]
-                .into_iter()
-                .flatten()
-                .min();
-            let sleep = sleep_until(self.inner.start, deadline);
-            tokio::select! {
-                command = self.commands.recv() => match command {
-                    Some(command) => self.handle(command),
-                    None => break,
-                },
-                () = sleep => {
-                    let now = self.inner.now();
-                    self.eio.handle_timeout(now);
-                    self.sio.handle_timeout(now);
-                }
-            }
-            if self.handle.overflowed.load(Ordering::Relaxed) {
-                // Too far behind the broadcasts it is sent: drop it.
-                self.eio.close(self.inner.now());
-            }
         }
-        self.finish();
+    }
+}
+
+impl Handler for SessionTask {
+    type Command = Command;
+
+    fn on_message(&mut self, eio: &mut engineio::ServerSession, data: MessageData, now: Duration) {
+        let result = match data {
+            MessageData::Text(t) => self.sio.handle_text(&t, now),
+            MessageData::Binary(b) => self.sio.handle_binary(b, now),
+        };
+        if result.is_err() {
+            eio.close(now);
+        }
     }
 
-    fn handle(&mut self, command: Command) {
-        let now = self.inner.now();
+    fn on_command(&mut self, eio: &mut engineio::ServerSession, command: Command, now: Duration) {
         match command {
-            Command::Request {
-                method,
-                query,
-                content_type,
-                body,
-                reply,
-            } => {
-                let info = RequestInfo {
-                    method,
-                    query: &query,
-                    content_type: content_type.as_deref(),
-                    body: &body,
-                };
-                match self.eio.handle_request(&info, now) {
-                    Reply::Respond(response) => {
-                        let _ = reply.send(response);
-                    }
-                    Reply::Wait => self.waiting_get = Some(reply),
-                }
-            }
-            Command::PollAborted => {
-                self.waiting_get = None;
-                self.eio.handle_poll_aborted();
-            }
-            Command::CloseSession => self.eio.close(now),
-            Command::WebSocketOpen {
-                query,
-                writer,
-                reply,
-            } => {
-                let answer = match self.eio.handle_websocket_open(&query, now) {
-                    Ok(WebSocketOpen::Attach(ws)) => {
-                        self.socket = Some((ws, writer));
-                        Ok(Some(ws))
-                    }
-                    Ok(_) => Ok(None),
-                    Err(error) => Err(error),
-                };
-                let _ = reply.send(answer);
-            }
-            Command::WebSocketText(ws, text) => {
-                let _ = self.eio.handle_websocket_text(ws, &text, now);
-            }
-            Command::WebSocketBinary(ws, data) => {
-                let _ = self.eio.handle_websocket_binary(ws, data, now);
-            }
-            Command::WebSocketClosed(ws) => {
-                if self.socket.as_ref().is_some_and(|(id, _)| *id == ws) {
-                    self.socket = None;
-                }
-                self.eio.handle_websocket_closed(ws);
-            }
-            Command::Connected { namespace, result } => self.connected(namespace, result),
+            Command::Connected { namespace, result } => self.connected(eio, namespace, result),
             Command::Broadcast(packet) => {
                 self.handle
                     .queued
                     .fetch_sub(packet.buffered_len(), Ordering::Relaxed);
-                self.socket_command(Command::Broadcast(packet), now);
+                self.socket_command(eio, Command::Broadcast(packet), now);
             }
-            Command::Wake => {}
-            Command::Close => self.eio.close(now),
             #[cfg(feature = "redis")]
             Command::Restored {
                 namespace,
                 restored,
             } => self.restored(namespace, restored),
             command @ (Command::Emit { .. } | Command::Ack { .. } | Command::Disconnect { .. }) => {
-                self.socket_command(command, now)
+                self.socket_command(eio, command, now)
             }
         }
     }
 
+    /// The Socket.IO session's events, then its messages into the Engine.IO session.
+    fn pump(&mut self, eio: &mut engineio::ServerSession, now: Duration) -> bool {
+        let mut progressed = false;
+        while let Some(event) = self.sio.poll_event() {
+            progressed = true;
+            self.on_core_event(eio, event);
+        }
+        while let Some(message) = self.sio.poll_message() {
+            progressed = true;
+            let sent = match message {
+                EngineMessage::Text(t) => eio.send_text(std::str::from_utf8(&t).unwrap_or("")),
+                EngineMessage::Binary(b) => eio.send_binary(b),
+            };
+            if sent.is_err() {
+                // Past the Engine.IO buffer caps: a packet is never dropped
+                // from a session that stays.
+                eio.close(now);
+            }
+        }
+        progressed
+    }
+
+    fn poll_timeout(&self) -> Option<Duration> {
+        self.sio.poll_timeout()
+    }
+
+    fn handle_timeout(&mut self, now: Duration) {
+        self.sio.handle_timeout(now);
+    }
+
+    fn buffered_amount(&self) -> usize {
+        self.sio.buffered_amount()
+    }
+
+    /// The session is over: out of every room, sockets told.
+    fn finish(mut self, _: CloseReason) {
+        self.sio.handle_transport_closed();
+        let namespaces: Vec<String> = self.namespaces.keys().cloned().collect();
+        for namespace in namespaces {
+            self.leave(&namespace, DisconnectReason::TransportClose);
+        }
+        for (_, reply) in self.acks.drain() {
+            let _ = reply.send(Err(AckError::Closed));
+        }
+    }
+}
+
+impl SessionTask {
     /// A command of a socket, or a packet for it: queued while its namespace
     /// awaits its connect handler, run once it is accepted.
-    fn socket_command(&mut self, command: Command, now: Duration) {
+    fn socket_command(
+        &mut self,
+        eio: &mut engineio::ServerSession,
+        command: Command,
+        now: Duration,
+    ) {
         let namespace = match &command {
             Command::Emit { namespace, .. }
             | Command::Ack { namespace, .. }
@@ -1925,7 +1783,7 @@ impl SessionTask {
             } else if matches!(command, Command::Broadcast(_)) {
                 // A packet with an offset cannot be dropped unseen: close;
                 // with recovery the client gets it back.
-                self.eio.close(now);
+                eio.close(now);
             }
             return;
         }
@@ -1969,7 +1827,12 @@ impl SessionTask {
         }
     }
 
-    fn connected(&mut self, namespace: String, result: Result<(), ConnectError>) {
+    fn connected(
+        &mut self,
+        eio: &mut engineio::ServerSession,
+        namespace: String,
+        result: Result<(), ConnectError>,
+    ) {
         let Some(state) = self.namespaces.get_mut(&namespace) else {
             return;
         };
@@ -2002,7 +1865,7 @@ impl SessionTask {
                 self.inner.rooms_changed(&namespace);
                 let now = self.inner.now();
                 for command in pending {
-                    self.socket_command(command, now);
+                    self.socket_command(eio, command, now);
                 }
             }
             Err(refusal) => {
@@ -2157,8 +2020,8 @@ impl SessionTask {
             parser: self.inner.config.socketio.parser,
             reply,
         });
-        let (tx, wait, namespace) = (
-            self.handle.tx.clone(),
+        let (handle, wait, namespace) = (
+            self.handle.clone(),
             self.inner.cluster_wait(),
             namespace.to_string(),
         );
@@ -2168,7 +2031,7 @@ impl SessionTask {
                 .ok()
                 .and_then(Result::ok)
                 .flatten();
-            let _ = tx
+            let _ = handle
                 .send(Command::Restored {
                     namespace,
                     restored,
@@ -2280,7 +2143,7 @@ impl SessionTask {
                 recorded: self.recovery,
                 namespace: namespace.clone(),
                 sid: self.sid.clone(),
-                tx: self.handle.tx.clone(),
+                handle: self.handle.clone(),
                 inner: self.inner.clone(),
                 handlers: Mutex::default(),
             }),
@@ -2307,7 +2170,7 @@ impl SessionTask {
         tokio::spawn(run_socket(socket, handler, auth, rx));
     }
 
-    fn on_core_event(&mut self, event: CoreEvent) {
+    fn on_core_event(&mut self, eio: &mut engineio::ServerSession, event: CoreEvent) {
         let now = self.inner.now();
         match event {
             CoreEvent::Connect { namespace, auth } => self.open_socket(namespace, auth, None),
@@ -2328,7 +2191,7 @@ impl SessionTask {
                 let event = SocketEvent::Event { name, args, ack_id };
                 if state.events.try_send(event).is_err() {
                     // Its handlers are EVENT_SLOTS events behind: drop the client.
-                    self.eio.close(now);
+                    eio.close(now);
                 }
             }
             CoreEvent::Ack {
@@ -2346,112 +2209,9 @@ impl SessionTask {
                 }
             }
             CoreEvent::Disconnected { namespace, reason } => self.leave(&namespace, reason),
-            CoreEvent::Close(_) => self.eio.close(now),
+            CoreEvent::Close(_) => eio.close(now),
             _ => {}
         }
-    }
-
-    /// Drains every output of both core sessions, and what reacting to them produces.
-    fn dispatch(&mut self) {
-        let now = self.inner.now();
-        loop {
-            let mut progressed = false;
-            while let Some(response) = self.eio.poll_long_poll() {
-                progressed = true;
-                if let Some(reply) = self.waiting_get.take() {
-                    let _ = reply.send(response);
-                }
-            }
-            while let Some(event) = self.eio.poll_event() {
-                progressed = true;
-                match event {
-                    SessionEvent::Message(data) => {
-                        let result = match data {
-                            MessageData::Text(t) => self.sio.handle_text(&t, now),
-                            MessageData::Binary(b) => self.sio.handle_binary(b, now),
-                        };
-                        if result.is_err() {
-                            self.eio.close(now);
-                        }
-                    }
-                    SessionEvent::Closed(_) => {
-                        self.waiting_get = None;
-                        if let Some((_, tx)) = self.socket.take() {
-                            let _ = tx.try_send(WebSocketOutput::Close);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            while let Some(event) = self.sio.poll_event() {
-                progressed = true;
-                self.on_core_event(event);
-            }
-            while let Some(message) = self.sio.poll_message() {
-                progressed = true;
-                let sent = match message {
-                    EngineMessage::Text(t) => {
-                        self.eio.send_text(std::str::from_utf8(&t).unwrap_or(""))
-                    }
-                    EngineMessage::Binary(b) => self.eio.send_binary(b),
-                };
-                if sent.is_err() {
-                    // Past the Engine.IO buffer caps: a packet is never dropped
-                    // from a session that stays.
-                    self.eio.close(now);
-                }
-            }
-            while let Some(output) = self.eio.poll_websocket() {
-                progressed = true;
-                let close = output == WebSocketOutput::Close;
-                let len = websocket_output_len(&output);
-                let sent = self.socket.as_ref().map(|(_, tx)| {
-                    self.handle.queued.fetch_add(len, Ordering::Relaxed);
-                    let sent = tx.try_send(output);
-                    if sent.is_err() {
-                        self.handle.queued.fetch_sub(len, Ordering::Relaxed);
-                    }
-                    sent
-                });
-                let full = !close && matches!(sent, Some(Err(mpsc::error::TrySendError::Full(_))));
-                if close || full {
-                    self.socket = None;
-                }
-                if full {
-                    // The peer does not read what it is sent.
-                    self.eio.close(now);
-                }
-            }
-            if !progressed {
-                break;
-            }
-        }
-        let buffered = self.eio.buffered_amount() + self.sio.buffered_amount();
-        self.handle.buffered.store(buffered, Ordering::Relaxed);
-    }
-
-    /// The session is over: out of the map and every room, sockets told.
-    fn finish(mut self) {
-        lock(&self.inner.sessions).remove(&self.sid);
-        self.sio.handle_transport_closed();
-        let namespaces: Vec<String> = self.namespaces.keys().cloned().collect();
-        for namespace in namespaces {
-            self.leave(&namespace, DisconnectReason::TransportClose);
-        }
-        for (_, reply) in self.acks.drain() {
-            let _ = reply.send(Err(AckError::Closed));
-        }
-        if let Some((_, tx)) = self.socket.take() {
-            let _ = tx.try_send(WebSocketOutput::Close);
-        }
-    }
-}
-
-fn websocket_output_len(output: &WebSocketOutput) -> usize {
-    match output {
-        WebSocketOutput::Text(t) => t.len(),
-        WebSocketOutput::Binary(b) | WebSocketOutput::SharedText(b) => b.len(),
-        _ => 0,
     }
 }
 
@@ -2466,12 +2226,11 @@ async fn run_socket(
     let result = handler(socket.clone(), auth).await;
     let refused = result.is_err();
     let namespace = socket.socket.namespace.clone();
-    if socket
+    if !socket
         .socket
-        .tx
+        .handle
         .send(Command::Connected { namespace, result })
         .await
-        .is_err()
         || refused
     {
         return;
@@ -2502,7 +2261,7 @@ async fn run_socket(
 }
 
 /// The HTTP response of the service.
-pub type SocketIoResponse = http::Response<Full<Bytes>>;
+pub type SocketIoResponse = crate::engineio::EngineIoResponse;
 
 /// The tower `Service` of the server: mount it at `/socket.io/` (axum:
 /// `Router::new().route_service("/socket.io/", service)`). It answers every
@@ -2514,325 +2273,10 @@ pub type SocketIoResponse = http::Response<Full<Bytes>>;
 /// ```
 #[derive(Clone)]
 pub struct SocketIoService {
-    inner: Arc<Inner>,
+    core: Arc<Core<SessionTask>>,
 }
 
-impl std::fmt::Debug for SocketIoService {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SocketIoService").finish_non_exhaustive()
-    }
-}
-
-fn engineio_response(response: Response) -> SocketIoResponse {
-    let content_type = if response.content_type.is_empty() {
-        "text/plain"
-    } else {
-        response.content_type
-    };
-    http::Response::builder()
-        .status(response.status)
-        .header(http::header::CONTENT_TYPE, content_type)
-        .body(Full::new(response.body))
-        .unwrap_or_default()
-}
-
-fn status(status: http::StatusCode) -> SocketIoResponse {
-    let mut response = SocketIoResponse::default();
-    *response.status_mut() = status;
-    response
-}
-
-/// A refusal after which the connection is closed (`Connection: close`): the
-/// rest of a body over the cap, or one that is late, is never read.
-fn closing(code: http::StatusCode) -> SocketIoResponse {
-    let mut response = status(code);
-    response.headers_mut().insert(
-        http::header::CONNECTION,
-        http::HeaderValue::from_static("close"),
-    );
-    response
-}
-
-/// Sends `PollAborted` if the parked GET's response future is dropped first.
-struct PollGuard {
-    session: Arc<SessionHandle>,
-    armed: bool,
-}
-
-impl Drop for PollGuard {
-    fn drop(&mut self) {
-        if self.armed {
-            let _ = self.session.tx.try_send(Command::PollAborted);
-        }
-    }
-}
-
-impl SocketIoService {
-    async fn call_inner<B>(self, mut request: http::Request<B>) -> SocketIoResponse
-    where
-        B: Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    {
-        let inner = self.inner;
-        let query = request.uri().query().unwrap_or("").to_string();
-        if crate::is_upgrade_request(&request) {
-            return websocket(&inner, &mut request, &query).await;
-        }
-        let method = Method::from_name(request.method().as_str());
-        let content_type = request
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        // A declared length over the cap is refused before any of the body is read.
-        let declared = request.body().size_hint().lower();
-        if usize::try_from(declared).map_or(true, |n| n > inner.config.max_http_body) {
-            return closing(http::StatusCode::PAYLOAD_TOO_LARGE);
-        }
-        let limited = Limited::new(request.into_body(), inner.config.max_http_body);
-        let body = match tokio::time::timeout(inner.config.request_timeout, limited.collect()).await
-        {
-            Err(_) => return closing(http::StatusCode::REQUEST_TIMEOUT),
-            Ok(Err(_)) => return closing(http::StatusCode::PAYLOAD_TOO_LARGE),
-            Ok(Ok(collected)) => collected.to_bytes(),
-        };
-        let session = match Route::request(&inner.config.engineio, &query) {
-            Err(error) => return engineio_response(Response::error(&error)),
-            Ok(Route::Handshake) => {
-                let info = RequestInfo {
-                    method,
-                    query: &query,
-                    content_type: content_type.as_deref(),
-                    body: &body,
-                };
-                let count = lock(&inner.sessions).len();
-                let opened = inner
-                    .config
-                    .engineio
-                    .check_session_count(count)
-                    .and_then(|()| {
-                        engineio::ServerSession::open_polling(
-                            &inner.config.engineio,
-                            &info,
-                            inner.now(),
-                            engineio::os_random_sid,
-                        )
-                    });
-                return match opened {
-                    Ok((session, response)) => {
-                        SessionTask::spawn(&inner, session, None);
-                        engineio_response(response)
-                    }
-                    Err(error) => engineio_response(Response::error(&error)),
-                };
-            }
-            Ok(Route::Session(sid)) => match inner.session(sid) {
-                Some(session) => session,
-                None => return engineio_response(Response::error(&engineio::Error::UnknownSid)),
-            },
-        };
-        // Only a GET parks; a POST is answered at once.
-        let parks = matches!(method, Method::Get);
-        let (reply, rx) = oneshot::channel();
-        let command = Command::Request {
-            method,
-            query,
-            content_type,
-            body,
-            reply,
-        };
-        if session.tx.send(command).await.is_err() {
-            return engineio_response(Response::error(&engineio::Error::UnknownSid));
-        }
-        let mut guard = PollGuard {
-            session,
-            armed: parks,
-        };
-        let answer = rx.await;
-        guard.armed = false;
-        match answer {
-            Ok(response) => engineio_response(response),
-            Err(_) => engineio_response(Response::error(&engineio::Error::UnknownSid)),
-        }
-    }
-}
-
-/// The WebSocket settings of the server: the user's, with frame and message
-/// caps at the Engine.IO `max_payload` (no Engine.IO message can be larger)
-/// and no WebSocket-level keepalive (Engine.IO's heartbeat does that).
-fn websocket_config(config: &SocketIoConfig) -> Config {
-    let max = u64::try_from(config.engineio.max_payload).unwrap_or(u64::MAX);
-    let mut websocket = config.websocket.clone();
-    websocket.limits.max_frame_size = max;
-    websocket.limits.max_message_size = max;
-    websocket
-}
-
-/// Opens a WebSocket-only session, or attaches the WebSocket to the polling
-/// session it names (the upgrade probe), then answers `101` and runs the
-/// socket in its own task.
-async fn websocket<B>(
-    inner: &Arc<Inner>,
-    request: &mut http::Request<B>,
-    query: &str,
-) -> SocketIoResponse {
-    let config = &inner.config.engineio;
-    let (writer, outputs) = mpsc::channel(config.max_buffered_packets.max(1));
-    let opened: Result<Option<(Arc<SessionHandle>, WebSocketId)>, engineio::Error> = async {
-        match Route::websocket(config, query)? {
-            Route::Handshake => {
-                // Checked before the insert: concurrent handshakes may pass it
-                // by their number, never by more.
-                config.check_session_count(lock(&inner.sessions).len())?;
-                let session = engineio::ServerSession::open_websocket(
-                    config,
-                    query,
-                    inner.now(),
-                    engineio::os_random_sid,
-                )?;
-                let ws = session.websocket().ok_or(engineio::Error::BadRequest)?;
-                Ok(Some((SessionTask::spawn(inner, session, Some(writer)), ws)))
-            }
-            Route::Session(sid) => {
-                let session = inner.session(sid).ok_or(engineio::Error::UnknownSid)?;
-                let (reply, rx) = oneshot::channel();
-                let command = Command::WebSocketOpen {
-                    query: query.to_string(),
-                    writer,
-                    reply,
-                };
-                session
-                    .tx
-                    .send(command)
-                    .await
-                    .map_err(|_| engineio::Error::UnknownSid)?;
-                let ws = rx.await.map_err(|_| engineio::Error::UnknownSid)??;
-                Ok(ws.map(|ws| (session, ws)))
-            }
-        }
-    }
-    .await;
-    let attached = match opened {
-        Ok(attached) => attached,
-        Err(error) => return engineio_response(Response::upgrade_error(&error)),
-    };
-    let upgrade = Upgrade::new(websocket_config(&inner.config));
-    let (response, websocket) = match upgrade.upgrade(request) {
-        Ok(upgraded) => upgraded,
-        Err(error) => {
-            if let Some((session, ws)) = attached {
-                let _ = session.tx.send(Command::WebSocketClosed(ws)).await;
-            }
-            let response = error.to_response();
-            let (parts, _) = response.into_parts();
-            return http::Response::from_parts(parts, Full::default());
-        }
-    };
-    let write_timeout = inner.config.write_timeout;
-    tokio::spawn(async move {
-        let Ok(stream) = websocket.await else {
-            if let Some((session, ws)) = attached {
-                let _ = session.tx.send(Command::WebSocketClosed(ws)).await;
-            }
-            return;
-        };
-        match attached {
-            Some((session, ws)) => pump(stream, session, ws, outputs, write_timeout).await,
-            // The session has its WebSocket already: accept this one, then close it.
-            None => {
-                let mut stream = stream;
-                let _ = tokio::time::timeout(write_timeout, stream.close()).await;
-            }
-        }
-    });
-    let (parts, _) = response.into_parts();
-    http::Response::from_parts(parts, Full::default())
-}
-
-/// Moves one WebSocket's messages to its session task and the task's output
-/// to the socket, until either side ends.
-async fn pump(
-    stream: crate::UpgradedStream,
-    session: Arc<SessionHandle>,
-    ws: WebSocketId,
-    mut outputs: mpsc::Receiver<WebSocketOutput>,
-    write_timeout: Duration,
-) {
-    let (mut sink, mut stream) = stream.split();
-    loop {
-        tokio::select! {
-            message = stream.next() => {
-                let command = match message {
-                    Some(Ok(Message::Text(text))) => Command::WebSocketText(ws, text.as_str().to_string()),
-                    Some(Ok(Message::Binary(data))) => Command::WebSocketBinary(ws, data),
-                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
-                    Some(Ok(_)) => continue,
-                };
-                if session.tx.send(command).await.is_err() {
-                    break;
-                }
-            }
-            output = outputs.recv() => {
-                let message = match output {
-                    Some(WebSocketOutput::Text(text)) => {
-                        session.queued.fetch_sub(text.len(), Ordering::Relaxed);
-                        Message::text(text)
-                    }
-                    Some(WebSocketOutput::Binary(data)) => {
-                        session.queued.fetch_sub(data.len(), Ordering::Relaxed);
-                        Message::Binary(data)
-                    }
-                    Some(WebSocketOutput::SharedText(bytes)) => {
-                        session.queued.fetch_sub(bytes.len(), Ordering::Relaxed);
-                        match Utf8Bytes::try_from(bytes) {
-                            Ok(text) => Message::Text(text),
-                            // The core sends UTF-8 only; anything else is dropped.
-                            Err(_) => continue,
-                        }
-                    }
-                    Some(_) | None => {
-                        let _ = tokio::time::timeout(write_timeout, sink.close()).await;
-                        break;
-                    }
-                };
-                // A peer that stops reading: past the deadline the socket is dropped.
-                match tokio::time::timeout(write_timeout, sink.send(message)).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(_)) | Err(_) => break,
-                }
-            }
-        }
-    }
-    let _ = session.tx.send(Command::WebSocketClosed(ws)).await;
-    // What is left in the writer's channel leaves the figure.
-    outputs.close();
-    while let Ok(output) = outputs.try_recv() {
-        session
-            .queued
-            .fetch_sub(websocket_output_len(&output), Ordering::Relaxed);
-    }
-}
-
-impl<B> tower_service::Service<http::Request<B>> for SocketIoService
-where
-    B: Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    type Response = SocketIoResponse;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<SocketIoResponse, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let service = self.clone();
-        Box::pin(async move { Ok(service.call_inner(request).await) })
-    }
-}
+crate::engineio::driver::engine_service!(SocketIoService);
 
 /// Serves `service` on `listener` with hyper 1.x's HTTP/1.1 server, for
 /// users without a framework: `/socket.io/` goes to the service, anything
@@ -2849,27 +2293,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     service: SocketIoService,
 ) -> std::io::Result<()> {
-    loop {
-        let (tcp, _) = listener.accept().await?;
-        let service = service.clone();
-        tokio::spawn(async move {
-            let handler =
-                hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
-                    let service = service.clone();
-                    async move {
-                        if request.uri().path().starts_with("/socket.io/") {
-                            Ok::<_, Infallible>(service.call_inner(request).await)
-                        } else {
-                            Ok(status(http::StatusCode::NOT_FOUND))
-                        }
-                    }
-                });
-            let connection = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(tcp), handler)
-                .with_upgrades();
-            let _ = connection.await;
-        });
-    }
+    crate::engineio::driver::serve_prefix(listener, "/socket.io/", service.core).await
 }
 
 /// A tower `Layer`: requests whose path starts with `/socket.io/` go to the
@@ -2930,8 +2354,8 @@ where
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         use http_body_util::Either;
         if request.uri().path().starts_with("/socket.io/") {
-            let service = self.service.clone();
-            Box::pin(async move { Ok(service.call_inner(request).await.map(Either::Left)) })
+            let core = self.service.core.clone();
+            Box::pin(async move { Ok(core.call(request).await.map(Either::Left)) })
         } else {
             let future = self.inner.call(request);
             Box::pin(async move { Ok(future.await?.map(Either::Right)) })
