@@ -181,6 +181,11 @@ async fn emit(
             .map_err(|e| e.to_string())?;
         seq += 1;
     }
+    // Closing now could cancel a server's handlers still running for the last events.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while shared.completed.load(Ordering::Acquire) < seq && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let _ = tokio::time::timeout(Duration::from_secs(2), ws.close(None)).await;
     Ok(seq)
 }
@@ -233,7 +238,8 @@ pub(crate) async fn run(args: BroadcastArgs) -> bool {
         }
     };
     // The joins were sent before the emitter connected; give the server time to apply them.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // A millisecond per member on top: 1.5 s for a room of 1 000.
+    tokio::time::sleep(Duration::from_millis(500 + args.clients as u64)).await;
     let shared_emit = shared.clone();
     let stop_emit = Arc::new(AtomicBool::new(false));
     let emitter = {
@@ -273,11 +279,7 @@ pub(crate) async fn run(args: BroadcastArgs) -> bool {
             0
         }
     };
-    // Let the last broadcasts arrive (bounded), then stop the members.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while shared.completed.load(Ordering::Acquire) < sent && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // The emitter waited (bounded) for the last broadcasts to arrive.
     let _ = stop_tx.send(true);
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
     let (mut missing, mut duplicated, mut reordered) = (0u64, 0u64, 0u64);
