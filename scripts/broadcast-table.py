@@ -5,18 +5,21 @@ baseline server.
 
     scripts/broadcast-table.py target/e2e/broadcast.jsonl [BASELINE]   (default: example)
 """
-import json
+import importlib.util
 import sys
+from pathlib import Path
+
+# The row loading and size labels of scripts/e2e-table.py (a file name Python cannot import).
+_spec = importlib.util.spec_from_file_location("e2e_table", Path(__file__).with_name("e2e-table.py"))
+e2e_table = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(e2e_table)
+size_label = e2e_table.size_label
 
 
 def main() -> None:
     path = sys.argv[1]
     baseline = sys.argv[2] if len(sys.argv) > 2 else "example"
-    rows = [json.loads(line) for line in open(path) if line.strip().startswith("{")]
-    servers = []
-    for r in rows:
-        if r["label"] not in servers:
-            servers.append(r["label"])
+    rows, servers = e2e_table.load(path)
     cells = {}
     for r in rows:
         cells.setdefault((r["clients"], r["size"]), {})[r["label"]] = r
@@ -58,10 +61,6 @@ def main() -> None:
 def rate(r: dict) -> str:
     mark = "" if r.get("ok") else " ✗"
     return f"{r['deliveries_per_s']:,.0f}{mark}"
-
-
-def size_label(n: int) -> str:
-    return f"{n // 1024} KiB" if n >= 1024 else f"{n} B"
 
 
 def cpu(r: dict) -> str:
