@@ -82,6 +82,28 @@ struct Seen {
     error: Option<String>,
 }
 
+impl Seen {
+    /// Counts broadcast `seq`; false when it arrived before (a duplicate).
+    fn record(&mut self, seq: u64) -> bool {
+        if seq < self.next || !self.ahead.insert(seq) {
+            self.duplicated += 1;
+            return false;
+        }
+        if seq != self.next {
+            self.reordered += 1;
+        }
+        while self.ahead.remove(&self.next) {
+            self.next += 1;
+        }
+        true
+    }
+
+    /// Broadcasts that arrived, each counted once.
+    fn received(&self) -> u64 {
+        self.next + self.ahead.len() as u64
+    }
+}
+
 /// The unsigned number after `"key":` in `text`.
 fn field(text: &str, key: &str) -> Option<u64> {
     let digits = text.split_once(key)?.1;
@@ -127,15 +149,8 @@ async fn member(mut ws: Ws, shared: Arc<Shared>, mut stop: watch::Receiver<bool>
             seen.duplicated += 1;
             continue;
         };
-        if seq < seen.next || !seen.ahead.insert(seq) {
-            seen.duplicated += 1;
+        if !seen.record(seq) {
             continue;
-        }
-        if seq != seen.next {
-            seen.reordered += 1;
-        }
-        while seen.ahead.remove(&seen.next) {
-            seen.next += 1;
         }
         shared.delivered.fetch_add(1, Ordering::Relaxed);
         if shared.measuring.load(Ordering::Relaxed) {
@@ -288,7 +303,7 @@ pub(crate) async fn run(args: BroadcastArgs) -> bool {
             missing += sent;
             continue;
         };
-        missing += sent.saturating_sub(seen.next + seen.ahead.len() as u64);
+        missing += sent.saturating_sub(seen.received());
         duplicated += seen.duplicated;
         reordered += seen.reordered;
         if let Some(h) = seen.histogram.as_ref() {
@@ -332,4 +347,29 @@ pub(crate) async fn run(args: BroadcastArgs) -> bool {
         json_string(first_error.as_deref()),
     );
     ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_in_any_key_order() {
+        let text = r#"42["new messages",{"p":"xx","s":12,"t":345}]"#;
+        assert_eq!(field(text, "\"s\":"), Some(12));
+        assert_eq!(field(text, "\"t\":"), Some(345));
+        assert_eq!(field(text, "\"n\":"), None);
+    }
+
+    #[test]
+    fn exactly_once_with_reorders_counted_apart() {
+        let mut seen = Seen::default();
+        for seq in [0, 2, 1, 1, 3, 0, 5] {
+            seen.record(seq);
+        }
+        assert_eq!(seen.next, 4);
+        assert_eq!(seen.received(), 5);
+        assert_eq!(seen.duplicated, 2);
+        assert_eq!(seen.reordered, 2);
+    }
 }
