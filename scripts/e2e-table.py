@@ -11,11 +11,7 @@ import sys
 def main() -> None:
     path = sys.argv[1]
     baseline = sys.argv[2] if len(sys.argv) > 2 else "example"
-    rows = [json.loads(line) for line in open(path) if line.strip().startswith("{")]
-    servers = []
-    for r in rows:
-        if r["label"] not in servers:
-            servers.append(r["label"])
+    rows, servers = load(path)
     cells = {}
     for r in rows:
         key = (r["connections"], r["size"], r["inflight"])
@@ -45,6 +41,16 @@ def main() -> None:
     print()
     print(f"× columns: the server's messages/s (or CPU µs per message) over {baseline}'s in the "
           "same cell; msgs/s below 1 and CPU above 1 mean the peer is behind.")
+
+
+def load(path: str) -> tuple[list, list]:
+    """The JSON lines of `path` and the server labels in the order they first appear."""
+    rows = [json.loads(line) for line in open(path) if line.strip().startswith("{")]
+    servers = []
+    for r in rows:
+        if r["label"] not in servers:
+            servers.append(r["label"])
+    return rows, servers
 
 
 def size_label(n: int) -> str:

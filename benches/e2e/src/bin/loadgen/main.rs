@@ -15,7 +15,11 @@
 //! - `socketio`: N Socket.IO clients (WebSocket transport) receive every `broadcast`; with
 //!   `--server-cmd` the server is killed and restarted between two rounds and every client
 //!   must reconnect and receive the second round too.
+//! - `broadcast`: N Socket.IO clients in one room, one emitter keeping W room broadcasts in
+//!   flight; deliveries/s, emit-to-receipt p50/p99, the server's CPU per delivery and RSS;
+//!   every member must receive every broadcast exactly once, in order.
 
+mod broadcast;
 mod echo;
 mod proc_stat;
 mod socketio;
@@ -42,6 +46,8 @@ enum Mode {
     Churn(echo::ChurnArgs),
     /// Socket.IO clients receiving broadcasts, optionally across a server restart.
     Socketio(socketio::SocketIoArgs),
+    /// Room broadcasts to N Socket.IO clients; deliveries/s, latency, server CPU per delivery.
+    Broadcast(broadcast::BroadcastArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +62,7 @@ fn main() -> ExitCode {
             Mode::Idle(args) => echo::run_idle(args).await,
             Mode::Churn(args) => echo::run_churn(args).await,
             Mode::Socketio(args) => socketio::run(args).await,
+            Mode::Broadcast(args) => broadcast::run(args).await,
         }
     });
     runtime.shutdown_timeout(Duration::from_secs(2));

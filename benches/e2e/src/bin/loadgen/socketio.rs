@@ -42,7 +42,7 @@ pub(crate) struct SocketIoArgs {
     step_timeout: f64,
 }
 
-type Ws =
+pub(crate) type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Per client: how many times each broadcast number arrived.
@@ -59,7 +59,7 @@ struct Shared {
 }
 
 /// Opens a Socket.IO connection to the main namespace; returns it after the CONNECT reply.
-async fn handshake(url: &str, gate: &Semaphore) -> Result<Ws, String> {
+pub(crate) async fn handshake(url: &str, gate: &Semaphore) -> Result<Ws, String> {
     let mut ws = {
         let _permit = gate.acquire().await.map_err(|e| e.to_string())?;
         match tokio::time::timeout(STEP, tokio_tungstenite::connect_async(url)).await {
