@@ -12,20 +12,12 @@
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
 import { createClient } from 'redis';
-import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
-import { createAdapter as createStreamsAdapter } from '@socket.io/redis-streams-adapter';
+import { nodeAdapter } from './cluster-common.mjs';
 
 const [url, mode, ...flags] = process.argv.slice(2);
 const pub = createClient({ url });
 await pub.connect();
-let adapter;
-if (mode === 'redis-streams') {
-  adapter = createStreamsAdapter(pub);
-} else {
-  const sub = pub.duplicate();
-  await sub.connect();
-  adapter = mode === 'redis-sharded' ? createShardedAdapter(pub, sub) : createAdapter(pub, sub);
-}
+const adapter = await nodeAdapter(pub, mode);
 const http = createServer();
 const recovery = flags.includes('--recovery') ? { connectionStateRecovery: { maxDisconnectionDuration: 60000 } } : {};
 const io = new Server(http, { adapter, ...recovery });

@@ -10,16 +10,14 @@
 // socketsJoin and disconnectSockets on the Node.js node act on node A's socket.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { io } from 'socket.io-client';
 import { next, withTimeout } from './socketio-cases.mjs';
+import { REDIS, nodeAdapter, start, startRedis } from './cluster-common.mjs';
 
 const BIN = fileURLToPath(new URL('../../target/release/examples/socketio_server', import.meta.url));
 const NODE = fileURLToPath(new URL('./cluster-node.mjs', import.meta.url));
-const REDIS = '/usr/bin/redis-server';
 /** Tries of a check that waits for the cluster to settle (subscriptions, heartbeats). */
 const TRIES = 30;
 const PAUSE_MS = 400;
@@ -33,45 +31,13 @@ function stopAll() {
 after(stopAll);
 process.on('exit', stopAll);
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts `command`; resolves with the first match of `pattern` on its stdout. */
-function start(command, args, pattern, what) {
-  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
-  children.push(child);
-  return withTimeout(new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const found = pattern.exec(out);
-      if (found) resolve(found[1]);
-    });
-    child.on('exit', (code) => reject(new Error(`${what} exited with ${code}`)));
-  }), what);
-}
-
-async function startRedis() {
-  const port = await freePort();
-  await start(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    /(Ready to accept connections)/, 'redis-server');
-  return `redis://127.0.0.1:${port}`;
-}
 
 const LISTENING = /listening on (127\.0\.0\.1:\d+)/;
 const startRust = (redis, mode) =>
-  start(BIN, ['--addr', '127.0.0.1:0', '--redis', redis, '--adapter', mode], LISTENING, 'socketwire node')
+  start(children, BIN, ['--addr', '127.0.0.1:0', '--redis', redis, '--adapter', mode], LISTENING, 'socketwire node')
     .then((addr) => `http://${addr}`);
 const startNode = (redis, mode) =>
-  start(process.execPath, [NODE, redis, mode], LISTENING, 'Node.js node').then((addr) => `http://${addr}`);
+  start(children, process.execPath, [NODE, redis, mode], LISTENING, 'Node.js node').then((addr) => `http://${addr}`);
 
 async function connect(url) {
   const socket = io(url, { forceNew: true, transports: ['websocket'], reconnection: false });
@@ -119,7 +85,7 @@ const skip = (!existsSync(BIN) && `build ${BIN} first (with --features socketio-
 
 for (const mode of ['redis', 'redis-sharded', 'redis-streams']) {
   test(`${mode}: two socketwire nodes and a Node.js node share rooms, broadcasts, fetchSockets, serverSideEmit and acks`, { skip }, async () => {
-    const redis = await startRedis();
+    const redis = await startRedis(children);
     const a = await startRust(redis, mode);
     const b = await startRust(redis, mode);
     const j = await startNode(redis, mode);

@@ -8,22 +8,18 @@
 // gets a message sent by a `ws` client on node B's `/chat`.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Server } from 'socket.io';
 import { io } from 'socket.io-client';
 import { createClient } from 'redis';
-import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
-import { createAdapter as createStreamsAdapter } from '@socket.io/redis-streams-adapter';
 import WebSocket from 'ws';
 import { withTimeout } from './socketio-cases.mjs';
+import { REDIS, nodeAdapter, start, startRedis } from './cluster-common.mjs';
 
 const BIN = process.env.SERVER_BIN
   || fileURLToPath(new URL('../../target/release/examples/server', import.meta.url));
-const REDIS = '/usr/bin/redis-server';
 /** Tries of a check that waits for the cluster to settle (subscriptions), each after a pause. */
 const TRIES = 30;
 const PAUSE_MS = 400;
@@ -44,42 +40,10 @@ function stopAll() {
 after(stopAll);
 process.on('exit', stopAll);
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts `command`; resolves with the first match of `pattern` on its stdout. */
-function start(command, args, pattern, what) {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  return withTimeout(new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const found = pattern.exec(out);
-      if (found) resolve(found[1]);
-    });
-    child.on('exit', (code) => reject(new Error(`${what} exited with ${code}`)));
-  }), what);
-}
-
-async function startRedis() {
-  const port = await freePort();
-  await start(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    /(Ready to accept connections)/, 'redis-server');
-  return `redis://127.0.0.1:${port}`;
-}
 
 /** An example server in the cluster; its address. */
 const startExample = (redis, mode) =>
-  start(BIN, ['--addr', '127.0.0.1:0', '--redis', redis, '--adapter', mode],
+  start(children, BIN, ['--addr', '127.0.0.1:0', '--redis', redis, '--adapter', mode],
     /listening on (127\.0\.0\.1:\d+)/, 'example server');
 
 /** A Node.js socket.io node in the cluster (this process), serving the chat's namespace. */
@@ -87,15 +51,7 @@ async function startNodeJs(url, mode) {
   const pub = createClient({ url });
   await pub.connect();
   redisClients.push(pub);
-  let adapter;
-  if (mode === 'redis-streams') {
-    adapter = createStreamsAdapter(pub);
-  } else {
-    const sub = pub.duplicate();
-    await sub.connect();
-    redisClients.push(sub);
-    adapter = mode === 'redis-sharded' ? createShardedAdapter(pub, sub) : createAdapter(pub, sub);
-  }
+  const adapter = await nodeAdapter(pub, mode, (sub) => redisClients.push(sub));
   const http = createHttpServer();
   const server = new Server(http, { adapter });
   server.of('/chat');
@@ -160,7 +116,7 @@ const skip = (!existsSync(BIN) && `build ${BIN} first (cargo build --release --e
 
 for (const mode of ['redis', 'redis-sharded', 'redis-streams']) {
   test(`${mode}: two example servers and a Node.js node share the chat demo and the /chat room`, { skip }, async () => {
-    const redis = await startRedis();
+    const redis = await startRedis(children);
     const a = await startExample(redis, mode);
     const b = await startExample(redis, mode);
     const nodeJs = await startNodeJs(redis, mode);
