@@ -11,17 +11,15 @@
 // socketwire A → the Node.js node, the Node.js node → socketwire A. Every wait is bounded.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { io } from 'socket.io-client';
 import { createClient } from 'redis';
 import { next, withTimeout } from './socketio-cases.mjs';
+import { REDIS, start, startRedis } from './cluster-common.mjs';
 
 const BIN = fileURLToPath(new URL('../../target/release/examples/socketio_server', import.meta.url));
 const NODE = fileURLToPath(new URL('./cluster-node.mjs', import.meta.url));
-const REDIS = '/usr/bin/redis-server';
 /** Events each other node emits to the absent client. */
 const N = 10;
 /** Tries of a check that waits for the stream or the cluster, each after a pause. */
@@ -39,45 +37,16 @@ function stopAll() {
 after(stopAll);
 process.on('exit', stopAll);
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts `command`; resolves with the first match of `pattern` on its stdout. */
-function start(command, args, pattern, what) {
-  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
-  children.push(child);
-  return withTimeout(new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const found = pattern.exec(out);
-      if (found) resolve(found[1]);
-    });
-    child.on('exit', (code) => reject(new Error(`${what} exited with ${code}`)));
-  }), what);
-}
-
 const LISTENING = /listening on (127\.0\.0\.1:\d+)/;
 const startRust = (redis) =>
-  start(BIN, ['--addr', '127.0.0.1:0', '--redis', redis, '--adapter', 'redis-streams', '--recovery'],
+  start(children, BIN, ['--addr', '127.0.0.1:0', '--redis', redis, '--adapter', 'redis-streams', '--recovery'],
     LISTENING, 'socketwire node').then((addr) => `http://${addr}`);
 const startNode = (redis) =>
-  start(process.execPath, [NODE, redis, 'redis-streams', '--recovery'], LISTENING, 'Node.js node')
+  start(children, process.execPath, [NODE, redis, 'redis-streams', '--recovery'], LISTENING, 'Node.js node')
     .then((addr) => `http://${addr}`);
 
 async function cluster() {
-  const port = await freePort();
-  await start(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    /(Ready to accept connections)/, 'redis-server');
-  const redis = `redis://127.0.0.1:${port}`;
+  const redis = await startRedis(children);
   const spy = createClient({ url: redis });
   spy.on('error', () => {});
   await spy.connect();
