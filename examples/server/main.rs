@@ -59,6 +59,7 @@
 //! | `--redis`: `/chat` messages waiting to be published | 256 (`chat_cluster::OUTBOX_SLOTS`) | the message reaches this node's readers only (counted, logged) |
 //! | `--redis`: `/chat` messages from Redis waiting | 256 (`chat_cluster::PUSH_SLOTS`); each at most `CHAT_MAX_MESSAGE` | later or larger ones are dropped |
 //! | `--redis`: a lost Redis | 100 ms doubling to 5 s between attempts (`/chat`); socketwire-tokio's `RedisAdapter` reconnects `/socket.io/` | logged; each node keeps serving its own clients meanwhile |
+//! | `--recovery`: missed events and dropped sessions kept (`RecoveryConfig`) | `--max-disconnection-ms` (2 min), 10 000 packets, 16 MiB, 10 000 sessions | the oldest go; a client whose events went, or that comes back later, is a new socket (`recovered` false) |
 
 #![allow(missing_docs, unreachable_pub)]
 
@@ -152,6 +153,22 @@ pub struct Options {
     /// (Redis >= 7), or `@socket.io/redis-streams-adapter`).
     #[arg(long, value_enum, default_value_t = Adapter::Redis, requires = "redis")]
     pub adapter: Adapter,
+    /// Socket.IO connection state recovery (socket.io's `connectionStateRecovery`)
+    /// for v5 clients: one whose transport dropped and that comes back within
+    /// `--max-disconnection-ms` gets its socket id, its rooms and every event
+    /// emitted to it meanwhile, in order (every event then carries its offset as
+    /// its last argument). With `--redis --adapter redis-streams` it may come back
+    /// on any node of the cluster.
+    #[arg(long)]
+    pub recovery: bool,
+    /// With `--recovery`: how long a dropped client's session and missed events are kept.
+    #[arg(
+        long = "max-disconnection-ms",
+        value_name = "MS",
+        default_value_t = 120_000,
+        requires = "recovery"
+    )]
+    pub max_disconnection_ms: u64,
 }
 
 /// `--adapter`: which npm adapter the cluster's Node.js nodes use.
@@ -544,6 +561,13 @@ mod tests {
         );
         assert!(Options::try_parse_from(["server", "--ping-interval", "soon"]).is_err());
         assert!(Options::try_parse_from(["server", "--no-such-flag"]).is_err());
+        // Recovery: off by default, socket.io's 2 minutes when on, the window
+        // only with `--recovery`.
+        assert!(!d.recovery && d.max_disconnection_ms == 120_000);
+        let o = Options::try_parse_from(["server", "--recovery", "--max-disconnection-ms", "200"])
+            .expect("valid flags");
+        assert!(o.recovery && o.max_disconnection_ms == 200);
+        assert!(Options::try_parse_from(["server", "--max-disconnection-ms", "200"]).is_err());
         // The cluster: `--redis URL`, `--adapter` one of three (default redis),
         // and `--adapter` only with `--redis`.
         assert_eq!((d.redis.as_deref(), d.adapter), (None, Adapter::Redis));

@@ -9,7 +9,10 @@
 //! reaches the other members of the room as `new messages` (data).
 //! For tests: `request-ack` (args) makes the server emit `ack-request` (args) with
 //! an ack id, and the client's ack comes back as `ack-received` (ack args);
-//! `drop-transport` makes the server close the Engine.IO session.
+//! `drop-transport` makes the server close the Engine.IO session. With `--recovery`,
+//! a socket connection state recovery brought back gets `recovered` (its id)
+//! instead of `auth`; every socket is in the room of its own id, so `to-room`
+//! with a socket id reaches that socket.
 //!
 //! The bounds are the server's (`SocketIoConfig`, each with its test in
 //! socketwire-tokio): sessions each lock only themselves; a broadcast skips and
@@ -62,7 +65,12 @@ pub fn config(options: &Options) -> SocketIoConfig {
         max_http_body: options.max_payload,
         request_timeout: Duration::from_millis(options.body_timeout_ms),
         write_timeout: options.write_timeout(),
-        recovery: None,
+        recovery: options
+            .recovery
+            .then(|| socketwire::socketio::RecoveryConfig {
+                max_disconnection_duration: Duration::from_millis(options.max_disconnection_ms),
+                ..Default::default()
+            }),
     }
 }
 
@@ -92,10 +100,17 @@ pub fn server(options: &Options) -> (SocketIoService, SocketIo) {
     (service, io)
 }
 
-/// Emits `auth` with the handshake's auth payload.
+/// Emits `auth` with the handshake's auth payload to a new socket, and
+/// `recovered` with its id to one connection state recovery brought back
+/// (`--recovery`).
 fn greet(socket: &SocketRef, auth: Value) -> Result<(), ConnectError> {
+    let (event, args) = if socket.recovered() {
+        ("recovered", vec![socket.id().into()])
+    } else {
+        ("auth", vec![auth])
+    };
     socket
-        .emit("auth", vec![auth])
+        .emit(event, args)
         .map_err(|e| ConnectError::new(e.to_string()))
 }
 
