@@ -5,7 +5,7 @@
 //! `message` is echoed as `message-back` (binary included); `message-with-ack` is
 //! acknowledged with its args; `/custom` emits `auth` on connect; other namespaces
 //! are refused with `{"message":"Invalid namespace"}`. Chat: `channel` (data) goes to
-//! everyone as `broadcast` (data); `join` / `leave` (room); `to-room` (room, data)
+//! everyone as `broadcast` (data); `join` (room; acked once joined) / `leave` (room); `to-room` (room, data)
 //! reaches the other members of the room as `new messages` (data).
 //! For tests: `request-ack` (args) makes the server emit `ack-request` (args) with
 //! an ack id, and the client's ack comes back as `ack-received` (ack args);
@@ -134,7 +134,10 @@ async fn on_event(event: &str, s: SocketRef, args: Vec<Value>, ack: AckSender) {
             let _ = s.emit("broadcast", args);
         }
         // Past the rooms-per-socket cap a join is refused (the socket keeps its rooms).
-        ("join", Some(room)) => drop(s.join(&room)),
+        ("join", Some(room)) => {
+            let _ = s.join(&room);
+            let _ = ack.send(Vec::new());
+        }
         ("leave", Some(room)) => s.leave(&room),
         ("to-room", Some(room)) => s
             .to(&room)

@@ -26,6 +26,8 @@ io.on('relay', (...args) => io.local.emit('relayed', ...args));
 io.on('connection', (socket) => {
   socket.on('join', (room, ack) => { socket.join(room); if (typeof ack === 'function') ack(); });
   socket.on('cluster-emit', (room, event, ...args) => io.to(room).emit(event, ...args));
+  // As the example server's `to-room`: the other members of the room get `new messages`.
+  socket.on('to-room', (room, ...args) => socket.to(room).emit('new messages', ...args));
   socket.on('cluster-fetch', async (ack) => ack((await io.fetchSockets()).map((s) => s.id)));
   socket.on('cluster-server-side-emit', (ack) => {
     io.serverSideEmitWithAck('ping').then(ack, (err) => ack(`error: ${err.message}`));

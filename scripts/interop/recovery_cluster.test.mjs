@@ -8,7 +8,10 @@
 // away; it comes back on another node with its pid and last offset (every node hands out the
 // same offsets, the stream entry ids) and gets every missed event once, in order, with
 // `socket.recovered === true` and the same socket id. Cases: socketwire A → socketwire B,
-// socketwire A → the Node.js node, the Node.js node → socketwire A. Every wait is bounded.
+// socketwire A → the Node.js node, the Node.js node → socketwire A. The same three cases run on
+// two README example servers (`--redis URL --adapter redis-streams --recovery`, three namespaces
+// on the one stream) with the example's `to-room` event (the other members of the room get
+// `new messages`), the Node.js node answering it the same way. Every wait is bounded.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -19,6 +22,7 @@ import { next, withTimeout } from './socketio-cases.mjs';
 import { REDIS, start, startRedis } from './cluster-common.mjs';
 
 const BIN = fileURLToPath(new URL('../../target/release/examples/socketio_server', import.meta.url));
+const EXAMPLE = fileURLToPath(new URL('../../target/release/examples/server', import.meta.url));
 const NODE = fileURLToPath(new URL('./cluster-node.mjs', import.meta.url));
 /** Events each other node emits to the absent client. */
 const N = 10;
@@ -38,20 +42,20 @@ after(stopAll);
 process.on('exit', stopAll);
 
 const LISTENING = /listening on (127\.0\.0\.1:\d+)/;
-const startRust = (redis) =>
-  start(children, BIN, ['--addr', '127.0.0.1:0', '--redis', redis, '--adapter', 'redis-streams', '--recovery'],
+const startRust = (redis, bin = BIN) =>
+  start(children, bin, ['--addr', '127.0.0.1:0', '--redis', redis, '--adapter', 'redis-streams', '--recovery'],
     LISTENING, 'socketwire node').then((addr) => `http://${addr}`);
 const startNode = (redis) =>
   start(children, process.execPath, [NODE, redis, 'redis-streams', '--recovery'], LISTENING, 'Node.js node')
     .then((addr) => `http://${addr}`);
 
-async function cluster() {
+async function cluster(bin = BIN) {
   const redis = await startRedis(children);
   const spy = createClient({ url: redis });
   spy.on('error', () => {});
   await spy.connect();
   redisClients.push(spy);
-  return { redis, spy, a: await startRust(redis), b: await startRust(redis), j: await startNode(redis) };
+  return { redis, spy, a: await startRust(redis, bin), b: await startRust(redis, bin), j: await startNode(redis) };
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -80,16 +84,32 @@ async function untilInStream(spy, event, count) {
 }
 
 /**
+ * How a test emits `name` (args) to room `r` through a node and listens for it: socketio_server's
+ * `cluster-emit` (the event arrives as `name`), or the example server's `to-room` (the other
+ * members get `new messages` (name, args)).
+ */
+const CLUSTER_EMIT = {
+  send: (emitter, name, ...args) => emitter.emit('cluster-emit', 'r', name, ...args),
+  on: (client, name, handler) => client.on(name, (...args) => handler(args)),
+};
+const TO_ROOM = {
+  send: (emitter, name, ...args) => emitter.emit('to-room', 'r', name, ...args),
+  on: (client, name, handler) => client.on('new messages', (first, ...args) => { if (first === name) handler(args); }),
+};
+const once = (dialect, client, name) =>
+  withTimeout(new Promise((resolve) => dialect.on(client, name, resolve)), name);
+
+/**
  * `client` (on `from`) joins `r` and gets one event there (so it has an offset); its transport
  * drops; each of `emitters` emits N events to `r`; it comes back on `to`. Every missed event
  * arrives once, in order, before a live one.
  */
-async function dropAndRecover(spy, from, to, emitters, live) {
+async function dropAndRecover(spy, from, to, emitters, live, dialect = CLUSTER_EMIT) {
   const client = await connect(from);
   const id = client.id;
   await withTimeout(client.emitWithAck('join', 'r'), 'join');
-  const hello = next(client, 'hello');
-  client.emit('cluster-emit', 'r', 'hello');
+  const hello = once(dialect, client, 'hello');
+  dialect.send(emitters[0], 'hello');
   await hello;
   assert.match(client._lastOffset, /^[0-9]+-[0-9]+$/, 'the offset is a stream id');
 
@@ -102,22 +122,22 @@ async function dropAndRecover(spy, from, to, emitters, live) {
   const before = await entriesOf(spy, 'missed');
   let sent = 0;
   for (const emitter of emitters) {
-    for (let i = 0; i < N; i++) emitter.emit('cluster-emit', 'r', 'missed', sent++);
+    for (let i = 0; i < N; i++) dialect.send(emitter, 'missed', sent++);
     // One emitter at a time, so the stream order is the emit order.
     await untilInStream(spy, 'missed', before + sent);
   }
 
   const got = [];
   const offsets = [];
-  client.on('missed', (...args) => { got.push(args[0]); offsets.push(args.at(-1)); });
+  dialect.on(client, 'missed', (args) => { got.push(args[0]); offsets.push(args.at(-1)); });
   client.io.uri = to; // the manager opens its next connection there
   const back = next(client, 'connect');
   client.connect();
   await back;
   assert.equal(client.recovered, true, 'recovered');
   assert.equal(client.id, id, 'the same socket id');
-  const liveEvent = next(client, 'live');
-  live.emit('cluster-emit', 'r', 'live');
+  const liveEvent = once(dialect, client, 'live');
+  dialect.send(live, 'live');
   await liveEvent;
   assert.deepEqual(got, [...Array(sent).keys()], 'every missed event, once, in order');
   assert.ok(offsets.every((o) => /^[0-9]+-[0-9]+$/.test(o)), 'stream ids');
@@ -139,5 +159,21 @@ test('recovery across nodes: socketwire A → socketwire B, socketwire A → Nod
     dropAndRecover(spy, a, j, [onB, onJ], onB));
   await test('a client of the Node.js node recovers on socketwire node A', () =>
     dropAndRecover(spy, j, a, [onA, onB], onB));
+  stopAll();
+});
+
+const skipExample = (!existsSync(EXAMPLE) && `build ${EXAMPLE} first`)
+  || (!existsSync(REDIS) && `${REDIS} is missing (Debian package redis-server)`);
+
+test('recovery across nodes with the example server: example A → example B, example A → Node.js, Node.js → example A', { skip: skipExample }, async () => {
+  const { spy, a, b, j } = await cluster(EXAMPLE);
+  const [onB, onJ, onA] = [await connect(b), await connect(j), await connect(a)];
+  await sleep(500);
+  await test('a client of example server A recovers on example server B', () =>
+    dropAndRecover(spy, a, b, [onB, onJ], onJ, TO_ROOM));
+  await test('a client of example server A recovers on the Node.js node', () =>
+    dropAndRecover(spy, a, j, [onB, onJ], onB, TO_ROOM));
+  await test('a client of the Node.js node recovers on example server A', () =>
+    dropAndRecover(spy, j, a, [onA, onB], onB, TO_ROOM));
   stopAll();
 });

@@ -281,7 +281,7 @@ async fn recovering_node(redis: &str) -> (String, SocketIo) {
     let url = listener.local_addr().unwrap().to_string();
     let (service, io) = SocketIo::builder()
         .connection_state_recovery(Duration::from_secs(60))
-        .adapter(RedisAdapter::new(redis, AdapterMode::Streams))
+        .adapter(RedisAdapter::new(redis, AdapterMode::Streams).namespace("/other"))
         .build();
     io.ns("/", |socket: SocketRef, _auth: Value| async move {
         socket.on(
@@ -294,6 +294,11 @@ async fn recovering_node(redis: &str) -> (String, SocketIo) {
         if socket.recovered() {
             socket.emit("recovered", vec![]).unwrap();
         }
+        Ok(())
+    });
+    // A second clustered namespace on the same stream: "/" must not get its
+    // entries twice.
+    io.ns("/other", |_socket: SocketRef, _auth: Value| async {
         Ok(())
     });
     tokio::spawn(serve(listener, service));

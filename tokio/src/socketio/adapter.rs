@@ -389,15 +389,19 @@ fn pushed_message(info: PushInfo) -> Option<(String, bytes::Bytes)> {
     Some((channel, payload.into()))
 }
 
-/// One `XREAD` reply's entries: (id, entry), in order.
-fn stream_entries(value: redis::Value) -> Vec<(String, StreamEntry)> {
+/// One `XREAD` reply's entries: (stream, id, entry), in order.
+fn stream_entries(value: redis::Value) -> Vec<(String, String, StreamEntry)> {
     type Reply = Vec<(String, Vec<(String, Vec<(String, String)>)>)>;
     let Ok(streams) = redis::from_redis_value::<Option<Reply>>(value) else {
         return Vec::new();
     };
     let mut out = Vec::new();
-    for (_stream, entries) in streams.unwrap_or_default() {
-        out.extend(entries_of(entries));
+    for (stream, entries) in streams.unwrap_or_default() {
+        out.extend(
+            entries_of(entries)
+                .into_iter()
+                .map(|(id, entry)| (stream.clone(), id, entry)),
+        );
     }
     out
 }
@@ -1046,13 +1050,17 @@ async fn publish_to(
 }
 
 /// The streams reader: `XREAD BLOCK` from `$` (then from the last id) on
-/// each namespace's stream, entries into the bounded channel.
+/// each namespace's stream, entries into the bounded channel. Namespaces
+/// usually share one stream (the adapter's default name is `socket.io` for
+/// all): each stream is read once, from one position that every entry
+/// moves on, whichever namespace it is for (one this node does not serve
+/// included), and an entry goes to the namespace it names.
 async fn read_streams(
     mut con: MultiplexedConnection,
-    streams: Vec<(String, String, String)>,
+    namespaces: Vec<(String, String, String)>,
     out: mpsc::Sender<(String, String, StreamEntry)>,
 ) {
-    let mut last: Vec<String> = streams.iter().map(|(_, _, id)| id.clone()).collect();
+    let mut streams = ReadPositions::new(&namespaces);
     loop {
         let mut cmd = redis::cmd("XREAD");
         cmd.arg("BLOCK")
@@ -1060,25 +1068,65 @@ async fn read_streams(
             .arg("COUNT")
             .arg(XREAD_COUNT)
             .arg("STREAMS");
-        for (_, stream, _) in &streams {
+        for (stream, _) in &streams.positions {
             cmd.arg(stream);
         }
-        for id in &last {
+        for (_, id) in &streams.positions {
             cmd.arg(id);
         }
         let Ok(value) = cmd.query_async::<redis::Value>(&mut con).await else {
             return;
         };
-        for (id, entry) in stream_entries(value) {
-            let Some(index) = streams.iter().position(|(ns, _, _)| *ns == entry.nsp) else {
+        for (stream, id, entry) in stream_entries(value) {
+            let Some(namespace) = streams.read(&stream, &id, &entry.nsp) else {
                 continue;
             };
-            last[index] = id.clone();
-            let namespace = streams[index].0.clone();
             if out.send((namespace, id, entry)).await.is_err() {
                 return;
             }
         }
+    }
+}
+
+/// Where the reader is in each distinct stream, and which namespace reads
+/// which stream.
+struct ReadPositions {
+    /// (stream, last id read), one per distinct stream.
+    positions: Vec<(String, String)>,
+    /// (namespace, stream).
+    namespaces: Vec<(String, String)>,
+}
+
+impl ReadPositions {
+    /// From (namespace, stream, last id) triples; a stream named twice
+    /// starts from its first triple's id (they are the same: both came from
+    /// one `XREVRANGE`).
+    fn new(namespaces: &[(String, String, String)]) -> ReadPositions {
+        let mut positions: Vec<(String, String)> = Vec::new();
+        for (_, stream, id) in namespaces {
+            if !positions.iter().any(|(s, _)| s == stream) {
+                positions.push((stream.clone(), id.clone()));
+            }
+        }
+        let namespaces = namespaces
+            .iter()
+            .map(|(ns, stream, _)| (ns.clone(), stream.clone()))
+            .collect();
+        ReadPositions {
+            positions,
+            namespaces,
+        }
+    }
+
+    /// Entry `id` of `stream` is read: the position moves on; the
+    /// namespace `nsp` that reads it, if this node serves it there.
+    fn read(&mut self, stream: &str, id: &str, nsp: &str) -> Option<String> {
+        let (_, last) = self.positions.iter_mut().find(|(s, _)| s == stream)?;
+        *last = id.to_string();
+        self.namespaces
+            .iter()
+            .find(|(ns, s)| ns == nsp && s == stream)
+            .map(|(ns, _)| ns.clone())
     }
 }
 
@@ -1151,11 +1199,42 @@ mod tests {
             redis::Value::Array(vec![entry("1-0", "2"), entry("2-0", "3")]),
         ])]);
         let entries = stream_entries(reply);
-        let ids: Vec<&str> = entries.iter().map(|(id, _)| id.as_str()).collect();
-        assert_eq!(ids, ["1-0", "2-0"]);
-        assert_eq!(entries[1].1.message_type, "3");
-        assert_eq!(entries[0].1.data, None);
+        let ids: Vec<(&str, &str)> = entries
+            .iter()
+            .map(|(stream, id, _)| (stream.as_str(), id.as_str()))
+            .collect();
+        assert_eq!(ids, [("socket.io", "1-0"), ("socket.io", "2-0")]);
+        assert_eq!(entries[1].2.message_type, "3");
+        assert_eq!(entries[0].2.data, None);
         assert!(stream_entries(redis::Value::Nil).is_empty());
+    }
+
+    #[test]
+    fn namespaces_on_one_stream_read_it_once_and_every_entry_moves_it_on() {
+        let triple =
+            |ns: &str, stream: &str| (ns.to_string(), stream.to_string(), "5-0".to_string());
+        let mut read = ReadPositions::new(&[
+            triple("/", "socket.io"),
+            triple("/chat", "socket.io"),
+            triple("/own", "own-stream"),
+        ]);
+        let streams: Vec<&str> = read.positions.iter().map(|(s, _)| s.as_str()).collect();
+        assert_eq!(streams, ["socket.io", "own-stream"]);
+        assert_eq!(
+            read.read("socket.io", "6-0", "/chat").as_deref(),
+            Some("/chat")
+        );
+        // A namespace this node does not serve: passed over, the position moves on.
+        assert_eq!(read.read("socket.io", "7-0", "/elsewhere"), None);
+        // A namespace served, but on another stream.
+        assert_eq!(read.read("socket.io", "8-0", "/own"), None);
+        assert_eq!(
+            read.read("own-stream", "9-0", "/own").as_deref(),
+            Some("/own")
+        );
+        assert_eq!(read.read("unknown", "10-0", "/"), None);
+        let ids: Vec<&str> = read.positions.iter().map(|(_, id)| id.as_str()).collect();
+        assert_eq!(ids, ["8-0", "9-0"]);
     }
 
     #[test]
