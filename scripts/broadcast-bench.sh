@@ -15,7 +15,8 @@
 # (scripts/interop/broadcast-server.mjs). A fresh server per cell, one after another, so the
 # machine's noise falls on all alike. Results: target/e2e/broadcast.jsonl; the table:
 # target/e2e/broadcast.md (scripts/broadcast-table.py). Env: ROOMS, SIZES, WINDOW, WARMUP,
-# DURATION, SERVERS.
+# DURATION, SERVERS; BASE_BIN, another build of the example server (say the last commit's), runs
+# as the server `base` for a before/after comparison in one run (SERVERS="example base").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,6 +56,7 @@ for rooms in $ROOMS; do
       port=$(free_port)
       case $name in
         example) cmd=(target/release/examples/server --addr "127.0.0.1:$port" --max-connections 5000) ;;
+        base) cmd=("${BASE_BIN:?BASE_BIN names the other build}" --addr "127.0.0.1:$port" --max-connections 5000) ;;
         socketioxide) cmd=(target/release/peer-socketioxide --addr "127.0.0.1:$port") ;;
         socket.io) cmd=(node scripts/interop/broadcast-server.mjs --addr "127.0.0.1:$port") ;;
         *) log "unknown server $name"; exit 2 ;;

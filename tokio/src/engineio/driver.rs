@@ -437,31 +437,18 @@ async fn pump<C>(
                 }
             }
             output = outputs.recv() => {
-                let message = match output {
-                    Some(WebSocketOutput::Text(text)) => {
-                        session.queued.fetch_sub(text.len(), Ordering::Relaxed);
-                        Message::text(text)
-                    }
-                    Some(WebSocketOutput::Binary(data)) => {
-                        session.queued.fetch_sub(data.len(), Ordering::Relaxed);
-                        Message::Binary(data)
-                    }
-                    Some(WebSocketOutput::SharedText(bytes)) => {
-                        session.queued.fetch_sub(bytes.len(), Ordering::Relaxed);
-                        match Utf8Bytes::try_from(bytes) {
-                            Ok(text) => Message::Text(text),
-                            // The core sends UTF-8 only; anything else is dropped.
-                            Err(_) => continue,
-                        }
-                    }
-                    Some(_) | None => {
+                let Some(output) = output else {
+                    let _ = tokio::time::timeout(write_timeout, sink.close()).await;
+                    break;
+                };
+                // A peer that stops reading: past the deadline the socket is dropped.
+                let batch = write_batch(&mut sink, &session.queued, output, &mut outputs);
+                match tokio::time::timeout(write_timeout, batch).await {
+                    Ok(Ok(Flow::Open)) => {}
+                    Ok(Ok(Flow::Close)) => {
                         let _ = tokio::time::timeout(write_timeout, sink.close()).await;
                         break;
                     }
-                };
-                // A peer that stops reading: past the deadline the socket is dropped.
-                match tokio::time::timeout(write_timeout, sink.send(message)).await {
-                    Ok(Ok(())) => {}
                     Ok(Err(_)) | Err(_) => break,
                 }
             }
@@ -475,6 +462,60 @@ async fn pump<C>(
             .queued
             .fetch_sub(websocket_output_len(&output), Ordering::Relaxed);
     }
+}
+
+/// Messages taken from the writer's channel into one write, at most.
+const WRITE_BATCH: usize = 64;
+
+/// What the writer does after a batch.
+enum Flow {
+    Open,
+    /// The session closed the socket: the close frame goes next.
+    Close,
+}
+
+/// `first`, and what else waits in the writer's channel already (up to
+/// [`WRITE_BATCH`] messages), queued on the sink and written with one flush:
+/// a session that a broadcast reached several times is written to once, not
+/// once per message. A close ends the batch; what came before it is flushed.
+async fn write_batch<S>(
+    sink: &mut S,
+    queued: &AtomicUsize,
+    first: WebSocketOutput,
+    outputs: &mut mpsc::Receiver<WebSocketOutput>,
+) -> Result<Flow, crate::Error>
+where
+    S: futures_util::Sink<Message, Error = crate::Error> + Unpin,
+{
+    let mut output = first;
+    let mut flow = Flow::Open;
+    for taken in 1..=WRITE_BATCH {
+        queued.fetch_sub(websocket_output_len(&output), Ordering::Relaxed);
+        let message = match output {
+            WebSocketOutput::Text(text) => Some(Message::text(text)),
+            WebSocketOutput::Binary(data) => Some(Message::Binary(data)),
+            // The core sends UTF-8 only; anything else is dropped.
+            WebSocketOutput::SharedText(bytes) => {
+                Utf8Bytes::try_from(bytes).ok().map(Message::Text)
+            }
+            _ => {
+                flow = Flow::Close;
+                break;
+            }
+        };
+        if let Some(message) = message {
+            sink.feed(message).await?;
+        }
+        if taken == WRITE_BATCH {
+            break;
+        }
+        match outputs.try_recv() {
+            Ok(next) => output = next,
+            Err(_) => break,
+        }
+    }
+    sink.flush().await?;
+    Ok(flow)
 }
 
 fn websocket_output_len(output: &WebSocketOutput) -> usize {
@@ -855,6 +896,141 @@ mod tests {
             task.handle.queued.fetch_sub(len, Ordering::Relaxed);
         }
         assert_eq!(task.handle.queued.load(Ordering::Relaxed), 0);
+    }
+
+    /// A vectored transport that counts its writes (each takes every slice).
+    struct CountingWrites {
+        io: tokio::io::DuplexStream,
+        writes: Arc<AtomicUsize>,
+    }
+
+    impl tokio::io::AsyncRead for CountingWrites {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::pin::Pin::new(&mut self.io).poll_read(cx, buf)
+        }
+    }
+
+    impl tokio::io::AsyncWrite for CountingWrites {
+        fn poll_write(
+            self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+            buf: &[u8],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            self.poll_write_vectored(cx, &[std::io::IoSlice::new(buf)])
+        }
+
+        fn poll_write_vectored(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+            bufs: &[std::io::IoSlice<'_>],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            self.writes.fetch_add(1, Ordering::Relaxed);
+            let all: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
+            std::pin::Pin::new(&mut self.io).poll_write(cx, &all)
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            true
+        }
+
+        fn poll_flush(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::pin::Pin::new(&mut self.io).poll_flush(cx)
+        }
+
+        fn poll_shutdown(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::pin::Pin::new(&mut self.io).poll_shutdown(cx)
+        }
+    }
+
+    /// A server WebSocket on a counting transport, its far end, and its write count.
+    fn counted_websocket() -> (
+        crate::WebSocketStream<CountingWrites>,
+        tokio::io::DuplexStream,
+        Arc<AtomicUsize>,
+    ) {
+        let (near, far) = tokio::io::duplex(1 << 20);
+        let writes = Arc::new(AtomicUsize::new(0));
+        let io = CountingWrites {
+            io: near,
+            writes: writes.clone(),
+        };
+        let ws = crate::WebSocketStream::from_raw_socket(
+            io,
+            socketwire::ws::Role::Server,
+            &Config::default(),
+        );
+        (ws, far, writes)
+    }
+
+    /// Queues `texts` on the writer's channel as a session task does (the
+    /// `queued` figure counts them).
+    fn queue(tx: &mpsc::Sender<WebSocketOutput>, queued: &AtomicUsize, texts: &[&str]) {
+        for text in texts {
+            queued.fetch_add(text.len(), Ordering::Relaxed);
+            tx.try_send(WebSocketOutput::Text(text.to_string()))
+                .unwrap();
+        }
+    }
+
+    /// What a session's writer finds waiting goes out in one write, in
+    /// order, and leaves the `queued` figure; the batch stops at a close,
+    /// what follows the close stays in the channel.
+    #[tokio::test]
+    async fn waiting_messages_go_out_in_one_write_up_to_a_close() {
+        use tokio::io::AsyncReadExt;
+        let (mut ws, mut far, writes) = counted_websocket();
+        let (tx, mut rx) = mpsc::channel(8);
+        let queued = AtomicUsize::new(0);
+        queue(&tx, &queued, &["4a", "4b", "4c"]);
+        let first = rx.try_recv().unwrap();
+        let flow = write_batch(&mut ws, &queued, first, &mut rx).await.unwrap();
+        assert!(matches!(flow, Flow::Open));
+        assert_eq!(
+            writes.load(Ordering::Relaxed),
+            1,
+            "one write for three messages"
+        );
+        assert_eq!(queued.load(Ordering::Relaxed), 0);
+        let mut frames = [0; 12];
+        far.read_exact(&mut frames).await.unwrap();
+        assert_eq!(&frames, b"\x81\x024a\x81\x024b\x81\x024c");
+
+        queue(&tx, &queued, &["4d"]);
+        tx.try_send(WebSocketOutput::Close).unwrap();
+        queue(&tx, &queued, &["4e"]);
+        let first = rx.try_recv().unwrap();
+        let flow = write_batch(&mut ws, &queued, first, &mut rx).await.unwrap();
+        assert!(matches!(flow, Flow::Close));
+        assert_eq!(writes.load(Ordering::Relaxed), 2);
+        let mut frame = [0; 4];
+        far.read_exact(&mut frame).await.unwrap();
+        assert_eq!(&frame, b"\x81\x024d");
+        assert_eq!(rx.try_recv().unwrap(), WebSocketOutput::Text("4e".into()));
+    }
+
+    /// A batch takes at most WRITE_BATCH messages; the rest wait for the next.
+    #[tokio::test]
+    async fn a_batch_is_bounded() {
+        let (mut ws, _far, writes) = counted_websocket();
+        let (tx, mut rx) = mpsc::channel(WRITE_BATCH * 2);
+        let queued = AtomicUsize::new(0);
+        let texts = vec!["4x"; WRITE_BATCH + 10];
+        queue(&tx, &queued, &texts);
+        let first = rx.try_recv().unwrap();
+        write_batch(&mut ws, &queued, first, &mut rx).await.unwrap();
+        assert_eq!(rx.len(), 10);
+        assert_eq!(queued.load(Ordering::Relaxed), 10 * 2);
+        assert!(writes.load(Ordering::Relaxed) >= 1);
     }
 
     /// A WebSocket whose peer never reads: the writer's channel is bounded,
