@@ -257,6 +257,26 @@ impl EncodedPacket {
         core::iter::once(first).chain(self.attachments.iter().cloned().map(EngineMessage::Binary))
     }
 
+    /// The backpressure rule of a broadcast, for one recipient whose output
+    /// holds `buffered_amount` bytes: whether this packet would take it past
+    /// `max_buffered` (see [`BroadcastPacket::take_over_cap`](super::BroadcastPacket::take_over_cap),
+    /// which applies it to every recipient).
+    ///
+    /// ```
+    /// use socketwire::socketio::EncodedPacket;
+    /// let packet = EncodedPacket::event("/", "a", &[], None);
+    /// let len = packet.buffered_len();
+    /// assert!(!packet.would_exceed(1000 - len, 1000));
+    /// assert!(packet.would_exceed(1001 - len, 1000));
+    /// assert!(packet.would_exceed(usize::MAX, 1000));
+    /// ```
+    #[must_use]
+    pub fn would_exceed(&self, buffered_amount: usize, max_buffered: usize) -> bool {
+        buffered_amount
+            .checked_add(self.buffered_len())
+            .is_none_or(|total| total > max_buffered)
+    }
+
     /// The bytes this packet adds to a session's `buffered_amount` once
     /// queued: its text plus its attachments (each message counted as the
     /// sessions count queued messages).

@@ -238,14 +238,12 @@ impl<S> BroadcastPacket<S> {
         max_buffered: usize,
         mut buffered_amount: impl FnMut(&S) -> usize,
     ) -> Vec<S> {
-        let len = self.packet.buffered_len();
         let (over, within) =
             core::mem::take(&mut self.recipients)
                 .into_iter()
                 .partition(|socket| {
-                    buffered_amount(socket)
-                        .checked_add(len)
-                        .is_none_or(|total| total > max_buffered)
+                    self.packet
+                        .would_exceed(buffered_amount(socket), max_buffered)
                 });
         self.recipients = within;
         over
@@ -433,13 +431,16 @@ impl<S: Ord + Clone> RoomRegistry<S> {
         let Some(ns) = self.namespaces.get(namespace) else {
             return Vec::new();
         };
+        // The excepted rooms' member sets, looked up once per broadcast, not
+        // once per candidate (they are often one socket's own room).
+        let except: Vec<&BTreeSet<S>> = target
+            .except
+            .iter()
+            .filter_map(|room| ns.rooms.get(room))
+            .collect();
         let excluded = |socket: &S| {
             target.except_socket.as_ref() == Some(socket)
-                || target.except.iter().any(|room| {
-                    ns.rooms
-                        .get(room)
-                        .is_some_and(|members| members.contains(socket))
-                })
+                || except.iter().any(|members| members.contains(socket))
         };
         if target.to.is_empty() {
             return ns

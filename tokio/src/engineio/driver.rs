@@ -492,20 +492,16 @@ where
     for taken in 1..=WRITE_BATCH {
         queued.fetch_sub(websocket_output_len(&output), Ordering::Relaxed);
         let message = match output {
-            WebSocketOutput::Text(text) => Some(Message::text(text)),
-            WebSocketOutput::Binary(data) => Some(Message::Binary(data)),
-            // The core sends UTF-8 only; anything else is dropped.
-            WebSocketOutput::SharedText(bytes) => {
-                Utf8Bytes::try_from(bytes).ok().map(Message::Text)
-            }
+            WebSocketOutput::Text(text) => Message::text(text),
+            WebSocketOutput::Binary(data) => Message::Binary(data),
+            // UTF-8 already: the core framed it from a `str` (no check per recipient).
+            WebSocketOutput::SharedText(bytes) => Message::Text(Utf8Bytes::from_validated(bytes)),
             _ => {
                 flow = Flow::Close;
                 break;
             }
         };
-        if let Some(message) = message {
-            sink.feed(message).await?;
-        }
+        sink.feed(message).await?;
         if taken == WRITE_BATCH {
             break;
         }

@@ -265,9 +265,10 @@ pub(crate) enum Command {
     /// The cluster's answer to a resume (streams mode with recovery): the
     /// socket, already back in its rooms, or `None` for a new one.
     #[cfg(feature = "redis")]
+    /// (Boxed: rare, and large; every mailbox slot is as big as the largest command.)
     Restored {
         namespace: String,
-        restored: Option<RecoveredSession>,
+        restored: Option<Box<RecoveredSession>>,
     },
 }
 
@@ -331,7 +332,7 @@ impl Inner {
         // (encoded once, offset included) under the store's lock.
         let local_log = !self.stream_offsets(namespace);
         let mut store = self.recovery.as_ref().filter(|_| local_log).map(lock);
-        let mut out = match store.as_deref_mut() {
+        let out = match store.as_deref_mut() {
             Some(store) => {
                 // This server excepts sockets by the room of their id, never by
                 // `except_socket`, so the target is all in room names.
@@ -350,20 +351,18 @@ impl Inner {
             }
         };
         let sessions = lock(&self.sessions);
-        let over = out.take_over_cap(self.config.max_backpressure, |sid| {
-            sessions.get(sid).map_or(0, |s| s.buffered_amount())
-        });
-        for sid in over {
-            if let Some(session) = sessions.get(&sid) {
-                session.overflow();
-            }
-        }
         let len = out.packet.buffered_len();
+        let max = self.config.max_backpressure;
         let packet = Arc::new(out.packet);
-        for sid in out.recipients {
-            let Some(session) = sessions.get(&sid) else {
+        for sid in &out.recipients {
+            // One lookup per member: the backpressure rule, then the send.
+            let Some(session) = sessions.get(sid) else {
                 continue;
             };
+            if packet.would_exceed(session.buffered_amount(), max) {
+                session.overflow();
+                continue;
+            }
             // Counted before it is sent, so the task never takes off what is not on yet.
             session.queued.fetch_add(len, Ordering::Relaxed);
             if session
@@ -1703,7 +1702,7 @@ impl Handler for SessionTask {
             Command::Restored {
                 namespace,
                 restored,
-            } => self.restored(namespace, restored),
+            } => self.restored(namespace, restored.map(|r| *r)),
             command @ (Command::Emit { .. } | Command::Ack { .. } | Command::Disconnect { .. }) => {
                 self.socket_command(eio, command, now)
             }
@@ -1766,17 +1765,17 @@ impl SessionTask {
         command: Command,
         now: Duration,
     ) {
-        let namespace = match &command {
+        let namespace: &str = match &command {
             Command::Emit { namespace, .. }
             | Command::Ack { namespace, .. }
-            | Command::Disconnect { namespace } => namespace.clone(),
-            Command::Broadcast(packet) => packet.namespace().to_string(),
+            | Command::Disconnect { namespace } => namespace,
+            Command::Broadcast(packet) => packet.namespace(),
             _ => return,
         };
         if let Some(NamespaceState {
             pending: Some(pending),
             ..
-        }) = self.namespaces.get_mut(&namespace)
+        }) = self.namespaces.get_mut(namespace)
         {
             if pending.len() < EVENT_SLOTS {
                 pending.push(command);
@@ -2034,7 +2033,7 @@ impl SessionTask {
             let _ = handle
                 .send(Command::Restored {
                     namespace,
-                    restored,
+                    restored: restored.map(Box::new),
                 })
                 .await;
         });
@@ -2360,5 +2359,16 @@ where
             let future = self.inner.call(request);
             Box::pin(async move { Ok(future.await?.map(Either::Right)) })
         }
+    }
+}
+#[cfg(test)]
+mod mailbox_tests {
+    /// Every mailbox slot is as big as the largest command, and a broadcast
+    /// (one `Arc`) moves a whole slot in and out of the channel: the rare,
+    /// large commands are boxed so the slot stays small (it was 160 bytes).
+    #[test]
+    fn a_mailbox_slot_stays_small() {
+        let slot = std::mem::size_of::<crate::engineio::driver::SessionCommand<super::Command>>();
+        assert!(slot <= 96, "{slot} bytes");
     }
 }
