@@ -30,7 +30,7 @@
 //! | nil | `Null` | |
 //! | fixext1 type 0 (`d4 00 00`, notepack 2.x's `undefined`) | a map entry with it is left out; elsewhere `Null` | what JS reads (`obj.key === undefined`) and `JSON.stringify` writes |
 //! | bool, int (any width) | `Bool`, `Number` (exact, up to 64 bits) | |
-//! | float32, float64 | `Number` (f64) | |
+//! | float32, float64 | `Number` (f64); an integral one in 64-bit range is the integer (−0 is 0) | one JS number type: `JSON.stringify(0.0)` is `0`, and notepack writes it back as an integer |
 //! | float NaN, ±infinity | `Null` | JSON cannot hold them; `JSON.stringify` writes `null` |
 //! | str | `String` | UTF-8 checked: invalid UTF-8 is [`MsgpackError::InvalidUtf8`] (notepack would put U+FFFD) |
 //! | bin, ext 8/16/32 type 0 (notepack 2.x's ArrayBuffer and typed arrays) | `Bytes`, a zero-copy slice of the input | |
@@ -667,9 +667,30 @@ fn date_ms(ms: i128) -> Value {
 }
 
 /// A float as a JSON number; NaN and ±infinity, which JSON cannot hold, are
-/// `null` (what `JSON.stringify` writes for them).
+/// `null` (what `JSON.stringify` writes for them). An integral float is the
+/// integer (JS has one number type: `JSON.stringify(0.0)` is `0`, and
+/// notepack writes it back as an integer), so a decoded value encodes and
+/// decodes to itself.
 fn float(f: f64) -> Value {
-    serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
+    integral(f)
+        .map(Value::Number)
+        .or_else(|| serde_json::Number::from_f64(f).map(Value::Number))
+        .unwrap_or(Value::Null)
+}
+
+/// `f` as an integer when it is one and fits 64 bits (−0 is 0): notepack's
+/// rule for writing a number as an integer, in one place for both ways.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn integral(f: f64) -> Option<serde_json::Number> {
+    // In range, the casts truncate toward zero: they give `f` back iff it is
+    // an integer (no `floor` in `core`).
+    if (0.0..TWO_POW_64).contains(&f) && (f as u64) as f64 == f {
+        Some((f as u64).into())
+    } else if (-TWO_POW_63..0.0).contains(&f) && (f as i64) as f64 == f {
+        Some((f as i64).into())
+    } else {
+        None
+    }
 }
 
 /// A typed read after a peeked marker can only fail for lack of bytes.
@@ -740,7 +761,6 @@ fn write_string(buf: &mut ByteBuf, s: &str) {
 
 /// notepack: `Math.floor(v) !== v || !isFinite(v)` is a float64, anything else
 /// the smallest integer format.
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 fn write_number(buf: &mut ByteBuf, n: &serde_json::Number) {
     if let Some(u) = n.as_u64() {
         let _ = wr::write_uint(buf, u);
@@ -748,15 +768,13 @@ fn write_number(buf: &mut ByteBuf, n: &serde_json::Number) {
         let _ = wr::write_sint(buf, i);
     } else {
         let f = n.as_f64().unwrap_or(f64::NAN);
-        // In range, the casts truncate toward zero: they give `f` back iff it
-        // is an integer (no `floor` in `core`).
-        if (0.0..TWO_POW_64).contains(&f) && (f as u64) as f64 == f {
-            let _ = wr::write_uint(buf, f as u64);
-        } else if (-TWO_POW_63..0.0).contains(&f) && (f as i64) as f64 == f {
-            let _ = wr::write_sint(buf, f as i64);
-        } else {
-            let _ = wr::write_f64(buf, f);
-        }
+        let _ = match integral(f) {
+            Some(i) => match i.as_u64() {
+                Some(u) => wr::write_uint(buf, u).map(drop),
+                None => wr::write_sint(buf, i.as_i64().unwrap_or(0)).map(drop),
+            },
+            None => wr::write_f64(buf, f),
+        };
     }
 }
 
@@ -866,6 +884,39 @@ mod tests {
                 assert_eq!(encode(&value), bytes, "{name}");
             }
         }
+    }
+
+    /// An integral float is decoded as the integer (what a JS app gets), so
+    /// the packet it is in encodes and decodes to itself: float64 0.0 in an
+    /// ACK's data (once a fuzzing find: it came back as the integer 0), −0.0,
+    /// a float32 3.0, and 2^53 as float64; 0.5 stays a float.
+    #[test]
+    fn integral_floats_are_integers() {
+        let limits = MsgpackLimits::default();
+        for (bytes, want) in [
+            ("cb0000000000000000", "0"),
+            ("cb8000000000000000", "0"),
+            ("ca40400000", "3"),
+            ("cbc008000000000000", "-3"),
+            ("cb4340000000000000", "9007199254740992"),
+            ("cb3fe0000000000000", "0.5"),
+        ] {
+            let value = decode_value(&Bytes::from(hex(bytes)), &limits).unwrap();
+            assert_eq!(value, json(want), "{bytes}");
+        }
+        let ack = hex(
+            "84a26964 07a474797065 03a464617461 92a26f6bcb0000000000000000 a36e7370a62f61646d696e"
+                .replace(' ', "")
+                .as_str(),
+        );
+        let config = crate::socketio::DecoderConfig::default();
+        let packet = MsgpackPacket::decode(&Bytes::from(ack), &config).unwrap();
+        let mut out = Vec::new();
+        packet.encode(&mut out);
+        assert_eq!(
+            MsgpackPacket::decode(&Bytes::from(out), &config).unwrap(),
+            packet
+        );
     }
 
     /// `notepack.io` 2.2.0 (what socket.io-msgpack-parser 3.0.2 depends on),

@@ -422,7 +422,9 @@ async fn pump<C>(
     mut outputs: mpsc::Receiver<WebSocketOutput>,
     write_timeout: Duration,
 ) {
-    let (mut sink, mut stream) = stream.split();
+    // One owner, not split halves: a write is awaited in its branch, so
+    // reading and writing never overlap, and a lock per message is saved.
+    let mut stream = stream;
     loop {
         tokio::select! {
             message = stream.next() => {
@@ -438,15 +440,15 @@ async fn pump<C>(
             }
             output = outputs.recv() => {
                 let Some(output) = output else {
-                    let _ = tokio::time::timeout(write_timeout, sink.close()).await;
+                    let _ = tokio::time::timeout(write_timeout, stream.close()).await;
                     break;
                 };
                 // A peer that stops reading: past the deadline the socket is dropped.
-                let batch = write_batch(&mut sink, &session.queued, output, &mut outputs);
+                let batch = write_batch(&mut stream, &session.queued, output, &mut outputs);
                 match tokio::time::timeout(write_timeout, batch).await {
                     Ok(Ok(Flow::Open)) => {}
                     Ok(Ok(Flow::Close)) => {
-                        let _ = tokio::time::timeout(write_timeout, sink.close()).await;
+                        let _ = tokio::time::timeout(write_timeout, stream.close()).await;
                         break;
                     }
                     Ok(Err(_)) | Err(_) => break,
