@@ -768,13 +768,13 @@ fn write_number(buf: &mut ByteBuf, n: &serde_json::Number) {
         let _ = wr::write_sint(buf, i);
     } else {
         let f = n.as_f64().unwrap_or(f64::NAN);
-        let _ = match integral(f) {
-            Some(i) => match i.as_u64() {
-                Some(u) => wr::write_uint(buf, u).map(drop),
-                None => wr::write_sint(buf, i.as_i64().unwrap_or(0)).map(drop),
-            },
-            None => wr::write_f64(buf, f),
-        };
+        match integral(f) {
+            // An integer now: one of the two branches above.
+            Some(i) => write_number(buf, &i),
+            None => {
+                let _ = wr::write_f64(buf, f);
+            }
+        }
     }
 }
 

@@ -263,9 +263,9 @@ pub(crate) enum Command {
     /// A packet from a broadcast (counted in the mailbox's `queued`).
     Broadcast(Arc<EncodedPacket>),
     /// The cluster's answer to a resume (streams mode with recovery): the
-    /// socket, already back in its rooms, or `None` for a new one.
+    /// socket, already back in its rooms, or `None` for a new one. (Boxed:
+    /// rare, and large; every mailbox slot is as big as the largest command.)
     #[cfg(feature = "redis")]
-    /// (Boxed: rare, and large; every mailbox slot is as big as the largest command.)
     Restored {
         namespace: String,
         restored: Option<Box<RecoveredSession>>,
