@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { withTimeout } from './socketio-cases.mjs';
 
 const HTTP = process.env.HTTP_URL;
 const SERVER = process.env.SERVER_URL;
@@ -101,14 +102,26 @@ test('chat page: two pages connect and see each other\'s messages', { skip, time
     await Promise.all([logShows(a, '[binary, 3 bytes]'), logShows(b, '[binary, 3 bytes]')]);
   }));
 
+/**
+ * Resolves once the page's status line says `disconnected…`, watched from before the close: the
+ * page reconnects 500 ms later, and polling the status (by animation frame, which a page in the
+ * background may not get) could miss that window.
+ */
+const showsDisconnected = (page) => page.evaluate(() => new Promise((resolve) => {
+  const status = document.getElementById('status');
+  new MutationObserver(() => {
+    if (/^disconnected/.test(status.textContent)) resolve(true);
+  }).observe(status, { childList: true, characterData: true, subtree: true });
+}));
+
 test('chat page: reconnects after its WebSocket closes, then chats again', { skip, timeout: TEST_TIMEOUT }, (t) =>
   withContext(t, async (newPage) => {
     const a = await openChat(newPage);
     const b = await openChat(newPage);
     // `ws` is a top-level `let` of the page script: reachable from evaluate.
+    const firstDrop = showsDisconnected(a);
     await a.evaluate(() => { window.closedSocket = ws; ws.close(1000, 'test'); });
-    await a.waitForFunction(() => /^disconnected/.test(document.getElementById('status').textContent),
-      null, { timeout: STEP });
+    await withTimeout(firstDrop, 'disconnected');
     await statusIs(a, 'connected');
     assert.equal(await a.evaluate(() => ws !== window.closedSocket && ws.readyState === WebSocket.OPEN), true);
     assert.equal(await a.evaluate(() => window.closedSocket.readyState), 3 /* CLOSED */);
@@ -119,9 +132,9 @@ test('chat page: reconnects after its WebSocket closes, then chats again', { ski
     await say(b, fromB);
     await logShows(a, fromB);
     // A second close (the page's backoff starts again from its first delay once reconnected).
+    const secondDrop = showsDisconnected(a);
     await a.evaluate(() => ws.close());
-    await a.waitForFunction(() => /^disconnected/.test(document.getElementById('status').textContent),
-      null, { timeout: STEP });
+    await withTimeout(secondDrop, 'disconnected');
     await statusIs(a, 'connected');
     const again = unique('and again');
     await say(a, again);
