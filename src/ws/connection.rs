@@ -787,6 +787,25 @@ impl Connection {
         self.transmit.len()
     }
 
+    /// Bytes received and not yet taken as events: the rest of what was read
+    /// (`0` once every complete frame in it was handed out and nothing of a
+    /// next frame arrived). A driver can tell from it whether more events may
+    /// follow without reading, e.g. to write its replies once per read.
+    ///
+    /// ```
+    /// let mut c = socketwire::ws::Connection::server(Default::default());
+    /// // Two masked pings (empty payloads) in one read.
+    /// c.handle_input(&[0x89, 0x80, 0, 0, 0, 0, 0x89, 0x80, 0, 0, 0, 0]);
+    /// assert!(c.poll_event().is_some());
+    /// assert_eq!(c.buffered_input(), 6);
+    /// assert!(c.poll_event().is_some());
+    /// assert_eq!(c.buffered_input(), 0);
+    /// ```
+    #[must_use]
+    pub fn buffered_input(&self) -> usize {
+        self.input.len().saturating_sub(self.lent)
+    }
+
     // -------------------------------------------------------------- commands
 
     /// Sends a whole text message.

@@ -16,7 +16,7 @@ async fn main() -> Result<(), Error> {
             let mut ws = accept_async_with_config(tcp, config).await?;
             while let Some(message) = ws.next().await {
                 if let m @ (Message::Text(_) | Message::Binary(_)) = message? {
-                    ws.send(m).await?;
+                    ws.feed(m).await?; // written by the next read, with the other echoes
                 }
             }
             Ok::<_, Error>(())

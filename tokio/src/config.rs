@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use socketwire::deflate::DeflateConfig;
+use socketwire::deflate::{DeflateConfig, DeflatePool, PerMessageDeflate};
 use socketwire::handshake::HeaderLimits;
 use socketwire::ws::{self, Limits, Role};
 
@@ -11,7 +11,7 @@ use socketwire::ws::{self, Limits, Role};
 ///
 /// ```
 /// use socketwire_tokio::Deflate;
-/// use socketwire::deflate::DeflateConfig;
+/// use socketwire::deflate::{DeflateConfig, DeflatePool, PerMessageDeflate};
 /// let on = Deflate::Enabled(DeflateConfig { server_no_context_takeover: true, ..DeflateConfig::default() });
 /// assert!(matches!(Deflate::default(), Deflate::RoleDefault));
 /// # let _ = on;
@@ -84,6 +84,27 @@ pub struct Config {
     /// Caps on the handshake's request or response head (default 16 KiB, 64
     /// fields).
     pub header_limits: HeaderLimits,
+    /// Where a permessage-deflate direction without context takeover borrows
+    /// its compressor or decompressor for one message at a time, instead of
+    /// owning one for the connection's life (default: none, each connection
+    /// owns its own). Share one pool among the connections of a server: an idle
+    /// connection then holds no compression state.
+    ///
+    /// ```
+    /// use socketwire::deflate::{DeflateConfig, DeflatePool};
+    /// use socketwire_tokio::{Config, Deflate};
+    /// let config = Config {
+    ///     deflate: Deflate::Enabled(DeflateConfig {
+    ///         server_no_context_takeover: true,
+    ///         client_no_context_takeover: true,
+    ///         ..DeflateConfig::default()
+    ///     }),
+    ///     deflate_pool: Some(DeflatePool::new(64)),
+    ///     ..Config::default()
+    /// };
+    /// # let _ = config;
+    /// ```
+    pub deflate_pool: Option<DeflatePool>,
 }
 
 impl Default for Config {
@@ -98,6 +119,7 @@ impl Default for Config {
             max_write_buffer: 1 << 20,
             handshake_timeout: Some(Duration::from_secs(10)),
             header_limits: HeaderLimits::DEFAULT,
+            deflate_pool: None,
         }
     }
 }
@@ -111,6 +133,15 @@ impl Config {
             idle_timeout: self.idle_timeout,
             close_timeout: self.close_timeout,
             ..ws::Config::default()
+        }
+    }
+
+    /// A negotiated permessage-deflate, borrowing from [`Config::deflate_pool`]
+    /// when there is one.
+    pub(crate) fn extension(&self, extension: PerMessageDeflate) -> PerMessageDeflate {
+        match &self.deflate_pool {
+            Some(pool) => extension.with_pool(pool),
+            None => extension,
         }
     }
 }

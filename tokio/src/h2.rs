@@ -229,7 +229,7 @@ impl Http2Connection {
         let (parts, _) = response.into_parts();
         let mut conn = Connection::client(self.config.connection_config(), OsRandomMask);
         if let Some(extension) = extension {
-            conn = conn.with_extension(extension);
+            conn = conn.with_extension(self.config.extension(extension));
         }
         let response = http::Response::from_parts(parts, ());
         Ok((

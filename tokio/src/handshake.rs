@@ -342,7 +342,7 @@ impl<'r> ServerAnswer<'r> {
     pub(crate) fn into_connection(self, config: &Config) -> Connection {
         let conn = Connection::server(config.connection_config());
         match self.deflate {
-            Some(deflate) => conn.with_extension(deflate.extension),
+            Some(deflate) => conn.with_extension(config.extension(deflate.extension)),
             None => conn,
         }
     }
@@ -659,7 +659,7 @@ where
         .map_err(|_| HandshakeError::MalformedHttp("response header"))?;
     let mut conn = Connection::client(config.connection_config(), OsRandomMask);
     if let Some(extension) = extension {
-        conn = conn.with_extension(extension);
+        conn = conn.with_extension(config.extension(extension));
     }
     conn.handle_input(&accepted.leftover);
     Ok((conn, response))

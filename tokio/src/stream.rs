@@ -10,11 +10,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Wake, Waker, ready};
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_core::Stream;
 use futures_core::stream::FusedStream;
 use futures_sink::Sink;
 use socketwire::ws::{
-    CloseCode, ClosedBy, Connection, Event, MessageKind, OsRandomMask, Role, State,
+    CloseCode, ClosedBy, Connection, Event, MessageKind, OsRandomMask, PreparedMessage, Role, State,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, Sleep};
@@ -54,7 +55,14 @@ const FINISH_TIMEOUT: Duration = Duration::from_secs(10);
 ///   vectored writes. At most [`Config::max_write_buffer`] bytes (plus the
 ///   message being queued) wait: `poll_ready` writes and waits while more are
 ///   pending, `start_send` past the bound fails with
-///   [`Error::WriteBufferFull`].
+///   [`Error::WriteBufferFull`]. What is queued goes out on a flush, or on the
+///   next read once the input is used up: a loop that answers what it reads
+///   can `feed` its answers (no flush each) and have them written together,
+///   one vectored write per read, as the example below does.
+/// - **Prepared messages** ([`prepare`](Self::prepare), then
+///   [`feed_prepared`](Self::feed_prepared) or
+///   [`send_prepared`](Self::send_prepared)) are checked and compressed once
+///   and sent to many connections as the same bytes.
 /// - **Timers** (keepalive pings, the idle and close timeouts) run on a tokio
 ///   [`Sleep`] polled from `poll_next` and the `Sink` methods; the connection is
 ///   given the time since this stream was made.
@@ -74,7 +82,8 @@ const FINISH_TIMEOUT: Duration = Duration::from_secs(10);
 /// let mut ws = accept_async(tcp).await?;
 /// while let Some(message) = ws.next().await {
 ///     if let m @ (Message::Text(_) | Message::Binary(_)) = message? {
-///         ws.send(m).await?;
+///         // Written by the next `next()`, with every other echo queued by then.
+///         ws.feed(m).await?;
 ///     }
 /// }
 /// # Ok(()) }
@@ -205,6 +214,26 @@ impl<S> WebSocketStream<S> {
         self.conn.buffered_amount()
     }
 
+    /// Prepares a message to send to many connections: checked (UTF-8 for
+    /// text) and, when this connection's permessage-deflate resets after every
+    /// message, compressed, once. Send it here and to every connection that
+    /// negotiated the same parameters with [`send_prepared`](Self::send_prepared): each
+    /// sends the same compressed bytes (a connection with other parameters, or
+    /// none, sends the payload its own way).
+    ///
+    /// ```no_run
+    /// use socketwire::ws::MessageKind;
+    /// # async fn f(mut readers: Vec<socketwire_tokio::WebSocketStream<tokio::net::TcpStream>>) -> Result<(), socketwire_tokio::Error> {
+    /// let message = readers[0].prepare(MessageKind::Text, "hello, all".into())?;
+    /// for ws in &mut readers {
+    ///     ws.send_prepared(&message).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn prepare(&self, kind: MessageKind, payload: Bytes) -> Result<PreparedMessage, Error> {
+        self.conn.prepare(kind, payload).map_err(Error::from_misuse)
+    }
+
     /// Time on the connection's clock.
     fn now(&self) -> Duration {
         Instant::now().saturating_duration_since(self.origin)
@@ -233,9 +262,23 @@ impl<S> WebSocketStream<S> {
         self.shut_down = true;
     }
 
-    /// Queues a message in the connection.
-    fn queue(&mut self, message: Message) -> Result<(), Error> {
-        queue(&mut self.conn, message)
+    /// Queues what `send` puts in the connection, unless more than
+    /// `max_write_buffer` bytes wait already or the connection is closed.
+    fn start_send_with(
+        &mut self,
+        send: impl FnOnce(&mut Connection) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        if self.is_closed() {
+            return Err(Error::AlreadyClosed);
+        }
+        let buffered = self.write_buffer_len();
+        if buffered > self.max_write_buffer {
+            return Err(Error::WriteBufferFull {
+                buffered,
+                max: self.max_write_buffer,
+            });
+        }
+        send(&mut self.conn)
     }
 }
 
@@ -431,9 +474,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
             this.poll_timers(cx);
             while let Some(event) = this.conn.poll_event() {
                 if let Some(message) = this.on_event(event) {
-                    // Answers to pings (and anything else queued) go out now,
-                    // without waiting: a reader that never writes still pongs.
-                    let _ = this.poll_write_out(cx);
+                    // Answers to pings (and anything else queued) go out with
+                    // the last message of what was read, so a reader that never
+                    // writes still pongs; while more input waits, the reader
+                    // polls again at once and what it queues meanwhile goes out
+                    // in the same write.
+                    if this.conn.buffered_input() == 0 {
+                        let _ = this.poll_write_out(cx);
+                    }
                     return Poll::Ready(Some(Ok(message)));
                 }
                 if this.closed.is_some() {
@@ -457,89 +505,128 @@ impl<S: AsyncRead + AsyncWrite + Unpin> FusedStream for WebSocketStream<S> {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
-    type Error = Error;
-
-    /// Ready while at most `max_write_buffer` bytes wait; otherwise writes, and
-    /// waits until enough went out.
-    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let this = self.get_mut();
-        let waker = this.enter(cx.waker(), Side::Writer);
+impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
+    /// `poll_ready` of the sink: ready while at most `max_write_buffer`
+    /// bytes wait; otherwise writes, and waits until enough went out.
+    fn poll_ready_to_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let waker = self.enter(cx.waker(), Side::Writer);
         let cx = &mut Context::from_waker(&waker);
-        if this.is_closed() {
+        if self.is_closed() {
             return Poll::Ready(Err(Error::AlreadyClosed));
         }
-        if this.write_buffer_len() <= this.max_write_buffer {
+        if self.write_buffer_len() <= self.max_write_buffer {
             return Poll::Ready(Ok(()));
         }
-        match this.poll_write_out(cx) {
+        match self.poll_write_out(cx) {
             Poll::Ready(Ok(())) => Poll::Ready(Ok(())),
             Poll::Ready(Err(e)) => Poll::Ready(Err(Error::Io(e))),
-            Poll::Pending if this.write_buffer_len() <= this.max_write_buffer => {
+            Poll::Pending if self.write_buffer_len() <= self.max_write_buffer => {
                 Poll::Ready(Ok(()))
             }
             Poll::Pending => Poll::Pending,
         }
     }
 
+    /// Queues a message made by [`prepare`](Self::prepare) (its shared
+    /// compressed bytes when this connection's permessage-deflate parameters
+    /// match those it was prepared with), waiting first while more than
+    /// [`Config::max_write_buffer`] bytes wait, as `SinkExt::feed` does: it goes
+    /// out on the next flush or read.
+    ///
+    /// ```no_run
+    /// use socketwire::ws::MessageKind;
+    /// # async fn f(ws: &mut socketwire_tokio::WebSocketStream<tokio::net::TcpStream>) -> Result<(), socketwire_tokio::Error> {
+    /// let message = ws.prepare(MessageKind::Binary, vec![1, 2, 3].into())?;
+    /// ws.feed_prepared(&message).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn feed_prepared(&mut self, message: &PreparedMessage) -> Result<(), Error> {
+        std::future::poll_fn(|cx| self.poll_ready_to_send(cx)).await?;
+        self.start_send_with(|conn| conn.send_prepared(message).map_err(Error::from_misuse))
+    }
+
+    /// [`feed_prepared`](Self::feed_prepared), then a flush, as `SinkExt::send`
+    /// does.
+    ///
+    /// ```no_run
+    /// use socketwire::ws::MessageKind;
+    /// # async fn f(ws: &mut socketwire_tokio::WebSocketStream<tokio::net::TcpStream>) -> Result<(), socketwire_tokio::Error> {
+    /// let message = ws.prepare(MessageKind::Text, "hi".into())?;
+    /// ws.send_prepared(&message).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), Error> {
+        self.feed_prepared(message).await?;
+        std::future::poll_fn(|cx| self.poll_flush_out(cx)).await
+    }
+
+    /// `poll_flush` of the sink.
+    fn poll_flush_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let waker = self.enter(cx.waker(), Side::Writer);
+        let cx = &mut Context::from_waker(&waker);
+        if self.is_closed() {
+            ready!(self.poll_finish(cx));
+            return Poll::Ready(Ok(()));
+        }
+        self.poll_write_out(cx).map_err(Error::Io)
+    }
+
+    /// `poll_close` of the sink: sends a close (1000) unless one was sent,
+    /// writes it, waits for the peer's close (up to the close timeout), then
+    /// shuts the transport down.
+    fn poll_close_handshake(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let waker = self.enter(cx.waker(), Side::Writer);
+        let cx = &mut Context::from_waker(&waker);
+        if self.closed.is_none() && self.conn.state() == State::Open {
+            let _ = self.conn.close(CloseCode::NORMAL, "");
+        }
+        loop {
+            self.poll_timers(cx);
+            while self.closed.is_none()
+                && let Some(event) = self.conn.poll_event()
+            {
+                if let Some(message) = self.on_event(event)
+                    && self.stash.len() < CLOSING_STASH
+                {
+                    self.stash.push_back(message);
+                    self.wakers.wake_reader();
+                }
+            }
+            if self.closed.is_some() {
+                ready!(self.poll_finish(cx));
+                self.wakers.wake_reader();
+                return Poll::Ready(Ok(()));
+            }
+            if let Err(e) = ready!(self.poll_transport(cx)) {
+                return Poll::Ready(Err(Error::Io(e)));
+            }
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
+    type Error = Error;
+
+    /// Ready while at most `max_write_buffer` bytes wait; otherwise writes, and
+    /// waits until enough went out.
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().poll_ready_to_send(cx)
+    }
+
     /// Queues the message; fails with [`Error::WriteBufferFull`] if more than
     /// `max_write_buffer` bytes wait already.
     fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
-        let this = self.get_mut();
-        if this.is_closed() {
-            return Err(Error::AlreadyClosed);
-        }
-        let buffered = this.write_buffer_len();
-        if buffered > this.max_write_buffer {
-            return Err(Error::WriteBufferFull {
-                buffered,
-                max: this.max_write_buffer,
-            });
-        }
-        this.queue(message)
+        self.get_mut().start_send_with(|conn| queue(conn, message))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let this = self.get_mut();
-        let waker = this.enter(cx.waker(), Side::Writer);
-        let cx = &mut Context::from_waker(&waker);
-        if this.is_closed() {
-            ready!(this.poll_finish(cx));
-            return Poll::Ready(Ok(()));
-        }
-        this.poll_write_out(cx).map_err(Error::Io)
+        self.get_mut().poll_flush_out(cx)
     }
 
     /// Sends a close (1000) unless one was sent, writes it, waits for the
     /// peer's close (up to the close timeout), then shuts the transport down.
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let this = self.get_mut();
-        let waker = this.enter(cx.waker(), Side::Writer);
-        let cx = &mut Context::from_waker(&waker);
-        if this.closed.is_none() && this.conn.state() == State::Open {
-            let _ = this.conn.close(CloseCode::NORMAL, "");
-        }
-        loop {
-            this.poll_timers(cx);
-            while this.closed.is_none()
-                && let Some(event) = this.conn.poll_event()
-            {
-                if let Some(message) = this.on_event(event)
-                    && this.stash.len() < CLOSING_STASH
-                {
-                    this.stash.push_back(message);
-                    this.wakers.wake_reader();
-                }
-            }
-            if this.closed.is_some() {
-                ready!(this.poll_finish(cx));
-                this.wakers.wake_reader();
-                return Poll::Ready(Ok(()));
-            }
-            if let Err(e) = ready!(this.poll_transport(cx)) {
-                return Poll::Ready(Err(Error::Io(e)));
-            }
-        }
+        self.get_mut().poll_close_handshake(cx)
     }
 }
 

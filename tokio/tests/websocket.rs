@@ -846,3 +846,172 @@ async fn a_writer_that_never_reads_still_sees_the_idle_timeout() {
     let (opcode, payload) = read_server_frame(&mut tcp).await;
     assert_eq!((opcode, &payload[..]), (0x88, &1001u16.to_be_bytes()[..]));
 }
+
+/// A transport over one end of a duplex pipe that counts its writes (one per
+/// vectored write, whatever the number of slices).
+struct CountingWrites {
+    inner: tokio::io::DuplexStream,
+    writes: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl tokio::io::AsyncRead for CountingWrites {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for CountingWrites {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.poll_write_vectored(cx, &[std::io::IoSlice::new(buf)])
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let joined: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
+        let poll = std::pin::Pin::new(&mut self.inner).poll_write(cx, &joined);
+        if poll.is_ready() {
+            self.writes
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        poll
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Echoes that a loop `feed`s (no flush each) while the messages of one read
+/// are still coming go out together: 16 messages read at once are answered
+/// in two writes (the first 15 with the 16th message, the last before the
+/// next read), not sixteen.
+#[tokio::test]
+async fn fed_echoes_of_one_read_go_out_in_two_writes() {
+    guarded(async {
+        const BURST: usize = 16;
+        let (server_end, mut client_end) = tokio::io::duplex(1 << 16);
+        let mut burst = Vec::new();
+        for i in 0..BURST {
+            burst.extend(client_frame(0x82, &[i as u8; 20]));
+        }
+        // All of it is in the pipe before the server reads once.
+        client_end.write_all(&burst).await.unwrap();
+        let writes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let transport = CountingWrites {
+            inner: server_end,
+            writes: writes.clone(),
+        };
+        let mut ws = WebSocketStream::from_raw_socket(
+            transport,
+            socketwire::ws::Role::Server,
+            &Config::default(),
+        );
+        let server = tokio::spawn(async move {
+            let mut echoed = 0;
+            while echoed < BURST {
+                let message = ws.next().await.unwrap().unwrap();
+                ws.feed(message).await.unwrap();
+                echoed += 1;
+            }
+            // The read after the last message writes its echo.
+            let _ = tokio::time::timeout(Duration::from_millis(50), ws.next()).await;
+            ws
+        });
+        for i in 0..BURST {
+            let (opcode, payload) = read_server_frame_from(&mut client_end).await;
+            assert_eq!((opcode, payload), (0x82, vec![i as u8; 20]));
+        }
+        drop(server.await.unwrap());
+        assert_eq!(writes.load(std::sync::atomic::Ordering::Relaxed), 2);
+    })
+    .await;
+}
+
+/// Reads one unmasked frame with a payload under 126 bytes from any reader.
+async fn read_server_frame_from(reader: &mut (impl AsyncReadExt + Unpin)) -> (u8, Vec<u8>) {
+    let mut header = [0u8; 2];
+    reader.read_exact(&mut header).await.unwrap();
+    assert!(header[1] < 126, "short frames only");
+    let mut payload = vec![0; usize::from(header[1])];
+    reader.read_exact(&mut payload).await.unwrap();
+    (header[0], payload)
+}
+
+/// A message prepared once reaches two deflate connections without context
+/// takeover, each borrowing its compressor from the shared pool: after it,
+/// neither connection holds one (they are back in the pool).
+#[tokio::test]
+async fn a_prepared_message_reaches_pooled_deflate_connections() {
+    guarded(async {
+        let pool = socketwire::deflate::DeflatePool::new(8);
+        let deflate = socketwire::deflate::DeflateConfig {
+            server_no_context_takeover: true,
+            client_no_context_takeover: true,
+            ..Default::default()
+        };
+        let server_config = Config {
+            deflate: Deflate::Enabled(deflate.clone()),
+            deflate_pool: Some(pool.clone()),
+            ..Config::default()
+        };
+        let client_config = Config {
+            deflate: Deflate::Enabled(deflate),
+            ..Config::default()
+        };
+        let mut servers = Vec::new();
+        let mut clients = Vec::new();
+        for _ in 0..2 {
+            let (a, b) = tokio::io::duplex(1 << 16);
+            let (server, client) = tokio::join!(
+                socketwire_tokio::accept_async_with_config(a, server_config.clone()),
+                socketwire_tokio::client_async_with_config("ws://x/", b, client_config.clone()),
+            );
+            let server = server.unwrap();
+            assert!(server.connection().has_extension());
+            servers.push(server);
+            clients.push(client.unwrap().0);
+        }
+        let text = "the same bytes for everyone ".repeat(100);
+        let message = servers[0]
+            .prepare(socketwire::ws::MessageKind::Text, text.clone().into())
+            .unwrap();
+        for server in &mut servers {
+            server.send_prepared(&message).await.unwrap();
+        }
+        for client in &mut clients {
+            assert_eq!(
+                client.next().await.unwrap().unwrap(),
+                Message::text(text.as_str())
+            );
+        }
+        // Prepared by the first connection's compressor, borrowed and returned;
+        // the second sent the shared bytes and borrowed none.
+        assert!(pool.idle().0 >= 1, "{:?}", pool.idle());
+    })
+    .await;
+}
