@@ -36,7 +36,7 @@ use socketwire::ws::PreparedMessage;
 use socketwire::ws::message::MessageKind;
 use tokio::sync::{broadcast, mpsc};
 
-use crate::websocket::{CHAT_MAX_MESSAGE, Outgoing};
+use crate::websocket::CHAT_MAX_MESSAGE;
 
 /// The Redis channel of the `/chat` room.
 pub const CHANNEL: &str = "socketwire-chat#/chat#";
@@ -72,7 +72,7 @@ impl ChatCluster {
     /// starts the task that publishes this node's messages and puts the other
     /// nodes' into `ring`. Runs inside a tokio runtime; the task ends once the
     /// returned handle is dropped.
-    pub fn start(url: &str, ring: broadcast::Sender<Outgoing>) -> Arc<ChatCluster> {
+    pub fn start(url: &str, ring: broadcast::Sender<PreparedMessage>) -> Arc<ChatCluster> {
         let (outbox, pending) = mpsc::channel(OUTBOX_SLOTS);
         let cluster = Arc::new(ChatCluster {
             node: node_id(),
@@ -140,7 +140,7 @@ fn encode(node: &[u8; NODE_ID_LEN], kind: MessageKind, payload: &[u8]) -> Bytes 
 /// What a message from the channel puts into the ring: `None` for this
 /// node's own (already there), one over the room's size cap, text that is
 /// not UTF-8, or one of an unknown shape.
-fn decode(own: &[u8; NODE_ID_LEN], published: Bytes) -> Option<Outgoing> {
+fn decode(own: &[u8; NODE_ID_LEN], published: Bytes) -> Option<PreparedMessage> {
     let (node, rest) = published.split_at_checked(NODE_ID_LEN)?;
     let (&mark, payload) = rest.split_first()?;
     if node == own || u64::try_from(payload.len()).ok()? > CHAT_MAX_MESSAGE {
@@ -153,9 +153,7 @@ fn decode(own: &[u8; NODE_ID_LEN], published: Bytes) -> Option<Outgoing> {
     };
     let payload = published.slice(NODE_ID_LEN + 1..);
     // The same UTF-8 check as every outgoing message's.
-    PreparedMessage::new(kind, payload)
-        .ok()
-        .map(Outgoing::Prepared)
+    PreparedMessage::new(kind, payload).ok()
 }
 
 /// Redis pushes into a bounded channel; a full channel drops the message.
@@ -198,7 +196,7 @@ impl From<redis::RedisError> for Ended {
 struct Task {
     url: String,
     node: [u8; NODE_ID_LEN],
-    ring: broadcast::Sender<Outgoing>,
+    ring: broadcast::Sender<PreparedMessage>,
     pending: mpsc::Receiver<Bytes>,
 }
 
@@ -315,11 +313,8 @@ mod tests {
     /// What a reader is sent: the kind and the payload.
     type Delivered = Option<(MessageKind, Vec<u8>)>;
 
-    fn text_of(message: Option<Outgoing>) -> Delivered {
-        match message? {
-            Outgoing::Prepared(m) => Some((m.kind(), m.payload().to_vec())),
-            _ => None,
-        }
+    fn text_of(message: Option<PreparedMessage>) -> Delivered {
+        message.map(|m| (m.kind(), m.payload().to_vec()))
     }
 
     /// What the channel carries, and what a node makes of it.

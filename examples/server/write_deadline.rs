@@ -19,9 +19,8 @@ use tokio::time::Sleep;
 ///
 /// It holds the connection's place under `--max-connections` (`slot`): the
 /// place is free once the stream is dropped, by hyper at the end of the
-/// connection or by the WebSocket it upgraded to (the Socket.IO server's),
-/// however long that runs; our own WebSocket loop takes it along
-/// ([`into_parts`](WriteDeadline::into_parts)).
+/// connection or by the WebSocket it upgraded to (inside hyper's upgraded
+/// connection), however long that runs.
 ///
 /// `heard` is set whenever a read brings bytes (the server clears it when a
 /// request head is complete), so a head deadline can tell a partial head
@@ -30,7 +29,8 @@ pub struct WriteDeadline<S> {
     inner: S,
     limit: Duration,
     armed: Option<Pin<Box<Sleep>>>,
-    slot: Option<OwnedSemaphorePermit>,
+    /// Held until the stream is dropped.
+    _slot: Option<OwnedSemaphorePermit>,
     heard: Arc<AtomicBool>,
 }
 
@@ -40,7 +40,7 @@ impl<S> WriteDeadline<S> {
             inner,
             limit,
             armed: None,
-            slot,
+            _slot: slot,
             heard: Arc::default(),
         }
     }
@@ -48,12 +48,6 @@ impl<S> WriteDeadline<S> {
     /// Set whenever a read brings bytes; the reader of the flag clears it.
     pub fn heard(&self) -> Arc<AtomicBool> {
         self.heard.clone()
-    }
-
-    /// The stream underneath and the connection's place (after an upgrade,
-    /// for the WebSocket's own loop, which applies its own write deadline).
-    pub fn into_parts(self) -> (S, Option<OwnedSemaphorePermit>) {
-        (self.inner, self.slot)
     }
 
     /// Passes a ready result through (disarming the clock); on `Pending`, arms
