@@ -40,7 +40,7 @@ use socketwire::ws::{Connection, OsRandomMask, Role};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::watch;
 
-use crate::{Config, Error, Response, UpgradedStream, WebSocketStream};
+use crate::{Config, Error, Response, UpgradedIo, UpgradedStream, WebSocketStream};
 
 /// One HTTP/2 connection to a server that speaks RFC 8441, on which
 /// [`open`](Http2Connection::open) opens WebSockets, each on its own stream, as
@@ -233,7 +233,7 @@ impl Http2Connection {
         }
         let response = http::Response::from_parts(parts, ());
         Ok((
-            WebSocketStream::new(TokioIo::new(upgraded), conn, &self.config),
+            WebSocketStream::new(UpgradedIo::from(upgraded), conn, &self.config),
             response,
         ))
     }

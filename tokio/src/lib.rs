@@ -92,6 +92,8 @@ pub mod h2;
 mod handshake;
 mod message;
 mod reconnect;
+#[cfg(feature = "hyper")]
+pub mod server;
 #[cfg(feature = "socketio")]
 pub mod socketio;
 mod stream;
@@ -114,6 +116,6 @@ pub use stream::{CLOSING_STASH, WebSocketStream};
 pub use tls::{Connector, MaybeTlsStream};
 #[cfg(feature = "hyper")]
 pub use upgrade::{
-    Upgrade, UpgradeFut, UpgradeResponse, UpgradedStream, is_upgrade_request, upgrade,
-    upgrade_with_config,
+    Upgrade, UpgradeFut, UpgradeResponse, UpgradedIo, UpgradedStream, is_upgrade_request,
+    upgrade, upgrade_with_config,
 };

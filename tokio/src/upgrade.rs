@@ -44,12 +44,15 @@ use bytes::Bytes;
 use http_body_util::Empty;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 #[cfg(feature = "http2")]
 use socketwire::handshake::{ExtendedConnect, ExtendedConnectError};
 use socketwire::handshake::{HttpVersion, RequestHead, ServerHandshake};
 use socketwire::ws::Connection;
 
 use crate::handshake::ServerAnswer;
+use crate::server::ServerIo;
 use crate::{Config, Error, Response, WebSocketStream};
 
 /// What [`upgrade`] answers with: the `101 Switching Protocols` (or, from
@@ -63,14 +66,141 @@ use crate::{Config, Error, Response, WebSocketStream};
 /// ```
 pub type UpgradeResponse = http::Response<Empty<Bytes>>;
 
-/// The WebSocket over hyper's upgraded connection, as [`UpgradeFut`] gives it.
+/// The WebSocket over an upgraded connection, as [`UpgradeFut`] gives it (its
+/// transport: [`UpgradedIo`]).
 ///
 /// ```no_run
 /// # async fn run(websocket: socketwire_tokio::UpgradeFut) -> Result<(), socketwire_tokio::Error> {
 /// let ws: socketwire_tokio::UpgradedStream = websocket.await?;
 /// # let _ = ws; Ok(()) }
 /// ```
-pub type UpgradedStream = WebSocketStream<TokioIo<Upgraded>>;
+pub type UpgradedStream = WebSocketStream<UpgradedIo>;
+
+/// The transport of an [`UpgradedStream`]: the connection's own stream when it
+/// came from [`server::serve`](crate::server::serve), else hyper's upgraded
+/// connection. Reads and writes go to the variant's stream.
+///
+/// ```no_run
+/// # async fn run(websocket: socketwire_tokio::UpgradeFut) -> Result<(), socketwire_tokio::Error> {
+/// let ws = websocket.await?;
+/// match ws.get_ref() {
+///     socketwire_tokio::UpgradedIo::Direct(io) => {
+///         let peer = io.get_ref().peer_addr();
+///         # let _ = peer;
+///     }
+///     socketwire_tokio::UpgradedIo::Hyper(_) => {}
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub enum UpgradedIo {
+    /// A connection of [`server::serve`](crate::server::serve): its TCP stream
+    /// with the server's write deadline and the connection's place under its
+    /// cap (held until this is dropped). Writes are vectored, with no boxing
+    /// in between.
+    Direct(ServerIo<TcpStream>),
+    /// Any other server's connection (hyper's own `serve_connection`, axum,
+    /// an HTTP/2 stream): hyper's boxed upgraded connection.
+    Hyper(TokioIo<Upgraded>),
+}
+
+impl UpgradedIo {
+    /// Whether this is the connection's own stream ([`UpgradedIo::Direct`]).
+    ///
+    /// ```no_run
+    /// # async fn run(websocket: socketwire_tokio::UpgradeFut) -> Result<(), socketwire_tokio::Error> {
+    /// let ws = websocket.await?;
+    /// let direct = ws.get_ref().is_direct();
+    /// # let _ = direct; Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn is_direct(&self) -> bool {
+        matches!(self, UpgradedIo::Direct(_))
+    }
+
+    /// The upgraded stream of `upgraded`, and the bytes hyper read past the
+    /// request, which come first (empty for hyper's own: it replays them).
+    fn from_hyper(upgraded: Upgraded) -> (UpgradedIo, Bytes) {
+        match upgraded.downcast::<TokioIo<ServerIo<TcpStream>>>() {
+            Ok(parts) => (UpgradedIo::Direct(parts.io.into_inner()), parts.read_buf),
+            Err(upgraded) => (UpgradedIo::Hyper(TokioIo::new(upgraded)), Bytes::new()),
+        }
+    }
+}
+
+impl From<Upgraded> for UpgradedIo {
+    /// hyper's upgraded connection as it is ([`UpgradedIo::Hyper`]).
+    ///
+    /// ```no_run
+    /// # async fn run(mut response: http::Response<hyper::body::Incoming>) -> Result<(), hyper::Error> {
+    /// let upgraded = hyper::upgrade::on(&mut response).await?;
+    /// let io = socketwire_tokio::UpgradedIo::from(upgraded);
+    /// assert!(!io.is_direct());
+    /// # Ok(()) }
+    /// ```
+    fn from(upgraded: Upgraded) -> UpgradedIo {
+        UpgradedIo::Hyper(TokioIo::new(upgraded))
+    }
+}
+
+/// Calls `$call` on the variant's stream, pinned.
+macro_rules! each_variant {
+    ($self:ident, $io:ident => $call:expr) => {
+        match $self.get_mut() {
+            UpgradedIo::Direct(io) => {
+                let $io = Pin::new(io);
+                $call
+            }
+            UpgradedIo::Hyper(io) => {
+                let $io = Pin::new(io);
+                $call
+            }
+        }
+    };
+}
+
+impl AsyncRead for UpgradedIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        each_variant!(self, io => io.poll_read(cx, buf))
+    }
+}
+
+impl AsyncWrite for UpgradedIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        each_variant!(self, io => io.poll_write(cx, buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        each_variant!(self, io => io.poll_write_vectored(cx, bufs))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            UpgradedIo::Direct(io) => io.is_write_vectored(),
+            UpgradedIo::Hyper(io) => io.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        each_variant!(self, io => io.poll_flush(cx))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        each_variant!(self, io => io.poll_shutdown(cx))
+    }
+}
 
 /// Whether `request` asks for a WebSocket (`Upgrade: websocket`, RFC 6455
 /// §4.2.1 item 3; with the `http2` feature also an HTTP/2 `CONNECT` with
@@ -314,17 +444,17 @@ impl Future for UpgradeFut {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let upgraded = ready!(Pin::new(&mut this.on_upgrade).poll(cx)).map_err(io::Error::other)?;
-        // The bytes hyper read past the request come first out of `Upgraded`.
-        let Some(connection) = this.connection.take() else {
+        let Some(mut connection) = this.connection.take() else {
             return Poll::Ready(Err(Error::Io(io::Error::other(
                 "UpgradeFut polled after it resolved",
             ))));
         };
-        Poll::Ready(Ok(WebSocketStream::new(
-            TokioIo::new(upgraded),
-            connection,
-            &this.config,
-        )))
+        // The bytes hyper read past the request: handed to the connection
+        // when we take the stream out of `Upgraded`; otherwise `Upgraded`
+        // gives them first.
+        let (io, read_past) = UpgradedIo::from_hyper(upgraded);
+        connection.handle_input(&read_past);
+        Poll::Ready(Ok(WebSocketStream::new(io, connection, &this.config)))
     }
 }
 

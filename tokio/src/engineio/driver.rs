@@ -753,34 +753,27 @@ impl<C> Drop for PollGuard<C> {
 }
 
 /// Serves `core` for the requests whose path starts with `prefix` on
-/// `listener`, with hyper 1.x's HTTP/1.1 server (upgrades on); anything else
-/// is `404`. Runs until accepting fails.
+/// `listener` with [`server::serve`](crate::server::serve) (hyper 1.x's
+/// HTTP/1.1 server, upgrades on, the limits of `config`); anything else is
+/// `404`. Never returns.
 pub(crate) async fn serve_prefix<H: Handler>(
     listener: tokio::net::TcpListener,
     prefix: &'static str,
     core: Arc<Core<H>>,
+    config: crate::server::ServerConfig,
 ) -> std::io::Result<()> {
-    loop {
-        let (tcp, _) = listener.accept().await?;
-        let core = core.clone();
-        tokio::spawn(async move {
-            let handler =
-                hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
-                    let core = core.clone();
-                    async move {
-                        if request.uri().path().starts_with(prefix) {
-                            Ok::<_, std::convert::Infallible>(core.call(request).await)
-                        } else {
-                            Ok(status(http::StatusCode::NOT_FOUND))
-                        }
-                    }
-                });
-            let connection = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(tcp), handler)
-                .with_upgrades();
-            let _ = connection.await;
+    let service =
+        hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
+            let core = core.clone();
+            async move {
+                if request.uri().path().starts_with(prefix) {
+                    Ok::<_, std::convert::Infallible>(core.call(request).await)
+                } else {
+                    Ok(status(http::StatusCode::NOT_FOUND))
+                }
+            }
         });
-    }
+    crate::server::serve(listener, config, service).await
 }
 
 /// `Debug` and the tower `Service` of HTTP requests for a public service

@@ -2277,9 +2277,12 @@ pub struct SocketIoService {
 
 crate::engineio::driver::engine_service!(SocketIoService);
 
-/// Serves `service` on `listener` with hyper 1.x's HTTP/1.1 server, for
-/// users without a framework: `/socket.io/` goes to the service, anything
-/// else is `404`. Runs until accepting fails.
+/// Serves `service` on `listener` for users without a framework:
+/// `/socket.io/` goes to the service, anything else is `404`. It runs on
+/// [`server::serve`](crate::server::serve) with the default
+/// [`ServerConfig`](crate::server::ServerConfig) (at most 10 000 connections,
+/// a 10 s deadline on request heads, 30 s on each write); an accept error is
+/// backed off, never returned, so this runs until its task is dropped.
 ///
 /// ```no_run
 /// # async fn run() -> std::io::Result<()> {
@@ -2292,7 +2295,27 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     service: SocketIoService,
 ) -> std::io::Result<()> {
-    crate::engineio::driver::serve_prefix(listener, "/socket.io/", service.core).await
+    serve_with_config(listener, service, crate::server::ServerConfig::default()).await
+}
+
+/// [`serve`] within the limits of `config` (the connection cap and the head
+/// and write deadlines; see [`ServerConfig`](crate::server::ServerConfig)).
+///
+/// ```no_run
+/// use socketwire_tokio::server::ServerConfig;
+/// # async fn run() -> std::io::Result<()> {
+/// let (service, _io) = socketwire_tokio::socketio::server::SocketIo::new(Default::default());
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// let config = ServerConfig { max_connections: 1000, ..ServerConfig::default() };
+/// socketwire_tokio::socketio::server::serve_with_config(listener, service, config).await
+/// # }
+/// ```
+pub async fn serve_with_config(
+    listener: tokio::net::TcpListener,
+    service: SocketIoService,
+    config: crate::server::ServerConfig,
+) -> std::io::Result<()> {
+    crate::engineio::driver::serve_prefix(listener, "/socket.io/", service.core, config).await
 }
 
 /// A tower `Layer`: requests whose path starts with `/socket.io/` go to the
