@@ -221,10 +221,6 @@ where
     let stream = TcpStream::from_std(stream)?;
     let io = ServerIo::new(stream, config.write_timeout, Some(place));
     let heard = io.heard();
-    let service = HeadWatch {
-        inner: service,
-        heard: heard.clone(),
-    };
     let served = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(config.head_timeout)
@@ -247,27 +243,6 @@ where
     }
 }
 
-/// The service of one connection: marks that a head is complete (clears
-/// [`ServerIo::heard`]), so the bytes that arrive from then on are the next head.
-struct HeadWatch<S> {
-    inner: S,
-    heard: Arc<AtomicBool>,
-}
-
-impl<S, R> hyper::service::Service<R> for HeadWatch<S>
-where
-    S: hyper::service::Service<R>,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
-
-    fn call(&self, request: R) -> Self::Future {
-        self.heard.store(false, Ordering::Relaxed);
-        self.inner.call(request)
-    }
-}
-
 /// The stream of one connection of [`serve`], as hyper (and a WebSocket
 /// upgraded from it) sees it: `S` with a deadline on every write, holding the
 /// connection's place under [`ServerConfig::max_connections`].
@@ -283,9 +258,11 @@ where
 ///   dropped: by hyper at the end of the connection, or by the WebSocket it
 ///   upgraded to, however long that runs. [`into_parts`](ServerIo::into_parts)
 ///   hands it over to a loop of your own.
-/// - **`heard`**: set whenever a read brings bytes; [`serve`] clears it when a
-///   request head is complete, so at the head deadline it tells a partial head
-///   (`408`) from an idle connection (closed silently).
+/// - **`heard`**: whether the peer has sent bytes since our last write (set
+///   when a read brings bytes, cleared when a write takes some): at the head
+///   deadline, which runs only while hyper waits for a head, it tells a
+///   partial head (`408`) from a connection idle since its last response
+///   (closed silently), whatever body the last request had.
 ///
 /// Vectored writes are passed through (`is_write_vectored` is `S`'s).
 ///
@@ -341,7 +318,8 @@ impl<S> ServerIo<S> {
         }
     }
 
-    /// The flag set whenever a read brings bytes; whoever reads it clears it.
+    /// Whether the peer has sent bytes since our last write: set when a read
+    /// brings bytes, cleared when a write takes some.
     ///
     /// ```
     /// use std::sync::atomic::Ordering;
@@ -355,6 +333,8 @@ impl<S> ServerIo<S> {
     /// far.write_all(b"GET").await.unwrap();
     /// io.read(&mut [0; 8]).await.unwrap();
     /// assert!(heard.load(Ordering::Relaxed));
+    /// io.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await.unwrap();
+    /// assert!(!heard.load(Ordering::Relaxed));
     /// # }
     /// ```
     pub fn heard(&self) -> Arc<AtomicBool> {
@@ -410,6 +390,21 @@ impl<S> ServerIo<S> {
         (self.inner, self.place)
     }
 
+    /// [`watch`](ServerIo::watch) for a write: one that takes bytes answers
+    /// whatever the peer sent before (clears `heard`).
+    fn watch_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        poll: Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        if let Poll::Ready(Ok(n)) = poll
+            && n > 0
+        {
+            self.heard.store(false, Ordering::Relaxed);
+        }
+        self.watch(cx, poll)
+    }
+
     /// Passes a ready result through (disarming the clock); on `Pending`, arms
     /// the clock and fails with `TimedOut` once it has run out.
     fn watch<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
@@ -449,7 +444,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for ServerIo<S> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
-        self.watch(cx, poll)
+        self.watch_write(cx, poll)
     }
 
     fn poll_write_vectored(
@@ -458,7 +453,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for ServerIo<S> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let poll = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        self.watch(cx, poll)
+        self.watch_write(cx, poll)
     }
 
     fn is_write_vectored(&self) -> bool {

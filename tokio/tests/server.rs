@@ -70,6 +70,10 @@ async fn start(config: ServerConfig) -> (SocketAddr, mpsc::Receiver<bool>) {
                     Err(error) => error.to_response().map(|_| Full::default()),
                 },
                 "/big" => http::Response::new(Full::new(big)),
+                "/read" => {
+                    let _ = http_body_util::BodyExt::collect(request.into_body()).await;
+                    http::Response::new(Full::new(Bytes::from_static(b"hello\n")))
+                }
                 _ => http::Response::new(Full::new(Bytes::from_static(b"hello\n"))),
             };
             Ok::<_, Infallible>(response)
@@ -168,7 +172,7 @@ async fn connection_past_the_cap_gets_503_and_the_first_still_works() {
 }
 
 /// Bound: a request head not complete within `head_timeout` gets `408` and
-/// the connection is closed.
+/// the connection is closed, the first head of a connection or a later one.
 #[tokio::test]
 async fn partial_head_gets_408_and_close() {
     let (addr, _) = start(short(8)).await;
@@ -181,6 +185,12 @@ async fn partial_head_gets_408_and_close() {
     assert!(reply.starts_with("HTTP/1.1 408 "), "{reply}");
     assert!(reply.contains("\r\nConnection: close\r\n"), "{reply}");
     assert!(reply.ends_with("request head timeout\n"), "{reply}");
+    // The same for the second head of a kept-alive connection.
+    let mut kept = TcpStream::connect(addr).await.unwrap();
+    assert!(hello(&mut kept).await.starts_with("HTTP/1.1 200 "));
+    kept.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+    let reply = read_to_end(&mut kept).await;
+    assert!(reply.starts_with("HTTP/1.1 408 "), "{reply}");
 }
 
 /// Bound: a connection that sends nothing, or a kept-alive one idle after its
@@ -193,6 +203,24 @@ async fn idle_connection_is_closed_without_a_reply() {
     let mut kept = TcpStream::connect(addr).await.unwrap();
     assert!(hello(&mut kept).await.starts_with("HTTP/1.1 200 "));
     assert_eq!(read_to_end(&mut kept).await, "");
+}
+
+/// A request body read by the service is not a head: a kept-alive connection
+/// idle after a `POST` is closed silently, not answered `408`.
+#[tokio::test]
+async fn idle_after_a_body_is_closed_without_a_reply() {
+    let (addr, _) = start(short(8)).await;
+    let mut kept = TcpStream::connect(addr).await.unwrap();
+    kept.write_all(b"POST /read HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n")
+        .await
+        .unwrap();
+    // The body after the head has been read, so it reaches the service's
+    // body reads, not hyper's head read (nothing asserts on the pause).
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    kept.write_all(b"12345").await.unwrap();
+    let reply = read_to_end(&mut kept).await;
+    assert!(reply.starts_with("HTTP/1.1 200 "), "{reply}");
+    assert!(reply.ends_with("\r\n\r\nhello\n"), "{reply}");
 }
 
 /// Bound: a response the peer never reads fails at the write deadline and the
