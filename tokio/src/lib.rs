@@ -116,6 +116,6 @@ pub use stream::{CLOSING_STASH, WebSocketStream};
 pub use tls::{Connector, MaybeTlsStream};
 #[cfg(feature = "hyper")]
 pub use upgrade::{
-    Upgrade, UpgradeFut, UpgradeResponse, UpgradedIo, UpgradedStream, is_upgrade_request,
-    upgrade, upgrade_with_config,
+    Upgrade, UpgradeFut, UpgradeResponse, UpgradedIo, UpgradedStream, is_upgrade_request, upgrade,
+    upgrade_with_config,
 };

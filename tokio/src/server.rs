@@ -507,7 +507,10 @@ mod tests {
     async fn vectored_writes_are_passed_through() {
         let (near, _far) = tokio::io::duplex(64);
         let mut stream = ServerIo::new(near, Duration::from_secs(30), None);
-        assert_eq!(stream.is_write_vectored(), stream.get_ref().is_write_vectored());
+        assert_eq!(
+            stream.is_write_vectored(),
+            stream.get_ref().is_write_vectored()
+        );
         let slices = [io::IoSlice::new(b"ab"), io::IoSlice::new(b"cd")];
         let n = stream.write_vectored(&slices).await.unwrap();
         assert!(n > 0 && n <= 4);

@@ -44,12 +44,12 @@ use bytes::Bytes;
 use http_body_util::Empty;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 #[cfg(feature = "http2")]
 use socketwire::handshake::{ExtendedConnect, ExtendedConnectError};
 use socketwire::handshake::{HttpVersion, RequestHead, ServerHandshake};
 use socketwire::ws::Connection;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 
 use crate::handshake::ServerAnswer;
 use crate::server::ServerIo;

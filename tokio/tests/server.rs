@@ -86,7 +86,8 @@ async fn start(config: ServerConfig) -> (SocketAddr, mpsc::Receiver<bool>) {
 /// Echoes text and binary messages until the stream ends.
 async fn echo(mut ws: socketwire_tokio::UpgradedStream) {
     while let Some(Ok(message)) = ws.next().await {
-        if matches!(message, Message::Text(_) | Message::Binary(_)) && ws.send(message).await.is_err()
+        if matches!(message, Message::Text(_) | Message::Binary(_))
+            && ws.send(message).await.is_err()
         {
             break;
         }
@@ -128,7 +129,9 @@ async fn fresh_reply(addr: SocketAddr) -> String {
     // A refused connection is answered and closed before it asks anything.
     let mut first = [0; 12];
     match tokio::time::timeout(Duration::from_millis(500), stream.read(&mut first)).await {
-        Ok(Ok(n)) => String::from_utf8_lossy(&first[..n]).into_owned() + &read_to_end(&mut stream).await,
+        Ok(Ok(n)) => {
+            String::from_utf8_lossy(&first[..n]).into_owned() + &read_to_end(&mut stream).await
+        }
         Ok(Err(_)) => String::new(),
         Err(_) => hello(&mut stream).await,
     }
