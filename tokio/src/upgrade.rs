@@ -29,7 +29,10 @@
 //! ```
 //!
 //! The server must serve its HTTP/1.1 connections with upgrades on (hyper's
-//! `serve_connection(..).with_upgrades()`; axum's `serve` does). Nothing is
+//! `serve_connection(..).with_upgrades()`; axum's `serve` and
+//! [`server::serve`](crate::server::serve) do). On a connection of
+//! `server::serve` the WebSocket runs on the connection's own stream
+//! ([`UpgradedIo::Direct`]). Nothing is
 //! validated here: [`ServerHandshake::from_http_request`] runs every rule of RFC
 //! 6455 §4.2.1, and the subprotocol, extra fields and permessage-deflate are
 //! settled by the code [`accept_hdr_async`](crate::accept_hdr_async) uses.

@@ -255,6 +255,27 @@ async fn response_the_peer_never_reads_hits_the_write_deadline() {
     assert!(received < BIG, "{received}");
 }
 
+type Client = tokio_tungstenite::WebSocketStream<TcpStream>;
+
+/// A tungstenite client's WebSocket on `ws://addr/ws`.
+async fn ws_client(addr: SocketAddr) -> Client {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let (ws, _) = guarded(tokio_tungstenite::client_async(
+        format!("ws://{addr}/ws"),
+        tcp,
+    ))
+    .await
+    .unwrap();
+    ws
+}
+
+/// Sends `text` and gives back the text of the next message.
+async fn round_trip(ws: &mut Client, text: &str) -> String {
+    ws.send(tungstenite::Message::text(text)).await.unwrap();
+    let echoed = guarded(ws.next()).await.unwrap().unwrap();
+    echoed.into_text().unwrap().as_str().to_string()
+}
+
 /// Bound: a WebSocket upgraded on a connection of `serve` keeps its place
 /// under the cap until it ends (a second connection meanwhile gets `503`), and
 /// runs on the connection's own stream.
@@ -265,17 +286,9 @@ async fn upgraded_websocket_holds_its_place_and_runs_direct() {
         ..ServerConfig::default()
     })
     .await;
-    let tcp = TcpStream::connect(addr).await.unwrap();
-    let (mut ws, _) = guarded(tokio_tungstenite::client_async(
-        format!("ws://{addr}/ws"),
-        tcp,
-    ))
-    .await
-    .unwrap();
+    let mut ws = ws_client(addr).await;
     assert_eq!(guarded(direct.recv()).await, Some(true));
-    ws.send(tungstenite::Message::text("hello")).await.unwrap();
-    let echoed = guarded(ws.next()).await.unwrap().unwrap();
-    assert_eq!(echoed, tungstenite::Message::text("hello"));
+    assert_eq!(round_trip(&mut ws, "hello").await, "hello");
     let payload = vec![7u8; 200_000];
     ws.send(tungstenite::Message::binary(payload.clone()))
         .await
@@ -355,15 +368,7 @@ async fn hyper_served_websocket_is_not_direct() {
             .with_upgrades()
             .await;
     });
-    let tcp = TcpStream::connect(addr).await.unwrap();
-    let (mut ws, _) = guarded(tokio_tungstenite::client_async(
-        format!("ws://{addr}/ws"),
-        tcp,
-    ))
-    .await
-    .unwrap();
+    let mut ws = ws_client(addr).await;
     assert_eq!(guarded(kind_rx.recv()).await, Some(true));
-    ws.send(tungstenite::Message::text("hi")).await.unwrap();
-    let echoed = guarded(ws.next()).await.unwrap().unwrap();
-    assert_eq!(echoed, tungstenite::Message::text("hi"));
+    assert_eq!(round_trip(&mut ws, "hi").await, "hi");
 }
