@@ -26,10 +26,12 @@
 //! npm adapter), and the `/chat` room is shared with the other example
 //! servers over Redis pub/sub (chat_cluster.rs).
 //!
-//! HTTP is hyper 1.x's HTTP/1.1 server; a WebSocket on `/echo` or `/chat`
-//! answers its `101` through hyper and then drives the TCP stream
-//! hyper hands back with the core's `Connection` (vectored writes, shared and
-//! prepared payloads, the compress-once `/chat` ring, the deflate pool).
+//! HTTP is socketwire-tokio's `server::serve` (hyper 1.x's HTTP/1.1 server
+//! with the connection cap, head and write deadlines below); a WebSocket on
+//! `/echo` or `/chat` answers its `101` through hyper and then runs as a
+//! socketwire-tokio `WebSocketStream` on the connection's own TCP stream
+//! (vectored writes, prepared payloads, the compress-once `/chat` ring, the
+//! deflate pool).
 //!
 //! # Limits and deadlines
 //!
@@ -38,12 +40,12 @@
 //! | limit | default | when it is hit |
 //! |---|---|---|
 //! | `--max-connections` | 10 000 | a connection past it is accepted, answered `503` and closed at once (it does not wait) |
-//! | accept errors (e.g. out of file descriptors) | 10 ms doubling to 1 s | the accept loop sleeps before trying again; logged once per run of errors |
-//! | `--head-timeout` | 10 s | a request head (or an idle keep-alive connection) not complete by then: `408` and close (closed silently if nothing arrived); hyper's `header_read_timeout` |
+//! | accept errors (e.g. out of file descriptors) | 10 ms doubling to 1 s | the accept loop sleeps before trying again (socketwire-tokio's `server::accept_backoff`) |
+//! | `--head-timeout` | 10 s | a request head (or an idle keep-alive connection) not complete by then: `408` and close (closed silently if nothing arrived); hyper's `header_read_timeout`, with the `408` from socketwire-tokio's `server::serve` |
 //! | `--body-timeout` | 30 s | a request body not complete by then: `408` and close |
 //! | request body size | `--max-payload` on `/engine.io/` and `/socket.io/`, 1 KiB elsewhere | `413` and close: before the body is read when its `Content-Length` says so, as soon as it passes the cap when it is `chunked` |
 //! | `Transfer-Encoding` | `chunked` (decoded by hyper) | a request with both `Transfer-Encoding` and `Content-Length` (the smuggling shape) is framed by the chunked coding alone, answered, and the connection closed (RFC 9112 §6.3); other codings, or any on HTTP/1.0: `400` |
-//! | `--write-timeout` | 30 s | a write the peer does not let finish by then closes the connection (HTTP responses through [`WriteDeadline`](write_deadline::WriteDeadline), WebSockets in their drive loop) |
+//! | `--write-timeout` | 30 s | a write the peer does not let finish by then closes the connection (socketwire-tokio's `server::ServerIo`: HTTP responses and the WebSockets upgraded on them) |
 //! | `--ws-ping-interval` | 50 s | `/echo` and `/chat` send a ping this often |
 //! | `--ws-idle-timeout` | 120 s | `/echo` and `/chat` close (1006) after this long without receiving anything (a pong counts) |
 //! | WebSocket close handshake | 10 s | the connection is dropped if the peer does not answer our close frame |
@@ -68,7 +70,6 @@ mod chat_cluster;
 mod engineio;
 mod socketio;
 mod websocket;
-mod write_deadline;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -76,11 +77,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
-
-use crate::write_deadline::WriteDeadline;
+use tokio::net::TcpListener;
 
 /// Command-line options (`--help` lists them with their defaults).
 #[derive(Debug, Clone, clap::Parser)]
@@ -261,20 +258,6 @@ pub fn body_limit(target: &str, options: &Options) -> u64 {
     }
 }
 
-/// How long the accept loop sleeps after `consecutive_errors` failed accepts in a
-/// row (0 for the first): 10 ms doubling up to 1 s. Accept fails at once while
-/// file descriptors are exhausted (EMFILE/ENFILE), so without this it would spin.
-pub fn accept_backoff(consecutive_errors: u32) -> Duration {
-    const FIRST: Duration = Duration::from_millis(10);
-    const MAX: Duration = Duration::from_secs(1);
-    let factor = 1u32.checked_shl(consecutive_errors).unwrap_or(u32::MAX);
-    FIRST.saturating_mul(factor).min(MAX)
-}
-
-/// What a connection past `--max-connections` is sent before it is closed.
-const TOO_MANY_CONNECTIONS: &[u8] =
-    b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
-
 /// The state every connection shares: the chat ring, the Engine.IO echo and
 /// the Socket.IO server.
 pub fn shared(options: Options) -> Arc<Shared> {
@@ -295,46 +278,18 @@ pub fn shared(options: Options) -> Arc<Shared> {
     })
 }
 
-/// The accept loop. At most `--max-connections` connections are served at once: a
-/// connection past the cap is accepted, sent `503` and closed at once (it does not
-/// wait in the kernel's queue). A failed accept sleeps [`accept_backoff`] before the
-/// next; the first error of a run is logged, the rest are counted.
+/// The accept loop: socketwire-tokio's `server::serve` with `--max-connections`,
+/// `--head-timeout` and `--write-timeout` (a connection past the cap is accepted,
+/// answered `503` and closed at once; a failed accept backs off).
 pub async fn run(listener: TcpListener, shared: Arc<Shared>) {
-    let slots = Arc::new(Semaphore::new(shared.options.max_connections));
-    let mut errors: u32 = 0;
-    loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => {
-                if errors > 1 {
-                    eprintln!("server: accept works again after {errors} errors");
-                }
-                errors = 0;
-                stream
-            }
-            Err(e) => {
-                if errors == 0 {
-                    eprintln!("server: accept: {e} (backing off)");
-                }
-                tokio::time::sleep(accept_backoff(errors)).await;
-                errors = errors.saturating_add(1);
-                continue;
-            }
-        };
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
-            // A fresh socket's send buffer is empty, so this small write on the
-            // plain (non-blocking) socket completes at once; dropping it closes.
-            if let Ok(mut plain) = stream.into_std() {
-                let _ = std::io::Write::write(&mut plain, TOO_MANY_CONNECTIONS);
-            }
-            continue;
-        };
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            // Held until the connection (and any WebSocket it upgraded to) ends.
-            let _ = stream.set_nodelay(true);
-            log_error(serve(stream, permit, shared).await);
-        });
-    }
+    let config = socketwire_tokio::server::ServerConfig {
+        max_connections: shared.options.max_connections,
+        head_timeout: Duration::from_millis(shared.options.head_timeout_ms),
+        write_timeout: shared.options.write_timeout(),
+    };
+    let service = hyper::service::service_fn(move |request| respond(request, shared.clone()));
+    // It runs until the process ends: accept errors back off and retry.
+    let _ = socketwire_tokio::server::serve(listener, config, service).await;
 }
 
 #[tokio::main]
@@ -414,64 +369,6 @@ pub async fn read_body(
         Err(_) => Err(reply(408, "text/plain", "request body timeout\n", true)),
     }
 }
-
-/// Serves one connection with hyper's HTTP/1.1 server: its head within
-/// `--head-timeout` (an idle keep-alive connection is closed after as long),
-/// every write within `--write-timeout`, upgrades to WebSocket on `/echo`,
-/// `/chat`, `/engine.io/` and `/socket.io/`.
-/// The stream carries the connection's place under `--max-connections`
-/// (`slot`, see [`WriteDeadline`]), which a WebSocket it upgrades to takes along.
-pub async fn serve(
-    stream: TcpStream,
-    slot: tokio::sync::OwnedSemaphorePermit,
-    shared: Arc<Shared>,
-) -> std::io::Result<()> {
-    // A second handle on the socket, for the 408 after hyper gives up on a head.
-    let stream = stream.into_std()?;
-    let spare = stream.try_clone()?;
-    let stream = TcpStream::from_std(stream)?;
-    let limit = shared.options.write_timeout();
-    let io = WriteDeadline::new(stream, limit, Some(slot));
-    let heard = io.heard();
-    let service = hyper::service::service_fn({
-        let (shared, heard) = (shared.clone(), heard.clone());
-        move |request| {
-            // A head is complete: what arrives from now on is the next one.
-            heard.store(false, std::sync::atomic::Ordering::Relaxed);
-            respond(request, shared.clone())
-        }
-    });
-    let served = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_millis(shared.options.head_timeout_ms))
-        .serve_connection(TokioIo::new(io), service)
-        .with_upgrades()
-        .await;
-    match served {
-        Ok(()) => Ok(()),
-        // hyper closes a connection whose head is late without a word: a
-        // partial head gets 408 first (through the spare handle, on the
-        // socket's non-blocking fd: an empty send buffer takes it at once),
-        // an idle connection is closed silently.
-        Err(e) if e.is_timeout() => {
-            if heard.load(std::sync::atomic::Ordering::Relaxed) {
-                let _ = std::io::Write::write(&mut &spare, HEAD_TIMEOUT);
-            }
-            Ok(())
-        }
-        Err(e) => Err(
-            match std::error::Error::source(&e).and_then(|s| s.downcast_ref::<std::io::Error>()) {
-                Some(io) => std::io::Error::new(io.kind(), e.to_string()),
-                None => std::io::Error::other(e),
-            },
-        ),
-    }
-}
-
-/// What a connection whose request head is not complete within `--head-timeout`
-/// is sent before it is closed.
-const HEAD_TIMEOUT: &[u8] = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\
-Content-Type: text/plain\r\nContent-Length: 21\r\n\r\nrequest head timeout\n";
 
 /// Routes one request. An `Err` makes hyper drop the connection without an answer.
 async fn respond(request: http::Request<Incoming>, shared: Arc<Shared>) -> std::io::Result<Reply> {
@@ -600,6 +497,7 @@ mod tests {
     use socketwire::ws::message::MessageKind;
     use socketwire_tokio::WebSocketStream;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
 
     use crate::websocket::CHAT_MAX_MESSAGE;
 
@@ -973,19 +871,6 @@ Host: a\r\nContent-Length: 100\r\n\r\nonly ten b";
     }
 
     // ------------------------------------------------------------ finding 9
-
-    /// The accept loop's backoff: 10 ms, doubling, at most 1 s, for any count.
-    #[test]
-    fn accept_backoff_doubles_from_10_ms_to_1_s() {
-        let ms = |n| accept_backoff(n).as_millis();
-        assert_eq!(
-            [0, 1, 2, 3, 4, 5, 6, 7].map(ms),
-            [10, 20, 40, 80, 160, 320, 640, 1000]
-        );
-        assert_eq!(ms(31), 1000);
-        assert_eq!(ms(32), 1000);
-        assert_eq!(ms(u32::MAX), 1000);
-    }
 
     /// Bound: at most `--max-connections` connections are served; one past the
     /// cap is answered 503 and closed at once, and its slot is free again once a

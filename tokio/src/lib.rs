@@ -49,7 +49,7 @@
 //!
 //! | feature | default | what it adds |
 //! |---------|---------|--------------|
-//! | `hyper` | on | `upgrade`, `upgrade_with_config`, `Upgrade` (subprotocols), `is_upgrade_request`: a WebSocket from a hyper 1.x service or an axum 0.8 handler (`examples/axum.rs`), validated by the core's `http` handshake functions |
+//! | `hyper` | on | `upgrade`, `upgrade_with_config`, `Upgrade` (subprotocols), `is_upgrade_request`: a WebSocket from a hyper 1.x service or an axum 0.8 handler (`examples/axum.rs`), validated by the core's `http` handshake functions; `server::serve` (hyper's HTTP/1.1 server with a connection cap, head and write deadlines, accept backoff; a WebSocket upgraded on it runs on the connection's own stream, `UpgradedIo::Direct`) |
 //! | `http2` | off | WebSockets over HTTP/2 (RFC 8441): `upgrade` also accepts an extended CONNECT (serve with hyper's `enable_connect_protocol`), and `h2::Http2Connection` opens many WebSockets on one HTTP/2 connection (`examples/h2_server.rs`) |
 //! | `codec` | on | `codec::WebSocketCodec`: a tokio-util `Decoder` + `Encoder` of [`Message`]s for a `Framed` transport |
 //! | `engineio-server` | off | `engineio`: an Engine.IO server (`EngineIo`, a connection handler with `on_message` / `send` / `close`, polling, WebSocket and upgrades, Engine.IO 3 and 4, session, body and backpressure caps) as a tower `Service` to mount at `/engine.io/`, and `serve` for hyper alone (`examples/engineio_echo.rs`) |
