@@ -14,7 +14,9 @@
 # echo_server example, tokio-tungstenite 0.30, fastwebsockets 0.10 (benches/e2e peers), Node
 # `ws` (scripts/interop). Cells run server after server, so the machine's noise falls on all
 # of them alike. Results: target/e2e/results.jsonl; the table: target/e2e/table.md
-# (scripts/e2e-table.py). Env: CONNS, SIZES, INFLIGHT, WARMUP, DURATION, SERVERS.
+# (scripts/e2e-table.py). Env: CONNS, SIZES, INFLIGHT, WARMUP, DURATION, SERVERS; BASE_BIN,
+# another build of the example server (say the last commit's), runs as the server `base` for
+# a before/after comparison in one run (SERVERS="example base").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,6 +55,7 @@ for name in $SERVERS; do
   port=$(free_port)
   case $name in
     example) cmd=(target/release/examples/server --addr "127.0.0.1:$port" --max-connections 5000); path=/echo ;;
+    base) cmd=("${BASE_BIN:?base needs BASE_BIN}" --addr "127.0.0.1:$port" --max-connections 5000); path=/echo ;;
     socketwire-tokio) cmd=(target/release/examples/echo_server --addr "127.0.0.1:$port"); path=/ ;;
     tokio-tungstenite) cmd=(target/release/peer-tungstenite --addr "127.0.0.1:$port"); path=/ ;;
     fastwebsockets) cmd=(target/release/peer-fastwebsockets --addr "127.0.0.1:$port"); path=/ ;;

@@ -98,6 +98,10 @@ pub struct WebSocketStream<S> {
     /// The next deadline of the connection (then, once closed, of the last
     /// writes).
     timer: Option<Pin<Box<Sleep>>>,
+    /// `timer` was polled (always with `waker`) and is pending at its current
+    /// deadline: it wakes us when due, so until then a look at whether it
+    /// has elapsed replaces polling it again.
+    timer_waiting: bool,
     /// The tasks to wake on any readiness of the transport or the timer.
     wakers: Arc<TaskWakers>,
     /// Wakes `wakers`: the waker every inner poll registers.
@@ -114,6 +118,10 @@ pub struct WebSocketStream<S> {
     shut_down: bool,
     /// The deadline of the last writes was armed.
     finish_armed: bool,
+    /// The application queued output that has not all gone out yet: it
+    /// writes (a flush, or its next read does), so a read need not write it
+    /// for it.
+    fed: bool,
 }
 
 impl<S> fmt::Debug for WebSocketStream<S> {
@@ -139,6 +147,7 @@ impl<S> WebSocketStream<S> {
             close_timeout: config.close_timeout,
             origin: Instant::now(),
             timer: None,
+            timer_waiting: false,
             waker: Waker::from(wakers.clone()),
             wakers,
             stash: VecDeque::new(),
@@ -147,6 +156,7 @@ impl<S> WebSocketStream<S> {
             terminated: false,
             shut_down: false,
             finish_armed: false,
+            fed: false,
         }
     }
 
@@ -278,7 +288,9 @@ impl<S> WebSocketStream<S> {
                 max: self.max_write_buffer,
             });
         }
-        send(&mut self.conn)
+        send(&mut self.conn)?;
+        self.fed = true;
+        Ok(())
     }
 }
 
@@ -336,6 +348,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
             let Some(at) = self.conn.poll_timeout() else {
                 if !self.finish_armed {
                     self.timer = None;
+                    self.timer_waiting = false;
                 }
                 return;
             };
@@ -345,10 +358,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                 .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
             if timer.deadline() != deadline {
                 timer.as_mut().reset(deadline);
+                self.timer_waiting = false;
             }
-            if timer.as_mut().poll(cx).is_pending() {
+            // Polled with the stream's own waker already and not due: it wakes
+            // us when it is (every poll of a message would otherwise re-register
+            // the same waker with the timer).
+            if self.timer_waiting && !timer.is_elapsed() {
                 return;
             }
+            if timer.as_mut().poll(cx).is_pending() {
+                self.timer_waiting = true;
+                return;
+            }
+            self.timer_waiting = false;
             let now = self.now();
             self.conn.handle_timeout(now);
         }
@@ -371,6 +393,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
             }
             self.conn.advance_transmit(n);
         }
+        self.fed = false;
         Pin::new(&mut self.stream).poll_flush(cx)
     }
 
@@ -399,6 +422,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                     self.finish_armed = true;
                     let wait = self.close_timeout.unwrap_or(FINISH_TIMEOUT);
                     self.timer = Some(Box::pin(tokio::time::sleep(wait)));
+                    self.timer_waiting = false;
                 }
                 if let Some(timer) = self.timer.as_mut()
                     && timer.as_mut().poll(cx).is_ready()
@@ -474,12 +498,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
             this.poll_timers(cx);
             while let Some(event) = this.conn.poll_event() {
                 if let Some(message) = this.on_event(event) {
-                    // Answers to pings (and anything else queued) go out with
-                    // the last message of what was read, so a reader that never
-                    // writes still pongs; while more input waits, the reader
-                    // polls again at once and what it queues meanwhile goes out
-                    // in the same write.
-                    if this.conn.buffered_input() == 0 {
+                    // Answers to pings go out with the last message of what
+                    // was read, so a reader that never writes still pongs.
+                    // While more input waits the reader polls again at once,
+                    // and once it queued messages of its own it writes them
+                    // (its flush or its next read), answers included: then
+                    // one write takes everything.
+                    if this.conn.buffered_input() == 0 && !this.fed {
                         let _ = this.poll_write_out(cx);
                     }
                     return Poll::Ready(Some(Ok(message)));
