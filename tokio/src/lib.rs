@@ -18,7 +18,7 @@
 //!             let mut ws = accept_async_with_config(tcp, config).await?;
 //!             while let Some(message) = ws.next().await {
 //!                 if let m @ (Message::Text(_) | Message::Binary(_)) = message? {
-//!                     ws.send(m).await?;
+//!                     ws.feed(m).await?; // written by the next read, with the other echoes
 //!                 }
 //!             }
 //!             Ok::<_, socketwire_tokio::Error>(())
@@ -97,6 +97,8 @@ pub mod server;
 #[cfg(feature = "socketio")]
 pub mod socketio;
 mod stream;
+#[cfg(test)]
+mod test_io;
 mod tls;
 #[cfg(feature = "hyper")]
 mod upgrade;

@@ -713,3 +713,47 @@ impl Wake for TaskWakers {
         TaskWakers::wake_slot(&self.writer);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use futures_util::{SinkExt, StreamExt};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Echoes that a loop `feed`s (no flush each) while the messages of one
+    /// read are still coming go out together: 16 messages read at once are
+    /// answered in one write (before the next read), not sixteen.
+    #[tokio::test]
+    async fn fed_echoes_of_one_read_go_out_in_one_write() {
+        const BURST: u8 = 16;
+        let (mut ws, mut far, writes) = crate::test_io::counted_websocket();
+        let mut burst = Vec::new();
+        let mut expected = Vec::new();
+        for i in 0..BURST {
+            // Masked with a zero key; the echo is the same frame unmasked.
+            burst.extend([0x82, 0x80 | 20, 0, 0, 0, 0]);
+            burst.extend([i; 20]);
+            expected.extend([0x82, 20]);
+            expected.extend([i; 20]);
+        }
+        // All of it is in the pipe before the stream reads once.
+        far.write_all(&burst).await.unwrap();
+        for _ in 0..BURST {
+            let message = ws.next().await.unwrap().unwrap();
+            ws.feed(message).await.unwrap();
+        }
+        // The read after the last message writes the echoes.
+        let echoes = async {
+            let mut got = vec![0; expected.len()];
+            far.read_exact(&mut got).await.unwrap();
+            got
+        };
+        let got = tokio::select! {
+            got = echoes => got,
+            _ = ws.next() => panic!("the stream ended"),
+        };
+        assert_eq!(got, expected);
+        assert_eq!(writes.load(Ordering::Relaxed), 1);
+    }
+}

@@ -818,6 +818,7 @@ pub(crate) use engine_service;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_io::counted_websocket;
 
     /// A handler that does nothing with what it is given.
     struct Idle;
@@ -887,80 +888,6 @@ mod tests {
             task.handle.queued.fetch_sub(len, Ordering::Relaxed);
         }
         assert_eq!(task.handle.queued.load(Ordering::Relaxed), 0);
-    }
-
-    /// A vectored transport that counts its writes (each takes every slice).
-    struct CountingWrites {
-        io: tokio::io::DuplexStream,
-        writes: Arc<AtomicUsize>,
-    }
-
-    impl tokio::io::AsyncRead for CountingWrites {
-        fn poll_read(
-            mut self: std::pin::Pin<&mut Self>,
-            cx: &mut std::task::Context<'_>,
-            buf: &mut tokio::io::ReadBuf<'_>,
-        ) -> std::task::Poll<std::io::Result<()>> {
-            std::pin::Pin::new(&mut self.io).poll_read(cx, buf)
-        }
-    }
-
-    impl tokio::io::AsyncWrite for CountingWrites {
-        fn poll_write(
-            self: std::pin::Pin<&mut Self>,
-            cx: &mut std::task::Context<'_>,
-            buf: &[u8],
-        ) -> std::task::Poll<std::io::Result<usize>> {
-            self.poll_write_vectored(cx, &[std::io::IoSlice::new(buf)])
-        }
-
-        fn poll_write_vectored(
-            mut self: std::pin::Pin<&mut Self>,
-            cx: &mut std::task::Context<'_>,
-            bufs: &[std::io::IoSlice<'_>],
-        ) -> std::task::Poll<std::io::Result<usize>> {
-            self.writes.fetch_add(1, Ordering::Relaxed);
-            let all: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
-            std::pin::Pin::new(&mut self.io).poll_write(cx, &all)
-        }
-
-        fn is_write_vectored(&self) -> bool {
-            true
-        }
-
-        fn poll_flush(
-            mut self: std::pin::Pin<&mut Self>,
-            cx: &mut std::task::Context<'_>,
-        ) -> std::task::Poll<std::io::Result<()>> {
-            std::pin::Pin::new(&mut self.io).poll_flush(cx)
-        }
-
-        fn poll_shutdown(
-            mut self: std::pin::Pin<&mut Self>,
-            cx: &mut std::task::Context<'_>,
-        ) -> std::task::Poll<std::io::Result<()>> {
-            std::pin::Pin::new(&mut self.io).poll_shutdown(cx)
-        }
-    }
-
-    /// A server WebSocket on a counting transport, its far end, and its write count.
-    fn counted_websocket() -> (
-        crate::WebSocketStream<CountingWrites>,
-        tokio::io::DuplexStream,
-        Arc<AtomicUsize>,
-    ) {
-        let (near, far) = tokio::io::duplex(1 << 20);
-        let writes = Arc::new(AtomicUsize::new(0));
-        let io = CountingWrites {
-            io: near,
-            writes: writes.clone(),
-        };
-        let ws = crate::WebSocketStream::from_raw_socket(
-            io,
-            socketwire::ws::Role::Server,
-            &Config::default(),
-        );
-        (ws, far, writes)
     }
 
     /// Queues `texts` on the writer's channel as a session task does (the
