@@ -102,12 +102,9 @@ pub struct WebSocketStream<S> {
     /// deadline: it wakes us when due, so until then a look at whether it
     /// has elapsed replaces polling it again.
     timer_waiting: bool,
-    /// Whose waker the transport and the timer are polled with.
-    wakeup: Wakeup,
-    /// The tasks to wake on any readiness of the transport or the timer, once
-    /// two tasks poll.
+    /// The tasks to wake on any readiness of the transport or the timer.
     wakers: Arc<TaskWakers>,
-    /// Wakes `wakers`: the waker every inner poll registers once two tasks poll.
+    /// Wakes `wakers`: the waker every inner poll registers.
     waker: Waker,
     /// Messages `poll_close` read for the reader.
     stash: VecDeque<Message>,
@@ -151,7 +148,6 @@ impl<S> WebSocketStream<S> {
             origin: Instant::now(),
             timer: None,
             timer_waiting: false,
-            wakeup: Wakeup::OneTask(None),
             waker: Waker::from(wakers.clone()),
             wakers,
             stash: VecDeque::new(),
@@ -444,51 +440,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     }
 
     /// Notes `task` as the reader's or the writer's, fires due timers, and
-    /// returns the waker every inner poll must use instead of `task`, if any.
-    ///
-    /// While one task polls (the stream is not split, or both halves are
-    /// polled by the same task), the inner polls use its own waker: nothing
-    /// is locked or cloned, and a wake-up goes straight to it. Once a second
-    /// task polls, every inner poll uses the shared waker, which wakes both
-    /// the reader and the writer, whichever registered last with the
-    /// transport or the timer.
-    fn enter(&mut self, task: &Waker, side: Side) -> Option<Waker> {
-        if let Wakeup::OneTask(seen) = &mut self.wakeup {
-            match seen {
-                Some(known) if known.will_wake(task) => {}
-                None => *seen = Some(task.clone()),
-                Some(first) => {
-                    // The first task's waker may still be registered with the
-                    // transport or the timer; it keeps its place in both slots
-                    // (a stale one costs one spurious wake-up at most).
-                    self.wakers.register_reader(first);
-                    self.wakers.register_writer(first);
-                    self.wakeup = Wakeup::TwoTasks;
-                    // Polled again, with the shared waker.
-                    self.timer_waiting = false;
-                }
-            }
-            if let Wakeup::OneTask(_) = self.wakeup {
-                self.poll_timers(&mut Context::from_waker(task));
-                return None;
-            }
-        }
+    /// returns the waker every inner poll uses: it wakes both the reader and the
+    /// writer, whichever registered last with the transport or the timer.
+    fn enter(&mut self, task: &Waker, side: Side) -> Waker {
         match side {
             Side::Reader => self.wakers.register_reader(task),
             Side::Writer => self.wakers.register_writer(task),
         }
         let waker = self.waker.clone();
         self.poll_timers(&mut Context::from_waker(&waker));
-        Some(waker)
-    }
-
-    /// Wakes the reader (the writer left it a message).
-    fn wake_reader(&self) {
-        match &self.wakeup {
-            Wakeup::OneTask(Some(task)) => task.wake_by_ref(),
-            Wakeup::OneTask(None) => {}
-            Wakeup::TwoTasks => self.wakers.wake_reader(),
-        }
+        waker
     }
 
     /// One turn on the transport: writes what is pending, then reads (end of
@@ -518,8 +479,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        let shared = this.enter(cx.waker(), Side::Reader);
-        let cx = &mut Context::from_waker(shared.as_ref().unwrap_or(cx.waker()));
+        let waker = this.enter(cx.waker(), Side::Reader);
+        let cx = &mut Context::from_waker(&waker);
         loop {
             if let Some(message) = this.stash.pop_front() {
                 return Poll::Ready(Some(Ok(message)));
@@ -573,8 +534,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// `poll_ready` of the sink: ready while at most `max_write_buffer`
     /// bytes wait; otherwise writes, and waits until enough went out.
     fn poll_ready_to_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let shared = self.enter(cx.waker(), Side::Writer);
-        let cx = &mut Context::from_waker(shared.as_ref().unwrap_or(cx.waker()));
+        let waker = self.enter(cx.waker(), Side::Writer);
+        let cx = &mut Context::from_waker(&waker);
         if self.is_closed() {
             return Poll::Ready(Err(Error::AlreadyClosed));
         }
@@ -626,8 +587,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
 
     /// `poll_flush` of the sink.
     fn poll_flush_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let shared = self.enter(cx.waker(), Side::Writer);
-        let cx = &mut Context::from_waker(shared.as_ref().unwrap_or(cx.waker()));
+        let waker = self.enter(cx.waker(), Side::Writer);
+        let cx = &mut Context::from_waker(&waker);
         if self.is_closed() {
             ready!(self.poll_finish(cx));
             return Poll::Ready(Ok(()));
@@ -639,8 +600,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// writes it, waits for the peer's close (up to the close timeout), then
     /// shuts the transport down.
     fn poll_close_handshake(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let shared = self.enter(cx.waker(), Side::Writer);
-        let cx = &mut Context::from_waker(shared.as_ref().unwrap_or(cx.waker()));
+        let waker = self.enter(cx.waker(), Side::Writer);
+        let cx = &mut Context::from_waker(&waker);
         if self.closed.is_none() && self.conn.state() == State::Open {
             let _ = self.conn.close(CloseCode::NORMAL, "");
         }
@@ -653,12 +614,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                     && self.stash.len() < CLOSING_STASH
                 {
                     self.stash.push_back(message);
-                    self.wake_reader();
+                    self.wakers.wake_reader();
                 }
             }
             if self.closed.is_some() {
                 ready!(self.poll_finish(cx));
-                self.wake_reader();
+                self.wakers.wake_reader();
                 return Poll::Ready(Ok(()));
             }
             if let Err(e) = ready!(self.poll_transport(cx)) {
@@ -692,14 +653,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.get_mut().poll_close_handshake(cx)
     }
-}
-
-/// Whose waker the transport and the timer are polled with.
-enum Wakeup {
-    /// One task polls (the waker it polled with, once it has): its own.
-    OneTask(Option<Waker>),
-    /// Two tasks poll (a split stream): the shared [`TaskWakers`].
-    TwoTasks,
 }
 
 /// Which half of the stream a task is polling.
@@ -738,14 +691,15 @@ impl TaskWakers {
         TaskWakers::register(&self.writer, waker);
     }
 
-    fn take(slot: &Mutex<Option<Waker>>) -> Option<Waker> {
-        slot.lock().unwrap_or_else(PoisonError::into_inner).take()
+    fn wake_slot(slot: &Mutex<Option<Waker>>) {
+        let waker = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
     }
 
     fn wake_reader(&self) {
-        if let Some(waker) = TaskWakers::take(&self.reader) {
-            waker.wake();
-        }
+        TaskWakers::wake_slot(&self.reader);
     }
 }
 
@@ -755,132 +709,17 @@ impl Wake for TaskWakers {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        let reader = TaskWakers::take(&self.reader);
-        let writer = TaskWakers::take(&self.writer);
-        // The same task in both slots is woken once.
-        if let (Some(r), Some(w)) = (&reader, &writer)
-            && r.will_wake(w)
-        {
-            r.wake_by_ref();
-            return;
-        }
-        reader.into_iter().chain(writer).for_each(Waker::wake);
+        TaskWakers::wake_slot(&self.reader);
+        TaskWakers::wake_slot(&self.writer);
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::{Context, Poll, Wake, Waker};
+    use std::sync::atomic::Ordering;
 
     use futures_util::{SinkExt, StreamExt};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    use super::{Stream, Wakeup};
-
-    /// A waker that counts its wake-ups.
-    #[derive(Default)]
-    struct Counter(AtomicUsize);
-
-    impl Wake for Counter {
-        fn wake(self: Arc<Self>) {
-            self.wake_by_ref();
-        }
-
-        fn wake_by_ref(self: &Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn counter() -> (Arc<Counter>, Waker) {
-        let counter = Arc::new(Counter::default());
-        (counter.clone(), Waker::from(counter))
-    }
-
-    /// A masked (zero key) binary frame of `payload`.
-    fn frame(payload: &[u8]) -> Vec<u8> {
-        let mut frame = vec![0x82, 0x80 | payload.len() as u8, 0, 0, 0, 0];
-        frame.extend_from_slice(payload);
-        frame
-    }
-
-    /// While one task polls, the transport is polled with that task's own
-    /// waker (no shared waker); once a second task polls, with the shared one,
-    /// and input still wakes the first task, before and after it polls again.
-    #[tokio::test]
-    async fn one_task_uses_its_own_waker_until_a_second_task_polls() {
-        let (mut ws, mut far, _) = crate::test_io::counted_websocket();
-        let (reader, reader_waker) = counter();
-        let (writer, writer_waker) = counter();
-        let mut pin = std::pin::Pin::new(&mut ws);
-        let poll_next = |ws: &mut std::pin::Pin<&mut super::WebSocketStream<_>>, w: &Waker| {
-            ws.as_mut().poll_next(&mut Context::from_waker(w))
-        };
-        assert!(poll_next(&mut pin, &reader_waker).is_pending());
-        assert!(matches!(pin.wakeup, Wakeup::OneTask(Some(_))));
-        far.write_all(&frame(b"one")).await.unwrap();
-        assert_eq!(reader.0.load(Ordering::SeqCst), 1, "woken directly");
-        assert!(matches!(
-            poll_next(&mut pin, &reader_waker),
-            Poll::Ready(Some(Ok(_)))
-        ));
-        assert!(poll_next(&mut pin, &reader_waker).is_pending());
-        // A second task flushes: from now on the shared waker is used.
-        let flushed = SinkExt::<crate::Message>::poll_flush_unpin(
-            &mut *pin,
-            &mut Context::from_waker(&writer_waker),
-        );
-        assert!(flushed.is_ready());
-        assert!(matches!(pin.wakeup, Wakeup::TwoTasks));
-        // The first task's waker, still registered with the transport, is woken.
-        far.write_all(&frame(b"two")).await.unwrap();
-        assert_eq!(reader.0.load(Ordering::SeqCst), 2);
-        assert!(matches!(
-            poll_next(&mut pin, &reader_waker),
-            Poll::Ready(Some(Ok(_)))
-        ));
-        // Polled again, it waits through the shared waker: input wakes it
-        // (and the writer, whose waker was registered too).
-        assert!(poll_next(&mut pin, &reader_waker).is_pending());
-        far.write_all(&frame(b"three")).await.unwrap();
-        assert_eq!(reader.0.load(Ordering::SeqCst), 3);
-        assert_eq!(writer.0.load(Ordering::SeqCst), 1);
-    }
-
-    /// Both halves of a split stream on one task: the close handshake's
-    /// late message reaches the reader half.
-    #[tokio::test]
-    async fn split_halves_on_one_task_close_and_read() {
-        let (ws, mut far, _) = crate::test_io::counted_websocket();
-        let (mut sink, mut stream) = ws.split();
-        let peer = async {
-            // The server's close, then a late message and the close back.
-            let mut close = [0; 4];
-            far.read_exact(&mut close).await.unwrap();
-            assert_eq!(close, [0x88, 2, 0x03, 0xe8]);
-            let mut answer = frame(b"late");
-            answer.extend([0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]);
-            far.write_all(&answer).await.unwrap();
-        };
-        let read_all = async {
-            let mut got = Vec::new();
-            while let Some(Ok(message)) = stream.next().await {
-                got.push(message);
-            }
-            got
-        };
-        let both = async {
-            let ((), closed, got) = tokio::join!(peer, sink.close(), read_all);
-            closed.unwrap();
-            got
-        };
-        let got = tokio::time::timeout(std::time::Duration::from_secs(10), both)
-            .await
-            .expect("closed in time");
-        assert_eq!(got.len(), 2, "{got:?}");
-        assert_eq!(got[0], crate::Message::binary(&b"late"[..]));
-    }
 
     /// Echoes that a loop `feed`s (no flush each) while the messages of one
     /// read are still coming go out together: 16 messages read at once are
