@@ -1,12 +1,15 @@
 //! The Engine.IO server's machinery, shared by [`EngineIo`](super::EngineIo)
 //! and the Socket.IO server: the HTTP side (polling requests, WebSocket
-//! upgrades, the session cap, the body cap and deadline), one task per
-//! session that alone owns its core [`ServerSession`], and the WebSocket
-//! pump. What a session does with its messages is a [`Handler`]'s.
+//! upgrades, the session cap, the body cap and deadline), and one task per
+//! session that alone owns its core [`ServerSession`] and its WebSocket: it
+//! reads the client's messages and writes the session's output itself, with
+//! no task or channel in between. What a session does with its messages is a
+//! [`Handler`]'s.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -52,11 +55,11 @@ pub(crate) enum SessionCommand<C> {
     /// A WebSocket for this session (the upgrade probe).
     WebSocketOpen {
         query: String,
-        writer: mpsc::Sender<WebSocketOutput>,
         reply: oneshot::Sender<Result<Option<WebSocketId>, eio::Error>>,
     },
-    WebSocketText(WebSocketId, String),
-    WebSocketBinary(WebSocketId, Bytes),
+    /// The upgrade of WebSocket `id` completed: its stream.
+    WebSocketReady(WebSocketId, Box<crate::UpgradedStream>),
+    /// The upgrade of WebSocket `id` failed.
     WebSocketClosed(WebSocketId),
     /// Look at the overflow flag.
     Wake,
@@ -69,15 +72,16 @@ pub(crate) struct SessionHandle<C> {
     tx: mpsc::Sender<SessionCommand<C>>,
     /// Set when a sender found the mailbox full or the session over its cap.
     overflowed: AtomicBool,
-    /// Bytes counted in the mailbox (by the handler) plus bytes in the WebSocket writer.
+    /// Bytes counted in the mailbox (by the handler).
     pub(crate) queued: AtomicUsize,
-    /// The session's and its handler's `buffered_amount`, as of the task's last step.
+    /// The session's, its handler's and its WebSocket's unwritten bytes, as of
+    /// the task's last step.
     buffered: AtomicUsize,
 }
 
 impl<C> SessionHandle<C> {
     /// Every byte held for this session: its mailbox's counted commands, its
-    /// WebSocket writer's, its core sessions'.
+    /// core sessions', its WebSocket's unwritten ones.
     pub(crate) fn buffered_amount(&self) -> usize {
         self.queued.load(Ordering::Relaxed) + self.buffered.load(Ordering::Relaxed)
     }
@@ -187,7 +191,6 @@ impl<H: Handler> Core<H> {
     fn spawn(
         self: &Arc<Self>,
         eio: ServerSession,
-        socket: Option<mpsc::Sender<WebSocketOutput>>,
         handshake: &http::request::Parts,
     ) -> Arc<SessionHandle<H::Command>> {
         let (tx, commands) = mpsc::channel(COMMAND_SLOTS);
@@ -202,7 +205,8 @@ impl<H: Handler> Core<H> {
         let task = SessionTask {
             core: self.clone(),
             handle: handle.clone(),
-            socket: socket.and_then(|tx| Some((eio.websocket()?, tx))),
+            // A WebSocket-only session's socket, its upgrade under way.
+            socket: eio.websocket().map(Socket::upgrading),
             sid: sid.clone(),
             eio,
             handler,
@@ -262,7 +266,7 @@ impl<H: Handler> Core<H> {
                 });
                 return match opened {
                     Ok((session, response)) => {
-                        self.spawn(session, None, &handshake);
+                        self.spawn(session, &handshake);
                         engineio_response(response)
                     }
                     Err(error) => engineio_response(Response::error(&error)),
@@ -299,15 +303,14 @@ impl<H: Handler> Core<H> {
     }
 
     /// Opens a WebSocket-only session, or attaches the WebSocket to the polling
-    /// session it names (the upgrade probe), then answers `101` and runs the
-    /// socket in its own task.
+    /// session it names (the upgrade probe), then answers `101` and hands the
+    /// socket to the session's task once the upgrade completes.
     async fn websocket<B>(
         self: &Arc<Self>,
         request: &mut http::Request<B>,
         query: &str,
     ) -> EngineIoResponse {
         let config = &self.config.engineio;
-        let (writer, outputs) = mpsc::channel(config.max_buffered_packets.max(1));
         type Attached<C> = Option<(Arc<SessionHandle<C>>, WebSocketId)>;
         let handshake = handshake_parts(request);
         let opened: Result<Attached<H::Command>, eio::Error> = async {
@@ -323,14 +326,13 @@ impl<H: Handler> Core<H> {
                         eio::os_random_sid,
                     )?;
                     let ws = session.websocket().ok_or(eio::Error::BadRequest)?;
-                    Ok(Some((self.spawn(session, Some(writer), &handshake), ws)))
+                    Ok(Some((self.spawn(session, &handshake), ws)))
                 }
                 Route::Session(sid) => {
                     let session = self.session(sid).ok_or(eio::Error::UnknownSid)?;
                     let (reply, rx) = oneshot::channel();
                     let command = SessionCommand::WebSocketOpen {
                         query: query.to_string(),
-                        writer,
                         reply,
                     };
                     session
@@ -377,12 +379,17 @@ impl<H: Handler> Core<H> {
                 return;
             };
             match attached {
-                Some((session, ws)) => pump(stream, session, ws, outputs, write_timeout).await,
-                // The session has its WebSocket already: accept this one, then close it.
-                None => {
-                    let mut stream = stream;
-                    let _ = tokio::time::timeout(write_timeout, stream.close()).await;
+                Some((session, ws)) => {
+                    let ready = SessionCommand::WebSocketReady(ws, Box::new(stream));
+                    if let Err(mpsc::error::SendError(SessionCommand::WebSocketReady(_, stream))) =
+                        session.tx.send(ready).await
+                    {
+                        // The session is gone.
+                        close_in_background(*stream, write_timeout);
+                    }
                 }
+                // The session has its WebSocket already: accept this one, then close it.
+                None => close_in_background(stream, write_timeout),
             }
         });
         let (parts, _) = response.into_parts();
@@ -413,119 +420,123 @@ pub(crate) fn websocket_config(config: &EngineIoConfig) -> Config {
     websocket
 }
 
-/// Moves one WebSocket's messages to its session task and the task's output
-/// to the socket, until either side ends.
-async fn pump<C>(
-    stream: crate::UpgradedStream,
-    session: Arc<SessionHandle<C>>,
-    ws: WebSocketId,
-    mut outputs: mpsc::Receiver<WebSocketOutput>,
-    write_timeout: Duration,
-) {
-    // One owner, not split halves: a write is awaited in its branch, so
-    // reading and writing never overlap, and a lock per message is saved.
-    let mut stream = stream;
-    loop {
-        tokio::select! {
-            message = stream.next() => {
-                let command = match message {
-                    Some(Ok(Message::Text(text))) => SessionCommand::WebSocketText(ws, text.as_str().to_string()),
-                    Some(Ok(Message::Binary(data))) => SessionCommand::WebSocketBinary(ws, data),
-                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
-                    Some(Ok(_)) => continue,
-                };
-                if session.tx.send(command).await.is_err() {
-                    break;
-                }
-            }
-            output = outputs.recv() => {
-                let Some(output) = output else {
-                    let _ = tokio::time::timeout(write_timeout, stream.close()).await;
-                    break;
-                };
-                // A peer that stops reading: past the deadline the socket is dropped.
-                let batch = write_batch(&mut stream, &session.queued, output, &mut outputs);
-                match tokio::time::timeout(write_timeout, batch).await {
-                    Ok(Ok(Flow::Open)) => {}
-                    Ok(Ok(Flow::Close)) => {
-                        let _ = tokio::time::timeout(write_timeout, stream.close()).await;
-                        break;
-                    }
-                    Ok(Err(_)) | Err(_) => break,
-                }
-            }
-        }
-    }
-    let _ = session.tx.send(SessionCommand::WebSocketClosed(ws)).await;
-    // What is left in the writer's channel leaves the figure.
-    outputs.close();
-    while let Ok(output) = outputs.try_recv() {
-        session
-            .queued
-            .fetch_sub(websocket_output_len(&output), Ordering::Relaxed);
-    }
+/// Closes `stream` (its unwritten frames, then the close handshake) on a task
+/// of its own, given up after `timeout`.
+fn close_in_background(mut stream: crate::UpgradedStream, timeout: Duration) {
+    tokio::spawn(async move {
+        let _ = tokio::time::timeout(timeout, stream.close()).await;
+    });
 }
 
-/// Messages taken from the writer's channel into one write, at most.
-const WRITE_BATCH: usize = 64;
+/// Commands a session task handles at most between two writes.
+const COMMAND_BATCH: usize = 64;
 
-/// What the writer does after a batch.
-enum Flow {
+/// What a session's WebSocket turned up.
+enum SocketTurn {
+    /// A message from the client.
+    Message(Message),
+    /// The socket is gone: ended by the peer or failed.
+    Gone,
+}
+
+/// What queuing one of the session's outputs on its WebSocket did.
+#[derive(Debug, PartialEq)]
+enum Queued {
     Open,
+    /// The peer does not read what it is sent: past the bound, nothing more
+    /// is buffered for it.
+    Full,
     /// The session closed the socket: the close frame goes next.
     Close,
 }
 
-/// `first`, and what else waits in the writer's channel already (up to
-/// [`WRITE_BATCH`] messages), queued on the sink and written with one flush:
-/// a session that a broadcast reached several times is written to once, not
-/// once per message. A close ends the batch; what came before it is flushed.
-async fn write_batch<S>(
-    sink: &mut S,
-    queued: &AtomicUsize,
-    first: WebSocketOutput,
-    outputs: &mut mpsc::Receiver<WebSocketOutput>,
-) -> Result<Flow, crate::Error>
-where
-    S: futures_util::Sink<Message, Error = crate::Error> + Unpin,
-{
-    let mut output = first;
-    let mut flow = Flow::Open;
-    for taken in 1..=WRITE_BATCH {
-        queued.fetch_sub(websocket_output_len(&output), Ordering::Relaxed);
+/// A session's WebSocket, owned by the session's task: the task queues the
+/// session's output on it and writes it all with one vectored write per
+/// turn, and reads the client's messages from it.
+struct Socket<S> {
+    id: WebSocketId,
+    /// The stream, once the upgrade completed.
+    stream: Option<crate::WebSocketStream<S>>,
+    /// Messages queued since the last completed write.
+    unwritten: usize,
+    /// When the write under way must be done (time since the server's
+    /// start): one that the peer keeps waiting past it drops the socket.
+    write_deadline: Option<Duration>,
+}
+
+impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Socket<S> {
+    /// WebSocket `id`, its upgrade under way.
+    fn upgrading(id: WebSocketId) -> Self {
+        Socket {
+            id,
+            stream: None,
+            unwritten: 0,
+            write_deadline: None,
+        }
+    }
+
+    /// Queues one output of the session: written by the next turn, with
+    /// everything else queued by then. Bound: at most `max_messages`
+    /// messages (the Engine.IO `max_buffered_packets`) and the stream's
+    /// `max_write_buffer` bytes wait unwritten; past either, [`Queued::Full`].
+    fn queue(&mut self, output: WebSocketOutput, max_messages: usize) -> Queued {
+        let Some(stream) = self.stream.as_mut() else {
+            return Queued::Open;
+        };
         let message = match output {
             WebSocketOutput::Text(text) => Message::text(text),
             WebSocketOutput::Binary(data) => Message::Binary(data),
             // UTF-8 already: the core framed it from a `str` (no check per recipient).
             WebSocketOutput::SharedText(bytes) => Message::Text(Utf8Bytes::from_validated(bytes)),
-            _ => {
-                flow = Flow::Close;
-                break;
-            }
+            _ => return Queued::Close,
         };
-        sink.feed(message).await?;
-        if taken == WRITE_BATCH {
-            break;
+        if self.unwritten >= max_messages || stream.start_send_unpin(message).is_err() {
+            return Queued::Full;
         }
-        match outputs.try_recv() {
-            Ok(next) => output = next,
-            Err(_) => break,
+        self.unwritten += 1;
+        Queued::Open
+    }
+
+    /// Bytes queued and not written yet.
+    fn buffered_amount(&self) -> usize {
+        self.stream.as_ref().map_or(0, |s| s.write_buffer_len())
+    }
+
+    /// One turn: writes what is queued (arming the write deadline, from
+    /// `start`, while the peer keeps it waiting), then reads the client's
+    /// next message.
+    fn poll_turn(
+        &mut self,
+        cx: &mut Context<'_>,
+        start: Instant,
+        write_timeout: Duration,
+    ) -> Poll<SocketTurn> {
+        let Some(stream) = self.stream.as_mut() else {
+            return Poll::Pending;
+        };
+        if self.unwritten > 0 {
+            match stream.poll_flush_unpin(cx) {
+                Poll::Ready(Ok(())) => {
+                    self.unwritten = 0;
+                    self.write_deadline = None;
+                }
+                Poll::Ready(Err(_)) => return Poll::Ready(SocketTurn::Gone),
+                Poll::Pending => {
+                    self.write_deadline
+                        .get_or_insert_with(|| start.elapsed() + write_timeout);
+                }
+            }
+        }
+        match stream.poll_next_unpin(cx) {
+            Poll::Ready(Some(Ok(message))) => Poll::Ready(SocketTurn::Message(message)),
+            Poll::Ready(Some(Err(_)) | None) => Poll::Ready(SocketTurn::Gone),
+            Poll::Pending => Poll::Pending,
         }
     }
-    sink.flush().await?;
-    Ok(flow)
 }
 
-fn websocket_output_len(output: &WebSocketOutput) -> usize {
-    match output {
-        WebSocketOutput::Text(t) => t.len(),
-        WebSocketOutput::Binary(b) | WebSocketOutput::SharedText(b) => b.len(),
-        _ => 0,
-    }
-}
-
-/// The session task: sole owner of one session's core [`ServerSession`] and
-/// its handler.
+/// The session task: sole owner of one session's core [`ServerSession`], its
+/// handler and its WebSocket.
 struct SessionTask<H: Handler> {
     core: Arc<Core<H>>,
     handle: Arc<SessionHandle<H::Command>>,
@@ -534,7 +545,7 @@ struct SessionTask<H: Handler> {
     handler: H,
     commands: mpsc::Receiver<SessionCommand<H::Command>>,
     waiting_get: Option<oneshot::Sender<Response>>,
-    socket: Option<(WebSocketId, mpsc::Sender<WebSocketOutput>)>,
+    socket: Option<Socket<crate::UpgradedIo>>,
     /// Why the session closed, once it did.
     reason: Option<CloseReason>,
 }
@@ -546,20 +557,48 @@ impl<H: Handler> SessionTask<H> {
             if self.eio.is_closed() {
                 break;
             }
-            let deadline = [self.eio.poll_timeout(), self.handler.poll_timeout()]
-                .into_iter()
-                .flatten()
-                .min();
+            let write_deadline = self.socket.as_ref().and_then(|s| s.write_deadline);
+            let deadline = [
+                self.eio.poll_timeout(),
+                self.handler.poll_timeout(),
+                write_deadline,
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             let sleep = sleep_until(self.core.start, deadline);
+            let (start, write_timeout) = (self.core.start, self.core.config.write_timeout);
+            let socket = &mut self.socket;
+            let turn = std::future::poll_fn(|cx| match socket {
+                Some(socket) => socket.poll_turn(cx, start, write_timeout),
+                None => Poll::Pending,
+            });
             tokio::select! {
                 command = self.commands.recv() => match command {
-                    Some(command) => self.handle(command),
+                    Some(command) => {
+                        self.handle(command);
+                        // What else waits already is handled before the next
+                        // write: a session that a broadcast reached several
+                        // times is written to once, not once per message.
+                        for _ in 1..COMMAND_BATCH {
+                            let Ok(command) = self.commands.try_recv() else {
+                                break;
+                            };
+                            self.handle(command);
+                        }
+                    }
                     None => break,
                 },
+                turn = turn => self.on_socket(turn),
                 () = sleep => {
                     let now = self.core.now();
                     self.eio.handle_timeout(now);
                     self.handler.handle_timeout(now);
+                    // A peer that keeps a write waiting past the deadline: the
+                    // socket is dropped.
+                    if write_deadline.is_some_and(|at| at <= now) {
+                        self.drop_socket(false);
+                    }
                 }
             }
             if self.handle.overflowed.load(Ordering::Relaxed) {
@@ -598,14 +637,11 @@ impl<H: Handler> SessionTask<H> {
                 self.eio.handle_poll_aborted();
             }
             SessionCommand::Close => self.eio.close(now),
-            SessionCommand::WebSocketOpen {
-                query,
-                writer,
-                reply,
-            } => {
+            SessionCommand::WebSocketOpen { query, reply } => {
                 let answer = match self.eio.handle_websocket_open(&query, now) {
                     Ok(WebSocketOpen::Attach(ws)) => {
-                        self.socket = Some((ws, writer));
+                        self.drop_socket(true);
+                        self.socket = Some(Socket::upgrading(ws));
                         Ok(Some(ws))
                     }
                     Ok(_) => Ok(None),
@@ -613,14 +649,15 @@ impl<H: Handler> SessionTask<H> {
                 };
                 let _ = reply.send(answer);
             }
-            SessionCommand::WebSocketText(ws, text) => {
-                let _ = self.eio.handle_websocket_text(ws, &text, now);
-            }
-            SessionCommand::WebSocketBinary(ws, data) => {
-                let _ = self.eio.handle_websocket_binary(ws, data, now);
-            }
+            SessionCommand::WebSocketReady(ws, stream) => match self.socket.as_mut() {
+                Some(socket) if socket.id == ws && socket.stream.is_none() => {
+                    socket.stream = Some(*stream);
+                }
+                // A socket the session no longer waits for.
+                _ => close_in_background(*stream, self.core.config.write_timeout),
+            },
             SessionCommand::WebSocketClosed(ws) => {
-                if self.socket.as_ref().is_some_and(|(id, _)| *id == ws) {
+                if self.socket.as_ref().is_some_and(|s| s.id == ws) {
                     self.socket = None;
                 }
                 self.eio.handle_websocket_closed(ws);
@@ -628,6 +665,41 @@ impl<H: Handler> SessionTask<H> {
             SessionCommand::Wake => {}
             SessionCommand::App(command) => self.handler.on_command(&mut self.eio, command, now),
         }
+    }
+
+    /// What the WebSocket turned up: a message for the session, or its end.
+    fn on_socket(&mut self, turn: SocketTurn) {
+        let Some(ws) = self.socket.as_ref().map(|s| s.id) else {
+            return;
+        };
+        let now = self.core.now();
+        match turn {
+            SocketTurn::Message(Message::Text(text)) => {
+                let _ = self.eio.handle_websocket_text(ws, text.as_str(), now);
+            }
+            SocketTurn::Message(Message::Binary(data)) => {
+                let _ = self.eio.handle_websocket_binary(ws, data, now);
+            }
+            // The peer's close: answered, then the socket is over.
+            SocketTurn::Message(Message::Close(_)) => self.drop_socket(true),
+            SocketTurn::Message(_) => {}
+            SocketTurn::Gone => self.drop_socket(false),
+        }
+    }
+
+    /// The WebSocket is over for the session: closed on a task of its own
+    /// with `close` (what is queued, then the close handshake, within the
+    /// write deadline), else dropped at once; the session is told.
+    fn drop_socket(&mut self, close: bool) {
+        let Some(socket) = self.socket.take() else {
+            return;
+        };
+        if let Some(stream) = socket.stream
+            && close
+        {
+            close_in_background(stream, self.core.config.write_timeout);
+        }
+        self.eio.handle_websocket_closed(socket.id);
     }
 
     /// Drains every output of the session and its handler, and what reacting
@@ -651,58 +723,49 @@ impl<H: Handler> SessionTask<H> {
                         self.handler.on_message(&mut self.eio, data, now);
                     }
                     SessionEvent::Upgraded => self.handler.on_upgraded(),
+                    // The session's last outputs, then the close of its
+                    // socket, follow.
                     SessionEvent::Closed(reason) => {
                         self.reason = Some(reason);
                         self.waiting_get = None;
-                        if let Some((_, tx)) = self.socket.take() {
-                            let _ = tx.try_send(WebSocketOutput::Close);
-                        }
                     }
                     _ => {}
                 }
             }
             progressed |= self.handler.pump(&mut self.eio, now);
-            while let Some(output) = self.eio.poll_websocket() {
+            // Output waits in the session while the socket's upgrade is under
+            // way; with no socket (it is gone), it is dropped.
+            while self.socket.as_ref().is_none_or(|s| s.stream.is_some())
+                && let Some(output) = self.eio.poll_websocket()
+            {
                 progressed = true;
-                let close = output == WebSocketOutput::Close;
-                let len = websocket_output_len(&output);
-                let sent = self.socket.as_ref().map(|(_, tx)| {
-                    // Counted before it is sent, so the writer never takes
-                    // off the figure what is not on it yet.
-                    self.handle.queued.fetch_add(len, Ordering::Relaxed);
-                    let sent = tx.try_send(output);
-                    if sent.is_err() {
-                        self.handle.queued.fetch_sub(len, Ordering::Relaxed);
+                let Some(socket) = self.socket.as_mut() else {
+                    continue;
+                };
+                match socket.queue(output, self.core.config.engineio.max_buffered_packets) {
+                    Queued::Open => {}
+                    Queued::Close => self.drop_socket(true),
+                    Queued::Full => {
+                        // The peer does not read what it is sent: the session
+                        // is closed rather than buffering more.
+                        self.drop_socket(true);
+                        self.eio.close(now);
                     }
-                    sent
-                });
-                // Only a full channel means a peer that does not read; a
-                // closed one is a socket already gone, and its close follows.
-                let full = !close && matches!(sent, Some(Err(mpsc::error::TrySendError::Full(_))));
-                if close || full {
-                    self.socket = None;
-                }
-                if full {
-                    // The peer does not read what it is sent: the writer's
-                    // channel (`max_buffered_packets`) is full, so the session
-                    // is closed rather than buffering more.
-                    self.eio.close(now);
                 }
             }
             if !progressed {
                 break;
             }
         }
-        let buffered = self.eio.buffered_amount() + self.handler.buffered_amount();
+        let socket = self.socket.as_ref().map_or(0, Socket::buffered_amount);
+        let buffered = self.eio.buffered_amount() + self.handler.buffered_amount() + socket;
         self.handle.buffered.store(buffered, Ordering::Relaxed);
     }
 
     /// The session is over: out of the map, its socket closed, its handler told.
     fn finish(mut self) {
         lock(&self.core.sessions).remove(&self.sid);
-        if let Some((_, tx)) = self.socket.take() {
-            let _ = tx.try_send(WebSocketOutput::Close);
-        }
+        self.drop_socket(true);
         let reason = self.reason.take().unwrap_or(CloseReason::ForcedClose);
         self.handler.finish(reason);
     }
@@ -820,156 +883,114 @@ mod tests {
     use super::*;
     use crate::test_io::counted_websocket;
 
-    /// A handler that does nothing with what it is given.
-    struct Idle;
-
-    impl Handler for Idle {
-        type Command = ();
-        fn on_message(&mut self, _: &mut ServerSession, _: MessageData, _: Duration) {}
-        fn on_command(&mut self, _: &mut ServerSession, (): (), _: Duration) {}
-        fn finish(self, _: CloseReason) {}
-    }
-
-    /// A session task opened on a WebSocket whose writer is `writer`.
-    fn websocket_task(
-        config: EngineIoConfig,
-        writer: mpsc::Sender<WebSocketOutput>,
-    ) -> SessionTask<Idle> {
-        let eio = ServerSession::open_websocket(
-            &config.engineio,
+    /// A session's socket on a counting transport, its far end, the write count.
+    fn counted_socket() -> (
+        Socket<crate::test_io::CountingWrites>,
+        tokio::io::DuplexStream,
+        Arc<AtomicUsize>,
+    ) {
+        let (ws, far, writes) = counted_websocket();
+        let session = ServerSession::open_websocket(
+            &eio::ServerConfig::default(),
             "EIO=4&transport=websocket",
             Duration::ZERO,
             eio::os_random_sid,
         )
         .unwrap();
-        let core = Core::new(
-            config,
-            Arc::default(),
-            Instant::now(),
-            Box::new(|_, _, _| Idle),
-        );
-        let (tx, commands) = mpsc::channel(COMMAND_SLOTS);
-        SessionTask {
-            core,
-            handle: Arc::new(SessionHandle {
-                tx,
-                overflowed: AtomicBool::new(false),
-                queued: AtomicUsize::new(0),
-                buffered: AtomicUsize::new(0),
-            }),
-            sid: eio.sid().to_string(),
-            socket: Some((eio.websocket().unwrap(), writer)),
-            eio,
-            handler: Idle,
-            commands,
-            waiting_get: None,
-            reason: None,
-        }
+        let mut socket = Socket::upgrading(session.websocket().unwrap());
+        socket.stream = Some(ws);
+        (socket, far, writes)
     }
 
-    /// The `queued` figure counts what waits in the writer's channel,
-    /// exactly: added as the task sends, taken off as the writer receives
-    /// (as `pump` does).
-    #[test]
-    fn queued_counts_the_writer_channel() {
-        let (tx, mut rx) = mpsc::channel(8);
-        let mut task = websocket_task(EngineIoConfig::default(), tx);
-        task.dispatch();
-        let open = task.handle.queued.load(Ordering::Relaxed);
-        assert!(open > 0, "the open packet");
-        task.eio.send_text("hello").unwrap();
-        task.dispatch();
-        assert_eq!(
-            task.handle.queued.load(Ordering::Relaxed),
-            open + "4hello".len()
-        );
-        while let Ok(output) = rx.try_recv() {
-            let len = websocket_output_len(&output);
-            task.handle.queued.fetch_sub(len, Ordering::Relaxed);
-        }
-        assert_eq!(task.handle.queued.load(Ordering::Relaxed), 0);
+    /// One turn of `socket`, whatever it gives.
+    async fn turn(socket: &mut Socket<crate::test_io::CountingWrites>) -> Option<SocketTurn> {
+        let start = Instant::now();
+        std::future::poll_fn(|cx| {
+            Poll::Ready(match socket.poll_turn(cx, start, Duration::from_secs(10)) {
+                Poll::Ready(turn) => Some(turn),
+                Poll::Pending => None,
+            })
+        })
+        .await
     }
 
-    /// Queues `texts` on the writer's channel as a session task does (the
-    /// `queued` figure counts them).
-    fn queue(tx: &mpsc::Sender<WebSocketOutput>, queued: &AtomicUsize, texts: &[&str]) {
-        for text in texts {
-            queued.fetch_add(text.len(), Ordering::Relaxed);
-            tx.try_send(WebSocketOutput::Text(text.to_string()))
-                .unwrap();
-        }
-    }
-
-    /// What a session's writer finds waiting goes out in one write, in
-    /// order, and leaves the `queued` figure; the batch stops at a close,
-    /// what follows the close stays in the channel.
+    /// What the session queued on its socket by a turn goes out in one
+    /// write, in order, and leaves the unwritten figures; a close output is
+    /// not queued but reported.
     #[tokio::test]
-    async fn waiting_messages_go_out_in_one_write_up_to_a_close() {
+    async fn queued_outputs_go_out_in_one_write_per_turn() {
         use tokio::io::AsyncReadExt;
-        let (mut ws, mut far, writes) = counted_websocket();
-        let (tx, mut rx) = mpsc::channel(8);
-        let queued = AtomicUsize::new(0);
-        queue(&tx, &queued, &["4a", "4b", "4c"]);
-        let first = rx.try_recv().unwrap();
-        let flow = write_batch(&mut ws, &queued, first, &mut rx).await.unwrap();
-        assert!(matches!(flow, Flow::Open));
+        let (mut socket, mut far, writes) = counted_socket();
+        for text in ["4a", "4b", "4c"] {
+            let output = WebSocketOutput::Text(text.into());
+            assert_eq!(socket.queue(output, 8), Queued::Open);
+        }
+        assert_eq!(socket.unwritten, 3);
+        assert_eq!(socket.buffered_amount(), 12);
+        assert!(turn(&mut socket).await.is_none(), "nothing to read");
         assert_eq!(
             writes.load(Ordering::Relaxed),
             1,
             "one write for three messages"
         );
-        assert_eq!(queued.load(Ordering::Relaxed), 0);
+        assert_eq!((socket.unwritten, socket.buffered_amount()), (0, 0));
+        assert_eq!(socket.write_deadline, None);
         let mut frames = [0; 12];
         far.read_exact(&mut frames).await.unwrap();
         assert_eq!(&frames, b"\x81\x024a\x81\x024b\x81\x024c");
-
-        queue(&tx, &queued, &["4d"]);
-        tx.try_send(WebSocketOutput::Close).unwrap();
-        queue(&tx, &queued, &["4e"]);
-        let first = rx.try_recv().unwrap();
-        let flow = write_batch(&mut ws, &queued, first, &mut rx).await.unwrap();
-        assert!(matches!(flow, Flow::Close));
-        assert_eq!(writes.load(Ordering::Relaxed), 2);
-        let mut frame = [0; 4];
-        far.read_exact(&mut frame).await.unwrap();
-        assert_eq!(&frame, b"\x81\x024d");
-        assert_eq!(rx.try_recv().unwrap(), WebSocketOutput::Text("4e".into()));
+        assert_eq!(socket.queue(WebSocketOutput::Close, 8), Queued::Close);
+        assert_eq!(socket.unwritten, 0);
     }
 
-    /// A batch takes at most WRITE_BATCH messages; the rest wait for the next.
+    /// A peer that does not read: at most `max_messages` messages wait
+    /// unwritten on the socket; the next one is refused (the session is then
+    /// closed), and a turn that cannot write arms the write deadline.
     #[tokio::test]
-    async fn a_batch_is_bounded() {
-        let (mut ws, _far, writes) = counted_websocket();
-        let (tx, mut rx) = mpsc::channel(WRITE_BATCH * 2);
-        let queued = AtomicUsize::new(0);
-        let texts = vec!["4x"; WRITE_BATCH + 10];
-        queue(&tx, &queued, &texts);
-        let first = rx.try_recv().unwrap();
-        write_batch(&mut ws, &queued, first, &mut rx).await.unwrap();
-        assert_eq!(rx.len(), 10);
-        assert_eq!(queued.load(Ordering::Relaxed), 10 * 2);
-        assert!(writes.load(Ordering::Relaxed) >= 1);
-    }
-
-    /// A WebSocket whose peer never reads: the writer's channel is bounded,
-    /// and once it is full the session is closed instead of buffering more.
-    /// Bound: the channel never holds more than its capacity.
-    #[test]
-    fn full_websocket_channel_closes_the_session() {
-        let mut config = EngineIoConfig::default();
-        config.engineio.max_buffered_packets = 4;
-        let (tx, rx) = mpsc::channel(config.engineio.max_buffered_packets);
-        let mut task = websocket_task(config, tx);
-        for _ in 0..10_000 {
-            let _ = task.eio.send_text("flood");
-            task.dispatch();
-            if task.eio.is_closed() {
+    async fn unwritten_messages_are_bounded() {
+        let (mut socket, _far, _) = counted_socket();
+        for _ in 0..4 {
+            let output = WebSocketOutput::Text("4x".into());
+            assert_eq!(socket.queue(output, 4), Queued::Open);
+        }
+        let output = WebSocketOutput::Text("4x".into());
+        assert_eq!(socket.queue(output, 4), Queued::Full);
+        assert_eq!(socket.unwritten, 4);
+        // Bytes: 1 MiB pipe, 1 MiB write buffer: 64 KiB messages fill both.
+        let (mut socket, _far, _) = counted_socket();
+        let big = Bytes::from(vec![b'x'; 64 << 10]);
+        let mut refused = None;
+        for i in 0..100 {
+            let output = WebSocketOutput::SharedText(big.clone());
+            if socket.queue(output, usize::MAX) == Queued::Full {
+                refused = Some(i);
                 break;
             }
+            let _ = turn(&mut socket).await;
         }
-        assert!(task.eio.is_closed());
-        assert!(task.socket.is_none(), "the writer is dropped");
-        assert!(rx.len() <= 4);
+        let refused = refused.expect("the byte bound refused a message");
+        assert!(refused <= 40, "{refused} messages taken");
+        assert!(
+            socket.write_deadline.is_some(),
+            "the write waits on the peer"
+        );
+        assert!(socket.buffered_amount() <= (1 << 20) + (64 << 10) + 14);
+    }
+
+    /// A message from the client comes out of a turn.
+    #[tokio::test]
+    async fn a_turn_reads_the_clients_message() {
+        use tokio::io::AsyncWriteExt;
+        let (mut socket, mut far, _) = counted_socket();
+        far.write_all(&[0x81, 0x82, 0, 0, 0, 0, b'4', b'x'])
+            .await
+            .unwrap();
+        let got = turn(&mut socket).await;
+        assert!(
+            matches!(got, Some(SocketTurn::Message(Message::Text(ref t))) if t.as_str() == "4x"),
+            "read the text"
+        );
+        drop(far);
+        assert!(matches!(turn(&mut socket).await, Some(SocketTurn::Gone)));
     }
 
     /// The WebSocket limits follow `max_payload`: a frame or message one

@@ -11,15 +11,17 @@
 //! runs on this same layer.
 //!
 //! ```text
-//!  GET / POST ──Service::call──▶ session task ◀── WebSocket reader
+//!  GET / POST ──Service::call──▶ session task ◀──▶ its WebSocket (read and written in the task)
 //!  EngineSocket::send_text ──command──▶ │ (owns the core session)
-//!                                       │ ──▶ WebSocket writer / parked GET
+//!                                       │ ──▶ parked GET
 //!            session task ──events──▶ socket task (connection handler, `on_message`, `on_disconnect`)
 //! ```
 //!
-//! Each session has one task that alone owns its core session: every
-//! request, WebSocket message and send for it is a message on that task's
-//! bounded channel, so a session only ever locks itself.
+//! Each session has one task that alone owns its core session and its
+//! WebSocket: every request and send for it is a message on that task's
+//! bounded channel, so a session only ever locks itself, and the task reads
+//! the WebSocket and writes what the session queued on it, with one vectored
+//! write per turn.
 //!
 //! Every queue has a cap and every wait a deadline:
 //!
@@ -29,7 +31,7 @@
 //! | sends waiting for a session | [`COMMAND_SLOTS`] | a send fails with [`SendError::Full`] |
 //! | a session's buffered bytes at a send | [`EngineIoConfig::max_backpressure`] | the message is not queued, the session is closed ([`SendError::Full`]) |
 //! | messages waiting for a socket's handlers | [`EVENT_SLOTS`] | the session is closed |
-//! | a WebSocket's writer | the Engine.IO `max_buffered_packets` | the session is closed |
+//! | messages waiting unwritten on a WebSocket | the Engine.IO `max_buffered_packets` (and the WebSocket `max_write_buffer` bytes) | the session is closed |
 //! | a message, a WebSocket frame | the Engine.IO `max_payload` | the session or the socket (1009) is closed |
 //! | a POST body | [`EngineIoConfig::max_http_body`] | `413`, the session is unaffected |
 //! | reading a POST body | [`EngineIoConfig::request_timeout`] | `408` |
@@ -88,7 +90,7 @@ pub struct EngineIoConfig {
     /// frame and message limits are replaced by the Engine.IO `max_payload`.
     pub websocket: Config,
     /// A send that would take a session's buffered bytes (its core session's,
-    /// its mailbox's and its WebSocket writer's) past this is not queued,
+    /// its mailbox's and its WebSocket's unwritten bytes) past this is not queued,
     /// and the session is closed. Default 1 MiB.
     pub max_backpressure: usize,
     /// Most bytes of a POST body (`413` past it). Default: the Engine.IO
@@ -338,7 +340,7 @@ macro_rules! engine_builder_methods {
         }
 
         /// The backpressure cap: the bytes a session may have buffered (its
-        /// core sessions', its mailbox's, its WebSocket writer's) before what
+        /// core sessions', its mailbox's, its WebSocket's unwritten bytes) before what
         /// would pass it is refused and the session closed.
         ///
         #[doc = "```"]

@@ -6,15 +6,16 @@
 //! The protocol is the core's: one [`engineio::ServerSession`] under one
 //! [`socketio::ServerSession`](CoreSession) per client connection, and one
 //! [`RoomRegistry`] for the server. The Engine.IO side (polling requests,
-//! WebSocket upgrades, the session task, the session, body and writer caps)
+//! WebSocket upgrades, the session task and its WebSocket, the session, body
+//! and write caps)
 //! is the crate's [`engineio`](crate::engineio) server, which this one runs
 //! on: each session task also owns the Socket.IO session. This module owns
 //! the socket tasks, the rooms, the broadcasts and the socket ids:
 //!
 //! ```text
-//!  GET / POST ──Service::call──▶ session task ◀── WebSocket reader
+//!  GET / POST ──Service::call──▶ session task ◀──▶ its WebSocket (read and written in the task)
 //!  SocketRef::emit, AckSender::send ──command──▶ │ (owns both core sessions)
-//!  BroadcastOperator::emit ──mailbox (same channel)─▶ │ ──▶ WebSocket writer / parked GET
+//!  BroadcastOperator::emit ──mailbox (same channel)─▶ │ ──▶ parked GET
 //!                       session task ──events──▶ socket task (connect handler, `on` handlers, `on_disconnect`)
 //! ```
 //!
@@ -33,7 +34,7 @@
 //! | events waiting for a socket's handlers | [`EVENT_SLOTS`] | the session is closed |
 //! | emits made in the connect handler, before the accept | [`EVENT_SLOTS`] | later ones are dropped (with recovery on, the session is closed: the client recovers them) |
 //! | the recovery log and the sessions kept | [`RecoveryConfig`] (packets, bytes, sessions, `max_disconnection_duration`) | the oldest go; a client whose packets went reconnects as a new socket |
-//! | a WebSocket's writer | the Engine.IO `max_buffered_packets` | the session is closed |
+//! | messages waiting unwritten on a WebSocket | the Engine.IO `max_buffered_packets` (and the WebSocket `max_write_buffer` bytes) | the session is closed |
 //! | a POST body | [`SocketIoConfig::max_http_body`] | `413`, the session is unaffected |
 //! | reading a POST body | [`SocketIoConfig::request_timeout`] | `408` |
 //! | writing a WebSocket message | [`SocketIoConfig::write_timeout`] | the socket is dropped |
@@ -113,7 +114,7 @@ pub struct SocketIoConfig {
     /// frame and message limits are replaced by the Engine.IO `max_payload`.
     pub websocket: Config,
     /// A broadcast skips, and closes, a member whose buffered bytes (its core
-    /// sessions', its mailbox's and its WebSocket writer's) the packet would
+    /// sessions', its mailbox's and its WebSocket's unwritten bytes) the packet would
     /// take past this. Default 1 MiB.
     pub max_backpressure: usize,
     /// Most bytes of a POST body (`413` past it). Default: the Engine.IO
