@@ -15,6 +15,9 @@
 //!   atomic reference count each, as the peers' owned payloads cost an
 //!   allocation or a count each). `socketwire-text` decodes ASCII text frames
 //!   with `poll_event_borrowed`, to show the cost of UTF-8 validation.
+//!   `socketwire-handle-input` hands each read over with `handle_input` (a
+//!   copy into the connection's buffer) instead of reading into
+//!   `input_buffer`.
 //! - `encode`: a server writing unmasked binary frames (messages/s). Every
 //!   implementation's output is copied into one in-memory sink, as a socket would
 //!   copy it; the sink takes vectored writes whole. `socketwire` copies each
@@ -293,6 +296,33 @@ fn socketwire_decode_borrowed(conn: &mut Connection, input: &[u8], count: usize)
     seen
 }
 
+/// Like [`socketwire_decode_borrowed`], but the input is handed over with
+/// `handle_input` (a copy out of the caller's buffer, as a transport that reads
+/// into its own buffer does), in reads of at most [`READ_CHUNK`] bytes.
+fn socketwire_decode_handle_input(conn: &mut Connection, input: &[u8], count: usize) -> usize {
+    use socketwire::ws::EventRef;
+    let mut seen = 0;
+    let mut messages = 0;
+    for read in input.chunks(READ_CHUNK) {
+        conn.handle_input(read);
+        while let Some(event) = conn.poll_event_borrowed() {
+            match event {
+                EventRef::Binary(data) | EventRef::Text(data) => {
+                    seen += black_box(data).len();
+                    messages += 1;
+                }
+                EventRef::Owned(Event::Binary(data) | Event::Text(data)) => {
+                    seen += black_box(&data).len();
+                    messages += 1;
+                }
+                other => panic!("unexpected event {other:?}"),
+            }
+        }
+    }
+    assert_eq!(messages, count);
+    seen
+}
+
 fn bench_decode(c: &mut Criterion) {
     let mut group = c.benchmark_group("decode");
     let rt = runtime();
@@ -309,6 +339,11 @@ fn bench_decode(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("socketwire-bytes", size), |b| {
             let mut conn = Connection::server(Config::default());
             b.iter(|| socketwire_decode(&mut conn, &input, count))
+        });
+
+        group.bench_function(BenchmarkId::new("socketwire-handle-input", size), |b| {
+            let mut conn = Connection::server(Config::default());
+            b.iter(|| socketwire_decode_handle_input(&mut conn, &input, count))
         });
 
         group.bench_function(BenchmarkId::new("tungstenite", size), |b| {
@@ -361,6 +396,10 @@ fn bench_decode(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("socketwire-text", size), |b| {
         let mut conn = Connection::server(Config::default());
         b.iter(|| socketwire_decode_borrowed(&mut conn, &text, count))
+    });
+    group.bench_function(BenchmarkId::new("socketwire-text-handle-input", size), |b| {
+        let mut conn = Connection::server(Config::default());
+        b.iter(|| socketwire_decode_handle_input(&mut conn, &text, count))
     });
     group.finish();
 }

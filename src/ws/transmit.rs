@@ -261,9 +261,11 @@ impl TransmitQueue {
 fn write_masked(out: &mut BytesMut, header: &FrameHeader, payload: &[u8]) {
     out.reserve(header.encoded_len() + payload.len());
     header.write(out);
-    let start = out.len();
-    out.put_slice(payload);
-    if let Some(key) = header.mask {
-        super::mask::apply_mask(&mut out[start..], key, 0);
+    // RFC 6455 §5.3: "Octet i of the transformed data [...] is the XOR of octet i of the
+    // original data [...] with octet at index i modulo 4 of the masking key". Copied and
+    // masked in one pass. https://www.rfc-editor.org/rfc/rfc6455#section-5.3
+    match header.mask {
+        Some(key) => super::mask::extend_masked(out, payload, key, 0),
+        None => out.put_slice(payload),
     }
 }

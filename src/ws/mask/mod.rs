@@ -5,6 +5,10 @@
 
 mod simd;
 
+use bytes::BytesMut;
+
+use simd::Slot;
+
 /// Buffers shorter than this are masked 16, 8, 4, then 1 byte at a time with no SIMD
 /// dispatch: for them the call overhead would cost more than it saves.
 const SIMD_MIN_LEN: usize = 2 * simd::BLOCK_LEN;
@@ -128,6 +132,83 @@ fn mask_words<const ASCII: bool>(buf: &mut [u8], key: [u8; 4], phase: usize) -> 
     seen_byte
 }
 
+/// Writes `src` masked with `key` (starting at key byte `phase % 4`) into
+/// `dst`: a copy and [`apply_mask`] in one pass, reading `src` once and writing
+/// `dst` once, with the same SIMD dispatch as [`apply_mask`].
+///
+/// # Panics
+///
+/// If `dst` and `src` differ in length.
+///
+/// ```
+/// use socketwire::ws::mask::copy_masked;
+/// // RFC 6455 §5.7: masked "Hello".
+/// let mut masked = [0u8; 5];
+/// copy_masked(&mut masked, b"Hello", [0x37, 0xfa, 0x21, 0x3d], 0);
+/// assert_eq!(masked, [0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+/// ```
+#[inline]
+pub fn copy_masked(dst: &mut [u8], src: &[u8], key: [u8; 4], phase: usize) {
+    assert_eq!(dst.len(), src.len(), "copy_masked: lengths differ");
+    copy_masked_slots(dst, src, key, phase);
+}
+
+/// Appends `src` to `out` masked with `key` (starting at key byte `phase % 4`):
+/// `out.extend_from_slice(src)` and [`apply_mask`] over the new bytes in one
+/// pass, written straight into `out`'s spare capacity.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use socketwire::ws::mask::extend_masked;
+/// let mut out = BytesMut::from(&b"head"[..]);
+/// extend_masked(&mut out, b"Hello", [0x37, 0xfa, 0x21, 0x3d], 0);
+/// assert_eq!(&out[..], b"head\x7f\x9f\x4d\x51\x58");
+/// ```
+#[inline]
+pub fn extend_masked(out: &mut BytesMut, src: &[u8], key: [u8; 4], phase: usize) {
+    simd::extend_masked_spare(out, src, key, phase);
+}
+
+/// Writes every slot of `dst` (as long as `src`): `src[i] ^ key[(phase + i) % 4]`.
+#[inline(always)]
+fn copy_masked_slots<S: Slot>(dst: &mut [S], src: &[u8], key: [u8; 4], phase: usize) {
+    debug_assert_eq!(dst.len(), src.len());
+    if dst.len() < SIMD_MIN_LEN {
+        copy_masked_words(dst, src, key, phase);
+    } else {
+        copy_masked_long(dst, src, key, phase);
+    }
+}
+
+/// Kept out of line so the short path inlines; see [`simd::copy_masked_aligned`].
+#[inline(never)]
+fn copy_masked_long<S: Slot>(dst: &mut [S], src: &[u8], key: [u8; 4], phase: usize) {
+    simd::copy_masked_aligned(dst, src, mask_word(key, phase).to_le_bytes());
+}
+
+/// The scalar copying path: 16 bytes per step, then bytewise; writes every slot
+/// of `dst`.
+#[inline(always)]
+fn copy_masked_words<S: Slot>(dst: &mut [S], src: &[u8], key: [u8; 4], phase: usize) {
+    let word = mask_word(key, phase);
+    let wide = u128::from(word) | (u128::from(word) << 64);
+    let (dst_words, dst_rest) = dst.as_chunks_mut::<16>();
+    let (src_words, src_rest) = src.as_chunks::<16>();
+    for (d, s) in dst_words.iter_mut().zip(src_words) {
+        *d = (u128::from_le_bytes(*s) ^ wide)
+            .to_le_bytes()
+            .map(S::from_byte);
+    }
+    // 16 is a multiple of 4: the rest starts at the same phase.
+    for ((d, s), m) in dst_rest
+        .iter_mut()
+        .zip(src_rest)
+        .zip(word.to_le_bytes().into_iter().cycle())
+    {
+        *d = S::from_byte(s ^ m);
+    }
+}
+
 /// The obvious byte-at-a-time masking loop: the oracle the fast path is tested
 /// against (property tests, the mask benchmark). Not part of the supported API.
 ///
@@ -200,6 +281,26 @@ impl Masker {
         let ascii = apply_mask_is_ascii(chunk, self.key, self.phase);
         self.phase = (self.phase + chunk.len()) & 3;
         ascii
+    }
+
+    /// Appends `chunk` to `out` masked as the next chunk (see
+    /// [`extend_masked`]) and advances the phase.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use socketwire::ws::mask::{apply_mask, Masker};
+    /// let mut whole = *b"chunked payload";
+    /// apply_mask(&mut whole, [1, 2, 3, 4], 0);
+    /// let mut out = BytesMut::new();
+    /// let mut m = Masker::new([1, 2, 3, 4]);
+    /// m.extend_masked(&mut out, b"chunk");
+    /// m.extend_masked(&mut out, b"ed payload");
+    /// assert_eq!(&out[..], &whole[..]);
+    /// ```
+    #[inline]
+    pub fn extend_masked(&mut self, out: &mut BytesMut, chunk: &[u8]) {
+        extend_masked(out, chunk, self.key, self.phase);
+        self.phase = (self.phase + chunk.len()) & 3;
     }
 
     /// The current key phase (0–3).

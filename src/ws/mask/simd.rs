@@ -8,7 +8,16 @@
 //! those two copies: calling a `#[target_feature]` function is unsafe because it
 //! would be undefined behaviour on a CPU without the feature, and the detection
 //! right before the call is what makes it sound. Under miri the baseline copy runs.
+//!
+//! The copying masker ([`copy_masked_aligned`], behind
+//! [`copy_masked`](super::copy_masked) and [`extend_masked`](super::extend_masked))
+//! is dispatched the same way. [`extend_masked_spare`] writes straight into a
+//! `BytesMut`'s spare capacity and then sets its length: the one other `unsafe`.
 #![allow(unsafe_code)]
+
+use core::mem::MaybeUninit;
+
+use bytes::BytesMut;
 
 /// Bytes per block: one AVX-512 vector, two AVX2 or four SSE2 / NEON vectors.
 pub(super) const BLOCK_LEN: usize = 64;
@@ -168,4 +177,115 @@ fn mask_aligned_portable<const ASCII: bool>(buf: &mut [u8], pattern: [u8; 8]) ->
     let rest = bytes_step::<1, ASCII>(rest, t & 1 != 0, &mut pattern, &mut seen);
     debug_assert!(rest.is_empty());
     !ASCII || seen.iter().fold(0, |a, b| a | b) & 0x8080_8080_8080_8080 == 0
+}
+
+/// A byte the copying masker writes: an initialised `u8`, or a
+/// `MaybeUninit<u8>` of a buffer's spare capacity.
+pub(super) trait Slot {
+    /// The slot holding `byte`.
+    fn from_byte(byte: u8) -> Self;
+}
+
+impl Slot for u8 {
+    #[inline(always)]
+    fn from_byte(byte: u8) -> Self {
+        byte
+    }
+}
+
+impl Slot for MaybeUninit<u8> {
+    #[inline(always)]
+    fn from_byte(byte: u8) -> Self {
+        MaybeUninit::new(byte)
+    }
+}
+
+/// Writes `src` masked with `pattern` (as in [`mask_aligned`]) into `dst`, every
+/// slot of it, using the widest vectors the CPU supports. `dst` and `src` have
+/// the same length.
+#[inline]
+pub(super) fn copy_masked_aligned<S: Slot>(dst: &mut [S], src: &[u8], pattern: [u8; 8]) {
+    #[cfg(all(target_arch = "x86_64", feature = "std", not(miri)))]
+    {
+        if std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: `copy_masked_avx512` only requires the `avx512f` target
+            // feature, and the CPU we run on was just detected to have it.
+            return unsafe { copy_masked_avx512(dst, src, pattern) };
+        }
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: `copy_masked_avx2` only requires the `avx2` target feature,
+            // and the CPU we run on was just detected to have it.
+            return unsafe { copy_masked_avx2(dst, src, pattern) };
+        }
+    }
+    copy_masked_portable(dst, src, pattern);
+}
+
+/// The copying masker with AVX2.
+#[cfg(all(target_arch = "x86_64", feature = "std", not(miri)))]
+#[target_feature(enable = "avx2")]
+fn copy_masked_avx2<S: Slot>(dst: &mut [S], src: &[u8], pattern: [u8; 8]) {
+    copy_masked_portable(dst, src, pattern);
+}
+
+/// The copying masker with AVX-512.
+#[cfg(all(target_arch = "x86_64", feature = "std", not(miri)))]
+#[target_feature(enable = "avx512f")]
+fn copy_masked_avx512<S: Slot>(dst: &mut [S], src: &[u8], pattern: [u8; 8]) {
+    copy_masked_portable(dst, src, pattern);
+}
+
+/// Safe, vectorisable code, inlined into each copy above like
+/// [`mask_aligned_portable`]. Stores are what a copy must keep aligned (loads
+/// that cross a cache line cost little): the head up to the first 64-byte
+/// boundary of `dst` goes bytewise up to an 8-byte boundary, then in 8-byte
+/// lanes; from the boundary on, one flat loop over 8-byte lanes, then the last
+/// bytes. Every slot of `dst` is written exactly once.
+#[inline(always)]
+fn copy_masked_portable<S: Slot>(dst: &mut [S], src: &[u8], pattern: [u8; 8]) {
+    let src = &src[..dst.len()];
+    let head = dst.as_ptr().align_offset(BLOCK_LEN).min(dst.len());
+    let head_bytes = head % 8;
+    let (dst_bytes, dst) = dst.split_at_mut(head_bytes);
+    let (src_bytes, src) = src.split_at(head_bytes);
+    for ((d, s), m) in dst_bytes.iter_mut().zip(src_bytes).zip(pattern) {
+        *d = S::from_byte(s ^ m);
+    }
+    let mut pattern = pattern;
+    pattern.rotate_left(head_bytes % 4);
+    let word = u64::from_ne_bytes(pattern);
+    let xor_lanes = |dst: &mut [S], src: &[u8]| {
+        let (dst, _) = dst.as_chunks_mut::<8>();
+        for (d, s) in dst.iter_mut().zip(src.as_chunks::<8>().0) {
+            *d = (u64::from_ne_bytes(*s) ^ word)
+                .to_ne_bytes()
+                .map(S::from_byte);
+        }
+    };
+    let (dst_lanes, dst) = dst.split_at_mut(head - head_bytes);
+    let (src_lanes, src) = src.split_at(head - head_bytes);
+    xor_lanes(dst_lanes, src_lanes);
+    let body_len = dst.len() - dst.len() % 8;
+    let (dst_body, dst_tail) = dst.split_at_mut(body_len);
+    let (src_body, src_tail) = src.split_at(body_len);
+    xor_lanes(dst_body, src_body);
+    for ((d, s), m) in dst_tail.iter_mut().zip(src_tail).zip(pattern) {
+        *d = S::from_byte(s ^ m);
+    }
+}
+
+/// Appends `src` to `out` masked with `key` from key byte `phase % 4`, written
+/// straight into the spare capacity: one pass, no copy to mask afterwards.
+#[inline]
+pub(super) fn extend_masked_spare(out: &mut BytesMut, src: &[u8], key: [u8; 4], phase: usize) {
+    out.reserve(src.len());
+    let start = out.len();
+    let spare = &mut out.spare_capacity_mut()[..src.len()];
+    super::copy_masked_slots(spare, src, key, phase);
+    // SAFETY: `copy_masked_slots` writes every slot of `spare` (each of its
+    // loops covers a disjoint part, together all of it; the property tests
+    // compare every byte of its output with the oracle), so the `src.len()`
+    // bytes past the old length are initialised, and `reserve` made them
+    // part of the capacity.
+    unsafe { out.set_len(start + src.len()) };
 }
