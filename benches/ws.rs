@@ -397,10 +397,13 @@ fn bench_decode(c: &mut Criterion) {
         let mut conn = Connection::server(Config::default());
         b.iter(|| socketwire_decode_borrowed(&mut conn, &text, count))
     });
-    group.bench_function(BenchmarkId::new("socketwire-text-handle-input", size), |b| {
-        let mut conn = Connection::server(Config::default());
-        b.iter(|| socketwire_decode_handle_input(&mut conn, &text, count))
-    });
+    group.bench_function(
+        BenchmarkId::new("socketwire-text-handle-input", size),
+        |b| {
+            let mut conn = Connection::server(Config::default());
+            b.iter(|| socketwire_decode_handle_input(&mut conn, &text, count))
+        },
+    );
     group.finish();
 }
 
