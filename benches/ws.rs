@@ -272,25 +272,31 @@ fn socketwire_decode(conn: &mut Connection, input: &[u8], count: usize) -> usize
 
 /// Like [`socketwire_decode`], through `poll_event_borrowed`: whole messages are
 /// lent from the input buffer instead of handed out as `Bytes`.
-fn socketwire_decode_borrowed(conn: &mut Connection, input: &[u8], count: usize) -> usize {
+/// Takes every message the connection has, lent: adds their bytes to
+/// `seen` and counts them in `messages`.
+fn drain_borrowed(conn: &mut Connection, seen: &mut usize, messages: &mut usize) {
     use socketwire::ws::EventRef;
+    while let Some(event) = conn.poll_event_borrowed() {
+        match event {
+            EventRef::Binary(data) | EventRef::Text(data) => {
+                *seen += black_box(data).len();
+                *messages += 1;
+            }
+            EventRef::Owned(Event::Binary(data) | Event::Text(data)) => {
+                *seen += black_box(&data).len();
+                *messages += 1;
+            }
+            other => panic!("unexpected event {other:?}"),
+        }
+    }
+}
+
+fn socketwire_decode_borrowed(conn: &mut Connection, input: &[u8], count: usize) -> usize {
     let mut seen = 0;
     let mut messages = 0;
     let mut reader = Reader::new(input);
     while reader.read_into(conn.input_buffer()) {
-        while let Some(event) = conn.poll_event_borrowed() {
-            match event {
-                EventRef::Binary(data) | EventRef::Text(data) => {
-                    seen += black_box(data).len();
-                    messages += 1;
-                }
-                EventRef::Owned(Event::Binary(data) | Event::Text(data)) => {
-                    seen += black_box(&data).len();
-                    messages += 1;
-                }
-                other => panic!("unexpected event {other:?}"),
-            }
-        }
+        drain_borrowed(conn, &mut seen, &mut messages);
     }
     assert_eq!(messages, count);
     seen
@@ -300,24 +306,11 @@ fn socketwire_decode_borrowed(conn: &mut Connection, input: &[u8], count: usize)
 /// `handle_input` (a copy out of the caller's buffer, as a transport that reads
 /// into its own buffer does), in reads of at most [`READ_CHUNK`] bytes.
 fn socketwire_decode_handle_input(conn: &mut Connection, input: &[u8], count: usize) -> usize {
-    use socketwire::ws::EventRef;
     let mut seen = 0;
     let mut messages = 0;
     for read in input.chunks(READ_CHUNK) {
         conn.handle_input(read);
-        while let Some(event) = conn.poll_event_borrowed() {
-            match event {
-                EventRef::Binary(data) | EventRef::Text(data) => {
-                    seen += black_box(data).len();
-                    messages += 1;
-                }
-                EventRef::Owned(Event::Binary(data) | Event::Text(data)) => {
-                    seen += black_box(&data).len();
-                    messages += 1;
-                }
-                other => panic!("unexpected event {other:?}"),
-            }
-        }
+        drain_borrowed(conn, &mut seen, &mut messages);
     }
     assert_eq!(messages, count);
     seen
