@@ -435,6 +435,9 @@ const COMMAND_BATCH: usize = 64;
 enum SocketTurn {
     /// A message from the client.
     Message(Message),
+    /// A write started waiting on the peer: its deadline is armed (the
+    /// task's sleep must now include it).
+    WriteWaiting,
     /// The socket is gone: ended by the peer or failed.
     Gone,
 }
@@ -521,10 +524,11 @@ impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Socket<S> {
                     self.write_deadline = None;
                 }
                 Poll::Ready(Err(_)) => return Poll::Ready(SocketTurn::Gone),
-                Poll::Pending => {
-                    self.write_deadline
-                        .get_or_insert_with(|| start.elapsed() + write_timeout);
+                Poll::Pending if self.write_deadline.is_none() => {
+                    self.write_deadline = Some(start.elapsed() + write_timeout);
+                    return Poll::Ready(SocketTurn::WriteWaiting);
                 }
+                Poll::Pending => {}
             }
         }
         match stream.poll_next_unpin(cx) {
@@ -596,6 +600,9 @@ impl<H: Handler> SessionTask<H> {
                     self.handler.handle_timeout(now);
                     // A peer that keeps a write waiting past the deadline: the
                     // socket is dropped.
+                    // (Its deadline as of now: a write that completed since
+                    // the sleep was armed cleared it.)
+                    let write_deadline = self.socket.as_ref().and_then(|s| s.write_deadline);
                     if write_deadline.is_some_and(|at| at <= now) {
                         self.drop_socket(false);
                     }
@@ -682,7 +689,7 @@ impl<H: Handler> SessionTask<H> {
             }
             // The peer's close: answered, then the socket is over.
             SocketTurn::Message(Message::Close(_)) => self.drop_socket(true),
-            SocketTurn::Message(_) => {}
+            SocketTurn::Message(_) | SocketTurn::WriteWaiting => {}
             SocketTurn::Gone => self.drop_socket(false),
         }
     }
@@ -959,14 +966,18 @@ mod tests {
         let (mut socket, _far, _) = counted_socket();
         let big = Bytes::from(vec![b'x'; 64 << 10]);
         let mut refused = None;
+        let mut waiting = 0;
         for i in 0..100 {
             let output = WebSocketOutput::SharedText(big.clone());
             if socket.queue(output, usize::MAX) == Queued::Full {
                 refused = Some(i);
                 break;
             }
-            let _ = turn(&mut socket).await;
+            if let Some(SocketTurn::WriteWaiting) = turn(&mut socket).await {
+                waiting += 1;
+            }
         }
+        assert_eq!(waiting, 1, "the deadline is armed once, and reported");
         let refused = refused.expect("the byte bound refused a message");
         assert!(refused <= 40, "{refused} messages taken");
         assert!(
