@@ -87,6 +87,31 @@ fn feed_in_pieces_borrowed(input: &[u8], cuts: &[usize]) -> Vec<Event> {
     events
 }
 
+/// The same as `feed_in_pieces`, each piece handed over either with
+/// `handle_input` (which unmasks a frame's payload as it copies it) or by
+/// appending to `input_buffer` (unmasked in place when read), and events polled
+/// after a piece only where `poll` says so.
+fn feed_mixed(input: &[u8], cuts: &[usize], via_buffer: &[bool], poll: &[bool]) -> Vec<Event> {
+    let mut s = Connection::server(Config::default());
+    let mut events = Vec::new();
+    let mut points: Vec<usize> = cuts.iter().map(|&c| c % (input.len() + 1)).collect();
+    points.sort_unstable();
+    let mut start = 0;
+    for (i, p) in points.into_iter().chain([input.len()]).enumerate() {
+        let piece = &input[start..p];
+        if via_buffer.get(i).copied().unwrap_or(false) {
+            s.input_buffer().extend_from_slice(piece);
+        } else {
+            s.handle_input(piece);
+        }
+        if poll.get(i).copied().unwrap_or(true) || p == input.len() {
+            events.extend(drain(&mut s));
+        }
+        start = p;
+    }
+    events
+}
+
 proptest! {
     #[test]
     fn mask_equals_naive(data in prop::collection::vec(any::<u8>(), 0..2000),
@@ -139,6 +164,34 @@ proptest! {
         // The borrowing read path gives the same events, however the input is cut.
         prop_assert_eq!(&whole, &feed_in_pieces_borrowed(&wire, &[]));
         prop_assert_eq!(&whole, &feed_in_pieces_borrowed(&wire, &cuts));
+    }
+
+    /// Unmasking while copying (`handle_input`) and unmasking in place
+    /// (`input_buffer`) give the same events, in any mix and whenever the
+    /// connection is polled, for frames of every size and fragmentation.
+    #[test]
+    fn copying_input_equals_input_buffer(
+        items in prop::collection::vec(send_strategy(), 0..8),
+        big in prop::collection::vec(any::<u8>(), 0..40_000),
+        garbage in prop::collection::vec(any::<u8>(), 0..64),
+        cuts in prop::collection::vec(any::<usize>(), 0..24),
+        via_buffer in prop::collection::vec(any::<bool>(), 0..25),
+        poll in prop::collection::vec(any::<bool>(), 0..25),
+    ) {
+        let mut p = Pair::new(Config::default());
+        for item in &items {
+            send(&mut p.client, item);
+        }
+        // One message past the size a binary message waits to be whole for.
+        p.client.send_binary(&big).unwrap();
+        let mut wire = BytesMut::new();
+        p.client.poll_transmit(&mut wire);
+        wire.extend_from_slice(&garbage);
+        let all_buffer = vec![true; cuts.len() + 1];
+        let reference = feed_mixed(&wire, &cuts, &all_buffer, &[]);
+        prop_assert_eq!(&feed_mixed(&wire, &cuts, &[], &[]), &reference);
+        prop_assert_eq!(&feed_mixed(&wire, &cuts, &via_buffer, &poll), &reference);
+        prop_assert_eq!(&feed_in_pieces(&wire, &[]), &reference);
     }
 
     /// The chunks of `transmit_chunks` concatenate to exactly the bytes

@@ -464,6 +464,11 @@ impl Connection {
     /// Feeds bytes received from the transport. Call [`poll_event`](Self::poll_event)
     /// afterwards. Input after the connection closed is ignored.
     ///
+    /// The bytes are copied into the connection's buffer; where they continue
+    /// the masked payload of a binary (or compressed, or streamed) frame
+    /// already being read, they are unmasked in the same pass. Reading into
+    /// [`input_buffer`](Self::input_buffer) avoids the copy altogether.
+    ///
     /// ```
     /// let mut c = socketwire::ws::Connection::server(Default::default());
     /// c.handle_input(&[0x89, 0x80, 0, 0, 0, 0]); // masked empty ping
@@ -472,7 +477,7 @@ impl Connection {
     pub fn handle_input(&mut self, data: &[u8]) {
         self.release_lent();
         if self.state != State::Closed && !data.is_empty() {
-            self.input.extend_from_slice(data);
+            self.append_input(data);
             self.received_since_timer = true;
         }
     }

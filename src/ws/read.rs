@@ -38,8 +38,10 @@ pub(super) struct ReadingFrame {
     header: FrameHeader,
     /// Payload bytes of this frame not yet taken from the input.
     pub(super) payload_len: usize,
-    /// Payload bytes at the front of `input` already unmasked (and validated).
-    ready: usize,
+    /// Payload bytes at the front of `input` already unmasked (and, for text
+    /// checked on arrival, validated), by [`Connection::unmask_arrived`] in
+    /// place or by [`Connection::append_input`] as they were copied in.
+    pub(super) ready: usize,
     masker: Option<Masker>,
 }
 
@@ -480,27 +482,53 @@ impl Connection {
         if available <= frame.ready {
             return Ok(());
         }
-        let validate = !frame.header.opcode.is_control()
-            && !self.message.is_compressed()
-            && !self.config.streaming;
-        let text = validate && self.message.kind() == Some(MessageKind::Text);
+        let text = self.checks_text_on_arrival(frame);
         // In cache-sized pieces, so each piece is validated while still in L1.
         for piece in self.input[frame.ready..available].chunks_mut(CACHE_PIECE) {
-            let ascii = match frame.masker.as_mut() {
+            match frame.masker.as_mut() {
                 // Unmasking text also tells whether the piece is all ASCII.
-                Some(m) if text => m.apply_is_ascii(piece),
-                Some(m) => {
-                    m.apply(piece);
-                    false
+                Some(m) if text => {
+                    let ascii = m.apply_is_ascii(piece);
+                    self.message.validate_with_ascii_hint(piece, ascii)?;
                 }
-                None => false,
-            };
-            if validate {
-                self.message.validate_with_ascii_hint(piece, ascii)?;
+                Some(m) => m.apply(piece),
+                None if text => self.message.validate(piece)?,
+                None => {}
             }
         }
         frame.ready = available;
         Ok(())
+    }
+
+    /// Whether the frame's payload is text checked as UTF-8 while it is
+    /// unmasked (outside streaming and compression, which check it later).
+    fn checks_text_on_arrival(&self, frame: &ReadingFrame) -> bool {
+        !frame.header.opcode.is_control()
+            && !self.message.is_compressed()
+            && !self.config.streaming
+            && self.message.kind() == Some(MessageKind::Text)
+    }
+
+    /// Appends input the caller hands over (a copy is made anyway). The part
+    /// that continues the masked payload of the frame in progress is unmasked
+    /// as it is copied, in one pass, when everything of that frame buffered so
+    /// far is unmasked already and the frame is not text checked on arrival
+    /// (that check rides along with unmasking in place, which also tells
+    /// whether a piece is ASCII); the rest is copied as it is, to be unmasked
+    /// in place when it is read.
+    pub(super) fn append_input(&mut self, mut data: &[u8]) {
+        let fuse = self.reading.as_ref().is_some_and(|frame| {
+            frame.ready == self.input.len() && !self.checks_text_on_arrival(frame)
+        });
+        if let Some(frame) = self.reading.as_mut().filter(|_| fuse)
+            && let Some(masker) = frame.masker.as_mut()
+        {
+            let (payload, rest) = data.split_at(data.len().min(frame.payload_len - frame.ready));
+            masker.extend_masked(&mut self.input, payload);
+            frame.ready += payload.len();
+            data = rest;
+        }
+        self.input.extend_from_slice(data);
     }
 
     /// A control frame is handled once it is all here.
@@ -638,6 +666,69 @@ mod tests {
             mask: Some([1, 2, 3, 4]),
             payload_len: len,
         }
+    }
+
+    /// A masked frame (`opcode`) of `len` payload bytes, all `a` but for a 0xff
+    /// at `bad_at`.
+    fn masked_frame(opcode: u8, len: usize, bad_at: Option<usize>) -> alloc::vec::Vec<u8> {
+        let key = [0x37, 0xfa, 0x21, 0x3d];
+        let mut payload = alloc::vec![b'a'; len];
+        if let Some(at) = bad_at {
+            payload[at] = 0xff;
+        }
+        crate::ws::mask::apply_mask(&mut payload, key, 0);
+        let mut wire = alloc::vec![0x80 | opcode, 0xff];
+        wire.extend_from_slice(&(len as u64).to_be_bytes());
+        wire.extend_from_slice(&key);
+        wire.extend_from_slice(&payload);
+        wire
+    }
+
+    /// Feeds `wire` with `handle_input` in 16 KiB pieces, polling after each;
+    /// returns the events and, per piece after the first, whether the copy
+    /// unmasked it (the frame's unmasked count covers it before any poll).
+    fn feed_copying(wire: &[u8]) -> (alloc::vec::Vec<Event>, alloc::vec::Vec<bool>) {
+        let mut c = Connection::server(Config::default());
+        let (mut events, mut fused) = (alloc::vec::Vec::new(), alloc::vec::Vec::new());
+        for (i, piece) in wire.chunks(16 << 10).enumerate() {
+            let before = c.input.len();
+            c.handle_input(piece);
+            if i > 0 {
+                let ready = c.reading.as_ref().map_or(0, |frame| frame.ready);
+                fused.push(ready == before + piece.len());
+            }
+            while let Some(e) = c.poll_event() {
+                events.push(e);
+            }
+        }
+        (events, fused)
+    }
+
+    /// `handle_input` unmasks the rest of a binary frame in progress as it
+    /// copies it. Text checked on arrival is copied as it is and unmasked in
+    /// place (where the UTF-8 check rides along): it arrives whole, and one
+    /// bad byte fails the connection with 1007.
+    #[test]
+    fn copied_input_is_unmasked_in_the_copy_except_text() {
+        let (events, fused) = feed_copying(&masked_frame(0x2, 70_000, None));
+        assert_eq!(
+            events,
+            [Event::Binary(Bytes::from(alloc::vec![b'a'; 70_000]))]
+        );
+        assert_eq!(fused, [true; 4]);
+
+        let (events, fused) = feed_copying(&masked_frame(0x1, 70_000, None));
+        assert_eq!(
+            events,
+            [Event::Text(Bytes::from(alloc::vec![b'a'; 70_000]))]
+        );
+        assert_eq!(fused, [false; 4]);
+
+        let (events, _) = feed_copying(&masked_frame(0x1, 70_000, Some(50_000)));
+        assert!(
+            matches!(events[..], [Event::Closed { code, .. }] if code.0 == 1007),
+            "{events:?}"
+        );
     }
 
     /// The one-compare admission of a first frame agrees with the limit checks,
