@@ -262,7 +262,7 @@ pub(crate) enum Command {
         namespace: String,
     },
     /// A packet from a broadcast (counted in the mailbox's `queued`).
-    Broadcast(Arc<EncodedPacket>),
+    Broadcast(Arc<Broadcasted>),
     /// The cluster's answer to a resume (streams mode with recovery): the
     /// socket, already back in its rooms, or `None` for a new one. (Boxed:
     /// rare, and large; every mailbox slot is as big as the largest command.)
@@ -271,6 +271,24 @@ pub(crate) enum Command {
         namespace: String,
         restored: Option<Box<RecoveredSession>>,
     },
+}
+
+/// A packet encoded once for many sessions and, when it is one JSON text
+/// message (no attachments), its Engine.IO message framed once too: each
+/// recipient then queues a reference to the same bytes, with no copy,
+/// allocation or UTF-8 check of its own.
+#[derive(Debug)]
+pub(crate) struct Broadcasted {
+    packet: EncodedPacket,
+    framed: Option<engineio::FramedMessage>,
+}
+
+impl Broadcasted {
+    pub(crate) fn new(packet: EncodedPacket) -> Broadcasted {
+        let framed = (packet.parser() == Parser::Json && packet.attachments().is_empty())
+            .then(|| engineio::FramedMessage::new(packet.text()));
+        Broadcasted { packet, framed }
+    }
 }
 
 /// How other tasks reach one session task: its mailbox and its figures.
@@ -354,7 +372,8 @@ impl Inner {
         let sessions = lock(&self.sessions);
         let len = out.packet.buffered_len();
         let max = self.config.max_backpressure;
-        let packet = Arc::new(out.packet);
+        let broadcast = Arc::new(Broadcasted::new(out.packet));
+        let packet = &broadcast.packet;
         for sid in &out.recipients {
             // One lookup per member: the backpressure rule, then the send.
             let Some(session) = sessions.get(sid) else {
@@ -367,7 +386,7 @@ impl Inner {
             // Counted before it is sent, so the task never takes off what is not on yet.
             session.queued.fetch_add(len, Ordering::Relaxed);
             if session
-                .try_send(Command::Broadcast(packet.clone()))
+                .try_send(Command::Broadcast(broadcast.clone()))
                 .is_err()
             {
                 session.queued.fetch_sub(len, Ordering::Relaxed);
@@ -582,7 +601,9 @@ impl Inner {
         let session = self.session(&socket.sid).ok_or(SendError::Closed)?;
         let len = recorded.packet.buffered_len();
         session.queued.fetch_add(len, Ordering::Relaxed);
-        let sent = session.try_send(Command::Broadcast(Arc::new(recorded.packet)));
+        let sent = session.try_send(Command::Broadcast(Arc::new(Broadcasted::new(
+            recorded.packet,
+        ))));
         drop(store);
         sent.inspect_err(|e| {
             session.queued.fetch_sub(len, Ordering::Relaxed);
@@ -1693,11 +1714,11 @@ impl Handler for SessionTask {
     fn on_command(&mut self, eio: &mut engineio::ServerSession, command: Command, now: Duration) {
         match command {
             Command::Connected { namespace, result } => self.connected(eio, namespace, result),
-            Command::Broadcast(packet) => {
+            Command::Broadcast(broadcast) => {
                 self.handle
                     .queued
-                    .fetch_sub(packet.buffered_len(), Ordering::Relaxed);
-                self.socket_command(eio, Command::Broadcast(packet), now);
+                    .fetch_sub(broadcast.packet.buffered_len(), Ordering::Relaxed);
+                self.socket_command(eio, Command::Broadcast(broadcast), now);
             }
             #[cfg(feature = "redis")]
             Command::Restored {
@@ -1770,7 +1791,7 @@ impl SessionTask {
             Command::Emit { namespace, .. }
             | Command::Ack { namespace, .. }
             | Command::Disconnect { namespace } => namespace,
-            Command::Broadcast(packet) => packet.namespace(),
+            Command::Broadcast(broadcast) => broadcast.packet.namespace(),
             _ => return,
         };
         if let Some(NamespaceState {
@@ -1788,10 +1809,25 @@ impl SessionTask {
             return;
         }
         match command {
-            Command::Broadcast(packet) => {
+            Command::Broadcast(broadcast) => match &broadcast.framed {
+                // Framed once for all: straight to Engine.IO, which keeps the
+                // order as long as nothing of this session's own still waits
+                // in the Socket.IO queue.
+                Some(framed)
+                    if self.sio.buffered_amount() == 0
+                        && !self.sio.is_closed()
+                        && self.sio.is_connected(broadcast.packet.namespace()) =>
+                {
+                    if eio.send_framed(framed).is_err() {
+                        // Past the Engine.IO buffer caps, as in `pump`.
+                        eio.close(now);
+                    }
+                }
                 // Not connected (any more) to its namespace: nothing to deliver.
-                let _ = self.sio.send_encoded(&packet);
-            }
+                _ => {
+                    let _ = self.sio.send_encoded(&broadcast.packet);
+                }
+            },
             Command::Emit {
                 namespace,
                 event,
@@ -2394,5 +2430,22 @@ mod mailbox_tests {
     fn a_mailbox_slot_stays_small() {
         let slot = std::mem::size_of::<crate::engineio::driver::SessionCommand<super::Command>>();
         assert!(slot <= 96, "{slot} bytes");
+    }
+
+    /// A broadcast of one JSON text message is framed for Engine.IO once, as
+    /// `4` and the packet; one with attachments, or in msgpack, is left to
+    /// each session's Socket.IO queue (several messages, or binary).
+    #[test]
+    fn a_text_broadcast_is_framed_once() {
+        use bytes::Bytes;
+        use socketwire::socketio::{Parser, Value};
+        let text = Parser::Json.event("/", "news", &[Value::from("hi")], None);
+        let framed = super::Broadcasted::new(text).framed.expect("framed");
+        assert_eq!(&framed.as_bytes()[..], br#"42["news","hi"]"#);
+        let blob = [Value::Bytes(Bytes::from_static(&[1, 2]))];
+        let with_attachment = Parser::Json.event("/", "news", &blob, None);
+        assert!(super::Broadcasted::new(with_attachment).framed.is_none());
+        let msgpack = Parser::Msgpack.event("/", "news", &[Value::from("hi")], None);
+        assert!(super::Broadcasted::new(msgpack).framed.is_none());
     }
 }

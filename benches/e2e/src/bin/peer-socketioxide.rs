@@ -6,6 +6,7 @@
 //!
 //!     peer-socketioxide --addr 127.0.0.1:PORT
 
+use axum::serve::ListenerExt;
 use socketioxide::SocketIo;
 use socketioxide::extract::{Data, SocketRef};
 
@@ -27,7 +28,10 @@ async fn main() -> std::io::Result<()> {
         );
     });
     let app = axum::Router::new().layer(layer);
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    // Nagle off, as the example server and Node's `ws` have it for their WebSockets.
+    let listener = tokio::net::TcpListener::bind(&addr).await?.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     println!("socketioxide on http://{addr}/socket.io/");
     axum::serve(listener, app).await
 }

@@ -62,7 +62,10 @@ struct Shared {
 pub(crate) async fn handshake(url: &str, gate: &Semaphore) -> Result<Ws, String> {
     let mut ws = {
         let _permit = gate.acquire().await.map_err(|e| e.to_string())?;
-        match tokio::time::timeout(STEP, tokio_tungstenite::connect_async(url)).await {
+        // Nagle off, as browsers and the echo load's clients have it: an emitter's
+        // small packets go out at once instead of waiting for the last one's ACK.
+        let connecting = tokio_tungstenite::connect_async_with_config(url, None, true);
+        match tokio::time::timeout(STEP, connecting).await {
             Ok(Ok((ws, _))) => ws,
             Ok(Err(e)) => return Err(format!("connect: {e}")),
             Err(_) => return Err("connect: timed out".into()),
