@@ -686,7 +686,7 @@ mod tests {
 
     /// Feeds `wire` with `handle_input` in 16 KiB pieces, polling after each;
     /// returns the events and, per piece after the first, whether the copy
-    /// unmasked it (the frame's unmasked count covers it before any poll).
+    /// unmasked it (the frame's `ready` count covers it before any poll).
     fn feed_copying(wire: &[u8]) -> (alloc::vec::Vec<Event>, alloc::vec::Vec<bool>) {
         let mut c = Connection::server(Config::default());
         let (mut events, mut fused) = (alloc::vec::Vec::new(), alloc::vec::Vec::new());
