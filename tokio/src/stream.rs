@@ -98,13 +98,21 @@ pub struct WebSocketStream<S> {
     /// The next deadline of the connection (then, once closed, of the last
     /// writes).
     timer: Option<Pin<Box<Sleep>>>,
-    /// `timer` was polled (always with `waker`) and is pending at its current
-    /// deadline: it wakes us when due, so until then a look at whether it
-    /// has elapsed replaces polling it again.
+    /// The deadline on the connection's clock `timer` was armed for, while
+    /// it is armed for one of the connection's (not the last writes').
+    timer_at: Option<Duration>,
+    /// `timer` was polled (with the waker inner polls use now) and is pending
+    /// at its current deadline: it wakes us when due, so until then a look at
+    /// whether it has elapsed replaces polling it again.
     timer_waiting: bool,
-    /// The tasks to wake on any readiness of the transport or the timer.
+    /// Which tasks poll the stream: one (its waker goes to the transport and
+    /// the timer as it is) or two (they go through `wakers`).
+    pollers: Pollers,
+    /// The tasks to wake on any readiness of the transport or the timer, once
+    /// two tasks poll the stream.
     wakers: Arc<TaskWakers>,
-    /// Wakes `wakers`: the waker every inner poll registers.
+    /// Wakes `wakers`: the waker every inner poll registers once two tasks
+    /// poll the stream.
     waker: Waker,
     /// Messages `poll_close` read for the reader.
     stash: VecDeque<Message>,
@@ -147,7 +155,9 @@ impl<S> WebSocketStream<S> {
             close_timeout: config.close_timeout,
             origin: Instant::now(),
             timer: None,
+            timer_at: None,
             timer_waiting: false,
+            pollers: Pollers::None,
             waker: Waker::from(wakers.clone()),
             wakers,
             stash: VecDeque::new(),
@@ -348,21 +358,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
             let Some(at) = self.conn.poll_timeout() else {
                 if !self.finish_armed {
                     self.timer = None;
+                    self.timer_at = None;
                     self.timer_waiting = false;
                 }
                 return;
             };
-            let deadline = self.origin.checked_add(at).unwrap_or_else(far_future);
-            let timer = self
-                .timer
-                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-            if timer.deadline() != deadline {
-                timer.as_mut().reset(deadline);
+            // Armed for this deadline already (the common case: most polls
+            // move no deadline), or armed now.
+            if self.timer_at != Some(at) || self.timer.is_none() {
+                let deadline = self.origin.checked_add(at).unwrap_or_else(far_future);
+                self.timer_at = Some(at);
                 self.timer_waiting = false;
+                match self.timer.as_mut() {
+                    Some(timer) if timer.deadline() == deadline => {}
+                    Some(timer) => timer.as_mut().reset(deadline),
+                    None => self.timer = Some(Box::pin(tokio::time::sleep_until(deadline))),
+                }
             }
-            // Polled with the stream's own waker already and not due: it wakes
-            // us when it is (every poll of a message would otherwise re-register
-            // the same waker with the timer).
+            let Some(timer) = self.timer.as_mut() else {
+                return;
+            };
+            // Polled with the waker inner polls use already and not due: it
+            // wakes us when it is (every poll of a message would otherwise
+            // re-register the same waker with the timer).
             if self.timer_waiting && !timer.is_elapsed() {
                 return;
             }
@@ -387,7 +405,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                 *slot = IoSlice::new(chunk);
                 count += 1;
             }
-            let n = ready!(Pin::new(&mut self.stream).poll_write_vectored(cx, &slices[..count]))?;
+            // One chunk (what a request/response loop writes) goes out with
+            // a plain write: the kernel's `send` path is shorter than `writev`'s.
+            let stream = Pin::new(&mut self.stream);
+            let n = ready!(match count {
+                1 => stream.poll_write(cx, &slices[0]),
+                _ => stream.poll_write_vectored(cx, &slices[..count]),
+            })?;
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
@@ -422,6 +446,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
                     self.finish_armed = true;
                     let wait = self.close_timeout.unwrap_or(FINISH_TIMEOUT);
                     self.timer = Some(Box::pin(tokio::time::sleep(wait)));
+                    self.timer_at = None;
                     self.timer_waiting = false;
                 }
                 if let Some(timer) = self.timer.as_mut()
@@ -440,16 +465,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     }
 
     /// Notes `task` as the reader's or the writer's, fires due timers, and
-    /// returns the waker every inner poll uses: it wakes both the reader and the
-    /// writer, whichever registered last with the transport or the timer.
-    fn enter(&mut self, task: &Waker, side: Side) -> Waker {
-        match side {
-            Side::Reader => self.wakers.register_reader(task),
-            Side::Writer => self.wakers.register_writer(task),
+    /// returns the waker every inner poll uses when it is not `task`'s own.
+    /// While one task polls the stream (reading, writing or both), inner polls
+    /// register its waker directly: the transport and the timer wake it with
+    /// no indirection and nothing is locked. Once a second task polls it (a
+    /// split stream's halves on two tasks), every inner poll registers
+    /// `waker`, which wakes both the reader and the writer, whichever
+    /// registered last with the transport or the timer; that lasts.
+    fn enter(&mut self, task: &Waker, side: Side) -> Option<Waker> {
+        match &self.pollers {
+            Pollers::One(one) if one.will_wake(task) => {}
+            Pollers::None => self.pollers = Pollers::One(task.clone()),
+            Pollers::One(_) | Pollers::Two => {
+                if let Pollers::One(first) = std::mem::replace(&mut self.pollers, Pollers::Two) {
+                    // The first task may wait on what it registered itself:
+                    // whatever now wakes through `wakers` wakes it too, and
+                    // the timer is polled again with `waker`.
+                    self.wakers.register_reader(&first);
+                    self.wakers.register_writer(&first);
+                    self.timer_waiting = false;
+                }
+                match side {
+                    Side::Reader => self.wakers.register_reader(task),
+                    Side::Writer => self.wakers.register_writer(task),
+                }
+            }
         }
-        let waker = self.waker.clone();
-        self.poll_timers(&mut Context::from_waker(&waker));
-        waker
+        let shared = matches!(self.pollers, Pollers::Two).then(|| self.waker.clone());
+        self.poll_timers(&mut Context::from_waker(shared.as_ref().unwrap_or(task)));
+        shared
     }
 
     /// One turn on the transport: writes what is pending, then reads (end of
@@ -479,8 +523,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        let waker = this.enter(cx.waker(), Side::Reader);
-        let cx = &mut Context::from_waker(&waker);
+        let task = cx.waker();
+        let shared = this.enter(task, Side::Reader);
+        let cx = &mut Context::from_waker(shared.as_ref().unwrap_or(task));
         loop {
             if let Some(message) = this.stash.pop_front() {
                 return Poll::Ready(Some(Ok(message)));
@@ -495,7 +540,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
                 this.terminated = last.is_none();
                 return Poll::Ready(last);
             }
-            this.poll_timers(cx);
+            // The timers were polled on entry; reading does not move them.
             while let Some(event) = this.conn.poll_event() {
                 if let Some(message) = this.on_event(event) {
                     // Answers to pings go out with the last message of what
@@ -534,8 +579,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// `poll_ready` of the sink: ready while at most `max_write_buffer`
     /// bytes wait; otherwise writes, and waits until enough went out.
     fn poll_ready_to_send(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let waker = self.enter(cx.waker(), Side::Writer);
-        let cx = &mut Context::from_waker(&waker);
+        let task = cx.waker();
+        let shared = self.enter(task, Side::Writer);
+        let cx = &mut Context::from_waker(shared.as_ref().unwrap_or(task));
         if self.is_closed() {
             return Poll::Ready(Err(Error::AlreadyClosed));
         }
@@ -587,8 +633,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
 
     /// `poll_flush` of the sink.
     fn poll_flush_out(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let waker = self.enter(cx.waker(), Side::Writer);
-        let cx = &mut Context::from_waker(&waker);
+        let task = cx.waker();
+        let shared = self.enter(task, Side::Writer);
+        let cx = &mut Context::from_waker(shared.as_ref().unwrap_or(task));
         if self.is_closed() {
             ready!(self.poll_finish(cx));
             return Poll::Ready(Ok(()));
@@ -600,8 +647,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// writes it, waits for the peer's close (up to the close timeout), then
     /// shuts the transport down.
     fn poll_close_handshake(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let waker = self.enter(cx.waker(), Side::Writer);
-        let cx = &mut Context::from_waker(&waker);
+        let task = cx.waker();
+        let shared = self.enter(task, Side::Writer);
+        let cx = &mut Context::from_waker(shared.as_ref().unwrap_or(task));
         if self.closed.is_none() && self.conn.state() == State::Open {
             let _ = self.conn.close(CloseCode::NORMAL, "");
         }
@@ -653,6 +701,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         self.get_mut().poll_close_handshake(cx)
     }
+}
+
+/// Which tasks poll a stream: see [`WebSocketStream::enter`].
+enum Pollers {
+    /// Not polled yet.
+    None,
+    /// Polled by one task only, with this waker.
+    One(Waker),
+    /// Polled by two tasks (or by one whose waker changed).
+    Two,
 }
 
 /// Which half of the stream a task is polling.
@@ -755,5 +813,46 @@ mod tests {
         };
         assert_eq!(got, expected);
         assert_eq!(writes.load(Ordering::Relaxed), 1);
+    }
+
+    /// A stream polled by one task registers that task's waker with the
+    /// transport directly. When a second task starts polling, the first
+    /// one's waits must still end: here the writer waits for room in a full
+    /// pipe, then the reader, on another task, writes too (taking the pipe's
+    /// one write waker); draining the pipe must wake the writer as well.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_waiting_writer_is_woken_after_a_second_task_takes_the_transport() {
+        let (near, mut far) = tokio::io::duplex(64);
+        let config = crate::Config {
+            max_write_buffer: 0,
+            ..crate::Config::default()
+        };
+        let ws =
+            super::WebSocketStream::from_raw_socket(near, socketwire::ws::Role::Server, &config);
+        let (mut sink, mut stream) = ws.split();
+        let writer = tokio::spawn(async move {
+            // The second waits until the first went out (the bound is 0).
+            sink.feed(crate::Message::binary(vec![1u8; 1000]))
+                .await
+                .unwrap();
+            sink.feed(crate::Message::binary(vec![2u8; 1000]))
+                .await
+                .unwrap();
+            sink.flush().await.unwrap();
+            sink
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!writer.is_finished(), "the pipe holds 64 bytes");
+        let reader = tokio::spawn(async move { stream.next().await.map(|m| m.is_ok()) });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        // Two frames of 4 + 1000 bytes.
+        let mut got = vec![0; 2 * 1004];
+        tokio::time::timeout(std::time::Duration::from_secs(5), far.read_exact(&mut got))
+            .await
+            .expect("the writer was woken")
+            .unwrap();
+        assert_eq!((got[4], got[1004 + 4]), (1, 2));
+        let _sink = writer.await.unwrap();
+        reader.abort();
     }
 }
