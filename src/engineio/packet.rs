@@ -478,6 +478,16 @@ impl FramedMessage {
         &self.0
     }
 
+    /// The packet's bytes, taken out (`4` and the text, valid UTF-8).
+    ///
+    /// ```
+    /// let m = socketwire::engineio::FramedMessage::new("a");
+    /// assert_eq!(m.clone().into_bytes(), m.as_bytes());
+    /// ```
+    pub fn into_bytes(self) -> Bytes {
+        self.0
+    }
+
     /// The message's text, without the packet type.
     ///
     /// ```

@@ -290,16 +290,21 @@ enum Upgrade {
     },
 }
 
-/// Encodes one packet as a WebSocket output.
-/// [`websocket_output`] of a queued packet; a framed message goes out as the
-/// bytes it shares, not copied.
+/// [`websocket_output`] of a queued packet, which it consumes: a framed
+/// message goes out as the bytes it shares and a v4 binary message as its own
+/// bytes, moved (no copy, no reference-count traffic).
 fn websocket_output_owned(
-    packet: &OwnedPacket,
+    packet: OwnedPacket,
     version: EngineIoVersion,
     supports_binary: bool,
 ) -> WebSocketOutput {
     match packet {
-        OwnedPacket::Framed(m) => WebSocketOutput::SharedText(m.as_bytes().clone()),
+        OwnedPacket::Framed(m) => WebSocketOutput::SharedText(m.into_bytes()),
+        // https://github.com/socketio/engine.io-protocol#packet-encoding — in
+        // v4 a binary message on WebSocket is the binary frame as it is.
+        OwnedPacket::Binary(data) if supports_binary && version == EngineIoVersion::V4 => {
+            WebSocketOutput::Binary(data)
+        }
         other => websocket_output(&other.borrowed(), version, supports_binary),
     }
 }
@@ -902,7 +907,7 @@ impl ServerSession {
             return Err(ApiMisuse::BufferFull);
         }
         if self.transport == Transport::WebSocket {
-            let output = websocket_output_owned(&packet, self.version, self.supports_binary);
+            let output = websocket_output_owned(packet, self.version, self.supports_binary);
             self.check_byte_cap(output.queued_len())?;
             self.websocket_out.push_back(output);
         } else {
@@ -1376,7 +1381,7 @@ impl ServerSession {
                 // Flush what was buffered for polling on the new transport.
                 let (version, binary) = (self.version, self.supports_binary);
                 for packet in self.outbox.take_all() {
-                    let output = websocket_output_owned(&packet, version, binary);
+                    let output = websocket_output_owned(packet, version, binary);
                     self.websocket_out.push_back(output);
                 }
                 self.events.push_back(SessionEvent::Upgraded);

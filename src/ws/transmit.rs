@@ -41,26 +41,29 @@ pub const SHARED_MIN_LEN: usize = 1024;
 /// ```
 pub const MAX_QUEUED_PONGS: usize = 16;
 
-/// A run of pending output: see [`TransmitQueue::segments`].
+/// A payload handed over by `send_shared`, and the run of the output buffer
+/// that goes out before it (its frame header, and whatever was written
+/// before that): see [`TransmitQueue::segments`].
 #[derive(Debug)]
-enum Segment {
+struct Segment {
     /// The next this many bytes of the output buffer.
-    Output(usize),
-    /// A payload handed over by `send_shared`.
-    Shared(Bytes),
+    before: usize,
+    /// Then this payload.
+    payload: Bytes,
 }
 
 /// Everything waiting to go to the transport, in order.
 #[derive(Debug, Default)]
 pub(super) struct TransmitQueue {
     output: BytesMut,
-    /// The order of pending output once a shared payload was queued: runs of
-    /// bytes from the front of `output` and shared payloads, followed by
-    /// whatever of `output` no run covers. Empty: all of `output`.
+    /// The order of pending output once a shared payload was queued: for each
+    /// segment a run of bytes from the front of `output`, then its shared
+    /// payload; after them whatever of `output` no run covers. Empty: all of
+    /// `output`.
     segments: VecDeque<Segment>,
-    /// Bytes of `output` covered by `Segment::Output` runs.
+    /// Bytes of `output` covered by the segments' runs.
     output_in_segments: usize,
-    /// Bytes of the `Segment::Shared` payloads still pending.
+    /// Bytes of the segments' payloads still pending.
     shared_len: usize,
     /// Pongs waiting in the output, and where the last one is while it can still
     /// be replaced (nothing written after it, none of it gone out).
@@ -122,11 +125,10 @@ impl TransmitQueue {
         header.write(&mut self.output);
         // A pong written before this payload can no longer be replaced.
         self.last_pong_at = None;
-        let run = self.output.len() - self.output_in_segments;
-        self.segments.push_back(Segment::Output(run));
-        self.output_in_segments += run;
+        let before = self.output.len() - self.output_in_segments;
+        self.output_in_segments += before;
         self.shared_len += payload.len();
-        self.segments.push_back(Segment::Shared(payload));
+        self.segments.push_back(Segment { before, payload });
     }
 
     /// Moves everything pending to `out`; see
@@ -143,13 +145,9 @@ impl TransmitQueue {
             // then the rest of `output` (the owed pong was settled above).
             let mut start = 0;
             for segment in self.segments.drain(..) {
-                match segment {
-                    Segment::Output(len) => {
-                        out.extend_from_slice(&self.output[start..start + len]);
-                        start += len;
-                    }
-                    Segment::Shared(payload) => out.extend_from_slice(&payload),
-                }
+                out.extend_from_slice(&self.output[start..start + segment.before]);
+                start += segment.before;
+                out.extend_from_slice(&segment.payload);
             }
             out.extend_from_slice(&self.output[start..]);
             self.output_in_segments = 0;
@@ -165,13 +163,10 @@ impl TransmitQueue {
     /// [`Connection::transmit_chunks`](super::Connection::transmit_chunks).
     pub(super) fn chunks(&self) -> impl Iterator<Item = &[u8]> + '_ {
         let mut start = 0;
-        let runs = self.segments.iter().map(move |segment| match segment {
-            Segment::Output(len) => {
-                let run = &self.output[start..start + len];
-                start += len;
-                run
-            }
-            Segment::Shared(payload) => &payload[..],
+        let runs = self.segments.iter().flat_map(move |segment| {
+            let run = &self.output[start..start + segment.before];
+            start += segment.before;
+            [run, &segment.payload[..]]
         });
         let rest = &self.output[self.output_in_segments..];
         runs.chain([rest, &self.owed_pong[..]])
@@ -199,26 +194,19 @@ impl TransmitQueue {
                 }
                 break;
             };
-            let (m, done) = match segment {
-                Segment::Output(len) => {
-                    let m = n.min(*len);
-                    bytes::Buf::advance(&mut self.output, m);
-                    output_taken += m;
-                    self.output_in_segments -= m;
-                    *len -= m;
-                    (m, *len == 0)
-                }
-                Segment::Shared(payload) => {
-                    let m = n.min(payload.len());
-                    bytes::Buf::advance(payload, m);
-                    self.shared_len -= m;
-                    (m, payload.is_empty())
-                }
-            };
-            if done {
+            // The run first, then the payload.
+            let from_output = n.min(segment.before);
+            bytes::Buf::advance(&mut self.output, from_output);
+            output_taken += from_output;
+            self.output_in_segments -= from_output;
+            segment.before -= from_output;
+            let from_payload = (n - from_output).min(segment.payload.len());
+            bytes::Buf::advance(&mut segment.payload, from_payload);
+            self.shared_len -= from_payload;
+            if segment.before == 0 && segment.payload.is_empty() {
                 self.segments.pop_front();
             }
-            n -= m;
+            n -= from_output + from_payload;
         }
         // The pong bound counts pongs still waiting in the output: it restarts
         // only once everything went out. A pong that started going out can no
