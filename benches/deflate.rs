@@ -194,8 +194,7 @@ fn bench_echo(c: &mut Criterion) {
                     server.handle_input(frame);
                     while let Some(event) = server.poll_event() {
                         if let Event::Text(t) = event {
-                            let t = std::str::from_utf8(&t).expect("validated");
-                            server.send_text(t).expect("open");
+                            server.send_text(&t).expect("open");
                         }
                     }
                     server.poll_transmit(&mut out);

@@ -682,9 +682,7 @@ impl<'a> Client<'a> {
         let active = self.session.transport() == ClientTransport::WebSocket;
         while let Some(event) = ws.conn.poll_event() {
             let decoded = match &event {
-                Event::Text(text) => {
-                    Packet::decode_text(std::str::from_utf8(text).unwrap_or(""), version)
-                }
+                Event::Text(text) => Packet::decode_text(text, version),
                 Event::Binary(data) => Packet::decode_binary(data, version),
                 Event::Closed { .. } => {
                     ws.flush().await?;

@@ -42,6 +42,8 @@ extern crate std;
 
 mod status;
 pub use status::Status;
+mod utf8_bytes;
+pub use utf8_bytes::Utf8Bytes;
 
 #[cfg(feature = "handshake")]
 pub mod handshake;

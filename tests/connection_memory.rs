@@ -57,7 +57,7 @@ fn heap_per_connection(frame: &[u8], release: bool, make: impl Fn() -> Connectio
         let mut c = make();
         c.handle_input(frame);
         match c.poll_event() {
-            Some(Event::Text(text)) => c.send_text(std::str::from_utf8(&text).unwrap()).unwrap(),
+            Some(Event::Text(text)) => c.send_text(&text).unwrap(),
             other => panic!("{other:?}"),
         }
         out.clear();

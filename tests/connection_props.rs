@@ -50,7 +50,9 @@ fn send(c: &mut Connection, item: &Send) {
 fn expected(item: &Send) -> Event {
     match item {
         Send::Ping(p) => Event::Ping(p.clone().into()),
-        Send::Message(MessageKind::Text, d, _) => Event::Text(d.clone().into()),
+        Send::Message(MessageKind::Text, d, _) => {
+            Event::Text(socketwire::Utf8Bytes::try_from(bytes::Bytes::from(d.clone())).unwrap())
+        }
         Send::Message(MessageKind::Binary, d, _) => Event::Binary(d.clone().into()),
     }
 }

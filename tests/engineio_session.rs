@@ -101,7 +101,7 @@ fn framed_messages_go_out_as_their_text_on_polling_and_shared_on_websocket() {
         panic!("a shared text message")
     };
     assert_eq!(bytes.as_ptr(), news.as_bytes().as_ptr());
-    assert_eq!(&bytes[..], br#"42["news","hi"]"#);
+    assert_eq!(bytes, r#"42["news","hi"]"#);
     // While it waits on polling it counts its bytes; the registry refuses an unknown sid.
     let mut up = polling_session(&config);
     up.send_framed(&news).unwrap();

@@ -123,7 +123,7 @@ async fn drive(
     loop {
         while let Some(event) = conn.poll_event() {
             match event {
-                Event::Text(text) => on_message(conn, MessageKind::Text, text),
+                Event::Text(text) => on_message(conn, MessageKind::Text, text.into_bytes()),
                 Event::Binary(data) => on_message(conn, MessageKind::Binary, data),
                 Event::Closed { code, by } => {
                     flush(stream, conn, &mut out).await?;

@@ -156,7 +156,7 @@ async fn run(url: &str, deflate: bool) -> Result<(), Error> {
     loop {
         while let Some(event) = conn.poll_event() {
             match event {
-                Event::Text(text) => println!("< {}", String::from_utf8_lossy(&text)),
+                Event::Text(text) => println!("< {text}"),
                 Event::Binary(data) => println!("< [{} bytes of binary]", data.len()),
                 Event::Close { code, reason } => println!("server closed: {code} {reason}"),
                 Event::Closed { code, by } => {

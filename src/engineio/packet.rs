@@ -13,6 +13,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::Error;
+use crate::Utf8Bytes;
 
 /// Standard alphabet; padding optional on decode, always written on encode.
 pub(crate) const BASE64: GeneralPurpose = GeneralPurpose::new(
@@ -454,7 +455,7 @@ pub(crate) enum OwnedPacket {
 /// assert_eq!(m.text(), r#"2["news","hi"]"#);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FramedMessage(Bytes);
+pub struct FramedMessage(Utf8Bytes);
 
 impl FramedMessage {
     /// Encodes `text` as a message packet.
@@ -466,7 +467,8 @@ impl FramedMessage {
         let mut out = BytesMut::with_capacity(1 + text.len());
         out.put_u8(PacketType::Message.digit());
         out.put_slice(text.as_bytes());
-        FramedMessage(out.freeze())
+        // Built from `4` and a `&str` only.
+        FramedMessage(Utf8Bytes::from_validated(out.freeze()))
     }
 
     /// The packet's bytes: `4` and the text (valid UTF-8).
@@ -475,16 +477,25 @@ impl FramedMessage {
     /// assert_eq!(&socketwire::engineio::FramedMessage::new("a").as_bytes()[..], b"4a");
     /// ```
     pub fn as_bytes(&self) -> &Bytes {
+        self.0.as_shared()
+    }
+
+    /// The packet's bytes as text (`4` and the text).
+    ///
+    /// ```
+    /// assert_eq!(socketwire::engineio::FramedMessage::new("a").as_utf8_bytes(), "4a");
+    /// ```
+    pub fn as_utf8_bytes(&self) -> &Utf8Bytes {
         &self.0
     }
 
-    /// The packet's bytes, taken out (`4` and the text, valid UTF-8).
+    /// The packet's bytes as text, taken out.
     ///
     /// ```
     /// let m = socketwire::engineio::FramedMessage::new("a");
-    /// assert_eq!(m.clone().into_bytes(), m.as_bytes());
+    /// assert_eq!(&m.clone().into_utf8_bytes(), m.as_utf8_bytes());
     /// ```
-    pub fn into_bytes(self) -> Bytes {
+    pub fn into_utf8_bytes(self) -> Utf8Bytes {
         self.0
     }
 
@@ -494,8 +505,8 @@ impl FramedMessage {
     /// assert_eq!(socketwire::engineio::FramedMessage::new("a").text(), "a");
     /// ```
     pub fn text(&self) -> &str {
-        // Built from `4` and a `&str` only, so always UTF-8.
-        core::str::from_utf8(&self.0[1..]).unwrap_or_default()
+        // After the one-byte packet type.
+        self.0.as_str().get(1..).unwrap_or_default()
     }
 }
 

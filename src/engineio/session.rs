@@ -26,6 +26,7 @@ use super::message::{CloseReason, MessageData};
 use super::open::OpenPacket;
 use super::packet::{EngineIoVersion, FramedMessage, MessageKind, OwnedPacket, Packet, PacketType};
 use super::payload::{Jsonp, PayloadDecoder, PayloadFormat, PayloadLimits};
+use crate::Utf8Bytes;
 
 /// Server settings (JS engine.io defaults).
 ///
@@ -206,10 +207,11 @@ pub enum WebSocketOutput {
     Text(String),
     /// A binary message.
     Binary(Bytes),
-    /// A text message (valid UTF-8) whose bytes are shared with other
-    /// sessions: a [`FramedMessage`](super::FramedMessage) sent to many, to be
-    /// sent as it is (e.g. with `ws::Connection::send_shared`).
-    SharedText(Bytes),
+    /// A text message whose bytes are shared with other sessions: a
+    /// [`FramedMessage`](super::FramedMessage) sent to many, to be sent as it
+    /// is (e.g. with `ws::Connection::send_text_shared`, which does not check
+    /// its UTF-8 again).
+    SharedText(Utf8Bytes),
     /// Close the WebSocket (normal closure).
     Close,
 }
@@ -299,7 +301,7 @@ fn websocket_output_owned(
     supports_binary: bool,
 ) -> WebSocketOutput {
     match packet {
-        OwnedPacket::Framed(m) => WebSocketOutput::SharedText(m.into_bytes()),
+        OwnedPacket::Framed(m) => WebSocketOutput::SharedText(m.into_utf8_bytes()),
         // https://github.com/socketio/engine.io-protocol#packet-encoding — in
         // v4 a binary message on WebSocket is the binary frame as it is.
         OwnedPacket::Binary(data) if supports_binary && version == EngineIoVersion::V4 => {
@@ -348,7 +350,8 @@ impl QueuedLen for WebSocketOutput {
     fn queued_len(&self) -> usize {
         match self {
             WebSocketOutput::Text(text) => text.len(),
-            WebSocketOutput::Binary(data) | WebSocketOutput::SharedText(data) => data.len(),
+            WebSocketOutput::Binary(data) => data.len(),
+            WebSocketOutput::SharedText(text) => text.len(),
             WebSocketOutput::Close => 0,
         }
     }
@@ -959,7 +962,7 @@ impl ServerSession {
     /// let _open = s.poll_websocket();
     /// let news = FramedMessage::new("hi all");
     /// s.send_framed(&news).unwrap();
-    /// assert_eq!(s.poll_websocket(), Some(WebSocketOutput::SharedText(news.as_bytes().clone())));
+    /// assert_eq!(s.poll_websocket(), Some(WebSocketOutput::SharedText(news.as_utf8_bytes().clone())));
     /// ```
     pub fn send_framed(&mut self, message: &FramedMessage) -> Result<(), ApiMisuse> {
         self.enqueue(OwnedPacket::Framed(message.clone()))

@@ -56,7 +56,8 @@ pub(crate) fn drive(config: &Config, make: impl Fn(Config) -> Connection, data: 
             assert_eq!(a, b);
             let Some(event) = a else { break };
             match &event {
-                Event::Text(data) | Event::Binary(data) => message_len = data.len() as u64,
+                Event::Text(text) => message_len = text.len() as u64,
+                Event::Binary(data) => message_len = data.len() as u64,
                 Event::Fragment(f) => {
                     message_len = if f.first { 0 } else { message_len };
                     message_len += f.data.len() as u64;

@@ -24,7 +24,7 @@
 //! // A masked "Hello" from a client (RFC 6455 §5.7).
 //! server.handle_input(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
 //! let Some(Event::Text(text)) = server.poll_event() else { panic!() };
-//! assert_eq!(&text[..], b"Hello");
+//! assert_eq!(text, "Hello");
 //! server.send_text("Hello").unwrap();
 //! let mut out = BytesMut::new();
 //! server.poll_transmit(&mut out);
@@ -48,6 +48,7 @@ use super::read::{ReadingFrame, Ready, message_event};
 use super::role::Role;
 use super::transmit::TransmitQueue;
 pub use super::transmit::{MAX_QUEUED_PONGS, SHARED_MIN_LEN};
+use crate::Utf8Bytes;
 
 /// Limits and behaviour of a connection.
 ///
@@ -160,8 +161,9 @@ pub struct Fragment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
-    /// A whole text message; the bytes are valid UTF-8.
-    Text(Bytes),
+    /// A whole text message, checked as UTF-8 (send it on with
+    /// [`Connection::send_text_shared`]: no copy, no second check).
+    Text(Utf8Bytes),
     /// A whole binary message.
     Binary(Bytes),
     /// Part of a message (streaming mode only).
@@ -211,12 +213,14 @@ impl EventRef<'_> {
     ///
     /// ```
     /// use socketwire::ws::{Event, EventRef};
-    /// assert_eq!(EventRef::Text(b"hi").into_owned(), Event::Text(bytes::Bytes::from_static(b"hi")));
+    /// assert_eq!(EventRef::Text(b"hi").into_owned(), Event::Text(socketwire::Utf8Bytes::from_static("hi")));
     /// ```
     #[must_use]
     pub fn into_owned(self) -> Event {
         match self {
-            EventRef::Text(text) => Event::Text(Bytes::copy_from_slice(text)),
+            EventRef::Text(text) => {
+                Event::Text(Utf8Bytes::from_validated(Bytes::copy_from_slice(text)))
+            }
             EventRef::Binary(data) => Event::Binary(Bytes::copy_from_slice(data)),
             EventRef::Owned(event) => event,
         }
@@ -855,6 +859,23 @@ impl Connection {
     pub fn send_shared(&mut self, kind: MessageKind, payload: Bytes) -> Result<(), ApiMisuse> {
         super::message::check_outgoing(kind, &payload)?;
         self.send_validated(opcode_of(kind), payload)
+    }
+
+    /// [`send_shared`](Self::send_shared) of a text message already known to
+    /// be UTF-8 ([`Utf8Bytes`]: a received [`Event::Text`], a broadcast framed
+    /// once): it is not checked again, so a message sent to many connections
+    /// is checked once, not once per connection.
+    ///
+    /// ```
+    /// use socketwire::{Utf8Bytes, ws::Connection};
+    /// let mut c = Connection::server(Default::default());
+    /// c.send_text_shared(Utf8Bytes::from_static("hi")).unwrap();
+    /// let mut out = bytes::BytesMut::new();
+    /// c.poll_transmit(&mut out);
+    /// assert_eq!(&out[..], &[0x81, 2, b'h', b'i']);
+    /// ```
+    pub fn send_text_shared(&mut self, text: Utf8Bytes) -> Result<(), ApiMisuse> {
+        self.send_validated(Opcode::Text, text.into_bytes())
     }
 
     /// Sends a whole message whose payload the caller hands over, to be

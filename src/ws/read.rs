@@ -22,7 +22,7 @@ use super::error::ProtocolError;
 use super::frame::{FrameHeader, Opcode};
 use super::mask::Masker;
 use super::message::{Limits, MessageKind, Utf8Validator};
-use crate::Status;
+use crate::{Status, Utf8Bytes};
 
 /// A single-frame binary message up to this long waits in the input buffer,
 /// header included, until it is complete, and is then read whole.
@@ -110,7 +110,8 @@ enum Read {
 /// The event for a whole message.
 pub(super) fn message_event(kind: MessageKind, payload: Bytes) -> Event {
     match kind {
-        MessageKind::Text => Event::Text(payload),
+        // The assembler checked the text as it came in.
+        MessageKind::Text => Event::Text(Utf8Bytes::from_validated(payload)),
         MessageKind::Binary => Event::Binary(payload),
     }
 }
@@ -718,10 +719,7 @@ mod tests {
         assert_eq!(fused, [true; 4]);
 
         let (events, fused) = feed_copying(&masked_frame(0x1, 70_000, None));
-        assert_eq!(
-            events,
-            [Event::Text(Bytes::from(alloc::vec![b'a'; 70_000]))]
-        );
+        assert_eq!(events, [Event::Text(Utf8Bytes::from("a".repeat(70_000)))]);
         assert_eq!(fused, [false; 4]);
 
         let (events, _) = feed_copying(&masked_frame(0x1, 70_000, Some(50_000)));

@@ -1368,7 +1368,7 @@ impl World {
                     }));
                 }
                 WebSocketOutput::SharedText(bytes) => {
-                    let text = String::from_utf8(bytes.to_vec()).expect("UTF-8");
+                    let text = String::from(bytes.as_str());
                     self.send(Payload::ToClient(ToClient::Ws {
                         link,
                         message: Ws::Text(text),

@@ -20,7 +20,7 @@ use socketwire::ws::{
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, Sleep};
 
-use crate::{CloseFrame, Config, Error, Message, Utf8Bytes};
+use crate::{CloseFrame, Config, Error, Message};
 
 /// Most slices handed to one vectored write.
 const MAX_SLICES: usize = 64;
@@ -308,7 +308,7 @@ impl<S> WebSocketStream<S> {
 /// the stream: see [`end_of`]). One mapping for the stream and the codec.
 pub(crate) fn message_of(event: Event) -> Option<Message> {
     match event {
-        Event::Text(text) => Some(Message::Text(Utf8Bytes::from_validated(text))),
+        Event::Text(text) => Some(Message::Text(text)),
         Event::Binary(data) => Some(Message::Binary(data)),
         Event::Ping(data) => Some(Message::Ping(data)),
         Event::Pong(data) => Some(Message::Pong(data)),
@@ -340,7 +340,7 @@ pub(crate) fn end_of(by: ClosedBy) -> Option<Error> {
 /// [`Error::AlreadyClosed`]).
 pub(crate) fn queue(conn: &mut Connection, message: Message) -> Result<(), Error> {
     let result = match message {
-        Message::Text(text) => conn.send_shared(MessageKind::Text, text.into_bytes()),
+        Message::Text(text) => conn.send_text_shared(text),
         Message::Binary(data) => conn.send_shared(MessageKind::Binary, data),
         Message::Ping(data) => conn.ping(&data),
         Message::Pong(data) => conn.pong(&data),

@@ -23,7 +23,7 @@ use socketwire::engineio::{
 use tokio::sync::{mpsc, oneshot};
 
 use super::{COMMAND_SLOTS, EngineIoConfig, EngineIoResponse, SendError};
-use crate::{Config, Message, Upgrade, Utf8Bytes};
+use crate::{Config, Message, Upgrade};
 
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -490,7 +490,7 @@ impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin> Socket<S> {
             WebSocketOutput::Text(text) => Message::text(text),
             WebSocketOutput::Binary(data) => Message::Binary(data),
             // UTF-8 already: the core framed it from a `str` (no check per recipient).
-            WebSocketOutput::SharedText(bytes) => Message::Text(Utf8Bytes::from_validated(bytes)),
+            WebSocketOutput::SharedText(text) => Message::Text(text),
             _ => return Queued::Close,
         };
         if self.unwritten >= max_messages || stream.start_send_unpin(message).is_err() {
@@ -964,7 +964,7 @@ mod tests {
         assert_eq!(socket.unwritten, 4);
         // Bytes: 1 MiB pipe, 1 MiB write buffer: 64 KiB messages fill both.
         let (mut socket, _far, _) = counted_socket();
-        let big = Bytes::from(vec![b'x'; 64 << 10]);
+        let big = socketwire::Utf8Bytes::from("x".repeat(64 << 10));
         let mut refused = None;
         let mut waiting = 0;
         for i in 0..100 {

@@ -41,6 +41,13 @@ enum End {
     Lost(Option<Error>),
 }
 
+/// A text message the engine encoded: checked as UTF-8 here once, so the
+/// WebSocket does not check it again. (The engine builds text from `str`s
+/// only; a failure would be an engine bug, reported as the send misuse it is.)
+fn engine_text(data: Bytes) -> Result<Utf8Bytes, Error> {
+    Utf8Bytes::try_from(data).map_err(|_| Error::Misuse(socketwire::ws::ApiMisuse::InvalidUtf8))
+}
+
 /// The client's WebSocket (TLS for `https://` and `wss://` URLs).
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -305,7 +312,7 @@ impl Driver {
             let message = match transmit {
                 ClientTransmit::WebSocket(MessageKind::Text)
                 | ClientTransmit::Probe(MessageKind::Text) => {
-                    Message::Text(Utf8Bytes::from_validated(data))
+                    Message::Text(engine_text(data).map_err(|e| End::Lost(Some(e)))?)
                 }
                 ClientTransmit::WebSocket(MessageKind::Binary)
                 | ClientTransmit::Probe(MessageKind::Binary) => Message::Binary(data),
@@ -583,10 +590,10 @@ impl Driver {
                     }
                     ClientTransmit::Probe(kind) => {
                         let message = match kind {
-                            MessageKind::Text => Message::Text(Utf8Bytes::from_validated(data)),
-                            MessageKind::Binary => Message::Binary(data),
+                            MessageKind::Text => engine_text(data).map(Message::Text),
+                            MessageKind::Binary => Ok(Message::Binary(data)),
                         };
-                        if let Some(ws) = probe.as_mut() {
+                        if let (Some(ws), Ok(message)) = (probe.as_mut(), message) {
                             probe_wrote |= ws.feed(message).await.is_ok();
                         }
                     }
