@@ -48,6 +48,31 @@ fn members(n: usize) -> Vec<Member> {
         .collect()
 }
 
+/// One broadcast framed once (`FramedMessage`: the Engine.IO packet, UTF-8 by
+/// construction): each member's session queues a reference to it, its
+/// connection takes it without a second UTF-8 check (`send_text_shared`), and
+/// `write` takes the connection's output.
+fn broadcast_framed(
+    registry: &RoomRegistry<usize>,
+    target: &Broadcast<usize>,
+    args: &[Value],
+    members: &mut [Member],
+    mut write: impl FnMut(&mut Connection),
+) {
+    let broadcast = registry.broadcast_event("/", target, "news", args);
+    let framed = FramedMessage::new(broadcast.packet.text());
+    for &i in &broadcast.recipients {
+        let m = &mut members[i];
+        m.eio.send_framed(&framed).expect("open");
+        while let Some(output) = m.eio.poll_websocket() {
+            if let WebSocketOutput::SharedText(text) = output {
+                m.ws.send_text_shared(text).expect("open");
+            }
+        }
+        write(&mut m.ws);
+    }
+}
+
 fn bench_fanout(c: &mut Criterion) {
     let mut group = c.benchmark_group("fanout");
     group.sample_size(10);
@@ -83,26 +108,15 @@ fn bench_fanout(c: &mut Criterion) {
                     }
                 })
             });
-            // Framed once per broadcast (`FramedMessage`: the Engine.IO packet,
-            // UTF-8 by construction); each member's session queues a reference,
-            // its connection takes it without a second UTF-8 check
-            // (`send_text_shared`) and writes the header and the shared payload.
+            // Framed once per broadcast; each connection's header and the shared
+            // payload copied into an output buffer.
             group.bench_function(BenchmarkId::new("socketwire-framed", &id), |b| {
                 b.iter(|| {
-                    let broadcast = registry.broadcast_event("/", &target, "news", &args);
-                    let framed = FramedMessage::new(broadcast.packet.text());
-                    for &i in &broadcast.recipients {
-                        let m = &mut members[i];
-                        m.eio.send_framed(&framed).expect("open");
-                        while let Some(output) = m.eio.poll_websocket() {
-                            if let WebSocketOutput::SharedText(text) = output {
-                                m.ws.send_text_shared(text).expect("open");
-                            }
-                        }
-                        m.ws.poll_transmit(&mut out);
+                    broadcast_framed(&registry, &target, &args, &mut members, |ws| {
+                        ws.poll_transmit(&mut out);
                         black_box(out.len());
                         out.clear();
-                    }
+                    })
                 })
             });
             // The same, written out as socketwire-tokio writes it: the pending
@@ -110,19 +124,10 @@ fn bench_fanout(c: &mut Criterion) {
             // copied; what is left is the queueing and framing per recipient.
             group.bench_function(BenchmarkId::new("socketwire-framed-vectored", &id), |b| {
                 b.iter(|| {
-                    let broadcast = registry.broadcast_event("/", &target, "news", &args);
-                    let framed = FramedMessage::new(broadcast.packet.text());
-                    for &i in &broadcast.recipients {
-                        let m = &mut members[i];
-                        m.eio.send_framed(&framed).expect("open");
-                        while let Some(output) = m.eio.poll_websocket() {
-                            if let WebSocketOutput::SharedText(text) = output {
-                                m.ws.send_text_shared(text).expect("open");
-                            }
-                        }
-                        let n: usize = m.ws.transmit_chunks().map(|c| black_box(c).len()).sum();
-                        m.ws.advance_transmit(n);
-                    }
+                    broadcast_framed(&registry, &target, &args, &mut members, |ws| {
+                        let n: usize = ws.transmit_chunks().map(|c| black_box(c).len()).sum();
+                        ws.advance_transmit(n);
+                    })
                 })
             });
             // The floor: the same frame (header, `4`, the packet) copied once per recipient.
