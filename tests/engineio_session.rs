@@ -114,6 +114,42 @@ fn framed_messages_go_out_as_their_text_on_polling_and_shared_on_websocket() {
 }
 
 #[test]
+fn binary_messages_on_websocket_go_as_they_are_in_v4_and_after_a_type_byte_in_v3() {
+    let config = ServerConfig {
+        allow_eio3: true,
+        ..ServerConfig::default()
+    };
+    let data = Bytes::from(vec![7u8; 4096]);
+    // v4: the frame is the data, moved (the same bytes, not a copy).
+    let mut v4 =
+        ServerSession::open_websocket(&config, "EIO=4&transport=websocket", Duration::ZERO, || {
+            "v4".into()
+        })
+        .unwrap();
+    let _open = v4.poll_websocket();
+    v4.send_binary(data.clone()).unwrap();
+    assert_eq!(v4.buffered_amount(), data.len());
+    let Some(WebSocketOutput::Binary(frame)) = v4.poll_websocket() else {
+        panic!("a binary message")
+    };
+    assert_eq!(frame.as_ptr(), data.as_ptr());
+    assert_eq!(frame, data);
+    // v3: the `4` type byte, then the data.
+    let mut v3 =
+        ServerSession::open_websocket(&config, "EIO=3&transport=websocket", Duration::ZERO, || {
+            "v3".into()
+        })
+        .unwrap();
+    let _open = v3.poll_websocket();
+    v3.send_binary(data.clone()).unwrap();
+    let Some(WebSocketOutput::Binary(frame)) = v3.poll_websocket() else {
+        panic!("a binary message")
+    };
+    assert_eq!(frame[0], 4);
+    assert_eq!(&frame[1..], &data[..]);
+}
+
+#[test]
 fn closing_state_answers_the_next_get_then_ends() {
     let config = ServerConfig::default();
     let mut session = polling_session(&config);

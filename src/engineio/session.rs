@@ -24,7 +24,10 @@ use super::error::{ApiMisuse, Error};
 use super::http::{Method, Reply, RequestInfo, Response, query_param};
 use super::message::{CloseReason, MessageData};
 use super::open::OpenPacket;
-use super::packet::{EngineIoVersion, FramedMessage, MessageKind, OwnedPacket, Packet, PacketType};
+use super::packet::{
+    EngineIoVersion, FramedMessage, MessageKind, OwnedPacket, Packet, PacketType,
+    websocket_binary_prefix,
+};
 use super::payload::{Jsonp, PayloadDecoder, PayloadFormat, PayloadLimits};
 use crate::Utf8Bytes;
 
@@ -302,9 +305,10 @@ fn websocket_output_owned(
 ) -> WebSocketOutput {
     match packet {
         OwnedPacket::Framed(m) => WebSocketOutput::SharedText(m.into_utf8_bytes()),
-        // https://github.com/socketio/engine.io-protocol#packet-encoding — in
-        // v4 a binary message on WebSocket is the binary frame as it is.
-        OwnedPacket::Binary(data) if supports_binary && version == EngineIoVersion::V4 => {
+        // Nothing goes before the data: the frame is the data, moved.
+        OwnedPacket::Binary(data)
+            if websocket_binary_prefix(version, supports_binary) == Some(&[]) =>
+        {
             WebSocketOutput::Binary(data)
         }
         other => websocket_output(&other.borrowed(), version, supports_binary),
