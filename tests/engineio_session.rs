@@ -113,38 +113,35 @@ fn framed_messages_go_out_as_their_text_on_polling_and_shared_on_websocket() {
     assert_eq!(up.buffered_amount(), news.as_bytes().len());
 }
 
-#[test]
-fn binary_messages_on_websocket_go_as_they_are_in_v4_and_after_a_type_byte_in_v3() {
+/// `data` sent as a binary message on a WebSocket session opened with
+/// `query`: the bytes it counts as buffered, and what comes out.
+fn binary_on_websocket(query: &str, data: &Bytes) -> (usize, Bytes) {
     let config = ServerConfig {
         allow_eio3: true,
         ..ServerConfig::default()
     };
-    let data = Bytes::from(vec![7u8; 4096]);
-    // v4: the frame is the data, moved (the same bytes, not a copy).
-    let mut v4 =
-        ServerSession::open_websocket(&config, "EIO=4&transport=websocket", Duration::ZERO, || {
-            "v4".into()
-        })
-        .unwrap();
-    let _open = v4.poll_websocket();
-    v4.send_binary(data.clone()).unwrap();
-    assert_eq!(v4.buffered_amount(), data.len());
-    let Some(WebSocketOutput::Binary(frame)) = v4.poll_websocket() else {
+    let mut s =
+        ServerSession::open_websocket(&config, query, Duration::ZERO, || "b".into()).unwrap();
+    let _open = s.poll_websocket();
+    s.send_binary(data.clone()).unwrap();
+    let buffered = s.buffered_amount();
+    let Some(WebSocketOutput::Binary(frame)) = s.poll_websocket() else {
         panic!("a binary message")
     };
+    (buffered, frame)
+}
+
+#[test]
+fn binary_messages_on_websocket_go_as_they_are_in_v4_and_after_a_type_byte_in_v3() {
+    let data = Bytes::from(vec![7u8; 4096]);
+    // v4: the frame is the data, moved (the same bytes, not a copy).
+    let (buffered, frame) = binary_on_websocket("EIO=4&transport=websocket", &data);
+    assert_eq!(buffered, data.len());
     assert_eq!(frame.as_ptr(), data.as_ptr());
     assert_eq!(frame, data);
     // v3: the `4` type byte, then the data.
-    let mut v3 =
-        ServerSession::open_websocket(&config, "EIO=3&transport=websocket", Duration::ZERO, || {
-            "v3".into()
-        })
-        .unwrap();
-    let _open = v3.poll_websocket();
-    v3.send_binary(data.clone()).unwrap();
-    let Some(WebSocketOutput::Binary(frame)) = v3.poll_websocket() else {
-        panic!("a binary message")
-    };
+    let (buffered, frame) = binary_on_websocket("EIO=3&transport=websocket", &data);
+    assert_eq!(buffered, 1 + data.len());
     assert_eq!(frame[0], 4);
     assert_eq!(&frame[1..], &data[..]);
 }
