@@ -166,6 +166,30 @@ proptest! {
         prop_assert_eq!(reassemble(&header, &sent), data);
     }
 
+    /// A JSON number parses to the nearest double, as `JSON.parse` does
+    /// (ECMAScript's Number value for a numeric literal), however many digits it
+    /// has, and what is encoded again parses to the same value.
+    #[test]
+    fn json_numbers_parse_correctly_rounded(
+        int in "[1-9][0-9]{0,60}",
+        frac in proptest::option::of("[0-9]{1,30}"),
+        exp in proptest::option::of(-330i32..330),
+    ) {
+        let mut text = int;
+        if let Some(frac) = frac {
+            text = format!("{text}.{frac}");
+        }
+        if let Some(exp) = exp {
+            text = format!("{text}e{exp}");
+        }
+        let nearest: f64 = text.parse().unwrap();
+        prop_assume!(nearest.is_finite());
+        let value = Value::from_json_str(&text).unwrap();
+        let parsed: f64 = value.deserialize_into().unwrap();
+        prop_assert_eq!(parsed.to_bits(), nearest.to_bits(), "{}", text);
+        prop_assert_eq!(Value::from_json_str(&value.to_json_string()).unwrap(), value);
+    }
+
     #[test]
     fn decode_never_panics(text in ".{0,40}") {
         for config in [DecoderConfig::default(), DecoderConfig::js_compatible()] {
