@@ -249,12 +249,16 @@ impl EncodedPacket {
     /// assert!(matches!(msgs[..], [EngineMessage::Text(_)]));
     /// ```
     pub fn messages(&self) -> impl Iterator<Item = EngineMessage> + '_ {
-        let first = match self.parser {
-            Parser::Json => EngineMessage::Text(self.text.clone()),
-            #[cfg(feature = "msgpack")]
-            Parser::Msgpack => EngineMessage::Binary(self.text.clone()),
-        };
-        core::iter::once(first).chain(self.attachments.iter().cloned().map(EngineMessage::Binary))
+        self.payloads().enumerate().map(|(i, payload)| match self.parser {
+            Parser::Json if i == 0 => EngineMessage::Text(payload.clone()),
+            _ => EngineMessage::Binary(payload.clone()),
+        })
+    }
+
+    /// The payloads of [`EncodedPacket::messages`], in the same order,
+    /// borrowed: the first message's, then each attachment.
+    fn payloads(&self) -> impl Iterator<Item = &Bytes> + '_ {
+        core::iter::once(&self.text).chain(&self.attachments)
     }
 
     /// The backpressure rule of a broadcast, for one recipient whose output
@@ -287,9 +291,10 @@ impl EncodedPacket {
     /// ```
     #[must_use]
     pub fn buffered_len(&self) -> usize {
-        self.messages()
-            .map(|message| super::session::message_len(&message))
-            .sum()
+        // A queued message counts its payload's length (`session::message_len`);
+        // summed over the borrowed payloads, so that a broadcast's recipients
+        // do not clone and drop its shared bytes to count them.
+        self.payloads().map(Bytes::len).sum()
     }
 }
 
@@ -606,5 +611,32 @@ mod tests {
             Some(&Value::Array(alloc::vec![data])),
         );
         assert_eq!(p.text(), r#"61-1[{"b":{"_placeholder":true,"num":0}}]"#);
+    }
+
+    /// `buffered_len` sums borrowed payloads; it must count what a session
+    /// queues: the messages' lengths, text and every attachment.
+    #[test]
+    fn buffered_len_counts_every_message() {
+        let args = [
+            Value::from("x"),
+            Value::Bytes(Bytes::from_static(&[1, 2, 3])),
+            Value::Bytes(Bytes::from_static(&[4; 10])),
+        ];
+        let mut packets = alloc::vec![
+            EncodedPacket::event("/", "a", &args, None),
+            EncodedPacket::event("/chat", "a", &args[..1], Some(7)),
+        ];
+        #[cfg(feature = "msgpack")]
+        packets.push(Parser::Msgpack.event("/", "a", &args, None));
+        for p in &packets {
+            let from_messages: usize = p
+                .messages()
+                .map(|m| super::super::session::message_len(&m))
+                .sum();
+            assert_eq!(p.buffered_len(), from_messages, "{p:?}");
+        }
+        let binary = &packets[0];
+        assert_eq!(binary.attachments().len(), 2);
+        assert_eq!(binary.buffered_len(), binary.text().len() + 3 + 10);
     }
 }
