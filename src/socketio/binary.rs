@@ -249,10 +249,12 @@ impl EncodedPacket {
     /// assert!(matches!(msgs[..], [EngineMessage::Text(_)]));
     /// ```
     pub fn messages(&self) -> impl Iterator<Item = EngineMessage> + '_ {
-        self.payloads().enumerate().map(|(i, payload)| match self.parser {
-            Parser::Json if i == 0 => EngineMessage::Text(payload.clone()),
-            _ => EngineMessage::Binary(payload.clone()),
-        })
+        self.payloads()
+            .enumerate()
+            .map(|(i, payload)| match self.parser {
+                Parser::Json if i == 0 => EngineMessage::Text(payload.clone()),
+                _ => EngineMessage::Binary(payload.clone()),
+            })
     }
 
     /// The payloads of [`EncodedPacket::messages`], in the same order,
