@@ -428,8 +428,27 @@ impl<S: Ord + Clone> RoomRegistry<S> {
     /// ```
     #[must_use]
     pub fn recipients(&self, namespace: &str, target: &Broadcast<S>) -> Vec<S> {
+        let mut recipients = Vec::new();
+        self.for_each_recipient(namespace, target, |socket| recipients.push(socket.clone()));
+        recipients
+    }
+
+    /// Calls `f` with each recipient of a broadcast, each once, in socket
+    /// order, as [`recipients`](Self::recipients) lists them but borrowed:
+    /// a server that delivers while it holds the registry copies no id.
+    ///
+    /// ```
+    /// use socketwire::socketio::{Broadcast, RoomRegistry};
+    /// let mut rooms = RoomRegistry::new();
+    /// rooms.join("/", "a".to_string(), "r").unwrap();
+    /// rooms.join("/", "b".to_string(), "r").unwrap();
+    /// let mut seen = Vec::new();
+    /// rooms.for_each_recipient("/", &Broadcast::all().to("r").to("r"), |s| seen.push(s.len()));
+    /// assert_eq!(seen, [1, 1]);
+    /// ```
+    pub fn for_each_recipient(&self, namespace: &str, target: &Broadcast<S>, f: impl FnMut(&S)) {
         let Some(ns) = self.namespaces.get(namespace) else {
-            return Vec::new();
+            return;
         };
         // The excepted rooms' member sets, looked up once per broadcast, not
         // once per candidate (they are often one socket's own room).
@@ -443,18 +462,14 @@ impl<S: Ord + Clone> RoomRegistry<S> {
                 || except.iter().any(|members| members.contains(socket))
         };
         if target.to.is_empty() {
-            return ns
-                .sockets
-                .keys()
-                .filter(|s| !excluded(s))
-                .cloned()
-                .collect();
+            ns.sockets.keys().filter(|s| !excluded(s)).for_each(f);
+            return;
         }
         let mut rooms = target.to.iter().filter_map(|room| ns.rooms.get(room));
         match (rooms.next(), rooms.next()) {
-            (None, _) => Vec::new(),
+            (None, _) => {}
             // One room: its members are already distinct and in order.
-            (Some(only), None) => only.iter().filter(|s| !excluded(s)).cloned().collect(),
+            (Some(only), None) => only.iter().filter(|s| !excluded(s)).for_each(f),
             // Members of several rooms are listed once; the set holds each
             // socket once, however many of the rooms it is in.
             (Some(first), Some(second)) => {
@@ -462,7 +477,7 @@ impl<S: Ord + Clone> RoomRegistry<S> {
                 for members in [first, second].into_iter().chain(rooms) {
                     chosen.extend(members.iter().filter(|s| !excluded(s)));
                 }
-                chosen.into_iter().cloned().collect()
+                chosen.into_iter().for_each(f);
             }
         }
     }

@@ -73,9 +73,9 @@ use http_body_util::Full;
 use hyper::body::Body;
 use socketwire::engineio::{self, CloseReason, MessageData};
 use socketwire::socketio::{
-    Broadcast, BroadcastPacket, DisconnectReason, DisconnectedSession, EncodedPacket,
-    EngineMessage, PacketTarget, Parser, RecoveredSession, RecoveryConfig, RecoveryStore,
-    RoomRegistry, ServerEvent as CoreEvent, ServerSession as CoreSession, Value,
+    Broadcast, DisconnectReason, DisconnectedSession, EncodedPacket, EngineMessage, PacketTarget,
+    Parser, RecoveredSession, RecoveryConfig, RecoveryStore, RoomRegistry,
+    ServerEvent as CoreEvent, ServerSession as CoreSession, Value,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -351,37 +351,33 @@ impl Inner {
         // (encoded once, offset included) under the store's lock.
         let local_log = !self.stream_offsets(namespace);
         let mut store = self.recovery.as_ref().filter(|_| local_log).map(lock);
-        let out = match store.as_deref_mut() {
+        let packet = match store.as_deref_mut() {
             Some(store) => {
                 // This server excepts sockets by the room of their id, never by
                 // `except_socket`, so the target is all in room names.
                 let log_target = PacketTarget::from_broadcast(target, String::clone);
-                let recipients = lock(&self.rooms).recipients(namespace, target);
-                let recorded =
-                    store.record_event_in(parser, namespace, log_target, event, args, self.now());
-                BroadcastPacket {
-                    packet: recorded.packet,
-                    recipients,
-                }
+                store
+                    .record_event_in(parser, namespace, log_target, event, args, self.now())
+                    .packet
             }
-            None => {
-                let packet = parser.event(namespace, event, &args, None);
-                lock(&self.rooms).broadcast_encoded(target, packet)
-            }
+            None => parser.event(namespace, event, &args, None),
         };
-        let sessions = lock(&self.sessions);
-        let len = out.packet.buffered_len();
+        let len = packet.buffered_len();
         let max = self.config.max_backpressure;
-        let broadcast = Arc::new(Broadcasted::new(out.packet));
+        let broadcast = Arc::new(Broadcasted::new(packet));
         let packet = &broadcast.packet;
-        for sid in &out.recipients {
+        // `sessions` before `rooms`, as `rejoin` takes them: the members are
+        // visited in the registry, so no sid is copied per member.
+        let sessions = lock(&self.sessions);
+        let rooms = lock(&self.rooms);
+        rooms.for_each_recipient(namespace, target, |sid| {
             // One lookup per member: the backpressure rule, then the send.
             let Some(session) = sessions.get(sid) else {
-                continue;
+                return;
             };
             if packet.would_exceed(session.buffered_amount(), max) {
                 session.overflow();
-                continue;
+                return;
             }
             // Counted before it is sent, so the task never takes off what is not on yet.
             session.queued.fetch_add(len, Ordering::Relaxed);
@@ -392,7 +388,8 @@ impl Inner {
                 session.queued.fetch_sub(len, Ordering::Relaxed);
                 session.overflow();
             }
-        }
+        });
+        drop(rooms);
         drop(sessions);
         drop(store);
     }
