@@ -556,6 +556,12 @@ struct SessionTask<H: Handler> {
 
 impl<H: Handler> SessionTask<H> {
     async fn run(mut self) {
+        // One timer for the task's life, moved only when the deadline does:
+        // a turn (say, one broadcast delivered) neither registers a timer
+        // nor takes one off the runtime's wheel.
+        let timer = tokio::time::sleep_until(tokio::time::Instant::from_std(self.core.start));
+        tokio::pin!(timer);
+        let mut armed: Option<Duration> = None;
         loop {
             self.dispatch();
             if self.eio.is_closed() {
@@ -570,7 +576,14 @@ impl<H: Handler> SessionTask<H> {
             .into_iter()
             .flatten()
             .min();
-            let sleep = sleep_until(self.core.start, deadline);
+            if deadline != armed {
+                if let Some(at) = deadline {
+                    timer
+                        .as_mut()
+                        .reset(tokio::time::Instant::from_std(self.core.start + at));
+                }
+                armed = deadline;
+            }
             let (start, write_timeout) = (self.core.start, self.core.config.write_timeout);
             let socket = &mut self.socket;
             let turn = std::future::poll_fn(|cx| match socket {
@@ -594,7 +607,10 @@ impl<H: Handler> SessionTask<H> {
                     None => break,
                 },
                 turn = turn => self.on_socket(turn),
-                () = sleep => {
+                () = &mut timer, if armed.is_some() => {
+                    // Fired: armed again on the next turn, at whatever the
+                    // deadline is then.
+                    armed = None;
                     let now = self.core.now();
                     self.eio.handle_timeout(now);
                     self.handler.handle_timeout(now);
