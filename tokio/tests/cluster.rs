@@ -7,6 +7,7 @@
 //! reason printed) when `/usr/bin/redis-server` is missing.
 
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -35,19 +36,29 @@ struct Redis {
 
 impl Redis {
     fn start(port: u16) -> Redis {
-        let child = Command::new(REDIS)
+        let mut child = Command::new(REDIS)
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server starts");
-        let redis = Redis { child, port };
         for _ in 0..200 {
+            // Listening, and it is this child that listens: a redis-server
+            // that could not bind the port has exited (another process took
+            // it), and whatever answered there is not ours.
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("redis-server on {port} exited: {status}");
+            }
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return redis;
+                std::thread::sleep(Duration::from_millis(25));
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("redis-server on {port} exited: {status}");
+                }
+                return Redis { child, port };
             }
             std::thread::sleep(Duration::from_millis(25));
         }
+        let _ = child.kill();
         panic!("redis-server does not listen on {port}");
     }
 
@@ -63,9 +74,21 @@ impl Drop for Redis {
     }
 }
 
+/// A port nothing listens on, never handed out before in this process: the
+/// tests run at once, and one restarts its Redis on its port, so a port
+/// freed for a moment must not go to another test's Redis.
 fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
+    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap();
+    for _ in 0..100 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
+    panic!("no fresh port in 100 tries");
 }
 
 fn redis_available() -> bool {
