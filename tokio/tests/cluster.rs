@@ -402,7 +402,8 @@ async fn until_redis(con: &mut redis::aio::MultiplexedConnection, cmd: redis::Cm
 }
 
 /// The broadcasts in the stream `socket.io` (entries of type 3): its length
-/// alone also counts the nodes' heartbeats, which come every 5 s.
+/// alone also counts the nodes' heartbeats (types 1 and 2), which land at
+/// startup in no fixed order and then every 5 s.
 async fn stream_broadcasts(con: &mut redis::aio::MultiplexedConnection) -> usize {
     let entries: Vec<(String, HashMap<String, String>)> = redis::cmd("XRANGE")
         .arg("socket.io")
